@@ -1,0 +1,39 @@
+"""The `facedata` command: a thin layer over the library API.
+
+Each command group lives in its own module and registers itself on `app`; this file
+only wires them up and turns FacedataError into a clean message and exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import FacedataError
+
+# Command modules register themselves on import (order = order in --help).
+from . import catalog  # noqa: E402,F401
+from .app import app, console_err
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except FacedataError as exc:
+        console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            console_err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

@@ -1,0 +1,1 @@
+"""Catalog commands: list, info, licenses, manifest validate."""

@@ -1,0 +1,302 @@
+"""The manifest schema: everything facedata knows about one dataset.
+
+A manifest is the single place where a dataset's facts live (where to get it, what
+it may be used for, how to cite it, how its labels map). Code never hard-codes
+these facts, so adding or correcting a dataset is a YAML change, and the license
+policy can reason about every source before any byte is downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ManifestError
+from .taxonomy import Taxonomy
+from .yamlfile import YamlDoc, describe_validation_error, load_yaml
+
+Tier = Literal["commercial", "noncommercial", "research-only", "unknown"]
+Permission = Literal["allowed", "forbidden", "unknown"]
+AccessLevel = Literal["open", "account", "agreement"]
+Task = Literal["smile", "expression"]
+SourceKind = Literal["http", "kaggle", "huggingface", "manual", "local"]
+AlignMode = Literal["detect", "landmarks", "precropped"]
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex digits")]
+Md5 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase hex digits")]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+_LICENSE_ID = re.compile(r"^(LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LicenseInfo(_Strict):
+    """A dataset's terms. Mirrors have no license of their own: a re-upload cannot relicense."""
+
+    id: str = Field(description="SPDX id or LicenseRef-*")
+    tier: Tier
+    derivatives: Permission = "unknown"
+    redistribution: Permission = "unknown"
+    terms_url: str | None = None
+    notes: str = ""
+    text: str | None = Field(None, description="verbatim excerpt of the terms")
+
+    @field_validator("id")
+    @classmethod
+    def _spdx_like(cls, value: str) -> str:
+        if not _LICENSE_ID.match(value):
+            raise ValueError("expected an SPDX id (e.g. CC-BY-4.0) or LicenseRef-<name>")
+        return value
+
+
+class FileSpec(_Strict):
+    """One file a source provides. Unknown hashes are pinned on first fetch."""
+
+    name: str = Field(description="path of the file inside the source's download folder")
+    url: str | None = None
+    size: int | None = Field(None, ge=0)
+    sha256: Sha256 | None = None
+    md5: Md5 | None = None
+    verified: bool = Field(
+        True,
+        description="false when size/hash are expected but unconfirmed: a mismatch warns "
+        "and records the observed value instead of failing",
+    )
+    unpack: bool | None = Field(None, description="unpack after download (default: by extension)")
+    optional: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in Path(value).parts:
+            raise ValueError("must be a relative path without '..'")
+        return value
+
+
+class AccessInfo(_Strict):
+    """How a person gets a source: needed for gated sets, shown by `facedata info`."""
+
+    level: AccessLevel
+    instructions: str = ""
+    request_url: str | None = None
+    contact: str | None = None
+
+
+class FormatSpec(_Strict):
+    """Which reader understands the unpacked files, and where they sit."""
+
+    reader: str
+    root: str = Field(".", description="path (globs allowed) inside the unpacked source")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class HeadMap(_Strict):
+    """Source codes to one label head. Codes are strings: that is how they appear on disk."""
+
+    codes: dict[str, int | str]
+    drop: dict[str, str] = Field(default_factory=dict, description="code -> reason it is dropped")
+    derived: bool = Field(
+        False, description="smile only: the codes name an emotion, so smile is inferred"
+    )
+
+    @field_validator("codes", "drop", mode="before")
+    @classmethod
+    def _string_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        return value
+
+
+class LabelSpec(_Strict):
+    smile: HeadMap | None = None
+    expression: HeadMap | None = None
+
+
+class FaceSpec(_Strict):
+    """How to find the face: detect it, use the dataset's landmarks, or trust a crop."""
+
+    align: AlignMode = "detect"
+    landmarks: Literal[5, 68] | None = None
+    precropped: bool = Field(False, description="tiny pre-cropped faces: pad and upscale first")
+
+
+class Source(_Strict):
+    """One place a dataset can come from; tried in manifest order, official first."""
+
+    id: Slug
+    kind: SourceKind
+    official: bool
+    url: str | None = None
+    kaggle: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/dataset")
+    kaggle_competition: str | None = None
+    kaggle_version: int | None = None
+    repo_id: str | None = None
+    revision: str = "main"
+    access: AccessInfo = AccessInfo(level="open")
+    files: list[FileSpec] = Field(default_factory=list)
+    format: FormatSpec | None = None
+    labels: LabelSpec | None = None
+    faces: FaceSpec | None = None
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Source:
+        if self.kind == "http" and not all(f.url for f in self.files):
+            raise ValueError("an http source needs files, each with a url")
+        if self.kind == "http" and not self.files:
+            raise ValueError("an http source needs at least one file")
+        if self.kind == "kaggle" and not (self.kaggle or self.kaggle_competition):
+            raise ValueError(
+                "a kaggle source needs `kaggle: owner/dataset` or `kaggle_competition`"
+            )
+        if self.kind == "huggingface" and not self.repo_id:
+            raise ValueError("a huggingface source needs `repo_id`")
+        if self.kind == "manual" and not self.access.instructions:
+            raise ValueError(
+                "a manual source needs access.instructions telling a person what to do"
+            )
+        return self
+
+
+class Manifest(_Strict):
+    """A dataset: identity, terms, citation, sources, layout, labels, face hints."""
+
+    id: Slug
+    name: str
+    version: str | None = None
+    homepage: str | None = None
+    description: str = ""
+    tasks: list[Task] = Field(min_length=1)
+    images: int | None = Field(None, ge=0, description="approximate image count, for the catalog")
+    license: LicenseInfo
+    attribution: str | None = Field(None, description="required attribution, verbatim")
+    citation: str = Field(description="BibTeX, one or more entries")
+    sources: list[Source] = Field(min_length=1)
+    format: FormatSpec | None = None
+    labels: LabelSpec = LabelSpec()
+    faces: FaceSpec = FaceSpec()
+
+    path: Path | None = Field(None, exclude=True, description="set by the loader")
+
+    @field_validator("citation")
+    @classmethod
+    def _bibtex(cls, value: str) -> str:
+        if not re.search(r"@\w+\s*\{", value):
+            raise ValueError("expected BibTeX (e.g. @article{key, ...})")
+        if value.count("{") != value.count("}"):
+            raise ValueError("unbalanced braces in BibTeX")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        ids = [s.id for s in self.sources]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"source ids must be unique, repeated: {', '.join(dupes)}")
+        for src in self.sources:
+            if self.format is None and src.format is None:
+                raise ValueError(f"source {src.id!r} has no format and the dataset sets none")
+        return self
+
+    # -- per-source views: a source may override the dataset's layout, labels, faces
+
+    def source(self, source_id: str) -> Source:
+        for src in self.sources:
+            if src.id == source_id:
+                return src
+        known = ", ".join(s.id for s in self.sources)
+        raise ManifestError(f"{self.id} has no source {source_id!r}", hint=f"sources: {known}")
+
+    def format_for(self, src: Source) -> FormatSpec:
+        fmt = src.format or self.format
+        assert fmt is not None  # guaranteed by _consistent
+        return fmt
+
+    def labels_for(self, src: Source) -> LabelSpec:
+        return src.labels or self.labels
+
+    def faces_for(self, src: Source) -> FaceSpec:
+        return src.faces or self.faces
+
+    @property
+    def access(self) -> AccessLevel:
+        """The easiest way in: the most open level across sources."""
+        order = ["open", "account", "agreement"]
+        return min((s.access.level for s in self.sources), key=order.index)
+
+    @property
+    def citation_keys(self) -> list[str]:
+        return re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", self.citation)
+
+
+def check_labels(manifest: Manifest, taxonomy: Taxonomy) -> list[tuple[tuple, str]]:
+    """Label rules pydantic cannot know: the taxonomy, and smile is not happy.
+
+    Returns (location, message) pairs so the loader can point at the line.
+    """
+    problems: list[tuple[tuple, str]] = []
+    specs: list[tuple[tuple, LabelSpec]] = [(("labels",), manifest.labels)]
+    specs += [
+        (("sources", i, "labels"), s.labels) for i, s in enumerate(manifest.sources) if s.labels
+    ]
+    for base, spec in specs:
+        if spec.smile is not None:
+            if "smile" not in manifest.tasks:
+                problems.append(((*base, "smile"), "smile labels given but tasks lacks 'smile'"))
+            for code, value in spec.smile.codes.items():
+                loc = (*base, "smile", "codes", code)
+                if value not in (0, 1) or isinstance(value, bool):
+                    problems.append((loc, f"smile value must be 0 or 1, got {value!r}"))
+                if taxonomy.names_emotion(code) and not spec.smile.derived:
+                    problems.append(
+                        (
+                            loc,
+                            f"code {code!r} names an emotion, not a visible smile; "
+                            "set `derived: true` on this smile map if smile is inferred from it",
+                        )
+                    )
+        if spec.expression is not None:
+            if "expression" not in manifest.tasks:
+                problems.append(
+                    ((*base, "expression"), "expression labels given but tasks lacks 'expression'")
+                )
+            if spec.expression.derived:
+                problems.append(
+                    ((*base, "expression", "derived"), "`derived` applies to smile maps only")
+                )
+            for code, value in spec.expression.codes.items():
+                if value not in taxonomy.expressions:
+                    problems.append(
+                        (
+                            (*base, "expression", "codes", code),
+                            f"{value!r} is not in the taxonomy; expected one of "
+                            f"{', '.join(taxonomy.expressions)}",
+                        )
+                    )
+    return problems
+
+
+def load_manifest(path: Path, taxonomy: Taxonomy) -> Manifest:
+    """Load and fully validate one manifest; errors name file, line, field, expectation."""
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ManifestError(f"{path}: expected a mapping of manifest fields at the top level")
+    return validate_manifest_doc(doc, taxonomy)
+
+
+def validate_manifest_doc(doc: YamlDoc, taxonomy: Taxonomy) -> Manifest:
+    try:
+        manifest = Manifest.model_validate({**doc.data, "path": doc.path})
+    except ValidationError as exc:
+        raise describe_validation_error(doc, exc, "manifest") from None
+    problems = check_labels(manifest, taxonomy)
+    if problems:
+        lines = [f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems]
+        raise ManifestError("invalid manifest: " + "\n".join(lines))
+    return manifest

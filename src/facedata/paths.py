@@ -1,0 +1,25 @@
+"""Where facedata keeps things on disk.
+
+Everything derives from `FACEDATA_HOME` so tests, CI and air-gapped sites can point
+the whole cache somewhere else with one variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """The cache root: `$FACEDATA_HOME`, else `~/.cache/facedata`."""
+    env = os.environ.get("FACEDATA_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "facedata"
+
+
+def builtin_manifest_dir() -> Path:
+    """The manifests shipped with facedata (repo checkout first, then the wheel copy)."""
+    here = Path(__file__).resolve()
+    repo = here.parents[2] / "manifests"
+    if (repo / "taxonomy.yaml").is_file():
+        return repo
+    return here.parent / "_manifests"

@@ -1,0 +1,106 @@
+"""What a reader yields: one face image with the source's own annotations.
+
+Images are lazy references (a path, a member of an archive, or raw pixels from a CSV
+row) so that a reader can stream millions of rows without decoding anything, and so
+that samples pickle cheaply to worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass(frozen=True, slots=True)
+class FileImage:
+    """An image file on disk."""
+
+    path: Path
+
+    def read_bytes(self) -> bytes:
+        return Path(self.path).read_bytes()
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class ZipMemberImage:
+    """An image inside a zip archive, read without unpacking it."""
+
+    archive: Path
+    member: str
+
+    def read_bytes(self) -> bytes:
+        with zipfile.ZipFile(self.archive) as zf:
+            return zf.read(self.member)
+
+    def describe(self) -> str:
+        return f"{self.archive}!{self.member}"
+
+
+@dataclass(frozen=True, slots=True)
+class PixelImage:
+    """Raw 8-bit pixels (e.g. a FER2013 CSV row), row-major, mode 'L' or 'RGB'."""
+
+    pixels: bytes
+    width: int
+    height: int
+    mode: str = "L"
+    origin: str = ""
+
+    def read_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.to_pil().save(buf, format="PNG")
+        return buf.getvalue()
+
+    def to_pil(self) -> Image.Image:
+        channels = len(self.mode)
+        arr = np.frombuffer(self.pixels, dtype=np.uint8)
+        shape = (self.height, self.width) if channels == 1 else (self.height, self.width, channels)
+        return Image.fromarray(arr.reshape(shape), mode=self.mode)
+
+    def describe(self) -> str:
+        return self.origin or f"<{self.width}x{self.height} {self.mode} pixels>"
+
+
+ImageRef = FileImage | ZipMemberImage | PixelImage
+
+
+@dataclass(slots=True)
+class Sample:
+    """One face image as the source describes it, before any remapping.
+
+    `codes` holds the source's own label per head, verbatim as on disk (e.g.
+    {"expression": "3"} for FER2013, {"smile": "-1"} for CelebA). The remap in
+    labels.py turns them into the unified heads using the manifest.
+    """
+
+    dataset: str
+    key: str  # unique within (dataset, source): relative path or row id
+    image: ImageRef
+    codes: dict[str, str] = field(default_factory=dict)
+    split: str | None = None  # the source's own split, normalised to train/validation/test
+    subject_id: str | None = None
+    landmarks: list[float] | None = None  # flat x,y pairs in original image coords (5 or 68)
+    bbox: list[float] | None = None  # x, y, w, h in original image coords
+    pose: tuple[float, float, float] | None = None  # yaw, pitch, roll (radians)
+    valence: float | None = None
+    arousal: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A sample (or row) a reader or the remap left out, and why. Never silent."""
+
+    dataset: str
+    reason: str  # short, countable: "unmapped code", "conflicting duplicate", ...
+    where: str  # file:line or path, so a person can look
+    detail: str = ""

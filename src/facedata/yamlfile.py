@@ -1,0 +1,115 @@
+"""YAML loading that remembers line numbers.
+
+pydantic reports *which* field is wrong; people also need *where* it is. PyYAML's
+node tree carries marks, so we compose once and keep a map from each key path to
+its line, then build plain Python data from the same nodes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import ManifestError
+
+Loc = tuple[str | int, ...]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate mapping keys (YAML silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ManifestError(
+                    f"duplicate key {key!r} at line {key_node.start_mark.line + 1} "
+                    f"(first at line {seen[key]})",
+                    hint="each key may appear once per mapping; remove or merge one of them",
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _line_map(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
+    out[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*loc, key)] = key_node.start_mark.line + 1
+            _line_map(value_node, (*loc, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, (*loc, i), out)
+
+
+class YamlDoc:
+    """Parsed YAML data plus the line of every key path in it."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[Loc, int]) -> None:
+        self.path = path
+        self.data = data
+        self.lines = lines
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest known prefix of `loc` (pydantic locs can go deeper)."""
+        loc = tuple(str(p) if not isinstance(p, int) else p for p in loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get(())
+
+    def where(self, loc: Loc) -> str:
+        line = self.line_of(loc)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def load_yaml(path: Path) -> YamlDoc:
+    """Read a YAML file; every failure is a ManifestError naming file and line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such file", hint="check the path") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        loader = _UniqueKeyLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except ManifestError as exc:
+        raise ManifestError(f"{path}: {exc.message}", hint=exc.hint) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError(
+            f"{where}: YAML syntax error: {problem}",
+            hint="check indentation and quoting near that line",
+        ) from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _line_map(node, (), lines)
+    return YamlDoc(Path(path), data, lines)
+
+
+def describe_validation_error(doc: YamlDoc, exc: ValidationError, what: str) -> ManifestError:
+    """Turn pydantic's report into one message that names file, line, field and expectation."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field (check the spelling; see `facedata manifest validate --help`)"
+        parts.append(f"{doc.where(loc)}: {field}: {msg}")
+    first = parts[0]
+    more = "" if len(parts) == 1 else "\n" + "\n".join(parts[1:])
+    return ManifestError(f"invalid {what}: {first}{more}")
