@@ -108,7 +108,7 @@ def describe_validation_error(doc: YamlDoc, exc: ValidationError, what: str) -> 
         field = ".".join(str(p) for p in loc) or "(top level)"
         msg = err.get("msg", "invalid")
         if err.get("type") == "extra_forbidden":
-            msg = "unknown field (check the spelling; see `facedata manifest validate --help`)"
+            msg = "unknown field (check its spelling and indentation)"
         parts.append(f"{doc.where(loc)}: {field}: {msg}")
     first = parts[0]
     more = "" if len(parts) == 1 else "\n" + "\n".join(parts[1:])

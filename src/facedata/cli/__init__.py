@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from ..errors import FacedataError
 
 # Command modules register themselves on import (order = order in --help).
@@ -19,9 +21,15 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except FacedataError as exc:
-        console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        console_err.print(
+            f"[bold red]error:[/] {escape(exc.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         if exc.hint:
-            console_err.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            console_err.print(
+                f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True
+            )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console_err.print("interrupted")

@@ -1,1 +1,181 @@
 """Catalog commands: list, info, licenses, manifest validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from ..catalog import Catalog
+from ..errors import FacedataError, ManifestError
+from ..licensing import decide, load_clearances
+from ..listing import dataset_rows, licenses_markdown
+from ..manifest import load_manifest
+from ..taxonomy import load_taxonomy
+from .app import ManifestsOpt, app, console, load_catalog
+
+ClearancesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--clearances", help="Clearance file (YAML) admitting refused sources.", dir_okay=False
+    ),
+]
+
+
+@app.command("list")
+def list_(
+    commercial: Annotated[
+        bool,
+        typer.Option("--commercial", help="Show why a commercial build admits or refuses each."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    clearances: ClearancesOpt = None,
+    manifests: ManifestsOpt = None,
+) -> None:
+    """Every known dataset: size, labels, license tier, access, commercial verdict."""
+    rows = dataset_rows(load_catalog(manifests), load_clearances(clearances))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="facedata datasets")
+    for col in ("id", "name", "images", "labels", "license tier", "access", "commercial"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        cells = [
+            r["id"],
+            r["name"],
+            f"{r['images']:,}" if r["images"] else "?",
+            ", ".join(r["labels"]),
+            r["tier"],
+            r["access"],
+            "[green]yes[/]" if r["commercial"] else "[red]no[/]",
+        ]
+        table.add_row(*cells)
+    console.print(table)
+    if commercial:
+        console.print("[bold]commercial build[/] (fails closed; clear a source with --clearances):")
+        for r in rows:
+            verdict = "[green]admitted[/]" if r["commercial"] else "[red]refused[/]"
+            console.print(f"  {r['id']}: {verdict}: {escape(r['commercial_reason'])}")
+
+
+@app.command()
+def info(
+    dataset: Annotated[str, typer.Argument(help="Dataset id, see `facedata list`.")],
+    manifests: ManifestsOpt = None,
+) -> None:
+    """Sources, license terms, attribution, citation, and how to get access."""
+    m = load_catalog(manifests).get(dataset)
+    lic = m.license
+    console.print(f"[bold]{escape(m.name)}[/] ([cyan]{m.id}[/]) {escape(m.version or '')}")
+    if m.homepage:
+        console.print(f"homepage: {m.homepage}")
+    if m.description:
+        console.print(escape(m.description.strip()))
+    console.print(f"labels: {', '.join(m.tasks)}   images: {m.images or 'unknown'}")
+    terms = [
+        f"license: {lic.id}   tier: {lic.tier}",
+        f"derivatives: {lic.derivatives}   redistribution: {lic.redistribution}",
+        f"terms: {lic.terms_url or 'none published'}",
+    ]
+    if lic.notes:
+        terms.append(lic.notes.strip())
+    if lic.text:
+        terms.append(f'"{lic.text.strip()}"')
+    for purpose in ("research", "commercial"):
+        d = decide(m, m.sources[0], purpose)
+        terms.append(f"{purpose} build: {'admitted' if d.admitted else 'refused'}: {d.reason}")
+    console.print(Panel(escape("\n".join(terms)), title="license terms"))
+    for i, s in enumerate(m.sources, 1):
+        where = s.url or s.kaggle or s.kaggle_competition or s.repo_id or ""
+        kind = "official" if s.official else "unofficial mirror"
+        body = [f"{s.kind}, {kind}, access: {s.access.level}"]
+        if where:
+            body.append(where)
+        for f in s.files:
+            digest = (
+                f"sha256 {f.sha256}"
+                if f.sha256
+                else f"md5 {f.md5}"
+                if f.md5
+                else "hash pinned on first fetch"
+            )
+            note = "" if f.verified else " (expected, unverified)"
+            body.append(f"  {f.name}  {f.size or '?'} B  {digest}{note}")
+        if s.access.instructions:
+            body.append("how to get access: " + s.access.instructions.strip())
+        for extra in (s.access.request_url, s.access.contact):
+            if extra:
+                body.append(f"  {extra}")
+        if s.notes:
+            body.append(s.notes.strip())
+        console.print(Panel(escape("\n".join(body)), title=f"source {i}: {s.id}"))
+    if m.attribution:
+        console.print(Panel(escape(m.attribution.strip()), title="required attribution"))
+    console.print(Panel(escape(m.citation.strip()), title="citation (BibTeX)"))
+
+
+@app.command()
+def licenses(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the LICENSES.md table.")
+    ] = False,
+    manifests: ManifestsOpt = None,
+) -> None:
+    """The license table of every dataset (the content of LICENSES.md)."""
+    catalog = load_catalog(manifests)
+    if markdown:
+        typer.echo(licenses_markdown(catalog), nl=False)
+        return
+    table = Table(title="dataset licenses")
+    for col in ("id", "license", "tier", "derivatives", "redistribution", "terms"):
+        table.add_column(col, overflow="fold")
+    for m in catalog:
+        lic = m.license
+        table.add_row(
+            m.id, lic.id, lic.tier, lic.derivatives, lic.redistribution, lic.terms_url or ""
+        )
+    console.print(table)
+
+
+manifest_app = typer.Typer(help="Work with manifest files.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+
+
+@manifest_app.command("validate")
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders to check.")],
+) -> None:
+    """Check user manifests against the schema, the taxonomy and each other."""
+    taxonomy = load_taxonomy()
+    files: list[Path] = []
+    for p in paths:
+        files += sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
+    files = [f for f in files if f.name != "taxonomy.yaml"]
+    if not files:
+        raise ManifestError(
+            "no manifest files found", hint="pass .yaml files or folders holding them"
+        )
+    errors: list[str] = []
+    loaded = []
+    for f in files:
+        try:
+            loaded.append(load_manifest(f, taxonomy))
+        except FacedataError as exc:
+            errors.append(str(exc))
+    if not errors:
+        try:
+            mine = {m.path.resolve() for m in loaded if m.path}
+            others = [m for m in Catalog.load() if m.path and m.path.resolve() not in mine]
+            Catalog([*others, *loaded], taxonomy)
+        except FacedataError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ManifestError("\n".join(errors), hint="fix the fields named above and validate again")
+    for m in loaded:
+        console.print(f"[green]ok[/] {m.path}: {m.id} ({len(m.sources)} sources)")
