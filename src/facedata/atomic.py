@@ -1,7 +1,7 @@
 """Write-then-rename helpers: nothing already on disk is lost or left half-written.
 
 A crash (or kill -9) between the write and the rename leaves only a temp file or
-folder beside the target, which the next run ignores or removes.
+folder beside the target, which the next run recovers or removes.
 """
 
 from __future__ import annotations
@@ -34,34 +34,43 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _old_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.old"
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh temp folder beside `target`; on success it replaces `target`.
 
-    An existing `target` is moved aside first and removed only after the new one is
-    in place, so at every instant either the old or the new folder is complete.
+    An existing `target` is moved aside to `.NAME.old` first and removed only after the
+    new one is in place. If a crash strikes between the two renames, `recover_dir`
+    (called at the start of the next run) moves `.NAME.old` back, so at every instant
+    a complete corpus exists under one of the two names.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
+    old = _old_name(target)
     if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
         os.replace(target, old)
     os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
-def clean_stale(parent: Path, name: str) -> None:
-    """Remove leftovers of interrupted atomic writes of `name` in `parent`."""
-    for leftover in Path(parent).glob(f".{name}.*"):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
+def recover_dir(target: Path) -> None:
+    """Undo what an interrupted `atomic_dir` left: restore `.NAME.old`, drop partials."""
+    target = Path(target)
+    old = _old_name(target)
+    if old.exists():
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
         else:
-            leftover.unlink(missing_ok=True)
+            os.replace(old, target)
+    for partial in target.parent.glob(f".{target.name}.*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
