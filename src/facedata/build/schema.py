@@ -73,7 +73,9 @@ FIELDS = [
     pa.field("phash", pa.uint64()),  # perceptual hash of the aligned face: near dedup
 ]
 
-SCHEMA = pa.schema(FIELDS, metadata={"huggingface": json.dumps({"info": {"features": HF_FEATURES}})})
+SCHEMA = pa.schema(
+    FIELDS, metadata={"huggingface": json.dumps({"info": {"features": HF_FEATURES}})}
+)
 
 # corpus.json (all keys always present):
 #   format: CORPUS_FORMAT            tool: {name, version}      created: ISO time

@@ -1,0 +1,324 @@
+"""`facedata build`: gate, read, remap, align, dedup, split, write, bundle.
+
+Data flows one way. Readers stream samples; the remap labels them; batches go to
+workers (in-process for one worker, a process pool otherwise, with a bounded number
+of batches in flight so memory stays flat); the main process dedups, assigns splits
+and appends to Parquet shards. Everything is written into a temp folder that
+replaces the output only when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing as mp
+import sys
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..atomic import atomic_dir, atomic_write_text
+from ..catalog import Catalog
+from ..licensing import load_clearances, most_restrictive_tier
+from ..sample import Drop
+from .dedup import Deduper
+from .gate import Admitted, gate
+from .recipe import Recipe
+from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
+from .splits import LeakCheck, assign_split
+from .worker import Failed, Item, WorkSettings, process_batch
+from .writer import SplitWriter
+
+MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
+
+Progress = Callable[[dict[str, int]], None]
+
+
+@dataclass
+class Tally:
+    """Everything counted during a build; becomes part of corpus.json."""
+
+    drops: Counter = field(default_factory=Counter)
+    drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    image_errors: list[dict] = field(default_factory=list)
+    splits: Counter = field(default_factory=Counter)
+    smile: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    expression: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    datasets: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    align_status: Counter = field(default_factory=Counter)
+    read: int = 0
+    written: int = 0
+    weights: set[str] = field(default_factory=set)
+
+    def drop(self, dataset: str, reason: str, where: str) -> None:
+        key = f"{dataset}: {reason}"
+        self.drops[key] += 1
+        if len(self.drop_examples[key]) < 5:
+            self.drop_examples[key].append(where)
+
+    def row(self, row: dict) -> None:
+        split = row["split"]
+        self.written += 1
+        self.splits[split] += 1
+        self.datasets[row["dataset"]][split] += 1
+        self.align_status[row["align_status"]] += 1
+        if row["smile"] is not None:
+            self.smile[split][str(row["smile"])] += 1
+        if row["expression"] is not None:
+            self.expression[split][row["expression"]] += 1
+
+    def counts(self) -> dict:
+        return {
+            "total": self.written,
+            "read": self.read,
+            "splits": dict(self.splits),
+            "smile": {k: dict(v) for k, v in self.smile.items()},
+            "expression": {k: dict(v) for k, v in self.expression.items()},
+            "datasets": {k: dict(v) for k, v in self.datasets.items()},
+            "align_status": dict(self.align_status),
+        }
+
+
+def _items(
+    admitted: list[Admitted], catalog: Catalog, recipe: Recipe, tally: Tally
+) -> Iterator[Item]:
+    """Stream labelled samples from every admitted source; count every drop."""
+    from ..formats import read_source
+    from ..labels import remap
+
+    for adm in admitted:
+        m, src = adm.manifest, adm.source
+        spec = m.labels_for(src)
+        face = m.faces_for(src)
+        meta = {
+            "source_id": src.id,
+            "official": src.official,
+            "license_id": m.license.id,
+            "license_tier": m.license.tier,
+        }
+        for item in read_source(m, src, adm.fetched.root):
+            if isinstance(item, Drop):
+                tally.drop(item.dataset, item.reason, item.where)
+                continue
+            tally.read += 1
+            labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
+            if isinstance(labelled, Drop):
+                tally.drop(labelled.dataset, labelled.reason, labelled.where)
+                continue
+            for head, value in labelled.counted().items():
+                tally.labels[f"{m.id}/{head}"][value] += 1
+            yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+
+
+def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _run(
+    batches: Iterator[list[Item]], settings: WorkSettings, workers: int
+) -> Iterator[list[dict | Failed]]:
+    """Results in input order. A pool keeps at most 2x workers batches in flight."""
+    if workers <= 1:
+        for batch in batches:
+            yield process_batch(batch, settings)
+        return
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[Future] = deque()
+        for batch in batches:
+            pending.append(pool.submit(process_batch, batch, settings))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _dataset_record(adm: Admitted) -> dict:
+    m, src = adm.manifest, adm.source
+    inputs = [
+        {
+            "name": f.name,
+            "origin": getattr(f, "origin", None),
+            "size": getattr(f, "size", None),
+            "sha256": getattr(f, "sha256", None),
+        }
+        for f in getattr(adm.fetched, "files", [])
+    ]
+    return {
+        "id": m.id,
+        "name": m.name,
+        "version": m.version,
+        "homepage": m.homepage,
+        "source": src.id,
+        "source_kind": src.kind,
+        "official": src.official,
+        "license_id": m.license.id,
+        "tier": m.license.tier,
+        "derivatives": m.license.derivatives,
+        "redistribution": m.license.redistribution,
+        "terms_url": m.license.terms_url,
+        "license_notes": m.license.notes,
+        "license_text": m.license.text,
+        "attribution": m.attribution,
+        "citation": m.citation,
+        "inputs": inputs,
+    }
+
+
+def corpus_license(admitted: list[Admitted], purpose: str) -> dict:
+    """The corpus's own terms: the most restrictive of its inputs."""
+    lics = [a.manifest.license for a in admitted]
+    tier = most_restrictive_tier([lic.tier for lic in lics])
+    no_deriv = any(lic.derivatives == "forbidden" for lic in lics)
+    no_redist = any(lic.redistribution == "forbidden" for lic in lics)
+    parts = []
+    if purpose == "research" or tier != "commercial":
+        parts.append("For non-commercial research only.")
+    if no_redist:
+        parts.append("Not for redistribution: the terms of at least one input forbid it.")
+    if no_deriv:
+        parts.append("Derivatives (this aligned, remapped copy included) may not be shared.")
+    if tier == "unknown":
+        parts.append("At least one input has no known license grant.")
+    parts.append("Each input's own terms apply; see LICENSES/.")
+    return {
+        "tier": tier,
+        "statement": " ".join(parts),
+        "derivatives": "forbidden" if no_deriv else "see inputs",
+        "redistribution": "forbidden" if no_redist else "see inputs",
+    }
+
+
+def build(
+    recipe: Recipe,
+    *,
+    argv: list[str] | None = None,
+    progress: Progress | None = None,
+    today: dt.date | None = None,
+) -> dict:
+    """Build the corpus `recipe` describes; return its corpus.json record."""
+    catalog = Catalog.load(recipe.manifests)
+    clearances = load_clearances(recipe.clearances)
+    admitted, decisions = gate(
+        recipe.pinned(),
+        catalog,
+        recipe.purpose,
+        clearances,
+        official_only=recipe.official_only,
+        today=today,
+    )
+    settings = WorkSettings(
+        size=recipe.size,
+        image_format=recipe.image_format,
+        keep_gray=recipe.keep_gray,
+        keep_unaligned=recipe.keep_unaligned,
+        detector=recipe.detector,
+    )
+    tally = Tally()
+    dedup = Deduper(recipe.near_dup_distance)
+    leaks = LeakCheck()
+    started = time.monotonic()
+    with atomic_dir(Path(recipe.out)) as tmp:
+        writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
+        items = _items(admitted, catalog, recipe, tally)
+        for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
+            for res in results:
+                if isinstance(res, Failed):
+                    tally.drop("image", res.reason, res.where)
+                    if len(tally.image_errors) < MAX_LISTED:
+                        tally.image_errors.append(
+                            {"where": res.where, "reason": res.reason, "detail": res.detail}
+                        )
+                    continue
+                ident = f"{res['dataset']}/{res['key']}"
+                dup = dedup.check(ident, res["sha256"], res["phash"])
+                if dup is not None:
+                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
+                    continue
+                res["split"] = assign_split(
+                    res["dataset"],
+                    res["split"],
+                    res["subject_id"],
+                    res["sha256"],
+                    recipe.split_ratios,
+                    recipe.seed,
+                )
+                leaks.add(res["dataset"], res["subject_id"], res["split"])
+                weights = res.pop("_weights_sha256", None)
+                if weights:
+                    tally.weights.add(weights)
+                writers[res["split"]].add(res)
+                tally.row(res)
+            if progress:
+                progress(
+                    {
+                        "read": tally.read,
+                        "written": tally.written,
+                        "dropped": sum(tally.drops.values()),
+                    }
+                )
+        shards = [s for w in writers.values() for s in w.close()]
+        corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
+        corpus["seconds"] = round(time.monotonic() - started, 3)
+        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
+        _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
+    return corpus
+
+
+def _detector_record(tally: Tally, recipe: Recipe) -> dict | None:
+    if not tally.weights:
+        return None
+    from ..faces import get_detector_info
+
+    return {**get_detector_info(recipe.detector), "weights_sha256": sorted(tally.weights)}
+
+
+def _corpus_record(
+    recipe: Recipe,
+    admitted: list[Admitted],
+    decisions: list,
+    tally: Tally,
+    dedup: Deduper,
+    leaks: LeakCheck,
+    shards: list[dict],
+    argv: list[str] | None,
+) -> dict[str, Any]:
+    return {
+        "format": CORPUS_FORMAT,
+        "tool": {"name": "facedata", "version": __version__},
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": argv if argv is not None else sys.argv,
+        "recipe": recipe.model_dump(mode="json"),
+        "purpose": recipe.purpose,
+        "license": corpus_license(admitted, recipe.purpose),
+        "datasets": [_dataset_record(a) for a in admitted],
+        "decisions": [d.to_dict() for d in decisions],
+        "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
+        "detector": _detector_record(tally, recipe),
+        "labels": {k: dict(v) for k, v in tally.labels.items()},
+        "drops": {
+            k: {"count": n, "examples": tally.drop_examples[k]} for k, n in tally.drops.items()
+        },
+        "dedup": dedup.to_dict(),
+        "leaks": leaks.leaks(),
+        "image_errors": tally.image_errors,
+        "counts": tally.counts(),
+        "shards": shards,
+        "forgotten": [],
+    }
+
+
+def _bundle(root: Path, corpus: dict, manifests: dict) -> None:
+    from ..bundle import write_bundle
+
+    write_bundle(root, corpus, manifests)

@@ -1,0 +1,69 @@
+"""A build recipe: everything needed to rebuild a corpus exactly.
+
+The CLI flags and `facedata build RECIPE.yaml` both produce a Recipe; the corpus
+stores the one it was built from, so `facedata build output/x/recipe.yaml` repeats it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..licensing import Purpose
+from ..yamlfile import describe_validation_error, load_yaml
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    datasets: list[str] = Field(
+        min_length=1, description="dataset ids, optionally `id:source` to pin a source"
+    )
+    purpose: Purpose = "research"
+    out: Path = Path("output/corpus")
+    size: int = Field(112, ge=32, le=1024, description="aligned face size in pixels")
+    workers: int = Field(1, ge=1, le=64)
+    batch_size: int = Field(64, ge=1, le=4096)
+    derive_smile: bool = Field(False, description="fill smile from expression, flagged")
+    official_only: bool = False
+    clearances: Path | None = None
+    manifests: list[Path] = Field(default_factory=list)
+    split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+    near_dup_distance: int = Field(4, ge=0, le=16, description="phash Hamming distance")
+    image_format: Literal["jpeg", "png"] = "jpeg"
+    keep_gray: bool = True
+    keep_unaligned: bool = Field(
+        False, description="keep rows where no face was found (status no_face)"
+    )
+    detector: str = "retinaface-mnet025"
+    shard_rows: int = Field(50_000, ge=1)
+
+    @field_validator("split_ratios")
+    @classmethod
+    def _ratios(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(v < 0 for v in value) or abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError("train, validation, test ratios must be >= 0 and sum to 1")
+        return value
+
+    def pinned(self) -> list[tuple[str, str | None]]:
+        """(dataset, source or None) pairs from the `id[:source]` entries."""
+        out = []
+        for entry in self.datasets:
+            ds, _, src = entry.partition(":")
+            out.append((ds.strip(), src.strip() or None))
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def load_recipe(path: Path) -> Recipe:
+    doc = load_yaml(path)
+    try:
+        return Recipe.model_validate(doc.data or {})
+    except ValidationError as exc:
+        raise describe_validation_error(doc, exc, "recipe") from None

@@ -1,0 +1,145 @@
+"""The per-sample work that runs in worker processes: decode, align, encode, hash.
+
+Everything here is a pure function of its inputs plus a lazily created detector,
+so the same code runs in-process (one worker) or in a process pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from ..errors import FacedataError
+from ..manifest import FaceSpec
+from ..sample import Sample
+
+
+@dataclass(frozen=True)
+class WorkSettings:
+    size: int = 112
+    image_format: str = "jpeg"
+    keep_gray: bool = True
+    keep_unaligned: bool = False
+    detector: str = "retinaface-mnet025"
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """One labelled sample on its way to a worker."""
+
+    sample: Sample
+    labels: dict[str, Any]  # smile, expression, smile_derived, source_label
+    face: FaceSpec
+    meta: dict[str, Any]  # dataset-level columns: source_id, official, license_id, tier
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A sample that could not become a row, with a countable reason."""
+
+    where: str
+    reason: str
+    detail: str = ""
+
+
+_detectors: dict[str, Any] = {}
+
+
+def _detector(settings: WorkSettings) -> Any:
+    """Created on first use, once per process: dataset-landmark builds never load it."""
+    from ..faces import get_detector
+
+    if settings.detector not in _detectors:
+        _detectors[settings.detector] = get_detector(settings.detector, threads=settings.threads)
+    return _detectors[settings.detector]
+
+
+def pixel_sha256(img: Image.Image) -> str:
+    """Hash of the decoded pixels: the same picture re-encoded is still a duplicate."""
+    h = hashlib.sha256(f"{img.mode}:{img.width}x{img.height}:".encode())
+    h.update(img.tobytes())
+    return h.hexdigest()
+
+
+def encode(img: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "png":
+        img.save(buf, format="PNG", compress_level=1)
+    else:
+        img.save(buf, format="JPEG", quality=95)
+    return buf.getvalue()
+
+
+def _floats(values: Any) -> list[float] | None:
+    if values is None:
+        return None
+    return [float(v) for v in np.asarray(values, dtype=np.float32).ravel()]
+
+
+def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
+    from ..faces import decode_image, process_face
+
+    s = item.sample
+    where = s.image.describe()
+    try:
+        img = decode_image(s.image.read_bytes())
+    except FacedataError as exc:
+        return Failed(where, getattr(exc, "reason", None) or "undecodable image", exc.message)
+    except OSError as exc:
+        return Failed(where, "unreadable image", str(exc))
+    sha = pixel_sha256(img)
+    detector = None if item.face.align == "landmarks" and s.landmarks else _detector(settings)
+    try:
+        face = process_face(
+            img,
+            item.face,
+            s.landmarks,
+            detector,
+            size=settings.size,
+            keep_gray=settings.keep_gray,
+        )
+    except FacedataError as exc:
+        return Failed(where, getattr(exc, "reason", None) or "alignment failed", exc.message)
+    if face.image is None:
+        if not settings.keep_unaligned:
+            return Failed(where, f"face: {face.align_status}")
+        aligned = img.resize((settings.size, settings.size))
+    else:
+        aligned = face.image
+    pose = s.pose or (None, None, None)
+    return {
+        "image": {"bytes": encode(aligned, settings.image_format), "path": f"{s.key}"},
+        "smile": item.labels.get("smile"),
+        "expression": item.labels.get("expression"),
+        "smile_derived": bool(item.labels.get("smile_derived", False)),
+        "source_label": item.labels.get("source_label"),
+        "dataset": s.dataset,
+        "key": s.key,
+        "split": s.split,
+        "subject_id": s.subject_id,
+        "bbox": _floats(face.box),
+        "landmarks": _floats(face.landmarks),
+        "detector": face.detector,
+        "det_score": None if face.score is None else float(face.score),
+        "align_status": face.align_status,
+        "yaw": pose[0],
+        "pitch": pose[1],
+        "roll": pose[2],
+        "valence": s.valence,
+        "arousal": s.arousal,
+        "sha256": sha,
+        "phash": int(str(imagehash.phash(aligned)), 16),
+        **item.meta,
+        "_weights_sha256": face.weights_sha256,
+    }
+
+
+def process_batch(items: list[Item], settings: WorkSettings) -> list[dict | Failed]:
+    return [process_item(item, settings) for item in items]

@@ -1,0 +1,107 @@
+"""`facedata build`: flags or a recipe file in, a corpus folder out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..build.pipeline import build as run_build
+from ..build.recipe import Recipe, load_recipe
+from ..errors import BuildError
+from .app import ManifestsOpt, app, console
+
+
+def _progress():
+    """A live status line on a terminal; silence in logs and CI."""
+    if not console.is_terminal:
+        return None, None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task("building")
+
+    def update(c: dict[str, int]) -> None:
+        elapsed = bar.tasks[0].elapsed or 1e-9
+        bar.update(
+            task,
+            description=f"read {c['read']:,}  written {c['written']:,}  "
+            f"dropped {c['dropped']:,}  {c['written'] / elapsed:,.0f} samples/s",
+        )
+
+    return bar, update
+
+
+@app.command()
+def build(
+    recipe_file: Annotated[
+        Path | None,
+        typer.Argument(help="A recipe YAML (e.g. output/x/recipe.yaml).", dir_okay=False),
+    ] = None,
+    datasets: Annotated[
+        str | None, typer.Option("--datasets", "-d", help="Comma-separated ids (id or id:source).")
+    ] = None,
+    commercial: Annotated[
+        bool,
+        typer.Option("--commercial", help="Refuse every source not cleared for commercial use."),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Corpus folder (default output/corpus).")
+    ] = None,
+    size: Annotated[int | None, typer.Option("--size", help="Aligned face size in pixels.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
+    derive_smile: Annotated[
+        bool, typer.Option("--derive-smile", help="Fill smile from expression (rows flagged).")
+    ] = False,
+    official_only: Annotated[
+        bool, typer.Option("--official-only", help="Refuse unofficial mirrors.")
+    ] = False,
+    clearances: Annotated[
+        Path | None, typer.Option("--clearances", help="Clearance file admitting refused sources.")
+    ] = None,
+    manifests: ManifestsOpt = None,
+) -> None:
+    """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
+    if recipe_file is None and not datasets:
+        raise BuildError("nothing to build", hint="pass --datasets a,b or a recipe YAML file")
+    base = load_recipe(recipe_file).model_dump() if recipe_file else {}
+    overrides = {
+        "datasets": [d for d in (datasets or "").split(",") if d.strip()] or None,
+        "purpose": "commercial" if commercial else None,
+        "out": out,
+        "size": size,
+        "workers": workers,
+        "derive_smile": derive_smile or None,
+        "official_only": official_only or None,
+        "clearances": clearances,
+        "manifests": manifests or None,
+    }
+    recipe = Recipe.model_validate(
+        {**base, **{k: v for k, v in overrides.items() if v is not None}}
+    )
+    bar, update = _progress()
+    if bar:
+        with bar:
+            corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]], progress=update)
+    else:
+        corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]])
+    for d in corpus["decisions"]:
+        verdict = "[green]admitted[/]" if d["admitted"] else "[red]refused[/]"
+        console.print(f"{d['dataset']} [{d['source']}]: {verdict}: {escape(d['reason'])}")
+    c = corpus["counts"]
+    splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
+    dropped = sum(v["count"] for v in corpus["drops"].values())
+    console.print(
+        f"[bold]{recipe.out}[/]: {c['total']:,} rows ({splits}); {dropped:,} dropped; "
+        f"dedup removed {corpus['dedup']['exact']} exact + {corpus['dedup']['near']} near"
+    )
+    console.print(f"license: {escape(corpus['license']['statement'])}")

@@ -1,0 +1,116 @@
+"""Build building blocks: dedup, splits, shard writer, recipe, atomic output."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from facedata.atomic import atomic_dir, recover_dir
+from facedata.build.dedup import Deduper
+from facedata.build.recipe import Recipe, load_recipe
+from facedata.build.splits import LeakCheck, assign_split
+from facedata.build.writer import SplitWriter, file_sha256
+from facedata.errors import ManifestError
+
+
+def test_exact_and_near_duplicates():
+    d = Deduper(near_distance=4)
+    assert d.check("a", "sha-a", 0b1111_0000) is None
+    assert d.check("b", "sha-a", 0xFFFF_0000_0000) == ("exact", "a")
+    assert d.check("c", "sha-c", 0b1111_0111) == ("near", "a")  # 3 bits differ
+    assert d.check("d", "sha-d", 0b1111_0000 ^ 0xFF00) is None  # 8 bits differ
+    assert d.to_dict() == {"kept": 2, "exact": 1, "near": 1, "near_distance": 4}
+
+
+def test_near_search_finds_every_hash_within_distance():
+    import random
+
+    rng = random.Random(0)
+    d = Deduper(near_distance=4)
+    stored = [rng.getrandbits(64) for _ in range(300)]
+    for i, h in enumerate(stored):
+        d.check(f"k{i}", f"s{i}", h)
+    for i, h in enumerate(stored[:50]):
+        bits = rng.sample(range(64), 4)
+        probe = h
+        for b in bits:
+            probe ^= 1 << b
+        hit = d.check(f"p{i}", f"ps{i}", probe)
+        assert hit is not None and hit[0] == "near"
+
+
+def test_near_dedup_disabled_at_zero():
+    d = Deduper(near_distance=0)
+    assert d.check("a", "1", 5) is None
+    assert d.check("b", "2", 5) is None
+
+
+def test_splits_keep_source_split_and_are_deterministic():
+    r = (0.8, 0.1, 0.1)
+    assert assign_split("x", "test", "S1", "h", r) == "test"
+    a = [assign_split("x", None, None, f"h{i}", r) for i in range(2000)]
+    assert a == [assign_split("x", None, None, f"h{i}", r) for i in range(2000)]
+    share = a.count("train") / len(a)
+    assert 0.75 < share < 0.85
+    # every image of one subject lands in one split
+    assert len({assign_split("x", None, "S005", f"h{i}", r) for i in range(50)}) == 1
+
+
+def test_leak_check_reports_subject_in_two_splits():
+    lc = LeakCheck()
+    lc.add("ck", "S005", "train")
+    lc.add("ck", "S005", "test")
+    lc.add("ck", "S006", "train")
+    assert lc.leaks() == [{"dataset": "ck", "subject_id": "S005", "splits": ["test", "train"]}]
+
+
+def _row(i: int) -> dict:
+    return {
+        "image": {"bytes": b"x" * 10, "path": f"{i}.jpg"},
+        "dataset": "d",
+        "key": str(i),
+        "split": "train",
+        "sha256": str(i),
+        "phash": i,
+    }
+
+
+def test_writer_rolls_shards_with_hub_names(tmp_path):
+    w = SplitWriter(tmp_path, "train", shard_rows=4, row_group=3)
+    for i in range(10):
+        w.add(_row(i))
+    shards = w.close()
+    assert [s["path"] for s in shards] == [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
+    assert [s["rows"] for s in shards] == [4, 4, 2]
+    keys = [k for s in shards for k in pq.read_table(tmp_path / s["path"])["key"].to_pylist()]
+    assert keys == [str(i) for i in range(10)]
+    assert shards[0]["sha256"] == file_sha256(tmp_path / shards[0]["path"])
+    assert not list((tmp_path / "data").glob(".*part"))
+
+
+def test_recipe_roundtrip_and_errors(tmp_path):
+    r = Recipe(datasets=["genki4k", "celeba:kaggle-csv"], workers=2)
+    assert r.pinned() == [("genki4k", None), ("celeba", "kaggle-csv")]
+    path = tmp_path / "recipe.yaml"
+    path.write_text(r.to_yaml())
+    assert load_recipe(path) == r
+    path.write_text("datasets: [a]\nsplit_ratios: [0.5, 0.2, 0.2]\n")
+    with pytest.raises(ManifestError, match="recipe.yaml:2: split_ratios"):
+        load_recipe(path)
+
+
+def test_atomic_dir_keeps_old_on_failure_and_recovers_crash(tmp_path):
+    target = tmp_path / "corpus"
+    with atomic_dir(target) as tmp:
+        (tmp / "v").write_text("1")
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "v").write_text("2")
+        raise RuntimeError("killed")
+    assert (target / "v").read_text() == "1"
+    assert not list(tmp_path.glob(".corpus.*"))
+    # a crash between the two renames: only `.corpus.old` exists
+    os.replace(target, tmp_path / ".corpus.old")
+    recover_dir(target)
+    assert (target / "v").read_text() == "1"
