@@ -144,6 +144,15 @@ def decide(
             admitted=False,
             reason="unofficial mirror refused by --official-only; fetch the official source",
         )
+    if source.kind == "local":
+        return Decision(
+            **base,
+            admitted=True,
+            reason=(
+                f"own recorded data: each participant is admitted only where the consent "
+                f"register ({source.consent}) grants {purpose} use on the build date"
+            ),
+        )
     if purpose in _ALLOWS.get(lic.tier, set()):
         reason = f"license tier '{lic.tier}' ({lic.id}) allows {purpose} use"
         if lic.tier == "unknown":

@@ -138,6 +138,8 @@ class Source(_Strict):
     kaggle_version: int | None = None
     repo_id: str | None = None
     revision: str = "main"
+    path: str | None = Field(None, description="local: folder of videos/images")
+    consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
     access: AccessInfo = AccessInfo(level="open")
     files: list[FileSpec] = Field(default_factory=list)
     format: FormatSpec | None = None
@@ -160,6 +162,10 @@ class Source(_Strict):
         if self.kind == "manual" and not self.access.instructions:
             raise ValueError(
                 "a manual source needs access.instructions telling a person what to do"
+            )
+        if self.kind == "local" and not (self.path and self.consent):
+            raise ValueError(
+                "a local source needs `path` (its folder) and `consent` (its consent register)"
             )
         return self
 
@@ -223,6 +229,13 @@ class Manifest(_Strict):
 
     def faces_for(self, src: Source) -> FaceSpec:
         return src.faces or self.faces
+
+    def resolve(self, relative: str) -> Path:
+        """A path written in the manifest, relative to the manifest's own folder."""
+        p = Path(relative).expanduser()
+        if p.is_absolute() or self.path is None:
+            return p
+        return self.path.parent / p
 
     @property
     def access(self) -> AccessLevel:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
@@ -20,7 +21,26 @@ class Admitted:
     fetched: Any  # facedata.fetch.FetchResult
 
 
+@dataclass
+class LocalTree:
+    """Own recorded data is read where it lies; nothing is downloaded or pinned."""
+
+    source: Source
+    root: Path
+    files: list = field(default_factory=list)
+
+
 def _fetched(manifest: Manifest, source_id: str | None) -> Any:
+    candidates = [manifest.source(source_id)] if source_id else manifest.sources
+    if candidates[0].kind == "local":
+        src = candidates[0]
+        root = manifest.resolve(src.path or ".")
+        if not root.is_dir():
+            raise BuildError(
+                f"{manifest.id}: local folder {root} does not exist",
+                hint=f"fix `path` in {manifest.path}",
+            )
+        return LocalTree(src, root)
     from ..fetch import fetched
 
     return fetched(manifest, source_id)

@@ -25,7 +25,9 @@ from typing import Any
 from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
+from ..consent import ConsentRegister, load_register
 from ..licensing import load_clearances, most_restrictive_tier
+from ..manifest import Manifest, Source
 from ..sample import Drop
 from .dedup import Deduper
 from .gate import Admitted, gate
@@ -33,7 +35,7 @@ from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
 from .worker import Failed, Item, WorkSettings, process_batch
-from .writer import SplitWriter
+from .writer import SplitWriter, file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
 
@@ -56,6 +58,8 @@ class Tally:
     read: int = 0
     written: int = 0
     weights: set[str] = field(default_factory=set)
+    consent: dict[str, dict] = field(default_factory=dict)
+    today: dt.date = field(default_factory=dt.date.today)
 
     def drop(self, dataset: str, reason: str, where: str) -> None:
         key = f"{dataset}: {reason}"
@@ -103,11 +107,17 @@ def _items(
             "license_id": m.license.id,
             "license_tier": m.license.tier,
         }
+        register = _consent(m, src, recipe, tally)
         for item in read_source(m, src, adm.fetched.root):
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
             tally.read += 1
+            if register is not None:
+                ok, why = register.decide(item.subject_id, recipe.purpose, tally.today)
+                if not ok:
+                    tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                    continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
                 tally.drop(labelled.dataset, labelled.reason, labelled.where)
@@ -115,6 +125,23 @@ def _items(
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+
+
+def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
+    """Own data: load the register and record, per reason, how many subjects it admits."""
+    if src.kind != "local":
+        return None
+    path = m.resolve(src.consent or "")
+    register = load_register(path)
+    tally.consent[m.id] = {
+        "register": path.name,
+        "sha256": file_sha256(path),
+        "purpose": recipe.purpose,
+        "date": tally.today.isoformat(),
+        "subjects": register.summary(recipe.purpose, tally.today),
+        "malformed": sorted(register.malformed.values()),
+    }
+    return register
 
 
 def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -223,7 +250,7 @@ def build(
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
-    tally = Tally()
+    tally = Tally(today=today or dt.date.today())
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
@@ -306,6 +333,7 @@ def _corpus_record(
         "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
         "detector": _detector_record(tally, recipe),
         "labels": {k: dict(v) for k, v in tally.labels.items()},
+        "consent": tally.consent,
         "drops": {
             k: {"count": n, "examples": tally.drop_examples[k]} for k, n in tally.drops.items()
         },

@@ -1,0 +1,164 @@
+"""`facedata forget`: honour a participant's withdrawal in corpora already built.
+
+Each named corpus is rewritten into a temp folder without the subject's rows and
+swapped in only when complete (a crash leaves the old corpus, never a half-erased
+one). Its provenance records the erasure; a log outside the corpora records it too,
+so the team can show when each request was honoured. The subject's cached frames
+are deleted, so the next build cannot bring them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .atomic import atomic_dir, atomic_write_text
+from .build.pipeline import Tally
+from .build.schema import CORPUS_JSON, SCHEMA
+from .build.writer import file_sha256
+from .errors import FacedataError
+from .paths import home
+
+COUNT_COLUMNS = ["split", "dataset", "smile", "expression", "align_status"]
+
+
+def erasure_log_path() -> Path:
+    return home() / "erasure-log.jsonl"
+
+
+def frames_dir() -> Path:
+    """Frames extracted from own videos, as home()/frames/<dataset>/<subject_id>/."""
+    return home() / "frames"
+
+
+def _load_corpus(path: Path) -> dict:
+    try:
+        return json.loads((Path(path) / CORPUS_JSON).read_text())
+    except FileNotFoundError:
+        raise FacedataError(
+            f"{path} is not a facedata corpus (no {CORPUS_JSON})",
+            hint="pass the folder `facedata build --out` wrote",
+        ) from None
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) -> int:
+    """Copy `src` to `dst` without the subject's rows, batch by batch; return rows removed."""
+    pf = pq.ParquetFile(src)
+    removed = 0
+    with pq.ParquetWriter(dst, SCHEMA, compression="zstd") as writer:
+        for batch in pf.iter_batches(batch_size=1024):
+            hit = pc.equal(batch.column("subject_id"), subject_id)
+            if dataset:
+                hit = pc.and_(hit, pc.equal(batch.column("dataset"), dataset))
+            hit = pc.fill_null(hit, False)
+            removed += pc.sum(hit).as_py() or 0
+            writer.write_batch(batch.filter(pc.invert(hit)))
+    return removed
+
+
+def _recount(root: Path, shards: list[dict]) -> dict:
+    tally = Tally()
+    for shard in shards:
+        table = pq.read_table(root / shard["path"], columns=COUNT_COLUMNS)
+        for row in table.to_pylist():
+            tally.row(row)
+    counts = tally.counts()
+    counts.pop("read", None)
+    return counts
+
+
+def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
+    """Remove one subject from one corpus atomically; return the rows removed."""
+    path = Path(path)
+    corpus = _load_corpus(path)
+    with atomic_dir(path) as tmp:
+        removed = 0
+        touched = set()
+        for shard in corpus["shards"]:
+            src, dst = path / shard["path"], tmp / shard["path"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            n = _filter_shard(src, dst, subject_id, dataset)
+            if n:
+                removed += n
+                touched.add(shard["path"])
+                shard.update(
+                    rows=pq.ParquetFile(dst).metadata.num_rows,
+                    sha256=file_sha256(dst),
+                    bytes=dst.stat().st_size,
+                )
+            else:
+                dst.unlink()
+                _link_or_copy(src, dst)
+        for item in path.rglob("*"):
+            rel = item.relative_to(path)
+            if item.is_file() and not (tmp / rel).exists() and rel.as_posix() != CORPUS_JSON:
+                _link_or_copy(item, tmp / rel)
+        base_counts = corpus["counts"]
+        corpus["counts"] = {**_recount(tmp, corpus["shards"]), "read": base_counts.get("read")}
+        corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
+        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        if removed:
+            from .bundle import write_bundle
+
+            write_bundle(tmp, corpus)  # card counts and Croissant file hashes changed
+    return removed
+
+
+def delete_cached_frames(subject_id: str) -> list[Path]:
+    gone = []
+    root = frames_dir()
+    if root.is_dir():
+        for folder in root.glob(f"*/{subject_id}"):
+            if folder.is_dir():
+                shutil.rmtree(folder)
+                gone.append(folder)
+    return gone
+
+
+def forget(
+    subject_id: str,
+    corpora: list[Path],
+    *,
+    dataset: str | None = None,
+    by: str | None = None,
+    reason: str = "consent withdrawn",
+) -> dict:
+    """Erase a subject from every named corpus and from the frame cache; log it."""
+    if not subject_id.strip():
+        raise FacedataError(
+            "empty subject id", hint="pass the pseudonymous id, e.g. --subject P017"
+        )
+    for p in corpora:
+        _load_corpus(p)  # refuse before touching anything if one path is wrong
+    entry = {
+        "subject_id": subject_id,
+        "dataset": dataset,
+        "by": by or getpass.getuser(),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "reason": reason,
+    }
+    per_corpus = {str(p): forget_in_corpus(p, subject_id, dataset, entry) for p in corpora}
+    frames = delete_cached_frames(subject_id)
+    record = {**entry, "corpora": per_corpus, "frames_deleted": [str(f) for f in frames]}
+    log = erasure_log_path()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return record
