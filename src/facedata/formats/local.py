@@ -1,0 +1,120 @@
+"""The team's own recordings: images and videos plus one annotation CSV.
+
+annotations.csv (one row per image, or per annotated time range of a video):
+
+    file,subject_id,start,end,smile,expression
+    videos/P001_a.mp4,P001,0.0,4.5,1,happy
+    images/P002_0001.jpg,P002,,,0,
+
+Video frames are sampled at `fps` (option, default 2) with at most
+`max_frames_per_range` (default 50) per row, and cached as JPEG under
+home()/frames/<dataset>/<subject_id>/ so `facedata forget` can delete them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_bytes
+from ..errors import ReaderError
+from ..manifest import Manifest, Source
+from ..paths import home
+from ..sample import Drop, FileImage, Sample
+from ..video import frames_at, sample_times
+
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+HEADS = ("smile", "expression")
+
+
+def frame_cache(dataset: str, subject_id: str) -> Path:
+    return home() / "frames" / dataset / subject_id
+
+
+def _float(value: str, what: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a number of seconds") from None
+
+
+def read_local(
+    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+) -> Iterator[Sample | Drop]:
+    fps = float(options.get("fps", 2.0))
+    cap = options.get("max_frames_per_range", 50)
+    ann_path = root / options.get("annotations", "annotations.csv")
+    if not ann_path.is_file():
+        raise ReaderError(
+            f"{manifest.id}: annotation file {ann_path} not found",
+            hint="write annotations.csv (file,subject_id,start,end,smile,expression) in the folder",
+        )
+    ranges: dict[Path, list[tuple[str, float, float, dict[str, str], str]]] = defaultdict(list)
+    with open(ann_path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"file", "subject_id"} - set(reader.fieldnames or [])
+        if missing:
+            raise ReaderError(
+                f"{ann_path}: missing column(s) {sorted(missing)}",
+                hint="the header must be file,subject_id,start,end,smile,expression",
+            )
+        for line, row in enumerate(reader, start=2):
+            where = f"{ann_path.name}:{line}"
+            rel = (row.get("file") or "").strip()
+            subject = (row.get("subject_id") or "").strip()
+            codes = {h: (row.get(h) or "").strip() for h in HEADS if (row.get(h) or "").strip()}
+            if not rel:
+                yield Drop(manifest.id, "annotation without file", where)
+                continue
+            if not subject:
+                yield Drop(manifest.id, "no subject id", where)
+                continue
+            path = root / rel
+            if not path.is_file():
+                yield Drop(manifest.id, "missing image", where, rel)
+                continue
+            if path.suffix.lower() not in VIDEO_EXTENSIONS:
+                yield Sample(manifest.id, rel, FileImage(path), codes, subject_id=subject)
+                continue
+            try:
+                start = _float(row.get("start") or "", "start")
+                end = _float(row.get("end") or "", "end")
+            except ValueError as exc:
+                yield Drop(manifest.id, "bad time range", where, str(exc))
+                continue
+            ranges[path].append((rel, start, end, codes, subject))
+    for path, rows in ranges.items():
+        yield from _video_samples(manifest.id, path, rows, fps, cap)
+
+
+def _video_samples(
+    dataset: str,
+    path: Path,
+    rows: list[tuple[str, float, float, dict[str, str], str]],
+    fps: float,
+    cap: int | None,
+) -> Iterator[Sample]:
+    wanted: dict[float, tuple[str, dict[str, str], str]] = {}
+    for rel, start, end, codes, subject in rows:
+        for t in sample_times(start, end, fps, cap):
+            wanted.setdefault(t, (rel, codes, subject))
+    for t, image in frames_at(path, list(wanted)):
+        rel, codes, subject = wanted[t]
+        key = f"{rel}@{t:.3f}"
+        out = frame_cache(dataset, subject) / f"{path.stem}_{int(round(t * 1000)):09d}.jpg"
+        if not out.is_file():
+            buf = io.BytesIO()
+            image.convert("RGB").save(buf, format="JPEG", quality=95)
+            atomic_write_bytes(out, buf.getvalue())
+        yield Sample(
+            dataset,
+            key,
+            FileImage(out),
+            dict(codes),
+            subject_id=subject,
+            extra={"video": rel, "time": t},
+        )
