@@ -239,9 +239,14 @@ class Manifest(_Strict):
 
     @property
     def access(self) -> AccessLevel:
-        """The easiest way in: the most open level across sources."""
+        """The easiest legitimate way in: the most open official source.
+
+        Unofficial copies are often easier to reach, but they do not change what the
+        rights holder asks of you, so they count only when no official source exists.
+        """
         order = ["open", "account", "agreement"]
-        return min((s.access.level for s in self.sources), key=order.index)
+        official = [s for s in self.sources if s.official] or self.sources
+        return min((s.access.level for s in official), key=order.index)
 
     @property
     def citation_keys(self) -> list[str]:
