@@ -94,6 +94,7 @@ class Sample:
     valence: float | None = None
     arousal: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    where: str = ""  # file:line (or path) of the label row, so a later drop can point at it
 
 
 @dataclass(frozen=True, slots=True)

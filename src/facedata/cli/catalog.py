@@ -43,18 +43,21 @@ def list_(
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="facedata datasets")
-    for col in ("id", "name", "images", "labels", "license tier", "access", "commercial"):
-        table.add_column(col, overflow="fold")
+    body = []
     for r in rows:
         cells = [
             r["id"],
-            r["name"],
+            r["name"] if len(r["name"]) <= 26 else r["name"][:25] + "…",
             f"{r['images']:,}" if r["images"] else "?",
-            ", ".join(r["labels"]),
+            "+".join(r["labels"]),
             r["tier"],
             r["access"],
             "[green]yes[/]" if r["commercial"] else "[red]no[/]",
         ]
+        body.append(cells)
+    for col in ("id", "name", "images", "labels", "license tier", "access", "commercial"):
+        table.add_column(col, overflow="fold")
+    for cells in body:
         table.add_row(*cells)
     console.print(table)
     if commercial:
