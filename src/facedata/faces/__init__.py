@@ -1,0 +1,45 @@
+"""Face detection and 5-point alignment (see docs/faces.md).
+
+The public surface: `get_detector` for a detector, `decode_image` for safe decoding,
+`process_face` for the whole per-sample step, plus the pieces they are made of.
+"""
+
+from __future__ import annotations
+
+from .align import ARCFACE_112, align, choose_face, template, umeyama
+from .decode import MAX_PIXELS, ImageRefused, decode_image
+from .detect import Detection, Detector, DetectorError, DetectorTerms
+from .landmarks import LandmarkError, to_five_points
+from .pipeline import AlignedFace, AlignStatus, process_face
+from .registry import (
+    DEFAULT_DETECTOR,
+    detector_names,
+    detector_status,
+    get_detector,
+    get_detector_info,
+)
+
+__all__ = [
+    "ARCFACE_112",
+    "DEFAULT_DETECTOR",
+    "MAX_PIXELS",
+    "AlignStatus",
+    "AlignedFace",
+    "Detection",
+    "Detector",
+    "DetectorError",
+    "DetectorTerms",
+    "ImageRefused",
+    "LandmarkError",
+    "align",
+    "choose_face",
+    "decode_image",
+    "detector_names",
+    "detector_status",
+    "get_detector",
+    "get_detector_info",
+    "process_face",
+    "template",
+    "to_five_points",
+    "umeyama",
+]

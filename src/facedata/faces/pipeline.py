@@ -1,0 +1,161 @@
+"""The one call a build makes per sample: find the face, align it, say how.
+
+Every outcome is a value, not an exception: a photo without a face is data about
+the source (counted in the report), not an error. Only undecodable images and
+malformed landmarks raise, with a countable `reason`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageStat
+
+from ..manifest import FaceSpec
+from .align import align, choose_face
+from .decode import decode_image
+from .detect import Detection, Detector, DetectorError
+from .landmarks import to_five_points
+from .registry import get_detector
+
+AlignStatus = Literal["detected", "dataset_landmarks", "precropped", "no_face", "multiple_faces"]
+
+
+@dataclass(slots=True)
+class AlignedFace:
+    """The aligned crop (None when dropped) and everything provenance needs about it.
+
+    `box` is x1, y1, x2, y2 and `landmarks` five x,y pairs (flat), both in the
+    original image's pixels, so they stay meaningful whatever the output size.
+    """
+
+    image: Image.Image | None
+    align_status: AlignStatus
+    detector: str | None = None
+    weights_sha256: str | None = None
+    score: float | None = None
+    box: list[float] | None = None
+    landmarks: list[float] | None = None
+    faces_found: int = 0
+    transform: np.ndarray | None = field(default=None, repr=False)  # image -> crop, 2x3
+
+
+@lru_cache(maxsize=4)
+def _named_detector(name: str) -> Detector:
+    return get_detector(name)
+
+
+def process_face(
+    image: bytes | Image.Image,
+    face_spec: FaceSpec | None,
+    landmarks: Sequence[float] | np.ndarray | None,
+    detector: Detector | str | None,
+    size: int = 112,
+    keep_gray: bool = True,
+    *,
+    multiple: Literal["choose", "drop"] = "choose",
+) -> AlignedFace:
+    """Align one sample as its manifest says.
+
+    - align=landmarks with landmarks given: fit them, no detector touched
+      (without landmarks the sample falls back to detection).
+    - align=precropped: trust the crop, resize the whole frame.
+    - otherwise detect; precropped=True pads and upscales first and keeps the
+      whole frame (status `precropped`) when still nothing is found.
+    Several faces: the largest, most central is aligned and the status says
+    `multiple_faces` (or the sample is dropped with multiple="drop").
+    """
+    spec = face_spec or FaceSpec()
+    img = image if isinstance(image, Image.Image) else decode_image(image)
+    if img.mode not in ("RGB", "L"):
+        img = decode_image(img)
+
+    if spec.align == "landmarks" and landmarks is not None and len(landmarks):
+        five = to_five_points(landmarks)
+        crop, m = align(img, five, size, keep_gray=keep_gray)
+        return AlignedFace(
+            crop,
+            "dataset_landmarks",
+            landmarks=[float(v) for v in five.ravel()],
+            transform=m,
+        )
+    if spec.align == "precropped":
+        return _whole_frame(img, size, keep_gray, None)
+
+    det = _resolve(detector)
+    if spec.precropped:
+        found = _detect_padded(det, img)
+    else:
+        found = det.detect(img if img.mode == "RGB" else img.convert("RGB"))
+    if not found:
+        if spec.precropped:
+            return _whole_frame(img, size, keep_gray, det)
+        return AlignedFace(None, "no_face", det.name, det.weights_sha256)
+    pick = found[choose_face(found, img.size)]
+    several = len(found) > 1
+    if several and multiple == "drop":
+        return AlignedFace(
+            None,
+            "multiple_faces",
+            det.name,
+            det.weights_sha256,
+            score=pick.score,
+            box=list(pick.box),
+            faces_found=len(found),
+        )
+    five = to_five_points(pick.landmarks)
+    crop, m = align(img, five, size, keep_gray=keep_gray)
+    return AlignedFace(
+        crop,
+        "multiple_faces" if several else "detected",
+        det.name,
+        det.weights_sha256,
+        score=pick.score,
+        box=[float(v) for v in pick.box],
+        landmarks=[float(v) for v in five.ravel()],
+        faces_found=len(found),
+        transform=m,
+    )
+
+
+def _resolve(detector: Detector | str | None) -> Detector:
+    if detector is None:
+        raise DetectorError(
+            "this sample needs face detection but no detector was given",
+            hint="pass get_detector() (or a detector name) to process_face",
+        )
+    return _named_detector(detector) if isinstance(detector, str) else detector
+
+
+def _detect_padded(det: Detector, img: Image.Image) -> list[Detection]:
+    """Detect in a tight crop: pad by half its size with its mean grey, upscale 2x.
+
+    A face filling a 48 px frame has no context around it and is smaller than the
+    smallest anchors like; the padding gives context, the upscale gives pixels.
+    Detections are mapped back to the original frame's coordinates.
+    """
+    rgb = img.convert("RGB")
+    w, h = rgb.size
+    px, py = w // 2, h // 2
+    grey = int(round(sum(ImageStat.Stat(rgb.convert("L")).mean)))
+    canvas = Image.new("RGB", (w + 2 * px, h + 2 * py), (grey, grey, grey))
+    canvas.paste(rgb, (px, py))
+    canvas = canvas.resize((canvas.width * 2, canvas.height * 2), Image.Resampling.BILINEAR)
+    return [d.moved(0.5, -px, -py) for d in det.detect(canvas)]
+
+
+def _whole_frame(img: Image.Image, size: int, keep_gray: bool, det: Detector | None) -> AlignedFace:
+    mode = "L" if img.mode == "L" and keep_gray else "RGB"
+    src = img if img.mode == mode else img.convert(mode)
+    crop = src.resize((size, size), Image.Resampling.BILINEAR)
+    return AlignedFace(
+        crop,
+        "precropped",
+        det.name if det else None,
+        det.weights_sha256 if det else None,
+        box=[0.0, 0.0, float(img.width), float(img.height)],
+    )
