@@ -1,0 +1,26 @@
+"""Readers for every dataset's native layout, reached through `read_source`.
+
+Importing this package registers every reader; the build and `facedata inspect`
+only ever call `read_source(manifest, source, root)`.
+"""
+
+from __future__ import annotations
+
+from . import (  # noqa: F401  (imported to register the readers)
+    affectnet,
+    celeba,
+    ckplus,
+    genki,
+    imagefolder,
+    lfwcrop,
+    pixels_csv,
+    rafdb,
+    smilesmiled,
+    trainingdatapro,
+)
+from .local import read_local
+from .registry import READERS, get_reader, read_source, register, resolve_root
+
+register("local")(read_local)
+
+__all__ = ["READERS", "get_reader", "read_source", "register", "resolve_root"]

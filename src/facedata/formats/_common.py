@@ -1,0 +1,131 @@
+"""Small parsing helpers every reader shares.
+
+They exist so that every layout reports malformed input the same way: a Drop (or a
+ReaderError for a file that cannot be read at all) naming the file and line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import ReaderError
+
+log = logging.getLogger("facedata.formats")
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".gif", ".tif"})
+
+# Split names as sources spell them -> the corpus's three names.
+_SPLITS = {
+    "train": "train",
+    "training": "train",
+    "train_set": "train",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "val_set": "validation",
+    "publictest": "validation",
+    "dev": "validation",
+    "test": "test",
+    "testing": "test",
+    "privatetest": "test",
+    "test_set": "test",
+}
+
+
+def normalise_split(name: str | None) -> str | None:
+    """train / validation / test, or None where the name says nothing known."""
+    if name is None:
+        return None
+    return _SPLITS.get(name.strip().lower())
+
+
+def split_option(value: str, where: str) -> str:
+    """A split named in a manifest option: must be one the corpus knows."""
+    if value in ("train", "validation", "test"):
+        return value
+    norm = normalise_split(value)
+    if norm is None:
+        raise ReaderError(f"{where}: unknown split {value!r}", hint="use train, validation or test")
+    return norm
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its CR/LF) for a text file, streamed.
+
+    Opening with newline="" and stripping both CR and LF ourselves keeps CRLF files
+    (CelebA, the Mendeley lists) identical to LF ones, and a stray CR never ends up
+    in a file name.
+    """
+    try:
+        fh = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise ReaderError(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        for n, line in enumerate(fh, start=1):
+            yield n, line.rstrip("\r\n")
+
+
+def find_one(root: Path, name: str, *, dirs: bool = False, required: bool = True) -> Path | None:
+    """The single file (or folder) called `name` below root, at any depth.
+
+    Mirrors and unpacked archives nest the same files differently (CelebA's Anno/,
+    Kaggle's double-nested folders, Mendeley's doubled folder), so readers look for
+    known names instead of fixed paths. The shallowest match wins; two at the same
+    depth are ambiguous and reported.
+    """
+    direct = root / name
+    if direct.is_dir() if dirs else direct.is_file():
+        return direct
+    found = [
+        p
+        for p in root.rglob(Path(name).name)
+        if (p.is_dir() if dirs else p.is_file()) and "__MACOSX" not in p.parts
+    ]
+    if not found:
+        if required:
+            raise ReaderError(
+                f"{name} not found under {root}",
+                hint="check the source was fully unpacked, or set the path in format.options",
+            )
+        return None
+    found.sort(key=lambda p: (len(p.parts), str(p)))
+    if len(found) > 1 and len(found[0].parts) == len(found[1].parts):
+        shown = ", ".join(str(p.relative_to(root)) for p in found[:6])
+        raise ReaderError(
+            f"{name} is ambiguous under {root}: {shown}",
+            hint="name the one to read in format.options",
+        )
+    return found[0]
+
+
+def option_path(root: Path, options: dict, key: str, default: str, *, dirs: bool = False) -> Path:
+    """An explicit path option (relative to root) or a search for the default name."""
+    value = options.get(key)
+    if value:
+        p = root / value
+        if p.is_dir() if dirs else p.is_file():
+            return p
+        raise ReaderError(
+            f"format.options.{key}: {p} does not exist",
+            hint=f"the path is relative to {root}",
+        )
+    found = find_one(root, default, dirs=dirs)
+    assert found is not None
+    return found
+
+
+def floats(tokens: Iterable[str]) -> list[float]:
+    """Float tokens, tolerant of scientific notation and padding (CK+ writes both)."""
+    return [float(t) for t in tokens]
+
+
+def is_image(path: Path, extensions: Iterable[str] = IMAGE_EXTENSIONS) -> bool:
+    name = path.name
+    return path.suffix.lower() in set(extensions) and not name.startswith("._") and name[0] != "."
+
+
+def rel(path: Path, root: Path) -> str:
+    """A portable key: POSIX path relative to the reader root."""
+    return path.relative_to(root).as_posix()

@@ -1,0 +1,78 @@
+"""GENKI-4K: files/fileNNNN.jpg and labels.txt (`smile yaw pitch roll`, line N = image N).
+
+The file has no image names: the pairing is by line number, so a blank or missing
+line would shift every later label. Each line is therefore checked on its own and a
+bad one becomes a Drop at its own index rather than being skipped.
+Labels are sorted (all smiles first) and there is no official split, so samples
+carry split None and the build assigns splits by hash, never by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ReaderError
+from ..manifest import Manifest, Source
+from ..sample import Drop, FileImage, Sample
+from ._common import find_one, floats, is_image, rel, text_lines
+from .registry import register
+
+
+@register("genki")
+def read_genki(
+    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+) -> Iterator[Sample | Drop]:
+    labels = root / options.get("labels", "labels.txt")
+    if not labels.is_file():
+        found = find_one(root, "labels.txt", required=False)
+        if found is None:
+            raise ReaderError(
+                f"{manifest.id}: labels.txt not found under {root}",
+                hint="GENKI-4K has labels.txt next to files/; check format.root",
+            )
+        labels = found
+    images = labels.parent / options.get("images", "files")
+    pattern = options.get("pattern", "file{n:04d}.jpg")
+    ds = manifest.id
+    last = 0
+    for n, line in text_lines(labels):
+        where = f"{labels.name}:{n}"
+        last = n
+        tokens = line.split()
+        if not tokens:
+            yield Drop(ds, "blank label line", where, "line N labels image N; nothing here")
+            continue
+        path = images / pattern.format(n=n)
+        key = rel(path, root)
+        if len(tokens) != 4:
+            yield Drop(ds, "malformed row", where, f"expected 'smile yaw pitch roll', got {line!r}")
+            continue
+        try:
+            yaw, pitch, roll = floats(tokens[1:])
+        except ValueError:
+            yield Drop(ds, "bad number", where, f"pose is not numeric: {line!r}")
+            continue
+        if not path.is_file():
+            yield Drop(ds, "missing image", where, key)
+            continue
+        yield Sample(
+            ds,
+            key,
+            FileImage(path),
+            {"smile": tokens[0]},
+            pose=(yaw, pitch, roll),
+            where=where,
+        )
+    # Images beyond the last label line have no label: count them, never drop silently.
+    if images.is_dir():
+        for path in sorted(images.iterdir()):
+            if not is_image(path):
+                continue
+            stem = path.stem
+            digits = stem[len("file") :] if stem.startswith("file") else ""
+            if digits.isdigit() and int(digits) > last:
+                yield Drop(
+                    ds, "image without label", rel(path, root), f"labels.txt has {last} lines"
+                )

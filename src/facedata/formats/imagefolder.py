@@ -1,0 +1,86 @@
+"""Class-folder layouts: `[<split>/]<class>/<image>`.
+
+Covers mirrors that converted a dataset to folders: msambare/fer2013
+(`train|test/<angry..>/`), the AffectNet mirrors (`Train|Test/<anger..>/`, the
+alphabetical 8-class order) and chazzer's smiling-or-not (`smile/ non_smile/ test/`).
+
+Options:
+  splits: {folder: split}  split folders below root; absent = class folders at root
+  head: expression | smile  which head the folder name is a code for
+  extensions: [.jpg, ...]
+  unlabeled: [folder, ...]  class-level folders with no label (chazzer `test/`):
+                            their images are counted as drops, not read
+
+The key is the whole relative path: FER2013 folder copies reuse a file name in
+several class folders, so the file name alone is not unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ReaderError
+from ..manifest import Manifest, Source
+from ..sample import Drop, FileImage, Sample
+from ._common import IMAGE_EXTENSIONS, is_image, normalise_split, rel, split_option
+from .registry import register
+
+
+def _images(folder: Path, extensions: frozenset[str]) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and is_image(path, extensions):
+            yield path
+
+
+def _class_dirs(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX"))
+    )
+
+
+@register("imagefolder")
+def read_imagefolder(
+    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+) -> Iterator[Sample | Drop]:
+    ds = manifest.id
+    head = options.get("head", "expression")
+    if head not in ("smile", "expression"):
+        raise ReaderError(f"{ds}: format.options.head must be smile or expression, got {head!r}")
+    extensions = frozenset(e.lower() for e in options.get("extensions", IMAGE_EXTENSIONS))
+    unlabeled = set(options.get("unlabeled", []))
+    splits: dict[str, str] | None = options.get("splits")
+    if splits:
+        tops = [
+            (root / folder, split_option(s, f"{ds} splits.{folder}"))
+            for folder, s in splits.items()
+        ]
+        missing = [str(p.name) for p, _ in tops if not p.is_dir()]
+        if missing:
+            present = ", ".join(p.name for p in _class_dirs(root)) or "(none)"
+            raise ReaderError(
+                f"{ds}: split folder(s) {', '.join(missing)} not found under {root}",
+                hint=f"folders there: {present}; fix format.options.splits",
+            )
+    else:
+        tops = [(root, None)]
+    for top, split in tops:
+        classes = _class_dirs(top)
+        if not classes:
+            raise ReaderError(f"{ds}: no class folders under {top}")
+        for folder in classes:
+            if folder.name in unlabeled:
+                for path in _images(folder, extensions):
+                    yield Drop(ds, "unlabeled", rel(path, root), f"{folder.name}/ has no label")
+                continue
+            for path in _images(folder, extensions):
+                key = rel(path, root)
+                yield Sample(
+                    ds,
+                    key,
+                    FileImage(path),
+                    {head: folder.name},
+                    split=split if splits else normalise_split(None),
+                    where=key,
+                )

@@ -1,0 +1,121 @@
+"""Pixels-in-CSV layouts: FER2013 (fer2013.csv, icml_face_data.csv, train.csv, test.csv)
+and the Kaggle CK+ conversion ckextended.csv.
+
+Columns are found by name after stripping spaces, because icml_face_data.csv
+writes its header as `emotion, Usage, pixels`. test.csv has no `emotion` column:
+its rows are counted as "unlabeled" drops rather than read as unlabelled samples.
+Usage maps Training -> train, PublicTest -> validation, PrivateTest -> test; a file
+without Usage takes `split` from the options (e.g. train.csv -> train).
+
+Options: file (name or path below root; searched for if not at root), size (48),
+split (default split), usage ({Usage value: split}).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ReaderError
+from ..manifest import Manifest, Source
+from ..sample import Drop, PixelImage, Sample
+from ._common import find_one, normalise_split, split_option
+from .registry import register
+
+csv.field_size_limit(1 << 24)
+
+
+def _pixels(text: str, n: int) -> bytes | str:
+    """The row's pixels as bytes, or a reason they are unusable."""
+    tokens = text.split()
+    if len(tokens) != n:
+        return f"expected {n} pixel values, got {len(tokens)}"
+    try:
+        arr = np.array(tokens, dtype=np.int64)
+    except ValueError:
+        return "pixel value is not an integer"
+    if arr.min() < 0 or arr.max() > 255:
+        return "pixel value outside 0..255"
+    return arr.astype(np.uint8).tobytes()
+
+
+def _csv_file(root: Path, options: dict[str, Any], ds: str) -> Path:
+    name = options.get("file")
+    if not name:
+        raise ReaderError(f"{ds}: pixels_csv needs format.options.file (e.g. fer2013.csv)")
+    direct = root / name
+    if direct.is_file():
+        return direct
+    found = find_one(root, name, required=False)
+    if found is None:
+        present = ", ".join(sorted(p.relative_to(root).as_posix() for p in root.rglob("*.csv")))
+        raise ReaderError(
+            f"{ds}: {name} not found under {root}",
+            hint=f"CSV files there: {present or '(none)'}",
+        )
+    return found
+
+
+@register("pixels_csv")
+def read_pixels_csv(
+    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+) -> Iterator[Sample | Drop]:
+    ds = manifest.id
+    path = _csv_file(root, options, ds)
+    size = int(options.get("size", 48))
+    mode = options.get("mode", "L")
+    n = size * size * len(mode)
+    head = options.get("head", "expression")
+    default_split = options.get("split")
+    if default_split:
+        default_split = split_option(default_split, f"{ds} format.options.split")
+    usage_map = {k: split_option(v, f"{ds} usage.{k}") for k, v in options.get("usage", {}).items()}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        cols = {h.lower(): i for i, h in enumerate(header)}
+        if "pixels" not in cols:
+            raise ReaderError(
+                f"{path.name}:1: no `pixels` column in header {header}",
+                hint="expected e.g. emotion,pixels,Usage",
+            )
+        px, lab, use = cols["pixels"], cols.get("emotion"), cols.get("usage")
+        width = len(header)
+        for row in reader:
+            where = f"{path.name}:{reader.line_num}"
+            if not row or not any(v.strip() for v in row):
+                continue  # a trailing empty line, not a row
+            key = f"{path.name}:{reader.line_num - 1:06d}"
+            if len(row) != width:
+                yield Drop(ds, "malformed row", where, f"expected {width} fields, got {len(row)}")
+                continue
+            if lab is None:
+                yield Drop(ds, "unlabeled", where, f"{path.name} has no emotion column")
+                continue
+            code = row[lab].strip()
+            if not code:
+                yield Drop(ds, "unlabeled", where, "empty emotion")
+                continue
+            split = default_split
+            if use is not None:
+                usage = row[use].strip()
+                split = usage_map.get(usage) or normalise_split(usage)
+                if split is None:
+                    yield Drop(ds, "unknown split", where, f"Usage {usage!r}")
+                    continue
+            pixels = _pixels(row[px], n)
+            if isinstance(pixels, str):
+                yield Drop(ds, "bad pixels", where, pixels)
+                continue
+            yield Sample(
+                ds,
+                key,
+                PixelImage(pixels, size, size, mode, origin=where),
+                {head: code},
+                split=split,
+                where=where,
+            )

@@ -1,0 +1,114 @@
+"""RAF-DB `basic/`: EmoLabel/list_patition_label.txt (sic) + Image/ + Annotation/.
+
+Labels are 1-based (1 Surprise ... 7 Neutral) and read verbatim. Names come from
+the label file (train ids have 5 digits, test ids 4), never rebuilt from numbers.
+Split is the name prefix. Manual 5-point landmarks and boxes are in original-image
+coordinates, so they are attached only when reading Image/original/; the aligned
+100x100 images (option `images: aligned`) get neither. RAF-DB has no subject ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ReaderError
+from ..manifest import Manifest, Source
+from ..sample import Drop, FileImage, Sample
+from ._common import find_one, floats, rel, text_lines
+from .registry import register
+
+LABEL_FILES = ("list_patition_label.txt", "list_partition_label.txt")
+SPLITS = {"train": "train", "test": "test"}
+
+
+def _label_file(root: Path) -> Path:
+    for name in LABEL_FILES:
+        found = find_one(root, name, required=False)
+        if found is not None:
+            return found
+    raise ReaderError(
+        f"list_patition_label.txt not found under {root}",
+        hint="RAF-DB spells it 'patition' (EmoLabel/list_patition_label.txt)",
+    )
+
+
+def _manual(path: Path) -> tuple[list[float], dict[str, int]]:
+    """5 landmark lines (x y, tabs or spaces), then gender, race, age group."""
+    lines = [line.split() for _, line in text_lines(path) if line.strip()]
+    if len(lines) < 5 or any(len(t) != 2 for t in lines[:5]):
+        raise ValueError(f"{path.name}: expected 5 'x y' lines first")
+    points = [v for t in lines[:5] for v in floats(t)]
+    attrs = {}
+    for name, tokens in zip(("gender", "race", "age_group"), lines[5:8], strict=False):
+        attrs[name] = int(tokens[0])
+    return points, attrs
+
+
+def _bbox(path: Path) -> list[float]:
+    tokens = next((line.split() for _, line in text_lines(path) if line.strip()), [])
+    if len(tokens) != 4:
+        raise ValueError(f"{path.name}: expected 'x_min y_min x_max y_max'")
+    x0, y0, x1, y1 = floats(tokens)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+@register("rafdb")
+def read_rafdb(
+    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+) -> Iterator[Sample | Drop]:
+    ds = manifest.id
+    labels = _label_file(root)
+    variant = options.get("images", "original")
+    if variant not in ("original", "aligned"):
+        raise ReaderError(f"{ds}: format.options.images must be original or aligned")
+    images = find_one(root, variant, dirs=True)
+    assert images is not None
+    manual = find_one(root, "manual", dirs=True, required=False) if variant == "original" else None
+    boxes = (
+        find_one(root, "boundingbox", dirs=True, required=False) if variant == "original" else None
+    )
+    seen: set[str] = set()
+    for n, line in text_lines(labels):
+        where = f"{labels.name}:{n}"
+        tokens = line.split()
+        if not tokens:
+            continue
+        if len(tokens) != 2:
+            yield Drop(ds, "malformed row", where, f"expected '<image> <label>', got {line!r}")
+            continue
+        name, code = tokens
+        if name in seen:
+            yield Drop(ds, "duplicate entry", where, name)
+            continue
+        seen.add(name)
+        stem = Path(name).stem
+        file = f"{stem}_aligned.jpg" if variant == "aligned" else name
+        path = images / file
+        if not path.is_file():
+            yield Drop(
+                ds, "missing image", where, rel(path, root) if path.is_relative_to(root) else file
+            )
+            continue
+        landmarks = bbox = None
+        extra: dict[str, Any] = {}
+        try:
+            if manual is not None and (manual / f"{stem}_manu_attri.txt").is_file():
+                landmarks, extra = _manual(manual / f"{stem}_manu_attri.txt")
+            if boxes is not None and (boxes / f"{stem}_boundingbox.txt").is_file():
+                bbox = _bbox(boxes / f"{stem}_boundingbox.txt")
+        except ValueError as exc:
+            yield Drop(ds, "bad annotation", where, str(exc))
+            continue
+        yield Sample(
+            ds,
+            rel(path, root),
+            FileImage(path),
+            {"expression": code},
+            split=SPLITS.get(stem.split("_", 1)[0]),
+            landmarks=landmarks,
+            bbox=bbox,
+            extra=extra,
+            where=where,
+        )
