@@ -105,12 +105,20 @@ def decode(
 
 
 def to_input(image: Image.Image) -> np.ndarray:
-    """PIL image to the network's NCHW float BGR tensor, mean subtracted."""
+    """PIL image to the network's NCHW float BGR tensor, mean subtracted.
+
+    Written channel by channel into the output: no float HWC copy and no
+    transpose, which otherwise cost as much as a third of the network time on
+    small images.
+    """
     if image.mode != "RGB":
         image = image.convert("RGB")
-    arr = np.asarray(image, dtype=np.float32)
-    x = arr[:, :, ::-1] - BGR_MEAN
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    arr = np.asarray(image)
+    h, w = arr.shape[:2]
+    x = np.empty((1, 3, h, w), dtype=np.float32)
+    for c in range(3):
+        np.subtract(arr[:, :, 2 - c], BGR_MEAN[c], out=x[0, c], casting="unsafe")
+    return x
 
 
 class RetinaFace:
