@@ -95,7 +95,10 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
     except OSError as exc:
         return Failed(where, "unreadable image", str(exc))
     sha = pixel_sha256(img)
-    detector = None if item.face.align == "landmarks" and s.landmarks else _detector(settings)
+    needs_detector = item.face.align == "detect" or (
+        item.face.align == "landmarks" and not s.landmarks
+    )
+    detector = _detector(settings) if needs_detector else None
     try:
         face = process_face(
             img,
