@@ -1,0 +1,286 @@
+"""Benchmark `facedata build` end to end against a bare Pillow + pyarrow baseline.
+
+Data (generated, from real face photos shipped in wheels):
+  * N_FER FER2013-style rows (48x48 grey pixels in fer2013/fer2013.csv)
+  * N_CELEBA CelebA-style 178x218 JPEGs with aligned 5-point landmarks (official txt layout)
+
+Measured in the same run:
+  * baseline: one process that only decodes, warps (5-point similarity / resize),
+    encodes JPEG and writes Parquet with Pillow and pyarrow
+  * facedata build with 1 and with 2 workers (everything: readers, remap, safe decode,
+    alignment, pixel hash, perceptual hash, dedup, splits, shards, provenance, bundle)
+  * peak RSS of each run (the process tree), at half and at full size, to show that
+    memory stays flat as the corpus grows
+
+FER rows are built with `align: precropped` (trust the 48x48 crop) so both sides do
+the same image work; detector throughput is measured by bench/faces.py.
+
+    python bench/build.py                 # 20,000 FER rows + 5,000 CelebA images
+    python bench/build.py --scale 0.1     # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def make_data(root: Path, n_fer: int, n_celeba: int) -> None:
+    from tests.fixtures.layouts import make_celeba
+    from tests.helpers.photos import face_variant
+
+    make_celeba(root / "celeba", n=n_celeba)
+    rng = np.random.default_rng(0)
+    bases = [np.asarray(face_variant(i, (48, 48), "L"), dtype=np.int16) for i in range(64)]
+    usage = ["Training"] * 8 + ["PublicTest", "PrivateTest"]
+    (root / "fer" / "fer2013").mkdir(parents=True, exist_ok=True)
+    with open(root / "fer" / "fer2013" / "fer2013.csv", "w", newline="") as fh:
+        fh.write("emotion,pixels,Usage\n")
+        for i in range(n_fer):
+            px = np.clip(bases[i % 64] + rng.integers(-6, 7, (48, 48)), 0, 255)
+            fh.write(f"{i % 7},{' '.join(map(str, px.ravel()))},{usage[i % 10]}\n")
+
+
+BENCH_MANIFESTS = {
+    "bench-fer": ("fer2013", {"faces": {"align": "precropped"}}),
+    "bench-celeba": ("celeba", {}),
+}
+
+
+def write_manifests(folder: Path) -> None:
+    """Copies of the real manifests, registered by --from, so the real readers run."""
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for new_id, (base, override) in BENCH_MANIFESTS.items():
+        data = yaml.safe_load((REPO / "manifests" / f"{base}.yaml").read_text())
+        data.update(id=new_id, **override)
+        data["sources"] = [
+            {
+                "id": "local-copy",
+                "kind": "manual",
+                "official": True,
+                "access": {"level": "open", "instructions": "generated for the benchmark"},
+            }
+        ]
+        (folder / f"{new_id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+# -- the bare baseline ---------------------------------------------------------------
+
+ARCFACE = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ]
+)
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity dst -> src (Pillow wants the output-to-input map)."""
+    a = []
+    b = []
+    for (x, y), (u, v) in zip(dst, src, strict=True):
+        a += [[x, -y, 1, 0], [y, x, 0, 1]]
+        b += [u, v]
+    p, *_ = np.linalg.lstsq(np.array(a), np.array(b), rcond=None)
+    return np.array([p[0], -p[1], p[2], p[1], p[0], p[3]])
+
+
+def baseline(data: Path, out: Path, n_fer: int, n_celeba: int) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    schema = pa.schema(
+        [
+            ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+            ("label", pa.string()),
+        ]
+    )
+    writer = pq.ParquetWriter(out / "baseline.parquet", schema, compression="zstd")
+    rows: list[dict] = []
+    count = 0
+
+    def emit(img: Image.Image, name: str, label: str) -> None:
+        nonlocal count, rows
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=95)
+        rows.append({"image": {"bytes": buf.getvalue(), "path": name}, "label": label})
+        count += 1
+        if len(rows) >= 512:
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            rows = []
+
+    with open(data / "fer" / "fer2013" / "fer2013.csv") as fh:
+        next(fh)
+        for i, line in enumerate(fh):
+            label, pixels, _ = line.rstrip("\n").split(",")
+            arr = np.array(pixels.split(), dtype=np.uint8).reshape(48, 48)
+            emit(Image.fromarray(arr, "L").resize((112, 112), Image.BILINEAR), str(i), label)
+    lm_file = data / "celeba" / "Anno" / "list_landmarks_align_celeba.txt"
+    lines = lm_file.read_text().splitlines()[2:]
+    for line in lines[:n_celeba]:
+        name, *vals = line.split()
+        pts = np.array(vals, dtype=float).reshape(5, 2)
+        img = Image.open(data / "celeba" / "Img" / "img_align_celeba" / name).convert("RGB")
+        coeffs = _similarity(pts, ARCFACE)
+        emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
+    if rows:
+        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+    writer.close()
+    return count
+
+
+# -- running and measuring -------------------------------------------------------------
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """(seconds, peak RSS of the whole process tree in bytes, stdout).
+
+    Also keeps the RSS series in `run_measured.series` to show growth over the run.
+    """
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    series: list[tuple[float, int]] = []
+    run_measured.series = series  # type: ignore[attr-defined]
+    ps = psutil.Process(proc.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                procs = [ps, *ps.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                peak = max(peak, rss)
+                series.append((time.perf_counter() - start, rss))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, err = proc.communicate()
+    done.set()
+    t.join()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{args} failed:\n{err[-3000:]}")
+    return seconds, peak, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of 20,000 + 5,000")
+    ap.add_argument("--keep", type=Path, help="keep the generated data and corpora here")
+    opts = ap.parse_args()
+    n_fer, n_celeba = int(20_000 * opts.scale), int(5_000 * opts.scale)
+    work = opts.keep or Path(tempfile.mkdtemp(prefix="facedata-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "FACEDATA_HOME": str(work / "home"),
+        "FACEDATA_MANIFESTS": str(work / "manifests"),
+    }
+    os.environ.update(env)
+
+    t0 = time.perf_counter()
+    if not (work / "data" / "fer").exists():
+        make_data(work / "data", n_fer, n_celeba)
+    write_manifests(work / "manifests")
+    from facedata.catalog import Catalog
+    from facedata.fetch import fetch_dataset
+
+    cat = Catalog.load()
+    fetch_dataset(cat.get("bench-fer"), from_path=work / "data" / "fer")
+    fetch_dataset(cat.get("bench-celeba"), from_path=work / "data" / "celeba")
+    print(
+        f"data: {n_fer:,} FER rows + {n_celeba:,} CelebA JPEGs ready in "
+        f"{time.perf_counter() - t0:.1f}s ({work})"
+    )
+    total = n_fer + n_celeba
+
+    base_code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path;"
+        f" import bench.build as b; print(b.baseline(Path({str(work / 'data')!r}),"
+        f" Path({str(work)!r}), {n_fer}, {n_celeba}))"
+    )
+    secs, rss, out = run_measured([sys.executable, "-c", base_code], env)
+    base_rate = int(out.strip()) / secs
+    print(
+        f"baseline (decode, warp, encode, write; 1 process): {int(out):,} images in "
+        f"{secs:.1f}s = {base_rate:,.0f} img/s, peak RSS {rss / 2**20:,.0f} MiB"
+    )
+
+    def facedata_run(workers: int, tag: str) -> tuple[float, int, dict]:
+        out_dir = work / f"corpus-{tag}"
+        recipe = work / f"recipe-{tag}.yaml"
+        recipe.write_text(
+            json.dumps(
+                {
+                    "datasets": ["bench-fer", "bench-celeba"],
+                    "out": str(out_dir),
+                    "workers": workers,
+                    "near_dup_distance": 0,
+                    "batch_size": 128,
+                }
+            )
+        )
+        s, r, _ = run_measured([sys.executable, "-m", "facedata", "build", str(recipe)], env)
+        corpus = json.loads((out_dir / "corpus.json").read_text())
+        return s, r, corpus
+
+    results = {}
+    for workers in (1, 2):
+        s, r, corpus = facedata_run(workers, f"w{workers}")
+        rows = corpus["counts"]["total"]
+        rate = corpus["counts"]["read"] / s
+        series = run_measured.series  # type: ignore[attr-defined]
+        quarts = [
+            max((m for t, m in series if t <= s * q), default=0) for q in (0.25, 0.5, 0.75, 1)
+        ]
+        results[workers] = (rate, r, quarts)
+        print(
+            f"facedata build, {workers} worker(s): {rows:,} rows written of "
+            f"{corpus['counts']['read']:,} read in {s:.1f}s = {rate:,.0f} samples/s "
+            f"({rate / base_rate:.2f}x baseline), peak RSS {r / 2**20:,.0f} MiB"
+        )
+    print(
+        f"targets: 1 worker >= 0.80x -> {results[1][0] / base_rate:.2f}x; "
+        f"2 workers >= 1.60x -> {results[2][0] / base_rate:.2f}x (this machine: "
+        f"{os.cpu_count()} cores, baseline uses 1)"
+    )
+    print(
+        f"peak RSS at {total:,} samples: 1 worker {results[1][1] / 2**20:,.0f} MiB, "
+        f"2 workers {results[2][1] / 2**20:,.0f} MiB (target < 1024 MiB, flat as it grows)"
+    )
+    print(
+        "RSS over the 1-worker run (MiB at 25/50/75/100% of its time): "
+        + " / ".join(f"{r / 2**20:,.0f}" for r in results[1][2])
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""End to end: fixtures served over loopback HTTP, fetched, built, reloaded.
+
+The real manifests are used unchanged; `FACEDATA_MIRROR` points the real fetch code
+at a local server holding archives in each dataset's exact native layout.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from facedata.build.pipeline import build
+from facedata.build.recipe import Recipe
+from facedata.catalog import Catalog
+from facedata.errors import PolicyError
+from facedata.fetch import fetch_dataset
+from tests.fixtures import layouts
+from tests.helpers.cli import run_cli
+from tests.helpers.servers import serve_files
+
+
+def _tar(root: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for p in sorted(root.rglob("*")):
+            tf.add(p, arcname=p.relative_to(root).as_posix(), recursive=False)
+    return buf.getvalue()
+
+
+def _zip(root: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in sorted(root.rglob("*")):
+            zf.write(p, p.relative_to(root).as_posix())
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Fetch genki4k and smilesmiled over HTTP, register fer2013 from a folder."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    src = tmp / "src"
+    exp = {
+        "genki4k": layouts.make_genki4k(src / "genki4k"),
+        "smilesmiled": layouts.make_smilesmiled(src / "smilesmiled"),
+        "fer2013-folders": layouts.make_fer2013_folders(src / "fer2013-folders"),
+    }
+    # One deliberate cross-dataset exact duplicate: a GENKI image re-filed as a SMILES positive.
+    genki_img = sorted((exp["genki4k"].root).rglob("file0001.jpg"))[0]
+    positives = next((src / "smilesmiled").rglob("positives7"))
+    shutil.copy(genki_img, positives / "99999.jpg")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACEDATA_HOME", str(tmp / "home"))
+        mp.setenv("NO_PROXY", "127.0.0.1,localhost")
+        files = {
+            "genki4k/genki4k.tar": _tar(src / "genki4k"),
+            "smilesmiled/master.zip": _zip(src / "smilesmiled"),
+        }
+        with serve_files(files) as url:
+            mp.setenv("FACEDATA_MIRROR", url)
+            cat = Catalog.load()
+            fetched = {
+                "genki4k": fetch_dataset(cat.get("genki4k")),
+                "smilesmiled": fetch_dataset(cat.get("smilesmiled")),
+            }
+        fetched["fer2013-folders"] = fetch_dataset(
+            cat.get("fer2013-folders"), from_path=src / "fer2013-folders"
+        )
+        out = tmp / "out" / "smile-v1"
+        corpus = build(
+            Recipe(
+                datasets=["genki4k", "smilesmiled", "fer2013-folders"], out=out, near_dup_distance=0
+            ),
+            argv=["facedata", "build", "--datasets", "genki4k,smilesmiled,fer2013-folders"],
+        )
+        yield {"tmp": tmp, "out": out, "corpus": corpus, "exp": exp, "fetched": fetched, "mp": mp}
+
+
+def _rows(out: Path) -> list[dict]:
+    cols = ["dataset", "key", "split", "smile", "expression", "smile_derived", "align_status"]
+    return [
+        r
+        for f in sorted((out / "data").glob("*.parquet"))
+        for r in pq.read_table(f, columns=cols).to_pylist()
+    ]
+
+
+def test_rows_labels_and_splits_match_the_fixtures(world):
+    rows, corpus, exp = _rows(world["out"]), world["corpus"], world["exp"]
+    face_drops = {k: v["count"] for k, v in corpus["drops"].items() if k.startswith("image: face")}
+    assert corpus["dedup"]["exact"] == 1, corpus["drops"]
+    kept = {ds: e.kept for ds, e in exp.items()}
+    expected_total = sum(len(k) for k in kept.values()) + 1  # + the re-filed duplicate read
+    assert len(rows) == corpus["counts"]["total"]
+    assert len(rows) + sum(face_drops.values()) + 1 == expected_total
+    assert sum(face_drops.values()) <= 2, face_drops  # real faces: the detector finds them
+    for r in rows:
+        if r["key"].endswith("99999.jpg"):
+            pytest.fail("the exact duplicate was written")
+        e = kept[r["dataset"]][r["key"]]
+        assert (r["smile"], r["expression"]) == (e.smile, e.expression), r
+        assert r["smile_derived"] is False
+        if e.split:  # the source's own split wins
+            assert r["split"] == e.split
+    # smile and expression never mixed: GENKI/SMILES fill smile only, FER expression only
+    assert all(r["expression"] is None for r in rows if r["dataset"] != "fer2013-folders")
+    assert all(r["smile"] is None for r in rows if r["dataset"] == "fer2013-folders")
+
+
+def test_loads_with_datasets_and_duckdb(world):
+    datasets = pytest.importorskip("datasets")
+    duckdb = pytest.importorskip("duckdb")
+    out, counts = world["out"], world["corpus"]["counts"]
+    ds = datasets.load_dataset("parquet", data_dir=str(out / "data"))
+    assert {k: v.num_rows for k, v in ds.items()} == counts["splits"]
+    first = ds["train"][0]
+    assert first["image"].size == (112, 112)  # decoded to PIL by the Image feature
+    got = dict(
+        duckdb.sql(
+            f"SELECT dataset, count(*) FROM read_parquet('{out}/data/*.parquet') GROUP BY dataset"
+        ).fetchall()
+    )
+    assert got == {k: sum(v.values()) for k, v in counts["datasets"].items()}
+
+
+def test_no_leak_between_splits(world):
+    sha_split: dict[str, str] = {}
+    for f in sorted((world["out"] / "data").glob("*.parquet")):
+        for r in pq.read_table(f, columns=["sha256", "split"]).to_pylist():
+            assert sha_split.setdefault(r["sha256"], r["split"]) == r["split"]
+    assert world["corpus"]["leaks"] == []
+
+
+def test_provenance_records_inputs_decisions_and_detector(world):
+    c = json.loads((world["out"] / "corpus.json").read_text())
+    by_id = {d["id"]: d for d in c["datasets"]}
+    assert set(by_id) == {"genki4k", "smilesmiled", "fer2013-folders"}
+    genki_inputs = by_id["genki4k"]["inputs"]
+    assert any(i["name"] == "genki4k.tar" and len(i["sha256"]) == 64 for i in genki_inputs)
+    assert all(d["admitted"] for d in c["decisions"])
+    assert c["purpose"] == "research"
+    assert "non-commercial research only" in c["license"]["statement"]
+    assert c["detector"]["weights_sha256"] == [
+        "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
+    ]
+    assert c["command"][:2] == ["facedata", "build"]
+    assert c["counts"]["total"] == sum(s["rows"] for s in c["shards"])
+    for name in (
+        "references.bib",
+        "CITATION.cff",
+        "ATTRIBUTION.md",
+        "croissant.json",
+        "README.md",
+        "recipe.yaml",
+    ):
+        assert (world["out"] / name).is_file(), name
+    assert (
+        "http://mplab.ucsd.edu, The MPLab GENKI-4K Dataset."
+        in (world["out"] / "ATTRIBUTION.md").read_text()
+    )
+
+
+def test_commercial_build_refuses_every_public_set(world, capsys):
+    with pytest.raises(PolicyError) as info:
+        build(
+            Recipe(
+                datasets=["genki4k", "smilesmiled", "fer2013-folders"],
+                purpose="commercial",
+                out=world["tmp"] / "out" / "commercial",
+            )
+        )
+    msg = info.value.message
+    for ds in ("genki4k", "smilesmiled", "fer2013-folders"):
+        assert ds in msg
+    assert "terms:" in msg and "fail closed" in msg
+    assert not (world["tmp"] / "out" / "commercial").exists()
+    res = run_cli(
+        capsys,
+        "build",
+        "--commercial",
+        "--datasets",
+        "genki4k,fer2013-folders",
+        "--out",
+        str(world["tmp"] / "out" / "commercial"),
+    )
+    assert res.code != 0 and "refuses every requested source" in res.err
+
+
+def test_cleared_source_is_admitted_and_recorded(world):
+    clear = world["tmp"] / "clearances.yaml"
+    clear.write_text(
+        "clearances:\n  - dataset: genki4k\n    cleared_by: Legal team\n"
+        "    evidence: license agreement MPL-2026-7\n    expires: 2099-12-31\n"
+    )
+    out = world["tmp"] / "out" / "cleared"
+    c = build(
+        Recipe(
+            datasets=["genki4k", "fer2013-folders"],
+            purpose="commercial",
+            out=out,
+            clearances=clear,
+            near_dup_distance=0,
+        )
+    )
+    assert [d["id"] for d in c["datasets"]] == ["genki4k"]
+    refused = [d for d in c["decisions"] if not d["admitted"]]
+    assert [d["dataset"] for d in refused] == ["fer2013-folders"]
+    saved = json.loads((out / "corpus.json").read_text())
+    assert saved["clearances"][0]["evidence"] == "license agreement MPL-2026-7"
+    assert {r["dataset"] for r in _rows(out)} == {"genki4k"}
+
+
+def test_recipe_rebuilds_the_same_rows(world):
+    out2 = world["tmp"] / "out" / "rebuild"
+    recipe = Recipe.model_validate(
+        {**json.loads(json.dumps(world["corpus"]["recipe"])), "out": str(out2)}
+    )
+    c2 = build(recipe)
+    key = lambda r: (r["dataset"], r["key"])  # noqa: E731
+    assert sorted(_rows(out2), key=key) == sorted(_rows(world["out"]), key=key)
+    assert c2["counts"] == world["corpus"]["counts"]
+
+
+def test_kill_during_build_keeps_old_corpus_and_rerun_completes(world):
+    out = world["out"]
+    before = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
+    env = {**os.environ}
+    cmd = [sys.executable, "-m", "facedata", "build", str(out / "recipe.yaml")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.parent.glob(f".{out.name}.*.partial")):
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
+    assert after == before  # the earlier corpus is intact
+    json.loads((out / "corpus.json").read_text())
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not list(out.parent.glob(f".{out.name}.*"))  # leftovers cleaned
+    assert json.loads((out / "corpus.json").read_text())["counts"] == world["corpus"]["counts"]
