@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from .atomic import atomic_dir, atomic_write_text
 from .build.pipeline import Tally
-from .build.schema import CORPUS_JSON, SCHEMA
+from .build.schema import CORPUS_JSON, DATA_DIR, SCHEMA
 from .build.writer import file_sha256
 from .errors import FacedataError
 from .paths import home
@@ -71,6 +71,27 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) ->
     return removed
 
 
+def _renumber(root: Path, shards: list[dict]) -> list[dict]:
+    """Drop shards left empty and renumber the rest: readers choke on zero-row files."""
+    kept: list[dict] = []
+    by_split: dict[str, list[dict]] = {}
+    for shard in shards:
+        if shard["rows"] == 0:
+            (root / shard["path"]).unlink()
+            continue
+        split = Path(shard["path"]).name.split("-")[0]
+        by_split.setdefault(split, []).append(shard)
+    for split, group in by_split.items():
+        for i, shard in enumerate(group):
+            old = root / shard["path"]
+            new = old.with_name(f"{split}-{i:05d}-of-{len(group):05d}.parquet")
+            if new != old:
+                os.replace(old, new)
+                shard["path"] = str(Path(shard["path"]).with_name(new.name))
+            kept.append(shard)
+    return kept
+
+
 def _recount(root: Path, shards: list[dict]) -> dict:
     tally = Tally()
     for shard in shards:
@@ -104,9 +125,12 @@ def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: di
             else:
                 dst.unlink()
                 _link_or_copy(src, dst)
+        corpus["shards"] = _renumber(tmp, corpus["shards"])
         for item in path.rglob("*"):
             rel = item.relative_to(path)
-            if item.is_file() and not (tmp / rel).exists() and rel.as_posix() != CORPUS_JSON:
+            if rel.parts[0] == DATA_DIR or rel.as_posix() == CORPUS_JSON:
+                continue  # shards and provenance were rewritten above
+            if item.is_file() and not (tmp / rel).exists():
                 _link_or_copy(item, tmp / rel)
         base_counts = corpus["counts"]
         corpus["counts"] = {**_recount(tmp, corpus["shards"]), "read": base_counts.get("read")}
