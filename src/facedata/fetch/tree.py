@@ -1,0 +1,81 @@
+"""Lay out a source's unpacked tree from blobs: the folder readers walk.
+
+The rule readers rely on: the tree mirrors the `files[].name` paths of the source;
+an archive is unpacked into the folder where it sits (its bytes stay only in the blob
+store); a Kaggle download lands at the tree root. The whole tree is assembled in a
+temp folder and renamed into place, so readers never see half a dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..atomic import atomic_dir
+from .store import link_or_copy, tree_dir
+from .unpack import archive_kind, is_archive_name, unpack
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Put `path` at `name` in the tree, or unpack it into `name`'s folder."""
+
+    name: str
+    path: Path
+    unpack: bool
+
+
+def build_tree(
+    dataset: str,
+    source: str,
+    placements: list[Placement],
+    *,
+    nested: bool = False,
+    loose_from: Path | None = None,
+    loose: list[str] | None = None,
+) -> Path:
+    """Assemble and publish the tree; `nested` also unpacks archives found inside archives.
+
+    Nested unpacking is for downloads that wrap archives (a Kaggle zip holding
+    fer2013.tar.gz): one level deep, the inner archive removed once unpacked.
+    `loose` names files of a registered folder (`loose_from`) placed as they are.
+    """
+    target = tree_dir(dataset, source)
+    with atomic_dir(target) as tmp:
+        if loose_from is not None and loose:
+            copy_folder(loose_from, tmp, loose)
+        for p in placements:
+            folder = tmp / posixpath.dirname(p.name)
+            if p.unpack:
+                members = unpack(p.path, folder)
+                if nested:
+                    unpack_inner(folder, members)
+            else:
+                link_or_copy(p.path, tmp / p.name)
+    return target
+
+
+def unpack_inner(folder: Path, members: list[str]) -> None:
+    """Unpack archives listed in `members` (relative to `folder`) where they sit."""
+    for name in members:
+        path = folder / name
+        if not is_archive_name(name) or path.is_symlink() or not path.is_file():
+            continue
+        if archive_kind(path) is None:
+            continue
+        unpack(path, path.parent)
+        os.unlink(path)
+
+
+def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
+    """Hard-link (else copy) loose files of a registered folder into the tree."""
+    for name in names:
+        s, d = src / name, dst / name
+        d.parent.mkdir(parents=True, exist_ok=True)
+        if s.is_symlink():
+            shutil.copyfile(s, d)  # follow it: the tree must not point outside the cache
+        else:
+            link_or_copy(s, d)
