@@ -1,0 +1,279 @@
+"""Fetch a dataset: pick a source, obtain its files, publish the tree, pin it in the lock.
+
+The order of work is what keeps the cache consistent after a crash at any point:
+files are checked before they enter the blob store, the tree is assembled in a temp
+folder and renamed, and the lock is written last. A source counts as fetched only
+when both its lock record and its tree exist.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import AccessRequiredError, FetchError
+from ..manifest import Manifest, Source
+from . import progress
+from .integrity import expected_for
+from .obtain import Candidate, mirror_candidates, obtain
+from .store import (
+    LockEntry,
+    SourceLock,
+    blob_path,
+    file_sha256,
+    get_source_lock,
+    now,
+    partial_dir,
+    put_source_lock,
+    read_lock,
+    source_guard,
+    tree_digest,
+    tree_dir,
+)
+from .tree import Placement, build_tree
+from .unpack import should_unpack
+
+
+@dataclass
+class FetchResult:
+    """A fetched source: where its tree is and exactly which bytes it came from."""
+
+    dataset: str
+    source: Source
+    root: Path
+    files: list[LockEntry]
+    cached: bool = False  # True when nothing had to be obtained this time
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def official(self) -> bool:
+        return self.source.official
+
+
+@dataclass
+class Verified:
+    """The outcome of re-hashing one pinned file (or tree)."""
+
+    dataset: str
+    source: str
+    name: str
+    ok: bool
+    problem: str = ""
+
+
+# -- choosing sources
+
+
+def select_sources(manifest: Manifest, source_id: str | None) -> list[Source]:
+    """Sources to try, in order: one by id, all of a kind, one by 1-based number, or all."""
+    if source_id is None:
+        return list(manifest.sources)
+    by_id = [s for s in manifest.sources if s.id == source_id]
+    if by_id:
+        return by_id
+    by_kind = [s for s in manifest.sources if s.kind == source_id]
+    if by_kind:
+        return by_kind
+    if source_id.isdigit() and 1 <= int(source_id) <= len(manifest.sources):
+        return [manifest.sources[int(source_id) - 1]]
+    listed = ", ".join(f"{i}: {s.id} ({s.kind})" for i, s in enumerate(manifest.sources, 1))
+    raise FetchError(
+        f"{manifest.id} has no source {source_id!r}",
+        hint=f"--source takes a source id, a kind or a number: {listed}",
+    )
+
+
+# -- what is already here
+
+
+def fetched(manifest: Manifest, source_id: str | None = None) -> FetchResult | None:
+    """The first source of `manifest` already in the cache (lock record and tree), or None.
+
+    No network and no hashing: readers and `build` call this on every run.
+    """
+    locks = read_lock().get(manifest.id, {})
+    for src in select_sources(manifest, source_id):
+        record = locks.get(src.id)
+        root = tree_dir(manifest.id, src.id)
+        if record is not None and root.is_dir():
+            return FetchResult(manifest.id, src, root, record.files, cached=True)
+    return None
+
+
+# -- fetching
+
+
+def fetch_dataset(
+    manifest: Manifest,
+    source_id: str | None = None,
+    from_path: Path | None = None,
+    force: bool = False,
+) -> FetchResult:
+    """Obtain the dataset from its first working source (or the one `source_id` picks).
+
+    A gated source stops the walk with its access instructions (AccessRequiredError,
+    exit code 2) rather than falling through to an unofficial re-upload: using a
+    mirror of gated data is a decision the person makes with --source.
+    """
+    candidates = select_sources(manifest, source_id)
+    if from_path is not None:
+        # the gated source is what a person obtains by hand; else the first candidate
+        src = next((s for s in candidates if s.kind == "manual"), candidates[0])
+        return _fetch_one(manifest, src, from_path, force=True)
+    if not force and (hit := fetched(manifest, source_id)) is not None:
+        return hit
+    failures: list[str] = []
+    for i, src in enumerate(candidates):
+        if src.kind == "local":
+            raise FetchError(
+                f"{manifest.id} [{src.id}] is your own recorded data: nothing to fetch",
+                hint="builds read it where it lies (the manifest's `path`)",
+            )
+        if src.kind == "manual":
+            err = manual_access_error(manifest, src, candidates[i + 1 :])
+            if failures:
+                err.message += "\n\nother sources failed first:\n" + "\n".join(failures)
+            raise err
+        try:
+            result = _fetch_one(manifest, src, None, force=force)
+        except AccessRequiredError:
+            raise
+        except FetchError as exc:
+            if len(candidates) == 1 or i == len(candidates) - 1:
+                if failures:
+                    exc.message += "\n\nother sources failed first:\n" + "\n".join(failures)
+                raise
+            failures.append(f"  {src.id}: {exc.message}")
+            progress.say(f"{manifest.id} [{src.id}] failed ({exc.message}); trying the next source")
+            continue
+        if failures:
+            result.notes.insert(0, f"used {src.id} after earlier sources failed")
+        if not src.official:
+            result.notes.append(
+                f"{src.id} is an unofficial mirror: it carries the original license, and "
+                "provenance records it as unofficial"
+            )
+        return result
+    raise AssertionError("select_sources never returns an empty list")
+
+
+def manual_access_error(manifest: Manifest, src: Source, others: list[Source]) -> FetchError:
+    from .manual import access_error
+
+    return access_error(manifest, src, [s for s in others if s.kind != "manual"])
+
+
+def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: bool) -> FetchResult:
+    notes: list[str] = []
+    with source_guard(manifest.id, src.id):
+        pinned = get_source_lock(manifest.id, src.id)
+        loose_root: Path | None = None
+        loose: list[str] = []
+        nested = False
+        if from_path is not None:
+            from .manual import register
+
+            reg = register(manifest, src, from_path, pinned, notes)
+            placements, record = reg.placements, reg.record
+            loose_root, loose = reg.loose_root, reg.loose
+            nested = True
+        elif src.kind == "http":
+            placements, record = _fetch_http(manifest, src, pinned, notes, force)
+        elif src.kind == "kaggle":
+            from .kaggle import fetch_kaggle
+
+            placements, record = fetch_kaggle(manifest, src, pinned, notes, force)
+            nested = True
+        elif src.kind == "huggingface":
+            from .hf import fetch_hf
+
+            placements, record = fetch_hf(manifest, src, pinned, notes, force)
+        else:  # pragma: no cover - manual / local are handled by the caller
+            raise FetchError(f"{src.kind} sources cannot be downloaded")
+        root = build_tree(
+            manifest.id, src.id, placements, nested=nested, loose_from=loose_root, loose=loose
+        )
+        if loose_root is not None and loose:
+            from .manual import tree_entry
+
+            record.files.append(tree_entry(src, loose_root, root, pinned, notes))
+        put_source_lock(record)
+    for note in notes:
+        progress.say(f"{manifest.id} [{src.id}]: {note}")
+    return FetchResult(manifest.id, src, root, record.files, cached=False, notes=notes)
+
+
+def _fetch_http(
+    manifest: Manifest, src: Source, pinned: SourceLock | None, notes: list[str], force: bool
+) -> tuple[list[Placement], SourceLock]:
+    placements: list[Placement] = []
+    entries: list[LockEntry] = []
+    for spec in src.files:
+        assert spec.url is not None  # the manifest schema requires it for http
+        pin = pinned.entry(spec.name) if pinned else None
+        checks = expected_for(spec, pin)
+        sha = next((e.sha256 for e in checks if e.sha256), None)
+        cands = [*mirror_candidates(manifest.id, spec.name, sha), Candidate(spec.url, spec.url)]
+        try:
+            got = obtain(
+                spec.name, cands, partial_dir(manifest.id, src.id), checks, notes, force=force
+            )
+        except FetchError as exc:
+            if spec.optional and "HTTP 404" in exc.message:
+                notes.append(f"{spec.name}: optional and not found; skipped")
+                continue
+            raise
+        origin = spec.url if got.origin == "cache" and pin is None else got.origin
+        if got.origin == "cache" and pin is not None:
+            origin = pin.origin
+        pinned_at = pin.pinned_at if pin and pin.sha256 == got.sha256 else now()
+        entries.append(LockEntry(spec.name, origin, got.size, got.sha256, src.official, pinned_at))
+        placements.append(
+            Placement(spec.name, got.blob, should_unpack(spec.name, got.blob, spec.unpack))
+        )
+    origin = src.url or (src.files[0].url if src.files else "") or ""
+    record = SourceLock(manifest.id, src.id, src.kind, src.official, origin, None, now(), entries)
+    return placements, record
+
+
+# -- verifying
+
+
+def verify(manifest: Manifest | None = None) -> list[Verified]:
+    """Re-hash every pinned file of `manifest` (or of the whole cache) against the lock."""
+    from .manual import walk
+
+    out: list[Verified] = []
+    for dataset, sources in sorted(read_lock().items()):
+        if manifest is not None and dataset != manifest.id:
+            continue
+        for source, record in sorted(sources.items()):
+            root = tree_dir(dataset, source)
+            if not root.is_dir():
+                out.append(Verified(dataset, source, "(tree)", False, f"{root} is missing"))
+            for e in record.files:
+                if e.kind == "tree":
+                    if not root.is_dir():
+                        continue
+                    digest, _ = tree_digest(root, walk(root))
+                    ok = digest == e.sha256
+                    out.append(Verified(dataset, source, e.name, ok, "" if ok else "files changed"))
+                    continue
+                blob = blob_path(e.sha256)
+                if not blob.is_file():
+                    out.append(Verified(dataset, source, e.name, False, f"{blob} is missing"))
+                    continue
+                sha, size = file_sha256(blob)
+                ok = sha == e.sha256 and size == e.size
+                problem = "" if ok else f"sha256 {sha}, size {size:,}: the stored bytes changed"
+                out.append(Verified(dataset, source, e.name, ok, problem))
+                if ok and posixpath.basename(e.name) and not e.name.endswith("/"):
+                    placed = root / e.name
+                    if placed.is_file() and not placed.samefile(blob):
+                        psha, _ = file_sha256(placed)
+                        if psha != e.sha256:
+                            out.append(
+                                Verified(dataset, source, e.name, False, f"{placed} was modified")
+                            )
+    return out

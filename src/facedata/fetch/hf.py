@@ -1,0 +1,153 @@
+"""Hugging Face Hub datasets through `huggingface_hub`, pinned to a commit.
+
+The first fetch resolves the manifest's revision (a branch, usually `main`) to a
+commit and pins it; later fetches ask for that commit, so a push to the repo cannot
+change a corpus silently. The Hub states a sha256 for LFS files, which is checked
+too. The endpoint is read from HF_ENDPOINT at call time (not import time) and passed
+per call, so tests and private hubs need no process-wide state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import AccessRequiredError, FetchError
+from ..manifest import Manifest, Source
+from .integrity import Expected, check, expected_for
+from .obtain import cached
+from .store import LockEntry, SourceLock, file_sha256, ingest, now, partial_dir
+from .tree import Placement
+from .unpack import is_archive_name
+
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # plain HTTP: resumable, testable
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+SKIP = {".gitattributes"}
+
+
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    return (HfHubHTTPError, httpx2.HTTPError, OSError)
+
+
+def _translate(exc: BaseException, src: Source, ep: str, revision: str) -> FetchError:
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    page = f"{ep}/datasets/{src.repo_id}"
+    if isinstance(exc, GatedRepoError):
+        return AccessRequiredError(
+            f"{src.repo_id} is a gated dataset on the Hugging Face Hub",
+            hint=f"sign in at {page}, accept its access conditions, then give facedata a token "
+            "of that account: set HF_TOKEN, or run `hf auth login` (stores it in "
+            "~/.cache/huggingface/token)",
+        )
+    if isinstance(exc, RepositoryNotFoundError):
+        return FetchError(
+            f"the Hub has no dataset {src.repo_id} visible to you",
+            hint=f"check the repo_id in the manifest ({page}); if it is private, set HF_TOKEN to "
+            "a token with access",
+        )
+    if isinstance(exc, RevisionNotFoundError):
+        return FetchError(
+            f"{src.repo_id} has no revision {revision!r}",
+            hint="fix `revision` in the manifest (a branch, tag or commit)",
+        )
+    return FetchError(f"Hugging Face Hub error for {src.repo_id}: {exc}", hint="try again later")
+
+
+def fetch_hf(
+    manifest: Manifest,
+    src: Source,
+    pinned: SourceLock | None,
+    notes: list[str],
+    force: bool,
+) -> tuple[list[Placement], SourceLock]:
+    """Download the listed repo files (all of them when none are listed) at one commit."""
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    assert src.repo_id is not None
+    ep = endpoint()
+    use_pin = pinned is not None and pinned.version and src.revision in ("main", pinned.version)
+    revision = pinned.version if use_pin and pinned else src.revision
+    staging = partial_dir(manifest.id, src.id) / "hf"
+    try:
+        info = HfApi(endpoint=ep).dataset_info(src.repo_id, revision=revision, files_metadata=True)
+    except _errors() as exc:
+        raise _translate(exc, src, ep, revision) from None
+    commit = info.sha
+    siblings = {s.rfilename: s for s in info.siblings or []}
+    specs = {f.name: f for f in src.files}
+    names = list(specs) or sorted(n for n in siblings if n not in SKIP)
+    placements: list[Placement] = []
+    entries: list[LockEntry] = []
+    for name in names:
+        spec = specs.get(name)
+        sib = siblings.get(name)
+        if sib is None:
+            if spec is not None and spec.optional:
+                notes.append(f"{name}: optional, not in {src.repo_id}@{commit}; skipped")
+                continue
+            raise FetchError(
+                f"{src.repo_id}@{commit} has no file {name}",
+                hint="the repo layout changed: fix the file list in the manifest",
+            )
+        pin = pinned.entry(name) if pinned and pinned.version == commit else None
+        checks = expected_for(spec, pin)
+        lfs = getattr(sib, "lfs", None)
+        if lfs is not None and getattr(lfs, "sha256", None):
+            checks.insert(0, Expected(lfs.sha256, lfs.size, None, True, "the Hub's LFS metadata"))
+        hit = None if force else cached(checks)
+        if hit is not None:
+            blob, sha, size = hit.blob, hit.sha256, hit.size
+        else:
+            try:
+                path = hf_hub_download(
+                    src.repo_id,
+                    name,
+                    repo_type="dataset",
+                    revision=commit,
+                    endpoint=ep,
+                    local_dir=staging,
+                    force_download=force,
+                )
+            except EntryNotFoundError:
+                raise FetchError(f"{src.repo_id}@{commit} has no file {name}") from None
+            except _errors() as exc:
+                raise _translate(exc, src, ep, revision) from None
+            sha, size = file_sha256(Path(path))
+            try:
+                check(name, sha, size, None, checks, notes)
+            except FetchError:
+                Path(path).unlink(missing_ok=True)
+                raise
+            blob = ingest(Path(path), sha)
+        origin = f"hf:{src.repo_id}@{commit}/{name}"
+        pinned_at = pin.pinned_at if pin and pin.sha256 == sha else now()
+        entries.append(LockEntry(name, origin, size, sha, src.official, pinned_at))
+        unpack = spec.unpack if spec and spec.unpack is not None else is_archive_name(name)
+        placements.append(Placement(name, blob, unpack))
+    shutil.rmtree(staging, ignore_errors=True)
+    record = SourceLock(
+        manifest.id,
+        src.id,
+        src.kind,
+        src.official,
+        f"hf:{src.repo_id}",
+        commit,
+        now(),
+        entries,
+    )
+    return placements, record

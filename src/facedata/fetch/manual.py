@@ -1,0 +1,209 @@
+"""Gated sources: tell the person how to get access, then register what they obtained.
+
+AffectNet, RAF-DB and CK+ are released only after an agreement is signed, so
+facedata cannot download them. `fetch ID` prints the manifest's instructions and
+exits with code 2; `fetch ID --from PATH` takes the archive or folder the person
+received, checks it against the hashes the manifest knows, stores it and pins it.
+The same path registers a file obtained by hand for any other source (a quota-bound
+Google Drive file, an air-gapped copy).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import AccessRequiredError, FetchError
+from ..manifest import FileSpec, Manifest, Source
+from .integrity import check, expected_for
+from .store import (
+    LockEntry,
+    SourceLock,
+    file_sha256,
+    ingest_copy,
+    now,
+    tree_digest,
+)
+from .tree import Placement
+from .unpack import archive_kind, is_archive_name
+
+
+def access_error(manifest: Manifest, src: Source, others: list[Source]) -> AccessRequiredError:
+    """The manifest's instructions, as an error the CLI prints (exit code 2)."""
+    acc = src.access
+    lines = [f"{manifest.name} ({manifest.id}) is gated: {acc.level} required.", ""]
+    lines.append(acc.instructions.strip())
+    if acc.request_url:
+        lines.append(f"Request access: {acc.request_url}")
+    if acc.contact:
+        lines.append(f"Contact: {acc.contact}")
+    hint = (
+        f"when you have the files, run `facedata fetch {manifest.id} --from PATH` "
+        "(an archive or a folder)"
+    )
+    if others:
+        alts = ", ".join(
+            f"{s.id} ({s.kind}, {'official' if s.official else 'unofficial'})" for s in others
+        )
+        hint += f"; other sources: {alts} (pick one with --source)"
+    return AccessRequiredError("\n".join(lines), hint=hint)
+
+
+@dataclass
+class Registered:
+    placements: list[Placement]
+    record: SourceLock
+    loose_root: Path | None = None
+    loose: list[str] = field(default_factory=list)
+
+
+def walk(folder: Path) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d != "__MACOSX" and not d.startswith("."))
+        for f in sorted(filenames):
+            if f.startswith("._") or f == ".DS_Store":
+                continue
+            out.append(Path(dirpath, f).relative_to(folder).as_posix())
+    return out
+
+
+def _match_file(path: Path, specs: list[FileSpec]) -> FileSpec | None:
+    """Which manifest file a single given file is: by name, else the only one listed."""
+    by_name = [s for s in specs if Path(s.name).name == path.name]
+    if by_name:
+        return by_name[0]
+    if len(specs) == 1:
+        return specs[0]
+    return None
+
+
+def register(
+    manifest: Manifest,
+    src: Source,
+    from_path: Path,
+    pinned: SourceLock | None,
+    notes: list[str],
+) -> Registered:
+    from_path = Path(from_path).expanduser()
+    if not from_path.exists():
+        raise FetchError(
+            f"--from {from_path}: no such file or folder",
+            hint="pass the archive or the folder you downloaded",
+        )
+    if from_path.is_dir():
+        return _register_folder(manifest, src, from_path.resolve(), pinned, notes)
+    return _register_file(manifest, src, from_path.resolve(), pinned, notes)
+
+
+def _take(
+    name: str,
+    path: Path,
+    spec: FileSpec | None,
+    src: Source,
+    pinned: SourceLock | None,
+    notes: list[str],
+) -> tuple[Placement, LockEntry]:
+    """Hash, check and store one file; it will be unpacked where it sits if an archive."""
+    pin = pinned.entry(name) if pinned else None
+    sha, size = file_sha256(path)
+    md5 = None
+    if spec is not None and spec.md5:
+        import hashlib
+
+        h = hashlib.md5()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(4 << 20):
+                h.update(chunk)
+        md5 = h.hexdigest()
+    check(name, sha, size, md5, expected_for(spec, pin), notes)
+    blob = ingest_copy(path, sha)
+    pinned_at = pin.pinned_at if pin and pin.sha256 == sha else now()
+    entry = LockEntry(name, str(path), size, sha, src.official, pinned_at)
+    if spec is not None and spec.unpack is not None:
+        unpack = spec.unpack
+    else:
+        unpack = is_archive_name(name) and archive_kind(path) is not None
+    return Placement(name, blob, unpack), entry
+
+
+def _register_file(
+    manifest: Manifest, src: Source, path: Path, pinned: SourceLock | None, notes: list[str]
+) -> Registered:
+    spec = _match_file(path, src.files)
+    if spec is None and src.files:
+        listed = ", ".join(f.name for f in src.files)
+        raise FetchError(
+            f"{path.name} is none of the files {manifest.id} [{src.id}] expects ({listed})",
+            hint="pass a folder holding them, or the matching file with --from; choose the "
+            "source with --source",
+        )
+    name = spec.name if spec else path.name
+    placement, entry = _take(name, path, spec, src, pinned, notes)
+    missing = [f.name for f in src.files if f is not spec and not f.optional]
+    if missing:
+        notes.append(f"also expected, not given: {', '.join(missing)}")
+    return Registered([placement], _record(manifest, src, path, [entry]))
+
+
+def _register_folder(
+    manifest: Manifest, src: Source, folder: Path, pinned: SourceLock | None, notes: list[str]
+) -> Registered:
+    names = walk(folder)
+    if not names:
+        raise FetchError(
+            f"--from {folder} is an empty folder", hint="pass the folder with the data"
+        )
+    present = set(names)
+    placements: list[Placement] = []
+    entries: list[LockEntry] = []
+    claimed: set[str] = set()
+    for spec in src.files:
+        rel = spec.name if spec.name in present else None
+        if rel is None:
+            rel = next((n for n in names if Path(n).name == Path(spec.name).name), None)
+        if rel is None:
+            if spec.optional:
+                continue
+            raise FetchError(
+                f"{folder} lacks {spec.name}, which {manifest.id} [{src.id}] needs",
+                hint="pass the folder that holds every file the manifest lists "
+                f"({', '.join(f.name for f in src.files)})",
+            )
+        claimed.add(rel)
+        p, e = _take(spec.name, folder / rel, spec, src, pinned, notes)
+        placements.append(p)
+        entries.append(e)
+    loose = []
+    for rel in names:
+        if rel in claimed:
+            continue
+        if is_archive_name(rel) and archive_kind(folder / rel) is not None:
+            p, e = _take(rel, folder / rel, None, src, pinned, notes)
+            placements.append(p)
+            entries.append(e)
+        else:
+            loose.append(rel)
+    return Registered(placements, _record(manifest, src, folder, entries), folder, loose)
+
+
+def tree_entry(
+    src: Source, folder: Path, tree: Path, pinned: SourceLock | None, notes: list[str]
+) -> LockEntry:
+    """Pin the loose files of a registered folder by a digest over the finished tree.
+
+    One digest instead of one entry per image keeps the lock file small for folders of
+    hundreds of thousands of files; `verify` recomputes it over the same tree.
+    """
+    digest, total = tree_digest(tree, walk(tree))
+    name = f"{folder.name}/"
+    pin = pinned.entry(name) if pinned else None
+    if pin is not None and pin.sha256 != digest:
+        notes.append(f"the files of {folder} differ from those registered before; re-pinned")
+    pinned_at = pin.pinned_at if pin and pin.sha256 == digest else now()
+    return LockEntry(name, str(folder), total, digest, src.official, pinned_at, kind="tree")
+
+
+def _record(manifest: Manifest, src: Source, path: Path, entries: list[LockEntry]) -> SourceLock:
+    return SourceLock(manifest.id, src.id, src.kind, src.official, str(path), None, now(), entries)
