@@ -16,6 +16,7 @@ from ..errors import FacedataError
 from . import catalog  # noqa: E402,F401
 from . import build  # noqa: E402,F401
 from . import owndata  # noqa: E402,F401
+from . import fetch  # noqa: E402,F401
 from . import inspect  # noqa: E402,F401
 from . import doctor  # noqa: E402,F401
 from .app import app, console_err

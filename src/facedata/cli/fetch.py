@@ -1,0 +1,78 @@
+"""Acquisition commands: fetch and verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import IntegrityError
+from ..fetch import fetch_dataset, verify
+from .app import ManifestsOpt, app, console, load_catalog
+
+
+@app.command()
+def fetch(
+    dataset: Annotated[str, typer.Argument(help="Dataset id (see `facedata list`).")],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Source id, kind (http, kaggle, huggingface) or number."),
+    ] = None,
+    from_path: Annotated[
+        Path | None,
+        typer.Option("--from", help="Register an archive or folder you obtained (gated datasets)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download and unpack again, even if cached.")
+    ] = False,
+    manifests: ManifestsOpt = None,
+) -> None:
+    """Download, resume, verify and unpack a dataset into the cache, and pin it."""
+    manifest = load_catalog(manifests).get(dataset)
+    result = fetch_dataset(manifest, source, from_path=from_path, force=force)
+    state = "already fetched" if result.cached else "fetched"
+    kind = "official" if result.source.official else "unofficial mirror"
+    console.print(
+        f"[green]{escape(result.dataset)}[/] {state} from [bold]{escape(result.source.id)}[/] "
+        f"({result.source.kind}, {kind})",
+        highlight=False,
+    )
+    for entry in result.files:
+        console.print(
+            f"  {escape(entry.name)}  {entry.size:,} B  sha256 {entry.sha256[:16]}…",
+            highlight=False,
+        )
+    console.print(f"  tree: {escape(str(result.root))}", highlight=False, soft_wrap=True)
+
+
+@app.command("verify")
+def verify_(
+    dataset: Annotated[
+        str | None, typer.Argument(help="Dataset id; every fetched dataset when omitted.")
+    ] = None,
+    manifests: ManifestsOpt = None,
+) -> None:
+    """Re-hash what is cached and compare it with the lock file."""
+    manifest = load_catalog(manifests).get(dataset) if dataset else None
+    results = verify(manifest)
+    if not results:
+        console.print("nothing fetched yet" + (f" for {dataset}" if dataset else ""))
+        return
+    table = Table(title="facedata verify")
+    for col in ("dataset", "source", "file", "status"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        status = "[green]ok[/]" if r.ok else f"[red]{escape(r.problem)}[/]"
+        table.add_row(escape(r.dataset), escape(r.source), escape(r.name), status)
+    console.print(table)
+    bad = [r for r in results if not r.ok]
+    if bad:
+        names = sorted({r.dataset for r in bad})
+        raise IntegrityError(
+            f"{len(bad)} of {len(results)} cached files failed verification",
+            hint="re-fetch them: " + "; ".join(f"`facedata fetch {n} --force`" for n in names),
+        )
+    console.print(f"all {len(results)} verified")
