@@ -1,0 +1,45 @@
+"""The sample grids: up to N aligned faces per class of each head."""
+
+from __future__ import annotations
+
+from .gather import CorpusData
+from .html import esc, note, num, section
+from .keys import HEAD_TITLES, MISSING, SMILE_NAMES, class_order, keyed
+
+
+def samples(data: CorpusData) -> str:
+    parts = [
+        note(
+            f"Up to {data.sample_cap} aligned faces per class, picked by image hash "
+            "(deterministic, spread over datasets and splits)."
+        )
+    ]
+    counts = {h: keyed(data.stats.count_by(h)) for h in ("smile", "expression")}
+    for head in ("smile", "expression"):
+        parts.append(f"<h3>{esc(HEAD_TITLES[head])}</h3>")
+        classes = class_order(head, (c for c in counts[head] if c != MISSING))
+        if not classes:
+            parts.append(note(f"No row is labelled for {head}."))
+            continue
+        names = SMILE_NAMES if head == "smile" else {}
+        for cls in classes:
+            thumbs = data.samples.get((head, cls), [])
+            parts.append(
+                f'<h3 class="muted">{esc(names.get(cls, cls))} · {num(counts[head][cls])} rows,'
+                f" {len(thumbs)} shown</h3>"
+            )
+            cells = []
+            for t in thumbs:
+                img = (
+                    f'<img src="{esc(t.uri)}" alt="{esc(t.key)}" title="{esc(t.key)}">'
+                    if t.uri
+                    else '<div class="broken">cannot decode</div>'
+                )
+                caption = f"{esc(t.dataset)} · {esc(t.split)}"
+                cells.append(
+                    f'<figure class="thumb">{img}<figcaption>{caption}</figcaption></figure>'
+                )
+            parts.append(
+                f'<div class="grid" data-class="{esc(head)}:{esc(cls)}">{"".join(cells)}</div>'
+            )
+    return section("samples", "Aligned samples", "".join(parts))
