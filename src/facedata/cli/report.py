@@ -1,0 +1,31 @@
+"""`facedata report PATH`: the corpus as one HTML page of plots and sample faces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app, console
+
+
+@app.command()
+def report(
+    path: Annotated[Path, typer.Argument(help="Corpus folder written by `facedata build`.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="HTML file to write (default: PATH/report.html).", dir_okay=False
+        ),
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", min=0, help="Sample faces shown per class.")
+    ] = 8,
+) -> None:
+    """Write a self-contained HTML report: class balance, licenses, drops, sample faces."""
+    from ..report import write_report  # matplotlib loads only when a report is asked for
+
+    written = write_report(path, out, samples=samples)
+    size = written.stat().st_size
+    console.print(f"wrote {written} ({size / 1024:,.0f} KiB)", highlight=False, soft_wrap=True)
