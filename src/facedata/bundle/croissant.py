@@ -1,0 +1,231 @@
+"""croissant.json: MLCommons Croissant 1.0 metadata, so ML tools can load the corpus.
+
+Each Parquet shard is a FileObject with its sha256, so a copy can be verified file
+by file; one FileSet over `data/*.parquet` feeds the record set, whose fields are
+the schema's main columns, typed from the same definition the writer uses.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from ..build.schema import DATA_DIR, SCHEMA, SPLITS
+from .bibtex import render_bib, unique_entries
+from .record import CorpusView
+
+CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
+PARQUET = "application/x-parquet"
+FILE_SET = "parquet-files"
+RECORD_SET = "faces"
+SPLIT_SET = "splits"
+
+# The standard Croissant 1.0 context; mlcroissant warns about any other.
+CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+# The columns a trainer reads; list columns (bbox, landmarks) stay in the Parquet only.
+MAIN_COLUMNS = (
+    "image",
+    "smile",
+    "expression",
+    "smile_derived",
+    "source_label",
+    "dataset",
+    "split",
+    "subject_id",
+    "license_id",
+    "license_tier",
+    "official",
+    "align_status",
+    "det_score",
+    "valence",
+    "arousal",
+    "sha256",
+)
+_DESCRIPTIONS = {
+    "image": "Aligned face, encoded image bytes.",
+    "smile": "1 = visible smile, 0 = no smile, empty = not annotated.",
+    "expression": "Expression name from the facedata taxonomy; empty = not annotated.",
+    "smile_derived": "True when smile was inferred from an expression label.",
+    "source_label": "The source's own label, verbatim.",
+    "dataset": "Id of the input dataset the row comes from.",
+    "split": "train, validation or test.",
+    "subject_id": "The person's id within the source, where known.",
+    "license_id": "License of the input dataset (SPDX id or LicenseRef).",
+    "license_tier": "commercial, noncommercial, research-only or unknown.",
+    "official": "False when the row came from an unofficial mirror.",
+    "align_status": "How the face was aligned.",
+    "det_score": "Face detector confidence.",
+    "valence": "Valence, where the source has it.",
+    "arousal": "Arousal, where the source has it.",
+    "sha256": "sha256 of the decoded source pixels (exact-duplicate key).",
+}
+
+
+def _data_type(arrow: pa.DataType) -> str:
+    if pa.types.is_struct(arrow):
+        return "sc:ImageObject"
+    if pa.types.is_boolean(arrow):
+        return "sc:Boolean"
+    if pa.types.is_integer(arrow):
+        return "sc:Integer"
+    if pa.types.is_floating(arrow):
+        return "sc:Float"
+    return "sc:Text"
+
+
+def _field(column: str) -> dict[str, Any]:
+    source: dict[str, Any] = {"fileSet": {"@id": FILE_SET}, "extract": {"column": column}}
+    if column == "image":
+        source["transform"] = {"jsonPath": "bytes"}
+    out: dict[str, Any] = {
+        "@type": "cr:Field",
+        "@id": f"{RECORD_SET}/{column}",
+        "name": column,
+        "description": _DESCRIPTIONS.get(column, column),
+        "dataType": _data_type(SCHEMA.field(column).type),
+        "source": source,
+    }
+    if column == "split":
+        out["references"] = {"field": {"@id": f"{SPLIT_SET}/name"}}
+    return out
+
+
+def _licenses(corpus: CorpusView) -> list[str]:
+    """A URL where one is known, else the id: Croissant wants links, ids beat nothing."""
+    out: list[str] = []
+    for d in corpus.datasets:
+        if d.terms_url:
+            value = d.terms_url
+        elif not d.license_id.startswith("LicenseRef-"):
+            value = f"https://spdx.org/licenses/{d.license_id}.html"
+        else:
+            value = d.license_id
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def _splits(corpus: CorpusView) -> list[str]:
+    present = {s.get("split") for s in corpus.shards} | set(corpus.counts.get("splits") or {})
+    return [s for s in SPLITS if s in present] or list(SPLITS)
+
+
+def document(corpus: CorpusView) -> dict[str, Any]:
+    """The Croissant JSON-LD as a dict."""
+    files: list[dict[str, Any]] = [
+        {
+            "@type": "cr:FileObject",
+            "@id": shard["path"],
+            "name": shard["path"],
+            "description": f"{shard.get('rows', '?')} rows of split {shard.get('split', '?')}",
+            "contentUrl": shard["path"],
+            "contentSize": f"{shard['bytes']} B" if shard.get("bytes") is not None else None,
+            "encodingFormat": PARQUET,
+            "sha256": shard["sha256"],
+        }
+        for shard in corpus.shards
+    ]
+    files = [{k: v for k, v in f.items() if v is not None} for f in files]
+    files.append(
+        {
+            "@type": "cr:FileSet",
+            "@id": FILE_SET,
+            "name": FILE_SET,
+            "description": "Every Parquet shard of the corpus (the FileObjects above).",
+            "encodingFormat": PARQUET,
+            "includes": f"{DATA_DIR}/*.parquet",
+        }
+    )
+    splits = _splits(corpus)
+    citation = render_bib(unique_entries(d.citation for d in corpus.datasets))
+    ids = ", ".join(d.id for d in corpus.datasets)
+    description = (
+        f"Aligned face images labelled for smile and facial expression, built with "
+        f"facedata {corpus.tool.get('version', '')} from: {ids}. {corpus.terms.statement}"
+    )
+    if not corpus.built:
+        description += " No data has been built yet: this describes the corpus a build writes."
+    return {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "name": corpus.name,
+        "description": description,
+        "conformsTo": CONFORMS_TO,
+        "citeAs": citation,
+        "license": _licenses(corpus),
+        "datePublished": corpus.date,
+        "version": "1.0.0",
+        "keywords": ["face", "facial expression", "smile", "image classification"],
+        "distribution": files,
+        "recordSet": [
+            {
+                "@type": "cr:RecordSet",
+                "@id": SPLIT_SET,
+                "name": SPLIT_SET,
+                "description": "The corpus's splits.",
+                "dataType": "cr:Split",
+                "key": {"@id": f"{SPLIT_SET}/name"},
+                "field": [
+                    {
+                        "@type": "cr:Field",
+                        "@id": f"{SPLIT_SET}/name",
+                        "name": "name",
+                        "description": "The name of the split.",
+                        "dataType": "sc:Text",
+                    }
+                ],
+                "data": [{f"{SPLIT_SET}/name": s} for s in splits],
+            },
+            {
+                "@type": "cr:RecordSet",
+                "@id": RECORD_SET,
+                "name": RECORD_SET,
+                "description": "One aligned face per record, with its labels and provenance.",
+                "field": [_field(c) for c in MAIN_COLUMNS],
+            },
+        ],
+    }
+
+
+def render(corpus: CorpusView) -> str:
+    return json.dumps(document(corpus), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,270 @@
+"""One view of a corpus for every bundle file: its record first, manifests second.
+
+The bundle is rewritten long after a build (`facedata cite`, `facedata forget`),
+when the catalog may have changed or be absent, so `corpus.json` is the authority:
+it says what was actually used. Manifests only fill what an older record lacks.
+`corpus_from_manifests` makes the same shape for datasets not built yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..build.schema import CORPUS_FORMAT, CORPUS_JSON
+from ..errors import FacedataError
+from ..licensing import most_restrictive_tier
+from ..manifest import Manifest
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the bundle says about one input dataset."""
+
+    id: str
+    name: str
+    source: str | None
+    official: bool
+    license_id: str
+    tier: str
+    derivatives: str
+    redistribution: str
+    terms_url: str | None
+    license_notes: str
+    license_text: str | None
+    attribution: str | None
+    citation: str
+    homepage: str | None
+    version: str | None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The corpus's own terms: the most restrictive of its inputs."""
+
+    tier: str
+    statement: str
+    noncommercial: bool
+    no_derivatives: bool
+    no_redistribution: bool
+    unknown: bool
+
+
+@dataclass(frozen=True)
+class CorpusView:
+    """A corpus record with its datasets resolved; what every renderer reads."""
+
+    name: str
+    purpose: str
+    created: str
+    tool: dict[str, Any]
+    datasets: list[DatasetInfo]
+    terms: Terms
+    counts: dict[str, Any]
+    shards: list[dict[str, Any]]
+    detector: dict[str, Any] | None
+    built: bool
+
+    @property
+    def date(self) -> str:
+        """The creation date as YYYY-MM-DD (CFF and Croissant want a date)."""
+        return self.created[:10]
+
+
+def load_corpus(path: Path) -> dict[str, Any]:
+    """Read `PATH/corpus.json`; a folder without one is not a corpus."""
+    record = Path(path) / CORPUS_JSON
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FacedataError(
+            f"{path} is not a facedata corpus (no {CORPUS_JSON})",
+            hint="pass the folder `facedata build --out` wrote, or use "
+            "`facedata cite --datasets ID,... --out DIR` before a build",
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise FacedataError(
+            f"cannot read {record}: {exc}",
+            hint="rebuild the corpus; corpus.json is written by `facedata build`",
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
+        raise FacedataError(
+            f"{record} is not a facedata corpus record (no `datasets` list)",
+            hint="rebuild the corpus with `facedata build`",
+        )
+    return data
+
+
+def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
+    def pick(key: str, fallback: Any) -> Any:
+        value = record.get(key)
+        return fallback if value is None else value
+
+    lic = manifest.license if manifest else None
+    return DatasetInfo(
+        id=str(record["id"]),
+        name=pick("name", manifest.name if manifest else record["id"]),
+        source=record.get("source"),
+        official=bool(pick("official", True)),
+        license_id=pick("license_id", lic.id if lic else "unknown"),
+        tier=pick("tier", lic.tier if lic else "unknown"),
+        derivatives=pick("derivatives", lic.derivatives if lic else "unknown"),
+        redistribution=pick("redistribution", lic.redistribution if lic else "unknown"),
+        terms_url=pick("terms_url", lic.terms_url if lic else None),
+        license_notes=pick("license_notes", lic.notes if lic else ""),
+        license_text=pick("license_text", lic.text if lic else None),
+        attribution=pick("attribution", manifest.attribution if manifest else None),
+        citation=pick("citation", manifest.citation if manifest else ""),
+        homepage=pick("homepage", manifest.homepage if manifest else None),
+        version=pick("version", manifest.version if manifest else None),
+    )
+
+
+def derive_terms(datasets: Iterable[DatasetInfo], purpose: str) -> Terms:
+    """The most restrictive terms of the inputs, with a statement a person can act on."""
+    datasets = list(datasets)
+    tier = most_restrictive_tier([d.tier for d in datasets])
+    no_deriv = any(d.derivatives == "forbidden" for d in datasets)
+    no_redist = any(d.redistribution == "forbidden" for d in datasets)
+    noncommercial = purpose != "commercial" or tier != "commercial"
+    parts = []
+    if noncommercial:
+        parts.append("For non-commercial research only.")
+    if no_redist:
+        parts.append("Not for redistribution: the terms of at least one input forbid it.")
+    if no_deriv:
+        parts.append("Derivatives (this aligned, remapped copy included) may not be shared.")
+    if tier == "unknown":
+        parts.append("At least one input has no known license grant.")
+    parts.append("Each input's own terms apply; see LICENSES/.")
+    return Terms(
+        tier=tier,
+        statement=" ".join(parts),
+        noncommercial=noncommercial,
+        no_derivatives=no_deriv,
+        no_redistribution=no_redist,
+        unknown=tier == "unknown",
+    )
+
+
+def _terms(record: dict[str, Any] | None, datasets: list[DatasetInfo], purpose: str) -> Terms:
+    """The record's own statement, never weaker than what the inputs say.
+
+    A record written by an older tool may word things differently; its statement is
+    kept, but a restriction any input states is always reported.
+    """
+    derived = derive_terms(datasets, purpose)
+    if not record:
+        return derived
+    return Terms(
+        tier=record.get("tier") or derived.tier,
+        statement=record.get("statement") or derived.statement,
+        noncommercial=derived.noncommercial or record.get("tier") not in (None, "commercial"),
+        no_derivatives=derived.no_derivatives or record.get("derivatives") == "forbidden",
+        no_redistribution=derived.no_redistribution or record.get("redistribution") == "forbidden",
+        unknown=derived.unknown or record.get("tier") == "unknown",
+    )
+
+
+def _name(corpus: dict[str, Any], out_dir: Path) -> str:
+    recipe = corpus.get("recipe") or {}
+    raw = Path(str(recipe["out"])).name if recipe.get("out") else ""
+    raw = raw or corpus.get("name") or Path(out_dir).name
+    # Build writes into `.NAME.xxxx.partial` before renaming: name it after NAME.
+    m = re.fullmatch(r"\.(.+?)\.[^.]+\.partial", raw)
+    return m.group(1) if m else raw
+
+
+def view(
+    corpus: dict[str, Any], out_dir: Path, manifests: dict[str, Manifest] | None = None
+) -> CorpusView:
+    """Resolve a corpus record (and, optionally, manifests) into what the bundle states."""
+    manifests = manifests or {}
+    datasets: list[DatasetInfo] = []
+    seen: set[str] = set()
+    for record in corpus.get("datasets") or []:
+        if record.get("id") in seen:
+            continue
+        seen.add(record["id"])
+        datasets.append(_dataset(record, manifests.get(record["id"])))
+    purpose = corpus.get("purpose") or "research"
+    shards = list(corpus.get("shards") or [])
+    return CorpusView(
+        name=_name(corpus, out_dir),
+        purpose=purpose,
+        created=str(corpus.get("created") or dt.datetime.now(dt.UTC).isoformat()),
+        tool=corpus.get("tool") or {"name": "facedata", "version": __version__},
+        datasets=datasets,
+        terms=_terms(corpus.get("license"), datasets, purpose),
+        counts=corpus.get("counts") or {},
+        shards=shards,
+        detector=corpus.get("detector"),
+        built=bool(shards),
+    )
+
+
+def _source(manifest: Manifest) -> tuple[str, bool]:
+    """The source a build would try first: official ones come first."""
+    official = [s for s in manifest.sources if s.official]
+    src = (official or manifest.sources)[0]
+    return src.id, src.official
+
+
+def corpus_from_manifests(manifests: Iterable[Manifest], purpose: str = "research") -> dict:
+    """A corpus-shaped record for datasets not built yet: no shards, no counts.
+
+    Lets people cite (and read the terms of) a selection before spending hours on a
+    build, with the same files a build would write.
+    """
+    records = []
+    for m in manifests:
+        source, official = _source(m)
+        lic = m.license
+        records.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "version": m.version,
+                "homepage": m.homepage,
+                "source": source,
+                "official": official,
+                "license_id": lic.id,
+                "tier": lic.tier,
+                "derivatives": lic.derivatives,
+                "redistribution": lic.redistribution,
+                "terms_url": lic.terms_url,
+                "license_notes": lic.notes,
+                "license_text": lic.text,
+                "attribution": m.attribution,
+                "citation": m.citation,
+                "inputs": [],
+            }
+        )
+    infos = [_dataset(r, None) for r in records]
+    terms = derive_terms(infos, purpose)
+    return {
+        "format": CORPUS_FORMAT,
+        "tool": {"name": "facedata", "version": __version__},
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": None,
+        "recipe": None,
+        "purpose": purpose,
+        "license": {
+            "tier": terms.tier,
+            "statement": terms.statement,
+            "derivatives": "forbidden" if terms.no_derivatives else "see inputs",
+            "redistribution": "forbidden" if terms.no_redistribution else "see inputs",
+        },
+        "datasets": records,
+        "decisions": [],
+        "clearances": [],
+        "detector": None,
+        "counts": {},
+        "shards": [],
+    }
