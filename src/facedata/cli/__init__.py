@@ -15,6 +15,7 @@ from ..errors import FacedataError
 # Command modules register themselves on import (order = order in --help).
 from . import catalog  # noqa: E402,F401
 from . import build  # noqa: E402,F401
+from . import cite  # noqa: E402,F401
 from . import report  # noqa: E402,F401
 from . import owndata  # noqa: E402,F401
 from . import fetch  # noqa: E402,F401
