@@ -18,8 +18,10 @@ def license_banner(meta: Mapping[str, Any]) -> str:
     tier = lic.get("tier")
     statement = lic.get("statement") or ""
     if not lic:
+        kind = "stop" if purpose == "research" else "warn"
+        title = "Non-commercial research only" if purpose == "research" else "License unknown"
         return (
-            '<div class="banner warn"><strong>License unknown</strong>'
+            f'<div class="banner {kind}"><strong>{title}</strong>'
             "corpus.json records no license for this corpus: treat it as research-only "
             "until each input's terms are checked.</div>"
         )
