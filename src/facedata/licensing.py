@@ -9,6 +9,7 @@ wrong "no" costs a line in a clearance file, so every doubt resolves to "no".
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -197,6 +198,46 @@ def decide(
 def most_restrictive_tier(tiers: list[str]) -> str:
     """The corpus's own tier: its most restrictive input decides."""
     return max(tiers, key=_RESTRICTIVENESS.index) if tiers else "unknown"
+
+
+@dataclass(frozen=True)
+class CorpusTerms:
+    """A corpus's own terms: the most restrictive of its inputs, in words a person can act on."""
+
+    tier: str
+    statement: str
+    noncommercial: bool
+    no_derivatives: bool
+    no_redistribution: bool
+    unknown: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "tier": self.tier,
+            "statement": self.statement,
+            "derivatives": "forbidden" if self.no_derivatives else "see inputs",
+            "redistribution": "forbidden" if self.no_redistribution else "see inputs",
+        }
+
+
+def corpus_terms(inputs: Iterable[tuple[str, str, str]], purpose: str) -> CorpusTerms:
+    """Terms of a corpus from its inputs' (tier, derivatives, redistribution)."""
+    inputs = list(inputs)
+    tier = most_restrictive_tier([t for t, _, _ in inputs])
+    no_deriv = any(d == "forbidden" for _, d, _ in inputs)
+    no_redist = any(r == "forbidden" for _, _, r in inputs)
+    noncommercial = purpose != "commercial" or tier != "commercial"
+    parts = []
+    if noncommercial:
+        parts.append("For non-commercial research only.")
+    if no_redist:
+        parts.append("Not for redistribution: the terms of at least one input forbid it.")
+    if no_deriv:
+        parts.append("Derivatives (this aligned, remapped copy included) may not be shared.")
+    if tier == "unknown":
+        parts.append("At least one input has no known license grant.")
+    parts.append("Each input's own terms apply; see LICENSES/.")
+    return CorpusTerms(tier, " ".join(parts), noncommercial, no_deriv, no_redist, tier == "unknown")
 
 
 def commercial_admits(manifest: Manifest, clearances: list[Clearance] = ()) -> bool:  # type: ignore[assignment]

@@ -26,7 +26,7 @@ from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
-from ..licensing import load_clearances, most_restrictive_tier
+from ..licensing import corpus_terms, load_clearances
 from ..manifest import Manifest, Source
 from ..sample import Drop
 from .dedup import Deduper
@@ -204,25 +204,9 @@ def _dataset_record(adm: Admitted) -> dict:
 def corpus_license(admitted: list[Admitted], purpose: str) -> dict:
     """The corpus's own terms: the most restrictive of its inputs."""
     lics = [a.manifest.license for a in admitted]
-    tier = most_restrictive_tier([lic.tier for lic in lics])
-    no_deriv = any(lic.derivatives == "forbidden" for lic in lics)
-    no_redist = any(lic.redistribution == "forbidden" for lic in lics)
-    parts = []
-    if purpose == "research" or tier != "commercial":
-        parts.append("For non-commercial research only.")
-    if no_redist:
-        parts.append("Not for redistribution: the terms of at least one input forbid it.")
-    if no_deriv:
-        parts.append("Derivatives (this aligned, remapped copy included) may not be shared.")
-    if tier == "unknown":
-        parts.append("At least one input has no known license grant.")
-    parts.append("Each input's own terms apply; see LICENSES/.")
-    return {
-        "tier": tier,
-        "statement": " ".join(parts),
-        "derivatives": "forbidden" if no_deriv else "see inputs",
-        "redistribution": "forbidden" if no_redist else "see inputs",
-    }
+    return corpus_terms(
+        ((x.tier, x.derivatives, x.redistribution) for x in lics), purpose
+    ).to_dict()
 
 
 def build(

@@ -19,7 +19,8 @@ from typing import Any
 from .. import __version__
 from ..build.schema import CORPUS_FORMAT, CORPUS_JSON
 from ..errors import FacedataError
-from ..licensing import most_restrictive_tier
+from ..licensing import CorpusTerms as Terms
+from ..licensing import corpus_terms
 from ..manifest import Manifest
 
 
@@ -42,18 +43,6 @@ class DatasetInfo:
     citation: str
     homepage: str | None
     version: str | None
-
-
-@dataclass(frozen=True)
-class Terms:
-    """The corpus's own terms: the most restrictive of its inputs."""
-
-    tier: str
-    statement: str
-    noncommercial: bool
-    no_derivatives: bool
-    no_redistribution: bool
-    unknown: bool
 
 
 @dataclass(frozen=True)
@@ -128,29 +117,7 @@ def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
 
 def derive_terms(datasets: Iterable[DatasetInfo], purpose: str) -> Terms:
     """The most restrictive terms of the inputs, with a statement a person can act on."""
-    datasets = list(datasets)
-    tier = most_restrictive_tier([d.tier for d in datasets])
-    no_deriv = any(d.derivatives == "forbidden" for d in datasets)
-    no_redist = any(d.redistribution == "forbidden" for d in datasets)
-    noncommercial = purpose != "commercial" or tier != "commercial"
-    parts = []
-    if noncommercial:
-        parts.append("For non-commercial research only.")
-    if no_redist:
-        parts.append("Not for redistribution: the terms of at least one input forbid it.")
-    if no_deriv:
-        parts.append("Derivatives (this aligned, remapped copy included) may not be shared.")
-    if tier == "unknown":
-        parts.append("At least one input has no known license grant.")
-    parts.append("Each input's own terms apply; see LICENSES/.")
-    return Terms(
-        tier=tier,
-        statement=" ".join(parts),
-        noncommercial=noncommercial,
-        no_derivatives=no_deriv,
-        no_redistribution=no_redist,
-        unknown=tier == "unknown",
-    )
+    return corpus_terms(((d.tier, d.derivatives, d.redistribution) for d in datasets), purpose)
 
 
 def _terms(record: dict[str, Any] | None, datasets: list[DatasetInfo], purpose: str) -> Terms:
