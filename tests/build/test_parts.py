@@ -114,3 +114,15 @@ def test_atomic_dir_keeps_old_on_failure_and_recovers_crash(tmp_path):
     os.replace(target, tmp_path / ".corpus.old")
     recover_dir(target)
     assert (target / "v").read_text() == "1"
+
+
+def test_phash64_is_imagehash_phash():
+    import imagehash
+    from PIL import Image
+
+    from facedata.build.worker import phash64
+    from tests.helpers.photos import cat, face_variant
+
+    for img in [face_variant(i, (112, 112)) for i in range(6)] + [cat()]:
+        small = img.convert("L").resize((32, 32), Image.Resampling.BOX)
+        assert phash64(img) == int(str(imagehash.phash(small)), 16)

@@ -14,6 +14,7 @@ split (default split), usage ({Usage value: split}).
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,15 @@ csv.field_size_limit(1 << 24)
 
 def _pixels(text: str, n: int) -> bytes | str:
     """The row's pixels as bytes, or a reason they are unusable."""
-    tokens = text.split()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # older numpy: bad token
+            fast = np.fromstring(text, dtype=np.int64, sep=" ")  # C parser: 4x split()
+    except ValueError:
+        fast = np.empty(0, dtype=np.int64)
+    if fast.size == n and fast.min() >= 0 and fast.max() <= 255:
+        return fast.astype(np.uint8).tobytes()
+    tokens = text.split()  # the slow path only to say precisely what is wrong
     if len(tokens) != n:
         return f"expected {n} pixel values, got {len(tokens)}"
     try:
