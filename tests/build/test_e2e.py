@@ -252,3 +252,13 @@ def test_kill_during_build_keeps_old_corpus_and_rerun_completes(world):
     assert done.returncode == 0, done.stderr
     assert not list(out.parent.glob(f".{out.name}.*"))  # leftovers cleaned
     assert json.loads((out / "corpus.json").read_text())["counts"] == world["corpus"]["counts"]
+
+
+def test_two_workers_write_the_same_corpus(world):
+    out2 = world["tmp"] / "out" / "two-workers"
+    recipe = {**world["corpus"]["recipe"], "out": str(out2), "workers": 2, "batch_size": 4}
+    c2 = build(Recipe.model_validate(recipe))
+    key = lambda r: (r["dataset"], r["key"])  # noqa: E731
+    assert sorted(_rows(out2), key=key) == sorted(_rows(world["out"]), key=key)
+    assert c2["counts"] == world["corpus"]["counts"]
+    assert c2["detector"] == world["corpus"]["detector"]

@@ -34,7 +34,7 @@ from .gate import Admitted, gate
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
-from .worker import Failed, Item, WorkSettings, process_batch
+from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
@@ -158,8 +158,12 @@ def _run(
         for batch in batches:
             yield process_batch(batch, settings)
         return
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # fork: workers start in milliseconds instead of re-importing everything; the
+    # initializer drops state that must not cross a fork (detector sessions)
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=fresh_process
+    ) as pool:
         pending: deque[Future] = deque()
         for batch in batches:
             pending.append(pool.submit(process_batch, batch, settings))

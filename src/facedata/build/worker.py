@@ -51,6 +51,12 @@ class Failed:
 _detectors: dict[str, Any] = {}
 
 
+def fresh_process() -> None:
+    """Pool initializer: a forked worker must not reuse the parent's detector sessions,
+    whose runtime threads did not survive the fork; each worker makes its own."""
+    _detectors.clear()
+
+
 def _detector(settings: WorkSettings) -> Any:
     """Created on first use, once per process: dataset-landmark builds never load it."""
     from ..faces import get_detector
@@ -85,7 +91,9 @@ def phash64(img: Image.Image) -> int:
     small = img.convert("L").resize((32, 32), Image.Resampling.BOX)
     pixels = np.asarray(small, dtype=np.float64)
     low = (_DCT32 @ pixels @ _DCT32.T)[:8, :8]
-    bits = (low > np.median(low)).ravel()
+    flat = low.ravel()
+    ordered = np.sort(flat)
+    bits = flat > (ordered[31] + ordered[32]) / 2  # the median of 64 values
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
