@@ -97,6 +97,8 @@ def build(
     for d in corpus["decisions"]:
         verdict = "[green]admitted[/]" if d["admitted"] else "[red]refused[/]"
         console.print(f"{d['dataset']} [{d['source']}]: {verdict}: {escape(d['reason'])}")
+        for flag in d["flags"] if d["admitted"] else []:
+            console.print(f"  [yellow]warning:[/] {escape(flag)}")
     c = corpus["counts"]
     splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
     dropped = sum(v["count"] for v in corpus["drops"].values())
