@@ -96,7 +96,8 @@ def build(
         corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]])
     for d in corpus["decisions"]:
         verdict = "[green]admitted[/]" if d["admitted"] else "[red]refused[/]"
-        console.print(f"{d['dataset']} [{d['source']}]: {verdict}: {escape(d['reason'])}")
+        where = escape(f"{d['dataset']} [{d['source']}]")
+        console.print(f"{where}: {verdict}: {escape(d['reason'])}")
         for flag in d["flags"] if d["admitted"] else []:
             console.print(f"  [yellow]warning:[/] {escape(flag)}")
     c = corpus["counts"]
