@@ -126,3 +126,15 @@ def test_phash64_is_imagehash_phash():
     for img in [face_variant(i, (112, 112)) for i in range(6)] + [cat()]:
         small = img.convert("L").resize((32, 32), Image.Resampling.BOX)
         assert phash64(img) == int(str(imagehash.phash(small)), 16)
+
+
+def test_build_refuses_to_replace_a_folder_that_is_not_a_corpus(tmp_path):
+    from facedata.build.pipeline import build
+    from facedata.errors import BuildError
+
+    keep = tmp_path / "documents"
+    keep.mkdir()
+    (keep / "thesis.tex").write_text("precious")
+    with pytest.raises(BuildError, match="not a facedata corpus"):
+        build(Recipe(datasets=["genki4k"], out=keep))
+    assert (keep / "thesis.tex").read_text() == "precious"

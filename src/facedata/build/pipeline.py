@@ -26,6 +26,7 @@ from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
+from ..errors import BuildError
 from ..licensing import corpus_terms, load_clearances
 from ..manifest import Manifest, Source
 from ..sample import Drop
@@ -221,6 +222,7 @@ def build(
     today: dt.date | None = None,
 ) -> dict:
     """Build the corpus `recipe` describes; return its corpus.json record."""
+    _check_out(Path(recipe.out))
     catalog = Catalog.load(recipe.manifests)
     clearances = load_clearances(recipe.clearances)
     admitted, decisions = gate(
@@ -288,6 +290,21 @@ def build(
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
     return corpus
+
+
+def _check_out(out: Path) -> None:
+    """A build replaces its output folder whole: never let that be someone's other files."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BuildError(f"--out {out} is a file", hint="pick a folder path for the corpus")
+    if (out / CORPUS_JSON).is_file() or not any(out.iterdir()):
+        return
+    raise BuildError(
+        f"--out {out} holds files but no {CORPUS_JSON}: it is not a facedata corpus, and a "
+        "build replaces its output folder whole",
+        hint="pick a new or empty folder (e.g. output/NAME)",
+    )
 
 
 def _detector_record(tally: Tally, recipe: Recipe) -> dict | None:
