@@ -138,3 +138,15 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_corpus(tmp_path):
     with pytest.raises(BuildError, match="not a facedata corpus"):
         build(Recipe(datasets=["genki4k"], out=keep))
     assert (keep / "thesis.tex").read_text() == "precious"
+
+
+def test_build_cli_bad_options_are_clear(capsys):
+    from tests.helpers.cli import run_cli
+
+    res = run_cli(capsys, "build", "--datasets", "genki4k", "--size", "5")
+    assert res.code == 1 and "size: Input should be greater than or equal to 32" in res.err
+    res = run_cli(capsys, "build")
+    assert res.code == 1 and "nothing to build" in res.err
+    res = run_cli(capsys, "build", "--datasets", "genki4")
+    assert res.code == 1 and "genki4k" in res.err
+    assert "Traceback" not in res.err

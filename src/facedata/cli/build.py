@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 
 from ..build.pipeline import build as run_build
@@ -85,9 +86,17 @@ def build(
         "clearances": clearances,
         "manifests": manifests or None,
     }
-    recipe = Recipe.model_validate(
-        {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    )
+    try:
+        recipe = Recipe.model_validate(
+            {**base, **{k: v for k, v in overrides.items() if v is not None}}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise BuildError(
+            f"invalid build options: {problems}", hint="see `facedata build --help`"
+        ) from None
     bar, update = _progress()
     if bar:
         with bar:
