@@ -75,8 +75,19 @@ def load_yaml(path: Path) -> YamlDoc:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ManifestError(f"{path}: no such file", hint="check the path") from None
+    except IsADirectoryError:
+        raise ManifestError(
+            f"{path} is a folder, not a YAML file", hint="pass the .yaml file itself"
+        ) from None
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot read {path}: {exc.strerror or exc}", hint="check the path and its permissions"
+        ) from None
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise ManifestError(
+            f"{path}: not UTF-8 text ({exc.reason})",
+            hint="this does not look like a YAML file: check the path, or save it as UTF-8",
+        ) from None
     try:
         loader = _UniqueKeyLoader(text)
         try:
@@ -112,4 +123,7 @@ def describe_validation_error(doc: YamlDoc, exc: ValidationError, what: str) -> 
         parts.append(f"{doc.where(loc)}: {field}: {msg}")
     first = parts[0]
     more = "" if len(parts) == 1 else "\n" + "\n".join(parts[1:])
-    return ManifestError(f"invalid {what}: {first}{more}")
+    return ManifestError(
+        f"invalid {what}: {first}{more}",
+        hint="fix the fields at the lines named above, then run the command again",
+    )

@@ -44,11 +44,22 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        usage_error, abort = _click_errors()
+        if isinstance(exc, usage_error):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, abort):
             sys.exit(1)
         raise
+
+
+def _click_errors() -> tuple[type[Exception], type[Exception]]:
+    """Click's usage-error and abort classes, as this Typer raises them.
+
+    Newer Typer releases ship their own copy of click (`typer._click`), so the classes
+    from `import click` would not match; Typer's public names lead to the right ones.
+    """
+    import typer
+
+    usage = next(c for c in type.mro(typer.BadParameter) if c.__name__ == "ClickException")
+    return usage, typer.Abort

@@ -74,9 +74,12 @@ def build(
     """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
     if recipe_file is None and not datasets:
         raise BuildError("nothing to build", hint="pass --datasets a,b or a recipe YAML file")
+    ids = [d.strip() for d in (datasets or "").split(",") if d.strip()]
+    if datasets is not None and not ids:
+        raise BuildError("--datasets names no dataset", hint="e.g. --datasets genki4k,fer2013")
     base = load_recipe(recipe_file).model_dump() if recipe_file else {}
     overrides = {
-        "datasets": [d for d in (datasets or "").split(",") if d.strip()] or None,
+        "datasets": ids or None,
         "purpose": "commercial" if commercial else None,
         "out": out,
         "size": size,
