@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AccessRequiredError, FetchError
+from ..errors import AccessRequiredError, FetchError, IntegrityError, UnsafeArchiveError
 from ..manifest import FileSpec, Manifest, Source
 from .integrity import check, expected_for
 from .store import (
@@ -22,11 +22,12 @@ from .store import (
     SourceLock,
     file_sha256,
     ingest_copy,
+    lock_path,
     now,
     tree_digest,
 )
 from .tree import Placement
-from .unpack import archive_kind, is_archive_name
+from .unpack import archive_kind, is_archive_name, should_unpack
 
 
 def access_error(manifest: Manifest, src: Source, others: list[Source]) -> AccessRequiredError:
@@ -117,14 +118,25 @@ def _take(
             while chunk := fh.read(4 << 20):
                 h.update(chunk)
         md5 = h.hexdigest()
-    check(name, sha, size, md5, expected_for(spec, pin), notes)
+    try:
+        unpack = should_unpack(name, path, spec.unpack if spec is not None else None)
+    except UnsafeArchiveError as exc:
+        if path.name != name:
+            exc.message = exc.message.replace(name, f"{path} (given as {name})", 1)
+        raise
+    try:
+        check(name, sha, size, md5, expected_for(spec, pin), notes)
+    except IntegrityError as exc:
+        if pinned is not None and pin is not None and (spec is None or not spec.verified):
+            exc.hint = (
+                f"this cache pinned a different {name} for {pinned.dataset} [{src.id}] before. "
+                f'If {path} is the right file, delete the "{src.id}" entry under '
+                f'"{pinned.dataset}" in {lock_path()}, then run this command again'
+            )
+        raise
     blob = ingest_copy(path, sha)
     pinned_at = pin.pinned_at if pin and pin.sha256 == sha else now()
     entry = LockEntry(name, str(path), size, sha, src.official, pinned_at)
-    if spec is not None and spec.unpack is not None:
-        unpack = spec.unpack
-    else:
-        unpack = is_archive_name(name) and archive_kind(path) is not None
     return Placement(name, blob, unpack), entry
 
 

@@ -50,7 +50,7 @@ def build_tree(
         for p in placements:
             folder = tmp / posixpath.dirname(p.name)
             if p.unpack:
-                members = unpack(p.path, folder)
+                members = unpack(p.path, folder, name=p.name)
                 if nested:
                     unpack_inner(folder, members)
             else:

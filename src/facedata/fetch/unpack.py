@@ -9,6 +9,8 @@ merged in only when complete, so a refused or interrupted archive leaves nothing
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import posixpath
 import shutil
@@ -16,6 +18,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,15 @@ MAX_BYTES = int(os.environ.get("FACEDATA_UNPACK_MAX_BYTES", 256 * 1024**3))
 MAX_MEMBERS = int(os.environ.get("FACEDATA_UNPACK_MAX_MEMBERS", 5_000_000))
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _COPY_CHUNK = 1024 * 1024
+# What corrupt bytes raise while reading; bz2 raises a bare OSError without an errno.
+_CORRUPT = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    gzip.BadGzipFile,
+)
 
 
 def is_archive_name(name: str) -> bool:
@@ -45,10 +57,24 @@ def archive_kind(path: Path) -> str | None:
 
 
 def should_unpack(name: str, path: Path, flag: bool | None) -> bool:
-    """The manifest's `unpack:` wins; otherwise archives are recognised by extension."""
+    """The manifest's `unpack:` wins; otherwise archives are recognised by extension.
+
+    A file named like an archive whose bytes are none (an HTML error page, a truncated
+    or wrong file) is refused rather than stored as it is, where readers would only
+    find a mystery file and the lock file would pin the wrong bytes.
+    """
     if flag is not None:
         return flag
-    return is_archive_name(name) and archive_kind(path) is not None
+    if not is_archive_name(name):
+        return False
+    if archive_kind(path) is None:
+        raise UnsafeArchiveError(
+            f"{name} is named like an archive but is neither a zip nor a tar archive",
+            hint="it is probably truncated, an error page or the wrong file: get a complete "
+            "copy (with --from, check the path), or set `unpack: false` for this file in the "
+            "manifest if it really is not an archive",
+        )
+    return True
 
 
 @dataclass
@@ -199,8 +225,12 @@ def unpack(
     *,
     max_bytes: int | None = None,
     max_members: int | None = None,
+    name: str | None = None,
 ) -> list[str]:
     """Extract `archive` into folder `dest` (created); return the member paths written.
+
+    `name` is what messages call the archive (its file name in the dataset), as the
+    path itself may be a blob named by its hash.
 
     All members are checked before anything is written, then extracted into a temp
     folder inside `dest` and moved into place, so a refusal or a crash leaves `dest`
@@ -208,10 +238,11 @@ def unpack(
     """
     max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     max_members = MAX_MEMBERS if max_members is None else max_members
+    shown = name or archive.name
     kind = archive_kind(archive)
     if kind is None:
         raise UnsafeArchiveError(
-            f"{archive.name} is neither a zip nor a tar archive",
+            f"{shown} is neither a zip nor a tar archive",
             hint="set `unpack: false` for this file in the manifest if it is not an archive",
         )
     dest.mkdir(parents=True, exist_ok=True)
@@ -222,10 +253,19 @@ def unpack(
         else:
             members = _unpack_tar(archive, tmp, max_bytes, max_members)
         _merge(tmp, dest)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+    except UnsafeArchiveError as exc:
+        if shown != archive.name:
+            exc.message = exc.message.replace(archive.name, shown)
+        raise
+    except (*_CORRUPT, OSError) as exc:
+        if not isinstance(exc, _CORRUPT) and exc.errno is not None:
+            raise  # a disk or permission problem, not the archive's
+        lines = str(exc).splitlines()
+        detail = lines[0] if len(lines) == 1 else "not a readable archive"
         raise UnsafeArchiveError(
-            f"{archive.name} is damaged: {exc}",
-            hint="its hash matched, so the source itself is broken; try another source",
+            f"{shown} is damaged: {detail}",
+            hint="the file is truncated or corrupt: get a fresh, complete copy (with --from, "
+            "check you passed the right file), or try another source with --source",
         ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

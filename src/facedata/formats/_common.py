@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import ReaderError
 
@@ -65,6 +67,38 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     with fh:
         for n, line in enumerate(fh, start=1):
             yield n, line.rstrip("\r\n")
+
+
+class _Utf8Lines:
+    """A text file's lines for csv.reader; undecodable bytes become a ReaderError."""
+
+    def __init__(self, fh: TextIO, path: Path) -> None:
+        self.fh, self.path = fh, path
+
+    def __iter__(self) -> _Utf8Lines:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self.fh)
+        except UnicodeDecodeError as exc:
+            raise ReaderError(
+                f"{self.path}: not UTF-8 text ({exc.reason})",
+                hint="is it the right file? A CSV in another encoding must be saved as UTF-8",
+            ) from None
+
+
+@contextmanager
+def open_csv(path: Path) -> Iterator[_Utf8Lines]:
+    """Open a CSV for csv.reader / DictReader: UTF-8 (BOM allowed), clean errors."""
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
+    except OSError as exc:
+        raise ReaderError(
+            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
+        ) from None
+    with fh:
+        yield _Utf8Lines(fh, Path(path))
 
 
 def find_one(root: Path, name: str, *, dirs: bool = False, required: bool = True) -> Path | None:

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import is_image, option_path, rel, split_option
+from ._common import is_image, open_csv, option_path, rel, split_option
 from .registry import register
 
 COLUMNS = [
@@ -80,7 +80,7 @@ def read_affectnet_csv(
 def _read_list(
     ds: str, root: Path, images: Path, path: Path, split: str
 ) -> Iterator[Sample | Drop]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open_csv(path) as fh:
         reader = csv.reader(fh)
         for row in reader:
             where = f"{path.name}:{reader.line_num}"

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import find_one, log, option_path, text_lines
+from ._common import find_one, log, open_csv, option_path, text_lines
 from .registry import register
 
 Row = tuple[str, list[str], str]  # image name, values, where
@@ -97,7 +97,7 @@ def _txt_header(path: Path) -> tuple[int | None, list[str]]:
 
 def _csv_header(path: Path) -> list[str]:
     """Column names after image_id; read separately so the rows can stream lazily."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open_csv(path) as fh:
         header = [h.strip() for h in next(csv.reader(fh), [])]
     if not header or header[0] != "image_id":
         raise ReaderError(f"{path.name}:1: expected a header starting with image_id, got {header}")
@@ -105,7 +105,7 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open_csv(path) as fh:
         reader = csv.reader(fh)
         next(reader, None)
         for row in reader:

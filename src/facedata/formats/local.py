@@ -26,6 +26,7 @@ from ..manifest import Manifest, Source
 from ..paths import home
 from ..sample import Drop, FileImage, Sample
 from ..video import frames_at, sample_times
+from ._common import open_csv
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 HEADS = ("smile", "expression")
@@ -54,7 +55,7 @@ def read_local(
             hint="write annotations.csv (file,subject_id,start,end,smile,expression) in the folder",
         )
     ranges: dict[Path, list[tuple[str, float, float, dict[str, str], str]]] = defaultdict(list)
-    with open(ann_path, newline="", encoding="utf-8-sig") as fh:
+    with open_csv(ann_path) as fh:
         reader = csv.DictReader(fh)
         missing = {"file", "subject_id"} - set(reader.fieldnames or [])
         if missing:

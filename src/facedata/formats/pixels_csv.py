@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, PixelImage, Sample
-from ._common import find_one, normalise_split, split_option
+from ._common import find_one, normalise_split, open_csv, split_option
 from .registry import register
 
 csv.field_size_limit(1 << 24)
@@ -83,7 +83,7 @@ def read_pixels_csv(
     if default_split:
         default_split = split_option(default_split, f"{ds} format.options.split")
     usage_map = {k: split_option(v, f"{ds} usage.{k}") for k, v in options.get("usage", {}).items()}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with open_csv(path) as fh:
         reader = csv.reader(fh)
         header = [h.strip() for h in next(reader, [])]
         cols = {h.lower(): i for i, h in enumerate(header)}

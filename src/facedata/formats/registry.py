@@ -64,9 +64,11 @@ def resolve_root(root: Path, pattern: str, dataset: str = "") -> Path:
     root = Path(root)
     label = f"{dataset}: " if dataset else ""
     if not root.is_dir():
+        state = "is a file, not a folder" if root.exists() else "does not exist"
         raise ReaderError(
-            f"{label}source folder {root} does not exist",
-            hint="fetch the dataset first, or pass the unpacked folder with --root",
+            f"{label}source folder {root} {state}",
+            hint="fetch the dataset first, or pass the unpacked folder with --root "
+            "(unpack an archive first, or register it with `facedata fetch ID --from`)",
         )
     if pattern in ("", "."):
         return root

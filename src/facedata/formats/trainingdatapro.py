@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import is_image, rel
+from ._common import is_image, open_csv, rel
 from .registry import register
 
 EMOTIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sad", "surprised")
@@ -27,7 +27,7 @@ def _people(root: Path) -> dict[str, dict[str, str]]:
     """set_id -> {age, gender, country} from the metadata CSV, where there is one."""
     out: dict[str, dict[str, str]] = {}
     for path in sorted(root.rglob("*.csv")):
-        with open(path, newline="", encoding="utf-8-sig") as fh:
+        with open_csv(path) as fh:
             reader = csv.DictReader(fh)
             if "set_id" not in [f.strip() for f in reader.fieldnames or []]:
                 continue
