@@ -88,7 +88,32 @@ def _scopes(value: object) -> frozenset[str]:
     return scopes
 
 
+REQUIRED = ("subject_id", "scopes", "signed")
+
+
 def _rows(path: Path) -> list[tuple[int, dict]]:
+    try:
+        return _read_rows(path)
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"consent register {path}: not UTF-8 text ({exc.reason})",
+            hint="save it as UTF-8 CSV (columns: subject_id,scopes,signed,withdrawn) or YAML",
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ManifestError(
+            f"consent register {where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}",
+            hint="check indentation and quoting near that line",
+        ) from None
+    except csv.Error as exc:
+        raise ManifestError(
+            f"consent register {path}: not a readable CSV ({exc})",
+            hint="save it as plain CSV with columns subject_id,scopes,signed,withdrawn",
+        ) from None
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict]]:
     if path.suffix.lower() in (".yaml", ".yml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         rows = data.get("subjects", []) if isinstance(data, dict) else None
@@ -97,17 +122,26 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
         return [(i + 1, r if isinstance(r, dict) else {}) for i, r in enumerate(rows)]
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        return (
-            [(i + 2, {k.strip(): v for k, v in r.items() if k}) for i, r in enumerate(reader)]
-            if header
-            else []
-        )
+        header = [h.strip() for h in reader.fieldnames or [] if h]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            # A header that names none of the columns would silently admit no one.
+            found = ", ".join(header) if header else "no header row"
+            raise ManifestError(
+                f"consent register {path} lacks column(s) {', '.join(missing)} (found: {found})",
+                hint="its first line must name the columns: subject_id,scopes,signed,withdrawn",
+            )
+        return [(i + 2, {k.strip(): v for k, v in r.items() if k}) for i, r in enumerate(reader)]
 
 
 def load_register(path: Path) -> ConsentRegister:
     """Read a CSV or YAML register. Bad rows are kept as `malformed`, never guessed."""
     path = Path(path)
+    if path.is_dir():
+        raise ManifestError(
+            f"consent register {path} is a folder",
+            hint="point the manifest's `consent:` at the CSV or YAML file itself",
+        )
     if not path.is_file():
         raise ManifestError(
             f"consent register {path} not found",

@@ -16,6 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -38,14 +39,42 @@ def frames_dir() -> Path:
     return home() / "frames"
 
 
+def _damaged(path: Path, problem: str) -> FacedataError:
+    return FacedataError(
+        f"{path} is a damaged corpus: {problem}",
+        hint="nothing was changed; rebuild it with `facedata build` (or restore a copy), then "
+        "run forget again",
+    )
+
+
 def _load_corpus(path: Path) -> dict:
-    try:
-        return json.loads((Path(path) / CORPUS_JSON).read_text())
-    except FileNotFoundError:
+    record = Path(path) / CORPUS_JSON
+    if not record.is_file():
         raise FacedataError(
             f"{path} is not a facedata corpus (no {CORPUS_JSON})",
             hint="pass the folder `facedata build --out` wrote",
-        ) from None
+        )
+    try:
+        corpus = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise _damaged(path, f"cannot read {CORPUS_JSON}: {exc}") from None
+    shards = corpus.get("shards") if isinstance(corpus, dict) else None
+    if not isinstance(shards, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("path"), str) for s in shards
+    ):
+        raise _damaged(path, f"{CORPUS_JSON} has no list of shards")
+    if not isinstance(corpus.get("counts"), dict):
+        raise _damaged(path, f"{CORPUS_JSON} has no counts")
+    return corpus
+
+
+def _check_shards(path: Path, corpus: dict) -> None:
+    """Open every listed shard's footer, so a broken one stops forget before any write."""
+    for shard in corpus["shards"]:
+        try:
+            pq.ParquetFile(Path(path) / shard["path"]).schema_arrow  # noqa: B018
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -107,6 +136,18 @@ def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: di
     """Remove one subject from one corpus atomically; return the rows removed."""
     path = Path(path)
     corpus = _load_corpus(path)
+    _check_shards(path, corpus)
+    try:
+        return _rewrite(path, corpus, subject_id, dataset, entry)
+    except (pa.ArrowException, OSError) as exc:
+        raise FacedataError(
+            f"cannot erase from {path}: {exc}",
+            hint="the corpus was left as it was; check the disk and its shards (a damaged "
+            "shard needs a rebuild), then run forget again",
+        ) from None
+
+
+def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, entry: dict) -> int:
     with atomic_dir(path) as tmp:
         removed = 0
         touched = set()
@@ -167,8 +208,8 @@ def forget(
         raise FacedataError(
             "empty subject id", hint="pass the pseudonymous id, e.g. --subject P017"
         )
-    for p in corpora:
-        _load_corpus(p)  # refuse before touching anything if one path is wrong
+    for p in corpora:  # refuse before touching anything if one corpus is wrong
+        _check_shards(p, _load_corpus(p))
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
@@ -176,13 +217,25 @@ def forget(
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reason": reason,
     }
-    per_corpus = {str(p): forget_in_corpus(p, subject_id, dataset, entry) for p in corpora}
+    per_corpus: dict[str, int] = {}
+    for p in corpora:
+        try:
+            per_corpus[str(p)] = forget_in_corpus(p, subject_id, dataset, entry)
+        except FacedataError as exc:
+            if per_corpus:  # erasures already done are logged even when a later one fails
+                _log({**entry, "corpora": per_corpus, "frames_deleted": [], "failed": str(p)})
+                exc.message += f" (already erased from, and logged: {', '.join(per_corpus)})"
+            raise
     frames = delete_cached_frames(subject_id)
     record = {**entry, "corpora": per_corpus, "frames_deleted": [str(f) for f in frames]}
+    _log(record)
+    return record
+
+
+def _log(record: dict) -> None:
     log = erasure_log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-    return record

@@ -32,6 +32,10 @@ def new_local_manifest(
             f"invalid id {dataset_id!r}", hint="use lowercase letters, digits, '.', '_' or '-'"
         )
     out = Path(out) if out else folder / f"{dataset_id}.yaml"
+    if out.is_dir():
+        raise FacedataError(
+            f"--out {out} is a folder", hint=f"name the manifest file, e.g. {out / dataset_id}.yaml"
+        )
     if out.exists() and not force:
         raise FacedataError(f"{out} already exists", hint="pass --force to overwrite it")
     data = yaml.safe_load((builtin_manifest_dir() / TEMPLATE).read_text())
@@ -49,7 +53,13 @@ def new_local_manifest(
         f"#   facedata manifest validate {out}\n"
         f"# Expected next to it: annotations.csv and {consent}.\n"
     )
-    atomic_write_text(out, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    try:
+        atomic_write_text(out, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    except OSError as exc:
+        raise FacedataError(
+            f"cannot write {out}: {exc.strerror or exc} ({exc.filename})",
+            hint="pass --out a file path in a folder you can write to",
+        ) from None
     return out
 
 

@@ -77,7 +77,7 @@ def load_corpus(path: Path) -> dict[str, Any]:
             hint="pass the folder `facedata build --out` wrote, or use "
             "`facedata cite --datasets ID,... --out DIR` before a build",
         ) from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise FacedataError(
             f"cannot read {record}: {exc}",
             hint="rebuild the corpus; corpus.json is written by `facedata build`",

@@ -63,6 +63,29 @@ def write_report(
     """
     corpus_dir = Path(corpus_dir)
     target = Path(out) if out is not None else corpus_dir / REPORT_NAME
+    _check_target(target)  # before the scan, which can take a while
     data = gather(corpus_dir, max(samples, 0))
-    atomic_write_text(target, render(data))
+    try:
+        atomic_write_text(target, render(data))
+    except OSError as exc:
+        raise ReportError(
+            f"cannot write the report to {target}: {exc.strerror or exc}",
+            hint="pass --out a file path in a folder you can write to",
+        ) from None
     return target
+
+
+def _check_target(target: Path) -> None:
+    """Refuse an --out whose nearest existing ancestor is a file or not writable."""
+    if target.is_dir():
+        raise ReportError(
+            f"--out {target} is a folder", hint="name the HTML file, e.g. --out report.html"
+        )
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportError(
+            f"cannot write the report to {target}: {parent} is a file, not a folder",
+            hint="pass --out a file path in a folder you can write to",
+        )

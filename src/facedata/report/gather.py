@@ -250,8 +250,25 @@ def load_samples(stats: ShardStats) -> dict[tuple[str, str], list[Thumb]]:
     }
 
 
+def check_listed_shards(root: Path, meta: dict[str, Any]) -> None:
+    """A shard that corpus.json lists but data/ lacks would silently shrink every count."""
+    listed = meta.get("shards")
+    if not isinstance(listed, list):
+        return
+    names = [s.get("path") for s in listed if isinstance(s, dict)]
+    missing = [n for n in names if isinstance(n, str) and not (root / n).is_file()]
+    if missing:
+        raise ReportError(
+            f"{root}: {len(missing)} of {len(names)} shards that {CORPUS_JSON} lists are "
+            f"missing: {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}",
+            hint="the corpus is incomplete (moved or partly copied); copy it whole or rebuild "
+            "it with `facedata build`",
+        )
+
+
 def gather(root: Path, sample_cap: int = 8) -> CorpusData:
     root = Path(root)
     meta = load_corpus_json(root)
+    check_listed_shards(root, meta)
     stats = scan_shards(root, sample_cap)
     return CorpusData(root, meta, stats, load_samples(stats), sample_cap)
