@@ -159,6 +159,14 @@ def test_fetch_from_a_different_file_after_a_pin_says_how_to_unpin(capsys, tmp_p
     assert snapshot(tree) == before
 
 
+@pytest.mark.parametrize("content", [b"[1]", b'{"datasets": []}', GARBAGE])
+def test_damaged_lock_file(capsys, cache, content):
+    cache.mkdir(parents=True)
+    (cache / "facedata.lock").write_bytes(content)
+    failed(run_cli(capsys, "verify"), "the lock file", "is unreadable", "hint:")
+    assert (cache / "facedata.lock").read_bytes() == content
+
+
 # -- corpus consumers: report, cite, forget
 
 

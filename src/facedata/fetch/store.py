@@ -189,7 +189,7 @@ def read_lock() -> dict[str, dict[str, SourceLock]]:
             ds: {src: SourceLock.from_dict(rec) for src, rec in sources.items()}
             for ds, sources in raw.get("datasets", {}).items()
         }
-    except (json.JSONDecodeError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # bad JSON or shape
         raise FetchError(
             f"the lock file {path} is unreadable: {exc}",
             hint="it is JSON written by facedata; restore it from a backup, or delete it "
