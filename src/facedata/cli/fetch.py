@@ -33,10 +33,13 @@ def fetch(
     """Download, resume, verify and unpack a dataset into the cache, and pin it."""
     manifest = load_catalog(manifests).get(dataset)
     result = fetch_dataset(manifest, source, from_path=from_path, force=force)
-    state = "already fetched" if result.cached else "fetched"
     kind = "official" if result.source.official else "unofficial mirror"
+    if from_path is not None:
+        state = f"registered from {escape(str(from_path))} as source"
+    else:
+        state = "already fetched from" if result.cached else "fetched from"
     console.print(
-        f"[green]{escape(result.dataset)}[/] {state} from [bold]{escape(result.source.id)}[/] "
+        f"[green]{escape(result.dataset)}[/] {state} [bold]{escape(result.source.id)}[/] "
         f"({result.source.kind}, {kind})",
         highlight=False,
     )
