@@ -125,7 +125,7 @@ def test_cli_fetch_and_verify(manifest_dir, tmp_path, capsys):
     args = ("--manifests", str(manifest_dir))
     res = run_cli(capsys, "fetch", "gset", "--from", str(download), *args)
     assert res.code == 0, res.err
-    assert f"registered from {download} as source official" in res.out.replace("\n", "")
+    assert f"registered from {download} as source official" in " ".join(res.out.split())
     res = run_cli(capsys, "verify", "gset", *args)
     assert res.code == 0 and "all 1 verified" in res.out
     blob = blob_path(sha256(ALIGNED))
