@@ -24,6 +24,7 @@ from .atomic import atomic_dir, atomic_write_text
 from .build.pipeline import Tally
 from .build.schema import CORPUS_JSON, DATA_DIR, SCHEMA
 from .build.writer import file_sha256
+from .corpus import read_corpus
 from .errors import FacedataError
 from .paths import home
 
@@ -48,23 +49,9 @@ def _damaged(path: Path, problem: str) -> FacedataError:
 
 
 def _load_corpus(path: Path) -> dict:
-    record = Path(path) / CORPUS_JSON
-    if not record.is_file():
-        raise FacedataError(
-            f"{path} is not a facedata corpus (no {CORPUS_JSON})",
-            hint="pass the folder `facedata build --out` wrote",
-        )
-    try:
-        corpus = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise _damaged(path, f"cannot read {CORPUS_JSON}: {exc}") from None
-    shards = corpus.get("shards") if isinstance(corpus, dict) else None
-    if not isinstance(shards, list) or not all(
-        isinstance(s, dict) and isinstance(s.get("path"), str) for s in shards
-    ):
-        raise _damaged(path, f"{CORPUS_JSON} has no list of shards")
-    if not isinstance(corpus.get("counts"), dict):
-        raise _damaged(path, f"{CORPUS_JSON} has no counts")
+    corpus = read_corpus(path, require={"shards": list, "counts": dict})
+    if not all(isinstance(s, dict) and isinstance(s.get("path"), str) for s in corpus["shards"]):
+        raise _damaged(path, f"{CORPUS_JSON} lists a shard without a path")
     return corpus
 
 

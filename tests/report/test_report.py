@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from facedata.errors import FacedataError
 from facedata.report import ReportError, write_report
 from facedata.report.gather import gather
 from tests.helpers.cli import run_cli
@@ -245,7 +246,7 @@ def test_undecodable_sample_is_marked(tmp_path: Path) -> None:
 
 
 def test_not_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ReportError) as err:
+    with pytest.raises(FacedataError) as err:
         write_report(tmp_path)
     assert err.value.hint and "facedata build" in err.value.hint
     result = run_cli(capsys, "report", str(tmp_path))
@@ -257,7 +258,7 @@ def test_not_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_damaged_corpus(tmp_path: Path) -> None:
     make_corpus(tmp_path, 6, datasets=(SMILE_SET,))
     (tmp_path / "corpus.json").write_text("{not json")
-    with pytest.raises(ReportError, match="not valid JSON"):
+    with pytest.raises(FacedataError, match="damaged corpus: cannot read corpus.json"):
         write_report(tmp_path)
     make_corpus(tmp_path, 6, datasets=(SMILE_SET,))
     next((tmp_path / "data").glob("*.parquet")).write_bytes(b"PAR1 garbage")

@@ -9,7 +9,6 @@ it says what was actually used. Manifests only fill what an older record lacks.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..build.schema import CORPUS_FORMAT, CORPUS_JSON
-from ..errors import FacedataError
+from ..build.schema import CORPUS_FORMAT
+from ..corpus import read_corpus
 from ..licensing import CorpusTerms as Terms
 from ..licensing import corpus_terms
 from ..manifest import Manifest
@@ -68,26 +67,12 @@ class CorpusView:
 
 def load_corpus(path: Path) -> dict[str, Any]:
     """Read `PATH/corpus.json`; a folder without one is not a corpus."""
-    record = Path(path) / CORPUS_JSON
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FacedataError(
-            f"{path} is not a facedata corpus (no {CORPUS_JSON})",
-            hint="pass the folder `facedata build --out` wrote, or use "
-            "`facedata cite --datasets ID,... --out DIR` before a build",
-        ) from None
-    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise FacedataError(
-            f"cannot read {record}: {exc}",
-            hint="rebuild the corpus; corpus.json is written by `facedata build`",
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
-        raise FacedataError(
-            f"{record} is not a facedata corpus record (no `datasets` list)",
-            hint="rebuild the corpus with `facedata build`",
-        )
-    return data
+    return read_corpus(
+        path,
+        require={"datasets": list},
+        missing_hint="pass the folder `facedata build --out` wrote, or use "
+        "`facedata cite --datasets ID,... --out DIR` before a build",
+    )
 
 
 def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:

@@ -9,7 +9,6 @@ at a time, so a corpus of any size costs the same memory.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..build.schema import CORPUS_JSON, DATA_DIR
+from ..corpus import read_corpus
 from ..errors import FacedataError
 from .thumbs import Thumb, to_data_uri
 
@@ -88,25 +88,11 @@ class CorpusData:
 
 
 def load_corpus_json(root: Path) -> dict[str, Any]:
-    path = Path(root) / CORPUS_JSON
-    if not path.is_file():
-        raise ReportError(
-            f"{root} is not a corpus: it has no {CORPUS_JSON}",
-            hint="point at the folder `facedata build` wrote (it holds corpus.json and data/)",
-        )
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReportError(
-            f"{path} is not valid JSON: {exc}",
-            hint="the corpus is damaged; rebuild it with `facedata build`",
-        ) from exc
-    if not isinstance(meta, dict):
-        raise ReportError(
-            f"{path} holds {type(meta).__name__}, not an object",
-            hint="the corpus is damaged; rebuild it with `facedata build`",
-        )
-    return meta
+    """The record, read defensively: the report shows what it has and warns on gaps."""
+    return read_corpus(
+        root,
+        missing_hint="point at the folder `facedata build` wrote (it holds corpus.json and data/)",
+    )
 
 
 def shard_paths(root: Path) -> list[Path]:
