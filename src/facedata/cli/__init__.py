@@ -12,15 +12,16 @@ from rich.markup import escape
 
 from ..errors import FacedataError
 
-# Command modules register themselves on import (order = order in --help).
-from . import catalog  # noqa: E402,F401
-from . import build  # noqa: E402,F401
-from . import cite  # noqa: E402,F401
-from . import report  # noqa: E402,F401
-from . import owndata  # noqa: E402,F401
-from . import fetch  # noqa: E402,F401
-from . import inspect  # noqa: E402,F401
-from . import doctor  # noqa: E402,F401
+# Command modules register themselves on import; the order is the order in --help,
+# which follows the data: catalog, fetch, read, faces, build, bundle, own data.
+from . import catalog
+from . import fetch
+from . import inspect
+from . import doctor
+from . import build
+from . import cite
+from . import report
+from . import owndata
 from .app import app, console_err
 
 
