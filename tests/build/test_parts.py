@@ -147,6 +147,8 @@ def test_build_cli_bad_options_are_clear(capsys):
     assert res.code == 1 and "size: Input should be greater than or equal to 32" in res.err
     res = run_cli(capsys, "build")
     assert res.code == 1 and "nothing to build" in res.err
+    res = run_cli(capsys, "build", "--datasets", "genki4k", "--split-ratios", "0.5,0.2,0.2")
+    assert res.code == 1 and "sum to 1" in res.err
     res = run_cli(capsys, "build", "--datasets", "genki4")
     assert res.code == 1 and "genki4k" in res.err
     assert "Traceback" not in res.err

@@ -69,6 +69,13 @@ def build(
     clearances: Annotated[
         Path | None, typer.Option("--clearances", help="Clearance file admitting refused sources.")
     ] = None,
+    split_ratios: Annotated[
+        str | None,
+        typer.Option(
+            "--split-ratios",
+            help="train,validation,test for sources without their own split (default 0.8,0.1,0.1).",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
@@ -88,6 +95,7 @@ def build(
         "official_only": official_only or None,
         "clearances": clearances,
         "manifests": manifests or None,
+        "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
     }
     try:
         recipe = Recipe.model_validate(
