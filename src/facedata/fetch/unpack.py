@@ -19,8 +19,10 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from ..errors import UnsafeArchiveError
 
@@ -272,45 +274,47 @@ def unpack(
     return members
 
 
+def _write_members(
+    members: list[_Member], tmp: Path, budget: _Budget, open_file: Callable[[Any], IO[bytes]]
+) -> list[str]:
+    """Materialise checked members under `tmp`; zip and tar differ only in `open_file`."""
+    for m in members:
+        target = tmp / m.name
+        if m.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif m.kind == "symlink":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(m.link, target)
+        elif m.kind == "hardlink":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tmp / m.link, target)
+        else:
+            with open_file(m.ref) as src:
+                _copy(src, target, budget)
+    return [m.name for m in members if m.kind != "dir"]
+
+
 def _unpack_zip(archive: Path, tmp: Path, max_bytes: int, max_members: int) -> list[str]:
     with zipfile.ZipFile(archive) as zf:
         members = _zip_members(zf, archive)
         _check(members, archive, max_bytes, max_members)
-        budget = _Budget(archive, max_bytes)
-        for m in members:
-            target = tmp / m.name
-            if m.kind == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-            elif m.kind == "symlink":
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(m.link, target)
-            else:
-                with zf.open(m.ref) as src:  # type: ignore[arg-type]
-                    _copy(src, target, budget)
-    return [m.name for m in members if m.kind != "dir"]
+        return _write_members(members, tmp, _Budget(archive, max_bytes), zf.open)
+
+
+def _tar_open(tf: tarfile.TarFile) -> Callable[[Any], IO[bytes]]:
+    def open_member(ref: Any) -> IO[bytes]:
+        src = tf.extractfile(ref)
+        assert src is not None  # only regular files reach here
+        return src
+
+    return open_member
 
 
 def _unpack_tar(archive: Path, tmp: Path, max_bytes: int, max_members: int) -> list[str]:
     with tarfile.open(archive) as tf:
         members = _tar_members(tf, archive)
         _check(members, archive, max_bytes, max_members)
-        budget = _Budget(archive, max_bytes)
-        for m in members:
-            target = tmp / m.name
-            if m.kind == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-            elif m.kind == "symlink":
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(m.link, target)
-            elif m.kind == "hardlink":
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(tmp / m.link, target)
-            else:
-                src = tf.extractfile(m.ref)  # type: ignore[arg-type]
-                assert src is not None
-                with src:
-                    _copy(src, target, budget)
-    return [m.name for m in members if m.kind != "dir"]
+        return _write_members(members, tmp, _Budget(archive, max_bytes), _tar_open(tf))
 
 
 def _merge(src: Path, dest: Path) -> None:
