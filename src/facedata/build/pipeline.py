@@ -244,6 +244,8 @@ def build(
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
+    # a guess for the progress ETA only: manifests give approximate image counts
+    expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally)
@@ -281,6 +283,7 @@ def build(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
+                        "expected": expected,
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]

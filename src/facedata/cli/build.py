@@ -33,10 +33,14 @@ def _progress():
 
     def update(c: dict[str, int]) -> None:
         elapsed = bar.tasks[0].elapsed or 1e-9
+        rate = c["read"] / elapsed
+        eta = ""
+        if rate > 0 and c["expected"] > c["read"]:  # manifest counts are approximate
+            eta = f"  ETA ~{(c['expected'] - c['read']) / rate:,.0f}s"
         bar.update(
             task,
             description=f"read {c['read']:,}  written {c['written']:,}  "
-            f"dropped {c['dropped']:,}  {c['written'] / elapsed:,.0f} samples/s",
+            f"dropped {c['dropped']:,}  {c['written'] / elapsed:,.0f} samples/s{eta}",
         )
 
     return bar, update
