@@ -1,0 +1,45 @@
+"""Suite-wide guards: the suite tests this checkout, and every test file is collected.
+
+A test folder that pytest silently skips (its default ``norecursedirs`` holds ``build``)
+is a suite that never runs in CI, so a full run fails when any ``tests/**/test_*.py``
+was not collected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+SRC = TESTS.parent / "src"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import facedata
+
+    where = Path(facedata.__file__).resolve()
+    if SRC not in where.parents:
+        raise pytest.UsageError(
+            f"facedata was imported from {where}, not from this checkout's {SRC}; "
+            "run pytest from the repository root"
+        )
+
+
+def _is_full_run(session: pytest.Session) -> bool:
+    args = [Path(str(a).split("::")[0]).resolve() for a in session.config.args]
+    return args == [TESTS] or args == [TESTS.parent]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not _is_full_run(session) or session.config.getoption("keyword") or session.config.getoption(
+        "markexpr"
+    ):
+        return
+    collected = {Path(str(item.path)).resolve() for item in session.items}
+    on_disk = {p.resolve() for p in TESTS.rglob("test_*.py")}
+    missing = sorted(str(p.relative_to(TESTS.parent)) for p in on_disk - collected)
+    if missing:
+        raise pytest.UsageError(
+            "test files not collected (check norecursedirs and file names): " + ", ".join(missing)
+        )
