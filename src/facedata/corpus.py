@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .build.schema import CORPUS_JSON
+from .assemble.schema import CORPUS_JSON
 from .errors import FacedataError
 
 REBUILD = "rebuild it with `facedata build` (or restore a copy)"

@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .assemble.pipeline import Tally
+from .assemble.schema import CORPUS_JSON, DATA_DIR, SCHEMA
+from .assemble.writer import file_sha256
 from .atomic import atomic_dir, atomic_write_text
-from .build.pipeline import Tally
-from .build.schema import CORPUS_JSON, DATA_DIR, SCHEMA
-from .build.writer import file_sha256
 from .corpus import read_corpus
 from .errors import FacedataError
 from .paths import home

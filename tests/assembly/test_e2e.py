@@ -21,8 +21,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from facedata.build.pipeline import build
-from facedata.build.recipe import Recipe
+from facedata.assemble.pipeline import build
+from facedata.assemble.recipe import Recipe
 from facedata.catalog import Catalog
 from facedata.errors import PolicyError
 from facedata.fetch import fetch_dataset

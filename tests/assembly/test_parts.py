@@ -7,11 +7,11 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
+from facedata.assemble.dedup import Deduper
+from facedata.assemble.recipe import Recipe, load_recipe
+from facedata.assemble.splits import LeakCheck, assign_split
+from facedata.assemble.writer import SplitWriter, file_sha256
 from facedata.atomic import atomic_dir, recover_dir
-from facedata.build.dedup import Deduper
-from facedata.build.recipe import Recipe, load_recipe
-from facedata.build.splits import LeakCheck, assign_split
-from facedata.build.writer import SplitWriter, file_sha256
 from facedata.errors import ManifestError
 
 
@@ -120,7 +120,7 @@ def test_phash64_is_imagehash_phash():
     import imagehash
     from PIL import Image
 
-    from facedata.build.worker import phash64
+    from facedata.assemble.worker import phash64
     from tests.helpers.photos import cat, face_variant
 
     for img in [face_variant(i, (112, 112)) for i in range(6)] + [cat()]:
@@ -129,7 +129,7 @@ def test_phash64_is_imagehash_phash():
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_a_corpus(tmp_path):
-    from facedata.build.pipeline import build
+    from facedata.assemble.pipeline import build
     from facedata.errors import BuildError
 
     keep = tmp_path / "documents"

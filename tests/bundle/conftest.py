@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from facedata.build.schema import CORPUS_FORMAT, CORPUS_JSON, SCHEMA
+from facedata.assemble.schema import CORPUS_FORMAT, CORPUS_JSON, SCHEMA
 
 CKPLUS_BIB = """@inproceedings{lucey2010ckplus,
   title     = {The Extended Cohn-Kanade Dataset ({CK+}): A complete dataset},

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from facedata.build.schema import CORPUS_FORMAT, CORPUS_JSON, DATA_DIR, SCHEMA
+from facedata.assemble.schema import CORPUS_FORMAT, CORPUS_JSON, DATA_DIR, SCHEMA
 from tests.helpers.photos import face_variant, faces
 
 EXPRESSIONS = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger")

@@ -10,8 +10,8 @@ import av
 import pyarrow.parquet as pq
 import pytest
 
-from facedata.build.pipeline import build
-from facedata.build.recipe import Recipe
+from facedata.assemble.pipeline import build
+from facedata.assemble.recipe import Recipe
 from facedata.forget import erasure_log_path, forget
 from facedata.owndata import new_local_manifest
 from tests.helpers.cli import run_cli

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..build.schema import CORPUS_JSON, DATA_DIR, HF_FEATURES, SPLITS
+from ..assemble.schema import CORPUS_JSON, DATA_DIR, HF_FEATURES, SPLITS
 from .bibtex import render_bib, unique_entries
 from .markdown import fence, table
 from .record import CorpusView

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..build.schema import DATA_DIR, SCHEMA, SPLITS
+from ..assemble.schema import DATA_DIR, SCHEMA, SPLITS
 from .bibtex import render_bib, unique_entries
 from .record import CorpusView
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..build.schema import CORPUS_FORMAT
+from ..assemble.schema import CORPUS_FORMAT
 from ..corpus import read_corpus
 from ..licensing import CorpusTerms as Terms
 from ..licensing import corpus_terms

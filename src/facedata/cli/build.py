@@ -10,8 +10,8 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from ..build.pipeline import build as run_build
-from ..build.recipe import Recipe, load_recipe
+from ..assemble.pipeline import build as run_build
+from ..assemble.recipe import Recipe, load_recipe
 from ..errors import BuildError
 from .app import ManifestsOpt, app, console
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..build.schema import CORPUS_JSON
+from ..assemble.schema import CORPUS_JSON
 from ..bundle import corpus_from_manifests, load_corpus, write_bundle
 from ..errors import FacedataError
 from .app import ManifestsOpt, app, console, load_catalog

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..build.schema import CORPUS_JSON, DATA_DIR
+from ..assemble.schema import CORPUS_JSON, DATA_DIR
 from ..corpus import read_corpus
 from ..errors import FacedataError
 from .thumbs import Thumb, to_data_uri
