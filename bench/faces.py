@@ -1,104 +1,158 @@
-"""Face detection and alignment throughput: images per second, per detector.
+"""Detection path throughput per core: full-size detection against a reduced copy.
 
-    python bench/faces.py [--seconds 3] [--detectors retinaface-mnet025,...]
+    python bench/faces.py [--seconds 3] [--detectors retinaface-mnet025,blazeface-full]
+                          [--sides 480,320]
 
-Measures the whole per-sample step a build runs (`process_face`: detect, choose,
-align to 112x112) on real face photos at 640x480 and at CelebA's 178x218, on one
-core (onnxruntime intra-op threads = 1) and on all cores (one worker process per
-core, one thread each, as the build runs them). Dataset-landmark alignment runs
-without any detector. Detectors whose weights are not on disk are skipped; see
-`facedata doctor`.
+Measures what a build runs per detected sample, from JPEG bytes: decode (JPEG draft
+mode for photos over twice `decode_side`), detect (full size, or on a copy whose
+longest side is `--sides`, with the full-size fallback), choose the face, align to
+112x112. One process, one runtime thread: images per CPU-second (per core). Each row also
+counts, over a fixed set of images, the images where a face was found and the faces
+found in all, so a reduced copy that loses faces shows it; and how far its five
+points lie from the full-size ones (median and worst, in eye distances).
+
+The image set per frame size: 16 real-face photos (astronaut, grace_hopper,
+jittered) scaled to the frame, and 12 lfw_subset faces pasted at 100 px and 50 px
+into a grey frame (the 50 px ones test the smallest faces a reduced copy keeps).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import io
+import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.helpers.photos
+import numpy as np
+from PIL import Image
 
-from facedata.faces import detector_names, detector_status, get_detector, process_face  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # this checkout's facedata; tests.helpers
+
+from facedata.faces import (  # noqa: E402
+    decode_scaled,
+    detector_names,
+    detector_status,
+    get_detector,
+    process_face,
+)
 from facedata.manifest import FaceSpec  # noqa: E402
 
-SIZES = [(640, 480), (178, 218)]
+SIZES = [(640, 480), (1280, 720), (4032, 3024)]
 DETECT = FaceSpec()
-LANDMARKS = FaceSpec(align="landmarks", landmarks=5)
+DECODE_SIDE = 1024
 
 
-def _images(size: tuple[int, int], n: int = 16) -> list:
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def image_set(size: tuple[int, int]) -> list[bytes]:
+    from skimage import data
+
     from tests.helpers.photos import face_variant
 
-    return [face_variant(i, size) for i in range(n)]
-
-
-def _landmarks(images: list, name: str) -> list:
-    det = get_detector(name)
-    out = []
-    for img in images:
-        found = det.detect(img)
-        out.append(found[0].landmarks.ravel().tolist() if found else None)
+    out = [_jpeg(face_variant(i, size)) for i in range(16)]
+    lfw = data.lfw_subset()
+    for i in range(12):
+        face = Image.fromarray((lfw[i] * 255).astype(np.uint8)).convert("RGB")
+        px = 100 if i % 2 == 0 else 50
+        canvas = Image.new("RGB", size, (96, 104, 112))
+        canvas.paste(face.resize((px, px), Image.Resampling.BICUBIC), (size[0] // 3, size[1] // 3))
+        out.append(_jpeg(canvas))
     return out
 
 
-def _run(job: tuple[str | None, tuple[int, int], float]) -> tuple[int, float, int]:
-    """One worker: loop over the images for `seconds`; (images, elapsed, aligned)."""
-    name, size, seconds = job
-    images = _images(size)
-    if name is None:
-        marks = _landmarks(images, "retinaface-mnet025")
-        pairs = [(im, lm) for im, lm in zip(images, marks, strict=True) if lm]
+def step(raw: bytes, det, side: int | None, draft: int | None):
+    img, factor = decode_scaled(raw, draft_side=draft)
+    return process_face(img, DETECT, None, det, detect_side=side).scaled(factor)
 
-        def step(i: int) -> bool:
-            im, lm = pairs[i % len(pairs)]
-            return process_face(im, LANDMARKS, lm, None).image is not None
-    else:
-        det = get_detector(name, threads=1)
-        process_face(images[0], DETECT, None, det)  # session creation is not throughput
 
-        def step(i: int) -> bool:
-            return process_face(images[i % len(images)], DETECT, None, det).image is not None
-
-    n = aligned = 0
-    start = time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        aligned += step(n)
+def rate(images: list[bytes], det, side: int | None, draft: int | None, seconds: float) -> float:
+    step(images[0], det, side, draft)  # session creation is not throughput
+    n = 0
+    start, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < seconds:
+        step(images[n % len(images)], det, side, draft)
         n += 1
-    return n, elapsed, aligned
+    # CPU seconds, not wall: on a shared machine other jobs stretch wall time,
+    # and images per CPU-second of one single-threaded process is "per core"
+    return n / (time.process_time() - cpu)
 
 
-def measure(name: str | None, size: tuple[int, int], seconds: float, workers: int) -> float:
-    if workers == 1:
-        n, elapsed, _ = _run((name, size, seconds))
-        return n / elapsed
-    with ProcessPoolExecutor(workers) as pool:
-        results = list(pool.map(_run, [(name, size, seconds)] * workers))
-    return sum(n for n, _, _ in results) / max(e for _, e, _ in results)
+def found(images: list[bytes], det, side: int | None, draft: int | None) -> list:
+    return [step(raw, det, side, draft) for raw in images]
+
+
+def deviation(ref: list, got: list) -> tuple[float, float]:
+    """Median and worst distance of five points from the reference, in eye distances."""
+    errs = []
+    for a, b in zip(ref, got, strict=True):
+        if a.landmarks is None or b.landmarks is None:
+            continue
+        pa = np.asarray(a.landmarks).reshape(5, 2)
+        pb = np.asarray(b.landmarks).reshape(5, 2)
+        eye = float(np.linalg.norm(pa[1] - pa[0])) or 1.0
+        errs.append(float(np.linalg.norm(pa - pb, axis=1).max()) / eye)
+    return (statistics.median(errs), max(errs)) if errs else (float("nan"), float("nan"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--detectors", default="", help="comma list; default: every ready one")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--sides", default="480,320", help="reduced-copy longest sides to try")
     args = ap.parse_args()
     names = [n for n in args.detectors.split(",") if n] or [
-        n for n in detector_names() if detector_status(n)["ready"]
+        n
+        for n in detector_names()
+        if detector_status(n)["ready"] and n in ("retinaface-mnet025", "blazeface-full")
     ]
+    sides = [int(s) for s in args.sides.split(",") if s]
     import onnxruntime as ort
 
-    cores = os.cpu_count()
-    print(f"cores: {cores}  workers for 'all': {args.workers}  onnxruntime {ort.__version__}")
-    print(f"{'detector':<22}{'size':>9}{'1 core img/s':>14}{'all cores img/s':>17}")
-    for name in [*names, None]:
-        label = name or "dataset landmarks"
+    print(f"onnxruntime {ort.__version__}; one process, one runtime thread (per core)")
+    header = (
+        f"{'detector':<20}{'frame':>11}{'detect at':>11}{'img/s':>9}{'x full':>8}"
+        f"{'imgs w/ face':>14}{'faces':>7}{'pts dev med/max':>17}"
+    )
+    print(header)
+    for name in names:
+        det = get_detector(name, threads=1)
+        fixed = getattr(det, "input_side", None)
         for size in SIZES:
-            one = measure(name, size, args.seconds, 1)
-            many = measure(name, size, args.seconds, args.workers)
-            print(f"{label:<22}{size[0]:>5}x{size[1]:<3}{one:>14.1f}{many:>17.1f}", flush=True)
+            images = image_set(size)
+            draft = DECODE_SIDE
+            ref = found(images, det, None, draft)
+            base = rate(images, det, None, draft, args.seconds)
+            label = f"{size[0]}x{size[1]}"
+            runs = (
+                [(None, ref, base)]
+                if fixed
+                else [(None, ref, base)]
+                + [
+                    (s, found(images, det, s, draft), rate(images, det, s, draft, args.seconds))
+                    for s in sides
+                ]
+            )
+            for side, res, r in runs:
+                faces = sum(f.faces_found or (1 if f.image is not None else 0) for f in res)
+                with_face = sum(f.image is not None for f in res)
+                lost = sum(
+                    a.image is not None and b.image is None for a, b in zip(ref, res, strict=True)
+                )
+                med, worst = deviation(ref, res)
+                where = f"model {fixed}" if fixed else ("full" if side is None else str(side))
+                print(
+                    f"{name:<20}{label:>11}{where:>11}{r:>9.1f}{r / base:>7.2f}x"
+                    f"{with_face:>9}/{len(images):<4}{faces:>7}"
+                    f"{med:>9.3f}/{worst:.3f}" + (f"  LOST {lost}" if lost else ""),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -236,7 +236,7 @@ def test_recipe_rebuilds_the_same_rows(world):
 def test_kill_during_build_keeps_old_corpus_and_rerun_completes(world):
     out = world["out"]
     before = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
-    env = {**os.environ}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     cmd = [sys.executable, "-m", "facedata", "build", str(out / "recipe.yaml")]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

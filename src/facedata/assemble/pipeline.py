@@ -239,6 +239,8 @@ def build(
         keep_gray=recipe.keep_gray,
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
+        detect_side=recipe.detect_side,
+        decode_side=recipe.decode_side,
     )
     tally = Tally(today=today or dt.date.today())
     dedup = Deduper(recipe.near_dup_distance)

@@ -40,6 +40,18 @@ class Recipe(BaseModel):
         False, description="keep rows where no face was found (status no_face)"
     )
     detector: str = "retinaface-mnet025"
+    detect_side: int | None = Field(
+        320,
+        ge=64,
+        le=4096,
+        description="detect on a copy this long (longest side); null: full size",
+    )
+    decode_side: int | None = Field(
+        1024,
+        ge=128,
+        le=16384,
+        description="decode JPEGs over twice this long at 1/2..1/8 scale (detected sources only)",
+    )
     shard_rows: int = Field(50_000, ge=1)
 
     @field_validator("split_ratios")
@@ -48,6 +60,17 @@ class Recipe(BaseModel):
         if any(v < 0 for v in value) or abs(sum(value) - 1.0) > 1e-6:
             raise ValueError("train, validation, test ratios must be >= 0 and sum to 1")
         return value
+
+    @field_validator("detector")
+    @classmethod
+    def _known_detector(cls, value: str) -> str:
+        from ..faces.detect import DetectorError
+        from ..faces.registry import spec
+
+        try:
+            return spec(value).name
+        except DetectorError as exc:
+            raise ValueError(f"{exc.message} ({exc.hint})") from None
 
     def pinned(self) -> list[tuple[str, str | None]]:
         """(dataset, source or None) pairs from the `id[:source]` entries."""

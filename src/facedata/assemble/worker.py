@@ -27,6 +27,8 @@ class WorkSettings:
     keep_unaligned: bool = False
     detector: str = "retinaface-mnet025"
     threads: int = 1
+    detect_side: int | None = None
+    decode_side: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,14 +115,17 @@ def _floats(values: Any) -> list[float] | None:
 
 
 def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
-    from ..faces import decode_image, process_face
+    from ..faces import decode_scaled, process_face
 
     s = item.sample
     where = s.image.describe()
+    # only detected faces may be decoded reduced: dataset landmarks are in full pixels
+    detected = item.face.align == "detect" and not item.face.precropped
+    draft = settings.decode_side if detected else None
     try:
         # CSV pixels go straight to an image: no encode/decode round trip
         raw = s.image.to_pil() if isinstance(s.image, PixelImage) else s.image.read_bytes()
-        img = decode_image(raw)
+        img, factor = decode_scaled(raw, draft_side=draft)
     except FacedataError as exc:
         return Failed(where, getattr(exc, "reason", None) or "undecodable image", exc.message)
     except (OSError, ValueError) as exc:
@@ -138,7 +143,8 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
             detector,
             size=settings.size,
             keep_gray=settings.keep_gray,
-        )
+            detect_side=settings.detect_side,
+        ).scaled(factor)
     except FacedataError as exc:
         return Failed(where, getattr(exc, "reason", None) or "alignment failed", exc.message)
     if face.image is None:

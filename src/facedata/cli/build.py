@@ -80,6 +80,21 @@ def build(
             help="train,validation,test for sources without their own split (default 0.8,0.1,0.1).",
         ),
     ] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option(
+            "--detector",
+            help="Face detector for sources that need one (see `facedata doctor`).",
+        ),
+    ] = None,
+    detect_side: Annotated[
+        int | None,
+        typer.Option(
+            "--detect-side",
+            help="Detect on a copy this many pixels on its longest side (default 320; "
+            "0: full size).",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
@@ -100,11 +115,13 @@ def build(
         "clearances": clearances,
         "manifests": manifests or None,
         "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
+        "detector": detector,
     }
+    if detect_side is not None:
+        overrides["detect_side"] = detect_side or None  # 0: full size
     try:
-        recipe = Recipe.model_validate(
-            {**base, **{k: v for k, v in overrides.items() if v is not None}}
-        )
+        given = {k: v for k, v in overrides.items() if v is not None or k == "detect_side"}
+        recipe = Recipe.model_validate({**base, **given})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)

@@ -53,12 +53,13 @@ def doctor(
             f"providers: {', '.join(runtime['providers']) or 'none'}"  # type: ignore[arg-type]
         )
         table = Table(title="face detectors")
-        for col in ("detector", "ready", "weights", "sha256 / problem"):
+        for col in ("detector", "ready", "commercial use", "weights", "sha256 / problem"):
             table.add_column(col, overflow="fold")
         for r in rows:
             table.add_row(
                 r["name"] + (" (default)" if r["name"] == DEFAULT_DETECTOR else ""),
                 "[green]yes[/]" if r["ready"] else "[red]no[/]",
+                f"yes ({r['license_id']})" if r["commercial"] else "no (research only)",
                 escape(r.get("source", "")),
                 escape(r.get("problem") or r.get("sha256", "")[:16]),
             )

@@ -7,14 +7,15 @@ The public surface: `get_detector` for a detector, `decode_image` for safe decod
 from __future__ import annotations
 
 from .align import ARCFACE_112, align, choose_face, template, umeyama
-from .decode import MAX_PIXELS, ImageRefused, decode_image
+from .decode import MAX_PIXELS, ImageRefused, decode_image, decode_scaled
 from .detect import Detection, Detector, DetectorError, DetectorTerms
 from .landmarks import LandmarkError, to_five_points
-from .pipeline import AlignedFace, AlignStatus, process_face
+from .pipeline import AlignedFace, AlignStatus, detect_reduced, process_face
 from .registry import (
     DEFAULT_DETECTOR,
     detector_names,
     detector_status,
+    detector_terms,
     get_detector,
     get_detector_info,
 )
@@ -34,8 +35,11 @@ __all__ = [
     "align",
     "choose_face",
     "decode_image",
+    "decode_scaled",
+    "detect_reduced",
     "detector_names",
     "detector_status",
+    "detector_terms",
     "get_detector",
     "get_detector_info",
     "process_face",

@@ -37,16 +37,50 @@ def decode_image(
     min_side: int = MIN_SIDE,
 ) -> Image.Image:
     """Decode to mode 'RGB' or 'L' (grey sources stay grey), upright per EXIF."""
+    return decode_scaled(data, max_pixels=max_pixels, min_side=min_side)[0]
+
+
+def decode_scaled(
+    data: bytes | bytearray | memoryview | Image.Image,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    min_side: int = MIN_SIDE,
+    draft_side: int | None = None,
+) -> tuple[Image.Image, float]:
+    """Like decode_image, but a JPEG at least twice `draft_side` (longest side) is
+    decoded reduced by 1/2, 1/4 or 1/8 while its longest side stays >= draft_side.
+
+    The JPEG decoder scales in the DCT domain (Pillow's draft mode), several times
+    faster than decoding a 12-megapixel phone photo in full to throw most of it
+    away. Returns (image, factor): source pixels per decoded pixel, 1.0 when not
+    reduced, so coordinates can be reported in the source file's pixels.
+    """
     if isinstance(data, Image.Image):
         img = data
         _check_size(img, max_pixels, min_side)
+        factor = 1.0
     else:
-        img = _open(bytes(data), max_pixels, min_side)
+        img, factor = _open(bytes(data), max_pixels, min_side, draft_side)
     img = _upright(img)
-    return _to_8bit(img)
+    return _to_8bit(img), factor
 
 
-def _open(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
+def _draft(img: Image.Image, side: int | None) -> float:
+    """Ask the JPEG decoder for a reduced scale; the factor it chose (1.0: none)."""
+    w, h = img.size
+    if not side or img.format != "JPEG" or max(w, h) < 2 * side:
+        return 1.0
+    ratio = side / max(w, h)
+    try:
+        img.draft(None, (max(1, int(w * ratio + 0.999)), max(1, int(h * ratio + 0.999))))
+    except (OSError, ValueError):
+        return 1.0
+    return w / img.size[0] if img.size[0] else 1.0
+
+
+def _open(
+    data: bytes, max_pixels: int, min_side: int, draft_side: int | None = None
+) -> tuple[Image.Image, float]:
     if not data:
         raise ImageRefused("empty file", "the image file is empty (0 bytes)")
     try:
@@ -66,6 +100,7 @@ def _open(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRefused("corrupt", f"the image header is broken: {exc}") from exc
     _check_size(img, max_pixels, min_side)
+    factor = _draft(img, draft_side)
     try:
         img.load()
     except OSError as exc:
@@ -74,7 +109,7 @@ def _open(data: bytes, max_pixels: int, min_side: int) -> Image.Image:
         raise ImageRefused(reason, f"the image cannot be decoded: {text}") from exc
     except (SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageRefused("corrupt", f"the image cannot be decoded: {exc}") from exc
-    return img
+    return img, factor
 
 
 def _check_size(img: Image.Image, max_pixels: int, min_side: int) -> None:

