@@ -25,7 +25,7 @@ class Outside:
     def snapshot(self) -> dict[str, str]:
         out = {}
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [d for d in dirnames if d != "cache"]
+            dirnames[:] = [d for d in dirnames if d not in ("cache", "manifests")]
             for name in filenames:
                 p = Path(dirpath, name)
                 if p.is_symlink():

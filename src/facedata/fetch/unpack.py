@@ -228,8 +228,16 @@ def _tar_members(tf: tarfile.TarFile, archive: Path, budget: Budget) -> list[_Me
     return out
 
 
-def _check(members: list[_Member], archive: Path, budget: Budget) -> None:
+def _check(members: list[_Member], archive: Path, budget: Budget) -> list[_Member]:
+    """Refuse what cannot be extracted safely; return the members to write.
+
+    A file stored twice (`tar` appends updates) keeps its last copy, as tar itself
+    does; any other repeated name (file and folder, file and link) is refused, since
+    the second would be written through, or over, the first.
+    """
     budget.precheck(archive, len(members), sum(m.size for m in members))
+    last = {m.name: i for i, m in enumerate(members) if m.kind == "file"}
+    members = [m for i, m in enumerate(members) if m.kind != "file" or last[m.name] == i]
     kinds: dict[str, str] = {}
     files: set[str] = set()
     links = {m.name for m in members if m.kind == "symlink"}
@@ -251,6 +259,7 @@ def _check(members: list[_Member], archive: Path, budget: Budget) -> None:
             )
         if m.kind == "file":
             files.add(m.name)
+    return members
 
 
 class Budget:
@@ -464,7 +473,7 @@ def _links_stay_inside(tmp: Path, archive: Path) -> None:
 def _unpack_zip(archive: Path, tmp: Path, budget: Budget) -> list[str]:
     with zipfile.ZipFile(archive) as zf:
         members = _zip_members(zf, archive)
-        _check(members, archive, budget)
+        members = _check(members, archive, budget)
         return _write_members(members, tmp, archive, budget, zf.open)
 
 
@@ -480,7 +489,7 @@ def _tar_open(tf: tarfile.TarFile) -> Callable[[Any], IO[bytes]]:
 def _unpack_tar(archive: Path, tmp: Path, budget: Budget) -> list[str]:
     with tarfile.open(archive) as tf:
         members = _tar_members(tf, archive, budget)
-        _check(members, archive, budget)
+        members = _check(members, archive, budget)
         return _write_members(members, tmp, archive, budget, _tar_open(tf))
 
 
