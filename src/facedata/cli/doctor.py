@@ -59,7 +59,7 @@ def doctor(
             table.add_row(
                 r["name"] + (" (default)" if r["name"] == DEFAULT_DETECTOR else ""),
                 "[green]yes[/]" if r["ready"] else "[red]no[/]",
-                f"yes ({r['license_id']})" if r["commercial"] else "no (research only)",
+                f"yes ({r['license_id']})" if r["commercial_use"] else "no (research only)",
                 escape(r.get("source", "")),
                 escape(r.get("problem") or r.get("sha256", "")[:16]),
             )

@@ -101,7 +101,7 @@ def terms(model: Model) -> DetectorTerms:
         ),
         training_data_url=MODEL_CARD[model.key],
         license_id="Apache-2.0",
-        commercial=True,
+        commercial_use=True,
         url=MODEL_CARD[model.key],
     )
 

@@ -63,9 +63,8 @@ class DetectorTerms:
 
     Weights trained on a research-only dataset carry that dataset's terms in spirit,
     whatever the license of the file; a commercial build shows all three.
-    `license_id` (SPDX id of the weights), `commercial` and `url` are the machine-readable
-    summary a license gate decides on: `commercial` is True only when the weights'
-    license and the terms of their training data both allow commercial use.
+    `commercial_use`, `license_id` and `url` are the machine-readable summary the
+    license gate decides on.
     """
 
     code_license: str
@@ -74,8 +73,11 @@ class DetectorTerms:
     training_data: str
     training_data_terms: str
     training_data_url: str
-    license_id: str = "unknown"
-    commercial: bool = False  # unknown is restrictive
+    # May a commercial build use these weights without a clearance? False unless the
+    # weights' license and their training data's terms both allow it (unknown is
+    # restrictive).
+    commercial_use: bool = False
+    license_id: str = "unknown"  # SPDX id of the weights' license
     url: str = ""  # where the terms (model card, dataset page) can be read
 
     def to_dict(self) -> dict[str, str | bool]:

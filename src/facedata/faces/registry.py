@@ -25,8 +25,8 @@ _WIDER: dict[str, Any] = dict(
     ),
     training_data_url="http://shuoyang1213.me/WIDERFACE/",
     # the file is MIT, but the data it learnt from is research-only: not commercial
+    commercial_use=False,
     license_id="MIT",
-    commercial=False,
     url="http://shuoyang1213.me/WIDERFACE/",
 )
 
@@ -208,7 +208,7 @@ def detector_terms() -> dict[str, DetectorTerms]:
 def detector_status(name: str) -> dict[str, Any]:
     """Is this detector usable right now, offline? Never downloads; for `doctor`."""
     s = spec(name)
-    terms = {"license_id": s.terms.license_id, "commercial": s.terms.commercial}
+    terms = {"license_id": s.terms.license_id, "commercial_use": s.terms.commercial_use}
     try:
         return {**s.status(), **terms}
     except Exception as exc:  # doctor reports every problem, it never stops at one

@@ -95,9 +95,21 @@ def resolve_root(root: Path, pattern: str, dataset: str = "") -> Path:
     )
 
 
-def read_source(manifest: Manifest, source: Source, root: Path) -> Iterator[Sample | Drop]:
-    """Stream one source's samples and drops, whatever its native layout."""
+def read_source(
+    manifest: Manifest,
+    source: Source,
+    root: Path,
+    admit: Callable[[str | None], tuple[bool, str]] | None = None,
+) -> Iterator[Sample | Drop]:
+    """Stream one source's samples and drops, whatever its native layout.
+
+    `admit(subject_id) -> (ok, reason)` lets a reader that decodes pixels itself (video
+    frames) skip people a build may not use before decoding anything of theirs.
+    """
     fmt = manifest.format_for(source)
     reader = get_reader(fmt.reader)
     base = resolve_root(Path(root), fmt.root, manifest.id)
-    yield from reader(manifest, source, base, dict(fmt.options))
+    options = dict(fmt.options)
+    if admit is not None:
+        options["admit"] = admit
+    yield from reader(manifest, source, base, options)
