@@ -40,11 +40,12 @@ from .gate import (
     gate,
     needs_detector,
 )
+from .merge import run_sharded
 from .recipe import Recipe
-from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
-from .splits import LeakCheck, assign_split
+from .schema import CORPUS_FORMAT, CORPUS_JSON
+from .splits import LeakCheck
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
-from .writer import SplitWriter, file_sha256
+from .writer import file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
 
@@ -401,46 +402,19 @@ def build(
     # a guess for the progress ETA only: manifests give approximate image counts
     expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
-        writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
-        items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
-        for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
-            for res in results:
-                if isinstance(res, Failed):
-                    tally.drop("image", res.reason, res.where)
-                    if len(tally.image_errors) < MAX_LISTED:
-                        tally.image_errors.append(
-                            {"where": res.where, "reason": res.reason, "detail": res.detail}
-                        )
-                    continue
-                ident = f"{res['dataset']}/{res['key']}"
-                dup = dedup.check(ident, res["sha256"], res["phash"])
-                if dup is not None:
-                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
-                    continue
-                res["split"] = assign_split(
-                    res["dataset"],
-                    res["split"],
-                    res["subject_id"],
-                    res["sha256"],
-                    recipe.split_ratios,
-                    recipe.seed,
-                )
-                leaks.add(res["dataset"], res["subject_id"], res["split"])
-                weights = res.pop("_weights_sha256", None)
-                if weights:
-                    tally.weights.add(weights)
-                writers[res["split"]].add(res)
-                tally.row(res)
-            if progress:
-                progress(
-                    {
-                        "read": tally.read,
-                        "written": tally.written,
-                        "dropped": sum(tally.drops.values()),
-                        "expected": expected,
-                    }
-                )
-        shards = [s for w in writers.values() for s in w.close()]
+        # chunks run on the recipe's engine; the merge dedups on hashes (merge.py)
+        shards = run_sharded(
+            _items(admitted, catalog, recipe, tally, withdrawn, registers),
+            settings,
+            recipe,
+            tally,
+            dedup,
+            leaks,
+            tmp,
+            max_listed=MAX_LISTED,
+            progress=progress,
+            expected=expected,
+        )
         corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
         corpus.update(
             created=now.isoformat(timespec="seconds"),

@@ -26,7 +26,12 @@ class Recipe(BaseModel):
     out: Path = Path("output/corpus")
     size: int = Field(112, ge=32, le=1024, description="aligned face size in pixels")
     workers: int = Field(1, ge=1, le=64)
-    batch_size: int = Field(64, ge=1, le=4096)
+    batch_size: int = Field(
+        256, ge=1, le=100_000, description="samples per task (one partial shard each)"
+    )
+    engine: Literal["local", "ray"] = Field(
+        "local", description="where tasks run: this machine's cores, or Ray (RAY_ADDRESS)"
+    )
     derive_smile: bool = Field(False, description="fill smile from expression, flagged")
     official_only: bool = False
     clearances: Path | None = None

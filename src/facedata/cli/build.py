@@ -95,6 +95,14 @@ def build(
             "0: full size).",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Where tasks run: local (this machine's cores) or ray (RAY_ADDRESS, or a "
+            "local Ray instance). The corpus is the same.",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
@@ -116,6 +124,7 @@ def build(
         "manifests": manifests or None,
         "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
         "detector": detector,
+        "engine": engine,
     }
     if detect_side is not None:
         overrides["detect_side"] = detect_side or None  # 0: full size

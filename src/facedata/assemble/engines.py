@@ -1,0 +1,174 @@
+"""Where a build's tasks run: this machine's cores, or a Ray cluster.
+
+A build is a sequence of independent tasks (a chunk of samples to decode, align,
+hash, encode and write as a partial shard; later, a final shard to assemble from
+partial ones). An engine runs a function over them and yields the results in task
+order, with a bounded number in flight, so memory stays flat and the merge that
+follows sees the same order whatever ran the tasks. The corpus is therefore the same
+for any engine and any number of workers.
+
+Add an engine by implementing `Engine` and listing it in `ENGINES`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from ..errors import BuildError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Engine(Protocol):
+    """Runs `fn` over tasks; results come back in task order."""
+
+    name: str
+    workers: int
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]: ...
+
+    def close(self) -> None:
+        """Release processes or cluster connections (idempotent)."""
+        ...
+
+
+class LocalEngine:
+    """This machine: in-process for one worker, else a fork-started process pool.
+
+    Fork: workers start in milliseconds instead of re-importing everything; the
+    initializer drops state that must not cross a fork (detector sessions). At most
+    two tasks per worker are in flight.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
+        self.workers = max(1, int(workers))
+        self._initializer = initializer
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=mp.get_context("fork"),
+                initializer=self._initializer,
+            )
+        return self._pool
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        if self.workers <= 1:
+            for task in tasks:
+                yield fn(task)
+            return
+        pool = self._executor()
+        pending: deque[Future] = deque()
+        for task in tasks:
+            pending.append(pool.submit(fn, task))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class RayEngine:
+    """Ray tasks: `ray.init()` starts a local instance, or joins `RAY_ADDRESS`.
+
+    Task arguments and results travel through Ray's object store; files (the cache's
+    images, the staging folder, the output) must be on storage every node mounts at
+    the same path (see docs/scale.md). Results are collected in submission order
+    with at most two tasks per worker CPU in flight.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise BuildError(
+                "--engine ray needs Ray, which is not installed",
+                hint='pip install "facedata[ray]"',
+            ) from exc
+        self._ray = ray
+        self._started = False
+        address = os.environ.get("RAY_ADDRESS")
+        if not ray.is_initialized():
+            options: dict[str, Any] = {
+                "ignore_reinit_error": True,
+                "include_dashboard": False,
+                "logging_level": "ERROR",
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
+            if address:
+                options["address"] = address
+            else:
+                options["num_cpus"] = max(1, int(workers))
+                # local workers import the same facedata as this process (a checkout
+                # or an install): nodes of a cluster must have it installed
+                options["runtime_env"] = {"env_vars": {"PYTHONPATH": _import_path()}}
+            try:
+                ray.init(**options)
+            except Exception as exc:  # Ray raises many untyped errors on connect
+                raise BuildError(
+                    f"cannot start or reach Ray ({address or 'local'}): {exc}",
+                    hint="check RAY_ADDRESS (ray://host:10001 or host:6379), or unset it "
+                    "to run a local instance",
+                ) from exc
+            self._started = True
+        cpus = int(ray.cluster_resources().get("CPU", workers) or 1)
+        self.workers = max(1, cpus)
+        self._remote: dict[Callable, Any] = {}
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        ray = self._ray
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = ray.remote(num_cpus=1, max_retries=2)(fn)
+        pending: deque[Any] = deque()
+        for task in tasks:
+            pending.append(remote.remote(task))
+            if len(pending) >= 2 * self.workers:
+                yield ray.get(pending.popleft())
+        while pending:
+            yield ray.get(pending.popleft())
+
+    def close(self) -> None:
+        if self._started and self._ray.is_initialized():
+            self._ray.shutdown()
+            self._started = False
+
+
+def _import_path() -> str:
+    import facedata
+
+    here = str(Path(facedata.__file__).resolve().parents[1])
+    rest = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (here, rest) if p)
+
+
+ENGINES: dict[str, type[LocalEngine] | type[RayEngine]] = {
+    "local": LocalEngine,
+    "ray": RayEngine,
+}
+
+
+def get_engine(
+    name: str, workers: int = 1, initializer: Callable[[], None] | None = None
+) -> Engine:
+    if name not in ENGINES:
+        raise BuildError(f"unknown engine {name!r}", hint=f"one of: {', '.join(ENGINES)}")
+    return ENGINES[name](workers, initializer)

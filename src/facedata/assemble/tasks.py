@@ -1,0 +1,130 @@
+"""The two kinds of task a sharded build runs on an engine, as plain picklable data.
+
+A chunk task takes a run of labelled samples, decodes, aligns, hashes and encodes
+them, assigns each row its split (a pure function of the row) and writes them as
+one partial shard; what it returns is light: per row only what the merge needs
+(hashes, split, subject, labels). A shard task assembles one final shard from rows
+of partial shards chosen by the merge: it copies encoded bytes and never decodes an
+image again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schema import DATA_DIR, SCHEMA
+from .splits import assign_split
+from .worker import Failed, Item, WorkSettings, process_item
+from .writer import file_sha256
+
+ROW_GROUP = 512  # rows per Parquet row group in final shards, as SplitWriter writes
+META = ("dataset", "key", "split", "subject_id", "sha256", "phash")
+COUNTED = ("align_status", "smile", "expression")
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    index: int
+    items: list[Item]
+    settings: WorkSettings
+    staging: str  # folder for partial shards, on storage every worker can reach
+    split_ratios: tuple[float, float, float]
+    seed: int
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    path: str | None  # the partial shard (None: no row survived)
+    rows: list[dict]  # per written row, in order: META + COUNTED columns
+    failed: list[Failed] = field(default_factory=list)
+    weights: list[str] = field(default_factory=list)
+
+
+def _write_partial(path: Path, rows: list[dict]) -> None:
+    """Uncompressed: the merge reads it back once and compresses the final shard."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=SCHEMA), tmp, compression="none", row_group_size=4096
+    )
+    os.replace(tmp, path)  # a retried task overwrites whole, never half
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    rows: list[dict] = []
+    failed: list[Failed] = []
+    weights: set[str] = set()
+    for item in task.items:
+        res = process_item(item, task.settings)
+        if isinstance(res, Failed):
+            failed.append(res)
+            continue
+        res["split"] = assign_split(
+            res["dataset"],
+            res["split"],
+            res["subject_id"],
+            res["sha256"],
+            task.split_ratios,
+            task.seed,
+        )
+        w = res.pop("_weights_sha256", None)
+        if w:
+            weights.add(w)
+        rows.append(res)
+    path = None
+    if rows:
+        target = Path(task.staging) / f"part-{task.index:07d}.parquet"
+        _write_partial(target, rows)
+        path = str(target)
+    light = [{k: r[k] for k in META + COUNTED} for r in rows]
+    return ChunkResult(task.index, path, light, failed, sorted(weights))
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    root: str  # the corpus folder being built
+    split: str
+    number: int
+    total: int
+    pieces: list[tuple[str, np.ndarray]]  # (partial shard, row indices), in order
+
+    @property
+    def name(self) -> str:
+        return f"{self.split}-{self.number:05d}-of-{self.total:05d}.parquet"
+
+
+def run_shard(task: ShardTask) -> dict:
+    """Write one final shard; return its record {path, split, rows, sha256, bytes}."""
+    folder = Path(task.root) / DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / task.name
+    tmp = folder / f".{task.name}.part"
+    rows = 0
+    buffer: list[pa.Table] = []  # rows not yet written: under one row group
+    with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        for path, idx in task.pieces:
+            table = pq.read_table(path, schema=SCHEMA).take(pa.array(idx, type=pa.int64()))
+            rows += table.num_rows
+            buffer.append(table)
+            pending = pa.concat_tables(buffer)
+            full = pending.num_rows - pending.num_rows % ROW_GROUP
+            if full:
+                # whole row groups of ROW_GROUP rows, as one sequential writer makes them
+                writer.write_table(pending.slice(0, full), row_group_size=ROW_GROUP)
+            buffer = [pending.slice(full)] if pending.num_rows > full else []
+        if buffer:
+            writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
+    os.replace(tmp, final)
+    return {
+        "path": f"{DATA_DIR}/{final.name}",
+        "split": task.split,
+        "rows": rows,
+        "sha256": file_sha256(final),
+        "bytes": final.stat().st_size,
+    }
