@@ -29,7 +29,7 @@ from ..consent import ConsentRegister, load_register
 from ..errors import BuildError
 from ..licensing import corpus_terms, load_clearances
 from ..manifest import Manifest, Source
-from ..sample import Drop
+from ..sample import Drop, Note
 from .dedup import Deduper
 from .gate import Admitted, gate
 from .recipe import Recipe
@@ -60,6 +60,9 @@ class Tally:
     written: int = 0
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
+    # per dataset: the file set its reader used, and what it said once about gaps
+    file_sets: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     today: dt.date = field(default_factory=dt.date.today)
 
     def drop(self, dataset: str, reason: str, where: str) -> None:
@@ -67,6 +70,12 @@ class Tally:
         self.drops[key] += 1
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
+
+    def note(self, note: Note) -> None:
+        if note.kind == "file_set":
+            self.file_sets[note.dataset] = note.text
+        elif note.text not in self.notes[note.dataset]:
+            self.notes[note.dataset].append(note.text)
 
     def row(self, row: dict) -> None:
         split = row["split"]
@@ -110,6 +119,9 @@ def _items(
         }
         register = _consent(m, src, recipe, tally)
         for item in read_source(m, src, adm.fetched.root):
+            if isinstance(item, Note):
+                tally.note(item)
+                continue
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
@@ -174,7 +186,7 @@ def _run(
             yield pending.popleft().result()
 
 
-def _dataset_record(adm: Admitted) -> dict:
+def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
     m, src = adm.manifest, adm.source
     inputs = [
         {
@@ -203,6 +215,8 @@ def _dataset_record(adm: Admitted) -> dict:
         "attribution": m.attribution,
         "citation": m.citation,
         "inputs": inputs,
+        "file_set": tally.file_sets.get(m.id) if tally else None,
+        "notes": list(tally.notes.get(m.id, [])) if tally else [],
     }
 
 
@@ -252,7 +266,7 @@ def build(
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop("image", res.reason, res.where)
+                    tally.drop(res.dataset or "image", res.reason, res.where)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -336,7 +350,7 @@ def _corpus_record(
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,
         "license": corpus_license(admitted, recipe.purpose),
-        "datasets": [_dataset_record(a) for a in admitted],
+        "datasets": [_dataset_record(a, tally) for a in admitted],
         "decisions": [d.to_dict() for d in decisions],
         "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
         "detector": _detector_record(tally, recipe),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +37,14 @@ def build_tree(
     nested: bool = False,
     loose_from: Path | None = None,
     loose: list[str] | None = None,
+    check: Callable[[Path], None] | None = None,
 ) -> Path:
     """Assemble and publish the tree; `nested` also unpacks archives found inside archives.
 
     Nested unpacking is for downloads that wrap archives (a Kaggle zip holding
     fer2013.tar.gz): one level deep, the inner archive removed once unpacked.
     `loose` names files of a registered folder (`loose_from`) placed as they are.
+    `check` sees the finished tree before it is published; raising discards it.
     """
     target = tree_dir(dataset, source)
     with atomic_dir(target) as tmp:
@@ -55,6 +58,8 @@ def build_tree(
                     unpack_inner(folder, members)
             else:
                 link_or_copy(p.path, tmp / p.name)
+        if check is not None:
+            check(tmp)
     return target
 
 
