@@ -195,8 +195,7 @@ class Source(_Strict):
             unknown = [n for n in fs.files if n not in names]
             if unknown:
                 raise ValueError(
-                    f"file set {fs.id!r} names files the source does not list: "
-                    f"{', '.join(unknown)}"
+                    f"file set {fs.id!r} names files the source does not list: {', '.join(unknown)}"
                 )
         if self.kind == "local" and not (self.path and self.consent):
             raise ValueError(
