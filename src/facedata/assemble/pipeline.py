@@ -35,6 +35,7 @@ from .gate import Admitted, gate
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
+from .target import existing_record, refuse_overwrite, same_build
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
@@ -58,6 +59,7 @@ class Tally:
     align_status: Counter = field(default_factory=Counter)
     read: int = 0
     written: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
@@ -109,7 +111,11 @@ def _items(
             "license_tier": m.license.tier,
         }
         register = _consent(m, src, recipe, tally)
+        seen = 0
         for item in read_source(m, src, adm.fetched.root):
+            seen += 1
+            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+                tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
@@ -126,6 +132,7 @@ def _items(
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -166,12 +173,16 @@ def _run(
         max_workers=workers, mp_context=ctx, initializer=fresh_process
     ) as pool:
         pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_batch, batch, settings))
-            if len(pending) >= 2 * workers:
+        try:
+            for batch in batches:
+                pending.append(pool.submit(process_batch, batch, settings))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BaseException:  # Ctrl-C or an error: queued batches are not started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _dataset_record(adm: Admitted) -> dict:
@@ -220,8 +231,13 @@ def build(
     argv: list[str] | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    overwrite: bool = True,
 ) -> dict:
-    """Build the corpus `recipe` describes; return its corpus.json record."""
+    """Build the corpus `recipe` describes; return its corpus.json record.
+
+    With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
+    not redone (the record comes back with `up_to_date: true`), a different one raises.
+    """
     _check_out(Path(recipe.out))
     catalog = Catalog.load(recipe.manifests)
     clearances = load_clearances(recipe.clearances)
@@ -240,12 +256,17 @@ def build(
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
+    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
+        datasets = [_dataset_record(a) for a in admitted]
+        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+            return {**old, "up_to_date": True}
+        raise refuse_overwrite(Path(recipe.out))
     tally = Tally(today=today or dt.date.today())
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally)
@@ -283,7 +304,7 @@ def build(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
-                        "expected": expected,
+                        "expected": tally.expected,
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]
