@@ -46,7 +46,7 @@ class Merger:
     def add(self, res: ChunkResult) -> None:
         tally = self.tally
         for f in res.failed:
-            tally.drop("image", f.reason, f.where)
+            tally.drop(f.dataset or "image", f.reason, f.where)
             if len(tally.image_errors) < self.max_listed:
                 tally.image_errors.append(
                     {"where": f.where, "reason": f.reason, "detail": f.detail}
@@ -110,7 +110,6 @@ def run_sharded(
     *,
     max_listed: int,
     progress: Callable[[dict[str, int]], None] | None = None,
-    expected: int = 0,
 ) -> list[dict]:
     """Run the build's chunks and merge them into `root`; return the shard records."""
     staging = Path(root) / STAGING
@@ -129,7 +128,7 @@ def run_sharded(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
-                        "expected": expected,
+                        "expected": tally.expected,
                     }
                 )
         shards = list(engine.map(run_shard, merger.shard_tasks(Path(root), recipe.shard_rows)))

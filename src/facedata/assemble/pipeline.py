@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing as mp
 import sys
 import time
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +26,7 @@ from ..consent import ConsentRegister, load_register
 from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
-from ..sample import Drop
+from ..sample import Drop, Note
 from ..withdrawals import WithdrawalIndex, subjects_of
 from .dedup import Deduper
 from .gate import (
@@ -44,7 +41,8 @@ from .merge import run_sharded
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON
 from .splits import LeakCheck
-from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
+from .target import existing_record, refuse_overwrite, same_build
+from .worker import Item, WorkSettings
 from .writer import file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
@@ -67,17 +65,27 @@ class Tally:
     align_status: Counter = field(default_factory=Counter)
     read: int = 0
     written: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: policy_now().date())
     withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
     used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # per dataset: the file set its reader used, and what it said once about gaps
+    file_sets: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def drop(self, dataset: str, reason: str, where: str) -> None:
         key = f"{dataset}: {reason}"
         self.drops[key] += 1
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
+
+    def note(self, note: Note) -> None:
+        if note.kind == "file_set":
+            self.file_sets[note.dataset] = note.text
+        elif note.text not in self.notes[note.dataset]:
+            self.notes[note.dataset].append(note.text)
 
     def row(self, row: dict) -> None:
         split = row["split"]
@@ -133,7 +141,14 @@ def _items(
             registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
         )
         admit = _admission(m, register, withdrawn, recipe, tally)
+        seen = 0
         for item in read_source(m, src, adm.fetched.root, admit):
+            if isinstance(item, Note):
+                tally.note(item)
+                continue
+            seen += 1
+            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+                tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
@@ -151,6 +166,7 @@ def _items(
             if src.kind == "local":
                 tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
 
 def _admission(
@@ -209,35 +225,6 @@ def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentR
         "malformed": sorted(register.malformed.values()),
     }
     return register
-
-
-def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    it = iter(items)
-    while batch := list(islice(it, size)):
-        yield batch
-
-
-def _run(
-    batches: Iterator[list[Item]], settings: WorkSettings, workers: int
-) -> Iterator[list[dict | Failed]]:
-    """Results in input order. A pool keeps at most 2x workers batches in flight."""
-    if workers <= 1:
-        for batch in batches:
-            yield process_batch(batch, settings)
-        return
-    # fork: workers start in milliseconds instead of re-importing everything; the
-    # initializer drops state that must not cross a fork (detector sessions)
-    ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=fresh_process
-    ) as pool:
-        pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_batch, batch, settings))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
@@ -302,6 +289,8 @@ def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
         "citation": m.citation,
         "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
         "inputs": inputs,
+        "file_set": tally.file_sets.get(m.id) if tally else None,
+        "notes": list(tally.notes.get(m.id, [])) if tally else [],
     }
 
 
@@ -346,11 +335,17 @@ def build(
     argv: list[str] | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    overwrite: bool = True,
+    replay: bool = False,
 ) -> dict:
     """Build the corpus `recipe` describes; return its corpus.json record.
 
     One instant decides: its UTC date (or `today`) is the date of every license,
     clearance and consent decision, recorded as `policy_date` next to `created`.
+
+    With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
+    not redone (the record comes back with `up_to_date: true`), a different one raises,
+    unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
     """
     from ..corpora import read_registry, register
     from ..faces import detector_names
@@ -396,11 +391,17 @@ def build(
         detect_side=recipe.detect_side,
         decode_side=recipe.decode_side,
     )
+    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
+        datasets = [_dataset_record(a) for a in admitted]
+        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+            return {**old, "up_to_date": True}
+        if not replay:
+            raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         # chunks run on the recipe's engine; the merge dedups on hashes (merge.py)
         shards = run_sharded(
@@ -413,7 +414,6 @@ def build(
             tmp,
             max_listed=MAX_LISTED,
             progress=progress,
-            expected=expected,
         )
         corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
         corpus.update(
