@@ -170,7 +170,7 @@ def test_kill_9_during_sharded_build_keeps_the_corpus_and_rerun_completes(world)
     deadline = time.monotonic() + 120
     parts: list[Path] = []
     while time.monotonic() < deadline and not parts:
-        parts = list(out.parent.glob(f".{out.name}.*.partial/{STAGING}/part-*.parquet"))
+        parts = list(out.parent.glob(f".{out.name}.*.partial/{STAGING}/part-*.arrow"))
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
