@@ -161,8 +161,12 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]
 
     Also keeps the RSS series in `run_measured.series` to show growth over the run.
     """
+    import resource
+
     import psutil
 
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -191,6 +195,10 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]
     done.set()
     t.join()
     seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the run's whole process tree (reaped workers included): on a
+    # shared machine wall time depends on other jobs, CPU per sample much less
+    run_measured.cpu = usage.ru_utime + usage.ru_stime - cpu0  # type: ignore[attr-defined]
     if proc.returncode != 0:
         raise SystemExit(f"{args} failed:\n{err[-3000:]}")
     return seconds, peak, out
@@ -240,6 +248,49 @@ def facedata_run(
     return s, r, corpus, quarts
 
 
+def merge_cost(n: int, near: int = 4) -> tuple[float, float]:
+    """The merge's cost per row on synthetic chunk results: (CPU µs per row, MiB per 1M rows).
+
+    Only hashes and labels travel to the merge, so its cost does not depend on images.
+    """
+    import gc
+
+    import psutil
+
+    from facedata.assemble.dedup import Deduper
+    from facedata.assemble.merge import Merger
+    from facedata.assemble.pipeline import Tally
+    from facedata.assemble.splits import LeakCheck
+    from facedata.assemble.tasks import ChunkResult
+
+    rng = np.random.default_rng(0)
+    gc.collect()
+    before = psutil.Process().memory_info().rss
+    merger = Merger(Deduper(near), LeakCheck(), Tally(), max_listed=1000)
+    chunk = 256
+    start = time.process_time()  # CPU seconds: the machine may be shared
+    for c in range(n // chunk):
+        hashes = rng.integers(0, 2**63, size=chunk, dtype=np.int64)
+        rows = [
+            {
+                "dataset": "affectnet",
+                "key": f"train_set/images/{c * chunk + i}.jpg",
+                "split": "train",
+                "subject_id": None,
+                "sha256": f"{int(h):064x}",
+                "phash": int(h),
+                "align_status": "detected",
+                "smile": None,
+                "expression": "happy",
+            }
+            for i, h in enumerate(hashes)
+        ]
+        merger.add(ChunkResult(c, f"/staging/part-{c:07d}.arrow", rows))
+    seconds = time.process_time() - start
+    grown = psutil.Process().memory_info().rss - before
+    return seconds / n * 1e6, grown / 2**20 / (n / 1e6)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of 20,000 + 5,000")
@@ -247,6 +298,9 @@ def main() -> None:
         "--big", type=float, default=10.0, help="scale of the peak-RSS run (0: skip; 10: 250k)"
     )
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray engine run")
+    ap.add_argument(
+        "--merge-rows", type=int, default=200_000, help="rows of the synthetic merge runs (0: skip)"
+    )
     ap.add_argument("--keep", type=Path, help="keep the generated data and corpora here")
     opts = ap.parse_args()
     n_fer, n_celeba = int(20_000 * opts.scale), int(5_000 * opts.scale)
@@ -269,9 +323,11 @@ def main() -> None:
     )
     secs, rss, out = run_measured([sys.executable, "-c", base_code], env)
     base_rate = int(out.strip()) / secs
+    base_cpu = run_measured.cpu / int(out.strip())  # type: ignore[attr-defined]
     print(
         f"baseline (decode, warp, encode, write; 1 process): {int(out):,} images in "
-        f"{secs:.1f}s = {base_rate:,.0f} img/s, peak RSS {rss / 2**20:,.0f} MiB",
+        f"{secs:.1f}s = {base_rate:,.0f} img/s, {base_cpu * 1e6:,.0f} CPU-µs/img, "
+        f"peak RSS {rss / 2**20:,.0f} MiB",
         flush=True,
     )
 
@@ -287,12 +343,14 @@ def main() -> None:
     for tag, workers, engine in runs:
         s, r, corpus, quarts = facedata_run(work, env, tag, workers, engine)
         rate = corpus["counts"]["read"] / s
+        cpu = run_measured.cpu / corpus["counts"]["read"]  # type: ignore[attr-defined]
         results[tag] = (rate, r, quarts)
         print(
             f"facedata build, {engine} engine, {workers} worker(s): "
             f"{corpus['counts']['total']:,} rows of {corpus['counts']['read']:,} read in "
             f"{s:.1f}s = {rate:,.0f} samples/s ({rate / base_rate:.2f}x baseline), "
-            f"peak RSS {r / 2**20:,.0f} MiB",
+            f"{cpu * 1e6:,.0f} CPU-µs/sample ({base_cpu / cpu:.2f}x the baseline's CPU "
+            f"efficiency), peak RSS {r / 2**20:,.0f} MiB",
             flush=True,
         )
     print(
@@ -309,6 +367,17 @@ def main() -> None:
         "RSS over the 2-worker run (MiB at 25/50/75/100% of its time): "
         + " / ".join(f"{r / 2**20:,.0f}" for r in results["w2"][2])
     )
+    if opts.merge_rows:
+        sys.path.insert(0, str(REPO / "src"))
+        for near in (0, 4):
+            figures = []
+            for n in (opts.merge_rows // 2, opts.merge_rows):
+                per_row, per_million = merge_cost(n, near)
+                figures.append(f"{n:,} rows {per_row:.1f} µs/row, {per_million:,.0f} MiB/M rows")
+            print(
+                f"merge on synthetic rows, near-dup distance {near}: " + "; ".join(figures),
+                flush=True,
+            )
     if opts.big > 0:
         big = work / "big"
         nb_fer, nb_celeba = int(20_000 * opts.big), int(5_000 * opts.big)
