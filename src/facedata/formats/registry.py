@@ -7,13 +7,16 @@ layout is one module plus one decorator.
 
 from __future__ import annotations
 
+import csv
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import confine
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, Sample
+from ..sample import Drop, FileImage, Sample
 
 Reader = Callable[[Manifest, Source, Path, dict[str, Any]], Iterator[Sample | Drop]]
 
@@ -72,15 +75,25 @@ def resolve_root(root: Path, pattern: str, dataset: str = "") -> Path:
         )
     if pattern in ("", "."):
         return root
+    problem = confine.name_problem(pattern)
+    if problem:
+        raise ReaderError(
+            f"{label}format.root: {problem}",
+            hint="format.root names a folder inside the unpacked source",
+        )
     if not any(ch in pattern for ch in "*?["):
         target = root / pattern
-        if target.is_dir():
+        if target.is_dir() and confine.is_inside(root, target):
             return target
         raise ReaderError(
             f"{label}format.root {pattern!r} not found under {root}",
             hint=f"found there: {_listing(root)}",
         )
-    matches = sorted(p for p in root.glob(pattern) if p.is_dir() and not (set(p.parts) & _IGNORED))
+    matches = sorted(
+        p
+        for p in root.glob(pattern)
+        if p.is_dir() and not (set(p.parts) & _IGNORED) and confine.is_inside(root, p)
+    )
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -100,4 +113,49 @@ def read_source(manifest: Manifest, source: Source, root: Path) -> Iterator[Samp
     fmt = manifest.format_for(source)
     reader = get_reader(fmt.reader)
     base = resolve_root(Path(root), fmt.root, manifest.id)
-    yield from reader(manifest, source, base, dict(fmt.options))
+    stream = reader(manifest, source, base, dict(fmt.options))
+    if source.kind == "local":  # own recordings: read where the manifest's author put them
+        yield from stream
+        return
+    yield from confined(manifest.id, Path(root), stream)
+
+
+def confined(dataset: str, root: Path, stream: Iterator[Sample | Drop]) -> Iterator[Sample | Drop]:
+    """Only images that resolve inside the dataset's tree; the rest are counted drops.
+
+    Whatever a reader joined together (a label row's path, a class folder that is a
+    link), the file read is judged by where it really is. A kept image is referred to
+    by its resolved path, which `FileImage` opens without following links. A reader
+    failing on a hostile file (a CSV field over the limit, a name the system refuses)
+    ends in a ReaderError instead of a traceback.
+    """
+    items = iter(stream)
+    try:
+        while True:
+            with confine.reading_inside(root):
+                item = next(items, None)
+            if item is None:
+                return
+            if isinstance(item, Sample) and isinstance(item.image, FileImage):
+                path = item.image.path
+                if not confine.is_inside(root, path):
+                    yield Drop(dataset, "outside dataset", item.where or item.key, str(path))
+                    continue
+                real = os.path.realpath(path)
+                if real != os.path.abspath(path):
+                    item.image = FileImage(Path(real))
+                del real
+            yield item
+    except csv.Error as exc:
+        raise ReaderError(
+            f"{dataset}: unreadable CSV under {root}: {exc}",
+            hint="a field or line is malformed or far too long; get a clean copy of the file",
+        ) from None
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise ReaderError(
+            f"{dataset}: cannot read {exc.filename or root}: {exc.strerror}",
+            hint="a name in the dataset is unusable on this system (too long, or a link loop); "
+            "get a clean copy",
+        ) from None
