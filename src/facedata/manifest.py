@@ -87,7 +87,15 @@ class FileSpec(_Strict):
         "and records the observed value instead of failing",
     )
     unpack: bool | None = Field(None, description="unpack after download (default: by extension)")
-    optional: bool = False
+    optional: bool = Field(
+        False,
+        description="a delivery may lack it; readers degrade (and say so) when it is absent",
+    )
+    unpacks_to: str | None = Field(
+        None,
+        description="archives: a path its contents include (e.g. Emotion/); an already "
+        "extracted copy counts as this file",
+    )
 
     @field_validator("name")
     @classmethod
@@ -103,6 +111,21 @@ class FileSpec(_Strict):
     @classmethod
     def _web_url(cls, value: str | None) -> str | None:
         return value if value is None else check_url(value)
+
+
+class FileSet(_Strict):
+    """One complete alternative among a source's files (FER2013: the tar's CSV, or
+    icml_face_data.csv, or train.csv + test.csv). Deliveries differ in which of them
+    they carry; fetch accepts any complete set, the reader uses the first one present
+    and the corpus records which.
+    """
+
+    id: str = Field(min_length=1, description="how provenance names this set")
+    files: list[str] = Field(min_length=1, description="names from the source's files")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="reader options for this set (format.options)"
+    )
+    notes: str = ""
 
 
 class AccessInfo(_Strict):
@@ -181,6 +204,10 @@ class Source(_Strict):
     consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
     access: AccessInfo = AccessInfo(level="open")
     files: list[FileSpec] = Field(default_factory=list)
+    file_sets: list[FileSet] = Field(
+        default_factory=list,
+        description="alternatives: at least one must be complete; their files need not be",
+    )
     format: FormatSpec | None = None
     labels: LabelSpec | None = None
     faces: FaceSpec | None = None
@@ -202,6 +229,13 @@ class Source(_Strict):
             raise ValueError(
                 "a manual source needs access.instructions telling a person what to do"
             )
+        names = {f.name for f in self.files}
+        for fs in self.file_sets:
+            unknown = [n for n in fs.files if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"file set {fs.id!r} names files the source does not list: {', '.join(unknown)}"
+                )
         if self.kind == "local" and not (self.path and self.consent):
             raise ValueError(
                 "a local source needs `path` (its folder) and `consent` (its consent register)"
@@ -257,6 +291,11 @@ class Manifest(_Strict):
                 return src
         known = ", ".join(s.id for s in self.sources)
         raise ManifestError(f"{self.id} has no source {source_id!r}", hint=f"sources: {known}")
+
+    def required_files(self, src: Source) -> list[FileSpec]:
+        """Files every delivery must carry: not optional and in no file set."""
+        in_sets = {n for fs in src.file_sets for n in fs.files}
+        return [f for f in src.files if not f.optional and f.name not in in_sets]
 
     def format_for(self, src: Source) -> FormatSpec:
         fmt = src.format or self.format
@@ -351,11 +390,22 @@ def check_options(manifest: Manifest) -> list[tuple[tuple, str]]:
         for i, s in enumerate(manifest.sources)
         if s.format is not None
     ]
-    return [
+    out = [
         ((*base, *loc), msg)
         for base, spec in specs
         for loc, msg in option_problems(spec.reader, spec.options)
     ]
+    for i, src in enumerate(manifest.sources):  # a file set's options override the format's
+        fmt = src.format or manifest.format
+        for j, fs in enumerate(getattr(src, "file_sets", None) or []):
+            base = ("sources", i, "file_sets", j, "options")
+            merged = {**(fmt.options if fmt else {}), **fs.options}
+            out += [
+                ((*base, *loc), msg)
+                for loc, msg in option_problems(fmt.reader if fmt else "", merged)
+                if loc and loc[0] in fs.options
+            ]
+    return out
 
 
 def load_manifest(path: Path, taxonomy: Taxonomy) -> Manifest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def build_tree(
     nested: bool = False,
     loose_from: Path | None = None,
     loose: list[str] | None = None,
+    check: Callable[[Path], None] | None = None,
 ) -> Path:
     """Assemble and publish the tree; `nested` also unpacks archives found inside archives.
 
@@ -47,6 +49,7 @@ def build_tree(
     Every archive of the tree, nested ones included, draws on one unpack budget, and
     links that do not resolve inside the finished tree are removed before it is
     published (`confine.sweep_links`).
+    `check` sees the finished tree before it is published; raising discards it.
     """
     target = tree_dir(dataset, source)
     budget = Budget()
@@ -66,6 +69,8 @@ def build_tree(
                     dst.unlink()
                 link_or_copy(p.path, dst)
         confine.sweep_links(tmp)
+        if check is not None:
+            check(tmp)
     return target
 
 
