@@ -42,7 +42,7 @@ def build_tree(
     """Assemble and publish the tree; `nested` also unpacks archives found inside archives.
 
     Nested unpacking is for downloads that wrap archives (a Kaggle zip holding
-    fer2013.tar.gz): one level deep, the inner archive removed once unpacked.
+    fer2013.tar.gz): a few levels deep, each inner archive removed once unpacked.
     `loose` names files of a registered folder (`loose_from`) placed as they are.
     `check` sees the finished tree before it is published; raising discards it.
     """
@@ -63,16 +63,27 @@ def build_tree(
     return target
 
 
-def unpack_inner(folder: Path, members: list[str]) -> None:
-    """Unpack archives listed in `members` (relative to `folder`) where they sit."""
+NESTED_DEPTH = 3  # a wrapper zip > the competition zip > fer2013.tar.gz
+
+
+def unpack_inner(folder: Path, members: list[str], depth: int = NESTED_DEPTH) -> None:
+    """Unpack archives listed in `members` (relative to `folder`) where they sit.
+
+    Deliveries nest archives (a zip of the zips a person downloaded, a Kaggle zip
+    holding fer2013.tar.gz), so archives found inside are unpacked too, a bounded
+    number of levels deep; each is removed once unpacked.
+    """
+    if depth <= 0:
+        return
     for name in members:
         path = folder / name
         if not is_archive_name(name) or path.is_symlink() or not path.is_file():
             continue
         if archive_kind(path) is None:
             continue
-        unpack(path, path.parent)
+        inner = unpack(path, path.parent)
         os.unlink(path)
+        unpack_inner(path.parent, inner, depth - 1)
 
 
 def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
