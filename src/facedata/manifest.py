@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .confine import name_problem
 from .errors import ManifestError
 from .taxonomy import Taxonomy
 from .yamlfile import YamlDoc, describe_validation_error, load_yaml
@@ -30,6 +31,23 @@ Md5 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 _LICENSE_ID = re.compile(r"^(LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)$")
+
+
+def check_url(value: str) -> str:
+    """An http(s) URL with a host and a valid port: what the downloader can follow."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError when out of range
+    except ValueError as exc:
+        raise ValueError(f"url is malformed: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("url must start with http:// or https://")
+    if not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("url needs a host name and no spaces")
+    del port
+    return value
 
 
 class _Strict(BaseModel):
@@ -84,7 +102,15 @@ class FileSpec(_Strict):
     def _relative(cls, value: str) -> str:
         if value.startswith("/") or ".." in Path(value).parts:
             raise ValueError("must be a relative path without '..'")
+        problem = name_problem(value)
+        if problem:
+            raise ValueError(f"file name: {problem}")
         return value
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
 
 
 class FileSet(_Strict):

@@ -204,6 +204,8 @@ def test_cleared_source_is_admitted_and_recorded(world):
     clear.write_text(
         "clearances:\n  - dataset: genki4k\n    cleared_by: Legal team\n"
         "    evidence: license agreement MPL-2026-7\n    expires: 2099-12-31\n"
+        "  - detector: retinaface-mnet025\n    cleared_by: Legal team\n"
+        "    evidence: WIDER FACE review WF-2026-2\n    expires: 2099-12-31\n"
     )
     out = world["tmp"] / "out" / "cleared"
     c = build(

@@ -26,12 +26,20 @@ from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
-from ..errors import BuildError
-from ..licensing import corpus_terms, load_clearances
+from ..errors import BuildError, PolicyError
+from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
+from ..withdrawals import WithdrawalIndex, subjects_of
 from .dedup import Deduper
-from .gate import Admitted, gate
+from .gate import (
+    Admitted,
+    DetectorDecision,
+    check_clearances,
+    detector_gate,
+    gate,
+    needs_detector,
+)
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
@@ -60,10 +68,12 @@ class Tally:
     written: int = 0
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
+    today: dt.date = field(default_factory=lambda: policy_now().date())
+    withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
+    used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     # per dataset: the file set its reader used, and what it said once about gaps
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    today: dt.date = field(default_factory=dt.date.today)
 
     def drop(self, dataset: str, reason: str, where: str) -> None:
         key = f"{dataset}: {reason}"
@@ -100,13 +110,23 @@ class Tally:
         }
 
 
+Admit = Callable[[str | None], tuple[bool, str]]
+LEDGER_REASON = "consent: withdrawn (erasure ledger)"
+
+
 def _items(
-    admitted: list[Admitted], catalog: Catalog, recipe: Recipe, tally: Tally
+    admitted: list[Admitted],
+    catalog: Catalog,
+    recipe: Recipe,
+    tally: Tally,
+    withdrawn: WithdrawalIndex | None = None,
+    registers: dict[str, ConsentRegister | None] | None = None,
 ) -> Iterator[Item]:
     """Stream labelled samples from every admitted source; count every drop."""
     from ..formats import read_source
     from ..labels import remap
 
+    withdrawn = withdrawn or WithdrawalIndex({})
     for adm in admitted:
         m, src = adm.manifest, adm.source
         spec = m.labels_for(src)
@@ -115,10 +135,13 @@ def _items(
             "source_id": src.id,
             "official": src.official,
             "license_id": m.license.id,
-            "license_tier": m.license.tier,
+            "license_tier": adm.decision.tier,
         }
-        register = _consent(m, src, recipe, tally)
-        for item in read_source(m, src, adm.fetched.root):
+        register = (
+            registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
+        )
+        admit = _admission(m, register, withdrawn, recipe, tally)
+        for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
                 tally.note(item)
                 continue
@@ -126,18 +149,60 @@ def _items(
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
             tally.read += 1
-            if register is not None:
-                ok, why = register.decide(item.subject_id, recipe.purpose, tally.today)
-                if not ok:
-                    tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
-                    continue
+            ok, why = admit(item.subject_id)
+            if not ok:  # readers that decode nothing themselves leave the check to us
+                tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
                 tally.drop(labelled.dataset, labelled.reason, labelled.where)
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
+            if src.kind == "local":
+                tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+
+
+def _admission(
+    m: Manifest,
+    register: ConsentRegister | None,
+    withdrawn: WithdrawalIndex,
+    recipe: Recipe,
+    tally: Tally,
+) -> Admit:
+    """May this subject's rows enter? The ledger first, then (own data) the register.
+
+    A withdrawal recorded by `forget` holds until the register shows a signature dated
+    after it that grants the purpose. Several ids joined by '+' (one frame, several
+    people) are admitted only together.
+    """
+
+    def one(sid: str | None) -> tuple[bool, str]:
+        w = withdrawn.latest(m.id, sid) if sid else None
+        if register is not None:
+            ok, why = register.decide(sid, recipe.purpose, tally.today)
+            rec = register.records.get(sid or "")
+            if w is not None and ok and rec is not None and rec.signed > w.date:
+                return True, why  # re-granted after the withdrawal
+        elif w is None:
+            return True, ""
+        if w is not None:
+            tally.withdrawn[(w.subject_id, w.dataset, w.when)] = w.to_dict()
+            return False, LEDGER_REASON
+        return ok, why
+
+    def admit(subject_id: str | None) -> tuple[bool, str]:
+        people = subjects_of(subject_id) or [subject_id]
+        for sid in people:
+            ok, why = one(sid)
+            if not ok:
+                if len(people) > 1:
+                    return False, f"several participants, one not admitted ({why})"
+                return False, why
+        return True, ""
+
+    return admit
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -186,6 +251,34 @@ def _run(
             yield pending.popleft().result()
 
 
+def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
+    """Own data's provenance: the annotation file, the register and every media file used."""
+    m, src = adm.manifest, adm.source
+    root = Path(adm.fetched.root)
+    fmt = m.format_for(src)
+    names = [str(fmt.options.get("annotations", "annotations.csv"))]
+    names += sorted(tally.used_files.get(m.id, set()))
+    out = []
+    for name in names:
+        p = root / name
+        if p.is_file():
+            out.append(
+                {"name": name, "origin": str(p), "size": p.stat().st_size, "sha256": file_sha256(p)}
+            )
+    register = m.resolve(src.consent or "")
+    if register.is_file():
+        out.append(
+            {
+                "name": register.name,
+                "origin": str(register),
+                "size": register.stat().st_size,
+                "sha256": file_sha256(register),
+                "role": "consent register",
+            }
+        )
+    return out
+
+
 def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
     m, src = adm.manifest, adm.source
     inputs = [
@@ -197,6 +290,9 @@ def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
         }
         for f in getattr(adm.fetched, "files", [])
     ]
+    if src.kind == "local" and tally is not None:
+        inputs = _local_inputs(adm, tally)
+    d = adm.decision
     return {
         "id": m.id,
         "name": m.name,
@@ -206,7 +302,8 @@ def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
         "source_kind": src.kind,
         "official": src.official,
         "license_id": m.license.id,
-        "tier": m.license.tier,
+        "tier": d.tier,
+        "declared_tier": m.license.tier,
         "derivatives": m.license.derivatives,
         "redistribution": m.license.redistribution,
         "terms_url": m.license.terms_url,
@@ -214,18 +311,46 @@ def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
         "license_text": m.license.text,
         "attribution": m.attribution,
         "citation": m.citation,
+        "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
         "inputs": inputs,
         "file_set": tally.file_sets.get(m.id) if tally else None,
         "notes": list(tally.notes.get(m.id, [])) if tally else [],
     }
 
 
-def corpus_license(admitted: list[Admitted], purpose: str) -> dict:
-    """The corpus's own terms: the most restrictive of its inputs."""
-    lics = [a.manifest.license for a in admitted]
-    return corpus_terms(
-        ((x.tier, x.derivatives, x.redistribution) for x in lics), purpose
-    ).to_dict()
+def _corpus_tier(adm: Admitted, purpose: str) -> str:
+    """An input a clearance admits for commercial use is commercial in this corpus."""
+    d = adm.decision
+    if purpose == "commercial" and d.clearance is not None:
+        return "commercial"
+    return d.tier
+
+
+def corpus_license(
+    admitted: list[Admitted], purpose: str, detector: DetectorDecision | None = None
+) -> dict:
+    """The corpus's own terms: the most restrictive of its inputs (and cleared exceptions)."""
+    inputs = [
+        (_corpus_tier(a, purpose), lic.derivatives, lic.redistribution)
+        for a in admitted
+        for lic in [a.manifest.license]
+    ]
+    cleared = [a.decision.clearance for a in admitted if a.decision.clearance]
+    if detector is not None and detector.clearance is not None:
+        cleared.append(detector.clearance)
+    return corpus_terms(inputs, purpose, [c.model_dump(mode="json") for c in cleared]).to_dict()
+
+
+def _previous_marks(out: Path) -> list[dict]:
+    """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
+    record = out / CORPUS_JSON
+    if not record.is_file():
+        return []
+    try:
+        marks = json.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [m for m in marks if isinstance(m, dict)]
 
 
 def build(
@@ -235,10 +360,24 @@ def build(
     progress: Progress | None = None,
     today: dt.date | None = None,
 ) -> dict:
-    """Build the corpus `recipe` describes; return its corpus.json record."""
+    """Build the corpus `recipe` describes; return its corpus.json record.
+
+    One instant decides: its UTC date (or `today`) is the date of every license,
+    clearance and consent decision, recorded as `policy_date` next to `created`.
+    """
+    from ..corpora import read_registry, register
+    from ..faces import detector_names
+
+    now = policy_now()
+    today = today or now.date()
     _check_out(Path(recipe.out))
+    read_registry()  # an unreadable registry stops the build before hours of work
     catalog = Catalog.load(recipe.manifests)
     clearances = load_clearances(recipe.clearances)
+    requested = [ds for ds, _ in recipe.pinned()]
+    warnings = check_clearances(clearances, catalog, requested, detector_names())
+    marks = _previous_marks(Path(recipe.out))
+    withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
         catalog,
@@ -247,6 +386,20 @@ def build(
         official_only=recipe.official_only,
         today=today,
     )
+    tally = Tally(today=today)
+    # registers are read before anything else is decided: a bad one is the first error
+    registers = {a.manifest.id: _consent(a.manifest, a.source, recipe, tally) for a in admitted}
+    detector = (
+        detector_gate(recipe.detector, recipe.purpose, clearances, today)
+        if needs_detector(admitted)
+        else None
+    )
+    if detector is not None and not detector.admitted:
+        raise PolicyError(
+            f"the {recipe.purpose} policy refuses the face detector: {detector.reason}",
+            hint=f"use a detector whose weights allow commercial use, or add a clearance "
+            f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
+        )
     settings = WorkSettings(
         size=recipe.size,
         image_format=recipe.image_format,
@@ -254,7 +407,6 @@ def build(
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
-    tally = Tally(today=today or dt.date.today())
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
@@ -262,7 +414,7 @@ def build(
     expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
-        items = _items(admitted, catalog, recipe, tally)
+        items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
@@ -302,11 +454,32 @@ def build(
                 )
         shards = [s for w in writers.values() for s in w.close()]
         corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
+        corpus.update(
+            created=now.isoformat(timespec="seconds"),
+            policy_date=today.isoformat(),
+            detector_decision=detector.to_dict() if detector else None,
+            license=corpus_license(admitted, recipe.purpose, detector),
+            warnings=warnings,
+            forgotten=_forgotten(marks, tally),
+        )
+        if detector is not None and detector.clearance is not None:
+            corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
         corpus["seconds"] = round(time.monotonic() - started, 3)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
+    register(Path(recipe.out), corpus)
     return corpus
+
+
+def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
+    """The replaced corpus's marks, plus ledger withdrawals that dropped rows this time."""
+    out = list(marks)
+    seen = {(m.get("subject_id"), m.get("dataset"), m.get("when")) for m in marks}
+    for key, entry in tally.withdrawn.items():
+        if key not in seen:
+            out.append({**entry, "source": "erasure ledger"})
+    return out
 
 
 def _check_out(out: Path) -> None:

@@ -124,6 +124,12 @@ def build(
         console.print(f"{where}: {verdict}: {escape(d['reason'])}")
         for flag in d["flags"] if d["admitted"] else []:
             console.print(f"  [yellow]warning:[/] {escape(flag)}")
+    det = corpus.get("detector_decision")
+    if det:
+        verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
+        console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    for warning in corpus.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     for ds in corpus["datasets"]:
         if ds.get("file_set"):
             console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)

@@ -182,11 +182,22 @@ def source_options(manifest: Manifest, source: Source, root: Path) -> tuple[dict
     return options, state.file_set.id
 
 
-def read_source(manifest: Manifest, source: Source, root: Path) -> Iterator[Sample | Drop | Note]:
-    """Stream one source's samples, drops and notes, whatever its native layout."""
+def read_source(
+    manifest: Manifest,
+    source: Source,
+    root: Path,
+    admit: Callable[[str | None], tuple[bool, str]] | None = None,
+) -> Iterator[Sample | Drop | Note]:
+    """Stream one source's samples, drops and notes, whatever its native layout.
+
+    `admit(subject_id) -> (ok, reason)` lets a reader that decodes pixels itself (video
+    frames) skip people a build may not use before decoding anything of theirs.
+    """
     fmt = manifest.format_for(source)
     reader = get_reader(fmt.reader)
     options, file_set = source_options(manifest, source, Path(root))
+    if admit is not None:
+        options["admit"] = admit
     if file_set:
         yield Note(manifest.id, "file_set", file_set)
     base = resolve_root(Path(root), fmt.root, manifest.id, markers_for(fmt.reader, options))
