@@ -284,3 +284,38 @@ def test_file_set_naming_an_unlisted_file_is_a_manifest_error(manifest_dir):
     src = {**GATED, "files": [{"name": "a.csv"}], "file_sets": [{"id": "A", "files": ["b.csv"]}]}
     with pytest.raises(ManifestError, match="does not list: b.csv"):
         write_manifest(manifest_dir, "badset", [src])
+
+
+def test_fetchers_are_one_table_keyed_by_source_kind(manifest_dir, tmp_path, monkeypatch):
+    from typing import get_args
+
+    from facedata.fetch import core
+    from facedata.fetch.store import SourceLock, ingest_copy, now
+    from facedata.fetch.tree import Placement
+    from facedata.manifest import SourceKind
+
+    by_hand = {"manual", "local"}
+    assert set(core.FETCHERS) == set(get_args(SourceKind)) - by_hand
+    with pytest.raises(FetchError, match="manual sources cannot be downloaded"):
+        core.choose_fetcher("manual")
+
+    blob_src = tmp_path / "payload.txt"
+    blob_src.write_text("from the table\n")
+    seen = []
+
+    class Fake:
+        nested = False
+
+        def fetch(self, manifest, src, pinned, notes, force):
+            seen.append(src.id)
+            blob = ingest_copy(blob_src, sha256(blob_src.read_bytes()))
+            record = SourceLock(manifest.id, src.id, src.kind, True, "fake", None, now(), [])
+            return [Placement("payload.txt", blob, False)], record
+
+    monkeypatch.setitem(core.FETCHERS, "http", Fake())
+    files = [{"name": "payload.txt", "url": "http://127.0.0.1:9/payload.txt"}]
+    m = write_manifest(
+        manifest_dir, "tbl", [{"id": "web", "kind": "http", "official": True, "files": files}]
+    )
+    res = fetch_dataset(m)
+    assert seen == ["web"] and (res.root / "payload.txt").read_text() == "from the table\n"
