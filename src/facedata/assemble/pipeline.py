@@ -382,7 +382,8 @@ def build(
     )
     if detector is not None and not detector.admitted:
         raise PolicyError(
-            f"the {recipe.purpose} policy refuses the face detector: {detector.reason}",
+            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
+            f"{detector.reason}",
             hint=f"use a detector whose weights allow commercial use, or add a clearance "
             f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
         )
