@@ -29,7 +29,7 @@ from ..consent import ConsentRegister, load_register
 from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
-from ..sample import Drop
+from ..sample import Drop, Note
 from ..withdrawals import WithdrawalIndex, subjects_of
 from .dedup import Deduper
 from .gate import (
@@ -71,12 +71,21 @@ class Tally:
     today: dt.date = field(default_factory=lambda: policy_now().date())
     withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
     used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # per dataset: the file set its reader used, and what it said once about gaps
+    file_sets: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def drop(self, dataset: str, reason: str, where: str) -> None:
         key = f"{dataset}: {reason}"
         self.drops[key] += 1
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
+
+    def note(self, note: Note) -> None:
+        if note.kind == "file_set":
+            self.file_sets[note.dataset] = note.text
+        elif note.text not in self.notes[note.dataset]:
+            self.notes[note.dataset].append(note.text)
 
     def row(self, row: dict) -> None:
         split = row["split"]
@@ -133,6 +142,9 @@ def _items(
         )
         admit = _admission(m, register, withdrawn, recipe, tally)
         for item in read_source(m, src, adm.fetched.root, admit):
+            if isinstance(item, Note):
+                tally.note(item)
+                continue
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
@@ -301,6 +313,8 @@ def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
         "citation": m.citation,
         "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
         "inputs": inputs,
+        "file_set": tally.file_sets.get(m.id) if tally else None,
+        "notes": list(tally.notes.get(m.id, [])) if tally else [],
     }
 
 
@@ -405,7 +419,7 @@ def build(
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop("image", res.reason, res.where)
+                    tally.drop(res.dataset or "image", res.reason, res.where)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}

@@ -130,6 +130,11 @@ def build(
         console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
     for warning in corpus.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for ds in corpus["datasets"]:
+        if ds.get("file_set"):
+            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+        for note in ds.get("notes", []):
+            console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
     c = corpus["counts"]
     splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
     dropped = sum(v["count"] for v in corpus["drops"].values())
