@@ -23,6 +23,10 @@ def test_nothing_of_an_unconsented_participant_is_decoded(team):
     d = drops(team.out("c"))
     assert d["own-data: consent: no record"] == 2
     assert d["own-data: consent: no commercial scope"] == 2
+    # inspecting reads frames too: still nothing of P009
+    res = team.cli("inspect", "own-data")
+    assert res.code == 0, res.err
+    assert "P009" not in team.frames() and "P002" in team.frames()
 
 
 def test_a_range_annotated_for_two_participants_needs_both(team):
