@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from ..errors import FacedataError
-from ..forget import forget as run_forget
-from ..owndata import new_local_manifest
 from .app import app, console
 from .catalog import manifest_app
 
@@ -27,6 +25,8 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a manifest for your own recorded participants from the template."""
+    from ..owndata import new_local_manifest
+
     path = new_local_manifest(local, dataset_id, name, out, force)
     console.print(f"wrote {path}; edit it, then `facedata manifest validate {path}`")
 
@@ -45,6 +45,8 @@ def forget(
     ] = None,
 ) -> None:
     """Remove a withdrawn participant's rows from corpora, atomically, and log it."""
+    from ..forget import forget as run_forget
+
     if not corpora:
         raise FacedataError("no corpus given", hint="facedata forget --subject P017 output/x")
     record = run_forget(subject, corpora, dataset=dataset, by=by)
