@@ -30,7 +30,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..withdrawals import WithdrawalIndex, subjects_of
+from ..withdrawals import WithdrawalIndex, admission
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -43,6 +43,7 @@ from .gate import (
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
+from .target import existing_record, refuse_overwrite, same_build
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
@@ -66,6 +67,7 @@ class Tally:
     align_status: Counter = field(default_factory=Counter)
     read: int = 0
     written: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: policy_now().date())
@@ -110,10 +112,6 @@ class Tally:
         }
 
 
-Admit = Callable[[str | None], tuple[bool, str]]
-LEDGER_REASON = "consent: withdrawn (erasure ledger)"
-
-
 def _items(
     admitted: list[Admitted],
     catalog: Catalog,
@@ -140,11 +138,24 @@ def _items(
         register = (
             registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
         )
-        admit = _admission(m, register, withdrawn, recipe, tally)
+        admit = admission(
+            m.id,
+            register,
+            withdrawn,
+            recipe.purpose,
+            tally.today,
+            on_withdrawn=lambda w: tally.withdrawn.__setitem__(
+                (w.subject_id, w.dataset, w.when), w.to_dict()
+            ),
+        )
+        seen = 0
         for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
                 tally.note(item)
                 continue
+            seen += 1
+            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+                tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
@@ -162,47 +173,7 @@ def _items(
             if src.kind == "local":
                 tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
-
-
-def _admission(
-    m: Manifest,
-    register: ConsentRegister | None,
-    withdrawn: WithdrawalIndex,
-    recipe: Recipe,
-    tally: Tally,
-) -> Admit:
-    """May this subject's rows enter? The ledger first, then (own data) the register.
-
-    A withdrawal recorded by `forget` holds until the register shows a signature dated
-    after it that grants the purpose. Several ids joined by '+' (one frame, several
-    people) are admitted only together.
-    """
-
-    def one(sid: str | None) -> tuple[bool, str]:
-        w = withdrawn.latest(m.id, sid) if sid else None
-        if register is not None:
-            ok, why = register.decide(sid, recipe.purpose, tally.today)
-            rec = register.records.get(sid or "")
-            if w is not None and ok and rec is not None and rec.signed > w.date:
-                return True, why  # re-granted after the withdrawal
-        elif w is None:
-            return True, ""
-        if w is not None:
-            tally.withdrawn[(w.subject_id, w.dataset, w.when)] = w.to_dict()
-            return False, LEDGER_REASON
-        return ok, why
-
-    def admit(subject_id: str | None) -> tuple[bool, str]:
-        people = subjects_of(subject_id) or [subject_id]
-        for sid in people:
-            ok, why = one(sid)
-            if not ok:
-                if len(people) > 1:
-                    return False, f"several participants, one not admitted ({why})"
-                return False, why
-        return True, ""
-
-    return admit
+        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -243,12 +214,16 @@ def _run(
         max_workers=workers, mp_context=ctx, initializer=fresh_process
     ) as pool:
         pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_batch, batch, settings))
-            if len(pending) >= 2 * workers:
+        try:
+            for batch in batches:
+                pending.append(pool.submit(process_batch, batch, settings))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BaseException:  # Ctrl-C or an error: queued batches are not started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
@@ -359,11 +334,17 @@ def build(
     argv: list[str] | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    overwrite: bool = True,
+    replay: bool = False,
 ) -> dict:
     """Build the corpus `recipe` describes; return its corpus.json record.
 
     One instant decides: its UTC date (or `today`) is the date of every license,
     clearance and consent decision, recorded as `policy_date` next to `created`.
+
+    With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
+    not redone (the record comes back with `up_to_date: true`), a different one raises,
+    unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
     """
     from ..corpora import read_registry, register
     from ..faces import detector_names
@@ -396,7 +377,8 @@ def build(
     )
     if detector is not None and not detector.admitted:
         raise PolicyError(
-            f"the {recipe.purpose} policy refuses the face detector: {detector.reason}",
+            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
+            f"{detector.reason}",
             hint=f"use a detector whose weights allow commercial use, or add a clearance "
             f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
         )
@@ -407,11 +389,17 @@ def build(
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
+    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
+        datasets = [_dataset_record(a) for a in admitted]
+        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+            return {**old, "up_to_date": True}
+        if not replay:
+            raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
@@ -449,7 +437,7 @@ def build(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
-                        "expected": expected,
+                        "expected": tally.expected,
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]
@@ -468,7 +456,15 @@ def build(
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
-    register(Path(recipe.out), corpus)
+    try:
+        register(Path(recipe.out), corpus)
+    except OSError as exc:
+        raise BuildError(
+            f"{recipe.out} was built, but it could not be added to the corpus registry: "
+            f"{exc.strerror or exc}",
+            hint="until it is registered, `facedata forget` reaches it only when named; fix "
+            "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
+        ) from None
     return corpus
 
 
