@@ -288,9 +288,14 @@ def check_delivery(
                 f"from the folder that holds {top}/",
                 hint=f"run `facedata fetch {manifest.id} --from {given.parent}`",
             ) from None
+        # the staged tree is a temp folder: name places relative to what was given
+        shown = str(given.name)
+        message = exc.message.replace(f"{tree}/", f"{shown}: ").replace(str(tree), shown)
+        message = message.replace(f"{manifest.id}: ", "", 1)
+        hint = (exc.hint or "").replace(f"{tree}/", "").replace(str(tree), shown)
         raise FetchError(
-            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {exc.message}",
-            hint=exc.hint or "pass the folder or archive as the dataset's publisher ships it",
+            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {message}",
+            hint=hint or "pass the folder or archive as the dataset's publisher ships it",
         ) from None
 
 
