@@ -80,3 +80,12 @@ def test_affectnet_mirror_without_its_split_folders_points_at_format_root(tmp_pa
     text = " ".join(res.err.split())
     assert "Train not found" in text and "format.root" in text
     assert fetched(Catalog.load().get("affectnet"), "kaggle") is None
+
+
+def test_info_tells_required_optional_and_alternative_files(capsys):
+    res = run_cli(capsys, "info", "fer2013")
+    text = " ".join(res.out.replace("│", " ").split())
+    assert "any one complete file set: fer2013/fer2013.csv; or icml_face_data.csv; or" in text
+    res = run_cli(capsys, "info", "ckplus")
+    text = " ".join(res.out.replace("│", " ").split())
+    assert "Landmarks.zip ? B hash pinned on first fetch [optional]" in text
