@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
 from ..errors import BuildError
@@ -66,6 +65,14 @@ def build(
             show_default=False,
         ),
     ] = None,
+    keep_gray: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-gray/--rgb",
+            help="Keep grey sources grey (default) or store every face as RGB.",
+            show_default=False,
+        ),
+    ] = None,
     image_format: Annotated[
         str | None,
         typer.Option("--image-format", metavar="jpeg|png", help="Encoding of the aligned faces."),
@@ -100,6 +107,8 @@ def build(
 
     Every option can also be set in a recipe file; options given here override it.
     """
+    from pydantic import ValidationError
+
     from ..assemble.pipeline import build as run_build
     from ..assemble.recipe import Recipe, load_recipe
 
@@ -124,6 +133,7 @@ def build(
         "near_dup_distance": near_dup_distance,
         "keep_unaligned": keep_unaligned,
         "image_format": image_format,
+        "keep_gray": keep_gray,
         "seed": seed,
     }
     try:
