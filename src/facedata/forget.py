@@ -199,7 +199,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
         base_counts = corpus["counts"]
         corpus["counts"] = {**_recount(tmp, corpus["shards"]), "read": base_counts.get("read")}
         corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
-        _scrub(corpus, subject_id)
+        _scrub(corpus, subject_id, dataset)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         if removed:
             from .bundle import write_bundle
@@ -209,12 +209,26 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
     return removed
 
 
-def _scrub(corpus: dict, subject_id: str) -> None:
-    """Drop mentions of the subject from drop examples and image errors (they name rows)."""
-    token = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(subject_id)}(?![A-Za-z0-9_.-])")
+def _scrub(corpus: dict, subject_id: str, dataset: str | None = None) -> None:
+    """Drop mentions of the subject: drop examples, image errors, their own media inputs."""
+    token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject_id)}(?![A-Za-z0-9])")
     for drop in (corpus.get("drops") or {}).values():
         if isinstance(drop, dict) and isinstance(drop.get("examples"), list):
             drop["examples"] = [e for e in drop["examples"] if not token.search(str(e))]
+    for record in corpus.get("datasets") or []:
+        inputs = record.get("inputs") if isinstance(record, dict) else None
+        if not isinstance(inputs, list) or dataset not in (None, record.get("id")):
+            continue
+        kept = []
+        for item in inputs:
+            who = item.get("subjects") if isinstance(item, dict) else None
+            if isinstance(who, list) and subject_id in who:
+                who = [w for w in who if w != subject_id]
+                if not who:
+                    continue  # media of the withdrawn subject alone
+                item = {**item, "subjects": who}
+            kept.append(item)
+        record["inputs"] = kept
     if isinstance(corpus.get("image_errors"), list):
         corpus["image_errors"] = [
             e for e in corpus["image_errors"] if not token.search(json.dumps(e, default=str))
@@ -321,11 +335,6 @@ def forget(
     registered = [r.path for r in live_corpora()]
     named = [Path(p) for p in corpora or []]
     targets = named or registered
-    if not targets:
-        raise FacedataError(
-            "no corpus given and none registered",
-            hint="name the corpus folders: facedata forget --subject P017 output/x",
-        )
     for p in targets:  # refuse before touching anything if one corpus is wrong
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}

@@ -8,7 +8,7 @@ import shutil
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import load_recipe
 
-from .conftest import UTC_TODAY, corpus, drops, subjects
+from .conftest import DETECTOR_CLEARANCE, UTC_TODAY, corpus, drops, subjects
 
 LEDGER_DROP = "own-data: consent: withdrawn (erasure ledger)"
 
@@ -80,6 +80,36 @@ def test_forget_without_paths_reaches_every_registered_corpus(team):
         assert "P003" not in subjects(team.out(name))
         assert corpus(team.out(name))["forgotten"][-1]["subject_id"] == "P003"
     assert not team.out("gone").exists()
+
+
+def test_withdrawal_before_any_build_is_honoured(team):
+    res = team.cli("forget", "--subject", "P002")  # known from the consent register
+    assert res.code == 0, res.err
+    assert "nothing to erase" in " ".join(res.out.split())
+    assert [e["subject_id"] for e in team.ledger()] == ["P002"]
+    assert team.build("a").code == 0
+    assert subjects(team.out("a")) == {"P001", "P003"}
+
+
+def test_provenance_forgets_the_subjects_media(team):
+    assert team.build("a").code == 0
+    a = team.out("a")
+    names = {i["name"] for i in corpus(a)["datasets"][0]["inputs"]}
+    assert "videos/P001_a.mp4" in names
+    assert team.cli("forget", "--subject", "P001", str(a)).code == 0
+    c = corpus(a)
+    names = {i["name"] for i in c["datasets"][0]["inputs"]}
+    assert "videos/P001_a.mp4" not in names and "images/P002_0001.jpg" in names
+
+
+def test_drop_examples_forget_the_subject(team):
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    assert team.build("c", "--commercial", "--clearances", str(clear)).code == 0
+    c = team.out("c")
+    examples = lambda: [e for d in corpus(c)["drops"].values() for e in d["examples"]]  # noqa: E731
+    assert "images/P002_0001.jpg" in examples()  # dropped: research-only consent
+    assert team.cli("forget", "--subject", "P002", str(c)).code == 0
+    assert not any("P002" in e for e in examples())
 
 
 def test_report_page_is_rewritten_without_the_subject(team):

@@ -53,6 +53,8 @@ def forget(
     record = run_forget(subject, corpora or [], dataset=dataset, by=by)
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
+    if not record["corpora"]:
+        console.print("no corpus is registered or named; nothing to erase from corpora")
     for path in record["unnamed"]:
         console.print(
             f"[yellow]warning:[/] {escape(path)} also holds subject {escape(subject)} and was "
