@@ -43,6 +43,7 @@ from .gate import (
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
+from .target import existing_record, refuse_overwrite, same_build
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
@@ -66,6 +67,7 @@ class Tally:
     align_status: Counter = field(default_factory=Counter)
     read: int = 0
     written: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: policy_now().date())
@@ -149,10 +151,14 @@ def _items(
                 (w.subject_id, w.dataset, w.when), w.to_dict()
             ),
         )
+        seen = 0
         for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
                 tally.note(item)
                 continue
+            seen += 1
+            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+                tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
@@ -171,6 +177,7 @@ def _items(
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -211,12 +218,16 @@ def _run(
         max_workers=workers, mp_context=ctx, initializer=fresh_process
     ) as pool:
         pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_batch, batch, settings))
-            if len(pending) >= 2 * workers:
+        try:
+            for batch in batches:
+                pending.append(pool.submit(process_batch, batch, settings))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BaseException:  # Ctrl-C or an error: queued batches are not started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
@@ -333,11 +344,17 @@ def build(
     argv: list[str] | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    overwrite: bool = True,
+    replay: bool = False,
 ) -> dict:
     """Build the corpus `recipe` describes; return its corpus.json record.
 
     One instant decides: its UTC date (or `today`) is the date of every license,
     clearance and consent decision, recorded as `policy_date` next to `created`.
+
+    With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
+    not redone (the record comes back with `up_to_date: true`), a different one raises,
+    unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
     """
     from ..corpora import read_registry, register
     from ..faces import detector_names
@@ -382,11 +399,17 @@ def build(
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
+    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
+        datasets = [_dataset_record(a) for a in admitted]
+        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+            return {**old, "up_to_date": True}
+        if not replay:
+            raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
@@ -424,7 +447,7 @@ def build(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
-                        "expected": expected,
+                        "expected": tally.expected,
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]
