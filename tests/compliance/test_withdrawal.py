@@ -28,6 +28,7 @@ def test_forget_then_rebuild_from_recipe_keeps_the_subject_out(team):
     # The register still grants P001 (nobody updated it): a replay must not bring P001 back.
     res = team.cli("build", str(a / "recipe.yaml"))
     assert res.code == 0, res.err
+    assert "left out withdrawn subject(s) (erasure ledger): P001" in " ".join(res.out.split())
     assert subjects(a) == {"P002", "P003"}
     assert drops(a)[LEDGER_DROP] == 2  # P001's two sampled frames, counted with the reason
     assert "P001" not in team.frames()  # and never decoded again

@@ -459,6 +459,7 @@ def build(
             license=corpus_license(admitted, recipe.purpose, detector),
             warnings=warnings,
             forgotten=_forgotten(marks, tally),
+            withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
         )
         if detector is not None and detector.clearance is not None:
             corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
