@@ -261,25 +261,27 @@ def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Pa
     return gone
 
 
-def _known_subjects(targets: list[Path]) -> tuple[set[str], dict[str, dict[str, set[str]]]]:
+def _known_subjects(
+    targets: list[Path], manifests: list[Path]
+) -> tuple[set[str], dict[str, dict[str, set[str]]]]:
     """Ids a forget request may name: in corpora, consent registers, or the ledger."""
     per_corpus = {str(p): subjects_in(p) for p in targets}
     known: set[str] = set()
     for ids in per_corpus.values():
         known |= set(ids)
     known |= {w.subject_id for w in read_ledger()}
-    known |= _register_subjects()
+    known |= _register_subjects(manifests)
     return known, per_corpus
 
 
-def _register_subjects() -> set[str]:
+def _register_subjects(manifests: list[Path]) -> set[str]:
     """Subject ids in the consent registers of every local source the catalog knows."""
     from .catalog import Catalog
     from .consent import load_register
 
     found: set[str] = set()
     try:
-        catalog = Catalog.load()
+        catalog = Catalog.load(manifests)
     except FacedataError:
         return found
     for m in catalog:
@@ -319,8 +321,12 @@ def forget(
     dataset: str | None = None,
     by: str | None = None,
     reason: str = "consent withdrawn",
+    manifests: list[Path] | None = None,
 ) -> dict:
-    """Erase a subject from corpora (named, else every registered one) and caches; log it."""
+    """Erase a subject from corpora (named, else every registered one) and caches; log it.
+
+    `manifests` are extra manifest folders whose consent registers also know subjects.
+    """
     from .corpora import live_corpora
 
     subject_id = subject_id.strip()
@@ -339,7 +345,7 @@ def forget(
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
-    known, holdings = _known_subjects(targets + others)
+    known, holdings = _known_subjects(targets + others, manifests or [])
     if subject_id not in known:
         raise _unknown_subject(subject_id, known)
     unnamed = [

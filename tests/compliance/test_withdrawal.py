@@ -138,3 +138,24 @@ def test_subject_ids_match_exactly_and_unknown_ids_are_errors(team):
 
     res = team.cli("forget", "--subject", "P0", str(a))
     assert res.code == 1 and team.ledger() == []
+
+
+def test_a_damaged_ledger_or_registry_stops_builds_with_a_clear_message(team):
+    assert team.build("a").code == 0
+    assert team.cli("forget", "--subject", "P001", str(team.out("a"))).code == 0
+    ledger = team.home / "erasure-log.jsonl"
+    good = ledger.read_text()
+    ledger.write_text(good + '{"subject_id": "P002", "when": "garbage"}\n')
+    res = team.build("b")
+    assert res.code == 1
+    assert f"{ledger}:2 is unreadable" in " ".join(res.err.split()) and "hint:" in res.err
+    assert not team.out("b").exists()
+    ledger.write_text(good)
+
+    registry = team.home / "corpora.json"
+    registry.write_text("{not json")
+    res = team.build("b")
+    assert res.code == 1 and "corpus registry" in res.err and "hint:" in res.err
+    res = team.cli("forget", "--subject", "P003")
+    assert res.code == 1 and "corpus registry" in res.err
+    assert "P003" in subjects(team.out("a"))

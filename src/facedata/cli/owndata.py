@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .app import app, console
+from .app import ManifestsOpt, app, console
 from .catalog import manifest_app
 
 
@@ -44,6 +44,7 @@ def forget(
     by: Annotated[
         str | None, typer.Option("--by", help="Who handles the request (logged).")
     ] = None,
+    manifests: ManifestsOpt = None,
 ) -> None:
     """Remove a withdrawn participant's rows from corpora, atomically, and log it.
 
@@ -52,7 +53,7 @@ def forget(
     """
     from ..forget import forget as run_forget
 
-    record = run_forget(subject, corpora or [], dataset=dataset, by=by)
+    record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
     if not record["corpora"]:
