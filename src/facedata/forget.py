@@ -262,16 +262,26 @@ def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Pa
 
 
 def _known_subjects(
-    targets: list[Path], manifests: list[Path]
-) -> tuple[set[str], dict[str, dict[str, set[str]]]]:
-    """Ids a forget request may name: in corpora, consent registers, or the ledger."""
+    targets: list[Path], others: list[Path], manifests: list[Path]
+) -> tuple[set[str], dict[str, dict[str, set[str]]], list[str]]:
+    """Ids a forget request may name: in corpora, consent registers, or the ledger.
+
+    Also which unnamed registered corpora could not be read (damaged since): named ones
+    must be readable, unnamed ones are only reported.
+    """
     per_corpus = {str(p): subjects_in(p) for p in targets}
+    unreadable = []
+    for p in others:
+        try:
+            per_corpus[str(p)] = subjects_in(p)
+        except FacedataError:
+            unreadable.append(str(p))
     known: set[str] = set()
     for ids in per_corpus.values():
         known |= set(ids)
     known |= {w.subject_id for w in read_ledger()}
     known |= _register_subjects(manifests)
-    return known, per_corpus
+    return known, per_corpus, unreadable
 
 
 def _register_subjects(manifests: list[Path]) -> set[str]:
@@ -345,13 +355,14 @@ def forget(
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
-    known, holdings = _known_subjects(targets + others, manifests or [])
+    known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
     if subject_id not in known:
         raise _unknown_subject(subject_id, known)
     unnamed = [
         str(p)
         for p in others
-        if subject_id in holdings[str(p)]
+        if str(p) in holdings
+        and subject_id in holdings[str(p)]
         and (dataset is None or dataset in holdings[str(p)][subject_id])
     ]
     entry = {
@@ -377,6 +388,7 @@ def forget(
         "corpora": per_corpus,
         "frames_deleted": [str(f) for f in frames],
         "unnamed": unnamed,
+        "unchecked": unreadable,
     }
     _log(record)
     return record

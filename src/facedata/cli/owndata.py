@@ -64,6 +64,11 @@ def forget(
             f"not named; run `facedata forget --subject {escape(subject)}` without paths to "
             "erase from every registered corpus"
         )
+    for path in record["unchecked"]:
+        console.print(
+            f"[yellow]warning:[/] registered corpus {escape(path)} could not be read; check "
+            "whether it holds the subject (rebuild or restore it, then forget again)"
+        )
     console.print(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "
         "(later builds leave the subject out)"
