@@ -40,6 +40,8 @@ from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
+# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
+STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
@@ -50,6 +52,9 @@ class Tally:
 
     drops: Counter = field(default_factory=Counter)
     drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    drop_stage: dict[str, str] = field(default_factory=dict)
+    stages: Counter = field(default_factory=Counter)
+    duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
     splits: Counter = field(default_factory=Counter)
@@ -64,9 +69,11 @@ class Tally:
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
 
-    def drop(self, dataset: str, reason: str, where: str) -> None:
+    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
         key = f"{dataset}: {reason}"
         self.drops[key] += 1
+        self.stages[stage] += 1
+        self.drop_stage.setdefault(key, stage)
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
@@ -80,6 +87,21 @@ class Tally:
             self.smile[split][str(row["smile"])] += 1
         if row["expression"] is not None:
             self.expression[split][row["expression"]] += 1
+
+    def duplicate(self, row: dict) -> None:
+        """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
+        for head in ("smile", "expression"):
+            if row.get(head) is not None:
+                self.duplicates[head][str(row[head])] += 1
+
+    def funnel(self) -> dict:
+        """Rows read to rows written, step by step: read - every stage after "reader" = written."""
+        return {
+            "read": self.read,
+            "stages": {s: self.stages.get(s, 0) for s in STAGES},
+            "written": self.written,
+            "duplicates_by_label": {k: dict(v) for k, v in self.duplicates.items()},
+        }
 
     def counts(self) -> dict:
         return {
@@ -123,11 +145,11 @@ def _items(
             if register is not None:
                 ok, why = register.decide(item.subject_id, recipe.purpose, tally.today)
                 if not ok:
-                    tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                    tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
                     continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
-                tally.drop(labelled.dataset, labelled.reason, labelled.where)
+                tally.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
@@ -273,7 +295,8 @@ def build(
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop("image", res.reason, res.where)
+                    stage = "face" if res.reason.startswith("face:") else "image"
+                    tally.drop("image", res.reason, res.where, stage)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -282,7 +305,8 @@ def build(
                 ident = f"{res['dataset']}/{res['key']}"
                 dup = dedup.check(ident, res["sha256"], res["phash"])
                 if dup is not None:
-                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
+                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}", dup[0])
+                    tally.duplicate(res)
                     continue
                 res["split"] = assign_split(
                     res["dataset"],
@@ -364,8 +388,10 @@ def _corpus_record(
         "labels": {k: dict(v) for k, v in tally.labels.items()},
         "consent": tally.consent,
         "drops": {
-            k: {"count": n, "examples": tally.drop_examples[k]} for k, n in tally.drops.items()
+            k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
+            for k, n in tally.drops.items()
         },
+        "funnel": tally.funnel(),
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,
