@@ -89,7 +89,7 @@ def test_funnel_numbers_equal_corpus_json(built):
     rows = page.tables["funnel"][0][1:]
     steps = {r[0]: r for r in rows if not r[0].startswith("↳")}
     assert _n(steps["entries in the sources"][2]) == 15
-    assert _n(steps["entries the readers could not use"][1]) == stages["reader"]
+    assert _n(steps["entries the readers dropped"][1]) == stages["reader"]
     assert _n(steps["rows read"][2]) == record["counts"]["read"]
     assert _n(steps["labels not mapped (unknown or dropped codes)"][1]) == stages["labels"]
     assert _n(steps["images that cannot be decoded"][1]) == stages["image"]
@@ -103,7 +103,7 @@ def test_funnel_numbers_equal_corpus_json(built):
     for r in rows:
         if r[0].startswith("↳") or not r[1]:
             continue
-        if r[0] != "entries the readers could not use":
+        if r[0] != "entries the readers dropped":
             remaining -= _n(r[1])
             assert _n(r[2]) == remaining, r
     # and every drop reason is listed under its step with its corpus.json count

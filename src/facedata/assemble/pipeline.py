@@ -26,12 +26,20 @@ from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
-from ..errors import BuildError
-from ..licensing import corpus_terms, load_clearances
+from ..errors import BuildError, PolicyError
+from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
-from ..sample import Drop
+from ..sample import Drop, Note
+from ..withdrawals import WithdrawalIndex, admission
 from .dedup import Deduper
-from .gate import Admitted, gate
+from .gate import (
+    Admitted,
+    DetectorDecision,
+    check_clearances,
+    detector_gate,
+    gate,
+    needs_detector,
+)
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
@@ -67,7 +75,12 @@ class Tally:
     expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=lambda: policy_now().date())
+    withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
+    used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # per dataset: the file set its reader used, and what it said once about gaps
+    file_sets: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
         key = f"{dataset}: {reason}"
@@ -76,6 +89,12 @@ class Tally:
         self.drop_stage.setdefault(key, stage)
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
+
+    def note(self, note: Note) -> None:
+        if note.kind == "file_set":
+            self.file_sets[note.dataset] = note.text
+        elif note.text not in self.notes[note.dataset]:
+            self.notes[note.dataset].append(note.text)
 
     def row(self, row: dict) -> None:
         split = row["split"]
@@ -116,12 +135,18 @@ class Tally:
 
 
 def _items(
-    admitted: list[Admitted], catalog: Catalog, recipe: Recipe, tally: Tally
+    admitted: list[Admitted],
+    catalog: Catalog,
+    recipe: Recipe,
+    tally: Tally,
+    withdrawn: WithdrawalIndex | None = None,
+    registers: dict[str, ConsentRegister | None] | None = None,
 ) -> Iterator[Item]:
     """Stream labelled samples from every admitted source; count every drop."""
     from ..formats import read_source
     from ..labels import remap
 
+    withdrawn = withdrawn or WithdrawalIndex({})
     for adm in admitted:
         m, src = adm.manifest, adm.source
         spec = m.labels_for(src)
@@ -130,11 +155,26 @@ def _items(
             "source_id": src.id,
             "official": src.official,
             "license_id": m.license.id,
-            "license_tier": m.license.tier,
+            "license_tier": adm.decision.tier,
         }
-        register = _consent(m, src, recipe, tally)
+        register = (
+            registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
+        )
+        admit = admission(
+            m.id,
+            register,
+            withdrawn,
+            recipe.purpose,
+            tally.today,
+            on_withdrawn=lambda w: tally.withdrawn.__setitem__(
+                (w.subject_id, w.dataset, w.when), w.to_dict()
+            ),
+        )
         seen = 0
-        for item in read_source(m, src, adm.fetched.root):
+        for item in read_source(m, src, adm.fetched.root, admit):
+            if isinstance(item, Note):
+                tally.note(item)
+                continue
             seen += 1
             if seen > (m.images or 0):  # more than the manifest said: grow the estimate
                 tally.expected += 1
@@ -142,17 +182,18 @@ def _items(
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
             tally.read += 1
-            if register is not None:
-                ok, why = register.decide(item.subject_id, recipe.purpose, tally.today)
-                if not ok:
-                    tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
-                    continue
+            ok, why = admit(item.subject_id)
+            if not ok:  # readers that decode nothing themselves leave the check to us
+                tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
+                continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
                 tally.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
+            if src.kind == "local":
+                tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
@@ -207,7 +248,35 @@ def _run(
             raise
 
 
-def _dataset_record(adm: Admitted) -> dict:
+def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
+    """Own data's provenance: the annotation file, the register and every media file used."""
+    m, src = adm.manifest, adm.source
+    root = Path(adm.fetched.root)
+    fmt = m.format_for(src)
+    names = [str(fmt.options.get("annotations", "annotations.csv"))]
+    names += sorted(tally.used_files.get(m.id, set()))
+    out = []
+    for name in names:
+        p = root / name
+        if p.is_file():
+            out.append(
+                {"name": name, "origin": str(p), "size": p.stat().st_size, "sha256": file_sha256(p)}
+            )
+    register = m.resolve(src.consent or "")
+    if register.is_file():
+        out.append(
+            {
+                "name": register.name,
+                "origin": str(register),
+                "size": register.stat().st_size,
+                "sha256": file_sha256(register),
+                "role": "consent register",
+            }
+        )
+    return out
+
+
+def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
     m, src = adm.manifest, adm.source
     inputs = [
         {
@@ -218,6 +287,9 @@ def _dataset_record(adm: Admitted) -> dict:
         }
         for f in getattr(adm.fetched, "files", [])
     ]
+    if src.kind == "local" and tally is not None:
+        inputs = _local_inputs(adm, tally)
+    d = adm.decision
     return {
         "id": m.id,
         "name": m.name,
@@ -227,7 +299,8 @@ def _dataset_record(adm: Admitted) -> dict:
         "source_kind": src.kind,
         "official": src.official,
         "license_id": m.license.id,
-        "tier": m.license.tier,
+        "tier": d.tier,
+        "declared_tier": m.license.tier,
         "derivatives": m.license.derivatives,
         "redistribution": m.license.redistribution,
         "terms_url": m.license.terms_url,
@@ -235,16 +308,46 @@ def _dataset_record(adm: Admitted) -> dict:
         "license_text": m.license.text,
         "attribution": m.attribution,
         "citation": m.citation,
+        "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
         "inputs": inputs,
+        "file_set": tally.file_sets.get(m.id) if tally else None,
+        "notes": list(tally.notes.get(m.id, [])) if tally else [],
     }
 
 
-def corpus_license(admitted: list[Admitted], purpose: str) -> dict:
-    """The corpus's own terms: the most restrictive of its inputs."""
-    lics = [a.manifest.license for a in admitted]
-    return corpus_terms(
-        ((x.tier, x.derivatives, x.redistribution) for x in lics), purpose
-    ).to_dict()
+def _corpus_tier(adm: Admitted, purpose: str) -> str:
+    """An input a clearance admits for commercial use is commercial in this corpus."""
+    d = adm.decision
+    if purpose == "commercial" and d.clearance is not None:
+        return "commercial"
+    return d.tier
+
+
+def corpus_license(
+    admitted: list[Admitted], purpose: str, detector: DetectorDecision | None = None
+) -> dict:
+    """The corpus's own terms: the most restrictive of its inputs (and cleared exceptions)."""
+    inputs = [
+        (_corpus_tier(a, purpose), lic.derivatives, lic.redistribution)
+        for a in admitted
+        for lic in [a.manifest.license]
+    ]
+    cleared = [a.decision.clearance for a in admitted if a.decision.clearance]
+    if detector is not None and detector.clearance is not None:
+        cleared.append(detector.clearance)
+    return corpus_terms(inputs, purpose, [c.model_dump(mode="json") for c in cleared]).to_dict()
+
+
+def _previous_marks(out: Path) -> list[dict]:
+    """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
+    record = out / CORPUS_JSON
+    if not record.is_file():
+        return []
+    try:
+        marks = json.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [m for m in marks if isinstance(m, dict)]
 
 
 def build(
@@ -254,15 +357,30 @@ def build(
     progress: Progress | None = None,
     today: dt.date | None = None,
     overwrite: bool = True,
+    replay: bool = False,
 ) -> dict:
     """Build the corpus `recipe` describes; return its corpus.json record.
 
+    One instant decides: its UTC date (or `today`) is the date of every license,
+    clearance and consent decision, recorded as `policy_date` next to `created`.
+
     With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
-    not redone (the record comes back with `up_to_date: true`), a different one raises.
+    not redone (the record comes back with `up_to_date: true`), a different one raises,
+    unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
     """
+    from ..corpora import read_registry, register
+    from ..faces import detector_names
+
+    now = policy_now()
+    today = today or now.date()
     _check_out(Path(recipe.out))
+    read_registry()  # an unreadable registry stops the build before hours of work
     catalog = Catalog.load(recipe.manifests)
     clearances = load_clearances(recipe.clearances)
+    requested = [ds for ds, _ in recipe.pinned()]
+    warnings = check_clearances(clearances, catalog, requested, detector_names())
+    marks = _previous_marks(Path(recipe.out))
+    withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
         catalog,
@@ -271,6 +389,21 @@ def build(
         official_only=recipe.official_only,
         today=today,
     )
+    tally = Tally(today=today)
+    # registers are read before anything else is decided: a bad one is the first error
+    registers = {a.manifest.id: _consent(a.manifest, a.source, recipe, tally) for a in admitted}
+    detector = (
+        detector_gate(recipe.detector, recipe.purpose, clearances, today)
+        if needs_detector(admitted)
+        else None
+    )
+    if detector is not None and not detector.admitted:
+        raise PolicyError(
+            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
+            f"{detector.reason}",
+            hint=f"use a detector whose weights allow commercial use, or add a clearance "
+            f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
+        )
     settings = WorkSettings(
         size=recipe.size,
         image_format=recipe.image_format,
@@ -282,8 +415,8 @@ def build(
         datasets = [_dataset_record(a) for a in admitted]
         if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
             return {**old, "up_to_date": True}
-        raise refuse_overwrite(Path(recipe.out))
-    tally = Tally(today=today or dt.date.today())
+        if not replay:
+            raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
@@ -291,12 +424,12 @@ def build(
     tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
-        items = _items(admitted, catalog, recipe, tally)
+        items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
                     stage = "face" if res.reason.startswith("face:") else "image"
-                    tally.drop("image", res.reason, res.where, stage)
+                    tally.drop(res.dataset or "image", res.reason, res.where, stage)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -333,11 +466,40 @@ def build(
                 )
         shards = [s for w in writers.values() for s in w.close()]
         corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
+        corpus.update(
+            created=now.isoformat(timespec="seconds"),
+            policy_date=today.isoformat(),
+            detector_decision=detector.to_dict() if detector else None,
+            license=corpus_license(admitted, recipe.purpose, detector),
+            warnings=warnings,
+            forgotten=_forgotten(marks, tally),
+        )
+        if detector is not None and detector.clearance is not None:
+            corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
         corpus["seconds"] = round(time.monotonic() - started, 3)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
+    try:
+        register(Path(recipe.out), corpus)
+    except OSError as exc:
+        raise BuildError(
+            f"{recipe.out} was built, but it could not be added to the corpus registry: "
+            f"{exc.strerror or exc}",
+            hint="until it is registered, `facedata forget` reaches it only when named; fix "
+            "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
+        ) from None
     return corpus
+
+
+def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
+    """The replaced corpus's marks, plus ledger withdrawals that dropped rows this time."""
+    out = list(marks)
+    seen = {(m.get("subject_id"), m.get("dataset"), m.get("when")) for m in marks}
+    for key, entry in tally.withdrawn.items():
+        if key not in seen:
+            out.append({**entry, "source": "erasure ledger"})
+    return out
 
 
 def _check_out(out: Path) -> None:
@@ -381,7 +543,7 @@ def _corpus_record(
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,
         "license": corpus_license(admitted, recipe.purpose),
-        "datasets": [_dataset_record(a) for a in admitted],
+        "datasets": [_dataset_record(a, tally) for a in admitted],
         "decisions": [d.to_dict() for d in decisions],
         "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
         "detector": _detector_record(tally, recipe),

@@ -69,7 +69,13 @@ def same_build(
     datasets: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
 ) -> bool:
-    """Would building `recipe` now write what `record` describes?"""
+    """Would building `recipe` now write what `record` describes?
+
+    Not when rows were erased since (`forgotten`), nor for own data, whose inputs (media,
+    annotations, consent register) are known only once read.
+    """
+    if record.get("forgotten") or any(d.get("source_kind") == "local" for d in datasets):
+        return False
     if (record.get("tool") or {}).get("version") != __version__:
         return False
     if _recipe_key(record.get("recipe") or {}) != _recipe_key(recipe.model_dump(mode="json")):

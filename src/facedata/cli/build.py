@@ -147,9 +147,18 @@ def build(
         raise BuildError(
             f"invalid build options: {problems}", hint="see `facedata build --help`"
         ) from None
+    # `facedata build CORPUS/recipe.yaml` with no other option is the documented "rebuild
+    # exactly": it may replace its own corpus when something it read has changed since
+    replay = (
+        recipe_file is not None
+        and recipe_file.resolve().parent == Path(recipe.out).resolve()
+        and all(v is None for v in overrides.values())
+    )
     argv = ["facedata", *sys.argv[1:]]
     with build_progress(console) as update:
-        corpus = run_build(recipe, argv=argv, progress=update, overwrite=overwrite)
+        corpus = run_build(
+            recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
+        )
     if corpus.get("up_to_date"):
         console.print(
             f"[bold]{escape(str(recipe.out))}[/]: up to date (same recipe, inputs and facedata "
@@ -164,6 +173,17 @@ def build(
         console.print(f"{where}: {verdict}: {escape(d['reason'])}")
         for flag in d["flags"] if d["admitted"] else []:
             console.print(f"  [yellow]warning:[/] {escape(flag)}")
+    det = corpus.get("detector_decision")
+    if det:
+        verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
+        console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    for warning in corpus.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for ds in corpus["datasets"]:
+        if ds.get("file_set"):
+            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+        for note in ds.get("notes", []):
+            console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
     c = corpus["counts"]
     splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
     dropped = sum(v["count"] for v in corpus["drops"].values())

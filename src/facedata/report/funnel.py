@@ -29,7 +29,7 @@ STEPS = (
     ("exact", "exact duplicates (same decoded pixels)"),
     ("near", "near duplicates (perceptual hash)"),
 )
-READER = ("reader", "entries the readers could not use")
+READER = ("reader", "entries the readers dropped")
 REASONS_SHOWN = 12  # per step; corpus.json and the drops section list every reason
 
 
