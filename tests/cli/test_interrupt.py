@@ -56,21 +56,11 @@ def test_sigint_during_build_keeps_the_earlier_corpus(world: World, tmp_path: Pa
 
 def test_sigint_during_fetch_leaves_nothing_half_written(world: World, tmp_path: Path):
     """A download cut by Ctrl-C: no tree, no lock entry; only the resumable .part stays."""
-    tar = (world.demo.tar).read_bytes()
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
-    text = (world.manifests / "facedata-demo.yaml").read_text()
-    head, _, _ = text.partition("sources:")
+    tar = world.demo.tar.read_bytes()
     home = tmp_path / "home"
     with serve_files({TAR_NAME: tar}) as base:
         base.fault(TAR_NAME, throttle(40_000))  # ~14 s for the whole tar
-        (manifests / "slow-demo.yaml").write_text(
-            head.replace("id: facedata-demo", "id: slow-demo")
-            + "sources:\n  - id: web\n    kind: http\n    official: true\n"
-            + f"    files:\n      - name: {TAR_NAME}\n        url: {base}/{TAR_NAME}\n"
-            + "format:\n  reader: genki\n  root: '*'\nlabels:\n  smile:\n"
-            + "    codes: {'1': 1, '0': 0}\n"
-        )
+        manifests = world.http_manifests(tmp_path / "m", f"{base}/{TAR_NAME}", "slow-demo")
         proc = world.spawn(
             "fetch", "slow-demo", "--manifests", str(manifests), FACEDATA_HOME=str(home)
         )

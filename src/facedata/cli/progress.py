@@ -9,21 +9,14 @@ is not a terminal, one plain line is printed every FACEDATA_PROGRESS_SECONDS
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
 
+from ..plain import duration, interval
+
 Update = Callable[[dict[str, int]], None]
-DEFAULT_INTERVAL = 10.0
-
-
-def interval() -> float:
-    try:
-        return max(float(os.environ.get("FACEDATA_PROGRESS_SECONDS", DEFAULT_INTERVAL)), 0.0)
-    except ValueError:
-        return DEFAULT_INTERVAL
 
 
 def describe(c: dict[str, int], elapsed: float) -> str:
@@ -34,20 +27,11 @@ def describe(c: dict[str, int], elapsed: float) -> str:
     total = f" of ~{expected:,}" if expected > c["read"] else ""
     eta = ""
     if rate > 0 and expected > c["read"]:
-        eta = f"  ETA ~{_duration((expected - c['read']) / rate)}"
+        eta = f"  ETA ~{duration((expected - c['read']) / rate)}"
     return (
         f"read {c['read']:,}{total}  written {c['written']:,}  dropped {c['dropped']:,}  "
         f"{c['written'] / elapsed:,.0f} samples/s{eta}"
     )
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
 
 
 @contextlib.contextmanager
