@@ -14,7 +14,7 @@ from tests.helpers.servers import serve_files, throttle
 
 LINE = re.compile(
     r"^build: read (?P<read>[\d,]+)(?: of ~(?P<of>[\d,]+))?  written (?P<written>[\d,]+)  "
-    r"dropped (?P<dropped>[\d,]+)  [\d,]+ samples/s(?:  ETA ~\S+)?(?P<done>  \(done\))?$"
+    r"dropped (?P<dropped>[\d,]+)(?:  [\d,]+ samples/s)?(?:  ETA ~\S+)?(?P<done>  \(done\))?$"
 )
 
 
