@@ -65,7 +65,11 @@ class World:
         env.update(extra)
         return env
 
-    def spawn(self, *args: str, stdout: object = subprocess.PIPE, **env: str) -> subprocess.Popen:
+    def spawn(
+        self, *args: str, stdout: object = subprocess.PIPE, group: bool = False, **env: str
+    ) -> subprocess.Popen:
+        """`facedata ARGS` in a child; `group`: in its own process group, as a terminal
+        runs a foreground job (Ctrl-C then reaches every process of the group)."""
         return subprocess.Popen(
             [sys.executable, "-m", "facedata", *args],
             stdout=stdout,
@@ -73,6 +77,7 @@ class World:
             text=True,
             env=self.env(**env),
             cwd=REPO,
+            start_new_session=group,
         )
 
 

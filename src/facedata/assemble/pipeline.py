@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing as mp
+import signal
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -221,6 +222,13 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
+def _worker_start() -> None:
+    """Ctrl-C in a terminal reaches every process of the group: only the main process
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fresh_process()
+
+
 def _run(
     batches: Iterator[list[Item]], settings: WorkSettings, workers: int
 ) -> Iterator[list[dict | Failed]]:
@@ -233,7 +241,7 @@ def _run(
     # initializer drops state that must not cross a fork (detector sessions)
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=fresh_process
+        max_workers=workers, mp_context=ctx, initializer=_worker_start
     ) as pool:
         pending: deque[Future] = deque()
         try:
