@@ -151,3 +151,15 @@ def test_draft_leaves_small_jpegs_pngs_and_exif_alone() -> None:
     exif[0x0112] = 6  # stored sideways: shown rotated 90 degrees
     img, factor = decode_scaled(_jpeg(big, exif=exif), draft_side=400)
     assert factor == 4.0 and img.size == (1875 // 4 + 1, 1600 // 4)
+
+
+def test_build_options_for_reduced_detection_reach_the_recipe(tmp_path, capsys) -> None:
+    from facedata.assemble.recipe import Recipe
+    from tests.helpers.cli import run_cli
+
+    r = Recipe(datasets=["genki4k"], detector="BlazeFace-Full", detect_side=480)
+    assert r.detector == "blazeface-full" and r.detect_side == 480 and r.decode_side == 1024
+    bad = run_cli(capsys, "build", "--datasets", "genki4k", "--detector", "yolo-face")
+    assert bad.code != 0 and "unknown face detector" in bad.err and "blazeface-full" in bad.err
+    small = run_cli(capsys, "build", "--datasets", "genki4k", "--detect-side", "10")
+    assert small.code != 0 and "detect_side" in small.err

@@ -16,6 +16,7 @@ kept row, one row index (8 bytes) for the shard plan; workers hold one chunk.
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -46,7 +47,8 @@ class Merger:
     def add(self, res: ChunkResult) -> None:
         tally = self.tally
         for f in res.failed:
-            tally.drop(f.dataset or "image", f.reason, f.where)
+            stage = "face" if f.reason.startswith("face:") else "image"
+            tally.drop(f.dataset or "image", f.reason, f.where, stage)
             if len(tally.image_errors) < self.max_listed:
                 tally.image_errors.append(
                     {"where": f.where, "reason": f.reason, "detail": f.detail}
@@ -56,7 +58,8 @@ class Merger:
             ident = f"{row['dataset']}/{row['key']}"
             dup = self.dedup.check(ident, row["sha256"], row["phash"])
             if dup is not None:
-                tally.drop(row["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
+                tally.drop(row["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}", dup[0])
+                tally.duplicate(row)
                 continue
             self.leaks.add(row["dataset"], row["subject_id"], row["split"])
             tally.row(row)
@@ -85,6 +88,14 @@ class Merger:
             total = len(shards)
             tasks += [ShardTask(str(root), split, i, total, p) for i, p in enumerate(shards)]
         return tasks
+
+
+def _worker_start() -> None:
+    """Ctrl-C in a terminal reaches every process of the group: only the main process
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it.
+    A forked worker also drops the parent's detector sessions (fresh_process)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fresh_process()
 
 
 def _chunks(
@@ -116,7 +127,7 @@ def run_sharded(
     staging.mkdir(parents=True, exist_ok=True)
     merger = Merger(dedup, leaks, tally, max_listed)
     engine: Engine = get_engine(
-        getattr(recipe, "engine", "local"), recipe.workers, initializer=fresh_process
+        getattr(recipe, "engine", "local"), recipe.workers, initializer=_worker_start
     )
     try:
         chunks = _chunks(items, recipe.batch_size, settings, staging, recipe)

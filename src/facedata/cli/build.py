@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
 from ..errors import BuildError
@@ -66,6 +65,14 @@ def build(
             show_default=False,
         ),
     ] = None,
+    keep_gray: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-gray/--rgb",
+            help="Keep grey sources grey (default) or store every face as RGB.",
+            show_default=False,
+        ),
+    ] = None,
     image_format: Annotated[
         str | None,
         typer.Option("--image-format", metavar="jpeg|png", help="Encoding of the aligned faces."),
@@ -98,14 +105,26 @@ def build(
         int | None,
         typer.Option(
             "--detect-side",
-            help="Detect on a copy this many pixels on its longest side (default 320; "
-            "0: full size).",
+            metavar="PX",
+            help="Detect faces on a copy this long on its longest side (default 320; "
+            "0: full size). Boxes and points are mapped back; faces missed are retried at "
+            "full size.",
+        ),
+    ] = None,
+    decode_side: Annotated[
+        int | None,
+        typer.Option(
+            "--decode-side",
+            metavar="PX",
+            help="Decode JPEGs over twice this long at 1/2..1/8 scale where faces are "
+            "detected (default 1024; 0: always full size).",
         ),
     ] = None,
     engine: Annotated[
         str | None,
         typer.Option(
             "--engine",
+            metavar="local|ray",
             help="Where tasks run: local (this machine's cores) or ray (RAY_ADDRESS, or a "
             "local Ray instance). The corpus is the same.",
         ),
@@ -116,6 +135,8 @@ def build(
 
     Every option can also be set in a recipe file; options given here override it.
     """
+    from pydantic import ValidationError
+
     from ..assemble.pipeline import build as run_build
     from ..assemble.recipe import Recipe, load_recipe
 
@@ -140,13 +161,16 @@ def build(
         "near_dup_distance": near_dup_distance,
         "keep_unaligned": keep_unaligned,
         "image_format": image_format,
+        "keep_gray": keep_gray,
         "seed": seed,
         "engine": engine,
     }
-    if detect_side is not None:
-        overrides["detect_side"] = detect_side or None  # 0: full size
+    for name, side in (("detect_side", detect_side), ("decode_side", decode_side)):
+        if side is not None:
+            overrides[name] = side or None  # 0: full size
     try:
-        given = {k: v for k, v in overrides.items() if v is not None or k == "detect_side"}
+        sides = ("detect_side", "decode_side")
+        given = {k: v for k, v in overrides.items() if v is not None or k in sides}
         recipe = Recipe.model_validate({**base, **given})
     except ValidationError as exc:
         problems = "; ".join(
@@ -183,11 +207,17 @@ def build(
     if det:
         verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
         console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    applied = corpus.get("withdrawals_applied") or []
+    if applied:
+        ids = ", ".join(sorted({w["subject_id"] for w in applied}))
+        console.print(f"left out withdrawn subject(s) (erasure ledger): {escape(ids)}")
     for warning in corpus.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for ds in corpus["datasets"]:
         if ds.get("file_set"):
-            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+            console.print(
+                f"{escape(ds['id'])}: read the file set {escape(ds['file_set'])}", highlight=False
+            )
         for note in ds.get("notes", []):
             console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
     c = corpus["counts"]
