@@ -23,6 +23,7 @@ import importlib.metadata
 import importlib.util
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -222,8 +223,9 @@ class BlazeFace:
             from ai_edge_litert.interpreter import Interpreter
 
             try:
-                interp = Interpreter(model_content=self._data, num_threads=max(1, self.threads))
-                interp.allocate_tensors()
+                with _quiet_stderr():  # the runtime logs "INFO: Created ... delegate"
+                    interp = Interpreter(model_content=self._data, num_threads=max(1, self.threads))
+                    interp.allocate_tensors()
             except Exception as exc:  # the runtime raises untyped errors
                 raise DetectorError(
                     f"{self.name}: cannot load the model from {self.origin}: {exc}",
@@ -291,6 +293,23 @@ class BlazeFace:
                 )
             )
         return out
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (C++ logging) for the interpreter's creation only."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def five_points(six: np.ndarray) -> np.ndarray:
