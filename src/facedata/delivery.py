@@ -67,7 +67,8 @@ def locate(root: Path, spec: FileSpec, index: TreeIndex | None = None) -> Path |
         direct = root / spec.unpacks_to
         if direct.exists():
             return direct
-        return index.below(spec.unpacks_to.rstrip("/"), dirs=True)
+        inner = spec.unpacks_to.rstrip("/")
+        return index.below(inner, dirs=True) or index.below(inner, dirs=False)
     return None
 
 
