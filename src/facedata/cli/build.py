@@ -175,6 +175,10 @@ def build(
     if det:
         verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
         console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    applied = corpus.get("withdrawals_applied") or []
+    if applied:
+        ids = ", ".join(sorted({w["subject_id"] for w in applied}))
+        console.print(f"left out withdrawn subject(s) (erasure ledger): {escape(ids)}")
     for warning in corpus.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for ds in corpus["datasets"]:

@@ -70,14 +70,39 @@ class Registered:
 
 
 def walk(folder: Path) -> list[str]:
+    """Relative paths of the regular files below `folder` (links to regular files count).
+
+    Anything else (a FIFO would hang the hashing, a link to /dev/zero would fill the
+    disk) and names that are not text refuse the whole folder, naming the culprit.
+    """
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d != "__MACOSX" and not d.startswith("."))
         for f in sorted(filenames):
             if f.startswith("._") or f == ".DS_Store":
                 continue
-            out.append(Path(dirpath, f).relative_to(folder).as_posix())
+            path = Path(dirpath, f)
+            _refuse_odd(path)
+            out.append(path.relative_to(folder).as_posix())
     return out
+
+
+def _refuse_odd(path: Path) -> None:
+    from ..confine import regular_problem
+
+    problem = regular_problem(path)
+    if problem is None:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "has a name that is not UTF-8 text"
+    if problem:
+        shown = os.fsencode(path).decode("utf-8", "replace")
+        raise FetchError(
+            f"--from: {shown} {problem}",
+            hint="only regular files and folders are registered: remove pipes, devices and "
+            "links to them (rename files whose names are not UTF-8), then run again",
+        )
 
 
 def _match_file(path: Path, specs: list[FileSpec], archive: bool) -> FileSpec | None:
@@ -119,6 +144,8 @@ def register(
             f"--from {from_path}: no such file or folder",
             hint="pass the archive or the folder you downloaded",
         )
+    if not from_path.is_dir():
+        _refuse_odd(from_path)
     if from_path.is_dir():
         reg = _register_folder(manifest, src, from_path.resolve(), pinned, notes)
     else:
