@@ -42,6 +42,41 @@ def test_relabelled_mirror_inherits_the_stricter_tier_by_kaggle_slug(team, offic
     assert "tier 'unknown'" in err and not team.out("c").exists()
 
 
+@pytest.mark.parametrize(
+    ("source", "twin", "why"),
+    [
+        (
+            {
+                "id": "hf",
+                "kind": "huggingface",
+                "official": True,
+                "repo_id": "TrainingDataPro/Facial-Emotion-Recognition-Dataset",
+            },
+            "trainingdatapro-fer",
+            "same Hugging Face repo",
+        ),
+        (
+            {
+                "id": "web",
+                "kind": "http",
+                "official": True,
+                "files": [
+                    {"name": "g.tar", "url": "http://inc.ucsd.edu/mplab/398/media/genki4k.tar"}
+                ],
+            },
+            "genki4k",
+            "same URL",
+        ),
+    ],
+)
+def test_relabelled_mirror_inherits_by_repo_or_url(team, source, twin, why):
+    copy_of_genki(team, "free-faces", "LicenseRef-Free-Faces", source)
+    res = team.build("c", "--commercial", datasets="free-faces")
+    assert res.code == 1
+    err = flat(res.err)
+    assert f"inherited from catalog dataset {twin} ({why}" in err
+
+
 def test_relabelled_mirror_inherits_by_license_id(team):
     copy_of_genki(
         team,
