@@ -40,6 +40,9 @@ def test_relabelled_mirror_inherits_the_stricter_tier_by_kaggle_slug(team, offic
     err = flat(res.err)
     assert "smiles-free" in err and "genki4k" in err and "same Kaggle slug talhasar/genki4k" in err
     assert "tier 'unknown'" in err and not team.out("c").exists()
+    # the catalog listing judges it the same way
+    listed = flat(team.cli("list", "--commercial").out)
+    assert "inherited from catalog dataset genki4k" in listed
 
 
 @pytest.mark.parametrize(
