@@ -96,7 +96,6 @@ def test_demo_refuses_an_earlier_demo_without_overwrite(user, capsys):
     assert (root / "demo.json").read_text() == "{}"
 
 
-
 def test_list_shows_what_is_fetched(user, world, capsys, monkeypatch):
     res = run_cli(capsys, "list", "--json")
     assert all(r["fetched"] is None for r in json.loads(res.out))  # the empty user cache

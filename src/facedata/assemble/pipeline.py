@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing as mp
+import signal
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -48,6 +49,8 @@ from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
+# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
+STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
@@ -58,6 +61,9 @@ class Tally:
 
     drops: Counter = field(default_factory=Counter)
     drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    drop_stage: dict[str, str] = field(default_factory=dict)
+    stages: Counter = field(default_factory=Counter)
+    duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
     splits: Counter = field(default_factory=Counter)
@@ -80,9 +86,11 @@ class Tally:
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def drop(self, dataset: str, reason: str, where: str) -> None:
+    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
         key = f"{dataset}: {reason}"
         self.drops[key] += 1
+        self.stages[stage] += 1
+        self.drop_stage.setdefault(key, stage)
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
@@ -102,6 +110,21 @@ class Tally:
             self.smile[split][str(row["smile"])] += 1
         if row["expression"] is not None:
             self.expression[split][row["expression"]] += 1
+
+    def duplicate(self, row: dict) -> None:
+        """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
+        for head in ("smile", "expression"):
+            if row.get(head) is not None:
+                self.duplicates[head][str(row[head])] += 1
+
+    def funnel(self) -> dict:
+        """Rows read to rows written, step by step: read - every stage after "reader" = written."""
+        return {
+            "read": self.read,
+            "stages": {s: self.stages.get(s, 0) for s in STAGES},
+            "written": self.written,
+            "duplicates_by_label": {k: dict(v) for k, v in self.duplicates.items()},
+        }
 
     def counts(self) -> dict:
         return {
@@ -165,11 +188,11 @@ def _items(
             tally.read += 1
             ok, why = admit(item.subject_id)
             if not ok:  # readers that decode nothing themselves leave the check to us
-                tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
                 continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
-                tally.drop(labelled.dataset, labelled.reason, labelled.where)
+                tally.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
@@ -203,6 +226,13 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
+def _worker_start() -> None:
+    """Ctrl-C in a terminal reaches every process of the group: only the main process
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fresh_process()
+
+
 def _run(
     batches: Iterator[list[Item]], settings: WorkSettings, workers: int
 ) -> Iterator[list[dict | Failed]]:
@@ -215,7 +245,7 @@ def _run(
     # initializer drops state that must not cross a fork (detector sessions)
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=fresh_process
+        max_workers=workers, mp_context=ctx, initializer=_worker_start
     ) as pool:
         pending: deque[Future] = deque()
         try:
@@ -420,7 +450,8 @@ def build(
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop(res.dataset or "image", res.reason, res.where)
+                    stage = "face" if res.reason.startswith("face:") else "image"
+                    tally.drop(res.dataset or "image", res.reason, res.where, stage)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -429,7 +460,8 @@ def build(
                 ident = f"{res['dataset']}/{res['key']}"
                 dup = dedup.check(ident, res["sha256"], res["phash"])
                 if dup is not None:
-                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
+                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}", dup[0])
+                    tally.duplicate(res)
                     continue
                 res["split"] = assign_split(
                     res["dataset"],
@@ -541,8 +573,10 @@ def _corpus_record(
         "labels": {k: dict(v) for k, v in tally.labels.items()},
         "consent": tally.consent,
         "drops": {
-            k: {"count": n, "examples": tally.drop_examples[k]} for k, n in tally.drops.items()
+            k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
+            for k, n in tally.drops.items()
         },
+        "funnel": tally.funnel(),
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,

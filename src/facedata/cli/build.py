@@ -156,9 +156,7 @@ def build(
     )
     argv = ["facedata", *sys.argv[1:]]
     with build_progress(console) as update:
-        corpus = run_build(
-            recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
-        )
+        corpus = run_build(recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay)
     if corpus.get("up_to_date"):
         console.print(
             f"[bold]{escape(str(recipe.out))}[/]: up to date (same recipe, inputs and facedata "
@@ -185,7 +183,9 @@ def build(
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for ds in corpus["datasets"]:
         if ds.get("file_set"):
-            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+            console.print(
+                f"{escape(ds['id'])}: read the file set {escape(ds['file_set'])}", highlight=False
+            )
         for note in ds.get("notes", []):
             console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
     c = corpus["counts"]
