@@ -562,6 +562,7 @@ def _corpus_record(
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "policy_date": None,  # the UTC date every policy decision used; set by build()
         "command": argv if argv is not None else sys.argv,
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,
