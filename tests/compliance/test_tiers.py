@@ -169,3 +169,7 @@ def test_local_noncommercial_tier_is_refused_despite_consent(team):
     assert "Procurement" in card and "invoice INV-77" in card and "2099-06-30" in card
     assert "WIDER FACE" in card and "Legal team" in card
     assert corpus(out)["license"]["tier"] == "commercial"
+    # rewriting the bundle later keeps the commercial terms and the clearances
+    assert team.cli("cite", str(out)).code == 0
+    card = (out / "README.md").read_text()
+    assert "For non-commercial research only" not in card and "invoice INV-77" in card
