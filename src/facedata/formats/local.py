@@ -129,7 +129,7 @@ def _participants(
                 if len(people) > 1:
                     return None, f"several participants, one not admitted ({why})"
                 return None, why
-    if any(codes != annotated[0][1] for _, codes, _ in annotated):
+    if len(people) > 1 and any(codes != annotated[0][1] for _, codes, _ in annotated):
         return None, "several participants with different labels"
     return MULTI.join(people), ""
 
