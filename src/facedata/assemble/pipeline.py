@@ -431,7 +431,11 @@ def build(
     )
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
-        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+        # a withdrawal logged after that build may concern its rows: never "up to date" then
+        withdrawn_since = any(w.when > str(old.get("created") or "") for w in withdrawn.all())
+        if not withdrawn_since and same_build(
+            old, recipe, datasets, [d.to_dict() for d in decisions]
+        ):
             return {**old, "up_to_date": True}
         if not replay:
             raise refuse_overwrite(Path(recipe.out))
@@ -558,6 +562,7 @@ def _corpus_record(
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "policy_date": None,  # the UTC date every policy decision used; set by build()
         "command": argv if argv is not None else sys.argv,
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,
