@@ -41,9 +41,7 @@ def test_a_range_annotated_for_two_participants_needs_both(team):
     assert res.code == 0, res.err
     c = team.out("c")
     assert subjects(c) == {"P003"}  # not "frames of the first"
-    reason = (
-        "own-data: several participants, one not admitted (consent: no commercial scope)"
-    )
+    reason = "own-data: several participants, one not admitted (consent: no commercial scope)"
     assert drops(c)[reason] == 2  # both sampled frames, counted
     assert team.frames() == set()  # nothing decoded
 

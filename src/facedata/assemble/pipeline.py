@@ -31,7 +31,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..withdrawals import WithdrawalIndex, admission
+from ..withdrawals import WithdrawalIndex, admission, subjects_of
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -78,7 +78,10 @@ class Tally:
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: policy_now().date())
     withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
-    used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # own data: media file -> the subjects whose rows came from it, per dataset
+    used_files: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
     # per dataset: the file set its reader used, and what it said once about gaps
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -194,7 +197,8 @@ def _items(
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
             if src.kind == "local":
-                tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
+                media = str((item.extra or {}).get("video") or item.key)
+                tally.used_files[m.id][media].update(subjects_of(item.subject_id))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
@@ -261,15 +265,21 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     m, src = adm.manifest, adm.source
     root = Path(adm.fetched.root)
     fmt = m.format_for(src)
-    names = [str(fmt.options.get("annotations", "annotations.csv"))]
-    names += sorted(tally.used_files.get(m.id, set()))
+    used = tally.used_files.get(m.id, {})
+    names = [str(fmt.options.get("annotations", "annotations.csv")), *sorted(used)]
     out = []
     for name in names:
         p = root / name
         if p.is_file():
-            out.append(
-                {"name": name, "origin": str(p), "size": p.stat().st_size, "sha256": file_sha256(p)}
-            )
+            entry = {
+                "name": name,
+                "origin": str(p),
+                "size": p.stat().st_size,
+                "sha256": file_sha256(p),
+            }
+            if name in used:  # so `forget` can drop the media of a withdrawn subject
+                entry["subjects"] = sorted(used[name])
+            out.append(entry)
     register = m.resolve(src.consent or "")
     if register.is_file():
         out.append(
@@ -481,6 +491,7 @@ def build(
             license=corpus_license(admitted, recipe.purpose, detector),
             warnings=warnings,
             forgotten=_forgotten(marks, tally),
+            withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
         )
         if detector is not None and detector.clearance is not None:
             corpus["clearances"].append(detector.clearance.model_dump(mode="json"))

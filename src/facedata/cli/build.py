@@ -156,9 +156,7 @@ def build(
     )
     argv = ["facedata", *sys.argv[1:]]
     with build_progress(console) as update:
-        corpus = run_build(
-            recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
-        )
+        corpus = run_build(recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay)
     if corpus.get("up_to_date"):
         console.print(
             f"[bold]{escape(str(recipe.out))}[/]: up to date (same recipe, inputs and facedata "
@@ -177,11 +175,17 @@ def build(
     if det:
         verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
         console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    applied = corpus.get("withdrawals_applied") or []
+    if applied:
+        ids = ", ".join(sorted({w["subject_id"] for w in applied}))
+        console.print(f"left out withdrawn subject(s) (erasure ledger): {escape(ids)}")
     for warning in corpus.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for ds in corpus["datasets"]:
         if ds.get("file_set"):
-            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+            console.print(
+                f"{escape(ds['id'])}: read the file set {escape(ds['file_set'])}", highlight=False
+            )
         for note in ds.get("notes", []):
             console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
     c = corpus["counts"]
