@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -240,7 +241,7 @@ def _run(
     # initializer drops state that must not cross a fork (detector sessions)
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=fresh_process
+        max_workers=workers, mp_context=ctx, initializer=fresh_process, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[Future] = deque()
         for batch in batches:
@@ -364,7 +365,22 @@ def build(
 
     One instant decides: its UTC date (or `today`) is the date of every license,
     clearance and consent decision, recorded as `policy_date` next to `created`.
+    The output folder is locked for the whole build (`locking.exclusive`): a second
+    build or a `forget` on it refuses instead of deleting this one's work.
     """
+    from ..locking import exclusive
+
+    with exclusive(Path(recipe.out), "build"):
+        return _build(recipe, argv=argv, progress=progress, today=today)
+
+
+def _build(
+    recipe: Recipe,
+    *,
+    argv: list[str] | None,
+    progress: Progress | None,
+    today: dt.date | None,
+) -> dict:
     from ..corpora import read_registry, register
     from ..faces import detector_names
 
