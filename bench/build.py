@@ -349,8 +349,13 @@ def main() -> None:
             f"facedata build, {engine} engine, {workers} worker(s): "
             f"{corpus['counts']['total']:,} rows of {corpus['counts']['read']:,} read in "
             f"{s:.1f}s = {rate:,.0f} samples/s ({rate / base_rate:.2f}x baseline), "
-            f"{cpu * 1e6:,.0f} CPU-µs/sample ({base_cpu / cpu:.2f}x the baseline's CPU "
-            f"efficiency), peak RSS {r / 2**20:,.0f} MiB",
+            + (
+                f"{cpu * 1e6:,.0f} CPU-µs/sample ({base_cpu / cpu:.2f}x the baseline's CPU "
+                "efficiency), "
+                if engine == "local"
+                else "CPU not counted (Ray's workers are not reaped by the build), "
+            )
+            + f"peak RSS {r / 2**20:,.0f} MiB",
             flush=True,
         )
     print(

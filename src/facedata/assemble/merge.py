@@ -15,9 +15,11 @@ kept row, one row index (8 bytes) for the shard plan; workers hold one chunk.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -90,12 +92,13 @@ class Merger:
         return tasks
 
 
-def _worker_start() -> None:
+def worker_start(parent: int) -> None:
     """Ctrl-C in a terminal reaches every process of the group: only the main process
-    acts on it (it stops the pool and removes the partial corpus); workers ignore it.
-    A forked worker also drops the parent's detector sessions (fresh_process)."""
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it,
+    and die with the build if it is killed outright. A forked worker also drops the
+    parent's detector sessions (fresh_process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    fresh_process()
+    fresh_process(parent)
 
 
 def _chunks(
@@ -127,7 +130,9 @@ def run_sharded(
     staging.mkdir(parents=True, exist_ok=True)
     merger = Merger(dedup, leaks, tally, max_listed)
     engine: Engine = get_engine(
-        getattr(recipe, "engine", "local"), recipe.workers, initializer=_worker_start
+        getattr(recipe, "engine", "local"),
+        recipe.workers,
+        initializer=partial(worker_start, os.getpid()),
     )
     try:
         chunks = _chunks(items, recipe.batch_size, settings, staging, recipe)
