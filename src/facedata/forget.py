@@ -158,7 +158,14 @@ def _recount(root: Path, shards: list[dict]) -> dict:
 
 def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
     """Remove one subject from one corpus atomically; return the rows removed."""
+    from .locking import exclusive
+
     path = Path(path)
+    with exclusive(path, "forget"):  # a build into this corpus would replace it meanwhile
+        return _forget_locked(path, subject_id, dataset, entry)
+
+
+def _forget_locked(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
     corpus = _load_corpus(path)
     _check_shards(path, corpus)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import signal
 import sys
 import time
@@ -226,11 +227,12 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
     """Ctrl-C in a terminal reaches every process of the group: only the main process
-    acts on it (it stops the pool and removes the partial corpus); workers ignore it."""
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it,
+    and die with the build if it is killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    fresh_process()
+    fresh_process(parent)
 
 
 def _run(
@@ -245,7 +247,7 @@ def _run(
     # initializer drops state that must not cross a fork (detector sessions)
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_start
+        max_workers=workers, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[Future] = deque()
         try:
@@ -385,7 +387,27 @@ def build(
     With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
     not redone (the record comes back with `up_to_date: true`), a different one raises,
     unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
+
+    The output folder is locked for the whole build (`locking.exclusive`): a second
+    build or a `forget` on it refuses instead of deleting this one's work.
     """
+    from ..locking import exclusive
+
+    with exclusive(Path(recipe.out), "build"):
+        return _build(
+            recipe, argv=argv, progress=progress, today=today, overwrite=overwrite, replay=replay
+        )
+
+
+def _build(
+    recipe: Recipe,
+    *,
+    argv: list[str] | None,
+    progress: Progress | None,
+    today: dt.date | None,
+    overwrite: bool,
+    replay: bool,
+) -> dict:
     from ..corpora import read_registry, register
     from ..faces import detector_names
 
