@@ -466,8 +466,9 @@ def _build(
     )
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
-        # a withdrawal logged after that build may concern its rows: never "up to date" then
-        withdrawn_since = any(w.when > str(old.get("created") or "") for w in withdrawn.all())
+        # a withdrawal logged since that build began (same second included) may concern
+        # its rows: never "up to date" then
+        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in withdrawn.all())
         if not withdrawn_since and same_build(
             old, recipe, datasets, [d.to_dict() for d in decisions]
         ):
