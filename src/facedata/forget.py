@@ -206,7 +206,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
         base_counts = corpus["counts"]
         corpus["counts"] = {**_recount(tmp, corpus["shards"]), "read": base_counts.get("read")}
         corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
-        _scrub(corpus, subject_id)
+        _scrub(corpus, subject_id, dataset)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         if removed:
             from .bundle import write_bundle
@@ -216,12 +216,26 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
     return removed
 
 
-def _scrub(corpus: dict, subject_id: str) -> None:
-    """Drop mentions of the subject from drop examples and image errors (they name rows)."""
-    token = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(subject_id)}(?![A-Za-z0-9_.-])")
+def _scrub(corpus: dict, subject_id: str, dataset: str | None = None) -> None:
+    """Drop mentions of the subject: drop examples, image errors, their own media inputs."""
+    token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject_id)}(?![A-Za-z0-9])")
     for drop in (corpus.get("drops") or {}).values():
         if isinstance(drop, dict) and isinstance(drop.get("examples"), list):
             drop["examples"] = [e for e in drop["examples"] if not token.search(str(e))]
+    for record in corpus.get("datasets") or []:
+        inputs = record.get("inputs") if isinstance(record, dict) else None
+        if not isinstance(inputs, list) or dataset not in (None, record.get("id")):
+            continue
+        kept = []
+        for item in inputs:
+            who = item.get("subjects") if isinstance(item, dict) else None
+            if isinstance(who, list) and subject_id in who:
+                who = [w for w in who if w != subject_id]
+                if not who:
+                    continue  # media of the withdrawn subject alone
+                item = {**item, "subjects": who}
+            kept.append(item)
+        record["inputs"] = kept
     if isinstance(corpus.get("image_errors"), list):
         corpus["image_errors"] = [
             e for e in corpus["image_errors"] if not token.search(json.dumps(e, default=str))
@@ -254,25 +268,37 @@ def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Pa
     return gone
 
 
-def _known_subjects(targets: list[Path]) -> tuple[set[str], dict[str, dict[str, set[str]]]]:
-    """Ids a forget request may name: in corpora, consent registers, or the ledger."""
+def _known_subjects(
+    targets: list[Path], others: list[Path], manifests: list[Path]
+) -> tuple[set[str], dict[str, dict[str, set[str]]], list[str]]:
+    """Ids a forget request may name: in corpora, consent registers, or the ledger.
+
+    Also which unnamed registered corpora could not be read (damaged since): named ones
+    must be readable, unnamed ones are only reported.
+    """
     per_corpus = {str(p): subjects_in(p) for p in targets}
+    unreadable = []
+    for p in others:
+        try:
+            per_corpus[str(p)] = subjects_in(p)
+        except FacedataError:
+            unreadable.append(str(p))
     known: set[str] = set()
     for ids in per_corpus.values():
         known |= set(ids)
     known |= {w.subject_id for w in read_ledger()}
-    known |= _register_subjects()
-    return known, per_corpus
+    known |= _register_subjects(manifests)
+    return known, per_corpus, unreadable
 
 
-def _register_subjects() -> set[str]:
+def _register_subjects(manifests: list[Path]) -> set[str]:
     """Subject ids in the consent registers of every local source the catalog knows."""
     from .catalog import Catalog
     from .consent import load_register
 
     found: set[str] = set()
     try:
-        catalog = Catalog.load()
+        catalog = Catalog.load(manifests)
     except FacedataError:
         return found
     for m in catalog:
@@ -312,8 +338,12 @@ def forget(
     dataset: str | None = None,
     by: str | None = None,
     reason: str = "consent withdrawn",
+    manifests: list[Path] | None = None,
 ) -> dict:
-    """Erase a subject from corpora (named, else every registered one) and caches; log it."""
+    """Erase a subject from corpora (named, else every registered one) and caches; log it.
+
+    `manifests` are extra manifest folders whose consent registers also know subjects.
+    """
     from .corpora import live_corpora
 
     subject_id = subject_id.strip()
@@ -328,22 +358,18 @@ def forget(
     registered = [r.path for r in live_corpora()]
     named = [Path(p) for p in corpora or []]
     targets = named or registered
-    if not targets:
-        raise FacedataError(
-            "no corpus given and none registered",
-            hint="name the corpus folders: facedata forget --subject P017 output/x",
-        )
     for p in targets:  # refuse before touching anything if one corpus is wrong
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
-    known, holdings = _known_subjects(targets + others)
+    known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
     if subject_id not in known:
         raise _unknown_subject(subject_id, known)
     unnamed = [
         str(p)
         for p in others
-        if subject_id in holdings[str(p)]
+        if str(p) in holdings
+        and subject_id in holdings[str(p)]
         and (dataset is None or dataset in holdings[str(p)][subject_id])
     ]
     entry = {
@@ -369,6 +395,7 @@ def forget(
         "corpora": per_corpus,
         "frames_deleted": [str(f) for f in frames],
         "unnamed": unnamed,
+        "unchecked": unreadable,
     }
     _log(record)
     return record

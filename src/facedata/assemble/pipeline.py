@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -31,7 +32,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..withdrawals import WithdrawalIndex, subjects_of
+from ..withdrawals import WithdrawalIndex, admission, subjects_of
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -44,10 +45,13 @@ from .gate import (
 from .recipe import Recipe
 from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
+from .target import existing_record, refuse_overwrite, same_build
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
+# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
+STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
@@ -58,6 +62,9 @@ class Tally:
 
     drops: Counter = field(default_factory=Counter)
     drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    drop_stage: dict[str, str] = field(default_factory=dict)
+    stages: Counter = field(default_factory=Counter)
+    duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
     splits: Counter = field(default_factory=Counter)
@@ -67,18 +74,24 @@ class Tally:
     align_status: Counter = field(default_factory=Counter)
     read: int = 0
     written: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: policy_now().date())
     withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
-    used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # own data: media file -> the subjects whose rows came from it, per dataset
+    used_files: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
     # per dataset: the file set its reader used, and what it said once about gaps
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def drop(self, dataset: str, reason: str, where: str) -> None:
+    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
         key = f"{dataset}: {reason}"
         self.drops[key] += 1
+        self.stages[stage] += 1
+        self.drop_stage.setdefault(key, stage)
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
@@ -99,6 +112,21 @@ class Tally:
         if row["expression"] is not None:
             self.expression[split][row["expression"]] += 1
 
+    def duplicate(self, row: dict) -> None:
+        """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
+        for head in ("smile", "expression"):
+            if row.get(head) is not None:
+                self.duplicates[head][str(row[head])] += 1
+
+    def funnel(self) -> dict:
+        """Rows read to rows written, step by step: read - every stage after "reader" = written."""
+        return {
+            "read": self.read,
+            "stages": {s: self.stages.get(s, 0) for s in STAGES},
+            "written": self.written,
+            "duplicates_by_label": {k: dict(v) for k, v in self.duplicates.items()},
+        }
+
     def counts(self) -> dict:
         return {
             "total": self.written,
@@ -109,10 +137,6 @@ class Tally:
             "datasets": {k: dict(v) for k, v in self.datasets.items()},
             "align_status": dict(self.align_status),
         }
-
-
-Admit = Callable[[str | None], tuple[bool, str]]
-LEDGER_REASON = "consent: withdrawn (erasure ledger)"
 
 
 def _items(
@@ -141,69 +165,43 @@ def _items(
         register = (
             registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
         )
-        admit = _admission(m, register, withdrawn, recipe, tally)
+        admit = admission(
+            m.id,
+            register,
+            withdrawn,
+            recipe.purpose,
+            tally.today,
+            on_withdrawn=lambda w: tally.withdrawn.__setitem__(
+                (w.subject_id, w.dataset, w.when), w.to_dict()
+            ),
+        )
+        seen = 0
         for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
                 tally.note(item)
                 continue
+            seen += 1
+            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+                tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
             tally.read += 1
             ok, why = admit(item.subject_id)
             if not ok:  # readers that decode nothing themselves leave the check to us
-                tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
                 continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
-                tally.drop(labelled.dataset, labelled.reason, labelled.where)
+                tally.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
             if src.kind == "local":
-                tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
+                media = str((item.extra or {}).get("video") or item.key)
+                tally.used_files[m.id][media].update(subjects_of(item.subject_id))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
-
-
-def _admission(
-    m: Manifest,
-    register: ConsentRegister | None,
-    withdrawn: WithdrawalIndex,
-    recipe: Recipe,
-    tally: Tally,
-) -> Admit:
-    """May this subject's rows enter? The ledger first, then (own data) the register.
-
-    A withdrawal recorded by `forget` holds until the register shows a signature dated
-    after it that grants the purpose. Several ids joined by '+' (one frame, several
-    people) are admitted only together.
-    """
-
-    def one(sid: str | None) -> tuple[bool, str]:
-        w = withdrawn.latest(m.id, sid) if sid else None
-        if register is not None:
-            ok, why = register.decide(sid, recipe.purpose, tally.today)
-            rec = register.records.get(sid or "")
-            if w is not None and ok and rec is not None and rec.signed > w.date:
-                return True, why  # re-granted after the withdrawal
-        elif w is None:
-            return True, ""
-        if w is not None:
-            tally.withdrawn[(w.subject_id, w.dataset, w.when)] = w.to_dict()
-            return False, LEDGER_REASON
-        return ok, why
-
-    def admit(subject_id: str | None) -> tuple[bool, str]:
-        people = subjects_of(subject_id) or [subject_id]
-        for sid in people:
-            ok, why = one(sid)
-            if not ok:
-                if len(people) > 1:
-                    return False, f"several participants, one not admitted ({why})"
-                return False, why
-        return True, ""
-
-    return admit
+        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -229,6 +227,14 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
+def _worker_start(parent: int | None = None) -> None:
+    """Ctrl-C in a terminal reaches every process of the group: only the main process
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it.
+    A worker also dies with its build (`parent`), even one killed by kill -9."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fresh_process(parent)
+
+
 def _run(
     batches: Iterator[list[Item]], settings: WorkSettings, workers: int
 ) -> Iterator[list[dict | Failed]]:
@@ -241,15 +247,19 @@ def _run(
     # initializer drops state that must not cross a fork (detector sessions)
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=fresh_process, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_batch, batch, settings))
-            if len(pending) >= 2 * workers:
+        try:
+            for batch in batches:
+                pending.append(pool.submit(process_batch, batch, settings))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BaseException:  # Ctrl-C or an error: queued batches are not started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
@@ -257,15 +267,21 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     m, src = adm.manifest, adm.source
     root = Path(adm.fetched.root)
     fmt = m.format_for(src)
-    names = [str(fmt.options.get("annotations", "annotations.csv"))]
-    names += sorted(tally.used_files.get(m.id, set()))
+    used = tally.used_files.get(m.id, {})
+    names = [str(fmt.options.get("annotations", "annotations.csv")), *sorted(used)]
     out = []
     for name in names:
         p = root / name
         if p.is_file():
-            out.append(
-                {"name": name, "origin": str(p), "size": p.stat().st_size, "sha256": file_sha256(p)}
-            )
+            entry = {
+                "name": name,
+                "origin": str(p),
+                "size": p.stat().st_size,
+                "sha256": file_sha256(p),
+            }
+            if name in used:  # so `forget` can drop the media of a withdrawn subject
+                entry["subjects"] = sorted(used[name])
+            out.append(entry)
     register = m.resolve(src.consent or "")
     if register.is_file():
         out.append(
@@ -360,18 +376,26 @@ def build(
     argv: list[str] | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    overwrite: bool = True,
+    replay: bool = False,
 ) -> dict:
     """Build the corpus `recipe` describes; return its corpus.json record.
 
     One instant decides: its UTC date (or `today`) is the date of every license,
     clearance and consent decision, recorded as `policy_date` next to `created`.
+
+    With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
+    not redone (the record comes back with `up_to_date: true`), a different one raises,
+    unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
     The output folder is locked for the whole build (`locking.exclusive`): a second
     build or a `forget` on it refuses instead of deleting this one's work.
     """
     from ..locking import exclusive
 
     with exclusive(Path(recipe.out), "build"):
-        return _build(recipe, argv=argv, progress=progress, today=today)
+        return _build(
+            recipe, argv=argv, progress=progress, today=today, overwrite=overwrite, replay=replay
+        )
 
 
 def _build(
@@ -380,6 +404,8 @@ def _build(
     argv: list[str] | None,
     progress: Progress | None,
     today: dt.date | None,
+    overwrite: bool,
+    replay: bool,
 ) -> dict:
     from ..corpora import read_registry, register
     from ..faces import detector_names
@@ -412,7 +438,8 @@ def _build(
     )
     if detector is not None and not detector.admitted:
         raise PolicyError(
-            f"the {recipe.purpose} policy refuses the face detector: {detector.reason}",
+            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
+            f"{detector.reason}",
             hint=f"use a detector whose weights allow commercial use, or add a clearance "
             f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
         )
@@ -423,18 +450,25 @@ def _build(
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
+    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
+        datasets = [_dataset_record(a) for a in admitted]
+        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+            return {**old, "up_to_date": True}
+        if not replay:
+            raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop(res.dataset or "image", res.reason, res.where)
+                    stage = "face" if res.reason.startswith("face:") else "image"
+                    tally.drop(res.dataset or "image", res.reason, res.where, stage)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -443,7 +477,8 @@ def _build(
                 ident = f"{res['dataset']}/{res['key']}"
                 dup = dedup.check(ident, res["sha256"], res["phash"])
                 if dup is not None:
-                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
+                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}", dup[0])
+                    tally.duplicate(res)
                     continue
                 res["split"] = assign_split(
                     res["dataset"],
@@ -465,7 +500,7 @@ def _build(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
-                        "expected": expected,
+                        "expected": tally.expected,
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]
@@ -477,6 +512,7 @@ def _build(
             license=corpus_license(admitted, recipe.purpose, detector),
             warnings=warnings,
             forgotten=_forgotten(marks, tally),
+            withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
         )
         if detector is not None and detector.clearance is not None:
             corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
@@ -484,7 +520,15 @@ def _build(
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
-    register(Path(recipe.out), corpus)
+    try:
+        register(Path(recipe.out), corpus)
+    except OSError as exc:
+        raise BuildError(
+            f"{recipe.out} was built, but it could not be added to the corpus registry: "
+            f"{exc.strerror or exc}",
+            hint="until it is registered, `facedata forget` reaches it only when named; fix "
+            "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
+        ) from None
     return corpus
 
 
@@ -546,8 +590,10 @@ def _corpus_record(
         "labels": {k: dict(v) for k, v in tally.labels.items()},
         "consent": tally.consent,
         "drops": {
-            k: {"count": n, "examples": tally.drop_examples[k]} for k, n in tally.drops.items()
+            k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
+            for k, n in tally.drops.items()
         },
+        "funnel": tally.funnel(),
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,

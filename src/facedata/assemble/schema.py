@@ -85,7 +85,9 @@ SCHEMA = pa.schema(
 #               citation, inputs: [{name, origin, size, sha256}]}]
 #   decisions: [Decision.to_dict()]  clearances: [clearance dicts used]
 #   detector: {name, weights_sha256, terms} | null
-#   labels: {remap counts per dataset and head}   drops: {reason: count, examples}
+#   labels: {remap counts per dataset and head}   drops: {reason: count, examples, stage}
+#   funnel: {read, stages: {reader, consent, labels, image, face, exact, near}, written,
+#            duplicates_by_label: {head: {value: n}}}   (read - stages after reader = written)
 #   dedup: {exact, near, kept}        leaks: [..]   image_errors: [{where, reason}]
 #   counts: {total, splits: {split: n}, smile: {split: {value: n}},
 #            expression: {split: {name: n}}, datasets: {id: {split: n}},

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..forget import forget as run_forget
-from ..owndata import new_local_manifest
-from .app import app, console
+from .app import ManifestsOpt, app, console
 from .catalog import manifest_app
 
 
@@ -27,6 +25,8 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a manifest for your own recorded participants from the template."""
+    from ..owndata import new_local_manifest
+
     path = new_local_manifest(local, dataset_id, name, out, force)
     console.print(f"wrote {path}; edit it, then `facedata manifest validate {path}`")
 
@@ -44,20 +44,30 @@ def forget(
     by: Annotated[
         str | None, typer.Option("--by", help="Who handles the request (logged).")
     ] = None,
+    manifests: ManifestsOpt = None,
 ) -> None:
     """Remove a withdrawn participant's rows from corpora, atomically, and log it.
 
     Later builds read the log and leave the subject out until the consent register
     re-grants with a later signature.
     """
-    record = run_forget(subject, corpora or [], dataset=dataset, by=by)
+    from ..forget import forget as run_forget
+
+    record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
+    if not record["corpora"]:
+        console.print("no corpus is registered or named; nothing to erase from corpora")
     for path in record["unnamed"]:
         console.print(
             f"[yellow]warning:[/] {escape(path)} also holds subject {escape(subject)} and was "
             f"not named; run `facedata forget --subject {escape(subject)}` without paths to "
             "erase from every registered corpus"
+        )
+    for path in record["unchecked"]:
+        console.print(
+            f"[yellow]warning:[/] registered corpus {escape(path)} could not be read; check "
+            "whether it holds the subject (rebuild or restore it, then forget again)"
         )
     console.print(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "

@@ -114,7 +114,10 @@ def _match_file(path: Path, specs: list[FileSpec], archive: bool) -> FileSpec | 
     """
     by_name = [s for s in specs if Path(s.name).name == path.name]
     if by_name:
-        return by_name[0]
+        spec = by_name[0]
+        if archive and not is_archive_name(spec.name) and spec.unpack is None:
+            return None  # a zip saved under the CSV's name: unpack it, never pin it as the CSV
+        return spec
     if len(specs) == 1 and archive == is_archive_name(specs[0].name):
         return specs[0]
     return None
@@ -209,8 +212,11 @@ def _register_file(
     is_archive = archive_kind(path) is not None
     spec = _match_file(path, src.files, is_archive)
     if spec is None and is_archive:
-        # a wrapper (a Kaggle zip, an archive of the extracted folder): unpacked at the root
-        placement, entry = _take(path.name, path, None, src, pinned, notes, unpack=True)
+        # a wrapper (a Kaggle zip, an archive of the extracted folder): unpacked at the
+        # root. Its lock entry never takes a listed file's name: those bytes are not it.
+        listed = {Path(f.name).name for f in src.files}
+        name = f"{path.name} (archive)" if path.name in listed else path.name
+        placement, entry = _take(name, path, None, src, pinned, notes, unpack=True)
         return Registered([placement], _record(manifest, src, path, [entry]))
     if spec is None and src.files:
         listed = ", ".join(f.name for f in src.files)
@@ -309,9 +315,14 @@ def check_delivery(
                 f"from the folder that holds {top}/",
                 hint=f"run `facedata fetch {manifest.id} --from {given.parent}`",
             ) from None
+        # the staged tree is a temp folder: name places relative to what was given
+        shown = str(given.name)
+        message = exc.message.replace(f"{tree}/", f"{shown}: ").replace(str(tree), shown)
+        message = message.replace(f"{manifest.id}: ", "", 1)
+        hint = (exc.hint or "").replace(f"{tree}/", "").replace(str(tree), shown)
         raise FetchError(
-            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {exc.message}",
-            hint=exc.hint or "pass the folder or archive as the dataset's publisher ships it",
+            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {message}",
+            hint=hint or "pass the folder or archive as the dataset's publisher ships it",
         ) from None
 
 

@@ -8,9 +8,12 @@ from . import plots
 from .gather import CorpusData
 from .html import figure, note, num, pct, section, table
 from .keys import (
+    DECLARED_CROP,
+    FALLBACK_FRAME,
     HEAD_TITLES,
     MISSING,
     SMILE_NAMES,
+    align_label,
     class_order,
     get_dict,
     keyed,
@@ -157,19 +160,33 @@ def license_mix(data: CorpusData) -> str:
 
 
 def alignment(data: CorpusData) -> str:
-    by = keyed(data.stats.count_by("align_status"))
-    if not by:
+    raw = data.stats.count_by("align_status", "detector")
+    if not raw:
         return section("alignment", "Alignment status", note("The shards hold no rows."))
+    by: Counter = Counter()
+    for (status, detector), n in raw.items():
+        by[align_label(status, detector)] += n
     items = sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))
     total = sum(by.values())
-    plot = plots.bars([k for k, _ in items], [n for _, n in items], title="Rows per align status")
+    colors = [
+        "#edc948" if k == FALLBACK_FRAME else "#9aa5b1" if k == DECLARED_CROP else "#4e79a7"
+        for k, _ in items
+    ]
+    plot = plots.bars(
+        [k for k, _ in items],
+        [n for _, n in items],
+        title="Rows per align status",
+        colors=colors,
+    )
     rows = [[k, n, pct(n, total)] for k, n in items]
     body = figure(plot, "rows per alignment status") + table(
         ["status", "rows", "share"], rows, numeric=[1, 2]
     )
     body += note(
-        "detected: faces found and aligned by the detector; dataset_landmarks: aligned "
-        "with the source's own landmarks; precropped: the source image was used as the face."
+        "detected: faces found and aligned by the detector; dataset landmarks: aligned "
+        "with the source's own landmarks; declared crop: the manifest says the images are "
+        "face crops, used whole; whole frame (no face found): the detector found no face in "
+        "a tight crop, so the whole frame was kept unaligned (check these first)."
     )
     return section("alignment", "Alignment status", body)
 
