@@ -240,10 +240,10 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-def _worker_start(parent: int) -> None:
+def _worker_start(parent: int | None = None) -> None:
     """Ctrl-C in a terminal reaches every process of the group: only the main process
-    acts on it (it stops the pool and removes the partial corpus); workers ignore it,
-    and die with the build if it is killed outright."""
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it.
+    A worker also dies with its build (`parent`), even one killed by kill -9."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fresh_process(parent)
 
