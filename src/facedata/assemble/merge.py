@@ -139,14 +139,9 @@ def run_sharded(
         for res in engine.map(run_chunk, chunks):
             merger.add(res)
             if progress:
-                progress(
-                    {
-                        "read": tally.read,
-                        "written": tally.written,
-                        "dropped": sum(tally.drops.values()),
-                        "expected": tally.expected,
-                    }
-                )
+                progress(tally.progress())
+        if progress:  # once more: the readers have finished, so `expected` is exact now
+            progress(tally.progress())
         shards = list(engine.map(run_shard, merger.shard_tasks(Path(root), recipe.shard_rows)))
     finally:
         engine.close()

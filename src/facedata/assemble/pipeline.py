@@ -92,6 +92,8 @@ class Tally:
             self.drop_examples[key].append(where)
 
     def note(self, note: Note) -> None:
+        if note.kind == "count":  # progress only (see _items); nothing to record
+            return
         if note.kind == "file_set":
             self.file_sets[note.dataset] = note.text
         elif note.text not in self.notes[note.dataset]:
@@ -113,6 +115,14 @@ class Tally:
         for head in ("smile", "expression"):
             if row.get(head) is not None:
                 self.duplicates[head][str(row[head])] += 1
+
+    def progress(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "written": self.written,
+            "dropped": sum(self.drops.values()),
+            "expected": self.expected,
+        }
 
     def funnel(self) -> dict:
         """Rows read to rows written, step by step: read - every stage after "reader" = written."""
@@ -171,13 +181,16 @@ def _items(
                 (w.subject_id, w.dataset, w.when), w.to_dict()
             ),
         )
-        seen = 0
+        seen, estimate = 0, m.images or 0
         for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
+                if item.kind == "count" and item.text.isdigit():  # the reader's real count
+                    tally.expected += int(item.text) - estimate
+                    estimate = int(item.text)
                 tally.note(item)
                 continue
             seen += 1
-            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+            if seen > estimate:  # more than expected: grow the estimate
                 tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
@@ -197,7 +210,7 @@ def _items(
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
-        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
+        tally.expected -= max(estimate - seen, 0)  # the reader has its real count now
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -410,8 +423,9 @@ def _build(
     )
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
-        # a withdrawal logged after that build may concern its rows: never "up to date" then
-        withdrawn_since = any(w.when > str(old.get("created") or "") for w in withdrawn.all())
+        # a withdrawal logged since that build began (same second included) may concern
+        # its rows: never "up to date" then
+        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in withdrawn.all())
         if not withdrawn_since and same_build(
             old, recipe, datasets, [d.to_dict() for d in decisions]
         ):
