@@ -15,6 +15,7 @@ with near matches (`p109` -> P109), and nothing is logged.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import getpass
@@ -365,6 +366,8 @@ def forget(
     known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
     if subject_id not in known:
         raise _unknown_subject(subject_id, known)
+    if dataset is not None:
+        _check_dataset(dataset, holdings, manifests or [])
     unnamed = [
         str(p)
         for p in others
@@ -375,7 +378,7 @@ def forget(
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
-        "by": by or getpass.getuser(),
+        "by": by or _user(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reason": reason,
     }
@@ -399,6 +402,30 @@ def forget(
     }
     _log(record)
     return record
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def _check_dataset(
+    dataset: str, holdings: dict[str, dict[str, set[str]]], manifests: list[Path]
+) -> None:
+    """A mistyped --dataset would log a withdrawal no build ever matches: refuse it."""
+    from .catalog import Catalog
+
+    known = {ds for ids in holdings.values() for sets in ids.values() for ds in sets}
+    with contextlib.suppress(FacedataError):  # a broken catalog: corpora still count
+        known |= set(Catalog.load(manifests).ids)
+    if dataset not in known:
+        near = difflib.get_close_matches(dataset, sorted(known), n=3, cutoff=0.5)
+        raise FacedataError(
+            f"--dataset {dataset!r} is in no corpus and no manifest; nothing was erased or logged",
+            hint=f"did you mean {', '.join(near)}?" if near else "run `facedata list` for ids",
+        )
 
 
 def _same(path: Path) -> Path:

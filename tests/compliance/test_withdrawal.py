@@ -138,6 +138,9 @@ def test_subject_ids_match_exactly_and_unknown_ids_are_errors(team):
 
     res = team.cli("forget", "--subject", "P0", str(a))
     assert res.code == 1 and team.ledger() == []
+    res = team.cli("forget", "--subject", "P001", "--dataset", "own_data", str(a))
+    assert res.code == 1 and "did you mean own-data" in " ".join(res.err.split())
+    assert team.ledger() == [] and "P001" in subjects(a)
 
 
 def test_a_damaged_ledger_or_registry_stops_builds_with_a_clear_message(team):

@@ -227,10 +227,10 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-def _worker_start(parent: int | None = None) -> None:
+def _worker_start(parent: int) -> None:
     """Ctrl-C in a terminal reaches every process of the group: only the main process
-    acts on it (it stops the pool and removes the partial corpus); workers ignore it.
-    A worker also dies with its build (`parent`), even one killed by kill -9."""
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it,
+    and die with the build if it is killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fresh_process(parent)
 
@@ -387,6 +387,7 @@ def build(
     With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
     not redone (the record comes back with `up_to_date: true`), a different one raises,
     unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
+
     The output folder is locked for the whole build (`locking.exclusive`): a second
     build or a `forget` on it refuses instead of deleting this one's work.
     """
@@ -452,7 +453,11 @@ def _build(
     )
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
-        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+        # a withdrawal logged after that build may concern its rows: never "up to date" then
+        withdrawn_since = any(w.when > str(old.get("created") or "") for w in withdrawn.all())
+        if not withdrawn_since and same_build(
+            old, recipe, datasets, [d.to_dict() for d in decisions]
+        ):
             return {**old, "up_to_date": True}
         if not replay:
             raise refuse_overwrite(Path(recipe.out))
@@ -579,6 +584,7 @@ def _corpus_record(
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "policy_date": None,  # the UTC date every policy decision used; set by build()
         "command": argv if argv is not None else sys.argv,
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,

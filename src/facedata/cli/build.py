@@ -192,9 +192,13 @@ def build(
     splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
     dropped = sum(v["count"] for v in corpus["drops"].values())
     console.print(
-        f"[bold]{recipe.out}[/]: {c['total']:,} rows ({splits}); {dropped:,} dropped; "
-        f"dedup removed {corpus['dedup']['exact']} exact + {corpus['dedup']['near']} near"
+        f"[bold]{escape(str(recipe.out))}[/]: {c['total']:,} rows ({splits}); "
+        f"{dropped:,} dropped; dedup removed {corpus['dedup']['exact']} exact + "
+        f"{corpus['dedup']['near']} near",
+        highlight=False,
+        soft_wrap=True,
     )
+    console.print(f"funnel: {escape(_funnel_line(corpus))}", highlight=False, soft_wrap=True)
     console.print(f"license: {escape(corpus['license']['statement'])}")
     console.print(
         f"next: facedata report {escape(_quoted(recipe.out))}   (one HTML page: balance, "
@@ -202,6 +206,29 @@ def build(
         highlight=False,
         soft_wrap=True,
     )
+
+
+STEP_NAMES = {
+    "reader": "unusable entries",
+    "consent": "consent",
+    "labels": "unmapped labels",
+    "image": "undecodable",
+    "face": "no face",
+    "exact": "exact duplicates",
+    "near": "near duplicates",
+}
+
+
+def _funnel_line(corpus: dict) -> str:
+    """`read 3,000 - no face 2,500 - exact duplicates 100 = 400 written`."""
+    funnel = corpus.get("funnel") or {}
+    stages = funnel.get("stages") or {}
+    steps = [f" - {STEP_NAMES.get(k, k)} {n:,}" for k, n in stages.items() if n and k != "reader"]
+    before = stages.get("reader", 0)
+    head = f"{funnel.get('read', 0):,} read" + (
+        f" (after {before:,} {STEP_NAMES['reader']})" if before else ""
+    )
+    return f"{head}{''.join(steps)} = {funnel.get('written', 0):,} written"
 
 
 def _quoted(path: Path) -> str:
