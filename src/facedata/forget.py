@@ -20,15 +20,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .assemble.pipeline import Tally
-from .assemble.schema import CORPUS_JSON, DATA_DIR, SCHEMA
-from .assemble.writer import file_sha256
-from .atomic import atomic_dir, atomic_write_text
-from .corpus import read_corpus
+from .atomic import atomic_dir
+from .corpus import (
+    CORPUS_JSON,
+    DATA_DIR,
+    CorpusRecord,
+    Counts,
+    Head,
+    Shard,
+    file_sha256,
+    heads_record,
+    read_corpus,
+    renumber,
+)
+from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
-
-COUNT_COLUMNS = ["split", "dataset", "smile", "expression", "align_status"]
 
 
 def erasure_log_path() -> Path:
@@ -48,20 +55,17 @@ def _damaged(path: Path, problem: str) -> FacedataError:
     )
 
 
-def _load_corpus(path: Path) -> dict:
-    corpus = read_corpus(path, require={"shards": list, "counts": dict})
-    if not all(isinstance(s, dict) and isinstance(s.get("path"), str) for s in corpus["shards"]):
-        raise _damaged(path, f"{CORPUS_JSON} lists a shard without a path")
-    return corpus
+def _load_corpus(path: Path) -> CorpusRecord:
+    return read_corpus(path, require=("shards", "counts"))
 
 
-def _check_shards(path: Path, corpus: dict) -> None:
+def _check_shards(path: Path, corpus: CorpusRecord) -> None:
     """Open every listed shard's footer, so a broken one stops forget before any write."""
-    for shard in corpus["shards"]:
+    for shard in corpus.shards:
         try:
-            pq.ParquetFile(Path(path) / shard["path"]).schema_arrow  # noqa: B018
+            pq.ParquetFile(Path(path) / shard.path).schema_arrow  # noqa: B018
         except (pa.ArrowException, OSError) as exc:
-            raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
+            raise _damaged(path, f"cannot read shard {shard.path}: {exc}") from None
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -76,7 +80,8 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) ->
     """Copy `src` to `dst` without the subject's rows, batch by batch; return rows removed."""
     pf = pq.ParquetFile(src)
     removed = 0
-    with pq.ParquetWriter(dst, SCHEMA, compression="zstd") as writer:
+    # the shard's own schema: its label names and image mode stay as built
+    with pq.ParquetWriter(dst, pf.schema_arrow, compression="zstd") as writer:
         for batch in pf.iter_batches(batch_size=1024):
             hit = pc.equal(batch.column("subject_id"), subject_id)
             if dataset:
@@ -87,36 +92,14 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) ->
     return removed
 
 
-def _renumber(root: Path, shards: list[dict]) -> list[dict]:
-    """Drop shards left empty and renumber the rest: readers choke on zero-row files."""
-    kept: list[dict] = []
-    by_split: dict[str, list[dict]] = {}
-    for shard in shards:
-        if shard["rows"] == 0:
-            (root / shard["path"]).unlink()
-            continue
-        split = Path(shard["path"]).name.split("-")[0]
-        by_split.setdefault(split, []).append(shard)
-    for split, group in by_split.items():
-        for i, shard in enumerate(group):
-            old = root / shard["path"]
-            new = old.with_name(f"{split}-{i:05d}-of-{len(group):05d}.parquet")
-            if new != old:
-                os.replace(old, new)
-                shard["path"] = str(Path(shard["path"]).with_name(new.name))
-            kept.append(shard)
-    return kept
-
-
-def _recount(root: Path, shards: list[dict]) -> dict:
-    tally = Tally()
-    for shard in shards:
-        table = pq.read_table(root / shard["path"], columns=COUNT_COLUMNS)
-        for row in table.to_pylist():
-            tally.row(row)
-    counts = tally.counts()
-    counts.pop("read", None)
-    return counts
+def _recount(root: Path, corpus: CorpusRecord) -> None:
+    """Counts and head statistics from the shards as they are now."""
+    counts = count_shards([root / s.path for s in corpus.shards]).to_dict()
+    read = corpus.counts.read
+    corpus.counts = Counts.model_validate({**counts, "read": read})
+    if corpus.heads:  # a record from before head statistics gets none invented
+        heads = heads_record(corpus.expression_names(), counts)
+        corpus.heads = {k: Head.model_validate(v) for k, v in heads.items()}
 
 
 def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
@@ -134,17 +117,18 @@ def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: di
         ) from None
 
 
-def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, entry: dict) -> int:
+def _rewrite(
+    path: Path, corpus: CorpusRecord, subject_id: str, dataset: str | None, entry: dict
+) -> int:
     with atomic_dir(path) as tmp:
         removed = 0
-        touched = set()
-        for shard in corpus["shards"]:
+        shards = [s.model_dump(mode="json", exclude_unset=True) for s in corpus.shards]
+        for shard in shards:
             src, dst = path / shard["path"], tmp / shard["path"]
             dst.parent.mkdir(parents=True, exist_ok=True)
             n = _filter_shard(src, dst, subject_id, dataset)
             if n:
                 removed += n
-                touched.add(shard["path"])
                 shard.update(
                     rows=pq.ParquetFile(dst).metadata.num_rows,
                     sha256=file_sha256(dst),
@@ -153,21 +137,20 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
             else:
                 dst.unlink()
                 _link_or_copy(src, dst)
-        corpus["shards"] = _renumber(tmp, corpus["shards"])
+        corpus.shards = [Shard.model_validate(s) for s in renumber(tmp, shards)]
         for item in path.rglob("*"):
             rel = item.relative_to(path)
             if rel.parts[0] == DATA_DIR or rel.as_posix() == CORPUS_JSON:
                 continue  # shards and provenance were rewritten above
             if item.is_file() and not (tmp / rel).exists():
                 _link_or_copy(item, tmp / rel)
-        base_counts = corpus["counts"]
-        corpus["counts"] = {**_recount(tmp, corpus["shards"]), "read": base_counts.get("read")}
-        corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
-        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        _recount(tmp, corpus)
+        corpus.forgotten = [*corpus.forgotten, {**entry, "rows_removed": removed}]
+        corpus.write(tmp)
         if removed:
             from .bundle import write_bundle
 
-            write_bundle(tmp, corpus)  # card counts and Croissant file hashes changed
+            write_bundle(tmp, corpus.to_dict())  # card counts and Croissant file hashes changed
     return removed
 
 

@@ -24,6 +24,7 @@ import pytest
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
 from facedata.catalog import Catalog
+from facedata.corpus import iter_rows
 from facedata.errors import PolicyError
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
@@ -90,11 +91,7 @@ def world(tmp_path_factory):
 
 def _rows(out: Path) -> list[dict]:
     cols = ["dataset", "key", "split", "smile", "expression", "smile_derived", "align_status"]
-    return [
-        r
-        for f in sorted((out / "data").glob("*.parquet"))
-        for r in pq.read_table(f, columns=cols).to_pylist()
-    ]
+    return list(iter_rows(out, cols))  # labels by name
 
 
 def test_rows_labels_and_splits_match_the_fixtures(world):
@@ -236,7 +233,8 @@ def test_recipe_rebuilds_the_same_rows(world):
 def test_kill_during_build_keeps_old_corpus_and_rerun_completes(world):
     out = world["out"]
     before = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
-    env = {**os.environ}
+    src = Path(__file__).resolve().parents[2] / "src"  # this checkout's code, not an install
+    env = {**os.environ, "PYTHONPATH": str(src)}
     cmd = [sys.executable, "-m", "facedata", "build", str(out / "recipe.yaml")]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

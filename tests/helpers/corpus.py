@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from facedata.assemble.schema import CORPUS_FORMAT, CORPUS_JSON, DATA_DIR, SCHEMA
+from facedata.corpus import CORPUS_FORMAT, CORPUS_JSON, DATA_DIR, heads_record, table_of
 from tests.helpers.photos import face_variant, faces
 
 EXPRESSIONS = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger")
+TAXONOMY = (*EXPRESSIONS, "contempt")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,9 @@ def _row(i: int, ds: FixtureDataset, size: int, mode: str, fmt: str) -> dict:
     }
 
 
-def _write_shards(root: Path, rows: list[dict], shard_rows: int, row_group: int) -> list[dict]:
+def _write_shards(
+    root: Path, rows: list[dict], shard_rows: int, row_group: int, mode: str = "RGB"
+) -> list[dict]:
     data = root / DATA_DIR
     data.mkdir(parents=True, exist_ok=True)
     by_split: dict[str, list[dict]] = defaultdict(list)
@@ -115,9 +117,7 @@ def _write_shards(root: Path, rows: list[dict], shard_rows: int, row_group: int)
         chunks = [items[i : i + shard_rows] for i in range(0, len(items), shard_rows)]
         for n, chunk in enumerate(chunks):
             path = data / f"{split}-{n:05d}-of-{len(chunks):05d}.parquet"
-            pq.write_table(
-                pa.Table.from_pylist(chunk, schema=SCHEMA), path, row_group_size=row_group
-            )
+            pq.write_table(table_of(chunk, image_mode=mode), path, row_group_size=row_group)
             shards.append(
                 {
                     "path": f"{DATA_DIR}/{path.name}",
@@ -152,6 +152,7 @@ def _counts(rows: list[dict]) -> dict:
         "expression": {k: dict(v) for k, v in expression.items()},
         "datasets": {k: dict(v) for k, v in datasets.items()},
         "align_status": dict(status),
+        "flags": {},
     }
 
 
@@ -192,10 +193,11 @@ def make_corpus(
     """
     root = Path(root)
     rows = [_row(i, datasets[i % len(datasets)], size, mode, image_format) for i in range(n)]
-    shards = _write_shards(root, rows, shard_rows, row_group)
+    shards = _write_shards(root, rows, shard_rows, row_group, mode)
     tiers = {ds.tier for ds in datasets}
     commercial = purpose == "commercial" and tiers == {"commercial"}
     first = datasets[0].id
+    counts = _counts(rows)
     corpus = {
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": "0.0.0-test"},
@@ -228,10 +230,22 @@ def make_corpus(
             "image: face: no_face": {"count": 1, "examples": ["cat.jpg"]},
             f"{first}: exact duplicate": {"count": 1, "examples": ["a.jpg = b.jpg"]},
         },
-        "dedup": {"kept": n, "exact": 1, "near": 0, "near_distance": 4},
+        "dedup": {
+            "kept": n,
+            "exact": 1,
+            "near": 0,
+            "near_distance": 4,
+            "same_subject_kept": 0,
+            "merged": {},
+            "conflicts": {},
+            "conflict_policy": "void: neither copy is trusted",
+            "examples": [],
+        },
         "leaks": [],
         "image_errors": [{"where": "cat.jpg", "reason": "face: no_face", "detail": ""}],
-        "counts": _counts(rows),
+        "image": {"mode": mode, "size": size, "format": image_format.lower()},
+        "heads": heads_record(TAXONOMY, counts),
+        "counts": counts,
         "shards": shards,
         "forgotten": [],
     }

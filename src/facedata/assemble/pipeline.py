@@ -10,7 +10,6 @@ replaces the output only when complete.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import multiprocessing as mp
 import sys
 import time
@@ -20,12 +19,21 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
 from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
+from ..corpus import (
+    CORPUS_FORMAT,
+    CORPUS_JSON,
+    SPLITS,
+    CorpusRecord,
+    LabelCodec,
+    arrow_schema,
+    heads_record,
+)
+from ..corpus.counts import RowCounter
 from ..errors import BuildError
 from ..licensing import corpus_terms, load_clearances
 from ..manifest import Manifest, Source
@@ -33,7 +41,6 @@ from ..sample import Drop
 from .dedup import Deduper
 from .gate import Admitted, gate
 from .recipe import Recipe
-from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
@@ -51,13 +58,8 @@ class Tally:
     drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
-    splits: Counter = field(default_factory=Counter)
-    smile: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    expression: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    datasets: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    align_status: Counter = field(default_factory=Counter)
+    rows: RowCounter = field(default_factory=RowCounter)
     read: int = 0
-    written: int = 0
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
@@ -68,27 +70,23 @@ class Tally:
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
-    def row(self, row: dict) -> None:
-        split = row["split"]
-        self.written += 1
-        self.splits[split] += 1
-        self.datasets[row["dataset"]][split] += 1
-        self.align_status[row["align_status"]] += 1
-        if row["smile"] is not None:
-            self.smile[split][str(row["smile"])] += 1
-        if row["expression"] is not None:
-            self.expression[split][row["expression"]] += 1
+    @property
+    def written(self) -> int:
+        return self.rows.total
+
+    def relabel(self, split: str, before: dict, changes: dict) -> None:
+        """A written row's labels changed (a duplicate merged into it): fix the counts."""
+        for head in ("smile", "expression"):
+            if head in changes:
+                self.rows.label(split, head, before.get(head), -1)
+                self.rows.label(split, head, changes[head], +1)
+        if "label_conflict" in changes and not before.get("label_conflict"):
+            self.rows.flags["label_conflict"] += 1
+        if "merged_from" in changes and not before.get("merged_from"):
+            self.rows.flags["merged"] += 1
 
     def counts(self) -> dict:
-        return {
-            "total": self.written,
-            "read": self.read,
-            "splits": dict(self.splits),
-            "smile": {k: dict(v) for k, v in self.smile.items()},
-            "expression": {k: dict(v) for k, v in self.expression.items()},
-            "datasets": {k: dict(v) for k, v in self.datasets.items()},
-            "align_status": dict(self.align_status),
-        }
+        return {**self.rows.to_dict(), "read": self.read}
 
 
 def _items(
@@ -236,18 +234,21 @@ def build(
     settings = WorkSettings(
         size=recipe.size,
         image_format=recipe.image_format,
-        keep_gray=recipe.keep_gray,
+        image_mode=recipe.image_mode,
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
+    expressions = list(catalog.taxonomy.expressions)
+    schema = arrow_schema(expressions, recipe.image_mode)
+    codec = LabelCodec(expressions)
     tally = Tally(today=today or dt.date.today())
-    dedup = Deduper(recipe.near_dup_distance)
+    dedup = Deduper(recipe.near_dup_distance, recipe.label_conflicts)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
     expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
-        writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
+        writers = {s: SplitWriter(tmp, s, recipe.shard_rows, schema, codec) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally)
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
@@ -258,10 +259,7 @@ def build(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
                         )
                     continue
-                ident = f"{res['dataset']}/{res['key']}"
-                dup = dedup.check(ident, res["sha256"], res["phash"])
-                if dup is not None:
-                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}")
+                if _duplicate(res, dedup, writers, tally):
                     continue
                 res["split"] = assign_split(
                     res["dataset"],
@@ -272,11 +270,12 @@ def build(
                     recipe.seed,
                 )
                 leaks.add(res["dataset"], res["subject_id"], res["split"])
+                dedup.add(res)
                 weights = res.pop("_weights_sha256", None)
                 if weights:
                     tally.weights.add(weights)
                 writers[res["split"]].add(res)
-                tally.row(res)
+                tally.rows.add(res)
             if progress:
                 progress(
                     {
@@ -287,12 +286,35 @@ def build(
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]
-        corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
-        corpus["seconds"] = round(time.monotonic() - started, 3)
-        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        corpus = _corpus_record(
+            recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
+        )
+        corpus.seconds = round(time.monotonic() - started, 3)
+        corpus.write(tmp)
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
     return corpus
+
+
+def _duplicate(res: dict, dedup: Deduper, writers: dict, tally: Tally) -> bool:
+    """Whether `res` duplicates a row already written; if so its labels are merged
+    into that row (patched in its shard) and the copy is counted as dropped."""
+    match = dedup.find(res["sha256"], res["phash"], res["dataset"], res["subject_id"])
+    if match is None:
+        return False
+    first = match.first
+    before = {
+        **first.labels,
+        "label_conflict": first.conflicts[:],
+        "merged_from": first.merged_from[:],
+    }
+    changes = dedup.merge(match, res)
+    if changes:
+        writers[first.split].patch(first.ident, changes)
+        tally.relabel(first.split, before, changes)
+    ident = f"{res['dataset']}/{res['key']}"
+    tally.drop(res["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}")
+    return True
 
 
 def _check_out(out: Path) -> None:
@@ -327,8 +349,10 @@ def _corpus_record(
     leaks: LeakCheck,
     shards: list[dict],
     argv: list[str] | None,
-) -> dict[str, Any]:
-    return {
+    expressions: list[str],
+) -> CorpusRecord:
+    counts = tally.counts()
+    record = {
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -348,13 +372,16 @@ def _corpus_record(
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,
-        "counts": tally.counts(),
+        "image": {"mode": recipe.image_mode, "size": recipe.size, "format": recipe.image_format},
+        "heads": heads_record(expressions, counts),
+        "counts": counts,
         "shards": shards,
         "forgotten": [],
     }
+    return CorpusRecord.model_validate(record)
 
 
-def _bundle(root: Path, corpus: dict, manifests: dict) -> None:
+def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:
     from ..bundle import write_bundle
 
-    write_bundle(root, corpus, manifests)
+    write_bundle(root, corpus.to_dict(), manifests)

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..assemble.schema import CORPUS_FORMAT
-from ..corpus import read_corpus
+from ..corpus import CORPUS_FORMAT, default_expressions, hf_features, read_corpus
 from ..licensing import CorpusTerms as Terms
 from ..licensing import corpus_terms
 from ..manifest import Manifest
@@ -58,6 +57,7 @@ class CorpusView:
     shards: list[dict[str, Any]]
     detector: dict[str, Any] | None
     built: bool
+    features: dict[str, Any]  # Hugging Face features of the rows, as the card states them
 
     @property
     def date(self) -> str:
@@ -69,10 +69,10 @@ def load_corpus(path: Path) -> dict[str, Any]:
     """Read `PATH/corpus.json`; a folder without one is not a corpus."""
     return read_corpus(
         path,
-        require={"datasets": list},
+        require=("datasets",),
         missing_hint="pass the folder `facedata build --out` wrote, or use "
         "`facedata cite --datasets ID,... --out DIR` before a build",
-    )
+    ).to_dict()
 
 
 def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
@@ -158,7 +158,16 @@ def view(
         shards=shards,
         detector=corpus.get("detector"),
         built=bool(shards),
+        features=_features(corpus),
     )
+
+
+def _features(corpus: dict[str, Any]) -> dict[str, Any]:
+    """The rows' features: the corpus's own label names and image mode where it says."""
+    heads = corpus.get("heads") or {}
+    names = (heads.get("expression") or {}).get("names") or default_expressions()
+    mode = (corpus.get("image") or {}).get("mode") or "RGB"
+    return hf_features(names, mode)
 
 
 def _source(manifest: Manifest) -> tuple[str, bool]:

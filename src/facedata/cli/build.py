@@ -80,6 +80,18 @@ def build(
             help="train,validation,test for sources without their own split (default 0.8,0.1,0.1).",
         ),
     ] = None,
+    grey: Annotated[
+        bool,
+        typer.Option("--grey", help="Store every face in grey (L); default RGB for every row."),
+    ] = False,
+    label_conflicts: Annotated[
+        str | None,
+        typer.Option(
+            "--label-conflicts",
+            help="Duplicates that disagree on a label: void (default: neither copy trusted) "
+            "or first (the first copy's label stands).",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
@@ -100,6 +112,8 @@ def build(
         "clearances": clearances,
         "manifests": manifests or None,
         "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
+        "image_mode": "L" if grey else None,
+        "label_conflicts": label_conflicts,
     }
     try:
         recipe = Recipe.model_validate(
@@ -118,17 +132,24 @@ def build(
             corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]], progress=update)
     else:
         corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]])
-    for d in corpus["decisions"]:
+    for d in corpus.decisions:
         verdict = "[green]admitted[/]" if d["admitted"] else "[red]refused[/]"
         where = escape(f"{d['dataset']} [{d['source']}]")
         console.print(f"{where}: {verdict}: {escape(d['reason'])}")
         for flag in d["flags"] if d["admitted"] else []:
             console.print(f"  [yellow]warning:[/] {escape(flag)}")
-    c = corpus["counts"]
-    splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
-    dropped = sum(v["count"] for v in corpus["drops"].values())
+    c = corpus.counts
+    splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c.splits.items()))
+    dropped = sum(v["count"] for v in corpus.drops.values())
+    dd = corpus.dedup
     console.print(
-        f"[bold]{recipe.out}[/]: {c['total']:,} rows ({splits}); {dropped:,} dropped; "
-        f"dedup removed {corpus['dedup']['exact']} exact + {corpus['dedup']['near']} near"
+        f"[bold]{recipe.out}[/]: {c.total:,} rows ({splits}); {dropped:,} dropped; "
+        f"dedup removed {dd.exact} exact + {dd.near} near"
     )
-    console.print(f"license: {escape(corpus['license']['statement'])}")
+    merged, conflicts = sum(dd.merged.values()), sum(dd.conflicts.values())
+    if merged or conflicts:
+        console.print(
+            f"duplicates: {merged} labels merged into kept rows, {conflicts} conflicting "
+            f"labels ({escape(dd.conflict_policy or '')})"
+        )
+    console.print(f"license: {escape((corpus.license or {}).get('statement', ''))}")

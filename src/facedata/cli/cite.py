@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..assemble.schema import CORPUS_JSON
 from ..bundle import corpus_from_manifests, load_corpus, write_bundle
+from ..corpus import CORPUS_JSON
 from ..errors import FacedataError
 from .app import ManifestsOpt, app, console, load_catalog
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..assemble.schema import SPLITS
+from ..corpus import SPLITS
 
 SMILE_NAMES = {"1": "1 · smile", "0": "0 · no smile"}
 EXPRESSION_ORDER = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt")
