@@ -13,7 +13,7 @@ from rich.markup import escape
 from ..errors import FacedataError
 
 # Command modules register themselves on import; the order is the order in --help,
-# which follows the data: catalog, fetch, read, faces, build, bundle, own data.
+# which follows the data: catalog, fetch, read, faces, build, bundle, own data, train.
 from . import catalog
 from . import fetch
 from . import inspect
@@ -22,6 +22,7 @@ from . import build
 from . import cite
 from . import report
 from . import owndata
+from . import learn
 from .app import app, console_err
 
 

@@ -13,7 +13,7 @@ from .row import ALIGN_STATUSES, MISSING, SMILE_NAMES, columns, default_expressi
 def _type(column) -> str:  # noqa: ANN001 - a row.Column
     kind = column.feature["_type"]
     if kind == "ClassLabel":
-        return f"int8 ClassLabel ({MISSING} = not said)"
+        return f"int64 ClassLabel ({MISSING} = not said)"
     if kind == "Image":
         return "Image (struct bytes, path)"
     if kind == "Sequence":

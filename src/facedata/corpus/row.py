@@ -8,7 +8,8 @@ added in one place and forgotten in another.
 Both label heads are stored the way Hugging Face `ClassLabel` stores them: a class
 index, with -1 where the source does not say. A trainer then gets integers it can
 feed to a loss (mask = label >= 0) from pandas, DuckDB and `datasets` alike, instead
-of strings, or floats with NaN.
+of strings, or floats with NaN. They are int64 because that is ClassLabel's Arrow
+type: `datasets` applies a declared feature only where the column's type matches it.
 """
 
 from __future__ import annotations
@@ -71,13 +72,13 @@ def columns(expressions: Sequence[str], image_mode: str = "RGB") -> tuple[Column
         ),
         Column(
             "smile",
-            pa.int8(),
+            pa.int64(),
             {"names": list(SMILE_NAMES), "_type": "ClassLabel"},
             "a visible smile as the source annotates it: 1 smile, 0 no smile, -1 not said",
         ),
         Column(
             "expression",
-            pa.int8(),
+            pa.int64(),
             {"names": list(expressions), "_type": "ClassLabel"},
             "the facial expression, an index into the taxonomy's names; -1 not said",
         ),

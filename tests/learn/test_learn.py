@@ -1,0 +1,195 @@
+"""The consumer side: PyTorch datasets, `facedata train`, `facedata predict`, ONNX."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers.cli import run_cli
+from tests.helpers.corpus import make_corpus
+from tests.helpers.photos import face_variant
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def _write_video(path: Path, frames: int = 6, fps: int = 2) -> None:
+    import av
+
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
+        stream.width = stream.height = 192
+        stream.pix_fmt = "yuv420p"
+        for i in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_image(face_variant(i, (192, 192)))):
+                c.mux(packet)
+        for packet in stream.encode():
+            c.mux(packet)
+
+
+def test_train_then_predict_end_to_end(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, n=40, size=32)
+    out = tmp_path / "model"
+    res = run_cli(
+        capsys,
+        "train",
+        str(corpus),
+        "--out",
+        str(out),
+        "--epochs",
+        "20",
+        "--batch-size",
+        "8",
+        "--width",
+        "8",
+        "--lr",
+        "3e-3",
+        "--threads",
+        "1",
+    )
+    assert res.code == 0, res.err
+    assert "epoch 20:" in res.out and "wrote model.onnx" in res.out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "metrics.json",
+        "model.onnx",
+        "model.pt",
+        "training.png",
+    ]
+    m = json.loads((out / "metrics.json").read_text())
+    for head in ("smile", "expression"):  # training lowered the loss on both heads
+        assert m["train_loss_after"][head] < m["train_loss_before"][head], m
+    assert len(m["history"]) == 20 and m["steps"] == 20 * 4
+    val = m["validation"]
+    assert val["expression"]["rows"] == 4  # the fixture's validation rows all carry expression
+    assert np.asarray(val["expression"]["confusion"]).shape == (8, 8)
+    assert m["labels"]["expression"][-1] == "contempt" and m["image"]["size"] == 32
+    assert (out / "training.png").read_bytes()[:4] == b"\x89PNG"
+
+    # ONNX carries its label maps; onnxruntime and `predict` (PyTorch weights) agree
+    sess = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    meta = sess.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["facedata.labels"])["smile"] == ["no_smile", "smile"]
+    from facedata.learn.predict import Model
+
+    crop = tmp_path / "face.png"
+    from tests.helpers.corpus import aligned_face
+
+    aligned_face(3, 32).save(crop)
+    res = run_cli(capsys, "predict", str(out / "model.pt"), str(crop), "--whole-frame", "--json")
+    assert res.code == 0, res.err
+    by_torch = json.loads(res.out)
+    x = Model(out / "model.onnx").array(aligned_face(3, 32))[None]
+    smile, expr = sess.run(None, {"image": x})
+    assert by_torch["smile"] == pytest.approx(float(smile[0]), abs=1e-4)
+    names = m["labels"]["expression"]
+    assert [by_torch["expression"][n] for n in names] == pytest.approx(expr[0].tolist(), abs=1e-4)
+
+    # the readout, on a photo whose face must be found and aligned first
+    photo = tmp_path / "photo.jpg"
+    face_variant(1, (240, 240)).save(photo)
+    res = run_cli(capsys, "predict", str(out), str(photo), "--threshold", "0.8")
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0].startswith("smile:") and lines[0].rstrip().endswith("threshold 0.80")
+    assert [ln.split(":")[0] for ln in lines[1:9]] and len(lines) == 10
+    assert {ln.split(":")[0] for ln in lines[1:9]} == set(names)
+    percents = [float(ln.split()[1].rstrip("%")) for ln in lines[1:9]]
+    assert percents == sorted(percents, reverse=True) and sum(percents) == pytest.approx(100, 0.01)
+    smile_pct = float(lines[0].split()[1].rstrip("%"))
+    verdict = "SMILING (at or above" if smile_pct >= 80 else "NOT SMILING (below"
+    assert lines[-1].startswith(f"verdict: {verdict}")
+
+    # video: one line per sampled frame, then a summary with the same readout
+    video = tmp_path / "clip.mp4"
+    _write_video(video)
+    res = run_cli(capsys, "predict", str(out), str(video), "--fps", "2")
+    assert res.code == 0, res.err
+    frames = [ln for ln in res.out.splitlines() if ln.startswith("t=")]
+    assert len(frames) == 6, res.out
+    assert "summary: 6 frames sampled, 6 with a face" in res.out
+    assert res.out.splitlines()[-1].startswith("verdict:")
+
+
+def test_streaming_reads_every_row_once_split_over_workers(tmp_path):
+    from facedata.learn.dataset import load
+
+    make_corpus(tmp_path / "c", n=60, size=32, shard_rows=8)
+    mapped = load(tmp_path / "c", "train")
+    stream = load(tmp_path / "c", "train", streaming=True, shuffle=True, buffer=4, seed=1)
+    assert len(stream) == len(mapped) and len(stream.shards) > 2
+
+    def labels(loader):
+        out = []
+        for b in loader:
+            out += list(zip(b["smile"].tolist(), b["expression"].tolist(), strict=True))
+        return out
+
+    loader = torch.utils.data.DataLoader(stream, batch_size=5, num_workers=2)
+    first = labels(loader)
+    want = sorted(zip(mapped.smile.tolist(), mapped.expression.tolist(), strict=True))
+    assert sorted(first) == want  # every row once, across two workers
+    stream.set_epoch(1)
+    assert labels(loader) != first  # a new epoch, a new order
+    batch = next(iter(torch.utils.data.DataLoader(mapped, batch_size=7)))
+    assert batch["image"].shape == (7, 3, 32, 32)
+
+
+def test_transform_hook_and_grey_corpus(tmp_path):
+    from facedata.learn.dataset import load
+
+    make_corpus(tmp_path / "g", n=20, size=32, mode="L")
+    ds = load(tmp_path / "g", "train", transform=lambda img: torch.tensor(img.size))
+    assert ds[0]["image"].tolist() == [32, 32]
+    assert load(tmp_path / "g", "train")[0]["image"].shape == (1, 32, 32)
+
+
+def test_help_and_core_do_not_import_torch():
+    code = (
+        "import sys\n"
+        "from facedata.cli import app\n"
+        "import facedata.assemble.pipeline, facedata.forget, facedata.report\n"
+        "try:\n    app(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "train" in done.stdout and "predict" in done.stdout
+
+
+def test_bad_inputs_are_clean_errors(tmp_path, capsys):
+    res = run_cli(capsys, "train", str(tmp_path), "--out", str(tmp_path / "m"))
+    assert res.code == 1 and "not a facedata corpus" in res.err and "hint:" in res.err
+    make_corpus(tmp_path / "c", n=12, size=32)
+    keep = tmp_path / "thesis"
+    keep.mkdir()
+    (keep / "draft.tex").write_text("precious")
+    res = run_cli(capsys, "train", str(tmp_path / "c"), "--out", str(keep))
+    assert res.code == 1 and "not a facedata model folder" in res.err
+    assert (keep / "draft.tex").read_text() == "precious"
+    fake = tmp_path / "fake.onnx"
+    fake.write_bytes(b"not a model")
+    img = tmp_path / "x.png"
+    face_variant(0, (64, 64)).save(img)
+    res = run_cli(capsys, "predict", str(fake), str(img))
+    assert res.code == 1 and "not a facedata model" in res.err and "Traceback" not in res.err
+    fake_pt = tmp_path / "fake.pt"
+    fake_pt.write_bytes(b"PK not a zip")
+    res = run_cli(capsys, "predict", str(fake_pt), str(img))
+    assert res.code == 1 and "not a facedata model" in res.err
+    res = run_cli(capsys, "predict", str(tmp_path / "nothing"), str(img))
+    assert res.code == 1 and "no model at" in res.err
+    res = run_cli(capsys, "predict", str(fake), str(img), "--threshold", "2")
+    assert res.code == 1 and "not a probability" in res.err
