@@ -32,8 +32,10 @@ def _is_full_run(session: pytest.Session) -> bool:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if not _is_full_run(session) or session.config.getoption("keyword") or session.config.getoption(
-        "markexpr"
+    if (
+        not _is_full_run(session)
+        or session.config.getoption("keyword")
+        or session.config.getoption("markexpr")
     ):
         return
     collected = {Path(str(item.path)).resolve() for item in session.items}

@@ -14,11 +14,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def ordinary_mode(directory: bool = False) -> int:
+    """What `open()` / `mkdir()` would give: 0644 / 0755 under the usual umask.
+
+    `mkstemp` and `mkdtemp` create 0600 / 0700 so nobody reads a file while it is
+    being written; once renamed into place it is an ordinary file that the group
+    (a shared data folder, a training job under another user) can read.
+    """
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, ordinary_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -52,6 +70,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     recover_dir(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
+        tmp.chmod(ordinary_mode(directory=True))
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

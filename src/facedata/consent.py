@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ManifestError
+from .yamlfile import load_yaml
 
 SCOPES = ("research", "commercial", "publication")
 COLUMNS = ("subject_id", "scopes", "signed", "withdrawn", "notes")
@@ -115,11 +116,16 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
 
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
     if path.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # load_yaml: duplicate keys and impossible dates (2026-02-30) are file:line errors
+        doc = load_yaml(path)
+        data = doc.data or {}
         rows = data.get("subjects", []) if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise ManifestError(f"{path}: expected `subjects:` with a list of records")
-        return [(i + 1, r if isinstance(r, dict) else {}) for i, r in enumerate(rows)]
+        return [
+            (doc.line_of(("subjects", i)) or i + 1, r if isinstance(r, dict) else {})
+            for i, r in enumerate(rows)
+        ]
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in reader.fieldnames or [] if h]

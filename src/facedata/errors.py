@@ -52,6 +52,14 @@ class UnsafeArchiveError(FetchError):
     """An archive tried to write outside its target or exceeded a limit."""
 
 
+class UnsafePathError(FacedataError):
+    """A path would leave the folder it must stay in (a link, `..`, an absolute path)."""
+
+
+class BusyError(FacedataError):
+    """Another facedata process holds the lock on what this one wants to change."""
+
+
 class ReaderError(FacedataError):
     """A dataset's files do not match the layout its reader expects."""
 

@@ -1,18 +1,26 @@
-"""`facedata forget`: honour a participant's withdrawal in corpora already built.
+"""`facedata forget`: honour a participant's withdrawal in every corpus, now and later.
 
-Each named corpus is rewritten into a temp folder without the subject's rows and
-swapped in only when complete (a crash leaves the old corpus, never a half-erased
-one). Its provenance records the erasure; a log outside the corpora records it too,
-so the team can show when each request was honoured. The subject's cached frames
-are deleted, so the next build cannot bring them back.
+Each corpus is rewritten into a temp folder without the subject's rows and swapped in
+only when complete (a crash leaves the old corpus, never a half-erased one). What was
+derived from those rows goes too: the report page (with its thumbnails) is rewritten,
+the cached video frames are deleted. The corpus keeps the withdrawal in `forgotten`,
+and the withdrawal ledger under $FACEDATA_HOME records it, so no later build brings
+the person back until the consent register re-grants (see facedata.withdrawals).
+
+Without corpus paths, every corpus in the registry (facedata.corpora) is erased;
+with paths, registered corpora that hold the subject but were not named are listed.
+A subject id is matched exactly; an id that matches nothing anywhere is an error
+with near matches (`p109` -> P109), and nothing is logged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import getpass
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,26 +28,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .atomic import atomic_dir
-from .corpus import (
-    CORPUS_JSON,
-    DATA_DIR,
-    CorpusRecord,
-    Counts,
-    Head,
-    Shard,
-    file_sha256,
-    heads_record,
-    read_corpus,
-    renumber,
-)
+from .atomic import atomic_dir, atomic_write_text
+from .corpus import CORPUS_JSON, DATA_DIR, file_sha256, heads_record, read_corpus, renumber
 from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
+from .withdrawals import MULTI, ledger_path, read_ledger, subjects_of
+from .withdrawals import append as append_ledger
 
 
 def erasure_log_path() -> Path:
-    return home() / "erasure-log.jsonl"
+    return ledger_path()
+
+
+def _holds(subject_id: str | None, wanted: str) -> bool:
+    """Exact match, or one of the ids of a frame several participants share."""
+    return subject_id is not None and wanted in subjects_of(subject_id)
 
 
 def frames_dir() -> Path:
@@ -55,17 +59,18 @@ def _damaged(path: Path, problem: str) -> FacedataError:
     )
 
 
-def _load_corpus(path: Path) -> CorpusRecord:
-    return read_corpus(path, require=("shards", "counts"))
+def _load_corpus(path: Path) -> dict:
+    """The record, type-checked (a shard without a path is damage), in its JSON form."""
+    return read_corpus(path, require=("shards", "counts")).to_dict()
 
 
-def _check_shards(path: Path, corpus: CorpusRecord) -> None:
+def _check_shards(path: Path, corpus: dict) -> None:
     """Open every listed shard's footer, so a broken one stops forget before any write."""
-    for shard in corpus.shards:
+    for shard in corpus["shards"]:
         try:
-            pq.ParquetFile(Path(path) / shard.path).schema_arrow  # noqa: B018
+            pq.ParquetFile(Path(path) / shard["path"]).schema_arrow  # noqa: B018
         except (pa.ArrowException, OSError) as exc:
-            raise _damaged(path, f"cannot read shard {shard.path}: {exc}") from None
+            raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -83,23 +88,44 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) ->
     # the shard's own schema: its label names and image mode stay as built
     with pq.ParquetWriter(dst, pf.schema_arrow, compression="zstd") as writer:
         for batch in pf.iter_batches(batch_size=1024):
-            hit = pc.equal(batch.column("subject_id"), subject_id)
-            if dataset:
-                hit = pc.and_(hit, pc.equal(batch.column("dataset"), dataset))
-            hit = pc.fill_null(hit, False)
+            ids = batch.column("subject_id").to_pylist()
+            sets = batch.column("dataset").to_pylist()
+            hit = pa.array(
+                [
+                    _holds(i, subject_id) and dataset in (None, d)
+                    for i, d in zip(ids, sets, strict=True)
+                ],
+                pa.bool_(),
+            )
             removed += pc.sum(hit).as_py() or 0
             writer.write_batch(batch.filter(pc.invert(hit)))
     return removed
 
 
-def _recount(root: Path, corpus: CorpusRecord) -> None:
+def subjects_in(path: Path, corpus: dict | None = None) -> dict[str, set[str]]:
+    """Every subject id in a corpus's shards, with the datasets it appears in."""
+    corpus = corpus or _load_corpus(path)
+    found: dict[str, set[str]] = {}
+    for shard in corpus["shards"]:
+        try:
+            table = pq.read_table(Path(path) / shard["path"], columns=["subject_id", "dataset"])
+        except (pa.ArrowException, OSError) as exc:
+            raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
+        ids, sets = table.column("subject_id").to_pylist(), table.column("dataset").to_pylist()
+        for sid, ds in zip(ids, sets, strict=True):
+            for one in subjects_of(sid):
+                found.setdefault(one, set()).add(ds)
+    return found
+
+
+def _recount(root: Path, corpus: dict) -> None:
     """Counts and head statistics from the shards as they are now."""
-    counts = count_shards([root / s.path for s in corpus.shards]).to_dict()
-    read = corpus.counts.read
-    corpus.counts = Counts.model_validate({**counts, "read": read})
-    if corpus.heads:  # a record from before head statistics gets none invented
-        heads = heads_record(corpus.expression_names(), counts)
-        corpus.heads = {k: Head.model_validate(v) for k, v in heads.items()}
+    counts = count_shards([root / s["path"] for s in corpus["shards"]]).to_dict()
+    corpus["counts"] = {**counts, "read": corpus["counts"].get("read")}
+    if corpus.get("heads"):  # a record from before head statistics gets none invented
+        names = corpus["heads"].get("expression", {}).get("names") or None
+        if names:
+            corpus["heads"] = heads_record(names, counts)
 
 
 def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
@@ -117,18 +143,17 @@ def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: di
         ) from None
 
 
-def _rewrite(
-    path: Path, corpus: CorpusRecord, subject_id: str, dataset: str | None, entry: dict
-) -> int:
+def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, entry: dict) -> int:
     with atomic_dir(path) as tmp:
         removed = 0
-        shards = [s.model_dump(mode="json", exclude_unset=True) for s in corpus.shards]
-        for shard in shards:
+        touched = set()
+        for shard in corpus["shards"]:
             src, dst = path / shard["path"], tmp / shard["path"]
             dst.parent.mkdir(parents=True, exist_ok=True)
             n = _filter_shard(src, dst, subject_id, dataset)
             if n:
                 removed += n
+                touched.add(shard["path"])
                 shard.update(
                     rows=pq.ParquetFile(dst).metadata.num_rows,
                     sha256=file_sha256(dst),
@@ -137,7 +162,7 @@ def _rewrite(
             else:
                 dst.unlink()
                 _link_or_copy(src, dst)
-        corpus.shards = [Shard.model_validate(s) for s in renumber(tmp, shards)]
+        corpus["shards"] = renumber(tmp, corpus["shards"])
         for item in path.rglob("*"):
             rel = item.relative_to(path)
             if rel.parts[0] == DATA_DIR or rel.as_posix() == CORPUS_JSON:
@@ -145,41 +170,147 @@ def _rewrite(
             if item.is_file() and not (tmp / rel).exists():
                 _link_or_copy(item, tmp / rel)
         _recount(tmp, corpus)
-        corpus.forgotten = [*corpus.forgotten, {**entry, "rows_removed": removed}]
-        corpus.write(tmp)
+        corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
+        _scrub(corpus, subject_id)
+        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         if removed:
             from .bundle import write_bundle
 
-            write_bundle(tmp, corpus.to_dict())  # card counts and Croissant file hashes changed
+            write_bundle(tmp, corpus)  # card counts and Croissant file hashes changed
+        _rewrite_report(tmp)
     return removed
 
 
-def delete_cached_frames(subject_id: str) -> list[Path]:
+def _scrub(corpus: dict, subject_id: str) -> None:
+    """Drop mentions of the subject from drop examples and image errors (they name rows)."""
+    token = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(subject_id)}(?![A-Za-z0-9_.-])")
+    for drop in (corpus.get("drops") or {}).values():
+        if isinstance(drop, dict) and isinstance(drop.get("examples"), list):
+            drop["examples"] = [e for e in drop["examples"] if not token.search(str(e))]
+    if isinstance(corpus.get("image_errors"), list):
+        corpus["image_errors"] = [
+            e for e in corpus["image_errors"] if not token.search(json.dumps(e, default=str))
+        ]
+
+
+def _rewrite_report(root: Path) -> None:
+    """report.html embeds thumbnails of rows: rebuild it from what is left, or delete it."""
+    from .report import REPORT_NAME, write_report
+
+    page = root / REPORT_NAME
+    if not page.exists():
+        return
+    page.unlink()  # a hard link to the old page: never write through it
+    try:
+        write_report(root)
+    except Exception:  # the page is derived; without it nothing of the subject remains
+        page.unlink(missing_ok=True)
+
+
+def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Path]:
+    """Frame folders of the subject, shared frames (P001+P002) included."""
     gone = []
     root = frames_dir()
     if root.is_dir():
-        for folder in root.glob(f"*/{subject_id}"):
-            if folder.is_dir():
+        for folder in sorted(root.glob(f"{dataset or '*'}/*")):
+            if folder.is_dir() and subject_id in folder.name.split(MULTI):
                 shutil.rmtree(folder)
                 gone.append(folder)
     return gone
 
 
+def _known_subjects(targets: list[Path]) -> tuple[set[str], dict[str, dict[str, set[str]]]]:
+    """Ids a forget request may name: in corpora, consent registers, or the ledger."""
+    per_corpus = {str(p): subjects_in(p) for p in targets}
+    known: set[str] = set()
+    for ids in per_corpus.values():
+        known |= set(ids)
+    known |= {w.subject_id for w in read_ledger()}
+    known |= _register_subjects()
+    return known, per_corpus
+
+
+def _register_subjects() -> set[str]:
+    """Subject ids in the consent registers of every local source the catalog knows."""
+    from .catalog import Catalog
+    from .consent import load_register
+
+    found: set[str] = set()
+    try:
+        catalog = Catalog.load()
+    except FacedataError:
+        return found
+    for m in catalog:
+        for src in m.sources:
+            if src.kind == "local" and src.consent:
+                try:
+                    reg = load_register(m.resolve(src.consent))
+                except FacedataError:
+                    continue
+                found |= set(reg.records) | set(reg.malformed)
+    return found
+
+
+def _unknown_subject(subject_id: str, known: set[str]) -> FacedataError:
+    same = sorted(k for k in known if k.lower() == subject_id.lower())
+    near = same + [
+        k
+        for k in difflib.get_close_matches(subject_id, sorted(known), n=3, cutoff=0.6)
+        if k not in same
+    ]
+    hint = (
+        f"did you mean {', '.join(near)}? ids are matched exactly"
+        if near
+        else "check the id in your consent register; ids are matched exactly"
+    )
+    return FacedataError(
+        f"subject {subject_id!r} is in no corpus, consent register or withdrawal ledger; "
+        "nothing was erased or logged",
+        hint=hint,
+    )
+
+
 def forget(
     subject_id: str,
-    corpora: list[Path],
+    corpora: list[Path] | None = None,
     *,
     dataset: str | None = None,
     by: str | None = None,
     reason: str = "consent withdrawn",
 ) -> dict:
-    """Erase a subject from every named corpus and from the frame cache; log it."""
-    if not subject_id.strip():
+    """Erase a subject from corpora (named, else every registered one) and caches; log it."""
+    from .corpora import live_corpora
+
+    subject_id = subject_id.strip()
+    if not subject_id:
         raise FacedataError(
             "empty subject id", hint="pass the pseudonymous id, e.g. --subject P017"
         )
-    for p in corpora:  # refuse before touching anything if one corpus is wrong
+    if MULTI in subject_id:
+        raise FacedataError(
+            f"{subject_id!r} names several subjects", hint="forget one subject id at a time"
+        )
+    registered = [r.path for r in live_corpora()]
+    named = [Path(p) for p in corpora or []]
+    targets = named or registered
+    if not targets:
+        raise FacedataError(
+            "no corpus given and none registered",
+            hint="name the corpus folders: facedata forget --subject P017 output/x",
+        )
+    for p in targets:  # refuse before touching anything if one corpus is wrong
         _check_shards(p, _load_corpus(p))
+    named_keys = {_same(p) for p in targets}
+    others = [p for p in registered if _same(p) not in named_keys]
+    known, holdings = _known_subjects(targets + others)
+    if subject_id not in known:
+        raise _unknown_subject(subject_id, known)
+    unnamed = [
+        str(p)
+        for p in others
+        if subject_id in holdings[str(p)]
+        and (dataset is None or dataset in holdings[str(p)][subject_id])
+    ]
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
@@ -188,24 +319,32 @@ def forget(
         "reason": reason,
     }
     per_corpus: dict[str, int] = {}
-    for p in corpora:
+    for p in targets:
         try:
             per_corpus[str(p)] = forget_in_corpus(p, subject_id, dataset, entry)
         except FacedataError as exc:
-            if per_corpus:  # erasures already done are logged even when a later one fails
-                _log({**entry, "corpora": per_corpus, "frames_deleted": [], "failed": str(p)})
-                exc.message += f" (already erased from, and logged: {', '.join(per_corpus)})"
+            # the withdrawal is logged even when one corpus fails: later builds must honour it
+            _log({**entry, "corpora": per_corpus, "frames_deleted": [], "failed": str(p)})
+            done = f"already erased from: {', '.join(per_corpus)}" if per_corpus else "none erased"
+            exc.message += f" (the withdrawal is logged; {done})"
             raise
-    frames = delete_cached_frames(subject_id)
-    record = {**entry, "corpora": per_corpus, "frames_deleted": [str(f) for f in frames]}
+    frames = delete_cached_frames(subject_id, dataset)
+    record = {
+        **entry,
+        "corpora": per_corpus,
+        "frames_deleted": [str(f) for f in frames],
+        "unnamed": unnamed,
+    }
     _log(record)
     return record
 
 
+def _same(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path)
+
+
 def _log(record: dict) -> None:
-    log = erasure_log_path()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_ledger(record)

@@ -16,7 +16,7 @@ from .errors import FacedataError
 from .formats import read_source
 from .labels import DropCounter, remap
 from .manifest import Manifest, Source
-from .sample import Drop
+from .sample import Drop, Note
 from .taxonomy import Taxonomy
 
 NO_SPLIT = "(none)"
@@ -38,6 +38,8 @@ class InspectReport:
     smile_derived: int = 0
     subjects: set[str] = field(default_factory=set)
     drops: DropCounter = field(default_factory=DropCounter)
+    file_set: str = ""  # which alternative set of files was read
+    notes: list[str] = field(default_factory=list)  # what the delivery's gaps cost
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,8 @@ class InspectReport:
             "smile_derived": self.smile_derived,
             "subjects": len(self.subjects),
             "drops": self.drops.to_dict(),
+            "file_set": self.file_set or None,
+            "notes": list(self.notes),
         }
 
 
@@ -92,6 +96,12 @@ def inspect_source(
     spec = manifest.labels_for(src)
     report = InspectReport(manifest.id, src.id, str(root), derive_smile)
     for item in read_source(manifest, src, Path(root)):
+        if isinstance(item, Note):
+            if item.kind == "file_set":
+                report.file_set = item.text
+            elif item.text not in report.notes:
+                report.notes.append(item.text)
+            continue
         if isinstance(item, Drop):
             report.drops.add(item)
             continue

@@ -1,9 +1,13 @@
 """The license policy: for each source, may it enter a build with this purpose?
 
-Commercial builds fail closed: only a source whose tier is `commercial` passes on its
-own; everything else (unknown included) needs an explicit, recorded, unexpired
-clearance. A wrong "yes" here is a legal problem for whoever ships the model, a
-wrong "no" costs a line in a clearance file, so every doubt resolves to "no".
+Commercial builds fail closed: only an official source whose tier is `commercial`
+passes on its own; everything else (unknown tiers, unofficial re-uploads, sources
+whose manifest claims a laxer tier than a catalog twin) needs an explicit, recorded,
+unexpired clearance. A wrong "yes" here is a legal problem for whoever ships the
+model, a wrong "no" costs a line in a clearance file, so every doubt resolves to "no".
+
+Every date in here is the build's UTC date (`policy_today`): a clearance that expired
+yesterday in UTC must not come back because the machine's zone is behind UTC.
 """
 
 from __future__ import annotations
@@ -14,10 +18,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .manifest import Manifest, Source
 from .yamlfile import describe_validation_error, load_yaml
+
+
+def policy_now() -> dt.datetime:
+    """The one instant a build decides by: its UTC date goes to every policy check."""
+    return dt.datetime.now(dt.UTC)
+
+
+def policy_today() -> dt.date:
+    return policy_now().date()
+
 
 Purpose = Literal["research", "commercial"]
 
@@ -33,24 +55,55 @@ _RESTRICTIVENESS = ["commercial", "noncommercial", "research-only", "unknown"]
 
 
 class Clearance(BaseModel):
-    """A person's recorded decision that a source may be used despite its tier."""
+    """A person's recorded decision that a source (or a detector) may be used despite its terms.
+
+    A clearance names a dataset (optionally one source) or a face detector; an
+    unofficial re-upload is cleared only by a clearance naming that source.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: str
-    source: str | None = Field(None, description="a source id; omitted = every source")
+    dataset: str | None = None
+    source: str | None = Field(None, description="a source id; omitted = every official source")
+    detector: str | None = Field(None, description="a face detector name, e.g. retinaface-r50")
     purpose: Purpose = "commercial"
     cleared_by: str = Field(min_length=1)
     evidence: str = Field(min_length=1, description="signed agreement, invoice, licence id ...")
     expires: dt.date
     notes: str = ""
+    _where: str = PrivateAttr("")
+
+    @field_validator("cleared_by", "evidence")
+    @classmethod
+    def _says_something(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must name who cleared it / what proves it (blank is not a record)")
+        return value
+
+    @model_validator(mode="after")
+    def _names_one_thing(self) -> Clearance:
+        if (self.dataset is None) == (self.detector is None):
+            raise ValueError("a clearance names either `dataset` or `detector` (exactly one)")
+        if self.detector is not None and self.source is not None:
+            raise ValueError("`source` belongs to a dataset clearance, not a detector's")
+        return self
+
+    @property
+    def where(self) -> str:
+        """file:line of this clearance, when it came from a file."""
+        return self._where
 
     def covers(self, manifest: Manifest, source: Source, purpose: Purpose) -> bool:
+        named = self.source == source.id or (self.source is None and source.official)
         return (
             self.dataset == manifest.id
-            and self.source in (None, source.id)
+            and named
             and (self.purpose == purpose or self.purpose == "commercial")
         )
+
+    def covers_detector(self, name: str, purpose: Purpose) -> bool:
+        return self.detector == name and (self.purpose == purpose or self.purpose == "commercial")
 
 
 class ClearanceFile(BaseModel):
@@ -65,9 +118,22 @@ def load_clearances(path: Path | None) -> list[Clearance]:
         return []
     doc = load_yaml(path)
     try:
-        return ClearanceFile.model_validate(doc.data or {}).clearances
+        found = ClearanceFile.model_validate(doc.data or {}).clearances
     except ValidationError as exc:
         raise describe_validation_error(doc, exc, "clearance file") from None
+    for i, c in enumerate(found):
+        c._where = doc.where(("clearances", i))
+    return found
+
+
+@dataclass(frozen=True)
+class Twin:
+    """Another catalog dataset this source is a copy of, by some shared identity."""
+
+    dataset: str
+    tier: str
+    license_id: str
+    why: str  # "same Kaggle slug owner/name", "same fetched bytes (sha256 ...)", ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +151,8 @@ class Decision:
     terms_url: str | None
     clearance: Clearance | None = None
     flags: tuple[str, ...] = field(default_factory=tuple)
+    declared_tier: str | None = None  # the manifest's own tier when a twin made it stricter
+    twin: Twin | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -99,21 +167,42 @@ class Decision:
             "terms_url": self.terms_url,
             "clearance": self.clearance.model_dump(mode="json") if self.clearance else None,
             "flags": list(self.flags),
+            "declared_tier": self.declared_tier,
+            "inherited_from": (
+                {"dataset": self.twin.dataset, "tier": self.twin.tier, "why": self.twin.why}
+                if self.twin
+                else None
+            ),
         }
 
 
-def _flags(manifest: Manifest, source: Source) -> tuple[str, ...]:
+def _flags(manifest: Manifest, source: Source, tier: str) -> tuple[str, ...]:
     lic = manifest.license
     flags = []
     if not source.official:
         flags.append("unofficial-mirror: the original license applies to this re-upload")
-    if lic.derivatives == "forbidden":
-        flags.append("no-derivatives: an aligned, remapped copy may not be shared")
-    if lic.redistribution == "forbidden":
-        flags.append("no-redistribution: the corpus may not be shared outside your site")
-    if lic.tier == "unknown":
+    if lic.derivatives != "allowed":
+        flags.append(
+            f"no-derivatives: an aligned, remapped copy may not be shared "
+            f"(derivatives: {lic.derivatives})"
+        )
+    if lic.redistribution != "allowed":
+        flags.append(
+            f"no-redistribution: the corpus may not be shared outside your site "
+            f"(redistribution: {lic.redistribution})"
+        )
+    if tier == "unknown":
         flags.append("license-unknown: no grant found; treat as all rights reserved")
     return tuple(flags)
+
+
+def effective_tier(declared: str, twins: Iterable[Twin]) -> tuple[str, Twin | None]:
+    """The most restrictive of the manifest's own tier and every twin's; and the twin that won."""
+    tier, winner = declared, None
+    for t in twins:
+        if _RESTRICTIVENESS.index(t.tier) > _RESTRICTIVENESS.index(tier):
+            tier, winner = t.tier, t
+    return tier, winner
 
 
 def decide(
@@ -124,41 +213,58 @@ def decide(
     *,
     today: dt.date | None = None,
     official_only: bool = False,
+    twins: Iterable[Twin] = (),
 ) -> Decision:
-    """The policy for one source. Pure: same inputs, same decision (tests rely on it)."""
-    today = today or dt.date.today()
+    """The policy for one source. Pure: same inputs, same decision (tests rely on it).
+
+    `twins` are other catalog datasets this source shares an identity with (see
+    `find_twins`); the strictest of their tiers and its own applies.
+    """
+    today = today or policy_today()
     lic = manifest.license
+    tier, twin = effective_tier(lic.tier, twins)
     base = {
         "dataset": manifest.id,
         "source": source.id,
         "official": source.official,
         "purpose": purpose,
-        "tier": lic.tier,
+        "tier": tier,
         "license_id": lic.id,
         "terms_url": lic.terms_url,
-        "flags": _flags(manifest, source),
+        "flags": _flags(manifest, source, tier),
+        "declared_tier": lic.tier if twin else None,
+        "twin": twin,
     }
     terms = f" (terms: {lic.terms_url})" if lic.terms_url else ""
+    inherited = (
+        f"; tier '{tier}' inherited from catalog dataset {twin.dataset} ({twin.why}), "
+        f"stricter than this manifest's own '{lic.tier}'"
+        if twin
+        else ""
+    )
     if official_only and not source.official:
         return Decision(
             **base,
             admitted=False,
             reason="unofficial mirror refused by --official-only; fetch the official source",
         )
-    if source.kind == "local":
-        return Decision(
-            **base,
-            admitted=True,
-            reason=(
-                f"own recorded data: each participant is admitted only where the consent "
-                f"register ({source.consent}) grants {purpose} use on the build date"
-            ),
-        )
-    if purpose in _ALLOWS.get(lic.tier, set()):
-        reason = f"license tier '{lic.tier}' ({lic.id}) allows {purpose} use"
-        if lic.tier == "unknown":
+    consent = (
+        f"; each participant is admitted only where the consent register ({source.consent}) "
+        f"grants {purpose} use on the build date"
+        if source.kind == "local"
+        else ""
+    )
+    allowed = purpose in _ALLOWS.get(tier, set())
+    # A re-upload can say anything about itself: commercially, only a clearance naming it counts.
+    on_own_tier = allowed and (purpose != "commercial" or source.official)
+    if on_own_tier:
+        if source.kind == "local":
+            reason = f"own recorded data, license tier '{tier}' ({lic.id}) allows {purpose} use"
+        elif tier == "unknown":
             reason = f"license unknown ({lic.id}): admitted for research only{terms}"
-        return Decision(**base, admitted=True, reason=reason)
+        else:
+            reason = f"license tier '{tier}' ({lic.id}) allows {purpose} use"
+        return Decision(**base, admitted=True, reason=reason + inherited + consent)
 
     matching = [c for c in clearances if c.covers(manifest, source, purpose)]
     valid = [c for c in matching if c.expires >= today]
@@ -166,11 +272,11 @@ def decide(
         best = max(valid, key=lambda c: c.expires)
         return Decision(
             **base,
-            admitted=True,
             clearance=best,
+            admitted=True,
             reason=(
                 f"cleared for {purpose} use by {best.cleared_by} until {best.expires} "
-                f"(evidence: {best.evidence}) despite tier '{lic.tier}'"
+                f"(evidence: {best.evidence}) despite tier '{tier}'{inherited}{consent}"
             ),
         )
     if matching:
@@ -179,19 +285,30 @@ def decide(
             **base,
             admitted=False,
             reason=(
-                f"clearance by {last.cleared_by} expired on {last.expires}; "
-                f"license tier '{lic.tier}' ({lic.id}) does not allow {purpose} use{terms}"
+                f"clearance by {last.cleared_by} expired on {last.expires} (build date "
+                f"{today}, UTC); license tier '{tier}' ({lic.id}) does not allow {purpose} "
+                f"use{terms}{inherited}"
+            ),
+        )
+    if allowed:  # only an unofficial source of a commercial tier lands here
+        return Decision(
+            **base,
+            admitted=False,
+            reason=(
+                f"unofficial source {source.id!r} states tier '{tier}', but a re-upload cannot "
+                f"grant commercial use: a commercial build needs a clearance naming it "
+                f"(dataset: {manifest.id}, source: {source.id}){inherited}"
             ),
         )
     what = {
         "unknown": "has no known license grant, so commercial use is refused (fail closed)",
         "noncommercial": "is non-commercial only",
         "research-only": "is for research only",
-    }.get(lic.tier, f"does not allow {purpose} use")
+    }.get(tier, f"does not allow {purpose} use")
     return Decision(
         **base,
         admitted=False,
-        reason=f"license {lic.id} (tier '{lic.tier}') {what}{terms}",
+        reason=f"license {lic.id} (tier '{tier}') {what}{terms}{inherited}",
     )
 
 
@@ -210,36 +327,143 @@ class CorpusTerms:
     no_derivatives: bool
     no_redistribution: bool
     unknown: bool
+    clearances: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return {
             "tier": self.tier,
             "statement": self.statement,
-            "derivatives": "forbidden" if self.no_derivatives else "see inputs",
-            "redistribution": "forbidden" if self.no_redistribution else "see inputs",
+            # unknown counts as forbidden: nobody granted it
+            "derivatives": "forbidden" if self.no_derivatives else "allowed",
+            "redistribution": "forbidden" if self.no_redistribution else "allowed",
+            "clearances": list(self.clearances),
         }
 
 
-def corpus_terms(inputs: Iterable[tuple[str, str, str]], purpose: str) -> CorpusTerms:
-    """Terms of a corpus from its inputs' (tier, derivatives, redistribution)."""
+def clearance_line(c: dict) -> str:
+    """One clearance, as the card and the statement show it: what, who, evidence, until."""
+    what = c.get("dataset") or f"detector {c.get('detector')}"
+    if c.get("source"):
+        what += f" [{c['source']}]"
+    return (
+        f"{what}: cleared for {c.get('purpose', 'commercial')} use by {c.get('cleared_by')} "
+        f"(evidence: {c.get('evidence')}) until {c.get('expires')}"
+    )
+
+
+def corpus_terms(
+    inputs: Iterable[tuple[str, str, str]],
+    purpose: str,
+    clearances: Iterable[dict] = (),
+) -> CorpusTerms:
+    """Terms of a corpus from its inputs' (tier, derivatives, redistribution).
+
+    An input admitted by a commercial clearance passes its tier as `commercial` (the
+    caller decides that); the clearances are stated, since the corpus's commercial
+    use lasts only as long as they do. Unknown derivatives or redistribution count
+    as forbidden.
+    """
     inputs = list(inputs)
+    cleared = tuple(dict(c) for c in clearances)
     tier = most_restrictive_tier([t for t, _, _ in inputs])
-    no_deriv = any(d == "forbidden" for _, d, _ in inputs)
-    no_redist = any(r == "forbidden" for _, _, r in inputs)
+    no_deriv = any(d != "allowed" for _, d, _ in inputs)
+    no_redist = any(r != "allowed" for _, _, r in inputs)
     noncommercial = purpose != "commercial" or tier != "commercial"
     parts = []
     if noncommercial:
         parts.append("For non-commercial research only.")
+    elif cleared:
+        parts.append(
+            "Commercial use is allowed only under these clearances, and only until each "
+            "expires: " + "; ".join(clearance_line(c) for c in cleared) + "."
+        )
+    else:
+        parts.append("Commercial use is allowed by every input's license.")
     if no_redist:
-        parts.append("Not for redistribution: the terms of at least one input forbid it.")
+        parts.append(
+            "Not for redistribution: at least one input forbids it or does not say it is allowed."
+        )
     if no_deriv:
-        parts.append("Derivatives (this aligned, remapped copy included) may not be shared.")
+        parts.append(
+            "Derivatives (this aligned, remapped copy included) may not be shared: at least "
+            "one input forbids it or does not say it is allowed."
+        )
     if tier == "unknown":
         parts.append("At least one input has no known license grant.")
     parts.append("Each input's own terms apply; see LICENSES/.")
-    return CorpusTerms(tier, " ".join(parts), noncommercial, no_deriv, no_redist, tier == "unknown")
+    return CorpusTerms(
+        tier, " ".join(parts), noncommercial, no_deriv, no_redist, tier == "unknown", cleared
+    )
 
 
 def commercial_admits(manifest: Manifest, clearances: list[Clearance] = ()) -> bool:  # type: ignore[assignment]
     """Would a commercial build admit any source of this dataset?"""
     return any(decide(manifest, s, "commercial", clearances).admitted for s in manifest.sources)
+
+
+def _norm_url(url: str) -> str:
+    u = url.strip().lower().rstrip("/")
+    for prefix in ("https://", "http://"):
+        u = u.removeprefix(prefix)
+    return u.removeprefix("www.")
+
+
+def source_identities(
+    manifest: Manifest, source: Source, sha256s: Iterable[str] = ()
+) -> dict[str, str]:
+    """What identifies where a source's bytes come from: key -> words for a reason.
+
+    SPDX ids (CC-BY-4.0 ...) are shared by unrelated datasets, so only dataset-specific
+    `LicenseRef-*` ids count as an identity.
+    """
+    ids: dict[str, str] = {}
+    urls = [source.url, *(f.url for f in source.files)]
+    for u in urls:
+        if u:
+            ids[f"url:{_norm_url(u)}"] = f"same URL {u}"
+    if source.kaggle:
+        ids[f"kaggle:{source.kaggle.lower()}"] = f"same Kaggle slug {source.kaggle}"
+    if source.kaggle_competition:
+        ids[f"kaggle-c:{source.kaggle_competition.lower()}"] = (
+            f"same Kaggle competition {source.kaggle_competition}"
+        )
+    if source.repo_id:
+        ids[f"hf:{source.repo_id.lower()}"] = f"same Hugging Face repo {source.repo_id}"
+    if manifest.license.id.startswith("LicenseRef-"):
+        ids[f"license:{manifest.license.id.lower()}"] = f"same license id {manifest.license.id}"
+    for f in source.files:
+        if f.sha256:
+            ids[f"sha256:{f.sha256}"] = f"same file content (sha256 {f.sha256[:12]}...)"
+    for h in sha256s:
+        ids[f"sha256:{h}"] = f"same fetched bytes (sha256 {h[:12]}...)"
+    return ids
+
+
+class TwinIndex:
+    """Every catalog dataset's identities, so a copy under a new id is recognised.
+
+    `fetched` maps dataset id -> sha256s of what was fetched for it (the lock file),
+    so identical bytes are recognised even where a manifest pins no hash.
+    """
+
+    def __init__(self, manifests: Iterable[Manifest], fetched: dict[str, set[str]]) -> None:
+        self._by_key: dict[str, list[Manifest]] = {}
+        for m in manifests:
+            keys: set[str] = set()
+            for s in m.sources:
+                keys |= set(source_identities(m, s))
+            keys |= {f"sha256:{h}" for h in fetched.get(m.id, set())}
+            for k in keys:
+                self._by_key.setdefault(k, []).append(m)
+
+    def twins(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> list[Twin]:
+        """Other datasets sharing an identity with `source` whose tier is stricter."""
+        own = _RESTRICTIVENESS.index(manifest.license.tier)
+        out: dict[str, Twin] = {}
+        for key, words in source_identities(manifest, source, sha256s).items():
+            for other in self._by_key.get(key, []):
+                if other.id == manifest.id or other.id in out:
+                    continue
+                if _RESTRICTIVENESS.index(other.license.tier) > own:
+                    out[other.id] = Twin(other.id, other.license.tier, other.license.id, words)
+        return sorted(out.values(), key=lambda t: -_RESTRICTIVENESS.index(t.tier))

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .confine import name_problem
 from .errors import ManifestError
 from .taxonomy import Taxonomy
 from .yamlfile import YamlDoc, describe_validation_error, load_yaml
@@ -30,6 +31,23 @@ Md5 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 _LICENSE_ID = re.compile(r"^(LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)$")
+
+
+def check_url(value: str) -> str:
+    """An http(s) URL with a host and a valid port: what the downloader can follow."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError when out of range
+    except ValueError as exc:
+        raise ValueError(f"url is malformed: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("url must start with http:// or https://")
+    if not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("url needs a host name and no spaces")
+    del port
+    return value
 
 
 class _Strict(BaseModel):
@@ -69,14 +87,45 @@ class FileSpec(_Strict):
         "and records the observed value instead of failing",
     )
     unpack: bool | None = Field(None, description="unpack after download (default: by extension)")
-    optional: bool = False
+    optional: bool = Field(
+        False,
+        description="a delivery may lack it; readers degrade (and say so) when it is absent",
+    )
+    unpacks_to: str | None = Field(
+        None,
+        description="archives: a path its contents include (e.g. Emotion/); an already "
+        "extracted copy counts as this file",
+    )
 
     @field_validator("name")
     @classmethod
     def _relative(cls, value: str) -> str:
         if value.startswith("/") or ".." in Path(value).parts:
             raise ValueError("must be a relative path without '..'")
+        problem = name_problem(value)
+        if problem:
+            raise ValueError(f"file name: {problem}")
         return value
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
+
+
+class FileSet(_Strict):
+    """One complete alternative among a source's files (FER2013: the tar's CSV, or
+    icml_face_data.csv, or train.csv + test.csv). Deliveries differ in which of them
+    they carry; fetch accepts any complete set, the reader uses the first one present
+    and the corpus records which.
+    """
+
+    id: str = Field(min_length=1, description="how provenance names this set")
+    files: list[str] = Field(min_length=1, description="names from the source's files")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="reader options for this set (format.options)"
+    )
+    notes: str = ""
 
 
 class AccessInfo(_Strict):
@@ -142,6 +191,10 @@ class Source(_Strict):
     consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
     access: AccessInfo = AccessInfo(level="open")
     files: list[FileSpec] = Field(default_factory=list)
+    file_sets: list[FileSet] = Field(
+        default_factory=list,
+        description="alternatives: at least one must be complete; their files need not be",
+    )
     format: FormatSpec | None = None
     labels: LabelSpec | None = None
     faces: FaceSpec | None = None
@@ -163,6 +216,13 @@ class Source(_Strict):
             raise ValueError(
                 "a manual source needs access.instructions telling a person what to do"
             )
+        names = {f.name for f in self.files}
+        for fs in self.file_sets:
+            unknown = [n for n in fs.files if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"file set {fs.id!r} names files the source does not list: {', '.join(unknown)}"
+                )
         if self.kind == "local" and not (self.path and self.consent):
             raise ValueError(
                 "a local source needs `path` (its folder) and `consent` (its consent register)"
@@ -218,6 +278,11 @@ class Manifest(_Strict):
                 return src
         known = ", ".join(s.id for s in self.sources)
         raise ManifestError(f"{self.id} has no source {source_id!r}", hint=f"sources: {known}")
+
+    def required_files(self, src: Source) -> list[FileSpec]:
+        """Files every delivery must carry: not optional and in no file set."""
+        in_sets = {n for fs in src.file_sets for n in fs.files}
+        return [f for f in src.files if not f.optional and f.name not in in_sets]
 
     def format_for(self, src: Source) -> FormatSpec:
         fmt = src.format or self.format

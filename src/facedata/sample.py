@@ -105,3 +105,17 @@ class Drop:
     reason: str  # short, countable: "unmapped code", "conflicting duplicate", ...
     where: str  # file:line or path, so a person can look
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """What a build must say once about a source rather than per row.
+
+    kind "file_set": which alternative set of files the reader used (provenance);
+    kind "degraded": what the reader cannot give because the delivery lacks a part
+    (no landmarks: faces are detected; no identities: no subject-disjoint split).
+    """
+
+    dataset: str
+    kind: str
+    text: str

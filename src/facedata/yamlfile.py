@@ -34,6 +34,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """`2027-02-30` looks like a date to YAML but is none: say where, not a traceback."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise ManifestError(
+                f"line {node.start_mark.line + 1}: {node.value!r} is not a real date ({exc})",
+                hint="write an existing calendar date as YYYY-MM-DD",
+            ) from None
+
+
+_UniqueKeyLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp
+)
+
 
 def _line_map(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
     out[loc] = node.start_mark.line + 1
@@ -96,7 +111,11 @@ def load_yaml(path: Path) -> YamlDoc:
         finally:
             loader.dispose()
     except ManifestError as exc:
-        raise ManifestError(f"{path}: {exc.message}", hint=exc.hint) from None
+        msg = exc.message
+        if msg.startswith("line "):  # file:line, as every other location is written
+            line, _, rest = msg[5:].partition(": ")
+            raise ManifestError(f"{path}:{line}: {rest}", hint=exc.hint) from None
+        raise ManifestError(f"{path}: {msg}", hint=exc.hint) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -144,15 +145,29 @@ def test_inputs_restrictions_always_reach_the_card(tmp_path, record_license):
     assert "Redistribution: forbidden" in readme
 
 
-def test_no_derivative_warning_only_when_an_input_forbids_them(tmp_path):
+def test_no_derivative_warning_only_when_no_input_leaves_them_unallowed(tmp_path):
     root = tmp_path / "c"
-    corpus = make_corpus(root, [DATASETS[0]])
+    allowed = {**DATASETS[0], "derivatives": "allowed", "redistribution": "allowed"}
+    corpus = make_corpus(root, [allowed])
     corpus["license"] = {"tier": "unknown", "statement": "For non-commercial research only."}
     write_bundle(root, corpus)
     card = (root / "README.md").read_text()
     readme = (root / "LICENSES" / "README.md").read_text()
     assert "may not be shared" not in card and "may not be shared" not in readme
     assert "non-commercial research only" in card
+
+
+def test_unknown_derivatives_and_redistribution_count_as_forbidden(tmp_path):
+    root = tmp_path / "c"
+    assert DATASETS[0]["derivatives"] == DATASETS[0]["redistribution"] == "unknown"
+    corpus = make_corpus(root, [DATASETS[0]])
+    corpus["license"] = None
+    write_bundle(root, corpus)
+    meta = yaml.safe_load((root / "README.md").read_text().split("---")[1])
+    assert {"no-derivatives", "no-redistribution"} <= set(meta["tags"])
+    croissant = json.loads((root / "croissant.json").read_text())
+    assert {"no-derivatives", "no-redistribution"} <= set(croissant["keywords"])
+    assert "Not for redistribution" in croissant["description"]
 
 
 def test_licenses_per_dataset(corpus_dir):

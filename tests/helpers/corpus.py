@@ -2,9 +2,9 @@
 
 Consumers of the corpus format (report, cite, forget, loaders) can be tested against
 this alone: shards laid out and typed exactly as the writer lays them out
-(`SCHEMA`, `data/{split}-0000i-of-0000N.parquet`, several row groups), aligned-looking
-real faces encoded as JPEG or PNG, and a corpus.json with every documented key whose
-counts agree with the rows.
+(`facedata.corpus.table_of`, `data/{split}-0000i-of-0000N.parquet`, several row
+groups), aligned-looking real faces encoded as JPEG or PNG, and a corpus.json with
+every documented key whose counts agree with the rows.
 """
 
 from __future__ import annotations

@@ -26,6 +26,14 @@ P003,research;commercial,2026-01-12,2026-06-01
 P004,research;commercial,2026-01-13,2027-03-01
 P006,research;commercial,yesterday,
 """
+# RetinaFace learnt from WIDER FACE (research only): a commercial build needs this.
+DETECTOR_CLEARANCE = """\
+clearances:
+  - detector: retinaface-mnet025
+    cleared_by: Legal team
+    evidence: WIDER FACE weights review WF-2026-2
+    expires: 2099-12-31
+"""
 
 
 def write_video(path: Path, first: int, seconds: float = 3.0, fps: int = 10) -> None:
@@ -69,6 +77,7 @@ def own(tmp_path, monkeypatch):
     manifests.mkdir()
     new_local_manifest(rec, "own-data", out=manifests / "own-data.yaml")
     monkeypatch.setenv("FACEDATA_MANIFESTS", str(manifests))
+    (tmp_path / "clearances.yaml").write_text(DETECTOR_CLEARANCE)
     return tmp_path
 
 
@@ -84,6 +93,7 @@ def test_commercial_build_admits_only_consented_subjects(own):
             purpose="commercial",
             out=out,
             near_dup_distance=0,
+            clearances=own / "clearances.yaml",
         ),
         today=BUILD_DAY,
     )
@@ -108,7 +118,8 @@ def test_commercial_build_admits_only_consented_subjects(own):
     assert summary["consent: commercial granted"] == 2
     assert "P006" not in json.dumps(c["consent"]["own-data"]["subjects"])
     cached = own / "home" / "frames" / "own-data"
-    assert {p.name for p in cached.iterdir()} == {"P001", "P004", "P005"}
+    # consent before pixels: P005 (no record) was never decoded nor cached
+    assert {p.name for p in cached.iterdir()} == {"P001", "P004"}
 
 
 def test_research_build_admits_research_consent(own):
@@ -121,7 +132,13 @@ def test_withdrawal_after_build_excludes_from_later_builds(own):
     later = dt.date(2027, 3, 1)
     out = own / "out" / "later"
     build(
-        Recipe(datasets=["own-data"], purpose="commercial", out=out, near_dup_distance=0),
+        Recipe(
+            datasets=["own-data"],
+            purpose="commercial",
+            out=out,
+            near_dup_distance=0,
+            clearances=own / "clearances.yaml",
+        ),
         today=later,
     )
     assert {r["subject_id"] for r in rows(out)} == {"P001"}
@@ -131,7 +148,13 @@ def test_forget_removes_subject_end_to_end(own, capsys):
     outs = [own / "out" / "a", own / "out" / "b"]
     for o in outs:
         build(
-            Recipe(datasets=["own-data"], purpose="commercial", out=o, near_dup_distance=0),
+            Recipe(
+                datasets=["own-data"],
+                purpose="commercial",
+                out=o,
+                near_dup_distance=0,
+                clearances=own / "clearances.yaml",
+            ),
             today=BUILD_DAY,
         )
     before = len(rows(outs[0]))

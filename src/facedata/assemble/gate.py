@@ -1,15 +1,23 @@
-"""The license gate: decide every requested source before any image is read."""
+"""The license gate: decide every requested source before any image is read.
+
+Besides each source's own terms, the gate checks what a manifest cannot say about
+itself: whether it is a copy of another catalog dataset (same URL, Kaggle slug, Hugging
+Face repo, LicenseRef id or fetched bytes) with a stricter tier, whether the clearance
+file names things that exist, and whether the face detector's weights may be used
+for the build's purpose.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
-from ..errors import BuildError, PolicyError
-from ..licensing import Clearance, Decision, decide
+from ..errors import BuildError, ManifestError, PolicyError
+from ..licensing import Clearance, Decision, TwinIndex, decide
 from ..manifest import Manifest, Source
 
 
@@ -46,6 +54,64 @@ def _fetched(manifest: Manifest, source_id: str | None) -> Any:
     return fetched(manifest, source_id)
 
 
+def _fetched_hashes() -> dict[str, set[str]]:
+    """sha256 of every file fetched so far, per dataset (from the lock file)."""
+    from ..fetch.store import read_lock
+
+    return {
+        ds: {e.sha256 for lock in sources.values() for e in lock.files}
+        for ds, sources in read_lock().items()
+    }
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    near = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    near += [k for k in known if k.lower() == name.lower() and k not in near]
+    return f"did you mean {', '.join(near)}?" if near else f"known: {', '.join(known[:12])}"
+
+
+def check_clearances(
+    clearances: list[Clearance],
+    catalog: Catalog,
+    requested: list[str],
+    detectors: list[str],
+) -> list[str]:
+    """Refuse clearances naming nothing that exists; return warnings for unrequested ones.
+
+    A clearance for `genki-4k` that silently matches nothing would leave a person
+    believing genki4k is cleared; the error says which entry and what it may mean.
+    """
+    warnings: list[str] = []
+    for c in clearances:
+        where = f"{c.where}: " if c.where else ""
+        if c.detector is not None:
+            if c.detector not in detectors:
+                raise ManifestError(
+                    f"{where}clearance names unknown detector {c.detector!r}",
+                    hint=_suggest(c.detector, detectors),
+                )
+            continue
+        assert c.dataset is not None
+        if c.dataset not in catalog:
+            raise ManifestError(
+                f"{where}clearance names unknown dataset {c.dataset!r}",
+                hint=_suggest(c.dataset, catalog.ids),
+            )
+        m = catalog.get(c.dataset)
+        ids = [s.id for s in m.sources]
+        if c.source is not None and c.source not in ids:
+            raise ManifestError(
+                f"{where}clearance names source {c.source!r}, which {c.dataset} does not have",
+                hint=f"its sources: {', '.join(ids)}",
+            )
+        if c.dataset not in requested:
+            warnings.append(
+                f"{where}clearance for {c.dataset!r} is not used: that dataset was not requested "
+                f"({_suggest(c.dataset, requested)})"
+            )
+    return warnings
+
+
 def gate(
     pinned: list[tuple[str, str | None]],
     catalog: Catalog,
@@ -64,6 +130,7 @@ def gate(
     decisions: list[Decision] = []
     admitted: list[Admitted] = []
     missing: list[str] = []
+    twins = TwinIndex(catalog, _fetched_hashes())
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)
         result = _fetched(manifest, source_id)
@@ -74,7 +141,16 @@ def gate(
             if source_id
             else manifest.sources[0]
         )
-        d = decide(manifest, source, purpose, clearances, today=today, official_only=official_only)
+        hashes = [e.sha256 for e in getattr(result, "files", []) if getattr(e, "sha256", None)]
+        d = decide(
+            manifest,
+            source,
+            purpose,
+            clearances,
+            today=today,
+            official_only=official_only,
+            twins=twins.twins(manifest, source, hashes),
+        )
         decisions.append(d)
         if not d.admitted:
             continue
@@ -96,3 +172,83 @@ def gate(
             hint="run `facedata fetch ID` for each (or `--from PATH` for gated sets), then build",
         )
     return admitted, decisions
+
+
+@dataclass(frozen=True)
+class DetectorDecision:
+    """May this detector's weights be used for the build's purpose? Same rules as a source."""
+
+    name: str
+    purpose: str
+    admitted: bool
+    reason: str
+    terms: dict
+    clearance: Clearance | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "purpose": self.purpose,
+            "admitted": self.admitted,
+            "reason": self.reason,
+            "terms": self.terms,
+            "clearance": self.clearance.model_dump(mode="json") if self.clearance else None,
+        }
+
+
+def needs_detector(admitted: list[Admitted]) -> bool:
+    """Landmark sources fall back to detection where a row has no landmarks."""
+    return any(a.manifest.faces_for(a.source).align in ("detect", "landmarks") for a in admitted)
+
+
+def detector_gate(
+    name: str,
+    purpose: str,
+    clearances: list[Clearance],
+    today: dt.date,
+) -> DetectorDecision:
+    """Detector weights carry their license and their training data's terms.
+
+    Reads the terms the detector registry publishes (`commercial_use` and the texts);
+    a commercial build with weights not cleared for commercial use needs a clearance
+    naming the detector.
+    """
+    from ..faces import get_detector_info
+
+    info = get_detector_info(name)
+    canonical = info["name"]
+    terms = info["terms"]
+    summary = (
+        f"weights {terms.get('weights_license')}; trained on {terms.get('training_data')}: "
+        f"{terms.get('training_data_terms')}"
+    )
+    if purpose != "commercial" or terms.get("commercial_use") is True:
+        why = "its terms allow commercial use" if purpose == "commercial" else "research build"
+        return DetectorDecision(
+            canonical, purpose, True, f"detector {canonical}: {why} ({summary})", terms
+        )
+    matching = [c for c in clearances if c.covers_detector(canonical, "commercial")]
+    valid = [c for c in matching if c.expires >= today]
+    if valid:
+        best = max(valid, key=lambda c: c.expires)
+        return DetectorDecision(
+            canonical,
+            purpose,
+            True,
+            f"detector {canonical}: cleared for commercial use by {best.cleared_by} until "
+            f"{best.expires} (evidence: {best.evidence}) despite its terms ({summary})",
+            terms,
+            best,
+        )
+    expired = (
+        f"; its clearance expired on {max(c.expires for c in matching)} (build date {today}, UTC)"
+        if matching
+        else ""
+    )
+    return DetectorDecision(
+        canonical,
+        purpose,
+        False,
+        f"detector {canonical}: weights not cleared for commercial use ({summary}){expired}",
+        terms,
+    )

@@ -10,6 +10,7 @@ replaces the output only when complete.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing as mp
 import sys
 import time
@@ -19,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
@@ -32,16 +34,26 @@ from ..corpus import (
     LabelCodec,
     arrow_schema,
     heads_record,
+    parse_record,
 )
 from ..corpus.counts import RowCounter
-from ..errors import BuildError
-from ..licensing import corpus_terms, load_clearances
+from ..errors import BuildError, PolicyError
+from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
-from ..sample import Drop
+from ..sample import Drop, Note
+from ..withdrawals import WithdrawalIndex, subjects_of
 from .dedup import Deduper
-from .gate import Admitted, gate
+from .gate import (
+    Admitted,
+    DetectorDecision,
+    check_clearances,
+    detector_gate,
+    gate,
+    needs_detector,
+)
 from .recipe import Recipe
 from .splits import LeakCheck, assign_split
+from .target import existing_record, refuse_overwrite, same_build
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
@@ -60,9 +72,15 @@ class Tally:
     image_errors: list[dict] = field(default_factory=list)
     rows: RowCounter = field(default_factory=RowCounter)
     read: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=lambda: policy_now().date())
+    withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
+    used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # per dataset: the file set its reader used, and what it said once about gaps
+    file_sets: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def drop(self, dataset: str, reason: str, where: str) -> None:
         key = f"{dataset}: {reason}"
@@ -85,17 +103,33 @@ class Tally:
         if "merged_from" in changes and not before.get("merged_from"):
             self.rows.flags["merged"] += 1
 
+    def note(self, note: Note) -> None:
+        if note.kind == "file_set":
+            self.file_sets[note.dataset] = note.text
+        elif note.text not in self.notes[note.dataset]:
+            self.notes[note.dataset].append(note.text)
+
     def counts(self) -> dict:
         return {**self.rows.to_dict(), "read": self.read}
 
 
+Admit = Callable[[str | None], tuple[bool, str]]
+LEDGER_REASON = "consent: withdrawn (erasure ledger)"
+
+
 def _items(
-    admitted: list[Admitted], catalog: Catalog, recipe: Recipe, tally: Tally
+    admitted: list[Admitted],
+    catalog: Catalog,
+    recipe: Recipe,
+    tally: Tally,
+    withdrawn: WithdrawalIndex | None = None,
+    registers: dict[str, ConsentRegister | None] | None = None,
 ) -> Iterator[Item]:
     """Stream labelled samples from every admitted source; count every drop."""
     from ..formats import read_source
     from ..labels import remap
 
+    withdrawn = withdrawn or WithdrawalIndex({})
     for adm in admitted:
         m, src = adm.manifest, adm.source
         spec = m.labels_for(src)
@@ -104,26 +138,79 @@ def _items(
             "source_id": src.id,
             "official": src.official,
             "license_id": m.license.id,
-            "license_tier": m.license.tier,
+            "license_tier": adm.decision.tier,
         }
-        register = _consent(m, src, recipe, tally)
-        for item in read_source(m, src, adm.fetched.root):
+        register = (
+            registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
+        )
+        admit = _admission(m, register, withdrawn, recipe, tally)
+        seen = 0
+        for item in read_source(m, src, adm.fetched.root, admit):
+            if isinstance(item, Note):
+                tally.note(item)
+                continue
+            seen += 1
+            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+                tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
                 continue
             tally.read += 1
-            if register is not None:
-                ok, why = register.decide(item.subject_id, recipe.purpose, tally.today)
-                if not ok:
-                    tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
-                    continue
+            ok, why = admit(item.subject_id)
+            if not ok:  # readers that decode nothing themselves leave the check to us
+                tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
                 tally.drop(labelled.dataset, labelled.reason, labelled.where)
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
+            if src.kind == "local":
+                tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
+        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
+
+
+def _admission(
+    m: Manifest,
+    register: ConsentRegister | None,
+    withdrawn: WithdrawalIndex,
+    recipe: Recipe,
+    tally: Tally,
+) -> Admit:
+    """May this subject's rows enter? The ledger first, then (own data) the register.
+
+    A withdrawal recorded by `forget` holds until the register shows a signature dated
+    after it that grants the purpose. Several ids joined by '+' (one frame, several
+    people) are admitted only together.
+    """
+
+    def one(sid: str | None) -> tuple[bool, str]:
+        w = withdrawn.latest(m.id, sid) if sid else None
+        if register is not None:
+            ok, why = register.decide(sid, recipe.purpose, tally.today)
+            rec = register.records.get(sid or "")
+            if w is not None and ok and rec is not None and rec.signed > w.date:
+                return True, why  # re-granted after the withdrawal
+        elif w is None:
+            return True, ""
+        if w is not None:
+            tally.withdrawn[(w.subject_id, w.dataset, w.when)] = w.to_dict()
+            return False, LEDGER_REASON
+        return ok, why
+
+    def admit(subject_id: str | None) -> tuple[bool, str]:
+        people = subjects_of(subject_id) or [subject_id]
+        for sid in people:
+            ok, why = one(sid)
+            if not ok:
+                if len(people) > 1:
+                    return False, f"several participants, one not admitted ({why})"
+                return False, why
+        return True, ""
+
+    return admit
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -164,15 +251,47 @@ def _run(
         max_workers=workers, mp_context=ctx, initializer=fresh_process
     ) as pool:
         pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(pool.submit(process_batch, batch, settings))
-            if len(pending) >= 2 * workers:
+        try:
+            for batch in batches:
+                pending.append(pool.submit(process_batch, batch, settings))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BaseException:  # Ctrl-C or an error: queued batches are not started
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
-def _dataset_record(adm: Admitted) -> dict:
+def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
+    """Own data's provenance: the annotation file, the register and every media file used."""
+    m, src = adm.manifest, adm.source
+    root = Path(adm.fetched.root)
+    fmt = m.format_for(src)
+    names = [str(fmt.options.get("annotations", "annotations.csv"))]
+    names += sorted(tally.used_files.get(m.id, set()))
+    out = []
+    for name in names:
+        p = root / name
+        if p.is_file():
+            out.append(
+                {"name": name, "origin": str(p), "size": p.stat().st_size, "sha256": file_sha256(p)}
+            )
+    register = m.resolve(src.consent or "")
+    if register.is_file():
+        out.append(
+            {
+                "name": register.name,
+                "origin": str(register),
+                "size": register.stat().st_size,
+                "sha256": file_sha256(register),
+                "role": "consent register",
+            }
+        )
+    return out
+
+
+def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
     m, src = adm.manifest, adm.source
     inputs = [
         {
@@ -183,6 +302,9 @@ def _dataset_record(adm: Admitted) -> dict:
         }
         for f in getattr(adm.fetched, "files", [])
     ]
+    if src.kind == "local" and tally is not None:
+        inputs = _local_inputs(adm, tally)
+    d = adm.decision
     return {
         "id": m.id,
         "name": m.name,
@@ -192,7 +314,8 @@ def _dataset_record(adm: Admitted) -> dict:
         "source_kind": src.kind,
         "official": src.official,
         "license_id": m.license.id,
-        "tier": m.license.tier,
+        "tier": d.tier,
+        "declared_tier": m.license.tier,
         "derivatives": m.license.derivatives,
         "redistribution": m.license.redistribution,
         "terms_url": m.license.terms_url,
@@ -200,16 +323,46 @@ def _dataset_record(adm: Admitted) -> dict:
         "license_text": m.license.text,
         "attribution": m.attribution,
         "citation": m.citation,
+        "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
         "inputs": inputs,
+        "file_set": tally.file_sets.get(m.id) if tally else None,
+        "notes": list(tally.notes.get(m.id, [])) if tally else [],
     }
 
 
-def corpus_license(admitted: list[Admitted], purpose: str) -> dict:
-    """The corpus's own terms: the most restrictive of its inputs."""
-    lics = [a.manifest.license for a in admitted]
-    return corpus_terms(
-        ((x.tier, x.derivatives, x.redistribution) for x in lics), purpose
-    ).to_dict()
+def _corpus_tier(adm: Admitted, purpose: str) -> str:
+    """An input a clearance admits for commercial use is commercial in this corpus."""
+    d = adm.decision
+    if purpose == "commercial" and d.clearance is not None:
+        return "commercial"
+    return d.tier
+
+
+def corpus_license(
+    admitted: list[Admitted], purpose: str, detector: DetectorDecision | None = None
+) -> dict:
+    """The corpus's own terms: the most restrictive of its inputs (and cleared exceptions)."""
+    inputs = [
+        (_corpus_tier(a, purpose), lic.derivatives, lic.redistribution)
+        for a in admitted
+        for lic in [a.manifest.license]
+    ]
+    cleared = [a.decision.clearance for a in admitted if a.decision.clearance]
+    if detector is not None and detector.clearance is not None:
+        cleared.append(detector.clearance)
+    return corpus_terms(inputs, purpose, [c.model_dump(mode="json") for c in cleared]).to_dict()
+
+
+def _previous_marks(out: Path) -> list[dict]:
+    """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
+    record = out / CORPUS_JSON
+    if not record.is_file():
+        return []
+    try:
+        marks = json.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [m for m in marks if isinstance(m, dict)]
 
 
 def build(
@@ -218,11 +371,31 @@ def build(
     argv: list[str] | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    overwrite: bool = True,
+    replay: bool = False,
 ) -> dict:
-    """Build the corpus `recipe` describes; return its corpus.json record."""
+    """Build the corpus `recipe` describes; return its corpus.json record.
+
+    One instant decides: its UTC date (or `today`) is the date of every license,
+    clearance and consent decision, recorded as `policy_date` next to `created`.
+
+    With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
+    not redone (the record comes back with `up_to_date: true`), a different one raises,
+    unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
+    """
+    from ..corpora import read_registry, register
+    from ..faces import detector_names
+
+    now = policy_now()
+    today = today or now.date()
     _check_out(Path(recipe.out))
+    read_registry()  # an unreadable registry stops the build before hours of work
     catalog = Catalog.load(recipe.manifests)
     clearances = load_clearances(recipe.clearances)
+    requested = [ds for ds, _ in recipe.pinned()]
+    warnings = check_clearances(clearances, catalog, requested, detector_names())
+    marks = _previous_marks(Path(recipe.out))
+    withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
         catalog,
@@ -231,6 +404,20 @@ def build(
         official_only=recipe.official_only,
         today=today,
     )
+    tally = Tally(today=today)
+    # registers are read before anything else is decided: a bad one is the first error
+    registers = {a.manifest.id: _consent(a.manifest, a.source, recipe, tally) for a in admitted}
+    detector = (
+        detector_gate(recipe.detector, recipe.purpose, clearances, today)
+        if needs_detector(admitted)
+        else None
+    )
+    if detector is not None and not detector.admitted:
+        raise PolicyError(
+            f"the {recipe.purpose} policy refuses the face detector: {detector.reason}",
+            hint=f"use a detector whose weights allow commercial use, or add a clearance "
+            f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
+        )
     settings = WorkSettings(
         size=recipe.size,
         image_format=recipe.image_format,
@@ -241,19 +428,24 @@ def build(
     expressions = list(catalog.taxonomy.expressions)
     schema = arrow_schema(expressions, recipe.image_mode)
     codec = LabelCodec(expressions)
-    tally = Tally(today=today or dt.date.today())
+    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
+        datasets = [_dataset_record(a) for a in admitted]
+        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+            return parse_record({**old, "up_to_date": True}, str(recipe.out))
+        if not replay:
+            raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance, recipe.label_conflicts)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
         writers = {s: SplitWriter(tmp, s, recipe.shard_rows, schema, codec) for s in SPLITS}
-        items = _items(admitted, catalog, recipe, tally)
+        items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop("image", res.reason, res.where)
+                    tally.drop(res.dataset or "image", res.reason, res.where)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -282,18 +474,30 @@ def build(
                         "read": tally.read,
                         "written": tally.written,
                         "dropped": sum(tally.drops.values()),
-                        "expected": expected,
+                        "expected": tally.expected,
                     }
                 )
         shards = [s for w in writers.values() for s in w.close()]
         corpus = _corpus_record(
             recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
         )
-        corpus.seconds = round(time.monotonic() - started, 3)
-        corpus.write(tmp)
+        corpus.update(
+            created=now.isoformat(timespec="seconds"),
+            policy_date=today.isoformat(),
+            detector_decision=detector.to_dict() if detector else None,
+            license=corpus_license(admitted, recipe.purpose, detector),
+            warnings=warnings,
+            forgotten=_forgotten(marks, tally),
+        )
+        if detector is not None and detector.clearance is not None:
+            corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
+        corpus["seconds"] = round(time.monotonic() - started, 3)
+        record = CorpusRecord.model_validate(corpus)
+        record.write(tmp)
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
-        _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
-    return corpus
+        _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
+    register(Path(recipe.out), record.to_dict())
+    return record
 
 
 def _duplicate(res: dict, dedup: Deduper, writers: dict, tally: Tally) -> bool:
@@ -315,6 +519,16 @@ def _duplicate(res: dict, dedup: Deduper, writers: dict, tally: Tally) -> bool:
     ident = f"{res['dataset']}/{res['key']}"
     tally.drop(res["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}")
     return True
+
+
+def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
+    """The replaced corpus's marks, plus ledger withdrawals that dropped rows this time."""
+    out = list(marks)
+    seen = {(m.get("subject_id"), m.get("dataset"), m.get("when")) for m in marks}
+    for key, entry in tally.withdrawn.items():
+        if key not in seen:
+            out.append({**entry, "source": "erasure ledger"})
+    return out
 
 
 def _check_out(out: Path) -> None:
@@ -350,9 +564,9 @@ def _corpus_record(
     shards: list[dict],
     argv: list[str] | None,
     expressions: list[str],
-) -> CorpusRecord:
+) -> dict[str, Any]:
     counts = tally.counts()
-    record = {
+    return {
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -360,7 +574,7 @@ def _corpus_record(
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,
         "license": corpus_license(admitted, recipe.purpose),
-        "datasets": [_dataset_record(a) for a in admitted],
+        "datasets": [_dataset_record(a, tally) for a in admitted],
         "decisions": [d.to_dict() for d in decisions],
         "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
         "detector": _detector_record(tally, recipe),
@@ -378,7 +592,6 @@ def _corpus_record(
         "shards": shards,
         "forgotten": [],
     }
-    return CorpusRecord.model_validate(record)
 
 
 def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:

@@ -47,6 +47,7 @@ class Failed:
     where: str
     reason: str
     detail: str = ""
+    dataset: str = ""  # counted under its dataset, like every other drop
 
 
 _detectors: dict[str, Any] = {}
@@ -144,9 +145,10 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         raw = s.image.to_pil() if isinstance(s.image, PixelImage) else s.image.read_bytes()
         img = decode_image(raw)
     except FacedataError as exc:
-        return Failed(where, getattr(exc, "reason", None) or "undecodable image", exc.message)
+        reason = getattr(exc, "reason", None) or "undecodable image"
+        return Failed(where, reason, exc.message, s.dataset)
     except (OSError, ValueError) as exc:
-        return Failed(where, "unreadable image", str(exc))
+        return Failed(where, "unreadable image", str(exc), s.dataset)
     sha = pixel_sha256(img)
     needs_detector = item.face.align == "detect" or (
         item.face.align == "landmarks" and not s.landmarks
@@ -162,11 +164,12 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
             keep_gray=settings.image_mode == "L",
         )
     except FacedataError as exc:
-        return Failed(where, getattr(exc, "reason", None) or "alignment failed", exc.message)
+        reason = getattr(exc, "reason", None) or "alignment failed"
+        return Failed(where, reason, exc.message, s.dataset)
     status = face.align_status
     if face.image is None:
         if not settings.keep_unaligned:
-            return Failed(where, f"face: {face.align_status}")
+            return Failed(where, f"face: {face.align_status}", "", s.dataset)
         aligned, status = img.resize((settings.size, settings.size)), "whole_frame"
     else:
         aligned = face.image

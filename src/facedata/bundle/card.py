@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ..corpus import CORPUS_JSON, DATA_DIR, SPLITS
+from ..licensing import clearance_line
 from .bibtex import render_bib, unique_entries
 from .markdown import fence, table
 from .record import CorpusView
@@ -112,6 +113,10 @@ def _terms(corpus: CorpusView) -> list[str]:
     lines = [f"> **Terms.** {t.statement}", ">"]
     if t.noncommercial:
         lines.append("> - For non-commercial research only.")
+    else:
+        lines.append("> - Commercial use: allowed on the terms above, for this purpose only.")
+    for c in t.clearances:
+        lines.append(f"> - Clearance: {clearance_line(c)}.")
     if t.no_redistribution:
         lines.append("> - Not for redistribution: keep it within your site.")
     if t.no_derivatives:
@@ -220,6 +225,21 @@ def _provenance(corpus: CorpusView) -> list[str]:
             f"Faces were aligned with {corpus.detector.get('name', 'a detector')}; its terms "
             f"and those of its training data are in [{LICENSE_LINK}]({LICENSE_LINK})."
         )
+    decision = corpus.detector_decision
+    if decision:
+        terms = decision.get("terms") or {}
+        verdict = "admitted" if decision.get("admitted") else "refused"
+        lines += [
+            "",
+            f"Detector decision ({decision.get('purpose')} build): {verdict}: "
+            f"{decision.get('reason')}",
+            "",
+            f"- weights license: {terms.get('weights_license')}",
+            f"- training data: {terms.get('training_data')}",
+            f"- training data terms: {terms.get('training_data_terms')}",
+            f"- commercial use without a clearance: "
+            f"{'yes' if terms.get('commercial_use') else 'no'}",
+        ]
     return [*lines, ""]
 
 

@@ -130,6 +130,20 @@ def _licenses(corpus: CorpusView) -> list[str]:
     return out
 
 
+def _restrictions(corpus: CorpusView) -> list[str]:
+    """The same restriction tags as the card; unknown permissions count as forbidden."""
+    t = corpus.terms
+    return [
+        tag
+        for tag, on in (
+            ("non-commercial", t.noncommercial),
+            ("no-derivatives", t.no_derivatives),
+            ("no-redistribution", t.no_redistribution),
+        )
+        if on
+    ]
+
+
 def _splits(corpus: CorpusView) -> list[str]:
     present = {s.get("split") for s in corpus.shards} | set(corpus.counts.get("splits") or {})
     return [s for s in SPLITS if s in present] or list(SPLITS)
@@ -180,7 +194,13 @@ def document(corpus: CorpusView) -> dict[str, Any]:
         "license": _licenses(corpus),
         "datePublished": corpus.date,
         "version": "1.0.0",
-        "keywords": ["face", "facial expression", "smile", "image classification"],
+        "keywords": [
+            "face",
+            "facial expression",
+            "smile",
+            "image classification",
+            *_restrictions(corpus),
+        ],
         "distribution": files,
         "recordSet": [
             {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class DatasetInfo:
     citation: str
     homepage: str | None
     version: str | None
+    clearance: dict[str, Any] | None = None  # the clearance that admitted it, if one did
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class CorpusView:
     shards: list[dict[str, Any]]
     detector: dict[str, Any] | None
     built: bool
-    features: dict[str, Any]  # Hugging Face features of the rows, as the card states them
+    features: dict[str, Any] = field(default_factory=dict)  # the rows' HF features
+    detector_decision: dict[str, Any] | None = None
 
     @property
     def date(self) -> str:
@@ -97,12 +99,29 @@ def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
         citation=pick("citation", manifest.citation if manifest else ""),
         homepage=pick("homepage", manifest.homepage if manifest else None),
         version=pick("version", manifest.version if manifest else None),
+        clearance=record.get("clearance") if isinstance(record.get("clearance"), dict) else None,
     )
 
 
 def derive_terms(datasets: Iterable[DatasetInfo], purpose: str) -> Terms:
-    """The most restrictive terms of the inputs, with a statement a person can act on."""
-    return corpus_terms(((d.tier, d.derivatives, d.redistribution) for d in datasets), purpose)
+    """The most restrictive terms of the inputs, with a statement a person can act on.
+
+    An input a commercial clearance admitted counts as commercial in a commercial corpus.
+    """
+    datasets = list(datasets)
+    cleared = [d.clearance for d in datasets if d.clearance and purpose == "commercial"]
+    return corpus_terms(
+        (
+            (
+                "commercial" if d.clearance and purpose == "commercial" else d.tier,
+                d.derivatives,
+                d.redistribution,
+            )
+            for d in datasets
+        ),
+        purpose,
+        cleared,
+    )
 
 
 def _terms(record: dict[str, Any] | None, datasets: list[DatasetInfo], purpose: str) -> Terms:
@@ -114,6 +133,7 @@ def _terms(record: dict[str, Any] | None, datasets: list[DatasetInfo], purpose: 
     derived = derive_terms(datasets, purpose)
     if not record:
         return derived
+    recorded = record.get("clearances")
     return Terms(
         tier=record.get("tier") or derived.tier,
         statement=record.get("statement") or derived.statement,
@@ -121,6 +141,7 @@ def _terms(record: dict[str, Any] | None, datasets: list[DatasetInfo], purpose: 
         no_derivatives=derived.no_derivatives or record.get("derivatives") == "forbidden",
         no_redistribution=derived.no_redistribution or record.get("redistribution") == "forbidden",
         unknown=derived.unknown or record.get("tier") == "unknown",
+        clearances=tuple(recorded) if isinstance(recorded, list) else derived.clearances,
     )
 
 
@@ -159,6 +180,7 @@ def view(
         detector=corpus.get("detector"),
         built=bool(shards),
         features=_features(corpus),
+        detector_decision=corpus.get("detector_decision"),
     )
 
 

@@ -6,6 +6,7 @@ only wires them up and turns FacedataError into a clean message and exit code.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from rich.markup import escape
@@ -13,7 +14,9 @@ from rich.markup import escape
 from ..errors import FacedataError
 
 # Command modules register themselves on import; the order is the order in --help,
-# which follows the data: catalog, fetch, read, faces, build, bundle, own data, train.
+# which follows the data: demo first (the way in), then catalog, fetch, read, faces,
+# build, bundle, own data, train.
+from . import demo
 from . import catalog
 from . import fetch
 from . import inspect
@@ -23,13 +26,51 @@ from . import cite
 from . import report
 from . import owndata
 from . import learn
-from .app import app, console_err
+from .app import app, console_err, readable_help
+
+
+class _Interrupt:
+    """Remembers that Ctrl-C arrived. Typer turns KeyboardInterrupt into a return
+    value of 130 when not standalone, which `main` cannot tell from a normal return."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
+def _interrupted() -> None:
+    """Every command cleans up on the way out (temp folders, partial shards); then this."""
+    console_err.print("interrupted", highlight=False)
+    sys.exit(130)
 
 
 def main() -> None:
+    _Interrupt.seen = False
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _Interrupt.handler)
     try:
-        app(standalone_mode=False)
+        _main()
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main() -> None:
+    try:
+        import typer
+
+        code = readable_help(typer.main.get_command(app))(standalone_mode=False)
+        if _Interrupt.seen or code == 130:
+            _interrupted()
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            sys.exit(code)  # a typer.Exit(code) raised inside a command
     except FacedataError as exc:
+        if _Interrupt.seen:  # a cleanup step reported the interruption as an error
+            _interrupted()
         console_err.print(
             f"[bold red]error:[/] {escape(exc.message)}",
             highlight=False,
@@ -41,11 +82,12 @@ def main() -> None:
             )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        console_err.print("interrupted")
-        sys.exit(130)
+        _interrupted()
     except SystemExit:
         raise
     except Exception as exc:  # click usage errors arrive here with standalone_mode=False
+        if _Interrupt.seen:
+            _interrupted()
         usage_error, abort = _click_errors()
         if isinstance(exc, usage_error):
             exc.show()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,22 +12,85 @@ from ..catalog import Catalog
 
 app = typer.Typer(
     name="facedata",
-    help="Acquire, license-check, align and remap smile / facial-expression datasets.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
 console_err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"facedata {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Acquire, license-check, align and remap smile / facial-expression datasets.
+
+    New here? `facedata demo` builds a corpus and its report from a small offline
+    sample in a minute; then `facedata list` shows the real datasets.
+    """
+
 
 ManifestsOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--manifests",
+        metavar="DIR",
         help="Extra manifest folder (repeatable); FACEDATA_MANIFESTS works too.",
         file_okay=False,
     ),
 ]
+
+
+def readable_help(command: Any) -> Any:
+    """Plain metavars in --help: `--out DIR`, `--workers N`, bare flags.
+
+    This Typer prints Python types (`<bool>`, `<list[Path]>`) where people expect
+    the conventional upper-case placeholder; an explicit `metavar=` wins.
+    """
+    for param in getattr(command, "params", []):
+        if param.metavar is None:
+            param.metavar = _metavar(param)
+    help_option = command.get_help_option
+
+    def get_help_option(ctx: Any) -> Any:
+        option = help_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        readable_help(sub)
+    return command
+
+
+def _metavar(param: Any) -> str | None:
+    if getattr(param, "is_flag", False):
+        return ""
+    if param.param_type_name == "argument":
+        return (param.name or "ARG").upper()
+    desc = getattr(param, "type_descriptor", None)  # Typer's own click; older: click types
+    if desc is not None and desc.is_path:
+        return {"file": "FILE", "directory": "DIR"}.get(desc.path_type, "PATH")
+    if desc is not None and desc.is_choice:
+        return None
+    kind = getattr(desc, "annotation", None) or getattr(getattr(param, "type", None), "name", "")
+    return {int: "N", float: "X", "integer": "N", "float": "X"}.get(kind, "TEXT")
 
 
 def load_catalog(manifests: list[Path] | None) -> Catalog:

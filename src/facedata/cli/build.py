@@ -10,40 +10,9 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from ..assemble.pipeline import build as run_build
-from ..assemble.recipe import Recipe, load_recipe
 from ..errors import BuildError
 from .app import ManifestsOpt, app, console
-
-
-def _progress():
-    """A live status line on a terminal; silence in logs and CI."""
-    if not console.is_terminal:
-        return None, None
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    task = bar.add_task("building")
-
-    def update(c: dict[str, int]) -> None:
-        elapsed = bar.tasks[0].elapsed or 1e-9
-        rate = c["read"] / elapsed
-        eta = ""
-        if rate > 0 and c["expected"] > c["read"]:  # manifest counts are approximate
-            eta = f"  ETA ~{(c['expected'] - c['read']) / rate:,.0f}s"
-        bar.update(
-            task,
-            description=f"read {c['read']:,}  written {c['written']:,}  "
-            f"dropped {c['dropped']:,}  {c['written'] / elapsed:,.0f} samples/s{eta}",
-        )
-
-    return bar, update
+from .progress import build_progress
 
 
 @app.command()
@@ -53,17 +22,58 @@ def build(
         typer.Argument(help="A recipe YAML (e.g. output/x/recipe.yaml).", dir_okay=False),
     ] = None,
     datasets: Annotated[
-        str | None, typer.Option("--datasets", "-d", help="Comma-separated ids (id or id:source).")
+        str | None,
+        typer.Option(
+            "--datasets", "-d", metavar="IDS", help="Comma-separated ids (id or id:source)."
+        ),
     ] = None,
     commercial: Annotated[
         bool,
         typer.Option("--commercial", help="Refuse every source not cleared for commercial use."),
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Corpus folder (default output/corpus).")
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="Corpus folder (default output/corpus)."),
     ] = None,
-    size: Annotated[int | None, typer.Option("--size", help="Aligned face size in pixels.")] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace a corpus already at --out that a different build made."
+        ),
+    ] = False,
+    size: Annotated[
+        int | None, typer.Option("--size", metavar="PX", help="Aligned face size in pixels.")
+    ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option("--detector", metavar="NAME", help="Face detector (see `facedata doctor`)."),
+    ] = None,
+    near_dup_distance: Annotated[
+        int | None,
+        typer.Option(
+            "--near-dup-distance",
+            metavar="BITS",
+            help="Perceptual-hash Hamming distance that counts as a near duplicate "
+            "(0 turns near dedup off; default 4).",
+        ),
+    ] = None,
+    keep_unaligned: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-unaligned/--drop-unaligned",
+            help="Keep rows where no face was found (status no_face) or drop them (default).",
+            show_default=False,
+        ),
+    ] = None,
+    image_format: Annotated[
+        str | None,
+        typer.Option("--image-format", metavar="jpeg|png", help="Encoding of the aligned faces."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the hash split for sources without their own."),
+    ] = None,
     derive_smile: Annotated[
         bool, typer.Option("--derive-smile", help="Fill smile from expression (rows flagged).")
     ] = False,
@@ -71,12 +81,16 @@ def build(
         bool, typer.Option("--official-only", help="Refuse unofficial mirrors.")
     ] = False,
     clearances: Annotated[
-        Path | None, typer.Option("--clearances", help="Clearance file admitting refused sources.")
+        Path | None,
+        typer.Option(
+            "--clearances", metavar="FILE", help="Clearance file admitting refused sources."
+        ),
     ] = None,
     split_ratios: Annotated[
         str | None,
         typer.Option(
             "--split-ratios",
+            metavar="T,V,T",
             help="train,validation,test for sources without their own split (default 0.8,0.1,0.1).",
         ),
     ] = None,
@@ -94,7 +108,13 @@ def build(
     ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
-    """Build a license-filtered, aligned Parquet corpus with its citation bundle."""
+    """Build a license-filtered, aligned Parquet corpus with its citation bundle.
+
+    Every option can also be set in a recipe file; options given here override it.
+    """
+    from ..assemble.pipeline import build as run_build
+    from ..assemble.recipe import Recipe, load_recipe
+
     if recipe_file is None and not datasets:
         raise BuildError("nothing to build", hint="pass --datasets a,b or a recipe YAML file")
     ids = [d.strip() for d in (datasets or "").split(",") if d.strip()]
@@ -114,6 +134,11 @@ def build(
         "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
         "image_mode": "L" if grey else None,
         "label_conflicts": label_conflicts,
+        "detector": detector,
+        "near_dup_distance": near_dup_distance,
+        "keep_unaligned": keep_unaligned,
+        "image_format": image_format,
+        "seed": seed,
     }
     try:
         recipe = Recipe.model_validate(
@@ -126,30 +151,67 @@ def build(
         raise BuildError(
             f"invalid build options: {problems}", hint="see `facedata build --help`"
         ) from None
-    bar, update = _progress()
-    if bar:
-        with bar:
-            corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]], progress=update)
-    else:
-        corpus = run_build(recipe, argv=["facedata", *sys.argv[1:]])
-    for d in corpus.decisions:
+    # `facedata build CORPUS/recipe.yaml` with no other option is the documented "rebuild
+    # exactly": it may replace its own corpus when something it read has changed since
+    replay = (
+        recipe_file is not None
+        and recipe_file.resolve().parent == Path(recipe.out).resolve()
+        and all(v is None for v in overrides.values())
+    )
+    argv = ["facedata", *sys.argv[1:]]
+    with build_progress(console) as update:
+        corpus = run_build(
+            recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
+        )
+    if corpus.get("up_to_date"):
+        console.print(
+            f"[bold]{escape(str(recipe.out))}[/]: up to date (same recipe, inputs and facedata "
+            "version); nothing rebuilt. Pass --overwrite to build it again.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    for d in corpus["decisions"]:
         verdict = "[green]admitted[/]" if d["admitted"] else "[red]refused[/]"
         where = escape(f"{d['dataset']} [{d['source']}]")
         console.print(f"{where}: {verdict}: {escape(d['reason'])}")
         for flag in d["flags"] if d["admitted"] else []:
             console.print(f"  [yellow]warning:[/] {escape(flag)}")
-    c = corpus.counts
-    splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c.splits.items()))
-    dropped = sum(v["count"] for v in corpus.drops.values())
-    dd = corpus.dedup
+    det = corpus.get("detector_decision")
+    if det:
+        verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
+        console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    for warning in corpus.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    for ds in corpus["datasets"]:
+        if ds.get("file_set"):
+            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+        for note in ds.get("notes", []):
+            console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
+    c = corpus["counts"]
+    splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
+    dropped = sum(v["count"] for v in corpus["drops"].values())
+    dd = corpus["dedup"]
     console.print(
-        f"[bold]{recipe.out}[/]: {c.total:,} rows ({splits}); {dropped:,} dropped; "
-        f"dedup removed {dd.exact} exact + {dd.near} near"
+        f"[bold]{recipe.out}[/]: {c['total']:,} rows ({splits}); {dropped:,} dropped; "
+        f"dedup removed {dd['exact']} exact + {dd['near']} near"
     )
-    merged, conflicts = sum(dd.merged.values()), sum(dd.conflicts.values())
+    merged, conflicts = sum(dd["merged"].values()), sum(dd["conflicts"].values())
     if merged or conflicts:
         console.print(
             f"duplicates: {merged} labels merged into kept rows, {conflicts} conflicting "
-            f"labels ({escape(dd.conflict_policy or '')})"
+            f"labels ({escape(dd['conflict_policy'] or '')})"
         )
-    console.print(f"license: {escape((corpus.license or {}).get('statement', ''))}")
+    console.print(f"license: {escape(corpus['license']['statement'])}")
+    console.print(
+        f"next: facedata report {escape(_quoted(recipe.out))}   (one HTML page: balance, "
+        "drops, licenses, sample faces)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _quoted(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))

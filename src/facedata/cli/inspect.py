@@ -23,6 +23,10 @@ def _print(report: InspectReport) -> None:
         + (f", smile derived {report.smile_derived}" if report.derive_smile else ""),
         highlight=False,
     )
+    if report.file_set:
+        console.print(f"read the file set {report.file_set}", highlight=False)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     splits = sorted(report.by_split)
     for head, counts in sorted(report.heads.items()):
         table = Table(title=f"{head} per class")

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from ..errors import FacedataError
 from ..forget import forget as run_forget
 from ..owndata import new_local_manifest
 from .app import app, console
@@ -33,10 +33,11 @@ def new(
 
 @app.command()
 def forget(
-    corpora: Annotated[
-        list[Path], typer.Argument(help="Corpus folders to erase the subject from.")
-    ],
     subject: Annotated[str, typer.Option("--subject", help="Pseudonymous subject id, e.g. P017.")],
+    corpora: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Corpus folders to erase from (default: every registered corpus)."),
+    ] = None,
     dataset: Annotated[
         str | None, typer.Option("--dataset", help="Only rows of this dataset (ids can repeat).")
     ] = None,
@@ -44,10 +45,21 @@ def forget(
         str | None, typer.Option("--by", help="Who handles the request (logged).")
     ] = None,
 ) -> None:
-    """Remove a withdrawn participant's rows from corpora, atomically, and log it."""
-    if not corpora:
-        raise FacedataError("no corpus given", hint="facedata forget --subject P017 output/x")
-    record = run_forget(subject, corpora, dataset=dataset, by=by)
+    """Remove a withdrawn participant's rows from corpora, atomically, and log it.
+
+    Later builds read the log and leave the subject out until the consent register
+    re-grants with a later signature.
+    """
+    record = run_forget(subject, corpora or [], dataset=dataset, by=by)
     for path, n in record["corpora"].items():
-        console.print(f"{path}: removed {n} row(s) of subject {subject}")
-    console.print(f"deleted {len(record['frames_deleted'])} cached frame folder(s); logged")
+        console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
+    for path in record["unnamed"]:
+        console.print(
+            f"[yellow]warning:[/] {escape(path)} also holds subject {escape(subject)} and was "
+            f"not named; run `facedata forget --subject {escape(subject)}` without paths to "
+            "erase from every registered corpus"
+        )
+    console.print(
+        f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "
+        "(later builds leave the subject out)"
+    )

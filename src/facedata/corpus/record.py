@@ -145,6 +145,9 @@ class CorpusRecord(_Open):
             raise KeyError(key)
         return data[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
     def write(self, root: Path) -> None:
         atomic_write_text(
             Path(root) / CORPUS_JSON, json.dumps(self.to_dict(), indent=2, default=str)

@@ -71,6 +71,9 @@ class DetectorTerms:
     training_data: str
     training_data_terms: str
     training_data_url: str
+    # May a commercial build use these weights without a clearance? False unless the
+    # weights' license and their training data's terms both allow it.
+    commercial_use: bool = False
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)

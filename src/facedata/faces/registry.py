@@ -23,6 +23,7 @@ _WIDER = dict(
         "commercial use reviewed."
     ),
     training_data_url="http://shuoyang1213.me/WIDERFACE/",
+    commercial_use=False,  # WIDER FACE: non-commercial research only
 )
 
 _BUNDLED_TERMS = DetectorTerms(

@@ -171,13 +171,14 @@ def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: b
         loose_root: Path | None = None
         loose: list[str] = []
         nested = False
+        check = None
         if from_path is not None:
             from .manual import register
 
             reg = register(manifest, src, from_path, pinned, notes)
             placements, record = reg.placements, reg.record
             loose_root, loose = reg.loose_root, reg.loose
-            nested = True
+            nested, check = True, reg.check
         elif src.kind == "http":
             placements, record = _fetch_http(manifest, src, pinned, notes, force)
         elif src.kind == "kaggle":
@@ -192,7 +193,13 @@ def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: b
         else:  # pragma: no cover - manual / local are handled by the caller
             raise FetchError(f"{src.kind} sources cannot be downloaded")
         root = build_tree(
-            manifest.id, src.id, placements, nested=nested, loose_from=loose_root, loose=loose
+            manifest.id,
+            src.id,
+            placements,
+            nested=nested,
+            loose_from=loose_root,
+            loose=loose,
+            check=check,
         )
         if loose_root is not None and loose:
             from .manual import tree_entry

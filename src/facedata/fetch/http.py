@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import queue
 import re
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from ..errors import FetchError
+from ..errors import FetchError, IntegrityError
 from . import progress
 
 CHUNK = 1024 * 1024
@@ -33,10 +34,66 @@ MAX_RETRY_AFTER = 60.0
 TIMEOUT = (15.0, 60.0)  # connect, read (between bytes)
 TRANSIENT = {408, 425, 429, 500, 502, 503, 504}
 USER_AGENT = "facedata (+https://github.com/)"
+MAX_TRIES = 30  # requests per download, whatever happens: progress does not reset this
+MAX_REDIRECTS = 10
+# When neither the manifest nor the server says how large a file is, this is the most
+# that is written (FACEDATA_FETCH_MAX_BYTES); a manifest size allows a small margin.
+UNKNOWN_SIZE_CAP = 256 * 1024**3
+SIZE_MARGIN = 0.05
+
+
+def _setting(name: str, default: float) -> float:
+    """A positive number from the environment (tests and slow links tune these)."""
+    try:
+        value = float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def deadline_s() -> float:
+    """The whole download, every retry included (FACEDATA_FETCH_DEADLINE, seconds)."""
+    return _setting("FACEDATA_FETCH_DEADLINE", 24 * 3600.0)
+
+
+def min_rate() -> tuple[float, float]:
+    """(bytes/s, window s): a transfer slower than this over the window is cut.
+
+    A per-read timeout alone never fires on a server that drips a byte every few
+    seconds; the rate over a window does.
+    """
+    return (
+        _setting("FACEDATA_FETCH_MIN_RATE", 1024.0),
+        _setting("FACEDATA_FETCH_RATE_WINDOW", 60.0),
+    )
+
+
+def size_cap(strict: int | None, soft: int | None, server: int | None) -> int:
+    """The most bytes a body may have: what the manifest or pin promises, else the
+    server's own Content-Length, else a large fixed cap."""
+    if strict is not None:
+        return strict
+    if soft is not None:
+        return soft + max(int(soft * SIZE_MARGIN), 1024 * 1024)
+    if server is not None:
+        return server
+    return int(_setting("FACEDATA_FETCH_MAX_BYTES", UNKNOWN_SIZE_CAP))
 
 
 class HtmlPageError(FetchError):
     """An HTML page (login, quota, error) arrived where a data file was expected."""
+
+
+class SizeExceeded(IntegrityError):
+    """The server declares, or sends, more bytes than the file may have."""
+
+    def __init__(self, message: str, hint: str, size: int, cap: int) -> None:
+        super().__init__(message, hint)
+        self.size, self.cap = size, cap
+
+
+class _Restart(Exception):
+    """The server's file changed under a resume, or cannot be resumed: start over."""
 
 
 @dataclass
@@ -62,8 +119,23 @@ def looks_like_html(head: bytes, content_type: str | None, name: str) -> bool:
         "application/xhtml+xml",
     ):
         return True
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml version"))
+    return sniffs_html(head)
+
+
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml version", b"<meta")
+
+
+def sniffs_html(head: bytes) -> bool:
+    """The bytes open like a web page (comments and whitespace skipped)."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    for _ in range(8):
+        if not start.startswith(b"<!--"):
+            break
+        end = start.find(b"-->")
+        if end < 0:
+            return False
+        start = start[end + 3 :].lstrip(b" \t\r\n")
+    return start.startswith(_HTML_STARTS)
 
 
 def _meta_path(part: Path) -> Path:
@@ -211,12 +283,20 @@ def download(
     session: requests.Session | None = None,
     headers: dict[str, str] | None = None,
     md5: bool = False,
+    max_size: int | None = None,
+    soft_size: int | None = None,
 ) -> Downloaded:
     """Bring `url` into `part`, resuming what an earlier run left there.
 
     `key` identifies the content across runs (the URL by default; a Kaggle version for
     its signed, expiring URLs): a `.part` written under another key is discarded rather
-    than resumed, and If-Range asks the server for the whole file if it changed.
+    than resumed, and If-Range asks the server for the whole file if it changed; a
+    server that ignores If-Range and answers 206 with another ETag or Last-Modified is
+    caught too, and the download starts over.
+
+    Bounded in every direction: never more than `max_size` bytes (a size the manifest
+    or pin promises; `soft_size` allows a small margin), never more than MAX_TRIES
+    requests, never longer than `deadline_s()`, never slower than `min_rate()`.
     """
     key = key or url
     part.parent.mkdir(parents=True, exist_ok=True)
@@ -226,14 +306,26 @@ def download(
         meta = {"key": key}
     own = session is None
     sess = session or requests.Session()
+    sess.max_redirects = MAX_REDIRECTS
     base_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
     first_offset: int | None = None
     transferred = 0
     attempt = 0
+    tries = 0
+    best = 0  # the longest the .part has been: only growth past it counts as progress
     goog: str | None = None
     digest = _Digest(md5)
+    clock = _Clock(url, name)
     try:
         while True:
+            tries += 1
+            if tries > MAX_TRIES:
+                raise FetchError(
+                    f"gave up on {name} from {url} after {MAX_TRIES} requests",
+                    hint="the server keeps failing or breaking its promises (size, ranges); "
+                    "run the command again later: it resumes where it stopped",
+                )
+            clock.check()
             have = part.stat().st_size if part.exists() else 0
             req_headers = dict(base_headers)
             if have:
@@ -243,13 +335,23 @@ def download(
             try:
                 resp = sess.get(url, headers=req_headers, stream=True, timeout=TIMEOUT)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if isinstance(exc, requests.exceptions.InvalidURL):
+                    raise _bad_url(url, name, exc) from None
                 attempt = _next_attempt(attempt, url, name, exc)
                 continue
+            except requests.TooManyRedirects:
+                raise FetchError(
+                    f"{url} redirects in a loop (over {MAX_REDIRECTS} redirects) for {name}",
+                    hint="the link is broken on the server's side; check the dataset's "
+                    "homepage for a current link, or try another source with --source",
+                ) from None
+            except (requests.RequestException, ValueError) as exc:
+                raise _bad_url(url, name, exc) from None
             with resp:
                 if resp.status_code in TRANSIENT:
                     if attempt >= RETRIES:
                         raise _status_error(resp, url, name)
-                    time.sleep(_retry_after(resp, attempt))
+                    time.sleep(min(_retry_after(resp, attempt), clock.left()))
                     attempt += 1
                     continue
                 if resp.status_code == 416 and have:
@@ -259,17 +361,27 @@ def download(
                     continue
                 if resp.status_code not in (200, 206):
                     raise _status_error(resp, url, name)
-                if resp.status_code == 206 and not resp.headers.get("Content-Range", "").startswith(
-                    f"bytes {have}-"
-                ):
+                try:
+                    _check_resume(resp, have, meta)
+                except _Restart:
                     discard(part)
                     meta = {"key": key}
                     attempt = _next_attempt(attempt, url, name, None)
                     continue
                 offset = have if resp.status_code == 206 else 0
-                if first_offset is None:
+                if first_offset is None or offset == 0:
                     first_offset = offset
-                total = _total_from(resp, offset)
+                encoding = _encoding(resp, url, name)
+                total = None if encoding else _total_from(resp, offset)
+                cap = size_cap(max_size, soft_size, total)
+                if total is not None and total > cap:
+                    raise SizeExceeded(
+                        f"{url} declares {name} as {total:,} bytes, but at most {cap:,} are "
+                        "expected",
+                        _TOO_LARGE,
+                        total,
+                        cap,
+                    )
                 goog = _goog_md5(resp) or goog
                 if goog and not digest.want_md5:
                     digest.close()
@@ -277,8 +389,9 @@ def download(
                 if offset == 0:
                     meta = {
                         "key": key,
-                        "validator": resp.headers.get("ETag") or resp.headers.get("Last-Modified"),
+                        "validator": _validator(resp),
                         "total": total,
+                        "encoding": encoding,
                     }
                     _save_meta(part, meta)
                 try:
@@ -287,11 +400,17 @@ def download(
                     else:
                         digest.pos = -1
                         digest.sync(part, 0)
-                    n = _stream(resp, part, offset, total, url, name, digest)
+                    n = _stream(resp, part, offset, total, url, name, digest, cap, clock, encoding)
                     transferred += n
                 except _Interrupted as exc:
                     transferred += exc.received
-                    attempt = _next_attempt(attempt, url, name, exc.cause, progressed=exc.received)
+                    size_now = offset + exc.received
+                    grew = size_now > best and not exc.slow
+                    best = max(best, size_now)
+                    if encoding:  # a decoded body cannot be resumed by byte range
+                        discard(part)
+                        meta = {"key": key}
+                    attempt = _next_attempt(attempt, url, name, exc.cause, progressed=grew)
                     continue
                 break
         size = part.stat().st_size
@@ -313,17 +432,91 @@ def download(
             sess.close()
 
 
+_TOO_LARGE = (
+    "the server sends a different (or hostile) file; check the url, or correct the size in "
+    "the manifest if the publisher changed the file"
+)
+
+
+class _Clock:
+    """The overall deadline of one download, across every retry."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url, self.name = url, name
+        self.limit = deadline_s()
+        self.end = time.monotonic() + self.limit
+
+    def left(self) -> float:
+        return max(self.end - time.monotonic(), 0.0)
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            raise FetchError(
+                f"downloading {self.name} from {self.url} took over {self.limit:,.0f} s",
+                hint="the server is too slow; run the command again later (it resumes), or "
+                "raise FACEDATA_FETCH_DEADLINE",
+            )
+
+
+def _bad_url(url: str, name: str, exc: BaseException) -> FetchError:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return FetchError(
+        f"cannot download {name} from {url}: {detail}",
+        hint="only http:// and https:// links to a valid host and port are followed (a "
+        "redirect to file:// or ftp:// is refused); fix the url in the manifest",
+    )
+
+
+def _validator(resp: requests.Response) -> str | None:
+    return resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+
+
+def _check_resume(resp: requests.Response, have: int, meta: dict) -> None:
+    """A 206 must continue the very bytes we hold: same range start, same validator."""
+    if resp.status_code != 206:
+        return
+    if not resp.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+        raise _Restart
+    if meta.get("encoding"):
+        raise _Restart
+    old, new = meta.get("validator"), _validator(resp)
+    if old and new and old != new:
+        raise _Restart  # the file changed on the server: splicing would mix two versions
+
+
+_DECODABLE = ("gzip", "x-gzip", "deflate")
+
+
+def _encoding(resp: requests.Response, url: str, name: str) -> str | None:
+    """The body's Content-Encoding if it must be decoded; refuse what cannot be.
+
+    We ask for `identity`; a server that compresses anyway would otherwise get its
+    compressed bytes hashed and pinned as the file.
+    """
+    enc = resp.headers.get("Content-Encoding", "").strip().lower()
+    if enc in ("", "identity"):
+        return None
+    if enc in _DECODABLE:
+        return enc
+    raise FetchError(
+        f"{url} sent {name} with Content-Encoding {enc!r}, which facedata does not decode",
+        hint="download the file another way and register it with `facedata fetch ID --from "
+        "PATH`, or try another source with --source",
+    )
+
+
 class _Interrupted(Exception):
-    def __init__(self, received: int, cause: BaseException) -> None:
+    def __init__(self, received: int, cause: BaseException, slow: bool = False) -> None:
         super().__init__(str(cause))
         self.received = received
         self.cause = cause
+        self.slow = slow  # cut for being too slow: never counts as progress
 
 
 def _next_attempt(
-    attempt: int, url: str, name: str, cause: BaseException | None, progressed: int = 0
+    attempt: int, url: str, name: str, cause: BaseException | None, progressed: bool = False
 ) -> int:
-    """Sleep before the next try; a try that moved bytes forward does not count."""
+    """Sleep before the next try; a try that grew the file does not count (MAX_TRIES does)."""
     if progressed:
         return 0
     if attempt >= RETRIES:
@@ -344,17 +537,26 @@ def _stream(
     url: str,
     name: str,
     digest: _Digest,
+    cap: int,
+    clock: _Clock,
+    encoding: str | None = None,
 ) -> int:
-    """Append the body to `part`; returns bytes received. Raises _Interrupted on a drop."""
+    """Append the body to `part`; returns bytes received. Raises _Interrupted on a drop.
+
+    `read1` returns whatever has arrived, so the deadline and the minimum rate are
+    checked even while a server drips a byte at a time.
+    """
     received = 0
     mode = "ab" if offset else "wb"
+    rate, window = min_rate()
+    mark_t, mark_n = time.monotonic(), 0
     with (
         open(part, mode) as out,
         progress.transfer(name, total, offset) as advance,
     ):
         try:
             while True:
-                chunk = resp.raw.read(CHUNK, decode_content=False)
+                chunk = resp.raw.read1(CHUNK, decode_content=bool(encoding))
                 if not chunk:
                     break
                 if (
@@ -368,16 +570,48 @@ def _stream(
                         "in the way. Download the file by hand and register it with "
                         "`facedata fetch ID --from PATH`, or try another source with --source",
                     )
+                if offset + received + len(chunk) > cap:
+                    raise SizeExceeded(
+                        f"{url} sent more than the {cap:,} bytes expected of {name}; the "
+                        "download was stopped",
+                        _TOO_LARGE,
+                        offset + received + len(chunk),
+                        cap,
+                    )
                 out.write(chunk)
                 digest.update(chunk)
                 received += len(chunk)
                 advance(len(chunk))
+                now_t = time.monotonic()
+                if now_t - mark_t >= window:
+                    if (received - mark_n) / (now_t - mark_t) < rate:
+                        raise _Interrupted(
+                            received,
+                            ConnectionError(
+                                f"slower than {rate:,.0f} bytes/s for {now_t - mark_t:,.0f} s"
+                            ),
+                            slow=True,
+                        )
+                    mark_t, mark_n = now_t, received
+                clock.check()
         except (requests.RequestException, Urllib3Error, OSError) as exc:
             out.flush()
             raise _Interrupted(received, exc) from None
+        except _Interrupted:
+            out.flush()
+            raise
     if total is not None and offset + received < total:
         raise _Interrupted(received, ConnectionError(f"connection closed at {offset + received}"))
     return received
 
 
-__all__ = ["Downloaded", "HtmlPageError", "discard", "download", "looks_like_html"]
+__all__ = [
+    "Downloaded",
+    "HtmlPageError",
+    "SizeExceeded",
+    "discard",
+    "download",
+    "looks_like_html",
+    "size_cap",
+    "sniffs_html",
+]

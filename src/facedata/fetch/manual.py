@@ -10,11 +10,20 @@ Google Drive file, an air-gapped copy).
 
 from __future__ import annotations
 
+import fnmatch
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AccessRequiredError, FetchError, IntegrityError, UnsafeArchiveError
+from ..delivery import completeness, describe_sets
+from ..errors import (
+    AccessRequiredError,
+    FetchError,
+    IntegrityError,
+    ReaderError,
+    UnsafeArchiveError,
+)
 from ..manifest import FileSpec, Manifest, Source
 from .integrity import check, expected_for
 from .store import (
@@ -57,6 +66,7 @@ class Registered:
     record: SourceLock
     loose_root: Path | None = None
     loose: list[str] = field(default_factory=list)
+    check: Callable[[Path], None] | None = None  # run on the staged tree before it is published
 
 
 def walk(folder: Path) -> list[str]:
@@ -70,12 +80,17 @@ def walk(folder: Path) -> list[str]:
     return out
 
 
-def _match_file(path: Path, specs: list[FileSpec]) -> FileSpec | None:
-    """Which manifest file a single given file is: by name, else the only one listed."""
+def _match_file(path: Path, specs: list[FileSpec], archive: bool) -> FileSpec | None:
+    """Which manifest file a single given file is: by name, else the only one listed.
+
+    The only-one fallback (a download renamed `ckextended (1).csv`) applies only when
+    both are archives or both are not: a Kaggle zip holding the listed CSV is a
+    wrapper to unpack, and pinning its bytes under the CSV's name would be a lie.
+    """
     by_name = [s for s in specs if Path(s.name).name == path.name]
     if by_name:
         return by_name[0]
-    if len(specs) == 1:
+    if len(specs) == 1 and archive == is_archive_name(specs[0].name):
         return specs[0]
     return None
 
@@ -87,6 +102,14 @@ def register(
     pinned: SourceLock | None,
     notes: list[str],
 ) -> Registered:
+    """Take a delivery as a person received it: an archive, a folder, or a file.
+
+    Files the manifest lists are placed at their own paths; any other archive (a
+    Kaggle or hand-made zip wrapping the real files) is unpacked at the tree root,
+    archives inside it too; a folder's other files are copied as they are. What the
+    staged tree then holds is checked against the manifest (required files, one
+    complete file set, the reader's root) before it is published.
+    """
     from_path = Path(from_path).expanduser()
     if not from_path.exists():
         raise FetchError(
@@ -94,8 +117,12 @@ def register(
             hint="pass the archive or the folder you downloaded",
         )
     if from_path.is_dir():
-        return _register_folder(manifest, src, from_path.resolve(), pinned, notes)
-    return _register_file(manifest, src, from_path.resolve(), pinned, notes)
+        reg = _register_folder(manifest, src, from_path.resolve(), pinned, notes)
+    else:
+        reg = _register_file(manifest, src, from_path.resolve(), pinned, notes)
+    claimed = {e.name for e in reg.record.files}
+    reg.check = lambda tree: check_delivery(manifest, src, tree, from_path, claimed, notes)
+    return reg
 
 
 def _take(
@@ -105,6 +132,7 @@ def _take(
     src: Source,
     pinned: SourceLock | None,
     notes: list[str],
+    unpack: bool | None = None,
 ) -> tuple[Placement, LockEntry]:
     """Hash, check and store one file; it will be unpacked where it sits if an archive."""
     pin = pinned.entry(name) if pinned else None
@@ -119,7 +147,8 @@ def _take(
                 h.update(chunk)
         md5 = h.hexdigest()
     try:
-        unpack = should_unpack(name, path, spec.unpack if spec is not None else None)
+        if unpack is None:
+            unpack = should_unpack(name, path, spec.unpack if spec is not None else None)
     except UnsafeArchiveError as exc:
         if path.name != name:
             exc.message = exc.message.replace(name, f"{path} (given as {name})", 1)
@@ -133,6 +162,13 @@ def _take(
                 f'If {path} is the right file, delete the "{src.id}" entry under '
                 f'"{pinned.dataset}" in {lock_path()}, then run this command again'
             )
+        else:
+            exc.message = exc.message.replace("the file was discarded", f"{path} was not stored")
+            exc.hint = (
+                f"{path} is not the file the manifest describes: check that you passed the "
+                "right file (a different release or a damaged copy), or get a complete copy "
+                "from the dataset's publisher"
+            )
         raise
     blob = ingest_copy(path, sha)
     pinned_at = pin.pinned_at if pin and pin.sha256 == sha else now()
@@ -143,19 +179,21 @@ def _take(
 def _register_file(
     manifest: Manifest, src: Source, path: Path, pinned: SourceLock | None, notes: list[str]
 ) -> Registered:
-    spec = _match_file(path, src.files)
+    is_archive = archive_kind(path) is not None
+    spec = _match_file(path, src.files, is_archive)
+    if spec is None and is_archive:
+        # a wrapper (a Kaggle zip, an archive of the extracted folder): unpacked at the root
+        placement, entry = _take(path.name, path, None, src, pinned, notes, unpack=True)
+        return Registered([placement], _record(manifest, src, path, [entry]))
     if spec is None and src.files:
         listed = ", ".join(f.name for f in src.files)
         raise FetchError(
             f"{path.name} is none of the files {manifest.id} [{src.id}] expects ({listed})",
-            hint="pass a folder holding them, or the matching file with --from; choose the "
-            "source with --source",
+            hint="pass a folder holding them, the archive you downloaded, or the matching file "
+            "with --from; choose the source with --source",
         )
     name = spec.name if spec else path.name
     placement, entry = _take(name, path, spec, src, pinned, notes)
-    missing = [f.name for f in src.files if f is not spec and not f.optional]
-    if missing:
-        notes.append(f"also expected, not given: {', '.join(missing)}")
     return Registered([placement], _record(manifest, src, path, [entry]))
 
 
@@ -175,14 +213,8 @@ def _register_folder(
         rel = spec.name if spec.name in present else None
         if rel is None:
             rel = next((n for n in names if Path(n).name == Path(spec.name).name), None)
-        if rel is None:
-            if spec.optional:
-                continue
-            raise FetchError(
-                f"{folder} lacks {spec.name}, which {manifest.id} [{src.id}] needs",
-                hint="pass the folder that holds every file the manifest lists "
-                f"({', '.join(f.name for f in src.files)})",
-            )
+        if rel is None or rel in claimed:
+            continue  # absent here: check_delivery decides whether that matters
         claimed.add(rel)
         p, e = _take(spec.name, folder / rel, spec, src, pinned, notes)
         placements.append(p)
@@ -198,6 +230,62 @@ def _register_folder(
         else:
             loose.append(rel)
     return Registered(placements, _record(manifest, src, folder, entries), folder, loose)
+
+
+def check_delivery(
+    manifest: Manifest,
+    src: Source,
+    tree: Path,
+    given: Path,
+    claimed: set[str],
+    notes: list[str],
+) -> None:
+    """Refuse a staged tree the build could not read, naming what is missing.
+
+    Runs before the tree is published, so a refused delivery leaves the cache as it
+    was; what would otherwise fail only at build time (a missing required file, no
+    complete file set, the reader's root absent) fails here, with the fix.
+    """
+    from ..formats import markers_for, resolve_root
+
+    state = completeness(tree, src, manifest.required_files(src), claimed)
+    listed = ", ".join(f.name for f in src.files)
+    if src.files and not state.found:
+        raise FetchError(
+            f"{given.name} holds none of the files {manifest.id} [{src.id}] expects ({listed})",
+            hint="pass the archive or folder of this dataset as you downloaded it, or choose "
+            "another source with --source",
+        )
+    if state.missing:
+        raise FetchError(
+            f"{given} lacks {', '.join(state.missing)}, which {manifest.id} [{src.id}] needs",
+            hint=f"pass the folder (or archive) that holds every required file; it lists {listed}",
+        )
+    if state.needs_set and state.file_set is None:
+        raise FetchError(
+            f"{given} holds no complete set of the files {manifest.id} [{src.id}] can read",
+            hint=f"it needs {describe_sets(src)}",
+        )
+    if state.file_set is not None:
+        notes.append(f"will read the file set {state.file_set.id}")
+    fmt = manifest.format_for(src)
+    options = dict(fmt.options)
+    if state.file_set is not None:
+        options.update(state.file_set.options)
+    try:
+        resolve_root(tree, fmt.root, manifest.id, markers_for(fmt.reader, options))
+    except ReaderError as exc:
+        top = fmt.root.split("/")[0]
+        if given.is_dir() and top not in (".", "") and fnmatch.fnmatch(given.name, top):
+            raise FetchError(
+                f"{given} is the {top}/ folder itself; {manifest.id} [{src.id}] is registered "
+                f"from the folder that holds {top}/",
+                hint=f"run `facedata fetch {manifest.id} --from {given.parent}`",
+            ) from None
+        raise FetchError(
+            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {exc.message}",
+            hint=exc.hint or "pass the folder or archive as the dataset's publisher ships it",
+        ) from None
 
 
 def tree_entry(

@@ -113,15 +113,32 @@ def _download_checked(
     session: requests.Session | None,
     want_md5: bool,
 ) -> http.Downloaded:
+    strict = next((e.size for e in checks if e.strict and e.size is not None), None)
+    soft = next((e.size for e in checks if not e.strict and e.size is not None), None)
     for fresh in (False, True):
-        got = http.download(
-            cand.url,
-            part,
-            name=name,
-            key=cand.key,
-            session=session,
-            md5=want_md5,
-        )
+        try:
+            got = http.download(
+                cand.url,
+                part,
+                name=name,
+                key=cand.key,
+                session=session,
+                md5=want_md5,
+                max_size=strict,
+                soft_size=soft,
+            )
+        except http.SizeExceeded as exc:
+            http.discard(part)
+            exp = next((e for e in checks if e.size is not None), None)
+            if exp is None:
+                raise
+            want = f"; expected sha256 {exp.sha256}" if exp.sha256 else ""
+            raise IntegrityError(
+                f"{name}: size is at least {exc.size:,} bytes, expected {exp.size:,}{want} "
+                f"(from {exp.why}); the download was stopped and discarded",
+                hint="if the publisher changed the file, check it, then correct the manifest "
+                "or remove the pin from the lock file; otherwise the server sends the wrong file",
+            ) from None
         try:
             if got.goog_md5 and got.md5 and got.goog_md5 != got.md5:
                 raise IntegrityError(

@@ -151,8 +151,14 @@ def ingest_copy(path: Path, sha256: str) -> Path:
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
-    """Place a blob in a tree: a hard link when possible (no extra space), else a copy."""
+    """Place a blob in a tree: a hard link when possible (no extra space), else a copy.
+
+    An existing entry is unlinked first: copying over it could write through a hard
+    link into a blob or into the person's own registered file.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() or dst.is_file():
+        dst.unlink()
     try:
         os.link(src, dst)
     except OSError:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import confine
 from ..atomic import atomic_dir
 from .store import link_or_copy, tree_dir
-from .unpack import archive_kind, is_archive_name, unpack
+from .unpack import Budget, archive_kind, is_archive_name, unpack
 
 
 @dataclass(frozen=True)
@@ -36,37 +38,52 @@ def build_tree(
     nested: bool = False,
     loose_from: Path | None = None,
     loose: list[str] | None = None,
+    check: Callable[[Path], None] | None = None,
 ) -> Path:
     """Assemble and publish the tree; `nested` also unpacks archives found inside archives.
 
     Nested unpacking is for downloads that wrap archives (a Kaggle zip holding
     fer2013.tar.gz): one level deep, the inner archive removed once unpacked.
     `loose` names files of a registered folder (`loose_from`) placed as they are.
+
+    Every archive of the tree, nested ones included, draws on one unpack budget, and
+    links that do not resolve inside the finished tree are removed before it is
+    published (`confine.sweep_links`).
+    `check` sees the finished tree before it is published; raising discards it.
     """
     target = tree_dir(dataset, source)
+    budget = Budget()
     with atomic_dir(target) as tmp:
         if loose_from is not None and loose:
             copy_folder(loose_from, tmp, loose)
         for p in placements:
             folder = tmp / posixpath.dirname(p.name)
+            confine.inside(tmp, folder, p.name)
             if p.unpack:
-                members = unpack(p.path, folder, name=p.name)
+                members = unpack(p.path, folder, name=p.name, budget=budget)
                 if nested:
-                    unpack_inner(folder, members)
+                    unpack_inner(folder, members, budget)
             else:
-                link_or_copy(p.path, tmp / p.name)
+                dst = tmp / p.name
+                if dst.is_symlink() or dst.exists():
+                    dst.unlink()
+                link_or_copy(p.path, dst)
+        confine.sweep_links(tmp)
+        if check is not None:
+            check(tmp)
     return target
 
 
-def unpack_inner(folder: Path, members: list[str]) -> None:
+def unpack_inner(folder: Path, members: list[str], budget: Budget | None = None) -> None:
     """Unpack archives listed in `members` (relative to `folder`) where they sit."""
+    budget = budget or Budget()
     for name in members:
         path = folder / name
         if not is_archive_name(name) or path.is_symlink() or not path.is_file():
             continue
         if archive_kind(path) is None:
             continue
-        unpack(path, path.parent)
+        unpack(path, path.parent, name=name, budget=budget, depth=2)
         os.unlink(path)
 
 
@@ -76,6 +93,8 @@ def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
         s, d = src / name, dst / name
         d.parent.mkdir(parents=True, exist_ok=True)
         if s.is_symlink():
-            shutil.copyfile(s, d)  # follow it: the tree must not point outside the cache
+            # follow it (the tree must not point outside the cache), regular files only
+            with confine.open_regular(None, s) as fh, open(d, "wb") as out:
+                shutil.copyfileobj(fh, out)
         else:
             link_or_copy(s, d)

@@ -2,9 +2,14 @@
 
 Archives come from strangers. Every member is checked before a single byte is
 written: no absolute paths, no `..`, no links that point outside the target, no
-devices, and limits on member count and total size (also enforced while writing, as
-zip headers can lie). Extraction goes into a temp folder inside the target that is
-merged in only when complete, so a refused or interrupted archive leaves nothing.
+devices, no duplicate names, and limits on member count and total size (also enforced
+while writing, as zip headers can lie). One budget (bytes, members, nesting depth,
+expansion ratio) covers every archive of a tree, nested ones included, so an archive
+inside an archive cannot start a fresh allowance. Extraction goes into a temp folder
+inside the target that is merged in only when complete, so a refused or interrupted
+archive leaves nothing; every file is created new and never through a link
+(`confine.create_new`), and links that do not resolve inside the extraction (a chain
+such as `u1 -> .`, `u2 -> u1/..`) refuse the whole archive.
 """
 
 from __future__ import annotations
@@ -24,10 +29,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import UnsafeArchiveError
+from .. import confine
+from ..errors import UnsafeArchiveError, UnsafePathError
 
-MAX_BYTES = int(os.environ.get("FACEDATA_UNPACK_MAX_BYTES", 256 * 1024**3))
-MAX_MEMBERS = int(os.environ.get("FACEDATA_UNPACK_MAX_MEMBERS", 5_000_000))
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        return default
+
+
+MAX_BYTES = int(_env_number("FACEDATA_UNPACK_MAX_BYTES", 256 * 1024**3))
+MAX_MEMBERS = int(_env_number("FACEDATA_UNPACK_MAX_MEMBERS", 5_000_000))
+# Image data barely compresses (JPEG, PNG: about 1:1; PPM, pixel CSVs: 2-5:1). A far
+# larger ratio is a decompression bomb. Below RATIO_FLOOR the ratio is not judged:
+# a small label file may well compress 50:1.
+MAX_RATIO = _env_number("FACEDATA_UNPACK_MAX_RATIO", 100.0)
+RATIO_FLOOR = int(_env_number("FACEDATA_UNPACK_RATIO_FLOOR", 64 * 1024**2))
+MAX_DEPTH = 2  # an archive, and archives inside it
+_MAX_LINK = 4096  # bytes of a zip symlink's target worth reading
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _COPY_CHUNK = 1024 * 1024
 # What corrupt bytes raise while reading; bz2 raises a bare OSError without an errno.
@@ -93,7 +115,18 @@ def _skip(name: str) -> bool:
     return "__MACOSX" in parts or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
 
 
+def _readable(raw: str) -> str:
+    """A member name as text: bytes that are not UTF-8 (tar keeps them as surrogates)
+    are read as Latin-1, so every later step (lock file, digests) can encode it."""
+    try:
+        raw.encode("utf-8")
+        return raw
+    except UnicodeEncodeError:
+        return raw.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
 def _safe_name(raw: str, archive: Path) -> str:
+    raw = _readable(raw)
     name = raw.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise UnsafeArchiveError(
@@ -108,7 +141,16 @@ def _safe_name(raw: str, archive: Path) -> str:
             hint="the archive would write outside its folder (zip-slip); it was refused and "
             "nothing was extracted. Get a clean copy from the dataset's official source",
         )
-    return "" if norm == "." else norm
+    if norm == ".":
+        return ""
+    problem = confine.name_problem(norm)
+    if problem:
+        raise UnsafeArchiveError(
+            f"{archive.name}: member {raw[:80]!r}: {problem}",
+            hint="the archive holds a name this system cannot store; nothing was extracted. "
+            "Get a clean copy from the dataset's official source",
+        )
+    return norm
 
 
 def _check_link(member: _Member, links: set[str], archive: Path) -> None:
@@ -142,7 +184,13 @@ def _zip_members(zf: zipfile.ZipFile, archive: Path) -> list[_Member]:
             continue
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            target = zf.read(info).decode("utf-8", "replace")
+            if info.file_size > _MAX_LINK:
+                raise UnsafeArchiveError(
+                    f"{archive.name}: link {name!r} has a {info.file_size:,}-byte target",
+                    hint="a link target is a short path; nothing was extracted",
+                )
+            with zf.open(info) as fh:
+                target = fh.read(_MAX_LINK + 1).decode("utf-8", "replace")
             out.append(_Member(name, "symlink", 0, target, info))
         elif info.is_dir():
             out.append(_Member(name, "dir", 0, ref=info))
@@ -151,9 +199,15 @@ def _zip_members(zf: zipfile.ZipFile, archive: Path) -> list[_Member]:
     return out
 
 
-def _tar_members(tf: tarfile.TarFile, archive: Path) -> list[_Member]:
-    out = []
-    for info in tf:
+def _tar_members(tf: tarfile.TarFile, archive: Path, budget: Budget) -> list[_Member]:
+    """Members, judged one header at a time: tarfile seeks past each member's declared
+    size to find the next header, which for a compressed stream means decompressing
+    it, so a header declaring a petabyte must be refused before the next step."""
+    out: list[_Member] = []
+    declared = 0
+    while (info := tf.next()) is not None:
+        declared += max(info.size, 0)
+        budget.precheck(archive, len(out) + 1, declared)
         name = _safe_name(info.name, archive)
         if not name or _skip(name):
             continue
@@ -174,50 +228,131 @@ def _tar_members(tf: tarfile.TarFile, archive: Path) -> list[_Member]:
     return out
 
 
-def _check(members: list[_Member], archive: Path, max_bytes: int, max_members: int) -> None:
-    if len(members) > max_members:
-        raise UnsafeArchiveError(
-            f"{archive.name} has {len(members):,} members, over the limit of {max_members:,}",
-            hint="raise FACEDATA_UNPACK_MAX_MEMBERS if this archive is trusted",
-        )
-    total = sum(m.size for m in members)
-    if total > max_bytes:
-        raise UnsafeArchiveError(
-            f"{archive.name} would unpack to {total:,} bytes, over the limit of {max_bytes:,}",
-            hint="raise FACEDATA_UNPACK_MAX_BYTES if this archive is trusted and the disk has room",
-        )
-    files = {m.name for m in members if m.kind == "file"}
+def _check(members: list[_Member], archive: Path, budget: Budget) -> list[_Member]:
+    """Refuse what cannot be extracted safely; return the members to write.
+
+    A file stored twice (`tar` appends updates) keeps its last copy, as tar itself
+    does; any other repeated name (file and folder, file and link) is refused, since
+    the second would be written through, or over, the first.
+    """
+    budget.precheck(archive, len(members), sum(m.size for m in members))
+    last = {m.name: i for i, m in enumerate(members) if m.kind == "file"}
+    members = [m for i, m in enumerate(members) if m.kind != "file" or last[m.name] == i]
+    kinds: dict[str, str] = {}
+    files: set[str] = set()
     links = {m.name for m in members if m.kind == "symlink"}
     for m in members:
+        before = kinds.get(m.name)
+        if before is not None and not (before == m.kind == "dir"):
+            raise UnsafeArchiveError(
+                f"{archive.name}: {m.name!r} appears twice (a {before}, then a {m.kind})",
+                hint="an archive with two members of one name is ambiguous (the second could "
+                "write through the first); nothing was extracted",
+            )
+        kinds[m.name] = m.kind
         _check_link(m, links, archive)
         if m.kind == "hardlink" and m.link not in files:
             raise UnsafeArchiveError(
-                f"{archive.name}: hard link {m.name!r} -> {m.link!r} targets no file in it",
-                hint="links leaving the target are refused; nothing was extracted",
+                f"{archive.name}: hard link {m.name!r} -> {m.link!r} targets no file before it",
+                hint="a hard link must name a regular file stored earlier in the archive; "
+                "nothing was extracted",
             )
+        if m.kind == "file":
+            files.add(m.name)
+    return members
 
 
-class _Budget:
-    """Counts bytes really written: zip headers may understate sizes (zip bombs)."""
+class Budget:
+    """One allowance for every archive unpacked into one tree, nested ones included.
 
-    def __init__(self, archive: Path, limit: int) -> None:
-        self.archive, self.limit, self.used = archive, limit, 0
+    Counts bytes really written (zip headers may understate sizes) and members, and
+    judges the expansion ratio against the packed bytes of the outermost archives, so
+    a small archive holding archives cannot multiply its allowance.
+    """
 
-    def take(self, n: int) -> None:
-        self.used += n
-        if self.used > self.limit:
+    def __init__(
+        self,
+        max_bytes: int | None = None,
+        max_members: int | None = None,
+        max_ratio: float | None = None,
+        max_depth: int = MAX_DEPTH,
+    ) -> None:
+        # read now, not at import, so a setting given to a running program applies
+        self.max_bytes = int(
+            _env_number("FACEDATA_UNPACK_MAX_BYTES", MAX_BYTES) if max_bytes is None else max_bytes
+        )
+        self.max_members = int(
+            _env_number("FACEDATA_UNPACK_MAX_MEMBERS", MAX_MEMBERS)
+            if max_members is None
+            else max_members
+        )
+        self.max_ratio = (
+            _env_number("FACEDATA_UNPACK_MAX_RATIO", MAX_RATIO) if max_ratio is None else max_ratio
+        )
+        self.max_depth = max_depth
+        self.used = 0
+        self.members = 0
+        self.packed = 0
+
+    def enter(self, archive: Path, depth: int) -> None:
+        if depth > self.max_depth:
             raise UnsafeArchiveError(
-                f"{self.archive.name} expands past {self.limit:,} bytes (its headers understate "
+                f"{archive.name} is nested {depth} archives deep (limit {self.max_depth})",
+                hint="data archives hold images, not archives of archives of archives",
+            )
+        if depth == 1:
+            self.packed += archive.stat().st_size
+
+    def _ratio_limit(self) -> int:
+        floor = int(_env_number("FACEDATA_UNPACK_RATIO_FLOOR", RATIO_FLOOR))
+        return max(int(self.max_ratio * max(self.packed, 1)), floor)
+
+    def precheck(self, archive: Path, members: int, declared: int) -> None:
+        """Refuse on what the headers declare, before anything is written."""
+        if self.members + members > self.max_members:
+            raise UnsafeArchiveError(
+                f"{archive.name} has at least {self.members + members:,} members, over the "
+                f"limit of {self.max_members:,}",
+                hint="raise FACEDATA_UNPACK_MAX_MEMBERS if this archive is trusted",
+            )
+        total = self.used + declared
+        if total > self.max_bytes:
+            raise UnsafeArchiveError(
+                f"{archive.name} would unpack to {total:,} bytes, over the limit of "
+                f"{self.max_bytes:,}",
+                hint="raise FACEDATA_UNPACK_MAX_BYTES if this archive is trusted and the disk "
+                "has room",
+            )
+        if self.packed and total > self._ratio_limit():
+            self._ratio_error(archive, total)
+
+    def _ratio_error(self, archive: Path, total: int) -> None:
+        raise UnsafeArchiveError(
+            f"{archive.name} would expand {total / max(self.packed, 1):,.0f}:1 "
+            f"({total:,} bytes from {self.packed:,}), over the limit of {self.max_ratio:g}:1",
+            hint="image data barely compresses, so this looks like a decompression bomb; "
+            "nothing was kept. Raise FACEDATA_UNPACK_MAX_RATIO if this archive is trusted",
+        )
+
+    def count(self, members: int) -> None:
+        self.members += members
+
+    def take(self, archive: Path, n: int) -> None:
+        self.used += n
+        if self.used > self.max_bytes:
+            raise UnsafeArchiveError(
+                f"{archive.name} expands past {self.max_bytes:,} bytes (its headers understate "
                 "the sizes)",
                 hint="the archive looks like a decompression bomb; nothing was kept",
             )
+        if self.packed and self.used > self._ratio_limit():
+            self._ratio_error(archive, self.used)
 
 
-def _copy(src, dst: Path, budget: _Budget) -> None:  # noqa: ANN001 - file-like
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(dst, "wb") as out:
+def _copy(src, out, archive: Path, budget: Budget) -> None:  # noqa: ANN001 - file-likes
+    with out:
         while chunk := src.read(_COPY_CHUNK):
-            budget.take(len(chunk))
+            budget.take(archive, len(chunk))
             out.write(chunk)
 
 
@@ -228,6 +363,8 @@ def unpack(
     max_bytes: int | None = None,
     max_members: int | None = None,
     name: str | None = None,
+    budget: Budget | None = None,
+    depth: int = 1,
 ) -> list[str]:
     """Extract `archive` into folder `dest` (created); return the member paths written.
 
@@ -237,9 +374,12 @@ def unpack(
     All members are checked before anything is written, then extracted into a temp
     folder inside `dest` and moved into place, so a refusal or a crash leaves `dest`
     as it was (the temp folder is removed, or cleaned by the next run).
+
+    `budget` is shared by every archive of one tree; `depth` is 1 for an archive as
+    obtained, 2 for one found inside it.
     """
-    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
-    max_members = MAX_MEMBERS if max_members is None else max_members
+    if budget is None:
+        budget = Budget(max_bytes, max_members)
     shown = name or archive.name
     kind = archive_kind(archive)
     if kind is None:
@@ -248,13 +388,26 @@ def unpack(
             hint="set `unpack: false` for this file in the manifest if it is not an archive",
         )
     dest.mkdir(parents=True, exist_ok=True)
+    if dest.is_symlink():
+        raise UnsafeArchiveError(
+            f"{shown} would be unpacked into {dest.name}, which is a link",
+            hint="an earlier archive planted a link where this one unpacks; nothing was "
+            "extracted. Get clean copies of the dataset's archives",
+        )
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest))
     try:
+        budget.enter(archive, depth)
         if kind == "zip":
-            members = _unpack_zip(archive, tmp, max_bytes, max_members)
+            members = _unpack_zip(archive, tmp, budget)
         else:
-            members = _unpack_tar(archive, tmp, max_bytes, max_members)
+            members = _unpack_tar(archive, tmp, budget)
+        _links_stay_inside(tmp, archive)
         _merge(tmp, dest)
+    except UnsafePathError as exc:
+        raise UnsafeArchiveError(
+            f"{shown}: {exc.message}",
+            hint="the archive would write through a link; nothing was extracted",
+        ) from None
     except UnsafeArchiveError as exc:
         if shown != archive.name:
             exc.message = exc.message.replace(archive.name, shown)
@@ -275,30 +428,53 @@ def unpack(
 
 
 def _write_members(
-    members: list[_Member], tmp: Path, budget: _Budget, open_file: Callable[[Any], IO[bytes]]
+    members: list[_Member],
+    tmp: Path,
+    archive: Path,
+    budget: Budget,
+    open_file: Callable[[Any], IO[bytes]],
 ) -> list[str]:
-    """Materialise checked members under `tmp`; zip and tar differ only in `open_file`."""
+    """Materialise checked members under `tmp`; zip and tar differ only in `open_file`.
+
+    Every file is created new (`confine.create_new`): a name already present, a link
+    included, fails instead of being written through.
+    """
+    budget.count(len(members))
     for m in members:
         target = tmp / m.name
         if m.kind == "dir":
+            if target.is_symlink():
+                raise UnsafePathError(f"folder {m.name!r} is a link")
             target.mkdir(parents=True, exist_ok=True)
         elif m.kind == "symlink":
             target.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(m.link, target)
         elif m.kind == "hardlink":
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(tmp / m.link, target)
+            with confine.open_regular(tmp, tmp / m.link) as src:
+                _copy(src, confine.create_new(tmp, target), archive, budget)
         else:
             with open_file(m.ref) as src:
-                _copy(src, target, budget)
+                _copy(src, confine.create_new(tmp, target), archive, budget)
     return [m.name for m in members if m.kind != "dir"]
 
 
-def _unpack_zip(archive: Path, tmp: Path, max_bytes: int, max_members: int) -> list[str]:
+def _links_stay_inside(tmp: Path, archive: Path) -> None:
+    """Each link, resolved through all the others, must end inside the extraction."""
+    for link in confine.walk_links(tmp):
+        if not confine.is_inside(tmp, link):
+            name = link.relative_to(tmp).as_posix()
+            raise UnsafeArchiveError(
+                f"{archive.name}: link {name!r} -> {os.readlink(link)!r} leads outside the "
+                "archive through other links",
+                hint="links leaving the target are refused; nothing was extracted",
+            )
+
+
+def _unpack_zip(archive: Path, tmp: Path, budget: Budget) -> list[str]:
     with zipfile.ZipFile(archive) as zf:
         members = _zip_members(zf, archive)
-        _check(members, archive, max_bytes, max_members)
-        return _write_members(members, tmp, _Budget(archive, max_bytes), zf.open)
+        members = _check(members, archive, budget)
+        return _write_members(members, tmp, archive, budget, zf.open)
 
 
 def _tar_open(tf: tarfile.TarFile) -> Callable[[Any], IO[bytes]]:
@@ -310,18 +486,27 @@ def _tar_open(tf: tarfile.TarFile) -> Callable[[Any], IO[bytes]]:
     return open_member
 
 
-def _unpack_tar(archive: Path, tmp: Path, max_bytes: int, max_members: int) -> list[str]:
+def _unpack_tar(archive: Path, tmp: Path, budget: Budget) -> list[str]:
     with tarfile.open(archive) as tf:
-        members = _tar_members(tf, archive)
-        _check(members, archive, max_bytes, max_members)
-        return _write_members(members, tmp, _Budget(archive, max_bytes), _tar_open(tf))
+        members = _tar_members(tf, archive, budget)
+        members = _check(members, archive, budget)
+        return _write_members(members, tmp, archive, budget, _tar_open(tf))
 
 
 def _merge(src: Path, dest: Path) -> None:
-    """Move the extracted entries into `dest`; later archives may add to the same folders."""
+    """Move the extracted entries into `dest`; later archives may add to the same folders.
+
+    A folder is merged into an existing folder only if that folder is real: a link
+    planted by an earlier archive is replaced, never followed.
+    """
     for entry in src.iterdir():
         target = dest / entry.name
-        if entry.is_dir() and not entry.is_symlink() and target.is_dir():
+        if (
+            entry.is_dir()
+            and not entry.is_symlink()
+            and target.is_dir()
+            and not target.is_symlink()
+        ):
             _merge(entry, target)
             continue
         if target.is_dir() and not target.is_symlink():

@@ -19,8 +19,24 @@ from . import (  # noqa: F401  (imported to register the readers)
     trainingdatapro,
 )
 from .local import read_local
-from .registry import READERS, get_reader, read_source, register, resolve_root
+from .registry import (
+    READERS,
+    get_reader,
+    markers_for,
+    read_source,
+    register,
+    resolve_root,
+    source_options,
+)
 
 register("local")(read_local)
 
-__all__ = ["READERS", "get_reader", "read_source", "register", "resolve_root"]
+__all__ = [
+    "READERS",
+    "get_reader",
+    "markers_for",
+    "read_source",
+    "register",
+    "resolve_root",
+    "source_options",
+]

@@ -25,12 +25,29 @@ from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, FileImage, Sample
+from ..sample import Drop, FileImage, Note, Sample
 from ._common import find_one, log, open_csv, option_path, text_lines
 from .registry import register
 
 Row = tuple[str, list[str], str]  # image name, values, where
 PARTITIONS = {"0": "train", "1": "validation", "2": "test"}
+NO_IDENTITY = (
+    "no identity_CelebA.txt (the official page offers it on request only): rows have no "
+    "subject id, so subject-disjoint splits are not possible; the official partition "
+    "(list_eval_partition) is used"
+)
+NO_LANDMARKS = (
+    "no list_landmarks_align_celeba: faces are found by the detector instead of aligned "
+    "by the 5 landmarks"
+)
+
+
+def _gaps(ds: str, identity: Path | None, landmarks: Path | None) -> Iterator[Note]:
+    """Say once what a delivery without the optional tables cannot give."""
+    if identity is None:
+        yield Note(ds, "degraded", NO_IDENTITY)
+    if landmarks is None:
+        yield Note(ds, "degraded", NO_LANDMARKS)
 
 
 class Joined:
@@ -203,6 +220,7 @@ def read_celeba(
     lmk = find_one(
         root, options.get("landmarks", "list_landmarks_align_celeba.txt"), required=False
     )
+    yield from _gaps(ds, ident, lmk)
     rows = 0
 
     def counted() -> Iterator[Row]:
@@ -237,6 +255,7 @@ def read_celeba_csv(
     lmk = find_one(
         root, options.get("landmarks", "list_landmarks_align_celeba.csv"), required=False
     )
+    yield from _gaps(ds, None, lmk)
     yield from _assemble(
         ds,
         root,

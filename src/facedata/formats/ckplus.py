@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import Manifest, Source
-from ..sample import Drop, FileImage, Sample
+from ..sample import Drop, FileImage, Note, Sample
 from ._common import find_one, floats, is_image, rel, text_lines
 from .registry import register
 
@@ -68,6 +68,13 @@ def read_ckplus(
     emotions = find_one(root, options.get("emotions", "Emotion"), dirs=True)
     marks = find_one(root, options.get("landmarks", "Landmarks"), dirs=True, required=False)
     assert images is not None and emotions is not None
+    if marks is None:
+        yield Note(
+            ds,
+            "degraded",
+            "no Landmarks/ (Landmarks.zip) in this delivery: faces are found by the detector "
+            "instead of aligned by the 68 AAM landmarks",
+        )
     neutral = bool(options.get("first_frame_neutral", False))
     peaks = int(options.get("peak_frames", 1))
     for subject, seq in _sequences(images):

@@ -5,6 +5,11 @@ line would shift every later label. Each line is therefore checked on its own an
 bad one becomes a Drop at its own index rather than being skipped.
 Labels are sorted (all smiles first) and there is no official split, so samples
 carry split None and the build assigns splits by hash, never by position.
+
+Some mirrors (a Kaggle copy) ship the images sorted into class folders instead,
+`files/smile/` and `files/nonsmile/` (also read: `non_smile/`, `non-smile/`), with no
+labels.txt and so no pose: that layout is read too, as codes "1" and "0", and the
+missing pose is said once.
 """
 
 from __future__ import annotations
@@ -15,22 +20,56 @@ from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, FileImage, Sample
+from ..sample import Drop, FileImage, Note, Sample
 from ._common import find_one, floats, is_image, rel, text_lines
 from .registry import register
+
+SMILE_DIRS = ("smile", "smiles")
+NON_SMILE_DIRS = ("nonsmile", "non_smile", "non-smile", "nonsmiles")
+
+
+def _class_folders(root: Path) -> tuple[Path, Path] | None:
+    """The (smile, non-smile) folders of the class-folder layout, if this is one."""
+    for smile in SMILE_DIRS:
+        found = find_one(root, smile, dirs=True, required=False)
+        if found is None:
+            continue
+        for non in NON_SMILE_DIRS:
+            if (found.parent / non).is_dir():
+                return found, found.parent / non
+    return None
+
+
+def _read_folders(ds: str, root: Path, folders: tuple[Path, Path]) -> Iterator[Sample | Note]:
+    yield Note(ds, "file_set", "class folders (smile/, nonsmile/)")
+    yield Note(
+        ds,
+        "degraded",
+        "no labels.txt in this copy: class folders give the smile label, and there is no head pose",
+    )
+    for folder, code in zip(folders, ("1", "0"), strict=True):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and is_image(path):
+                key = rel(path, root)
+                yield Sample(ds, key, FileImage(path), {"smile": code}, where=key)
 
 
 @register("genki")
 def read_genki(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
-) -> Iterator[Sample | Drop]:
+) -> Iterator[Sample | Drop | Note]:
     labels = root / options.get("labels", "labels.txt")
     if not labels.is_file():
         found = find_one(root, "labels.txt", required=False)
         if found is None:
+            folders = _class_folders(root)
+            if folders is not None:
+                yield from _read_folders(manifest.id, root, folders)
+                return
             raise ReaderError(
                 f"{manifest.id}: labels.txt not found under {root}",
-                hint="GENKI-4K has labels.txt next to files/; check format.root",
+                hint="GENKI-4K has labels.txt next to files/ (or, in some mirrors, "
+                "files/smile/ and files/nonsmile/); check format.root",
             )
         labels = found
     images = labels.parent / options.get("images", "files")

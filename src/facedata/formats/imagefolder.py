@@ -40,7 +40,13 @@ def _class_dirs(folder: Path) -> list[Path]:
     )
 
 
-@register("imagefolder")
+def _split_folders(options: dict[str, Any]) -> list[str]:
+    """The split folders tell this tree apart from a wrapper around it (`archive (3)/`)."""
+    splits = options.get("splits")
+    return list(splits) if isinstance(splits, dict) else []
+
+
+@register("imagefolder", markers=_split_folders)
 def read_imagefolder(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
 ) -> Iterator[Sample | Drop]:
@@ -61,7 +67,8 @@ def read_imagefolder(
             present = ", ".join(p.name for p in _class_dirs(root)) or "(none)"
             raise ReaderError(
                 f"{ds}: split folder(s) {', '.join(missing)} not found under {root}",
-                hint=f"folders there: {present}; fix format.options.splits",
+                hint=f"folders there: {present}; if the split folders sit deeper, set format.root "
+                "to their parent, otherwise fix format.options.splits",
             )
     else:
         tops = [(root, None)]

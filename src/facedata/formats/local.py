@@ -9,6 +9,11 @@ annotations.csv (one row per image, or per annotated time range of a video):
 Video frames are sampled at `fps` (option, default 2) with at most
 `max_frames_per_range` (default 50) per row, and cached as JPEG under
 home()/frames/<dataset>/<subject_id>/ so `facedata forget` can delete them.
+
+Consent comes before pixels: a build passes `admit`, and a participant it may not
+use is dropped (and counted) from the annotations, so none of their frames is ever
+decoded or cached. Several rows annotating the same frame (two people in one
+shot) make one sample that is admitted only when every one of them is.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ from ..manifest import Manifest, Source
 from ..paths import home
 from ..sample import Drop, FileImage, Sample
 from ..video import frames_at, sample_times
+from ..withdrawals import MULTI
 from ._common import open_csv
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
@@ -43,18 +49,24 @@ def _float(value: str, what: str) -> float:
         raise ValueError(f"{what} {value!r} is not a number of seconds") from None
 
 
+Row = tuple[str, float, float, dict[str, str], str]  # file, start, end, codes, subject
+
+
 def read_local(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
 ) -> Iterator[Sample | Drop]:
     fps = float(options.get("fps", 2.0))
     cap = options.get("max_frames_per_range", 50)
+    admit = options.get("admit")
+    admit = admit if callable(admit) else None
     ann_path = root / options.get("annotations", "annotations.csv")
     if not ann_path.is_file():
         raise ReaderError(
             f"{manifest.id}: annotation file {ann_path} not found",
             hint="write annotations.csv (file,subject_id,start,end,smile,expression) in the folder",
         )
-    ranges: dict[Path, list[tuple[str, float, float, dict[str, str], str]]] = defaultdict(list)
+    ranges: dict[Path, list[Row]] = defaultdict(list)
+    images: dict[Path, list[tuple[str, dict[str, str], str]]] = defaultdict(list)
     with open_csv(ann_path) as fh:
         reader = csv.DictReader(fh)
         missing = {"file", "subject_id"} - set(reader.fieldnames or [])
@@ -79,7 +91,7 @@ def read_local(
                 yield Drop(manifest.id, "missing image", where, rel)
                 continue
             if path.suffix.lower() not in VIDEO_EXTENSIONS:
-                yield Sample(manifest.id, rel, FileImage(path), codes, subject_id=subject)
+                images[path].append((rel, codes, subject))
                 continue
             try:
                 start = _float(row.get("start") or "", "start")
@@ -88,23 +100,60 @@ def read_local(
                 yield Drop(manifest.id, "bad time range", where, str(exc))
                 continue
             ranges[path].append((rel, start, end, codes, subject))
+    for path, annotated in images.items():
+        rel, codes, _ = annotated[0]
+        subject, why = _participants(admit, [s for _, _, s in annotated])
+        if subject is None:
+            yield Drop(manifest.id, why, rel)
+            continue
+        yield Sample(manifest.id, rel, FileImage(path), codes, subject_id=subject)
     for path, rows in ranges.items():
-        yield from _video_samples(manifest.id, path, rows, fps, cap)
+        yield from _video_samples(manifest.id, path, rows, fps, cap, admit)
+
+
+def _participants(
+    admit: Callable[[str | None], tuple[bool, str]] | None, subjects: list[str]
+) -> tuple[str | None, str]:
+    """(subject id, "") if every participant in it is admitted, else (None, why).
+
+    A frame or image showing several people is theirs together: it enters only when
+    each of them may, and carries all their ids (joined by '+') so forgetting any of
+    them removes it.
+    """
+    people = list(dict.fromkeys(subjects))
+    if admit is not None:
+        for person in people:
+            ok, why = admit(person)
+            if not ok:
+                if len(people) > 1:
+                    return None, f"several participants, one not admitted ({why})"
+                return None, why
+    return MULTI.join(people), ""
 
 
 def _video_samples(
     dataset: str,
     path: Path,
-    rows: list[tuple[str, float, float, dict[str, str], str]],
+    rows: list[Row],
     fps: float,
     cap: int | None,
-) -> Iterator[Sample]:
-    wanted: dict[float, tuple[str, dict[str, str], str]] = {}
+    admit: Callable[[str | None], tuple[bool, str]] | None = None,
+) -> Iterator[Sample | Drop]:
+    """Decode only the frames whose every participant is admitted; count the rest."""
+    wanted: dict[float, list[tuple[str, dict[str, str], str]]] = defaultdict(list)
     for rel, start, end, codes, subject in rows:
         for t in sample_times(start, end, fps, cap):
-            wanted.setdefault(t, (rel, codes, subject))
-    for t, image in frames_at(path, list(wanted)):
-        rel, codes, subject = wanted[t]
+            wanted[t].append((rel, codes, subject))
+    keep: dict[float, tuple[str, dict[str, str], str]] = {}
+    for t, annotated in sorted(wanted.items()):
+        rel, codes, _ = annotated[0]
+        subject, why = _participants(admit, [s for _, _, s in annotated])
+        if subject is None:
+            yield Drop(dataset, why, f"{rel}@{t:.3f}")
+            continue
+        keep[t] = (rel, codes, subject)
+    for t, image in frames_at(path, list(keep)):
+        rel, codes, subject = keep[t]
         key = f"{rel}@{t:.3f}"
         out = frame_cache(dataset, subject) / f"{path.stem}_{int(round(t * 1000)):09d}.jpg"
         if not out.is_file():

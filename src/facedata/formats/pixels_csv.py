@@ -5,10 +5,12 @@ Columns are found by name after stripping spaces, because icml_face_data.csv
 writes its header as `emotion, Usage, pixels`. test.csv has no `emotion` column:
 its rows are counted as "unlabeled" drops rather than read as unlabelled samples.
 Usage maps Training -> train, PublicTest -> validation, PrivateTest -> test; a file
-without Usage takes `split` from the options (e.g. train.csv -> train).
+without Usage takes `split` from the options, else from its own name (train.csv ->
+train, test.csv -> test), as torchvision's FER2013 reads them.
 
-Options: file (name or path below root; searched for if not at root), size (48),
-split (default split), usage ({Usage value: split}).
+Options: file (name or path below root; searched for if not at root) or files (a
+list, read in order: the FER2013 file set train.csv + test.csv), size (48), split
+(default split), usage ({Usage value: split}).
 """
 
 from __future__ import annotations
@@ -74,7 +76,16 @@ def read_pixels_csv(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    path = _csv_file(root, options, ds)
+    names = options.get("files") or [options.get("file")]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ReaderError(
+            f"{ds}: pixels_csv needs format.options.file (e.g. fer2013.csv) or files (a list)"
+        )
+    for name in names:
+        yield from _read_one(ds, _csv_file(root, {**options, "file": name}, ds), options)
+
+
+def _read_one(ds: str, path: Path, options: dict[str, Any]) -> Iterator[Sample | Drop]:
     size = int(options.get("size", 48))
     mode = options.get("mode", "L")
     n = size * size * len(mode)
@@ -82,6 +93,8 @@ def read_pixels_csv(
     default_split = options.get("split")
     if default_split:
         default_split = split_option(default_split, f"{ds} format.options.split")
+    else:
+        default_split = normalise_split(path.stem)
     usage_map = {k: split_option(v, f"{ds} usage.{k}") for k, v in options.get("usage", {}).items()}
     with open_csv(path) as fh:
         reader = csv.reader(fh)

@@ -11,27 +11,40 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..delivery import completeness, describe_sets
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, Sample
+from ..sample import Drop, Note, Sample
 
-Reader = Callable[[Manifest, Source, Path, dict[str, Any]], Iterator[Sample | Drop]]
+Reader = Callable[[Manifest, Source, Path, dict[str, Any]], Iterator[Sample | Drop | Note]]
+# Paths (relative to the reader's root) that tell its tree apart from a wrapper around
+# it, derived from the format options: imagefolder's split folders, for instance.
+Markers = Callable[[dict[str, Any]], list[str]]
 
 READERS: dict[str, Reader] = {}
+MARKERS: dict[str, Markers] = {}
 
 _IGNORED = {"__MACOSX", ".DS_Store"}
+_WRAPPER_DEPTH = 3
 
 
-def register(name: str) -> Callable[[Reader], Reader]:
+def register(name: str, markers: Markers | None = None) -> Callable[[Reader], Reader]:
     """Make a reader reachable from manifests as `format.reader: <name>`."""
 
     def deco(fn: Reader) -> Reader:
         if name in READERS and READERS[name] is not fn:
             raise ValueError(f"reader {name!r} registered twice")
         READERS[name] = fn
+        if markers is not None:
+            MARKERS[name] = markers
         return fn
 
     return deco
+
+
+def markers_for(reader: str, options: dict[str, Any]) -> list[str]:
+    fn = MARKERS.get(reader)
+    return list(fn(options)) if fn else []
 
 
 def get_reader(name: str) -> Reader:
@@ -52,14 +65,19 @@ def _listing(root: Path, limit: int = 12) -> str:
     return ", ".join(names[:limit]) + more if names else "(empty)"
 
 
-def resolve_root(root: Path, pattern: str, dataset: str = "") -> Path:
+def resolve_root(
+    root: Path, pattern: str, dataset: str = "", markers: list[str] | None = None
+) -> Path:
     """The folder a reader works in: `format.root` (a glob) below the unpacked source.
 
     Globs exist because top-folder names are often unconfirmed (GENKI4K/ vs
     genki4k/, SMILEsmileD-<branch>/). Only folders count: archives are unpacked where
     they sit, so a glob like `*` would otherwise also match the archive itself.
-    Ambiguity is an error rather than a guess, because reading the wrong tree
-    silently produces a wrong corpus.
+    Deliveries often wrap the expected tree in a top folder of any name (a Kaggle zip's
+    `archive (3)/`): when `format.root` (or the reader's `markers`) is not found at the
+    top, the one folder a few levels down where it is found is used. Ambiguity is an
+    error rather than a guess, because reading the wrong tree silently produces a
+    wrong corpus.
     """
     root = Path(root)
     label = f"{dataset}: " if dataset else ""
@@ -70,24 +88,74 @@ def resolve_root(root: Path, pattern: str, dataset: str = "") -> Path:
             hint="fetch the dataset first, or pass the unpacked folder with --root "
             "(unpack an archive first, or register it with `facedata fetch ID --from`)",
         )
+    markers = markers or []
+    found = _resolve(root, pattern, label)
+    if found is not None:
+        missing = [m for m in markers if not (found / m).exists()]
+        if not missing:
+            return found
+        first = ReaderError(
+            f"{label}{', '.join(missing)} not found under {found}",
+            hint=f"found there: {_listing(found)}; if they sit in a subfolder, set format.root "
+            "to it",
+        )
+    else:
+        kind = "matches no folder" if any(ch in pattern for ch in "*?[") else "not found"
+        first = ReaderError(
+            f"{label}format.root {pattern!r} {kind} under {root}",
+            hint=f"found there: {_listing(root)}",
+        )
+    hits: list[Path] = []
+    for top in _folders_below(root):
+        cand = _resolve(top, pattern, label, quiet=True)
+        if cand is not None and all((cand / m).exists() for m in markers) and cand not in hits:
+            hits.append(cand)
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        shown = ", ".join(str(h.relative_to(root)) for h in hits[:6])
+        raise ReaderError(
+            f"{label}the tree format.root {pattern!r} expects is found in {len(hits)} places "
+            f"under {root}: {shown}",
+            hint="set format.root to the one to read",
+        )
+    raise first
+
+
+def _folders_below(root: Path) -> Iterator[Path]:
+    """Folders below root, shallowest first, a few levels deep (wrapper candidates)."""
+    level = [root]
+    for _ in range(_WRAPPER_DEPTH):
+        nxt = []
+        for folder in level:
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            nxt += [
+                p
+                for p in entries
+                if p.is_dir()
+                and not p.is_symlink()
+                and p.name not in _IGNORED
+                and not p.name.startswith(".")
+            ]
+        yield from nxt
+        level = nxt
+
+
+def _resolve(root: Path, pattern: str, label: str, quiet: bool = False) -> Path | None:
+    """`pattern` below root; None when absent; an error when ambiguous (unless quiet)."""
     if pattern in ("", "."):
         return root
     if not any(ch in pattern for ch in "*?["):
         target = root / pattern
-        if target.is_dir():
-            return target
-        raise ReaderError(
-            f"{label}format.root {pattern!r} not found under {root}",
-            hint=f"found there: {_listing(root)}",
-        )
+        return target if target.is_dir() else None
     matches = sorted(p for p in root.glob(pattern) if p.is_dir() and not (set(p.parts) & _IGNORED))
     if len(matches) == 1:
         return matches[0]
-    if not matches:
-        raise ReaderError(
-            f"{label}format.root {pattern!r} matches no folder under {root}",
-            hint=f"found there: {_listing(root)}",
-        )
+    if not matches or quiet:
+        return None
     shown = ", ".join(str(m.relative_to(root)) for m in matches[:12])
     raise ReaderError(
         f"{label}format.root {pattern!r} matches {len(matches)} folders under {root}: {shown}",
@@ -95,9 +163,42 @@ def resolve_root(root: Path, pattern: str, dataset: str = "") -> Path:
     )
 
 
-def read_source(manifest: Manifest, source: Source, root: Path) -> Iterator[Sample | Drop]:
-    """Stream one source's samples and drops, whatever its native layout."""
+def source_options(manifest: Manifest, source: Source, root: Path) -> tuple[dict[str, Any], str]:
+    """The reader options for the files this tree holds, and the file set they come from.
+
+    A source that lists alternative file sets is read from the first complete one,
+    whose own options (e.g. which CSV) override the format's.
+    """
+    options = dict(manifest.format_for(source).options)
+    if not source.file_sets:
+        return options, ""
+    state = completeness(Path(root), source, [])
+    if state.file_set is None:
+        raise ReaderError(
+            f"{manifest.id}: none of the file sets of [{source.id}] is complete under {root}",
+            hint=f"it needs {describe_sets(source)}; found there: {_listing(Path(root))}",
+        )
+    options.update(state.file_set.options)
+    return options, state.file_set.id
+
+
+def read_source(
+    manifest: Manifest,
+    source: Source,
+    root: Path,
+    admit: Callable[[str | None], tuple[bool, str]] | None = None,
+) -> Iterator[Sample | Drop | Note]:
+    """Stream one source's samples, drops and notes, whatever its native layout.
+
+    `admit(subject_id) -> (ok, reason)` lets a reader that decodes pixels itself (video
+    frames) skip people a build may not use before decoding anything of theirs.
+    """
     fmt = manifest.format_for(source)
     reader = get_reader(fmt.reader)
-    base = resolve_root(Path(root), fmt.root, manifest.id)
-    yield from reader(manifest, source, base, dict(fmt.options))
+    options, file_set = source_options(manifest, source, Path(root))
+    if admit is not None:
+        options["admit"] = admit
+    if file_set:
+        yield Note(manifest.id, "file_set", file_set)
+    base = resolve_root(Path(root), fmt.root, manifest.id, markers_for(fmt.reader, options))
+    yield from reader(manifest, source, base, options)

@@ -1,0 +1,91 @@
+"""Which of a source's files a delivered tree holds, and which file set it completes.
+
+People receive the same dataset in several shapes: the archive as downloaded, its
+extraction, both side by side, under a top folder of any name. Fetch (to accept or
+refuse a delivery) and the readers (to pick what to read) must agree on what
+"present" means, so both ask here.
+
+A manifest file counts as present when the tree holds it at its own path, or a file
+of the same name anywhere below (a wrapper folder moved it), or, for an archive,
+the path it `unpacks_to` (it was delivered already extracted).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .manifest import FileSet, FileSpec, Source
+
+_JUNK = {"__MACOSX", ".DS_Store"}
+MAX_DEPTH = 4  # a wrapper or two above the dataset's own nesting
+
+
+def _below(root: Path, name: str, dirs: bool) -> Path | None:
+    """The shallowest entry called `name` (its last part) below root, depth-bounded."""
+    target = Path(name).name
+    best: tuple[int, str, Path] | None = None
+    base = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        depth = len(here.parts) - base
+        dirnames[:] = sorted(d for d in dirnames if d not in _JUNK and not d.startswith("."))
+        if depth >= MAX_DEPTH:
+            dirnames[:] = []
+        pool = dirnames if dirs else filenames
+        if target in pool:
+            cand = here / target
+            key = (depth, str(cand), cand)
+            if best is None or key[:2] < best[:2]:
+                best = key
+    return best[2] if best else None
+
+
+def locate(root: Path, spec: FileSpec) -> Path | None:
+    """Where `spec` (or its extraction) is in the tree, or None."""
+    direct = root / spec.name
+    if direct.is_file():
+        return direct
+    found = _below(root, spec.name, dirs=False)
+    if found is not None:
+        return found
+    if spec.unpacks_to:
+        direct = root / spec.unpacks_to
+        if direct.exists():
+            return direct
+        return _below(root, spec.unpacks_to.rstrip("/"), dirs=True)
+    return None
+
+
+def present(root: Path, src: Source, claimed: set[str] | None = None) -> set[str]:
+    """Names of the source's files found in the tree (or `claimed` by the caller)."""
+    claimed = claimed or set()
+    return {f.name for f in src.files if f.name in claimed or locate(root, f) is not None}
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """What a tree lacks of a source's delivery, and which alternative it completes."""
+
+    missing: list[str]  # required files absent
+    file_set: FileSet | None  # the first complete alternative, if the source has any
+    found: set[str]
+    needs_set: bool  # the source lists alternatives, so one must be complete
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and (self.file_set is not None or not self.needs_set)
+
+
+def completeness(
+    root: Path, src: Source, required: list[FileSpec], claimed: set[str] | None = None
+) -> Completeness:
+    found = present(root, src, claimed)
+    missing = [f.name for f in required if f.name not in found]
+    chosen = next((fs for fs in src.file_sets if all(n in found for n in fs.files)), None)
+    return Completeness(missing, chosen, found, bool(src.file_sets))
+
+
+def describe_sets(src: Source) -> str:
+    return "; or ".join(" + ".join(fs.files) for fs in src.file_sets)

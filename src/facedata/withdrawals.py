@@ -1,0 +1,156 @@
+"""The withdrawal ledger: every `forget`, kept where every later build reads it.
+
+Erasing rows from the corpora that exist today is half of honouring a withdrawal;
+the other half is that no later build (a recipe replay, a new corpus, another
+machine's build of the same folder) brings the person back. So `forget` appends to
+`$FACEDATA_HOME/erasure-log.jsonl`, each erased corpus keeps the entry in its
+`forgotten` list, and a build drops the subject's rows, before any pixel is decoded,
+until the consent register re-grants with a signature dated after the withdrawal.
+
+A ledger line that cannot be read stops the build: skipping it could bring back a
+person who asked to leave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from .atomic import atomic_write_text
+from .errors import FacedataError
+from .paths import home
+
+LEDGER_NAME = "erasure-log.jsonl"
+MULTI = "+"  # a frame showing several participants carries their ids joined by this
+
+
+def ledger_path() -> Path:
+    return home() / LEDGER_NAME
+
+
+def subjects_of(subject_id: str | None) -> list[str]:
+    """The participants a row's subject_id names (several for a shared video frame)."""
+    if not subject_id:
+        return []
+    return [s for s in subject_id.split(MULTI) if s]
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    subject_id: str
+    dataset: str | None  # None: every dataset
+    when: str  # ISO timestamp, UTC
+    by: str = ""
+    reason: str = ""
+
+    @property
+    def date(self) -> dt.date:
+        """The withdrawal's UTC date: consent signed after it re-grants."""
+        return dt.date.fromisoformat(self.when[:10])
+
+    def applies(self, dataset: str) -> bool:
+        return self.dataset in (None, dataset)
+
+    def to_dict(self) -> dict:
+        return {
+            "subject_id": self.subject_id,
+            "dataset": self.dataset,
+            "when": self.when,
+            "by": self.by,
+            "reason": self.reason,
+        }
+
+
+def _parse(entry: object, where: str) -> Withdrawal:
+    if not isinstance(entry, dict) or not isinstance(entry.get("subject_id"), str):
+        raise ValueError("not a withdrawal record (no subject_id)")
+    when = str(entry.get("when") or "")
+    try:
+        dt.date.fromisoformat(when[:10])
+    except ValueError:
+        raise ValueError(f"`when` {when!r} is not an ISO date") from None
+    dataset = entry.get("dataset")
+    return Withdrawal(
+        entry["subject_id"],
+        dataset if isinstance(dataset, str) and dataset else None,
+        when,
+        str(entry.get("by") or ""),
+        str(entry.get("reason") or ""),
+    )
+
+
+def read_ledger(path: Path | None = None) -> list[Withdrawal]:
+    """Every withdrawal recorded under $FACEDATA_HOME; a damaged line is an error."""
+    path = path or ledger_path()
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged(path, 0, str(exc)) from None
+    out = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(_parse(json.loads(line), f"{path}:{i}"))
+        except ValueError as exc:
+            raise _damaged(path, i, str(exc)) from None
+    return out
+
+
+def _damaged(path: Path, line: int, problem: str) -> FacedataError:
+    where = f"{path}:{line}" if line else str(path)
+    return FacedataError(
+        f"the withdrawal ledger {where} is unreadable: {problem}",
+        hint="it records who asked to be forgotten, so nothing is built while it is damaged; "
+        "restore it from a backup or fix that line by hand (one JSON object per line)",
+    )
+
+
+def append(record: dict) -> None:
+    """Add one erasure record; the whole file is rewritten atomically under a lock."""
+    _parse(record, "new record")  # a record later builds could not read is never written
+    path = ledger_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_name(f".{LEDGER_NAME}.guard")), timeout=60):
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if old and not old.endswith("\n"):
+            old += "\n"
+        atomic_write_text(path, old + json.dumps(record, default=str) + "\n")
+
+
+@dataclass
+class WithdrawalIndex:
+    """What a build needs: for (dataset, subject), the latest withdrawal in force."""
+
+    by_subject: dict[str, list[Withdrawal]]
+
+    @classmethod
+    def load(cls, marks: Iterable[dict] = ()) -> WithdrawalIndex:
+        """The ledger plus `marks`: a corpus's own `forgotten` entries survive a lost home."""
+        found = list(read_ledger())
+        for m in marks:
+            try:
+                found.append(_parse(m, "corpus mark"))
+            except ValueError:
+                # a mark without a usable date still withdraws, and no signature beats it
+                sid = m.get("subject_id") if isinstance(m, dict) else None
+                if isinstance(sid, str) and sid:
+                    found.append(Withdrawal(sid, m.get("dataset") or None, "9999-12-31"))
+        index: dict[str, list[Withdrawal]] = {}
+        for w in found:
+            index.setdefault(w.subject_id, []).append(w)
+        return cls(index)
+
+    def latest(self, dataset: str, subject_id: str) -> Withdrawal | None:
+        hits = [w for w in self.by_subject.get(subject_id, []) if w.applies(dataset)]
+        return max(hits, key=lambda w: w.when) if hits else None
+
+    def all(self) -> list[Withdrawal]:
+        return [w for ws in self.by_subject.values() for w in ws]

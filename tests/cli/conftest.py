@@ -1,0 +1,75 @@
+"""A demo world shared by the command-line tests: the sample registered in a private
+cache, its manifest, and a built corpus, made once by the library API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from facedata.demo import DATASET_ID, DemoResult, run_demo
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class World:
+    demo: DemoResult
+
+    @property
+    def home(self) -> Path:
+        return self.demo.home
+
+    @property
+    def manifests(self) -> Path:
+        return self.demo.manifests
+
+    def recipe(self, path: Path, out: Path, **extra: object) -> Path:
+        """A recipe file for the demo dataset into `out`."""
+        lines = [
+            f"datasets: [{DATASET_ID}]",
+            f"out: {out}",
+            f"manifests: [{self.manifests}]",
+            *(f"{k}: {v}" for k, v in extra.items()),
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a `facedata` child process run against this checkout."""
+        env = dict(os.environ)
+        env.pop("FACEDATA_MANIFESTS", None)
+        env.update(
+            PYTHONPATH=str(REPO / "src"),
+            FACEDATA_HOME=str(self.home),
+            PYTHONUNBUFFERED="1",
+            COLUMNS="200",
+        )
+        env.update(extra)
+        return env
+
+    def spawn(self, *args: str, stdout: object = subprocess.PIPE, **env: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "facedata", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(**env),
+            cwd=REPO,
+        )
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return World(run_demo(tmp_path_factory.mktemp("world") / "demo"))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes, hidden names included."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }

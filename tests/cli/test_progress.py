@@ -1,0 +1,64 @@
+"""Progress in logs: with stdout redirected to a file, a build prints plain progress
+lines (no terminal redraws), and its ETA follows the real count once readers know it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from facedata.assemble.pipeline import build
+from facedata.assemble.recipe import Recipe
+from facedata.demo import DATASET_ID, private_home
+from tests.cli.conftest import World
+
+LINE = re.compile(
+    r"^build: read (?P<read>[\d,]+)(?: of ~(?P<of>[\d,]+))?  written (?P<written>[\d,]+)  "
+    r"dropped (?P<dropped>[\d,]+)  [\d,]+ samples/s(?:  ETA ~\S+)?(?P<done>  \(done\))?$"
+)
+
+
+def _n(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_plain_progress_lines_when_stdout_is_a_file(world: World, tmp_path: Path):
+    recipe = world.recipe(tmp_path / "r.yaml", tmp_path / "corpus", batch_size=16)
+    log = tmp_path / "build.log"
+    with log.open("w") as fh:
+        proc = world.spawn("build", str(recipe), stdout=fh, FACEDATA_PROGRESS_SECONDS="0")
+        _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    text = log.read_text()
+    assert "\r" not in text and "\x1b[" not in text  # no redraws, no colour codes
+    lines = [m for m in map(LINE.match, text.splitlines()) if m]
+    assert len(lines) >= 102 // 16, text  # one per batch at interval 0, plus the last
+    reads = [_n(m["read"]) for m in lines]
+    assert reads == sorted(reads) and reads[-1] == 102
+    assert lines[-1]["done"] and not any(m["done"] for m in lines[:-1])
+    assert lines[0]["of"] is not None and _n(lines[0]["of"]) == 102  # the manifest's estimate
+
+
+def test_no_progress_lines_between_intervals(world: World, tmp_path: Path):
+    recipe = world.recipe(tmp_path / "r.yaml", tmp_path / "corpus", batch_size=16)
+    log = tmp_path / "build.log"
+    with log.open("w") as fh:
+        proc = world.spawn("build", str(recipe), stdout=fh, FACEDATA_PROGRESS_SECONDS="3600")
+        _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    lines = [m for m in map(LINE.match, log.read_text().splitlines()) if m]
+    assert len(lines) == 1 and lines[0]["done"]  # only the closing line
+
+
+def test_eta_total_follows_the_real_count(world: World, tmp_path: Path):
+    """The manifest says 102 images; a manifest that says 5,000 is corrected to the
+    real count as soon as its reader has finished."""
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    text = (world.manifests / f"{DATASET_ID}.yaml").read_text()
+    (manifests / f"{DATASET_ID}.yaml").write_text(text.replace("images: 102", "images: 5000"))
+    seen: list[dict] = []
+    recipe = Recipe(datasets=[DATASET_ID], out=tmp_path / "c", manifests=[manifests], batch_size=8)
+    with private_home(world.home):
+        build(recipe, progress=lambda c: seen.append(dict(c)))
+    assert seen[0]["expected"] == 5000  # only the estimate is known at first
+    assert seen[-1]["expected"] == 102 == seen[-1]["read"]  # the reader's real count
