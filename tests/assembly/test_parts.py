@@ -59,9 +59,12 @@ def test_near_frames_of_one_subject_are_all_kept():
     other = _dup_row("S006/001", "s3", 0xF0F3, dataset="ckplus", subject="S006", expression="sad")
     assert _offer(d, first) is None
     assert _offer(d, peak) is None  # same subject: kept, labels untouched
-    assert _offer(d, other)[0] == "near"  # another person's near copy is a duplicate
+    assert _offer(d, other) is None  # the dataset tells the two people apart
+    mirror = _dup_row("m1", "s4", 0xF0F2, dataset="ck-mirror", subject="S005", expression="sad")
+    assert _offer(d, mirror)[0] == "near"  # another dataset's copy is a duplicate
     got = d.to_dict()
-    assert got["same_subject_kept"] == 1 and got["near"] == 1 and got["kept"] == 2
+    assert (got["same_subject_kept"], got["other_subject_kept"]) == (1, 1)
+    assert got["near"] == 1 and got["kept"] == 3
 
 
 def test_cross_source_duplicates_merge_their_heads():

@@ -107,3 +107,34 @@ def test_renumber_drops_empty_shards(tmp_path):
         "data/train-00001-of-00002.parquet",
     ]
     assert sorted(p.name for p in data.iterdir()) == [Path(s["path"]).name for s in kept]
+
+
+def test_report_tells_declared_crops_from_whole_frames_and_shows_label_merges(tmp_path, capsys):
+    from tests.helpers.cli import run_cli
+
+    root = tmp_path / "c"
+    corpus = make_corpus(root, n=16, statuses=("detected", "precropped", "whole_frame"))
+    corpus["dedup"].update(
+        merged={"expression": 2},
+        conflicts={"smile": 1},
+        examples=[
+            {
+                "kind": "conflict",
+                "head": "smile",
+                "kept": "a/1",
+                "duplicate": "b/7",
+                "values": [1, 0],
+            }
+        ],
+    )
+    corpus["counts"]["flags"] = {"label_by_convention": 3, "landmarks_error": 1}
+    (root / "corpus.json").write_text(json.dumps(corpus))
+    res = run_cli(capsys, "report", str(root))
+    assert res.code == 0, res.err
+    page = (root / "report.html").read_text()
+    assert "the manifest declares the images are face crops" in page  # precropped
+    assert "no face was found and the whole frame was kept" in page  # whole_frame
+    assert "whole frames kept because no face was found" in page
+    assert "labels merged into the kept copy: expression" in page and "conflicts: smile" in page
+    assert "b/7" in page
+    assert "label_by_convention" in page and "landmarks_error" in page

@@ -69,10 +69,15 @@ def _encode(i: int, size: int, mode: str, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def _row(i: int, ds: FixtureDataset, size: int, mode: str, fmt: str) -> dict:
+STATUSES = ("detected", "detected", "dataset_landmarks", "precropped")
+
+
+def _row(
+    i: int, ds: FixtureDataset, size: int, mode: str, fmt: str, statuses: Sequence[str]
+) -> dict:
     smile = (i // len(DEFAULT_DATASETS)) % 2 if "smile" in ds.heads else None
     expression = EXPRESSIONS[(i // 2) % len(EXPRESSIONS)] if "expression" in ds.heads else None
-    status = ("detected", "detected", "dataset_landmarks", "precropped")[i % 4]
+    status = statuses[i % len(statuses)]
     detected = status == "detected"
     key = f"{ds.id}/img{i:05d}.jpg"
     return {
@@ -184,6 +189,7 @@ def make_corpus(
     shard_rows: int = 16,
     row_group: int = 5,
     purpose: str = "research",
+    statuses: Sequence[str] = STATUSES,
 ) -> dict:
     """Write a corpus of `n` rows (dealt round-robin over `datasets`) into `root`.
 
@@ -192,7 +198,9 @@ def make_corpus(
     defaults train spans two shards and every shard several row groups.
     """
     root = Path(root)
-    rows = [_row(i, datasets[i % len(datasets)], size, mode, image_format) for i in range(n)]
+    rows = [
+        _row(i, datasets[i % len(datasets)], size, mode, image_format, statuses) for i in range(n)
+    ]
     shards = _write_shards(root, rows, shard_rows, row_group, mode)
     tiers = {ds.tier for ds in datasets}
     commercial = purpose == "commercial" and tiers == {"commercial"}

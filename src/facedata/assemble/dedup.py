@@ -14,7 +14,9 @@ is kept and every other copy is removed and counted. But a copy is not worthless
 - near duplicates of one subject in one dataset are not duplicates at all: a CK+
   neutral first frame and its peak frame, or video frames a second apart, are
   near-identical faces that differ in exactly the label that matters. The
-  subject-disjoint split already keeps them out of each other's splits.
+  subject-disjoint split already keeps them out of each other's splits. Nor are
+  near-identical faces of two subjects the dataset tells apart: a perceptual hash
+  of a small aligned face can collide for two people, and the dataset knows better.
 
 Near duplicates use a 64-bit perceptual hash. Finding all hashes within Hamming
 distance d uses the pigeonhole trick: split the hash into d+1 bands; two hashes
@@ -73,6 +75,7 @@ class Deduper:
     exact_dupes: int = 0
     near_dupes: int = 0
     same_subject_kept: int = 0
+    other_subject_kept: int = 0
     merged: Counter = field(default_factory=Counter)
     conflicts: Counter = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
@@ -97,21 +100,22 @@ class Deduper:
             return Match("exact", self._kept[self._exact[sha256]])
         if phash is None or self.near_distance <= 0:
             return None
-        same_subject = False
+        told_apart = None  # why a near match was not a duplicate
         for band, bkey in enumerate(self._band_keys(phash)):
             for idx in self._index[band].get(bkey, ()):
                 if (self._hashes[idx] ^ phash).bit_count() > self.near_distance:
                     continue
                 kept = self._kept[self._owners[idx]]
-                if subject_id is not None and (kept.dataset, kept.subject_id) == (
-                    dataset,
-                    subject_id,
-                ):
-                    same_subject = True
+                if kept.dataset == dataset and None not in (subject_id, kept.subject_id):
+                    told_apart = told_apart or (
+                        "same" if kept.subject_id == subject_id else "other"
+                    )
                     continue
                 return Match("near", kept)
-        if same_subject:
+        if told_apart == "same":
             self.same_subject_kept += 1
+        elif told_apart == "other":
+            self.other_subject_kept += 1
         return None
 
     def add(self, row: dict[str, Any]) -> None:
@@ -192,6 +196,7 @@ class Deduper:
             "near": self.near_dupes,
             "near_distance": self.near_distance,
             "same_subject_kept": self.same_subject_kept,
+            "other_subject_kept": self.other_subject_kept,
             "merged": dict(self.merged),
             "conflicts": dict(self.conflicts),
             "conflict_policy": f"{self.policy}: {POLICIES[self.policy]}",

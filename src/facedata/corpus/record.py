@@ -90,6 +90,9 @@ class Dedup(_Open):
     same_subject_kept: int = Field(
         0, description="near duplicates of one subject kept: frames differing in expression"
     )
+    other_subject_kept: int = Field(
+        0, description="near-identical faces of two subjects the dataset tells apart, kept"
+    )
     merged: dict[str, int] = Field(
         default_factory=dict, description="head -> rows that gained it from a duplicate"
     )
