@@ -32,12 +32,9 @@ def _is_full_run(session: pytest.Session) -> bool:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if (
-        not _is_full_run(session)
-        or session.config.getoption("keyword")
-        or session.config.getoption("markexpr")
-    ):
-        return
+    opts = session.config.option
+    if not _is_full_run(session) or opts.keyword or opts.markexpr or session.testsfailed:
+        return  # a partial run, or collection errors that pytest already reports
     collected = {Path(str(item.path)).resolve() for item in session.items}
     on_disk = {p.resolve() for p in TESTS.rglob("test_*.py")}
     missing = sorted(str(p.relative_to(TESTS.parent)) for p in on_disk - collected)

@@ -19,9 +19,11 @@ resolved path at the moment of the open:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -92,19 +94,39 @@ def inside(root: Path, path: Path, what: str = "") -> Path:
     return Path(os.path.realpath(path))
 
 
+_READING_IN: ContextVar[Path | None] = ContextVar("facedata_reading_in", default=None)
+
+
+@contextlib.contextmanager
+def reading_inside(root: Path) -> Iterator[None]:
+    """Every `open_regular` in this block without its own root stays inside `root`.
+
+    Readers open label files through shared helpers that do not know the dataset's
+    root; the reader dispatch sets it here, so a label file reached through a link
+    leading out is refused wherever it is opened.
+    """
+    token = _READING_IN.set(Path(root))
+    try:
+        yield
+    finally:
+        _READING_IN.reset(token)
+
+
 def open_regular(root: Path | None, path: Path) -> IO[bytes]:
-    """Open `path` for reading only if it is a regular file (inside `root` when given).
+    """Open `path` for reading only if it is a regular file (inside `root` when given,
+    else inside the root of an enclosing `reading_inside`).
 
     O_NONBLOCK keeps a FIFO from blocking the open itself; the fstat on the opened
     descriptor is what decides, so the file checked is the file read.
     """
+    root = root if root is not None else _READING_IN.get()
     real = inside(root, path) if root is not None else Path(os.path.realpath(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(real, flags)
     except OSError as exc:
         raise UnsafePathError(
-            f"cannot open {path}: {exc.strerror}", hint="check the path and its permissions"
+            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
         ) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):

@@ -18,6 +18,7 @@ from .labels import DropCounter, remap
 from .manifest import Manifest, Source
 from .sample import Drop, Note
 from .taxonomy import Taxonomy
+from .withdrawals import Admit, WithdrawalIndex, admission
 
 NO_SPLIT = "(none)"
 
@@ -80,6 +81,17 @@ def source_root(manifest: Manifest, source_id: str | None) -> tuple[Source, Path
     return result.source, Path(result.root)
 
 
+def _admit_local(manifest: Manifest, src: Source) -> Admit | None:
+    """Own data: inspecting decodes video frames, so only consented people's (research scope)."""
+    if src.kind != "local":
+        return None
+    from .consent import load_register
+    from .licensing import policy_today
+
+    register = load_register(manifest.resolve(src.consent or ""))
+    return admission(manifest.id, register, WithdrawalIndex.load(), "research", policy_today())
+
+
 def inspect_source(
     manifest: Manifest,
     taxonomy: Taxonomy,
@@ -95,7 +107,7 @@ def inspect_source(
         src = manifest.source(source_id) if source_id else manifest.sources[0]
     spec = manifest.labels_for(src)
     report = InspectReport(manifest.id, src.id, str(root), derive_smile)
-    for item in read_source(manifest, src, Path(root)):
+    for item in read_source(manifest, src, Path(root), _admit_local(manifest, src)):
         if isinstance(item, Note):
             if item.kind == "file_set":
                 report.file_set = item.text

@@ -144,6 +144,19 @@ class FormatSpec(_Strict):
     root: str = Field(".", description="path (globs allowed) inside the unpacked source")
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("root")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if value in ("", "."):
+            return value
+        problem = name_problem(value)
+        if problem or "**" in value:
+            raise ValueError(
+                f"{problem or 'a recursive glob (**) is not allowed'}: format.root names a "
+                "folder inside the unpacked source"
+            )
+        return value
+
 
 class HeadMap(_Strict):
     """Source codes to one label head. Codes are strings: that is how they appear on disk."""
@@ -365,6 +378,36 @@ def check_labels(manifest: Manifest, taxonomy: Taxonomy) -> list[tuple[tuple, st
     return problems
 
 
+def check_options(manifest: Manifest) -> list[tuple[tuple, str]]:
+    """Each reader's options against its own schema (formats/options.py)."""
+    from .formats.options import option_problems
+
+    specs: list[tuple[tuple, FormatSpec]] = []
+    if manifest.format is not None:
+        specs.append((("format", "options"), manifest.format))
+    specs += [
+        (("sources", i, "format", "options"), s.format)
+        for i, s in enumerate(manifest.sources)
+        if s.format is not None
+    ]
+    out = [
+        ((*base, *loc), msg)
+        for base, spec in specs
+        for loc, msg in option_problems(spec.reader, spec.options)
+    ]
+    for i, src in enumerate(manifest.sources):  # a file set's options override the format's
+        fmt = src.format or manifest.format
+        for j, fs in enumerate(getattr(src, "file_sets", None) or []):
+            base = ("sources", i, "file_sets", j, "options")
+            merged = {**(fmt.options if fmt else {}), **fs.options}
+            out += [
+                ((*base, *loc), msg)
+                for loc, msg in option_problems(fmt.reader if fmt else "", merged)
+                if loc and loc[0] in fs.options
+            ]
+    return out
+
+
 def load_manifest(path: Path, taxonomy: Taxonomy) -> Manifest:
     """Load and fully validate one manifest; errors name file, line, field, expectation."""
     doc = load_yaml(path)
@@ -378,7 +421,7 @@ def validate_manifest_doc(doc: YamlDoc, taxonomy: Taxonomy) -> Manifest:
         manifest = Manifest.model_validate({**doc.data, "path": doc.path})
     except ValidationError as exc:
         raise describe_validation_error(doc, exc, "manifest") from None
-    problems = check_labels(manifest, taxonomy)
+    problems = check_labels(manifest, taxonomy) + check_options(manifest)
     if problems:
         lines = [f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems]
         raise ManifestError("invalid manifest: " + "\n".join(lines))

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class FileImage:
@@ -24,7 +26,18 @@ class FileImage:
     path: Path
 
     def read_bytes(self) -> bytes:
-        return Path(self.path).read_bytes()
+        from .confine import open_regular  # regular files only: a FIFO would hang a worker
+
+        with open_regular(None, Path(self.path)) as fh:
+            data = fh.read(MAX_IMAGE_BYTES + 1)
+        if len(data) > MAX_IMAGE_BYTES:
+            from .errors import ImageError
+
+            raise ImageError(
+                f"{self.path} is over {MAX_IMAGE_BYTES:,} bytes: not a face photo",
+                hint="the file is refused; check the dataset's contents",
+            )
+        return data
 
     def describe(self) -> str:
         return str(self.path)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
@@ -25,7 +26,12 @@ from .atomic import atomic_write_text
 from .errors import FacedataError
 from .paths import home
 
+if TYPE_CHECKING:
+    from .consent import ConsentRegister
+
 LEDGER_NAME = "erasure-log.jsonl"
+LEDGER_REASON = "consent: withdrawn (erasure ledger)"
+Admit = Callable[[str | None], tuple[bool, str]]
 MULTI = "+"  # a frame showing several participants carries their ids joined by this
 
 
@@ -154,3 +160,45 @@ class WithdrawalIndex:
 
     def all(self) -> list[Withdrawal]:
         return [w for ws in self.by_subject.values() for w in ws]
+
+
+def admission(
+    dataset: str,
+    register: ConsentRegister | None,
+    withdrawn: WithdrawalIndex,
+    purpose: str,
+    today: dt.date,
+    on_withdrawn: Callable[[Withdrawal], None] | None = None,
+) -> Admit:
+    """May this subject's rows enter? The ledger first, then (own data) the register.
+
+    A withdrawal recorded by `forget` holds until the register shows a signature dated
+    after it that grants the purpose. Several ids joined by '+' (one frame, several
+    people) are admitted only together. Readers call this before decoding anything.
+    """
+
+    def one(sid: str | None) -> tuple[bool, str]:
+        w = withdrawn.latest(dataset, sid) if sid else None
+        ok, why = True, ""
+        if register is not None:
+            ok, why = register.decide(sid, purpose, today)
+            rec = register.records.get(sid or "")
+            if w is not None and ok and rec is not None and rec.signed > w.date:
+                return True, why  # re-granted after the withdrawal
+        if w is not None:
+            if on_withdrawn is not None:
+                on_withdrawn(w)
+            return False, LEDGER_REASON
+        return ok, why
+
+    def admit(subject_id: str | None) -> tuple[bool, str]:
+        people = subjects_of(subject_id) or [subject_id]
+        for sid in people:
+            ok, why = one(sid)
+            if not ok:
+                if len(people) > 1:
+                    return False, f"several participants, one not admitted ({why})"
+                return False, why
+        return True, ""
+
+    return admit

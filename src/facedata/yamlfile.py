@@ -3,6 +3,13 @@
 pydantic reports *which* field is wrong; people also need *where* it is. PyYAML's
 node tree carries marks, so we compose once and keep a map from each key path to
 its line, then build plain Python data from the same nodes.
+
+Manifests come from strangers too, so loading is bounded before anything is
+expanded: the event stream is scanned first for size, nesting depth, alias count,
+complex keys and over-long numbers, and the composed graph is weighed (aliases
+counted as many times as they expand) and checked for cycles before it is built
+into Python objects. A "billion laughs" file or a recursive alias is a clean
+ManifestError instead of a hang or a RecursionError.
 """
 
 from __future__ import annotations
@@ -16,6 +23,85 @@ from pydantic import ValidationError
 from .errors import ManifestError
 
 Loc = tuple[str | int, ...]
+
+MAX_TEXT = 4 * 1024 * 1024  # bytes of YAML
+MAX_DEPTH = 64  # nested collections
+MAX_ALIASES = 256
+MAX_NODES = 200_000  # after expanding every alias
+MAX_NUMBER = 100  # characters of a plain scalar that resolves to an int or float
+
+
+def _limit(path: Path, where: yaml.Mark | None, problem: str) -> ManifestError:
+    loc = f"{path}:{where.line + 1}" if where is not None else str(path)
+    return ManifestError(
+        f"{loc}: {problem}",
+        hint="manifests are small, plain YAML: no deep nesting, few anchors, scalar keys",
+    )
+
+
+def _scan_events(path: Path, text: str) -> None:
+    """Depth, alias count and number sizes, judged on the event stream (no recursion)."""
+    depth = aliases = 0
+    resolver = yaml.resolver.Resolver()
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _limit(path, event.start_mark, f"nested over {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _limit(path, event.start_mark, f"over {MAX_ALIASES} aliases")
+        elif isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_NUMBER:
+            tag = event.tag or resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+                raise _limit(
+                    path, event.start_mark, f"a number {len(event.value):,} characters long"
+                )
+
+
+def _weigh(path: Path, root: yaml.Node) -> None:
+    """Count nodes as construction would expand them; refuse cycles and complex keys."""
+    weight: dict[int, int] = {}
+    active: set[int] = set()
+    # iterative post-order walk: (node, children pushed?)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            kids = _children(node)
+            total = 1 + sum(weight[id(k)] for k in kids)
+            if total > MAX_NODES:
+                raise _limit(path, node.start_mark, f"expands to over {MAX_NODES:,} values")
+            weight[key] = total
+            continue
+        if key in weight:
+            continue
+        if key in active:
+            raise _limit(path, node.start_mark, "an alias refers to itself (recursive)")
+        active.add(key)
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            for k, _ in node.value:
+                if not isinstance(k, yaml.ScalarNode):
+                    raise _limit(path, k.start_mark, "a mapping key must be a plain value")
+        for kid in _children(node):
+            if id(kid) in active:
+                raise _limit(path, kid.start_mark, "an alias refers to itself (recursive)")
+            if id(kid) not in weight:
+                stack.append((kid, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -103,10 +189,15 @@ def load_yaml(path: Path) -> YamlDoc:
             f"{path}: not UTF-8 text ({exc.reason})",
             hint="this does not look like a YAML file: check the path, or save it as UTF-8",
         ) from None
+    if len(text) > MAX_TEXT:
+        raise _limit(path, None, f"{len(text):,} characters, over the limit of {MAX_TEXT:,}")
     try:
+        _scan_events(Path(path), text)
         loader = _UniqueKeyLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _weigh(Path(path), node)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()

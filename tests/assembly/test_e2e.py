@@ -355,3 +355,27 @@ def test_dataloader_batches_a_corpus_of_grey_and_colour_sources(world):
     stream = load(out, "train", streaming=True, shuffle=True, buffer=3)
     keys = sorted(int(b["smile"]) for b in stream)
     assert keys == sorted(int(ds[i]["smile"]) for i in range(len(ds)))
+
+
+def test_train_and_predict_on_the_built_corpus(world, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from tests.helpers.photos import face_variant
+
+    model = world["tmp"] / "models" / "smile-v1"
+    res = run_cli(
+        capsys, "train", str(world["out"]), "--out", str(model), "--epochs", "2",
+        "--batch-size", "8", "--width", "8", "--threads", "1",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["corpus"]["validation"] == "corpus split"
+    assert metrics["corpus"]["subject_overlap"] == 0
+    assert metrics["image"] == {"mode": "RGB", "size": 112, "channels": 3}
+    photo = world["tmp"] / "someone.jpg"
+    face_variant(7, (260, 300)).save(photo)
+    res = run_cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0].startswith("smile:") and "threshold 0.80" in lines[0]
+    assert lines[-1].startswith("verdict:")

@@ -94,3 +94,18 @@ def test_demo_refuses_an_earlier_demo_without_overwrite(user, capsys):
     assert res.code == 1
     assert "earlier demo" in res.err and "--overwrite" in res.err
     assert (root / "demo.json").read_text() == "{}"
+
+
+
+def test_list_shows_what_is_fetched(user, world, capsys, monkeypatch):
+    res = run_cli(capsys, "list", "--json")
+    assert all(r["fetched"] is None for r in json.loads(res.out))  # the empty user cache
+    assert "nothing fetched yet" in run_cli(capsys, "list").out
+
+    monkeypatch.setenv("FACEDATA_HOME", str(world.home))
+    rows = json.loads(run_cli(capsys, "list", "--json", "--manifests", str(world.manifests)).out)
+    fetched = {r["id"]: r["fetched"] for r in rows}
+    assert fetched.pop(DATASET_ID) == "demo"
+    assert set(fetched.values()) == {None}
+    table = run_cli(capsys, "list", "--manifests", str(world.manifests)).out
+    assert "nothing fetched yet" not in table

@@ -179,3 +179,143 @@ def test_kill_9_during_fetch_leaves_a_cache_the_next_fetch_completes(manifest_di
     assert (res.root / "big.bin").read_bytes() == data
     assert get_source_lock("kset", "x").files[0].sha256 == sha256(blob)
     assert all(v.ok for v in verify(m))
+
+
+# -- messages a person reads when a delivery or the network lets them down
+
+
+def test_unresolvable_host_fails_at_once_and_names_the_offline_ways(manifest_dir, monkeypatch):
+    import requests
+
+    calls = []
+    real_get = requests.Session.get
+
+    def counting_get(self, *args, **kwargs):
+        calls.append(args[0] if args else kwargs.get("url"))
+        return real_get(self, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "get", counting_get)
+    files = [{"name": "x.zip", "url": "http://facedata-test.invalid/x.zip"}]
+    m = write_manifest(
+        manifest_dir, "dns", [{"id": "web", "kind": "http", "official": True, "files": files}]
+    )
+    with pytest.raises(FetchError) as err:
+        fetch_dataset(m)
+    assert "does not resolve" in err.value.message
+    assert "--from" in err.value.hint and "FACEDATA_MIRROR" in err.value.hint
+    assert len(calls) == 1  # no retries: another try cannot resolve the name either
+
+
+def test_integrity_hint_for_a_registered_file_does_not_say_download_again(tmp_path, capsys):
+    """The real fer2013 manifest knows icml_face_data.csv's md5 (torchvision's); a
+    fixture's bytes differ, as a wrong or damaged copy would."""
+    from tests.fixtures import layouts
+
+    layouts.make_fer2013(tmp_path / "fer")
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(tmp_path / "fer/icml_face_data.csv"))
+    assert res.code != 0
+    text = " ".join(res.err.split())
+    assert "md5 is" in text and "expected b114b9e04e6949e5fe8b6a98b3892b1d" in text
+    assert "afresh" not in text and "download" not in text.split("hint:", 1)[-1]
+    assert "icml_face_data.csv is not the file the manifest describes" in text
+
+
+def test_a_zip_holding_the_listed_csv_is_unpacked_not_pinned_under_its_name(manifest_dir, tmp_path):
+    csv = b"emotion,pixels,Usage\n6," + b" ".join([b"7"] * 4) + b",Training\n"
+    download = tmp_path / "ckdataset.zip"
+    download.write_bytes(make_zip({"ckextended.csv": csv}))
+    src = {
+        "id": "kaggle",
+        "kind": "kaggle",
+        "official": False,
+        "kaggle": "someone/ck",
+        "files": [{"name": "ckextended.csv"}],
+    }
+    m = write_manifest(manifest_dir, "ckz", [src])
+    res = fetch_dataset(m, from_path=download)
+    assert (res.root / "ckextended.csv").read_bytes() == csv
+    (entry,) = res.files
+    assert entry.name == "ckdataset.zip" and entry.sha256 == sha256(download.read_bytes())
+    assert all(v.ok for v in verify(m))
+
+
+def test_a_lone_non_archive_is_still_taken_as_the_only_listed_file(manifest_dir, tmp_path):
+    renamed = tmp_path / "ckextended (1).csv"
+    renamed.write_bytes(b"emotion,pixels\n")
+    src = {
+        "id": "kaggle",
+        "kind": "kaggle",
+        "official": False,
+        "kaggle": "someone/ck",
+        "files": [{"name": "ckextended.csv"}],
+    }
+    res = fetch_dataset(write_manifest(manifest_dir, "ckr", [src]), from_path=renamed)
+    assert (res.root / "ckextended.csv").read_bytes() == b"emotion,pixels\n"
+
+
+def test_file_sets_accept_any_complete_alternative_and_refuse_none(manifest_dir, tmp_path):
+    src = {
+        **GATED,
+        "files": [
+            {"name": "a.csv"},
+            {"name": "b1.csv"},
+            {"name": "b2.csv"},
+            {"name": "extra.txt", "optional": True},
+        ],
+        "file_sets": [{"id": "A", "files": ["a.csv"]}, {"id": "B", "files": ["b1.csv", "b2.csv"]}],
+    }
+    m = write_manifest(manifest_dir, "sets", [src])
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "b1.csv").write_text("x\n")
+    (half / "extra.txt").write_text("x\n")
+    with pytest.raises(FetchError, match="no complete set") as err:
+        fetch_dataset(m, from_path=half)
+    assert "a.csv; or b1.csv + b2.csv" in err.value.hint
+    assert fetched(m) is None  # nothing published
+    (half / "b2.csv").write_text("y\n")
+    res = fetch_dataset(m, from_path=half)
+    assert any("file set B" in n for n in res.notes)
+
+
+def test_file_set_naming_an_unlisted_file_is_a_manifest_error(manifest_dir):
+    from facedata.errors import ManifestError
+
+    src = {**GATED, "files": [{"name": "a.csv"}], "file_sets": [{"id": "A", "files": ["b.csv"]}]}
+    with pytest.raises(ManifestError, match="does not list: b.csv"):
+        write_manifest(manifest_dir, "badset", [src])
+
+
+def test_fetchers_are_one_table_keyed_by_source_kind(manifest_dir, tmp_path, monkeypatch):
+    from typing import get_args
+
+    from facedata.fetch import core
+    from facedata.fetch.store import SourceLock, ingest_copy, now
+    from facedata.fetch.tree import Placement
+    from facedata.manifest import SourceKind
+
+    by_hand = {"manual", "local"}
+    assert set(core.FETCHERS) == set(get_args(SourceKind)) - by_hand
+    with pytest.raises(FetchError, match="manual sources cannot be downloaded"):
+        core.choose_fetcher("manual")
+
+    blob_src = tmp_path / "payload.txt"
+    blob_src.write_text("from the table\n")
+    seen = []
+
+    class Fake:
+        nested = False
+
+        def fetch(self, manifest, src, pinned, notes, force):
+            seen.append(src.id)
+            blob = ingest_copy(blob_src, sha256(blob_src.read_bytes()))
+            record = SourceLock(manifest.id, src.id, src.kind, True, "fake", None, now(), [])
+            return [Placement("payload.txt", blob, False)], record
+
+    monkeypatch.setitem(core.FETCHERS, "http", Fake())
+    files = [{"name": "payload.txt", "url": "http://127.0.0.1:9/payload.txt"}]
+    m = write_manifest(
+        manifest_dir, "tbl", [{"id": "web", "kind": "http", "official": True, "files": files}]
+    )
+    res = fetch_dataset(m)
+    assert seen == ["web"] and (res.root / "payload.txt").read_text() == "from the table\n"

@@ -193,3 +193,28 @@ def test_bad_inputs_are_clean_errors(tmp_path, capsys):
     assert res.code == 1 and "no model at" in res.err
     res = run_cli(capsys, "predict", str(fake), str(img), "--threshold", "2")
     assert res.code == 1 and "not a probability" in res.err
+
+
+def test_a_head_without_training_labels_is_not_shown_as_a_prediction(tmp_path, capsys):
+    from tests.helpers.corpus import SMILE_SET, aligned_face
+
+    make_corpus(tmp_path / "c", n=20, size=32, datasets=(SMILE_SET,))
+    out = tmp_path / "m"
+    res = run_cli(
+        capsys, "train", str(tmp_path / "c"), "--out", str(out), "--epochs", "1",
+        "--width", "4", "--batch-size", "8", "--threads", "1",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert json.loads((out / "metrics.json").read_text())["trained_heads"] == ["smile"]
+    crop = tmp_path / "face.png"
+    aligned_face(2, 32).save(crop)
+    res = run_cli(capsys, "predict", str(out), str(crop), "--whole-frame")
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0].startswith("smile:")
+    assert lines[1].startswith("expression:") and "not trained" in lines[1]
+    assert len(lines) == 3 and lines[2].startswith("verdict:")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    res = run_cli(capsys, "predict", str(out), str(notes))
+    assert res.code == 1 and "not an image facedata can read" in res.err and "hint:" in res.err

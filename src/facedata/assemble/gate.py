@@ -107,7 +107,7 @@ def check_clearances(
         if c.dataset not in requested:
             warnings.append(
                 f"{where}clearance for {c.dataset!r} is not used: that dataset was not requested "
-                f"({_suggest(c.dataset, requested)})"
+                f"(requested: {', '.join(requested)})"
             )
     return warnings
 
@@ -225,7 +225,7 @@ def detector_gate(
     if purpose != "commercial" or terms.get("commercial_use") is True:
         why = "its terms allow commercial use" if purpose == "commercial" else "research build"
         return DetectorDecision(
-            canonical, purpose, True, f"detector {canonical}: {why} ({summary})", terms
+            canonical, purpose, True, f"{why} ({summary})", terms
         )
     matching = [c for c in clearances if c.covers_detector(canonical, "commercial")]
     valid = [c for c in matching if c.expires >= today]
@@ -235,7 +235,7 @@ def detector_gate(
             canonical,
             purpose,
             True,
-            f"detector {canonical}: cleared for commercial use by {best.cleared_by} until "
+            f"cleared for commercial use by {best.cleared_by} until "
             f"{best.expires} (evidence: {best.evidence}) despite its terms ({summary})",
             terms,
             best,
@@ -249,6 +249,6 @@ def detector_gate(
         canonical,
         purpose,
         False,
-        f"detector {canonical}: weights not cleared for commercial use ({summary}){expired}",
+        f"weights not cleared for commercial use ({summary}){expired}",
         terms,
     )

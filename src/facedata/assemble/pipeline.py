@@ -41,7 +41,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..withdrawals import WithdrawalIndex, subjects_of
+from ..withdrawals import WithdrawalIndex, admission
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -113,10 +113,6 @@ class Tally:
         return {**self.rows.to_dict(), "read": self.read}
 
 
-Admit = Callable[[str | None], tuple[bool, str]]
-LEDGER_REASON = "consent: withdrawn (erasure ledger)"
-
-
 def _items(
     admitted: list[Admitted],
     catalog: Catalog,
@@ -143,7 +139,16 @@ def _items(
         register = (
             registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
         )
-        admit = _admission(m, register, withdrawn, recipe, tally)
+        admit = admission(
+            m.id,
+            register,
+            withdrawn,
+            recipe.purpose,
+            tally.today,
+            on_withdrawn=lambda w: tally.withdrawn.__setitem__(
+                (w.subject_id, w.dataset, w.when), w.to_dict()
+            ),
+        )
         seen = 0
         for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
@@ -170,47 +175,6 @@ def _items(
                 tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
-
-
-def _admission(
-    m: Manifest,
-    register: ConsentRegister | None,
-    withdrawn: WithdrawalIndex,
-    recipe: Recipe,
-    tally: Tally,
-) -> Admit:
-    """May this subject's rows enter? The ledger first, then (own data) the register.
-
-    A withdrawal recorded by `forget` holds until the register shows a signature dated
-    after it that grants the purpose. Several ids joined by '+' (one frame, several
-    people) are admitted only together.
-    """
-
-    def one(sid: str | None) -> tuple[bool, str]:
-        w = withdrawn.latest(m.id, sid) if sid else None
-        if register is not None:
-            ok, why = register.decide(sid, recipe.purpose, tally.today)
-            rec = register.records.get(sid or "")
-            if w is not None and ok and rec is not None and rec.signed > w.date:
-                return True, why  # re-granted after the withdrawal
-        elif w is None:
-            return True, ""
-        if w is not None:
-            tally.withdrawn[(w.subject_id, w.dataset, w.when)] = w.to_dict()
-            return False, LEDGER_REASON
-        return ok, why
-
-    def admit(subject_id: str | None) -> tuple[bool, str]:
-        people = subjects_of(subject_id) or [subject_id]
-        for sid in people:
-            ok, why = one(sid)
-            if not ok:
-                if len(people) > 1:
-                    return False, f"several participants, one not admitted ({why})"
-                return False, why
-        return True, ""
-
-    return admit
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -414,7 +378,8 @@ def build(
     )
     if detector is not None and not detector.admitted:
         raise PolicyError(
-            f"the {recipe.purpose} policy refuses the face detector: {detector.reason}",
+            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
+            f"{detector.reason}",
             hint=f"use a detector whose weights allow commercial use, or add a clearance "
             f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
         )
@@ -496,7 +461,15 @@ def build(
         record.write(tmp)
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
         _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
-    register(Path(recipe.out), record.to_dict())
+    try:
+        register(Path(recipe.out), record.to_dict())
+    except OSError as exc:
+        raise BuildError(
+            f"{recipe.out} was built, but it could not be added to the corpus registry: "
+            f"{exc.strerror or exc}",
+            hint="until it is registered, `facedata forget` reaches it only when named; fix "
+            "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
+        ) from None
     return record
 
 

@@ -231,7 +231,7 @@ def _provenance(corpus: CorpusView) -> list[str]:
         verdict = "admitted" if decision.get("admitted") else "refused"
         lines += [
             "",
-            f"Detector decision ({decision.get('purpose')} build): {verdict}: "
+            f"Detector {decision.get('name')} ({decision.get('purpose')} build): {verdict}: "
             f"{decision.get('reason')}",
             "",
             f"- weights license: {terms.get('weights_license')}",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from ..catalog import Catalog
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+
 
 app = typer.Typer(
     name="facedata",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -94,4 +97,6 @@ def _metavar(param: Any) -> str | None:
 
 
 def load_catalog(manifests: list[Path] | None) -> Catalog:
+    from ..catalog import Catalog
+
     return Catalog.load(manifests or [])

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
 
 from ..errors import BuildError
@@ -62,8 +61,16 @@ def build(
         bool | None,
         typer.Option(
             "--keep-unaligned/--drop-unaligned",
-            help="Keep rows where no face was found (status no_face) or drop them (default).",
+            help="Keep rows where no face was found (status whole_frame) or drop them (default).",
             show_default=False,
+        ),
+    ] = None,
+    image_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--image-mode",
+            metavar="RGB|L",
+            help="One mode for every face: RGB (default; grey sources replicated) or L (grey).",
         ),
     ] = None,
     image_format: Annotated[
@@ -94,14 +101,11 @@ def build(
             help="train,validation,test for sources without their own split (default 0.8,0.1,0.1).",
         ),
     ] = None,
-    grey: Annotated[
-        bool,
-        typer.Option("--grey", help="Store every face in grey (L); default RGB for every row."),
-    ] = False,
     label_conflicts: Annotated[
         str | None,
         typer.Option(
             "--label-conflicts",
+            metavar="void|first",
             help="Duplicates that disagree on a label: void (default: neither copy trusted) "
             "or first (the first copy's label stands).",
         ),
@@ -112,6 +116,8 @@ def build(
 
     Every option can also be set in a recipe file; options given here override it.
     """
+    from pydantic import ValidationError
+
     from ..assemble.pipeline import build as run_build
     from ..assemble.recipe import Recipe, load_recipe
 
@@ -132,7 +138,7 @@ def build(
         "clearances": clearances,
         "manifests": manifests or None,
         "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
-        "image_mode": "L" if grey else None,
+        "image_mode": image_mode.upper() if image_mode else None,
         "label_conflicts": label_conflicts,
         "detector": detector,
         "near_dup_distance": near_dup_distance,

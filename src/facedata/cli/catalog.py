@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..catalog import Catalog
 from ..errors import FacedataError, ManifestError
-from ..licensing import decide, load_clearances
-from ..listing import dataset_rows, licenses_markdown
-from ..manifest import load_manifest
-from ..taxonomy import load_taxonomy
 from .app import ManifestsOpt, app, console, load_catalog
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 ClearancesOpt = Annotated[
     Path | None,
@@ -37,8 +35,15 @@ def list_(
     clearances: ClearancesOpt = None,
     manifests: ManifestsOpt = None,
 ) -> None:
-    """Every known dataset: size, labels, license tier, access, commercial verdict."""
-    rows = dataset_rows(load_catalog(manifests), load_clearances(clearances))
+    """Every known dataset: size, labels, license tier, access, commercial verdict, fetched."""
+    from ..licensing import load_clearances
+    from ..listing import dataset_rows
+
+    catalog = load_catalog(manifests)
+    rows = dataset_rows(catalog, load_clearances(clearances))
+    have = _fetched(catalog)
+    for r in rows:
+        r["fetched"] = have.get(r["id"])
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -53,18 +58,37 @@ def list_(
             r["tier"],
             r["access"],
             "[green]yes[/]" if r["commercial"] else "[red]no[/]",
+            f"[green]{escape(r['fetched'])}[/]" if r["fetched"] else "–",
         ]
         body.append(cells)
-    for col in ("id", "name", "images", "labels", "license tier", "access", "commercial"):
+    columns = ("id", "name", "images", "labels", "license tier", "access", "commercial", "fetched")
+    for col in columns:
         table.add_column(col, overflow="fold")
     for cells in body:
         table.add_row(*cells)
     console.print(table)
+    if not any(r["fetched"] for r in rows):
+        console.print(
+            "nothing fetched yet: `facedata fetch ID` (or `facedata demo` to try it offline)",
+            highlight=False,
+        )
     if commercial:
         console.print("[bold]commercial build[/] (fails closed; clear a source with --clearances):")
         for r in rows:
             verdict = "[green]admitted[/]" if r["commercial"] else "[red]refused[/]"
             console.print(f"  {r['id']}: {verdict}: {escape(r['commercial_reason'])}")
+
+
+def _fetched(catalog: Catalog) -> dict[str, str]:
+    """Dataset id -> the source id its cache holds (no network, no hashing)."""
+    from ..fetch import fetched
+
+    out = {}
+    for m in catalog:
+        hit = fetched(m)
+        if hit is not None:
+            out[m.id] = hit.source.id
+    return out
 
 
 @app.command()
@@ -73,6 +97,8 @@ def info(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Sources, license terms, attribution, citation, and how to get access."""
+    from ..licensing import decide
+
     m = load_catalog(manifests).get(dataset)
     lic = m.license
     console.print(f"[bold]{escape(m.name)}[/] ([cyan]{m.id}[/]) {escape(m.version or '')}")
@@ -131,6 +157,8 @@ def licenses(
     manifests: ManifestsOpt = None,
 ) -> None:
     """The license table of every dataset (the content of LICENSES.md)."""
+    from ..listing import licenses_markdown
+
     catalog = load_catalog(manifests)
     if markdown:
         typer.echo(licenses_markdown(catalog), nl=False)
@@ -155,6 +183,10 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders to check.")],
 ) -> None:
     """Check user manifests against the schema, the taxonomy and each other."""
+    from ..catalog import Catalog
+    from ..manifest import load_manifest
+    from ..taxonomy import load_taxonomy
+
     taxonomy = load_taxonomy()
     files: list[Path] = []
     for p in paths:

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..bundle import corpus_from_manifests, load_corpus, write_bundle
-from ..corpus import CORPUS_JSON
 from ..errors import FacedataError
 from .app import ManifestsOpt, app, console, load_catalog
 
@@ -41,6 +39,9 @@ def cite(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Write references.bib, CITATION.cff, ATTRIBUTION.md, LICENSES/, croissant.json, README.md."""
+    from ..bundle import corpus_from_manifests, load_corpus, write_bundle
+    from ..corpus import CORPUS_JSON
+
     if (path is None) == (datasets is None):
         raise FacedataError(
             "give either a corpus folder or --datasets",

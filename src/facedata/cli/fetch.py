@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import IntegrityError
-from ..fetch import fetch_dataset, verify
 from .app import ManifestsOpt, app, console, load_catalog
 
 
@@ -31,6 +30,8 @@ def fetch(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Download, resume, verify and unpack a dataset into the cache, and pin it."""
+    from ..fetch import fetch_dataset
+
     manifest = load_catalog(manifests).get(dataset)
     result = fetch_dataset(manifest, source, from_path=from_path, force=force)
     kind = "official" if result.source.official else "unofficial mirror"
@@ -59,6 +60,8 @@ def verify_(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Re-hash what is cached and compare it with the lock file."""
+    from ..fetch import verify
+
     manifest = load_catalog(manifests).get(dataset) if dataset else None
     results = verify(manifest)
     if not results:

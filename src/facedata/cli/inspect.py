@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ..inspection import InspectReport, inspect_source
 from .app import ManifestsOpt, app, console, load_catalog
+
+if TYPE_CHECKING:
+    from ..inspection import InspectReport
 
 
 def _print(report: InspectReport) -> None:
@@ -70,6 +72,8 @@ def inspect(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Count a fetched dataset's classes per head, its splits, and every drop with its reason."""
+    from ..inspection import inspect_source
+
     catalog = load_catalog(manifests)
     report = inspect_source(
         catalog.get(dataset),

@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..forget import forget as run_forget
-from ..owndata import new_local_manifest
 from .app import app, console
 from .catalog import manifest_app
 
@@ -27,6 +25,8 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a manifest for your own recorded participants from the template."""
+    from ..owndata import new_local_manifest
+
     path = new_local_manifest(local, dataset_id, name, out, force)
     console.print(f"wrote {path}; edit it, then `facedata manifest validate {path}`")
 
@@ -50,6 +50,8 @@ def forget(
     Later builds read the log and leave the subject out until the consent register
     re-grants with a later signature.
     """
+    from ..forget import forget as run_forget
+
     record = run_forget(subject, corpora or [], dataset=dataset, by=by)
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")

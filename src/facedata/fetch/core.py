@@ -9,8 +9,10 @@ when both its lock record and its tree exist.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import Manifest, Source
@@ -60,6 +62,87 @@ class Verified:
     name: str
     ok: bool
     problem: str = ""
+
+
+# -- fetchers: one per source kind
+
+
+class Fetcher(Protocol):
+    """Obtains one source's files into the blob store and says where they go.
+
+    The contract every downloadable kind meets: resume and verify what it transfers
+    (through `obtain`), check against the manifest and the pin, and return the
+    placements of the tree plus the lock record. `build_tree` and the lock do the
+    rest, the same way for every kind. `nested`: archives inside what it obtained
+    are unpacked too (a Kaggle zip holding fer2013.tar.gz).
+    """
+
+    nested: bool
+
+    def fetch(
+        self,
+        manifest: Manifest,
+        src: Source,
+        pinned: SourceLock | None,
+        notes: list[str],
+        force: bool,
+    ) -> tuple[list[Placement], SourceLock]: ...
+
+
+FetchFn = Callable[
+    [Manifest, Source, SourceLock | None, list[str], bool], tuple[list[Placement], SourceLock]
+]
+
+
+@dataclass(frozen=True)
+class FunctionFetcher:
+    """A Fetcher from a function; `load` imports it on first use (kaggle, hf are heavy)."""
+
+    load: Callable[[], FetchFn]
+    nested: bool = False
+
+    def fetch(
+        self,
+        manifest: Manifest,
+        src: Source,
+        pinned: SourceLock | None,
+        notes: list[str],
+        force: bool,
+    ) -> tuple[list[Placement], SourceLock]:
+        return self.load()(manifest, src, pinned, notes, force)
+
+
+def _kaggle() -> FetchFn:
+    from .kaggle import fetch_kaggle
+
+    return fetch_kaggle
+
+
+def _hf() -> FetchFn:
+    from .hf import fetch_hf
+
+    return fetch_hf
+
+
+# Source kind -> how its files are obtained. `manual` and `local` are absent on
+# purpose: a gated source is registered by a person (`--from`), own data is read in place.
+FETCHERS: dict[str, Fetcher] = {
+    "http": FunctionFetcher(lambda: _fetch_http),
+    "kaggle": FunctionFetcher(_kaggle, nested=True),
+    "huggingface": FunctionFetcher(_hf),
+}
+
+
+def choose_fetcher(kind: str) -> Fetcher:
+    """The fetcher for a source kind, like pooch's `choose_downloader` picks by protocol."""
+    try:
+        return FETCHERS[kind]
+    except KeyError:
+        known = ", ".join(sorted(FETCHERS))
+        raise FetchError(
+            f"{kind} sources cannot be downloaded",
+            hint=f"downloadable kinds: {known}; register other sources with `--from PATH`",
+        ) from None
 
 
 # -- choosing sources
@@ -179,19 +262,10 @@ def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: b
             placements, record = reg.placements, reg.record
             loose_root, loose = reg.loose_root, reg.loose
             nested, check = True, reg.check
-        elif src.kind == "http":
-            placements, record = _fetch_http(manifest, src, pinned, notes, force)
-        elif src.kind == "kaggle":
-            from .kaggle import fetch_kaggle
-
-            placements, record = fetch_kaggle(manifest, src, pinned, notes, force)
-            nested = True
-        elif src.kind == "huggingface":
-            from .hf import fetch_hf
-
-            placements, record = fetch_hf(manifest, src, pinned, notes, force)
-        else:  # pragma: no cover - manual / local are handled by the caller
-            raise FetchError(f"{src.kind} sources cannot be downloaded")
+        else:
+            fetcher = choose_fetcher(src.kind)
+            placements, record = fetcher.fetch(manifest, src, pinned, notes, force)
+            nested = fetcher.nested
         root = build_tree(
             manifest.id,
             src.id,

@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -513,17 +514,48 @@ class _Interrupted(Exception):
         self.slow = slow  # cut for being too slow: never counts as progress
 
 
+OFFLINE_HINT = (
+    "without network access, get the file another way and register it with "
+    "`facedata fetch ID --from PATH`, or serve files from a local mirror with "
+    "FACEDATA_MIRROR=URL"
+)
+
+
+def _unresolvable(cause: BaseException | None) -> bool:
+    """The host name does not resolve: retrying will not help (offline, or a typo)."""
+    seen: set[int] = set()
+    todo = [cause]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if isinstance(exc, socket.gaierror) or type(exc).__name__ == "NameResolutionError":
+            return True
+        todo += [exc.__cause__, exc.__context__, getattr(exc, "reason", None)]
+        todo += [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+    return False
+
+
 def _next_attempt(
     attempt: int, url: str, name: str, cause: BaseException | None, progressed: bool = False
 ) -> int:
     """Sleep before the next try; a try that grew the file does not count (MAX_TRIES does)."""
     if progressed:
         return 0
+    if _unresolvable(cause):
+        host = requests.utils.urlparse(url).hostname or url
+        raise FetchError(
+            f"could not download {name}: the host name {host} does not resolve (no network, "
+            "or no DNS)",
+            hint=f"check the connection; {OFFLINE_HINT}",
+        )
     if attempt >= RETRIES:
         reason = f": {cause}" if cause else ""
         raise FetchError(
             f"could not download {name} from {url} after {RETRIES + 1} tries{reason}",
-            hint="check the connection and run the same command again: it resumes where it stopped",
+            hint="check the connection and run the same command again: it resumes where it "
+            f"stopped; {OFFLINE_HINT}",
         )
     time.sleep(min(BACKOFF * 2**attempt, MAX_BACKOFF))
     return attempt + 1

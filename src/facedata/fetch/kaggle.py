@@ -21,6 +21,7 @@ import requests
 
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import FileSpec, Manifest, Source
+from .http import OFFLINE_HINT
 from .integrity import expected_for
 from .obtain import Candidate, cached, obtain
 from .store import LockEntry, SourceLock, now, partial_dir
@@ -214,7 +215,8 @@ def fetch_kaggle(
             raise _http_error(exc, src, creds) from None
         except requests.RequestException as exc:
             raise FetchError(
-                f"cannot reach Kaggle: {exc}", hint="check the connection and try again"
+                f"cannot reach Kaggle: {exc}",
+                hint=f"check the connection and try again; {OFFLINE_HINT}",
             ) from None
         vtag = str(version) if version else None
         pin = pinned.entry(name) if pinned and pinned.version == vtag else None

@@ -20,6 +20,10 @@ from ..atomic import atomic_dir
 from .store import link_or_copy, tree_dir
 from .unpack import Budget, archive_kind, is_archive_name, unpack
 
+# an archive as obtained (a person's wrapper zip), the download inside it (the
+# competition zip) and the archive inside that (fer2013.tar.gz)
+NESTED_DEPTH = 3
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -43,7 +47,8 @@ def build_tree(
     """Assemble and publish the tree; `nested` also unpacks archives found inside archives.
 
     Nested unpacking is for downloads that wrap archives (a Kaggle zip holding
-    fer2013.tar.gz): one level deep, the inner archive removed once unpacked.
+    fer2013.tar.gz; a person's zip of that download): up to NESTED_DEPTH archives
+    deep, each inner archive removed once unpacked.
     `loose` names files of a registered folder (`loose_from`) placed as they are.
 
     Every archive of the tree, nested ones included, draws on one unpack budget, and
@@ -52,7 +57,7 @@ def build_tree(
     `check` sees the finished tree before it is published; raising discards it.
     """
     target = tree_dir(dataset, source)
-    budget = Budget()
+    budget = Budget(max_depth=NESTED_DEPTH)
     with atomic_dir(target) as tmp:
         if loose_from is not None and loose:
             copy_folder(loose_from, tmp, loose)
@@ -74,17 +79,21 @@ def build_tree(
     return target
 
 
-def unpack_inner(folder: Path, members: list[str], budget: Budget | None = None) -> None:
-    """Unpack archives listed in `members` (relative to `folder`) where they sit."""
-    budget = budget or Budget()
+def unpack_inner(
+    folder: Path, members: list[str], budget: Budget | None = None, depth: int = 2
+) -> None:
+    """Unpack archives listed in `members` (relative to `folder`) where they sit,
+    and archives inside those; the shared budget bounds bytes, members and depth."""
+    budget = budget or Budget(max_depth=NESTED_DEPTH)
     for name in members:
         path = folder / name
         if not is_archive_name(name) or path.is_symlink() or not path.is_file():
             continue
         if archive_kind(path) is None:
             continue
-        unpack(path, path.parent, name=name, budget=budget, depth=2)
+        inner = unpack(path, path.parent, name=name, budget=budget, depth=depth)
         os.unlink(path)
+        unpack_inner(path.parent, inner, budget, depth + 1)
 
 
 def copy_folder(src: Path, dst: Path, names: list[str]) -> None:

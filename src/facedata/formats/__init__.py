@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (imported to register the readers)
     pixels_csv,
     rafdb,
     smilesmiled,
+    table,
     trainingdatapro,
 )
 from .local import read_local

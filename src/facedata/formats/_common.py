@@ -6,13 +6,15 @@ ReaderError for a file that cannot be read at all) naming the file and line.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import ReaderError
+from .. import confine
+from ..errors import ReaderError, UnsafePathError
 
 log = logging.getLogger("facedata.formats")
 
@@ -61,9 +63,10 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     in a file name.
     """
     try:
-        fh = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise ReaderError(f"cannot read {path}: {exc.strerror}") from None
+        raw = confine.open_regular(None, path)  # a FIFO or device would hang or never end
+    except UnsafePathError as exc:
+        raise ReaderError(exc.message, hint=exc.hint) from None
+    fh = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
     with fh:
         for n, line in enumerate(fh, start=1):
             yield n, line.rstrip("\r\n")
@@ -92,11 +95,10 @@ class _Utf8Lines:
 def open_csv(path: Path) -> Iterator[_Utf8Lines]:
     """Open a CSV for csv.reader / DictReader: UTF-8 (BOM allowed), clean errors."""
     try:
-        fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115
-    except OSError as exc:
-        raise ReaderError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
-        ) from None
+        raw = confine.open_regular(None, path)  # a FIFO or device would hang or never end
+    except UnsafePathError as exc:
+        raise ReaderError(exc.message, hint="check the path and its permissions") from None
+    fh = io.TextIOWrapper(raw, newline="", encoding="utf-8-sig")
     with fh:
         yield _Utf8Lines(fh, Path(path))
 
@@ -138,8 +140,8 @@ def option_path(root: Path, options: dict, key: str, default: str, *, dirs: bool
     """An explicit path option (relative to root) or a search for the default name."""
     value = options.get(key)
     if value:
-        p = root / value
-        if p.is_dir() if dirs else p.is_file():
+        p = root / confine_option(value, key)
+        if (p.is_dir() if dirs else p.is_file()) and confine.is_inside(root, p):
             return p
         raise ReaderError(
             f"format.options.{key}: {p} does not exist",
@@ -148,6 +150,27 @@ def option_path(root: Path, options: dict, key: str, default: str, *, dirs: bool
     found = find_one(root, default, dirs=dirs)
     assert found is not None
     return found
+
+
+def confine_option(value: object, key: str) -> str:
+    """An option naming a path inside the dataset; anything else is a ReaderError."""
+    problem = confine.name_problem(value)  # type: ignore[arg-type]
+    if problem:
+        raise ReaderError(
+            f"format.options.{key}: {problem}",
+            hint="options name files and folders inside the dataset: relative, no '..'",
+        )
+    return str(value)
+
+
+def label_path(folder: Path, name: str) -> Path | str:
+    """`folder / name` for an image path read from a label file, or why it is refused.
+
+    A label row is a stranger's text: an absolute path, a `..` or an over-long name
+    becomes a counted drop of that row (the caller yields it), never a read.
+    """
+    problem = confine.name_problem(name)
+    return f"unsafe image path: {problem}" if problem else folder / name
 
 
 def floats(tokens: Iterable[str]) -> list[float]:
@@ -162,4 +185,7 @@ def is_image(path: Path, extensions: Iterable[str] = IMAGE_EXTENSIONS) -> bool:
 
 def rel(path: Path, root: Path) -> str:
     """A portable key: POSIX path relative to the reader root."""
-    return path.relative_to(root).as_posix()
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

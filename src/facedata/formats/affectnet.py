@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import is_image, open_csv, option_path, rel, split_option
+from ._common import is_image, label_path, open_csv, option_path, rel, split_option
 from .registry import register
 
 COLUMNS = [
@@ -101,7 +101,10 @@ def _read_list(
             except ValueError as exc:
                 yield Drop(ds, "bad number", where, str(exc))
                 continue
-            image = images / rel_path
+            image = label_path(images, rel_path)
+            if isinstance(image, str):
+                yield Drop(ds, "unsafe path", where, image)
+                continue
             key = rel(image, root)
             if not image.is_file():
                 yield Drop(ds, "missing image", where, key)

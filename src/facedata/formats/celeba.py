@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Note, Sample
-from ._common import find_one, log, open_csv, option_path, text_lines
+from ._common import find_one, label_path, log, open_csv, option_path, rel, text_lines
 from .registry import register
 
 Row = tuple[str, list[str], str]  # image name, values, where
@@ -192,13 +192,16 @@ def _assemble(
                     ds, "malformed row", lm[1], f"expected 10 landmark values, got {len(points)}"
                 )
                 continue
-        path = images / name
+        path = label_path(images, name)
+        if isinstance(path, str):
+            yield Drop(ds, "unsafe path", where, path)
+            continue
         if not path.is_file():
-            yield Drop(ds, "missing image", where, path.relative_to(root).as_posix())
+            yield Drop(ds, "missing image", where, rel(path, root))
             continue
         yield Sample(
             ds,
-            path.relative_to(root).as_posix(),
+            rel(path, root),
             FileImage(path),
             {"smile": values[smiling]},
             split=split,

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import find_one, option_path, text_lines
+from ._common import find_one, label_path, option_path, rel, text_lines
 from .registry import register
 
 LISTS = ("SMILE_list.txt", "NON-SMILE_list.txt")
@@ -76,8 +76,11 @@ def read_lfwcrop_lists(
             yield Drop(ds, "conflicting duplicate", where, f"{name} is in both lists")
             continue
         stem = name[: -len(".jpg")]
-        image = faces / f"{stem}{ext}"
-        key = image.relative_to(root).as_posix()
+        image = label_path(faces, f"{stem}{ext}")
+        if isinstance(image, str):
+            yield Drop(ds, "unsafe path", where, image)
+            continue
+        key = rel(image, root)
         if not image.is_file():
             yield Drop(ds, "missing image", where, key)
             continue

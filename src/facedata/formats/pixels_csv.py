@@ -47,6 +47,8 @@ def _pixels(text: str, n: int) -> bytes | str:
         return f"expected {n} pixel values, got {len(tokens)}"
     try:
         arr = np.array(tokens, dtype=np.int64)
+    except OverflowError:
+        return "pixel value outside 0..255"
     except ValueError:
         return "pixel value is not an integer"
     if arr.min() < 0 or arr.max() > 255:

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import find_one, floats, rel, text_lines
+from ._common import find_one, floats, label_path, rel, text_lines
 from .registry import register
 
 LABEL_FILES = ("list_patition_label.txt", "list_partition_label.txt")
@@ -85,7 +85,10 @@ def read_rafdb(
         seen.add(name)
         stem = Path(name).stem
         file = f"{stem}_aligned.jpg" if variant == "aligned" else name
-        path = images / file
+        path = label_path(images, file)
+        if isinstance(path, str):
+            yield Drop(ds, "unsafe path", where, path)
+            continue
         if not path.is_file():
             yield Drop(
                 ds, "missing image", where, rel(path, root) if path.is_relative_to(root) else file

@@ -7,14 +7,17 @@ layout is one module plus one decorator.
 
 from __future__ import annotations
 
+import csv
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import confine
 from ..delivery import completeness, describe_sets
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, Note, Sample
+from ..sample import Drop, FileImage, Note, Sample
 
 Reader = Callable[[Manifest, Source, Path, dict[str, Any]], Iterator[Sample | Drop | Note]]
 # Paths (relative to the reader's root) that tell its tree apart from a wrapper around
@@ -148,10 +151,20 @@ def _resolve(root: Path, pattern: str, label: str, quiet: bool = False) -> Path 
     """`pattern` below root; None when absent; an error when ambiguous (unless quiet)."""
     if pattern in ("", "."):
         return root
+    problem = confine.name_problem(pattern)
+    if problem:
+        raise ReaderError(
+            f"{label}format.root: {problem}",
+            hint="format.root names a folder inside the unpacked source",
+        )
     if not any(ch in pattern for ch in "*?["):
         target = root / pattern
-        return target if target.is_dir() else None
-    matches = sorted(p for p in root.glob(pattern) if p.is_dir() and not (set(p.parts) & _IGNORED))
+        return target if target.is_dir() and confine.is_inside(root, target) else None
+    matches = sorted(
+        p
+        for p in root.glob(pattern)
+        if p.is_dir() and not (set(p.parts) & _IGNORED) and confine.is_inside(root, p)
+    )
     if len(matches) == 1:
         return matches[0]
     if not matches or quiet:
@@ -201,4 +214,51 @@ def read_source(
     if file_set:
         yield Note(manifest.id, "file_set", file_set)
     base = resolve_root(Path(root), fmt.root, manifest.id, markers_for(fmt.reader, options))
-    yield from reader(manifest, source, base, options)
+    stream = reader(manifest, source, base, options)
+    if source.kind == "local":  # own recordings: read where the manifest's author put them
+        yield from stream
+        return
+    yield from confined(manifest.id, Path(root), stream)
+
+
+def confined(
+    dataset: str, root: Path, stream: Iterator[Sample | Drop | Note]
+) -> Iterator[Sample | Drop | Note]:
+    """Only images that resolve inside the dataset's tree; the rest are counted drops.
+
+    Whatever a reader joined together (a label row's path, a class folder that is a
+    link), the file read is judged by where it really is. A kept image is referred to
+    by its resolved path, which `FileImage` opens without following links. A reader
+    failing on a hostile file (a CSV field over the limit, a name the system refuses)
+    ends in a ReaderError instead of a traceback.
+    """
+    items = iter(stream)
+    try:
+        while True:
+            with confine.reading_inside(root):
+                item = next(items, None)
+            if item is None:
+                return
+            if isinstance(item, Sample) and isinstance(item.image, FileImage):
+                path = item.image.path
+                if not confine.is_inside(root, path):
+                    yield Drop(dataset, "outside dataset", item.where or item.key, str(path))
+                    continue
+                real = os.path.realpath(path)
+                if real != os.path.abspath(path):
+                    item.image = FileImage(Path(real))
+                del real
+            yield item
+    except csv.Error as exc:
+        raise ReaderError(
+            f"{dataset}: unreadable CSV under {root}: {exc}",
+            hint="a field or line is malformed or far too long; get a clean copy of the file",
+        ) from None
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise ReaderError(
+            f"{dataset}: cannot read {exc.filename or root}: {exc.strerror}",
+            hint="a name in the dataset is unusable on this system (too long, or a link loop); "
+            "get a clean copy",
+        ) from None

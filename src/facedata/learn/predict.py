@@ -32,12 +32,14 @@ class PredictError(FacedataError):
 class Reading:
     """One face's probabilities."""
 
-    smile: float
-    expression: dict[str, float]  # name -> probability, in the model's label order
+    smile: float | None  # None: the model never learnt this head (no training labels)
+    expression: dict[str, float]  # name -> probability; empty when never learnt
     status: str  # how the face was found (the corpus's align_status values)
     time: float | None = None  # seconds, for video frames
 
-    def top(self) -> tuple[str, float]:
+    def top(self) -> tuple[str, float] | None:
+        if not self.expression:
+            return None
         name = max(self.expression, key=self.expression.__getitem__)
         return name, self.expression[name]
 
@@ -71,6 +73,7 @@ class Model:
         self.mode = image.get("mode") or "RGB"
         self.size = int(image.get("size") or 112)
         self.detector = self.meta.get("detector") or None
+        self.heads = list(self.meta.get("heads") or ("smile", "expression"))
 
     def _load_onnx(self, path: Path) -> None:
         import onnxruntime as ort
@@ -152,9 +155,14 @@ class Predictor:
         if face is None:
             return None
         smile, expr = self.model.probabilities(self.model.array(face)[None])
+        heads = self.model.heads
         return Reading(
-            smile=float(smile[0]),
-            expression={n: float(p) for n, p in zip(self.model.names, expr[0], strict=True)},
+            smile=float(smile[0]) if "smile" in heads else None,
+            expression=(
+                {n: float(p) for n, p in zip(self.model.names, expr[0], strict=True)}
+                if "expression" in heads
+                else {}
+            ),
             status=status,
             time=time,
         )
@@ -166,6 +174,13 @@ class Predictor:
             img = decode_image(Path(path).read_bytes())
         except OSError as exc:
             raise PredictError(f"cannot read {path}: {exc}", hint="check the path") from None
+        except FacedataError as exc:
+            raise PredictError(
+                f"{path} is not an image facedata can read: {exc.message}",
+                hint="pass a JPEG/PNG photo, or a video ("
+                + ", ".join(sorted(VIDEO_SUFFIXES))
+                + ")",
+            ) from None
         return self.read(img)
 
     def video(self, path: Path, fps: float = 1.0, cap: int = 600) -> VideoSummary:
@@ -216,12 +231,26 @@ def _line(name: str, p: float) -> str:
     return f"{name + ':':<10}{p * 100:>5.2f}% {_bar(p)}"
 
 
-def readout(smile: float, expression: dict[str, float], threshold: float) -> list[str]:
+NOT_TRAINED = "not trained (the corpus had no {} labels)"
+
+
+def readout(smile: float | None, expression: dict[str, float], threshold: float) -> list[str]:
     """The smile-detector team's readout: smile with its threshold, expressions by
-    probability, then the verdict."""
+    probability, then the verdict. A head the model never learnt says so instead."""
+    if smile is None:
+        return (
+            [f"{'smile:':<10}{NOT_TRAINED.format('smile')}"]
+            + [
+                _line(name, p).rstrip()
+                for name, p in sorted(expression.items(), key=lambda kv: -kv[1])
+            ]
+            + ["verdict: none (no smile head)"]
+        )
     lines = [f"{_line('smile', smile):<{10 + 7 + BAR}}  threshold {threshold:.2f}"]
     for name, p in sorted(expression.items(), key=lambda kv: -kv[1]):
         lines.append(_line(name, p).rstrip())
+    if not expression:
+        lines.append(f"{'expression:':<10} {NOT_TRAINED.format('expression')}")
     smiling = smile >= threshold
     lines.append(
         "verdict: "
@@ -231,9 +260,12 @@ def readout(smile: float, expression: dict[str, float], threshold: float) -> lis
 
 
 def frame_line(r: Reading, threshold: float) -> str:
-    name, p = r.top()
+    top = r.top()
+    expr = f"  {top[0]} {top[1] * 100:.1f}%" if top else ""
+    if r.smile is None:
+        return f"t={r.time:7.2f}s{expr}"
     verdict = "SMILING" if r.smile >= threshold else "not smiling"
-    return f"t={r.time:7.2f}s  smile {r.smile * 100:6.2f}%  {verdict:<11}  {name} {p * 100:.1f}%"
+    return f"t={r.time:7.2f}s  smile {r.smile * 100:6.2f}%  {verdict:<11}{expr}"
 
 
 def video_readout(s: VideoSummary, threshold: float) -> Iterator[str]:
@@ -244,12 +276,14 @@ def video_readout(s: VideoSummary, threshold: float) -> Iterator[str]:
         yield f"t={t:7.2f}s  no face found"
     if not readings:
         return
-    smiling = sum(r.smile >= threshold for r in readings)
+    has_smile = readings[0].smile is not None
+    smiling = sum(r.smile >= threshold for r in readings) if has_smile else 0
+    said = f"smiling in {smiling} ({smiling / len(readings):.0%}); " if has_smile else ""
     yield (
-        f"summary: {s.frames} frames sampled, {len(readings)} with a face; smiling in "
-        f"{smiling} ({smiling / len(readings):.0%}); mean over frames with a face:"
+        f"summary: {s.frames} frames sampled, {len(readings)} with a face; {said}"
+        "mean over frames with a face:"
     )
-    mean_smile = float(np.mean([r.smile for r in readings]))
+    mean_smile = float(np.mean([r.smile for r in readings])) if has_smile else None
     names = list(readings[0].expression)
     mean_expr = {n: float(np.mean([r.expression[n] for r in readings])) for n in names}
     yield from readout(mean_smile, mean_expr, threshold)

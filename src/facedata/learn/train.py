@@ -295,7 +295,10 @@ def train(corpus: Path, out: Path, cfg: TrainConfig | None = None, progress=None
         "validation": final,
     }
     detector = (record.recipe or {}).get("detector")
-    meta = {"labels": labels, "image": image, "detector": detector, "threshold": 0.5}
+    # a head without a single training label was never learnt: predict must not show it
+    trained = [h for h in ("smile", "expression") if before[f"{h}_loss"] is not None]
+    metrics["trained_heads"] = trained
+    meta = {"labels": labels, "image": image, "detector": detector, "heads": trained}
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(
@@ -335,6 +338,12 @@ def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int)
     path.write_bytes(proto.SerializeToString())
 
 
+def _empty(ax: Any, text: str) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
+
+
 def plot(metrics: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -345,14 +354,24 @@ def plot(metrics: dict[str, Any], path: Path) -> None:
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, head in zip(axes[:2], ("smile", "expression"), strict=True):
+        ax.set_title(f"{head} loss (masked, class-weighted)")
+        ax.set_xlabel("epoch")
+        if head not in metrics.get("trained_heads", (head,)):
+            _empty(ax, f"no {head} labels in this corpus: head not trained")
+            continue
         for kind, style in (("train", "-"), ("val", "--")):
             ys = [h[f"{kind}_{head}_loss"] for h in history]
             ys = [math.nan if y is None else y for y in ys]
             ax.plot(epochs, ys, style, marker="o", label=kind)
-        ax.set_title(f"{head} loss (masked, class-weighted)")
-        ax.set_xlabel("epoch")
         ax.legend()
     expr = metrics["validation"]["expression"]
+    if not expr["rows"]:
+        axes[2].set_title("validation expression confusion")
+        _empty(axes[2], "no validation rows with an expression label")
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        return
     conf = np.asarray(expr["confusion"], dtype=np.float64)
     norm = conf / np.maximum(conf.sum(1, keepdims=True), 1)
     axes[2].imshow(norm, cmap="Blues", vmin=0, vmax=1)

@@ -1,0 +1,78 @@
+"""Everyday command-line conventions: -h, --version, readable metavars, every build
+option reachable from the command line, and a --help that loads no heavy library."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facedata import __version__
+from facedata.assemble.recipe import Recipe
+from tests.helpers.cli import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("numpy", "pyarrow", "pydantic", "PIL", "requests", "onnxruntime", "matplotlib", "yaml")
+
+
+def test_version(capsys):
+    for flag in ("--version", "-V"):
+        res = run_cli(capsys, flag)
+        assert res.code == 0
+        assert res.out.strip() == f"facedata {__version__}"
+
+
+@pytest.mark.parametrize("args", [("-h",), ("build", "-h"), ("demo", "-h"), ("manifest", "-h")])
+def test_short_help(capsys, args):
+    res = run_cli(capsys, *args)
+    assert res.code == 0, res.err
+    assert "Usage:" in res.out and "--help" in res.out
+
+
+def test_help_names_values_not_python_types(capsys):
+    out = run_cli(capsys, "build", "--help").out
+    for shown in (
+        "--out DIR",
+        "--workers N",
+        "--manifests DIR",
+        "--clearances FILE",
+        "--near-dup-distance BITS",
+        "--image-format jpeg|png",
+        "--seed N",
+    ):
+        assert shown in out, shown
+    assert not re.search(r"<(bool|int|str|path|list\[[^>]*\])>", out), out
+
+
+def test_every_content_option_of_a_recipe_is_a_build_flag(capsys):
+    """A recipe field that changes the corpus must be settable without a recipe file."""
+    out = run_cli(capsys, "build", "--help").out
+    internal = {"batch_size", "shard_rows", "purpose"}  # tuning; purpose is --commercial
+    missing = [
+        name
+        for name in Recipe.model_fields
+        if name not in internal and f"--{name.replace('_', '-')}" not in out
+    ]
+    assert missing == []
+
+
+def test_help_imports_no_heavy_library():
+    """`facedata --help` stays fast because commands import their libraries when run."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['facedata', '--help']\n"
+        "from facedata.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert res.stdout.strip().splitlines()[-1] == "[]"

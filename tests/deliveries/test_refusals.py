@@ -1,0 +1,69 @@
+"""Deliveries that cannot be read are refused at fetch time, saying what to pass."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from facedata.catalog import Catalog
+from facedata.fetch import fetched
+from tests.deliveries import shapes
+from tests.fixtures import layouts
+from tests.helpers import photos
+from tests.helpers.cli import run_cli
+
+
+def test_rafdb_basic_folder_itself_is_refused_naming_its_parent(tmp_path, capsys):
+    layouts.make_rafdb(tmp_path / "RAF-DB")
+    basic = tmp_path / "RAF-DB" / "basic"
+    res = run_cli(capsys, "fetch", "rafdb", "--from", str(basic))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "is the basic/ folder itself" in text
+    assert f"--from {basic.parent}" in text
+    assert fetched(Catalog.load().get("rafdb")) is None  # nothing half-registered
+    assert "Traceback" not in res.err
+
+
+def test_fer2013_folder_without_any_readable_csv_names_the_alternatives(tmp_path, capsys):
+    folder = tmp_path / "fer"
+    layouts.make_fer2013(tmp_path / "made")
+    folder.mkdir()
+    shutil.copy(tmp_path / "made/example_submission.csv", folder)
+    shutil.copy(tmp_path / "made/test.csv", folder)
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(folder))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "no complete set" in text
+    assert "fer2013/fer2013.csv; or icml_face_data.csv; or train.csv + test.csv" in text
+
+
+def test_ckplus_without_emotion_labels_is_refused(tmp_path, capsys):
+    layouts.make_ckplus(tmp_path / "ck")
+    shutil.rmtree(tmp_path / "ck" / "Emotion")
+    res = run_cli(capsys, "fetch", "ckplus", "--from", str(tmp_path / "ck"))
+    assert res.code == 1 and "lacks Emotion_labels.zip" in " ".join(res.err.split())
+
+
+def test_a_face_the_detector_misses_is_counted_under_its_dataset(tmp_path, capsys):
+    d = shapes.genki_tar(tmp_path / "made")
+    tree = tmp_path / "made" / "g" / "GENKI4K" / "files" / "file0003.jpg"
+    photos.cat().resize((240, 240)).save(tree)  # no face in it
+    d = shapes.Delivery(
+        d.dataset,
+        None,
+        shapes.tar_tree(
+            tmp_path / "made" / "g",
+            tmp_path / "genki-cat.tar",
+            ["GENKI4K", *shapes._members(tmp_path / "made" / "g", "GENKI4K")],
+            gz=False,
+        ),
+        d.expected,
+    )
+    assert run_cli(capsys, "fetch", "genki4k", "--from", str(d.path)).code == 0
+    out = tmp_path / "corpus"
+    res = run_cli(capsys, "build", "--datasets", "genki4k", "--out", str(out), "--workers", "1")
+    assert res.code == 0, res.err
+    drops = json.loads((out / "corpus.json").read_text())["drops"]
+    assert drops["genki4k: face: no_face"]["count"] == 1, drops
+    assert not any(k.startswith("image") for k in drops)
