@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,9 +27,11 @@ from facedata.corpus import (
     table_of,
 )
 from facedata.corpus.docs import documents
+from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def test_published_documents_match_the_code():
@@ -110,8 +115,6 @@ def test_renumber_drops_empty_shards(tmp_path):
 
 
 def test_report_tells_declared_crops_from_whole_frames_and_shows_label_merges(tmp_path, capsys):
-    from tests.helpers.cli import run_cli
-
     root = tmp_path / "c"
     corpus = make_corpus(root, n=16, statuses=("detected", "precropped", "whole_frame"))
     corpus["dedup"].update(
@@ -138,3 +141,27 @@ def test_report_tells_declared_crops_from_whole_frames_and_shows_label_merges(tm
     assert "labels merged into the kept copy: expression" in page and "conflicts: smile" in page
     assert "b/7" in page
     assert "label_by_convention" in page and "landmarks_error" in page
+
+
+def test_help_and_core_do_not_import_torch():
+    code = (
+        "import sys\n"
+        "from facedata.cli import app\n"
+        "import facedata.assemble.pipeline, facedata.forget, facedata.report\n"
+        "try:\n    app(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "train" in done.stdout and "predict" in done.stdout
+
+
+def test_train_without_torch_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    make_corpus(tmp_path / "c", n=12, size=32)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
+    res = run_cli(capsys, "train", str(tmp_path / "c"), "--out", str(tmp_path / "m"))
+    assert res.code == 1 and "PyTorch is not installed" in res.err
+    assert "facedata[torch]" in res.err and "Traceback" not in res.err
