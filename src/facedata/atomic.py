@@ -65,21 +65,26 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     (called at the start of the next run) moves `.NAME.old` back, so at every instant
     a complete corpus exists under one of the two names.
     """
+    from .locking import exclusive
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    recover_dir(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        tmp.chmod(ordinary_mode(directory=True))
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = _old_name(target)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    with exclusive(target):  # another process's partial is not debris to recover
+        recover_dir(target)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        )
+        try:
+            tmp.chmod(ordinary_mode(directory=True))
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = _old_name(target)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def recover_dir(target: Path) -> None:

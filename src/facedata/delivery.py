@@ -22,46 +22,69 @@ _JUNK = {"__MACOSX", ".DS_Store"}
 MAX_DEPTH = 4  # a wrapper or two above the dataset's own nesting
 
 
-def _below(root: Path, name: str, dirs: bool) -> Path | None:
-    """The shallowest entry called `name` (its last part) below root, depth-bounded."""
-    target = Path(name).name
-    best: tuple[int, str, Path] | None = None
-    base = len(root.parts)
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        depth = len(here.parts) - base
-        dirnames[:] = sorted(d for d in dirnames if d not in _JUNK and not d.startswith("."))
-        if depth >= MAX_DEPTH:
-            dirnames[:] = []
-        pool = dirnames if dirs else filenames
-        if target in pool:
-            cand = here / target
-            key = (depth, str(cand), cand)
-            if best is None or key[:2] < best[:2]:
-                best = key
-    return best[2] if best else None
+class TreeIndex:
+    """The shallowest file and folder of each name below a root, from one bounded walk.
+
+    Every lookup of a delivery check is answered from one listing, so checking a
+    200,000-image tree costs about one `os.walk`, not one per manifest file.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # name -> (depth, the folder holding it); strings keep 200,000 entries cheap
+        self.files: dict[str, tuple[int, str]] = {}
+        self.dirs: dict[str, tuple[int, str]] = {}
+        base = str(root).count(os.sep)
+        for dirpath, dirnames, filenames in os.walk(root):
+            depth = dirpath.count(os.sep) - base
+            dirnames[:] = sorted(d for d in dirnames if d not in _JUNK and not d.startswith("."))
+            if depth >= MAX_DEPTH:
+                dirnames[:] = []
+            here = (depth, dirpath)
+            for table, names in ((self.dirs, dirnames), (self.files, filenames)):
+                for name in names:
+                    seen = table.get(name)
+                    if seen is None or here < seen:  # shallowest, then first by path
+                        table[name] = here
+
+    def below(self, name: str, dirs: bool) -> Path | None:
+        """The shallowest entry called `name` (its last part), or None."""
+        last = Path(name).name
+        hit = (self.dirs if dirs else self.files).get(last)
+        return None if hit is None else Path(hit[1], last)
 
 
-def locate(root: Path, spec: FileSpec) -> Path | None:
+def locate(root: Path, spec: FileSpec, index: TreeIndex | None = None) -> Path | None:
     """Where `spec` (or its extraction) is in the tree, or None."""
     direct = root / spec.name
     if direct.is_file():
         return direct
-    found = _below(root, spec.name, dirs=False)
+    index = index or TreeIndex(root)
+    found = index.below(spec.name, dirs=False)
     if found is not None:
         return found
     if spec.unpacks_to:
         direct = root / spec.unpacks_to
         if direct.exists():
             return direct
-        return _below(root, spec.unpacks_to.rstrip("/"), dirs=True)
+        inner = spec.unpacks_to.rstrip("/")
+        return index.below(inner, dirs=True) or index.below(inner, dirs=False)
     return None
 
 
 def present(root: Path, src: Source, claimed: set[str] | None = None) -> set[str]:
     """Names of the source's files found in the tree (or `claimed` by the caller)."""
     claimed = claimed or set()
-    return {f.name for f in src.files if f.name in claimed or locate(root, f) is not None}
+    index: TreeIndex | None = None
+    found = set()
+    for f in src.files:
+        if f.name in claimed or (root / f.name).is_file():
+            found.add(f.name)
+            continue
+        index = index or TreeIndex(root)
+        if locate(root, f, index) is not None:
+            found.add(f.name)
+    return found
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -257,13 +258,16 @@ def private_home(path: Path) -> Iterator[None]:
 def _rmtree(path: Path) -> None:
     """Remove a tree the demo wrote, read-only cache blobs included."""
 
-    def writable(func, p, _exc):  # noqa: ANN001 - shutil's onerror signature
+    def writable(func, p, _exc):  # noqa: ANN001 - shutil's callback signature
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(p), stat.S_IRWXU)
             os.chmod(p, stat.S_IRWXU)
             func(p)
 
-    shutil.rmtree(path, onerror=writable)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=writable)
+    else:
+        shutil.rmtree(path, onerror=writable)
 
 
 def check_out(out: Path, overwrite: bool) -> None:

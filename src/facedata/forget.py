@@ -15,6 +15,7 @@ with near matches (`p109` -> P109), and nothing is logged.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import getpass
@@ -130,7 +131,14 @@ def _recount(root: Path, corpus: dict) -> None:
 
 def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
     """Remove one subject from one corpus atomically; return the rows removed."""
+    from .locking import exclusive
+
     path = Path(path)
+    with exclusive(path, "forget"):  # a build into this corpus would replace it meanwhile
+        return _forget_locked(path, subject_id, dataset, entry)
+
+
+def _forget_locked(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
     corpus = _load_corpus(path)
     _check_shards(path, corpus)
     try:
@@ -171,7 +179,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
                 _link_or_copy(item, tmp / rel)
         _recount(tmp, corpus)
         corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
-        _scrub(corpus, subject_id)
+        _scrub(corpus, subject_id, dataset)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         if removed:
             from .bundle import write_bundle
@@ -181,12 +189,26 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
     return removed
 
 
-def _scrub(corpus: dict, subject_id: str) -> None:
-    """Drop mentions of the subject from drop examples and image errors (they name rows)."""
-    token = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(subject_id)}(?![A-Za-z0-9_.-])")
+def _scrub(corpus: dict, subject_id: str, dataset: str | None = None) -> None:
+    """Drop mentions of the subject: drop examples, image errors, their own media inputs."""
+    token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject_id)}(?![A-Za-z0-9])")
     for drop in (corpus.get("drops") or {}).values():
         if isinstance(drop, dict) and isinstance(drop.get("examples"), list):
             drop["examples"] = [e for e in drop["examples"] if not token.search(str(e))]
+    for record in corpus.get("datasets") or []:
+        inputs = record.get("inputs") if isinstance(record, dict) else None
+        if not isinstance(inputs, list) or dataset not in (None, record.get("id")):
+            continue
+        kept = []
+        for item in inputs:
+            who = item.get("subjects") if isinstance(item, dict) else None
+            if isinstance(who, list) and subject_id in who:
+                who = [w for w in who if w != subject_id]
+                if not who:
+                    continue  # media of the withdrawn subject alone
+                item = {**item, "subjects": who}
+            kept.append(item)
+        record["inputs"] = kept
     if isinstance(corpus.get("image_errors"), list):
         corpus["image_errors"] = [
             e for e in corpus["image_errors"] if not token.search(json.dumps(e, default=str))
@@ -219,25 +241,37 @@ def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Pa
     return gone
 
 
-def _known_subjects(targets: list[Path]) -> tuple[set[str], dict[str, dict[str, set[str]]]]:
-    """Ids a forget request may name: in corpora, consent registers, or the ledger."""
+def _known_subjects(
+    targets: list[Path], others: list[Path], manifests: list[Path]
+) -> tuple[set[str], dict[str, dict[str, set[str]]], list[str]]:
+    """Ids a forget request may name: in corpora, consent registers, or the ledger.
+
+    Also which unnamed registered corpora could not be read (damaged since): named ones
+    must be readable, unnamed ones are only reported.
+    """
     per_corpus = {str(p): subjects_in(p) for p in targets}
+    unreadable = []
+    for p in others:
+        try:
+            per_corpus[str(p)] = subjects_in(p)
+        except FacedataError:
+            unreadable.append(str(p))
     known: set[str] = set()
     for ids in per_corpus.values():
         known |= set(ids)
     known |= {w.subject_id for w in read_ledger()}
-    known |= _register_subjects()
-    return known, per_corpus
+    known |= _register_subjects(manifests)
+    return known, per_corpus, unreadable
 
 
-def _register_subjects() -> set[str]:
+def _register_subjects(manifests: list[Path]) -> set[str]:
     """Subject ids in the consent registers of every local source the catalog knows."""
     from .catalog import Catalog
     from .consent import load_register
 
     found: set[str] = set()
     try:
-        catalog = Catalog.load()
+        catalog = Catalog.load(manifests)
     except FacedataError:
         return found
     for m in catalog:
@@ -277,8 +311,12 @@ def forget(
     dataset: str | None = None,
     by: str | None = None,
     reason: str = "consent withdrawn",
+    manifests: list[Path] | None = None,
 ) -> dict:
-    """Erase a subject from corpora (named, else every registered one) and caches; log it."""
+    """Erase a subject from corpora (named, else every registered one) and caches; log it.
+
+    `manifests` are extra manifest folders whose consent registers also know subjects.
+    """
     from .corpora import live_corpora
 
     subject_id = subject_id.strip()
@@ -293,28 +331,26 @@ def forget(
     registered = [r.path for r in live_corpora()]
     named = [Path(p) for p in corpora or []]
     targets = named or registered
-    if not targets:
-        raise FacedataError(
-            "no corpus given and none registered",
-            hint="name the corpus folders: facedata forget --subject P017 output/x",
-        )
     for p in targets:  # refuse before touching anything if one corpus is wrong
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
-    known, holdings = _known_subjects(targets + others)
+    known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
     if subject_id not in known:
         raise _unknown_subject(subject_id, known)
+    if dataset is not None:
+        _check_dataset(dataset, holdings, manifests or [])
     unnamed = [
         str(p)
         for p in others
-        if subject_id in holdings[str(p)]
+        if str(p) in holdings
+        and subject_id in holdings[str(p)]
         and (dataset is None or dataset in holdings[str(p)][subject_id])
     ]
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
-        "by": by or getpass.getuser(),
+        "by": by or _user(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reason": reason,
     }
@@ -334,9 +370,34 @@ def forget(
         "corpora": per_corpus,
         "frames_deleted": [str(f) for f in frames],
         "unnamed": unnamed,
+        "unchecked": unreadable,
     }
     _log(record)
     return record
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def _check_dataset(
+    dataset: str, holdings: dict[str, dict[str, set[str]]], manifests: list[Path]
+) -> None:
+    """A mistyped --dataset would log a withdrawal no build ever matches: refuse it."""
+    from .catalog import Catalog
+
+    known = {ds for ids in holdings.values() for sets in ids.values() for ds in sets}
+    with contextlib.suppress(FacedataError):  # a broken catalog: corpora still count
+        known |= set(Catalog.load(manifests).ids)
+    if dataset not in known:
+        near = difflib.get_close_matches(dataset, sorted(known), n=3, cutoff=0.5)
+        raise FacedataError(
+            f"--dataset {dataset!r} is in no corpus and no manifest; nothing was erased or logged",
+            hint=f"did you mean {', '.join(near)}?" if near else "run `facedata list` for ids",
+        )
 
 
 def _same(path: Path) -> Path:

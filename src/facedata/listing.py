@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .catalog import Catalog
-from .licensing import Clearance, decide
+from .licensing import Clearance, TwinIndex, decide
 from .manifest import Manifest
 
 PROJECT_LICENSE = """\
@@ -26,9 +26,20 @@ with `manifests/`.
 """
 
 
-def dataset_row(m: Manifest, clearances: list[Clearance] = ()) -> dict:  # type: ignore[assignment]
-    """One catalog row; `commercial` says whether a commercial build would admit it, and why not."""
-    decisions = [decide(m, s, "commercial", clearances) for s in m.sources]
+def dataset_row(
+    m: Manifest,
+    clearances: list[Clearance] = (),  # type: ignore[assignment]
+    twins: TwinIndex | None = None,
+) -> dict:
+    """One catalog row; `commercial` says whether a commercial build would admit it, and why not.
+
+    With `twins`, a manifest that copies a stricter catalog dataset shows its stricter tier,
+    as a build would judge it.
+    """
+    decisions = [
+        decide(m, s, "commercial", clearances, twins=twins.twins(m, s) if twins else ())
+        for s in m.sources
+    ]
     admitted = [d for d in decisions if d.admitted]
     return {
         "id": m.id,
@@ -48,7 +59,8 @@ def dataset_row(m: Manifest, clearances: list[Clearance] = ()) -> dict:  # type:
 
 
 def dataset_rows(catalog: Catalog, clearances: list[Clearance] = ()) -> list[dict]:  # type: ignore[assignment]
-    return [dataset_row(m, clearances) for m in catalog]
+    twins = TwinIndex(catalog, {})
+    return [dataset_row(m, clearances, twins) for m in catalog]
 
 
 def _cell(text: object) -> str:

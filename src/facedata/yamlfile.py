@@ -31,9 +31,13 @@ MAX_NODES = 200_000  # after expanding every alias
 MAX_NUMBER = 100  # characters of a plain scalar that resolves to an int or float
 
 
+class _LimitError(ManifestError):
+    """A YAML file over a loading limit; its message already names file and line."""
+
+
 def _limit(path: Path, where: yaml.Mark | None, problem: str) -> ManifestError:
     loc = f"{path}:{where.line + 1}" if where is not None else str(path)
-    return ManifestError(
+    return _LimitError(
         f"{loc}: {problem}",
         hint="manifests are small, plain YAML: no deep nesting, few anchors, scalar keys",
     )
@@ -190,7 +194,8 @@ def load_yaml(path: Path) -> YamlDoc:
             hint="this does not look like a YAML file: check the path, or save it as UTF-8",
         ) from None
     if len(text) > MAX_TEXT:
-        raise _limit(path, None, f"{len(text):,} characters, over the limit of {MAX_TEXT:,}")
+        limit = _limit(path, None, f"{len(text):,} characters, over the limit of {MAX_TEXT:,}")
+        raise ManifestError(limit.message, hint=limit.hint)
     try:
         _scan_events(Path(path), text)
         loader = _UniqueKeyLoader(text)
@@ -201,6 +206,8 @@ def load_yaml(path: Path) -> YamlDoc:
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except _LimitError as exc:
+        raise ManifestError(exc.message, hint=exc.hint) from None
     except ManifestError as exc:
         msg = exc.message
         if msg.startswith("line "):  # file:line, as every other location is written

@@ -247,3 +247,32 @@ def test_build_cli_bad_options_are_clear(capsys):
     res = run_cli(capsys, "build", "--datasets", "genki4")
     assert res.code == 1 and "genki4k" in res.err
     assert "Traceback" not in res.err
+
+
+def test_reader_flags_become_columns_and_stay_bounded():
+    from facedata.assemble.worker import MAX_EXTRA_CHARS, reader_flags
+    from facedata.sample import FileImage, Sample
+
+    s = Sample(
+        "affectnet",
+        "k1",
+        FileImage("x.jpg"),
+        bbox=[10, 20, 30, 40],
+        extra={"neutral_by_convention": True, "landmarks_error": "line 3: not a number",
+               "video": "a.mp4", "time": 1.5},
+    )  # fmt: skip
+    flags = reader_flags(s)
+    assert flags == {
+        "label_by_convention": True,
+        "source_bbox": [10.0, 20.0, 30.0, 40.0],
+        "landmarks_error": "line 3: not a number",
+        "source_extra": '{"time": 1.5, "video": "a.mp4"}',
+    }
+    assert reader_flags(Sample("d", "k", FileImage("y.jpg"))) == {
+        "label_by_convention": False,
+        "source_bbox": None,
+        "landmarks_error": None,
+        "source_extra": None,
+    }
+    huge = reader_flags(Sample("d", "k", FileImage("y.jpg"), extra={"note": "x" * 50_000}))
+    assert len(huge["source_extra"]) < MAX_EXTRA_CHARS + 100

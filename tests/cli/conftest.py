@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from facedata.demo import DATASET_ID, DemoResult, run_demo
+from facedata.demo import DATASET_ID, TAR_NAME, DemoResult, run_demo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,6 +39,19 @@ class World:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
+    def http_manifests(self, folder: Path, url: str, dataset: str = "web-demo") -> Path:
+        """A manifest folder describing the demo sample as an http download from `url`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        head, _, _ = (self.manifests / f"{DATASET_ID}.yaml").read_text().partition("sources:")
+        (folder / f"{dataset}.yaml").write_text(
+            head.replace(f"id: {DATASET_ID}", f"id: {dataset}")
+            + "sources:\n  - id: web\n    kind: http\n    official: true\n"
+            + f"    files:\n      - name: {TAR_NAME}\n        url: {url}\n"
+            + "format:\n  reader: genki\n  root: '*'\nlabels:\n  smile:\n"
+            + "    codes: {'1': 1, '0': 0}\n"
+        )
+        return folder
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a `facedata` child process run against this checkout."""
         env = dict(os.environ)
@@ -52,7 +65,11 @@ class World:
         env.update(extra)
         return env
 
-    def spawn(self, *args: str, stdout: object = subprocess.PIPE, **env: str) -> subprocess.Popen:
+    def spawn(
+        self, *args: str, stdout: object = subprocess.PIPE, group: bool = False, **env: str
+    ) -> subprocess.Popen:
+        """`facedata ARGS` in a child; `group`: in its own process group, as a terminal
+        runs a foreground job (Ctrl-C then reaches every process of the group)."""
         return subprocess.Popen(
             [sys.executable, "-m", "facedata", *args],
             stdout=stdout,
@@ -60,6 +77,7 @@ class World:
             text=True,
             env=self.env(**env),
             cwd=REPO,
+            start_new_session=group,
         )
 
 

@@ -75,6 +75,13 @@ def test_demo_builds_a_real_corpus_and_report_in_a_fresh_folder(user, capsys):
     # the user's own cache was never touched
     assert not (user.parent / "user-cache").exists()
 
+    # again over it: refused, then replaced with --overwrite (read-only cache blobs too)
+    again = run_cli(capsys, "demo")
+    assert again.code == 1 and "--overwrite" in again.err
+    again = run_cli(capsys, "demo", "--overwrite")
+    assert again.code == 0, again.err
+    assert json.loads((corpus / "corpus.json").read_text())["counts"] == record["counts"]
+
 
 def test_demo_refuses_a_folder_that_holds_other_files(user, capsys):
     (user / "mine").mkdir()
@@ -94,7 +101,6 @@ def test_demo_refuses_an_earlier_demo_without_overwrite(user, capsys):
     assert res.code == 1
     assert "earlier demo" in res.err and "--overwrite" in res.err
     assert (root / "demo.json").read_text() == "{}"
-
 
 
 def test_list_shows_what_is_fetched(user, world, capsys, monkeypatch):

@@ -8,6 +8,8 @@ exercise the cleanup on the way out, not a process killed before it began.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import time
@@ -28,49 +30,45 @@ def _wait_for_line(proc: subprocess.Popen, prefix: str) -> str:
     raise AssertionError(f"no line starting {prefix!r}; stderr: {proc.stderr.read()}")
 
 
-def _interrupt(proc: subprocess.Popen) -> tuple[int, str]:
-    proc.send_signal(signal.SIGINT)
+def _interrupt(proc: subprocess.Popen, group: bool = False) -> tuple[int, str]:
+    if group:  # Ctrl-C in a terminal: the whole foreground group, pool workers included
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigint_during_build_keeps_the_earlier_corpus(world: World, tmp_path: Path, workers):
+@pytest.mark.parametrize(("workers", "group"), [(1, False), (2, False), (2, True)])
+def test_sigint_during_build_keeps_the_earlier_corpus(
+    world: World, tmp_path: Path, workers: int, group: bool
+):
     out = tmp_path / "corpus"
-    first = world.spawn("build", str(world.recipe(tmp_path / "a.yaml", out)))
-    assert first.wait(timeout=300) == 0, first.stderr.read()
+    shutil.copytree(world.demo.corpus, out)  # an earlier corpus, as the demo built it
     before = snapshot(out)
 
     # a different build over it, slowed to one image per batch so it is mid-way when hit
     recipe = world.recipe(tmp_path / "b.yaml", out, seed=7, size=256, batch_size=1, workers=workers)
-    proc = world.spawn("build", str(recipe), "--overwrite", FACEDATA_PROGRESS_SECONDS="0")
+    proc = world.spawn(
+        "build", str(recipe), "--overwrite", group=group, FACEDATA_PROGRESS_SECONDS="0"
+    )
     _wait_for_line(proc, "build: read")
-    code, err = _interrupt(proc)
+    code, err = _interrupt(proc, group)
 
     assert code == 130, err
     assert "interrupted" in err
     assert "Traceback" not in err
     assert snapshot(out) == before  # the earlier corpus, byte for byte
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "corpus"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.yaml", "corpus"]
 
 
 def test_sigint_during_fetch_leaves_nothing_half_written(world: World, tmp_path: Path):
     """A download cut by Ctrl-C: no tree, no lock entry; only the resumable .part stays."""
-    tar = (world.demo.tar).read_bytes()
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
-    text = (world.manifests / "facedata-demo.yaml").read_text()
-    head, _, _ = text.partition("sources:")
+    tar = world.demo.tar.read_bytes()
     home = tmp_path / "home"
     with serve_files({TAR_NAME: tar}) as base:
         base.fault(TAR_NAME, throttle(40_000))  # ~14 s for the whole tar
-        (manifests / "slow-demo.yaml").write_text(
-            head.replace("id: facedata-demo", "id: slow-demo")
-            + "sources:\n  - id: web\n    kind: http\n    official: true\n"
-            + f"    files:\n      - name: {TAR_NAME}\n        url: {base}/{TAR_NAME}\n"
-            + "format:\n  reader: genki\n  root: '*'\nlabels:\n  smile:\n"
-            + "    codes: {'1': 1, '0': 0}\n"
-        )
+        manifests = world.http_manifests(tmp_path / "m", f"{base}/{TAR_NAME}", "slow-demo")
         proc = world.spawn(
             "fetch", "slow-demo", "--manifests", str(manifests), FACEDATA_HOME=str(home)
         )

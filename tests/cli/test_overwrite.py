@@ -22,6 +22,7 @@ def built(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys)
     res = run_cli(capsys, "build", str(world.recipe(tmp_path / "r.yaml", out)))
     assert res.code == 0, res.err
     assert f"facedata report {out}" in res.out  # the next step is named
+    assert "funnel: 102 read" in res.out and "written" in res.out
     return out
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
-from facedata.demo import DATASET_ID, private_home
+from facedata.demo import DATASET_ID, TAR_NAME, private_home
 from tests.cli.conftest import World
+from tests.helpers.servers import serve_files, throttle
 
 LINE = re.compile(
     r"^build: read (?P<read>[\d,]+)(?: of ~(?P<of>[\d,]+))?  written (?P<written>[\d,]+)  "
-    r"dropped (?P<dropped>[\d,]+)  [\d,]+ samples/s(?:  ETA ~\S+)?(?P<done>  \(done\))?$"
+    r"dropped (?P<dropped>[\d,]+)(?:  [\d,]+ samples/s)?(?:  ETA ~\S+)?(?P<done>  \(done\))?$"
 )
 
 
@@ -47,6 +48,31 @@ def test_no_progress_lines_between_intervals(world: World, tmp_path: Path):
     assert proc.returncode == 0, err
     lines = [m for m in map(LINE.match, log.read_text().splitlines()) if m]
     assert len(lines) == 1 and lines[0]["done"]  # only the closing line
+
+
+def test_download_progress_lines_when_not_a_terminal(world: World, tmp_path: Path):
+    tar = world.demo.tar.read_bytes()
+    with serve_files({TAR_NAME: tar}) as base:
+        base.fault(TAR_NAME, throttle(400_000))  # about 1.5 s
+        manifests = world.http_manifests(tmp_path / "m", f"{base}/{TAR_NAME}")
+        log = tmp_path / "fetch.log"
+        with log.open("w") as fh:
+            proc = world.spawn(
+                "fetch",
+                "web-demo",
+                "--manifests",
+                str(manifests),
+                stdout=fh,
+                FACEDATA_HOME=str(tmp_path / "home"),
+                FACEDATA_PROGRESS_SECONDS="0.2",
+            )
+            _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    lines = [ln for ln in err.splitlines() if ln.startswith(f"{TAR_NAME}: ")]
+    assert len(lines) >= 2, err
+    assert all(" of " in ln and "%" in ln and "/s" in ln for ln in lines), lines
+    assert "\r" not in err and "\x1b[" not in err
+    assert "web-demo" in log.read_text()  # the result still goes to stdout
 
 
 def test_eta_total_follows_the_real_count(world: World, tmp_path: Path):

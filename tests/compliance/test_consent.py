@@ -41,15 +41,21 @@ def test_a_range_annotated_for_two_participants_needs_both(team):
     assert res.code == 0, res.err
     c = team.out("c")
     assert subjects(c) == {"P003"}  # not "frames of the first"
-    reason = (
-        "own-data: several participants, one not admitted (consent: no commercial scope)"
-    )
+    reason = "own-data: several participants, one not admitted (consent: no commercial scope)"
     assert drops(c)[reason] == 2  # both sampled frames, counted
     assert team.frames() == set()  # nothing decoded
 
-    # a research build admits the frames as both people's
+    # a research build admits the frames as both people's, once their labels agree
     assert team.build("r").code == 0
     r = team.out("r")
+    assert drops(r)["own-data: several participants with different labels"] == 2
+    team.annotate(
+        "videos/P001_a.mp4,P001,0.0,1.0,1,happy\n"
+        "videos/P001_a.mp4,P002,0.0,1.0,1,happy\n"
+        "images/P003_0001.jpg,P003,,,0,neutral\n"
+    )
+    assert team.build("r2").code == 0
+    r = team.out("r2")
     assert {x["subject_id"] for x in rows(r)} == {"P001+P002", "P003"}
     # forgetting either of them removes the shared frames
     res = team.cli("forget", "--subject", "P002", str(r))

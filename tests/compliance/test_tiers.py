@@ -40,6 +40,44 @@ def test_relabelled_mirror_inherits_the_stricter_tier_by_kaggle_slug(team, offic
     err = flat(res.err)
     assert "smiles-free" in err and "genki4k" in err and "same Kaggle slug talhasar/genki4k" in err
     assert "tier 'unknown'" in err and not team.out("c").exists()
+    # the catalog listing judges it the same way
+    listed = flat(team.cli("list", "--commercial").out)
+    assert "inherited from catalog dataset genki4k" in listed
+
+
+@pytest.mark.parametrize(
+    ("source", "twin", "why"),
+    [
+        (
+            {
+                "id": "hf",
+                "kind": "huggingface",
+                "official": True,
+                "repo_id": "TrainingDataPro/Facial-Emotion-Recognition-Dataset",
+            },
+            "trainingdatapro-fer",
+            "same Hugging Face repo",
+        ),
+        (
+            {
+                "id": "web",
+                "kind": "http",
+                "official": True,
+                "files": [
+                    {"name": "g.tar", "url": "http://inc.ucsd.edu/mplab/398/media/genki4k.tar"}
+                ],
+            },
+            "genki4k",
+            "same URL",
+        ),
+    ],
+)
+def test_relabelled_mirror_inherits_by_repo_or_url(team, source, twin, why):
+    copy_of_genki(team, "free-faces", "LicenseRef-Free-Faces", source)
+    res = team.build("c", "--commercial", datasets="free-faces")
+    assert res.code == 1
+    err = flat(res.err)
+    assert f"inherited from catalog dataset {twin} ({why}" in err
 
 
 def test_relabelled_mirror_inherits_by_license_id(team):
@@ -131,3 +169,7 @@ def test_local_noncommercial_tier_is_refused_despite_consent(team):
     assert "Procurement" in card and "invoice INV-77" in card and "2099-06-30" in card
     assert "WIDER FACE" in card and "Legal team" in card
     assert corpus(out)["license"]["tier"] == "commercial"
+    # rewriting the bundle later keeps the commercial terms and the clearances
+    assert team.cli("cite", str(out)).code == 0
+    card = (out / "README.md").read_text()
+    assert "For non-commercial research only" not in card and "invoice INV-77" in card

@@ -8,7 +8,7 @@ import shutil
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import load_recipe
 
-from .conftest import UTC_TODAY, corpus, drops, subjects
+from .conftest import DETECTOR_CLEARANCE, UTC_TODAY, corpus, drops, subjects
 
 LEDGER_DROP = "own-data: consent: withdrawn (erasure ledger)"
 
@@ -28,6 +28,7 @@ def test_forget_then_rebuild_from_recipe_keeps_the_subject_out(team):
     # The register still grants P001 (nobody updated it): a replay must not bring P001 back.
     res = team.cli("build", str(a / "recipe.yaml"))
     assert res.code == 0, res.err
+    assert "left out withdrawn subject(s) (erasure ledger): P001" in " ".join(res.out.split())
     assert subjects(a) == {"P002", "P003"}
     assert drops(a)[LEDGER_DROP] == 2  # P001's two sampled frames, counted with the reason
     assert "P001" not in team.frames()  # and never decoded again
@@ -82,6 +83,36 @@ def test_forget_without_paths_reaches_every_registered_corpus(team):
     assert not team.out("gone").exists()
 
 
+def test_withdrawal_before_any_build_is_honoured(team):
+    res = team.cli("forget", "--subject", "P002")  # known from the consent register
+    assert res.code == 0, res.err
+    assert "nothing to erase" in " ".join(res.out.split())
+    assert [e["subject_id"] for e in team.ledger()] == ["P002"]
+    assert team.build("a").code == 0
+    assert subjects(team.out("a")) == {"P001", "P003"}
+
+
+def test_provenance_forgets_the_subjects_media(team):
+    assert team.build("a").code == 0
+    a = team.out("a")
+    names = {i["name"] for i in corpus(a)["datasets"][0]["inputs"]}
+    assert "videos/P001_a.mp4" in names
+    assert team.cli("forget", "--subject", "P001", str(a)).code == 0
+    c = corpus(a)
+    names = {i["name"] for i in c["datasets"][0]["inputs"]}
+    assert "videos/P001_a.mp4" not in names and "images/P002_0001.jpg" in names
+
+
+def test_drop_examples_forget_the_subject(team):
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    assert team.build("c", "--commercial", "--clearances", str(clear)).code == 0
+    c = team.out("c")
+    examples = lambda: [e for d in corpus(c)["drops"].values() for e in d["examples"]]  # noqa: E731
+    assert "images/P002_0001.jpg" in examples()  # dropped: research-only consent
+    assert team.cli("forget", "--subject", "P002", str(c)).code == 0
+    assert not any("P002" in e for e in examples())
+
+
 def test_report_page_is_rewritten_without_the_subject(team):
     assert team.build("a").code == 0
     a = team.out("a")
@@ -107,3 +138,27 @@ def test_subject_ids_match_exactly_and_unknown_ids_are_errors(team):
 
     res = team.cli("forget", "--subject", "P0", str(a))
     assert res.code == 1 and team.ledger() == []
+    res = team.cli("forget", "--subject", "P001", "--dataset", "own_data", str(a))
+    assert res.code == 1 and "did you mean own-data" in " ".join(res.err.split())
+    assert team.ledger() == [] and "P001" in subjects(a)
+
+
+def test_a_damaged_ledger_or_registry_stops_builds_with_a_clear_message(team):
+    assert team.build("a").code == 0
+    assert team.cli("forget", "--subject", "P001", str(team.out("a"))).code == 0
+    ledger = team.home / "erasure-log.jsonl"
+    good = ledger.read_text()
+    ledger.write_text(good + '{"subject_id": "P002", "when": "garbage"}\n')
+    res = team.build("b")
+    assert res.code == 1
+    assert f"{ledger}:2 is unreadable" in " ".join(res.err.split()) and "hint:" in res.err
+    assert not team.out("b").exists()
+    ledger.write_text(good)
+
+    registry = team.home / "corpora.json"
+    registry.write_text("{not json")
+    res = team.build("b")
+    assert res.code == 1 and "corpus registry" in res.err and "hint:" in res.err
+    res = team.cli("forget", "--subject", "P003")
+    assert res.code == 1 and "corpus registry" in res.err
+    assert "P003" in subjects(team.out("a"))

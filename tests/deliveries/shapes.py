@@ -315,7 +315,7 @@ def genki_tar(tmp: Path) -> Delivery:
 def genki_kaggle_folders(tmp: Path) -> Delivery:
     """A Kaggle mirror sorted into files/smile/ and files/nonsmile/, no labels.txt."""
     src = layouts.make_genki4k(tmp / "g")
-    exp = Expected("genki4k", tmp / "g", {"reader": "genki", "root": "*"}, src.labels)
+    exp = Expected("genki4k", tmp / "g", {"reader": "genki", "root": "."}, src.labels)
     folder = tmp / "kaggle"
     for s in src.samples.values():
         cls = "smile" if s.smile == 1 else "nonsmile"
@@ -348,3 +348,19 @@ ALL: dict[str, Callable[[Path], Delivery]] = {
     "genki4k tar": genki_tar,
     "genki4k kaggle class folders": genki_kaggle_folders,
 }
+
+
+def genki_extracted(tmp: Path) -> Delivery:
+    """genki4k.tar already extracted: the GENKI4K/ folder (labels.txt, files/)."""
+    exp = layouts.make_genki4k(tmp / "g")
+    return Delivery("genki4k", None, tmp / "g" / "GENKI4K", exp)
+
+
+def smilesmiled_extracted(tmp: Path) -> Delivery:
+    """The GitHub branch archive extracted: SMILEsmileD-master/SMILEs/..."""
+    exp = layouts.make_smilesmiled(tmp / "s")
+    return Delivery("smilesmiled", None, tmp / "s" / "SMILEsmileD-master", exp)
+
+
+ALL["genki4k extracted folder"] = genki_extracted
+ALL["smilesmiled extracted folder"] = smilesmiled_extracted

@@ -67,3 +67,25 @@ def test_a_face_the_detector_misses_is_counted_under_its_dataset(tmp_path, capsy
     drops = json.loads((out / "corpus.json").read_text())["drops"]
     assert drops["genki4k: face: no_face"]["count"] == 1, drops
     assert not any(k.startswith("image") for k in drops)
+
+
+def test_affectnet_mirror_without_its_split_folders_points_at_format_root(tmp_path, capsys):
+    """A copy whose split folders are not Train/ and Test/ anywhere: the message names
+    what is missing and says where the fix goes, at fetch time, before any build."""
+    layouts.make_affectnet_mirror(tmp_path / "an")
+    (tmp_path / "an" / "Train").rename(tmp_path / "an" / "training")
+    path = shapes.zip_tree(tmp_path / "an", tmp_path / "archive.zip", prefix="archive (3)/")
+    res = run_cli(capsys, "fetch", "affectnet", "--source", "kaggle", "--from", str(path))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "Train not found" in text and "format.root" in text
+    assert fetched(Catalog.load().get("affectnet"), "kaggle") is None
+
+
+def test_info_tells_required_optional_and_alternative_files(capsys):
+    res = run_cli(capsys, "info", "fer2013")
+    text = " ".join(res.out.replace("│", " ").split())
+    assert "any one complete file set: fer2013/fer2013.csv; or icml_face_data.csv; or" in text
+    res = run_cli(capsys, "info", "ckplus")
+    text = " ".join(res.out.replace("│", " ").split())
+    assert "Landmarks.zip ? B hash pinned on first fetch [optional]" in text

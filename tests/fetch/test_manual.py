@@ -319,3 +319,22 @@ def test_fetchers_are_one_table_keyed_by_source_kind(manifest_dir, tmp_path, mon
     )
     res = fetch_dataset(m)
     assert seen == ["web"] and (res.root / "payload.txt").read_text() == "from the table\n"
+
+
+def test_a_zip_saved_under_the_csv_name_is_unpacked_not_pinned_as_the_csv(manifest_dir, tmp_path):
+    csv = b"emotion,pixels,Usage\n"
+    download = tmp_path / "ckextended.csv"  # a browser kept the name, the bytes are a zip
+    download.write_bytes(make_zip({"ckextended.csv": csv}))
+    src = {
+        "id": "kaggle",
+        "kind": "kaggle",
+        "official": False,
+        "kaggle": "someone/ck",
+        "files": [{"name": "ckextended.csv"}],
+    }
+    m = write_manifest(manifest_dir, "ckn", [src])
+    res = fetch_dataset(m, from_path=download)
+    assert (res.root / "ckextended.csv").read_bytes() == csv
+    (entry,) = res.files
+    assert entry.name == "ckextended.csv (archive)"  # the zip's bytes, not the CSV's
+    assert all(v.ok for v in verify(m))

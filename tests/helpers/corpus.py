@@ -234,9 +234,31 @@ def make_corpus(
         "labels": {ds.id: {h: n // len(datasets) for h in ds.heads} for ds in datasets},
         "consent": {},
         "drops": {
-            f"{first}: unknown label": {"count": 3, "examples": [f"{first}/x1.jpg", "x2.jpg"]},
-            "image: face: no_face": {"count": 1, "examples": ["cat.jpg"]},
-            f"{first}: exact duplicate": {"count": 1, "examples": ["a.jpg = b.jpg"]},
+            f"{first}: unknown label": {
+                "count": 3,
+                "examples": [f"{first}/x1.jpg", "x2.jpg"],
+                "stage": "labels",
+            },
+            "image: face: no_face": {"count": 1, "examples": ["cat.jpg"], "stage": "face"},
+            f"{first}: exact duplicate": {
+                "count": 1,
+                "examples": ["a.jpg = b.jpg"],
+                "stage": "exact",
+            },
+        },
+        "funnel": {
+            "read": n + 5,
+            "stages": {
+                "reader": 0,
+                "consent": 0,
+                "labels": 3,
+                "image": 0,
+                "face": 1,
+                "exact": 1,
+                "near": 0,
+            },
+            "written": n,
+            "duplicates_by_label": {},
         },
         "dedup": {
             "kept": n,

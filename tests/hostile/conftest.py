@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,8 @@ class Outside:
                 p = Path(dirpath, name)
                 if p.is_symlink():
                     out[str(p)] = "link:" + os.readlink(p)
+                elif not stat.S_ISREG(p.lstat().st_mode):
+                    out[str(p)] = "special"
                 else:
                     out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
             for name in dirnames:

@@ -137,3 +137,14 @@ def test_option_path_leading_out_through_a_link_is_refused(tmp_path):
     (exp.root / "out.csv").symlink_to(outside)
     with pytest.raises(ReaderError):
         _read(exp, file="out.csv")
+
+
+def test_metadata_row_longer_than_its_header_is_not_a_crash(tmp_path):
+    """Found by the fuzzer: csv.DictReader files extra fields as a list under None."""
+    from tests.fixtures.layouts import make_trainingdatapro
+
+    exp = make_trainingdatapro(tmp_path / "tdp")
+    meta = exp.root / "data" / "facial-emotion-recognition-dataset.csv"
+    meta.write_text("set_id,age,gender,country\n1,2,34,Male,Ukraine\n")
+    items = _read(exp)
+    assert any(isinstance(s, Sample) for s in items)

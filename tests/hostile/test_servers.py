@@ -310,3 +310,25 @@ def test_manifest_file_names_empty_or_dot_are_refused(outside):
             )
     assert load_taxonomy()  # the loader itself still works
     assert load_manifest  # imported for the error path above
+
+
+def test_html_saved_as_a_label_file_is_refused_by_fetch_from(outside, capsys):
+    folder = outside.root / "manifests"
+    write_manifest(
+        folder,
+        "hset",
+        [
+            {
+                "id": "m",
+                "kind": "manual",
+                "official": True,
+                "access": {"level": "agreement", "instructions": "ask"},
+                "files": [{"name": "labels.txt", "unpack": False}],
+            }
+        ],
+    )
+    page = outside.root / "labels.txt"
+    page.write_bytes(b"\n  <!DOCTYPE html><html><body>quota exceeded</body></html>")
+    res = run_cli(capsys, "fetch", "hset", "--from", str(page), "--manifests", str(folder))
+    assert res.code == 1 and "HTML page" in res.err and "Traceback" not in res.err, res.err
+    assert get_source_lock("hset", "m") is None

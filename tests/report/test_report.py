@@ -13,6 +13,7 @@ import pytest
 from facedata.errors import FacedataError
 from facedata.report import ReportError, write_report
 from facedata.report.gather import gather
+from facedata.report.keys import align_label
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import SMILE_SET, FixtureDataset, make_corpus
 from tests.report.page import Page, parse
@@ -28,6 +29,7 @@ EVIL_SET = FixtureDataset(
 )
 SECTIONS = [
     "summary",
+    "funnel",
     "splits",
     "sources",
     "balance-smile",
@@ -37,6 +39,7 @@ SECTIONS = [
     "scores",
     "drops",
     "dedup",
+    "leaks",
     "samples",
 ]
 
@@ -118,7 +121,11 @@ def test_numbers_match_corpus(corpus: tuple[Path, dict], page: tuple[str, Page])
         per_class.update(per)
     assert {k: int(v[-2]) for k, v in expression.items()} == dict(per_class)
     alignment = p.table("alignment")
-    assert {k: int(v[0]) for k, v in alignment.items()} == counts["align_status"]
+    statuses = {
+        align_label(s, "retinaface" if s != "precropped" else None): n
+        for s, n in counts["align_status"].items()
+    }
+    assert {k: int(v[0]) for k, v in alignment.items()} == statuses
     drops = p.table("drops")
     assert {k: int(v[0]) for k, v in drops.items()} == {
         k: v["count"] for k, v in record["drops"].items()

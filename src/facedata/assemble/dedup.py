@@ -51,15 +51,25 @@ def _bands(bits: int, parts: int) -> list[tuple[int, int]]:
 
 @dataclass(slots=True)
 class Kept:
-    """What dedup remembers of a written row: enough to merge into it later."""
+    """What dedup remembers of a written row: enough to merge into it later.
+
+    One per written row, so it stays small: labels as plain slots, the merge lists
+    empty tuples until a duplicate actually changes the row.
+    """
 
     ident: str  # dataset/key
     dataset: str
     subject_id: str | None
     split: str
-    labels: dict[str, Any]  # smile, expression, smile_derived
-    merged_from: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
+    smile: int | None
+    expression: str | None
+    smile_derived: bool
+    merged_from: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        return {h: getattr(self, h) for h in (*HEADS, "smile_derived")}
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,9 @@ class Deduper:
                 dataset=row["dataset"],
                 subject_id=row.get("subject_id"),
                 split=row["split"],
-                labels={h: row.get(h) for h in (*HEADS, "smile_derived")},
+                smile=row.get("smile"),
+                expression=row.get("expression"),
+                smile_derived=bool(row.get("smile_derived")),
             )
         )
         self._exact.setdefault(row["sha256"], idx)
@@ -163,29 +175,31 @@ class Deduper:
         first, ident = match.first, f"{row['dataset']}/{row['key']}"
         changes: dict[str, Any] = {}
         for head in HEADS:
-            theirs, ours = row.get(head), first.labels.get(head)
+            theirs, ours = row.get(head), getattr(first, head)
             if theirs is None:
                 continue
             if head in first.conflicts:
                 self.conflicts[head] += 1
                 continue
             if ours is None:
-                first.labels[head] = changes[head] = theirs
+                setattr(first, head, theirs)
+                changes[head] = theirs
                 if head == "smile" and row.get("smile_derived"):
-                    first.labels["smile_derived"] = changes["smile_derived"] = True
+                    first.smile_derived = changes["smile_derived"] = True
                 self.merged[head] += 1
                 self._example("merge", head, first, ident, [ours, theirs])
             elif ours != theirs:
                 self.conflicts[head] += 1
-                first.conflicts.append(head)
+                first.conflicts = (*first.conflicts, head)
                 changes["label_conflict"] = list(first.conflicts)
                 self._example("conflict", head, first, ident, [ours, theirs])
                 if self.policy == "void":
-                    first.labels[head] = changes[head] = None
+                    setattr(first, head, None)
+                    changes[head] = None
                     if head == "smile":
-                        first.labels["smile_derived"] = changes["smile_derived"] = False
+                        first.smile_derived = changes["smile_derived"] = False
         if changes:
-            first.merged_from.append(ident)
+            first.merged_from = (*first.merged_from, ident)
             changes["merged_from"] = list(first.merged_from)
         return changes
 

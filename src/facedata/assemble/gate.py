@@ -224,9 +224,7 @@ def detector_gate(
     )
     if purpose != "commercial" or terms.get("commercial_use") is True:
         why = "its terms allow commercial use" if purpose == "commercial" else "research build"
-        return DetectorDecision(
-            canonical, purpose, True, f"{why} ({summary})", terms
-        )
+        return DetectorDecision(canonical, purpose, True, f"{why} ({summary})", terms)
     matching = [c for c in clearances if c.covers_detector(canonical, "commercial")]
     valid = [c for c in matching if c.expires >= today]
     if valid:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
+import signal
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -41,7 +43,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..withdrawals import WithdrawalIndex, admission
+from ..withdrawals import WithdrawalIndex, admission, subjects_of
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -58,6 +60,8 @@ from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
 from .writer import SplitWriter, file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
+# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
+STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
@@ -68,6 +72,9 @@ class Tally:
 
     drops: Counter = field(default_factory=Counter)
     drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    drop_stage: dict[str, str] = field(default_factory=dict)
+    stages: Counter = field(default_factory=Counter)
+    duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
     rows: RowCounter = field(default_factory=RowCounter)
@@ -77,14 +84,19 @@ class Tally:
     consent: dict[str, dict] = field(default_factory=dict)
     today: dt.date = field(default_factory=lambda: policy_now().date())
     withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
-    used_files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # own data: media file -> the subjects whose rows came from it, per dataset
+    used_files: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
     # per dataset: the file set its reader used, and what it said once about gaps
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
-    def drop(self, dataset: str, reason: str, where: str) -> None:
+    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
         key = f"{dataset}: {reason}"
         self.drops[key] += 1
+        self.stages[stage] += 1
+        self.drop_stage.setdefault(key, stage)
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
@@ -108,6 +120,21 @@ class Tally:
             self.file_sets[note.dataset] = note.text
         elif note.text not in self.notes[note.dataset]:
             self.notes[note.dataset].append(note.text)
+
+    def duplicate(self, row: dict) -> None:
+        """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
+        for head in ("smile", "expression"):
+            if row.get(head) is not None:
+                self.duplicates[head][str(row[head])] += 1
+
+    def funnel(self) -> dict:
+        """Rows read to rows written, step by step: read - every stage after "reader" = written."""
+        return {
+            "read": self.read,
+            "stages": {s: self.stages.get(s, 0) for s in STAGES},
+            "written": self.written,
+            "duplicates_by_label": {k: dict(v) for k, v in self.duplicates.items()},
+        }
 
     def counts(self) -> dict:
         return {**self.rows.to_dict(), "read": self.read}
@@ -163,16 +190,17 @@ def _items(
             tally.read += 1
             ok, why = admit(item.subject_id)
             if not ok:  # readers that decode nothing themselves leave the check to us
-                tally.drop(m.id, why, f"subject {item.subject_id or '?'}")
+                tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
                 continue
             labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
-                tally.drop(labelled.dataset, labelled.reason, labelled.where)
+                tally.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
             if src.kind == "local":
-                tally.used_files[m.id].add(str((item.extra or {}).get("video") or item.key))
+                media = str((item.extra or {}).get("video") or item.key)
+                tally.used_files[m.id][media].update(subjects_of(item.subject_id))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
 
@@ -200,6 +228,14 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
+def _worker_start(parent: int) -> None:
+    """Ctrl-C in a terminal reaches every process of the group: only the main process
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it,
+    and die with the build if it is killed outright."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fresh_process(parent)
+
+
 def _run(
     batches: Iterator[list[Item]], settings: WorkSettings, workers: int
 ) -> Iterator[list[dict | Failed]]:
@@ -212,7 +248,7 @@ def _run(
     # initializer drops state that must not cross a fork (detector sessions)
     ctx = mp.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=fresh_process
+        max_workers=workers, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[Future] = deque()
         try:
@@ -232,15 +268,21 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     m, src = adm.manifest, adm.source
     root = Path(adm.fetched.root)
     fmt = m.format_for(src)
-    names = [str(fmt.options.get("annotations", "annotations.csv"))]
-    names += sorted(tally.used_files.get(m.id, set()))
+    used = tally.used_files.get(m.id, {})
+    names = [str(fmt.options.get("annotations", "annotations.csv")), *sorted(used)]
     out = []
     for name in names:
         p = root / name
         if p.is_file():
-            out.append(
-                {"name": name, "origin": str(p), "size": p.stat().st_size, "sha256": file_sha256(p)}
-            )
+            entry = {
+                "name": name,
+                "origin": str(p),
+                "size": p.stat().st_size,
+                "sha256": file_sha256(p),
+            }
+            if name in used:  # so `forget` can drop the media of a withdrawn subject
+                entry["subjects"] = sorted(used[name])
+            out.append(entry)
     register = m.resolve(src.consent or "")
     if register.is_file():
         out.append(
@@ -346,7 +388,27 @@ def build(
     With overwrite=False an existing corpus at `recipe.out` is kept: the same build is
     not redone (the record comes back with `up_to_date: true`), a different one raises,
     unless `replay` (the corpus's own recipe, replayed as it is) asks to rebuild it.
+
+    The output folder is locked for the whole build (`locking.exclusive`): a second
+    build or a `forget` on it refuses instead of deleting this one's work.
     """
+    from ..locking import exclusive
+
+    with exclusive(Path(recipe.out), "build"):
+        return _build(
+            recipe, argv=argv, progress=progress, today=today, overwrite=overwrite, replay=replay
+        )
+
+
+def _build(
+    recipe: Recipe,
+    *,
+    argv: list[str] | None,
+    progress: Progress | None,
+    today: dt.date | None,
+    overwrite: bool,
+    replay: bool,
+) -> dict:
     from ..corpora import read_registry, register
     from ..faces import detector_names
 
@@ -395,7 +457,11 @@ def build(
     codec = LabelCodec(expressions)
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
-        if same_build(old, recipe, datasets, [d.to_dict() for d in decisions]):
+        # a withdrawal logged after that build may concern its rows: never "up to date" then
+        withdrawn_since = any(w.when > str(old.get("created") or "") for w in withdrawn.all())
+        if not withdrawn_since and same_build(
+            old, recipe, datasets, [d.to_dict() for d in decisions]
+        ):
             return parse_record({**old, "up_to_date": True}, str(recipe.out))
         if not replay:
             raise refuse_overwrite(Path(recipe.out))
@@ -410,7 +476,8 @@ def build(
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
                 if isinstance(res, Failed):
-                    tally.drop(res.dataset or "image", res.reason, res.where)
+                    stage = "face" if res.reason.startswith("face:") else "image"
+                    tally.drop(res.dataset or "image", res.reason, res.where, stage)
                     if len(tally.image_errors) < MAX_LISTED:
                         tally.image_errors.append(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
@@ -453,6 +520,7 @@ def build(
             license=corpus_license(admitted, recipe.purpose, detector),
             warnings=warnings,
             forgotten=_forgotten(marks, tally),
+            withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
         )
         if detector is not None and detector.clearance is not None:
             corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
@@ -482,15 +550,18 @@ def _duplicate(res: dict, dedup: Deduper, writers: dict, tally: Tally) -> bool:
     first = match.first
     before = {
         **first.labels,
-        "label_conflict": first.conflicts[:],
-        "merged_from": first.merged_from[:],
+        "label_conflict": list(first.conflicts),
+        "merged_from": list(first.merged_from),
     }
     changes = dedup.merge(match, res)
     if changes:
         writers[first.split].patch(first.ident, changes)
         tally.relabel(first.split, before, changes)
     ident = f"{res['dataset']}/{res['key']}"
-    tally.drop(res["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}")
+    tally.drop(
+        res["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}", match.kind
+    )
+    tally.duplicate(res)  # the removed copy's labels (merged ones live on in the kept row)
     return True
 
 
@@ -543,6 +614,7 @@ def _corpus_record(
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "policy_date": None,  # the UTC date every policy decision used; set by build()
         "command": argv if argv is not None else sys.argv,
         "recipe": recipe.model_dump(mode="json"),
         "purpose": recipe.purpose,
@@ -554,8 +626,10 @@ def _corpus_record(
         "labels": {k: dict(v) for k, v in tally.labels.items()},
         "consent": tally.consent,
         "drops": {
-            k: {"count": n, "examples": tally.drop_examples[k]} for k, n in tally.drops.items()
+            k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
+            for k, n in tally.drops.items()
         },
+        "funnel": tally.funnel(),
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,

@@ -6,6 +6,7 @@ so the same code runs in-process (one worker) or in a process pool.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -53,10 +54,43 @@ class Failed:
 _detectors: dict[str, Any] = {}
 
 
-def fresh_process() -> None:
+def fresh_process(parent: int | None = None) -> None:
     """Pool initializer: a forked worker must not reuse the parent's detector sessions,
-    whose runtime threads did not survive the fork; each worker makes its own."""
+    whose runtime threads did not survive the fork; each worker makes its own.
+
+    With `parent` (the build's pid) the worker also dies with it: a build killed by
+    kill -9 must not leave workers decoding images for nobody.
+    """
     _detectors.clear()
+    if parent is not None:
+        die_with_parent(parent)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when `parent` ends: PR_SET_PDEATHSIG on Linux, and everywhere a
+    thread that notices the parent is gone (the pid this process was reparented from)."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _detector(settings: WorkSettings) -> Any:

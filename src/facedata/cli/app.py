@@ -92,7 +92,10 @@ def _metavar(param: Any) -> str | None:
         return {"file": "FILE", "directory": "DIR"}.get(desc.path_type, "PATH")
     if desc is not None and desc.is_choice:
         return None
-    kind = getattr(desc, "annotation", None) or getattr(getattr(param, "type", None), "name", "")
+    ptype = getattr(param, "type", None)  # plain click (older Typer)
+    if desc is None and hasattr(ptype, "file_okay") and hasattr(ptype, "dir_okay"):
+        return "DIR" if not ptype.file_okay else "FILE" if not ptype.dir_okay else "PATH"
+    kind = getattr(desc, "annotation", None) or getattr(ptype, "name", "")
     return {int: "N", float: "X", "integer": "N", "float": "X"}.get(kind, "TEXT")
 
 

@@ -166,9 +166,7 @@ def build(
     )
     argv = ["facedata", *sys.argv[1:]]
     with build_progress(console) as update:
-        corpus = run_build(
-            recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
-        )
+        corpus = run_build(recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay)
     if corpus.get("up_to_date"):
         console.print(
             f"[bold]{escape(str(recipe.out))}[/]: up to date (same recipe, inputs and facedata "
@@ -187,11 +185,17 @@ def build(
     if det:
         verdict = "[green]admitted[/]" if det["admitted"] else "[red]refused[/]"
         console.print(f"detector {escape(det['name'])}: {verdict}: {escape(det['reason'])}")
+    applied = corpus.get("withdrawals_applied") or []
+    if applied:
+        ids = ", ".join(sorted({w["subject_id"] for w in applied}))
+        console.print(f"left out withdrawn subject(s) (erasure ledger): {escape(ids)}")
     for warning in corpus.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     for ds in corpus["datasets"]:
         if ds.get("file_set"):
-            console.print(f"{escape(ds['id'])}: read {escape(ds['file_set'])}", highlight=False)
+            console.print(
+                f"{escape(ds['id'])}: read the file set {escape(ds['file_set'])}", highlight=False
+            )
         for note in ds.get("notes", []):
             console.print(f"{escape(ds['id'])}: [yellow]note:[/] {escape(note)}", highlight=False)
     c = corpus["counts"]
@@ -199,14 +203,19 @@ def build(
     dropped = sum(v["count"] for v in corpus["drops"].values())
     dd = corpus["dedup"]
     console.print(
-        f"[bold]{recipe.out}[/]: {c['total']:,} rows ({splits}); {dropped:,} dropped; "
-        f"dedup removed {dd['exact']} exact + {dd['near']} near"
+        f"[bold]{escape(str(recipe.out))}[/]: {c['total']:,} rows ({splits}); "
+        f"{dropped:,} dropped; dedup removed {dd['exact']} exact + {dd['near']} near",
+        highlight=False,
+        soft_wrap=True,
     )
+    console.print(f"funnel: {escape(_funnel_line(corpus))}", highlight=False, soft_wrap=True)
     merged, conflicts = sum(dd["merged"].values()), sum(dd["conflicts"].values())
     if merged or conflicts:
         console.print(
             f"duplicates: {merged} labels merged into kept rows, {conflicts} conflicting "
-            f"labels ({escape(dd['conflict_policy'] or '')})"
+            f"labels ({escape(dd['conflict_policy'] or '')})",
+            highlight=False,
+            soft_wrap=True,
         )
     console.print(f"license: {escape(corpus['license']['statement'])}")
     console.print(
@@ -215,6 +224,29 @@ def build(
         highlight=False,
         soft_wrap=True,
     )
+
+
+STEP_NAMES = {
+    "reader": "unusable entries",
+    "consent": "consent",
+    "labels": "unmapped labels",
+    "image": "undecodable",
+    "face": "no face",
+    "exact": "exact duplicates",
+    "near": "near duplicates",
+}
+
+
+def _funnel_line(corpus: dict) -> str:
+    """`read 3,000 - no face 2,500 - exact duplicates 100 = 400 written`."""
+    funnel = corpus.get("funnel") or {}
+    stages = funnel.get("stages") or {}
+    steps = [f" - {STEP_NAMES.get(k, k)} {n:,}" for k, n in stages.items() if n and k != "reader"]
+    before = stages.get("reader", 0)
+    head = f"{funnel.get('read', 0):,} read" + (
+        f" (after {before:,} {STEP_NAMES['reader']})" if before else ""
+    )
+    return f"{head}{''.join(steps)} = {funnel.get('written', 0):,} written"
 
 
 def _quoted(path: Path) -> str:

@@ -135,7 +135,12 @@ def info(
                 else "hash pinned on first fetch"
             )
             note = "" if f.verified else " (expected, unverified)"
-            body.append(f"  {f.name}  {f.size or '?'} B  {digest}{note}")
+            in_set = any(f.name in fs.files for fs in s.file_sets)
+            need = " [one of the file sets]" if in_set else " [optional]" if f.optional else ""
+            body.append(f"  {f.name}  {f.size or '?'} B  {digest}{note}{need}")
+        if s.file_sets:
+            sets = "; or ".join(" + ".join(fs.files) for fs in s.file_sets)
+            body.append(f"  any one complete file set: {sets}")
         if s.access.instructions:
             body.append("how to get access: " + s.access.instructions.strip())
         for extra in (s.access.request_url, s.access.contact):

@@ -64,7 +64,7 @@ def demo(
     )
     console.print("\n[bold]next[/]")
     steps = [
-        (f"open {q(str(result.report))}", "the report: funnel, balance, licenses, faces"),
+        (result.report.as_uri(), "the report, in a browser: funnel, balance, licenses, faces"),
         (
             f'python -c "import pyarrow.parquet as pq; t = pq.read_table('
             f"'{result.corpus}/data'); print(t.num_rows, t.column_names)\"",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .app import app, console
+from .app import ManifestsOpt, app, console
 from .catalog import manifest_app
 
 
@@ -44,6 +44,7 @@ def forget(
     by: Annotated[
         str | None, typer.Option("--by", help="Who handles the request (logged).")
     ] = None,
+    manifests: ManifestsOpt = None,
 ) -> None:
     """Remove a withdrawn participant's rows from corpora, atomically, and log it.
 
@@ -52,14 +53,21 @@ def forget(
     """
     from ..forget import forget as run_forget
 
-    record = run_forget(subject, corpora or [], dataset=dataset, by=by)
+    record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
+    if not record["corpora"]:
+        console.print("no corpus is registered or named; nothing to erase from corpora")
     for path in record["unnamed"]:
         console.print(
             f"[yellow]warning:[/] {escape(path)} also holds subject {escape(subject)} and was "
             f"not named; run `facedata forget --subject {escape(subject)}` without paths to "
             "erase from every registered corpus"
+        )
+    for path in record["unchecked"]:
+        console.print(
+            f"[yellow]warning:[/] registered corpus {escape(path)} could not be read; check "
+            "whether it holds the subject (rebuild or restore it, then forget again)"
         )
     console.print(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "

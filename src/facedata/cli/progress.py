@@ -9,75 +9,70 @@ is not a terminal, one plain line is printed every FACEDATA_PROGRESS_SECONDS
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
 
+from ..plain import duration, interval
+
 Update = Callable[[dict[str, int]], None]
-DEFAULT_INTERVAL = 10.0
 
 
-def interval() -> float:
-    try:
-        return max(float(os.environ.get("FACEDATA_PROGRESS_SECONDS", DEFAULT_INTERVAL)), 0.0)
-    except ValueError:
-        return DEFAULT_INTERVAL
+class Rate:
+    """Samples per second since the first update: the clock starts when rows start
+    flowing, not when the command started (manifests, gate, a demo's sample)."""
 
+    def __init__(self) -> None:
+        self.first: tuple[float, int] | None = None
+        self.last = 0.0  # when the latest update came: the final line's rate ends there
 
-def describe(c: dict[str, int], elapsed: float) -> str:
-    """`read 1,200 of ~4,000  written 1,150  dropped 50  96 samples/s  ETA ~29s`."""
-    elapsed = max(elapsed, 1e-9)
-    rate = c["read"] / elapsed
-    expected = c.get("expected", 0)
-    total = f" of ~{expected:,}" if expected > c["read"] else ""
-    eta = ""
-    if rate > 0 and expected > c["read"]:
-        eta = f"  ETA ~{_duration((expected - c['read']) / rate)}"
-    return (
-        f"read {c['read']:,}{total}  written {c['written']:,}  dropped {c['dropped']:,}  "
-        f"{c['written'] / elapsed:,.0f} samples/s{eta}"
-    )
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
-
-
-@contextlib.contextmanager
-def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
-    if console.is_terminal:
-        with _live(console, label) as update:
-            yield update
-        return
-    started = time.monotonic()
-    every = interval()
-    last: dict[str, float] = {"at": started}
-    latest: dict[str, dict[str, int]] = {}
-
-    def update(c: dict[str, int]) -> None:
-        latest["c"] = dict(c)
-        now = time.monotonic()
-        if now - last["at"] >= every:
-            last["at"] = now
-            console.print(f"{label}: {describe(c, now - started)}", highlight=False)
-
-    yield update
-    if "c" in latest:
-        done = dict(latest["c"], expected=0)
-        console.print(
-            f"{label}: {describe(done, time.monotonic() - started)}  (done)", highlight=False
+    def describe(self, c: dict[str, int], final: bool = False) -> str:
+        """`read 1,200 of ~4,000  written 1,150  dropped 50  96 samples/s  ETA ~29s`."""
+        now = self.last if final else time.monotonic()
+        self.last = now
+        if self.first is None:
+            self.first = (now, c["read"])
+        t0, read0 = self.first
+        rate = (c["read"] - read0) / (now - t0) if now > t0 else 0.0
+        expected = 0 if final else c.get("expected", 0)
+        total = f" of ~{expected:,}" if expected > c["read"] else ""
+        speed = f"  {rate:,.0f} samples/s" if rate > 0 else ""
+        eta = ""
+        if rate > 0 and expected > c["read"]:
+            eta = f"  ETA ~{duration((expected - c['read']) / rate)}"
+        return (
+            f"read {c['read']:,}{total}  written {c['written']:,}  "
+            f"dropped {c['dropped']:,}{speed}{eta}"
         )
 
 
 @contextlib.contextmanager
-def _live(console: Console, label: str) -> Iterator[Update]:
+def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
+    rate = Rate()
+    if console.is_terminal:
+        with _live(console, label, rate) as update:
+            yield update
+        return
+    every = interval()
+    last: dict[str, float] = {"at": time.monotonic()}
+    latest: dict[str, dict[str, int]] = {}
+
+    def update(c: dict[str, int]) -> None:
+        latest["c"] = dict(c)
+        line = rate.describe(c)  # every update, so the rate clock starts with the first
+        now = time.monotonic()
+        if now - last["at"] >= every:
+            last["at"] = now
+            console.print(f"{label}: {line}", highlight=False)
+
+    yield update
+    if "c" in latest:
+        console.print(f"{label}: {rate.describe(latest['c'], final=True)}  (done)", highlight=False)
+
+
+@contextlib.contextmanager
+def _live(console: Console, label: str, rate: Rate) -> Iterator[Update]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
@@ -90,7 +85,7 @@ def _live(console: Console, label: str) -> Iterator[Update]:
     task = bar.add_task(label)
 
     def update(c: dict[str, int]) -> None:
-        bar.update(task, description=describe(c, bar.tasks[0].elapsed or 1e-9))
+        bar.update(task, description=rate.describe(c))
 
     with bar:
         yield update

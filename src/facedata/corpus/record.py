@@ -125,7 +125,14 @@ class CorpusRecord(_Open):
     detector: dict[str, Any] | None = None
     labels: dict[str, dict[str, int]] = Field(default_factory=dict)
     consent: dict[str, Any] = Field(default_factory=dict)
-    drops: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    drops: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="'dataset: reason' -> {count, examples, stage}"
+    )
+    funnel: dict[str, Any] | None = Field(
+        None,
+        description="rows read to rows written: {read, stages: {stage: dropped}, written, "
+        "duplicates_by_label}",
+    )
     dedup: Dedup = Field(default_factory=Dedup)
     leaks: list[dict[str, Any]] = Field(default_factory=list)
     image_errors: list[dict[str, Any]] = Field(default_factory=list)

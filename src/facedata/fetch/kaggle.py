@@ -145,8 +145,23 @@ def _location(client, call, request) -> str:  # noqa: ANN001
         resp.close()
         return resp.url
     except requests.TooManyRedirects as exc:
-        assert exc.response is not None
-        return requests.compat.urljoin(exc.response.url, exc.response.headers["Location"])
+        where = exc.response.headers.get("Location") if exc.response is not None else None
+        if not where:
+            raise FetchError(
+                "Kaggle answered a download with a redirect to nowhere (no Location)",
+                hint="try again later; if it persists, download the file in a browser and "
+                "register it with `facedata fetch ID --from PATH`",
+            ) from None
+        url = requests.compat.urljoin(exc.response.url, where)
+        from ..manifest import check_url
+
+        try:
+            return check_url(url)
+        except ValueError as bad:
+            raise FetchError(
+                f"Kaggle redirected the download to {url!r}: {bad}",
+                hint="only http(s) links are followed; try again later",
+            ) from None
     finally:
         session.max_redirects = saved
 

@@ -70,14 +70,39 @@ class Registered:
 
 
 def walk(folder: Path) -> list[str]:
+    """Relative paths of the regular files below `folder` (links to regular files count).
+
+    Anything else (a FIFO would hang the hashing, a link to /dev/zero would fill the
+    disk) and names that are not text refuse the whole folder, naming the culprit.
+    """
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d != "__MACOSX" and not d.startswith("."))
         for f in sorted(filenames):
             if f.startswith("._") or f == ".DS_Store":
                 continue
-            out.append(Path(dirpath, f).relative_to(folder).as_posix())
+            path = Path(dirpath, f)
+            _refuse_odd(path)
+            out.append(path.relative_to(folder).as_posix())
     return out
+
+
+def _refuse_odd(path: Path) -> None:
+    from ..confine import regular_problem
+
+    problem = regular_problem(path)
+    if problem is None:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "has a name that is not UTF-8 text"
+    if problem:
+        shown = os.fsencode(path).decode("utf-8", "replace")
+        raise FetchError(
+            f"--from: {shown} {problem}",
+            hint="only regular files and folders are registered: remove pipes, devices and "
+            "links to them (rename files whose names are not UTF-8), then run again",
+        )
 
 
 def _match_file(path: Path, specs: list[FileSpec], archive: bool) -> FileSpec | None:
@@ -89,7 +114,10 @@ def _match_file(path: Path, specs: list[FileSpec], archive: bool) -> FileSpec | 
     """
     by_name = [s for s in specs if Path(s.name).name == path.name]
     if by_name:
-        return by_name[0]
+        spec = by_name[0]
+        if archive and not is_archive_name(spec.name) and spec.unpack is None:
+            return None  # a zip saved under the CSV's name: unpack it, never pin it as the CSV
+        return spec
     if len(specs) == 1 and archive == is_archive_name(specs[0].name):
         return specs[0]
     return None
@@ -116,6 +144,8 @@ def register(
             f"--from {from_path}: no such file or folder",
             hint="pass the archive or the folder you downloaded",
         )
+    if not from_path.is_dir():
+        _refuse_odd(from_path)
     if from_path.is_dir():
         reg = _register_folder(manifest, src, from_path.resolve(), pinned, notes)
     else:
@@ -182,8 +212,11 @@ def _register_file(
     is_archive = archive_kind(path) is not None
     spec = _match_file(path, src.files, is_archive)
     if spec is None and is_archive:
-        # a wrapper (a Kaggle zip, an archive of the extracted folder): unpacked at the root
-        placement, entry = _take(path.name, path, None, src, pinned, notes, unpack=True)
+        # a wrapper (a Kaggle zip, an archive of the extracted folder): unpacked at the
+        # root. Its lock entry never takes a listed file's name: those bytes are not it.
+        listed = {Path(f.name).name for f in src.files}
+        name = f"{path.name} (archive)" if path.name in listed else path.name
+        placement, entry = _take(name, path, None, src, pinned, notes, unpack=True)
         return Registered([placement], _record(manifest, src, path, [entry]))
     if spec is None and src.files:
         listed = ", ".join(f.name for f in src.files)
@@ -282,9 +315,14 @@ def check_delivery(
                 f"from the folder that holds {top}/",
                 hint=f"run `facedata fetch {manifest.id} --from {given.parent}`",
             ) from None
+        # the staged tree is a temp folder: name places relative to what was given
+        shown = str(given.name)
+        message = exc.message.replace(f"{tree}/", f"{shown}: ").replace(str(tree), shown)
+        message = message.replace(f"{manifest.id}: ", "", 1)
+        hint = (exc.hint or "").replace(f"{tree}/", "").replace(str(tree), shown)
         raise FetchError(
-            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {exc.message}",
-            hint=exc.hint or "pass the folder or archive as the dataset's publisher ships it",
+            f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {message}",
+            hint=hint or "pass the folder or archive as the dataset's publisher ships it",
         ) from None
 
 

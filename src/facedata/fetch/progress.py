@@ -1,12 +1,14 @@
-"""Progress bars on a terminal, silence elsewhere.
+"""Progress bars on a terminal, plain periodic lines elsewhere.
 
 Logs of CI jobs and pipes should not fill with carriage-return noise, so bars appear
-only when stderr is a terminal; notes (warnings a person must see) always print.
+only when stderr is a terminal; elsewhere a plain line says how far a download is
+every FACEDATA_PROGRESS_SECONDS; notes (warnings a person must see) always print.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
@@ -30,15 +32,44 @@ def say(message: str) -> None:
     _console.print(f"[yellow]note:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def _noop(_: int) -> None:
-    return None
+@contextlib.contextmanager
+def _plain_lines(label: str, total: int | None, done: int) -> Iterator[Advance]:
+    """Without a terminal: a plain line every FACEDATA_PROGRESS_SECONDS, none at the end
+    (the command reports the finished file itself)."""
+    from ..plain import duration, interval, size
+
+    every = interval()
+    started = last = time.monotonic()
+    got = {"n": done, "new": 0}
+
+    def advance(n: int) -> None:
+        nonlocal last
+        got["n"] += n
+        got["new"] += n
+        now = time.monotonic()
+        if now - last < every:
+            return
+        last = now
+        rate = got["new"] / max(now - started, 1e-9)
+        of = f" of {size(total)} ({100 * got['n'] / total:.0f}%)" if total else ""
+        eta = ""
+        if total and rate > 0 and total > got["n"]:
+            eta = f"  ETA ~{duration((total - got['n']) / rate)}"
+        _console.print(
+            f"{escape(label)}: {size(got['n'])}{of}  {size(rate)}/s{eta}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    yield advance
 
 
 @contextlib.contextmanager
 def transfer(label: str, total: int | None, done: int = 0) -> Iterator[Advance]:
     """Yield a callback taking the bytes just received; draws bytes, rate and ETA."""
     if not _console.is_terminal:
-        yield _noop
+        with _plain_lines(label, total, done) as advance:
+            yield advance
         return
     columns = (
         TextColumn("{task.description}"),

@@ -87,6 +87,8 @@ def should_unpack(name: str, path: Path, flag: bool | None) -> bool:
     or wrong file) is refused rather than stored as it is, where readers would only
     find a mystery file and the lock file would pin the wrong bytes.
     """
+    if not is_archive_name(name) and not name.lower().endswith((".html", ".htm", ".xml")):
+        _refuse_html(name, path)
     if flag is not None:
         return flag
     if not is_archive_name(name):
@@ -99,6 +101,21 @@ def should_unpack(name: str, path: Path, flag: bool | None) -> bool:
             "manifest if it really is not an archive",
         )
     return True
+
+
+def _refuse_html(name: str, path: Path) -> None:
+    """A label list or CSV that is really a web page (a login or quota page saved under
+    the file's name) is refused, as an archive that is no archive is."""
+    from .http import sniffs_html
+
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if sniffs_html(head):
+        raise UnsafeArchiveError(
+            f"{name} is an HTML page, not the data file it is named as",
+            hint="a login, quota or error page was saved in its place: download the real file "
+            "(in a browser if need be) and register it with `facedata fetch ID --from PATH`",
+        )
 
 
 @dataclass

@@ -6,6 +6,8 @@ bad one becomes a Drop at its own index rather than being skipped.
 Labels are sorted (all smiles first) and there is no official split, so samples
 carry split None and the build assigns splits by hash, never by position.
 
+Keys are relative to the folder holding labels.txt (`files/file0001.jpg`), so the
+same image has the same key whether the tar, its extraction or a wrapper was given.
 Some mirrors (a Kaggle copy) ship the images sorted into class folders instead,
 `files/smile/` and `files/nonsmile/` (also read: `non_smile/`, `non-smile/`), with no
 labels.txt and so no pose: that layout is read too, as codes "1" and "0", and the
@@ -50,7 +52,7 @@ def _read_folders(ds: str, root: Path, folders: tuple[Path, Path]) -> Iterator[S
     for folder, code in zip(folders, ("1", "0"), strict=True):
         for path in sorted(folder.iterdir()):
             if path.is_file() and is_image(path):
-                key = rel(path, root)
+                key = rel(path, folders[0].parent)
                 yield Sample(ds, key, FileImage(path), {"smile": code}, where=key)
 
 
@@ -72,7 +74,8 @@ def read_genki(
                 "files/smile/ and files/nonsmile/); check format.root",
             )
         labels = found
-    images = labels.parent / options.get("images", "files")
+    base = labels.parent  # keys are relative to it, however deep the delivery put it
+    images = base / options.get("images", "files")
     pattern = options.get("pattern", "file{n:04d}.jpg")
     ds = manifest.id
     last = 0
@@ -84,7 +87,7 @@ def read_genki(
             yield Drop(ds, "blank label line", where, "line N labels image N; nothing here")
             continue
         path = images / pattern.format(n=n)
-        key = rel(path, root)
+        key = rel(path, base)
         if len(tokens) != 4:
             yield Drop(ds, "malformed row", where, f"expected 'smile yaw pitch roll', got {line!r}")
             continue
@@ -113,5 +116,5 @@ def read_genki(
             digits = stem[len("file") :] if stem.startswith("file") else ""
             if digits.isdigit() and int(digits) > last:
                 yield Drop(
-                    ds, "image without label", rel(path, root), f"labels.txt has {last} lines"
+                    ds, "image without label", rel(path, base), f"labels.txt has {last} lines"
                 )

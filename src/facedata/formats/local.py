@@ -102,7 +102,7 @@ def read_local(
             ranges[path].append((rel, start, end, codes, subject))
     for path, annotated in images.items():
         rel, codes, _ = annotated[0]
-        subject, why = _participants(admit, [s for _, _, s in annotated])
+        subject, why = _participants(admit, annotated)
         if subject is None:
             yield Drop(manifest.id, why, rel)
             continue
@@ -112,15 +112,16 @@ def read_local(
 
 
 def _participants(
-    admit: Callable[[str | None], tuple[bool, str]] | None, subjects: list[str]
+    admit: Callable[[str | None], tuple[bool, str]] | None,
+    annotated: list[tuple[str, dict[str, str], str]],
 ) -> tuple[str | None, str]:
     """(subject id, "") if every participant in it is admitted, else (None, why).
 
     A frame or image showing several people is theirs together: it enters only when
     each of them may, and carries all their ids (joined by '+') so forgetting any of
-    them removes it.
+    them removes it. Their labels must agree: one aligned face cannot carry two.
     """
-    people = list(dict.fromkeys(subjects))
+    people = list(dict.fromkeys(s for _, _, s in annotated))
     if admit is not None:
         for person in people:
             ok, why = admit(person)
@@ -128,6 +129,8 @@ def _participants(
                 if len(people) > 1:
                     return None, f"several participants, one not admitted ({why})"
                 return None, why
+    if len(people) > 1 and any(codes != annotated[0][1] for _, codes, _ in annotated):
+        return None, "several participants with different labels"
     return MULTI.join(people), ""
 
 
@@ -147,7 +150,7 @@ def _video_samples(
     keep: dict[float, tuple[str, dict[str, str], str]] = {}
     for t, annotated in sorted(wanted.items()):
         rel, codes, _ = annotated[0]
-        subject, why = _participants(admit, [s for _, _, s in annotated])
+        subject, why = _participants(admit, annotated)
         if subject is None:
             yield Drop(dataset, why, f"{rel}@{t:.3f}")
             continue

@@ -109,10 +109,24 @@ def resolve_root(
             hint=f"found there: {_listing(root)}",
         )
     hits: list[Path] = []
+    partial: tuple[int, Path] | None = None  # the folder holding most of the markers
     for top in _folders_below(root):
         cand = _resolve(top, pattern, label, quiet=True)
-        if cand is not None and all((cand / m).exists() for m in markers) and cand not in hits:
+        if cand is None or cand in hits:
+            continue
+        have = sum((cand / m).exists() for m in markers)
+        if have == len(markers):
             hits.append(cand)
+        elif have and (partial is None or have > partial[0]):
+            partial = (have, cand)
+    if not hits and partial is not None:
+        near = partial[1]
+        missing = [m for m in markers if not (near / m).exists()]
+        first = ReaderError(
+            f"{label}{', '.join(missing)} not found under {near.relative_to(root)}",
+            hint=f"found there: {_listing(near)}; set format.root (and the reader's options) "
+            "to this copy's layout",
+        )
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:

@@ -32,7 +32,11 @@ def _people(root: Path) -> dict[str, dict[str, str]]:
             if "set_id" not in [f.strip() for f in reader.fieldnames or []]:
                 continue
             for row in reader:
-                row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+                # a row longer than the header puts its extra fields in a list under None
+                row = {
+                    (k or "").strip(): v.strip() if isinstance(v, str) else ""
+                    for k, v in row.items()
+                }
                 out[row["set_id"]] = {k: row[k] for k in ("age", "gender", "country") if row.get(k)}
     return out
 

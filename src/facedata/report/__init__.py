@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from . import samples, sections, summary
+from . import funnel, samples, sections, summary
 from .gather import CorpusData, ReportError, gather
 from .html import esc, page
 
@@ -21,6 +21,7 @@ __all__ = ["REPORT_NAME", "CorpusData", "ReportError", "render", "write_report"]
 
 _NAV = [
     ("summary", "Summary"),
+    ("funnel", "Funnel"),
     ("splits", "Splits"),
     ("sources", "Datasets"),
     ("balance-smile", "Smile"),
@@ -30,6 +31,7 @@ _NAV = [
     ("scores", "Detector"),
     ("drops", "Drops"),
     ("dedup", "Duplicates"),
+    ("leaks", "Leaks"),
     ("samples", "Samples"),
 ]
 
@@ -38,6 +40,7 @@ def render(data: CorpusData) -> str:
     body = "".join(
         [
             summary.summary(data),
+            funnel.funnel(data),
             sections.split_sizes(data),
             sections.sources(data),
             sections.class_balance(data, "smile"),
@@ -47,6 +50,7 @@ def render(data: CorpusData) -> str:
             sections.detector_scores(data),
             sections.drops(data),
             sections.dedup(data),
+            funnel.leaks(data),
             samples.samples(data),
         ]
     )

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from ..corpus import CORPUS_JSON, DATA_DIR, LabelCodec, codec_of, read_corpus
 from ..errors import FacedataError
+from .keys import align_label
 from .thumbs import Thumb, to_data_uri
 
 # The columns every count is broken down by; a combination counter over them is
@@ -33,6 +34,7 @@ GROUP_COLUMNS = (
     "license_id",
     "license_tier",
     "align_status",
+    "detector",  # with align_status: a declared crop or a whole frame kept as fallback
 )
 HEADS = ("smile", "expression")
 SCORE_BINS = 40  # detector scores are probabilities: fixed bins over [0, 1]
@@ -224,7 +226,8 @@ def load_samples(stats: ShardStats) -> dict[tuple[str, str], list[Thumb]]:
         names = set(pf.schema_arrow.names)
         if "image" not in names:
             continue
-        columns = [c for c in ("image", "dataset", "split", "key") if c in names]
+        wanted_columns = ("image", "dataset", "split", "key", "align_status", "detector")
+        columns = [c for c in wanted_columns if c in names]
         starts = _row_groups(pf)
         by_group: dict[int, list[int]] = defaultdict(list)
         for row in rows:
@@ -240,6 +243,7 @@ def load_samples(stats: ShardStats) -> dict[tuple[str, str], list[Thumb]]:
                     dataset=rec.get("dataset") or "?",
                     split=rec.get("split") or "?",
                     key=rec.get("key") or "",
+                    align=align_label(rec.get("align_status"), rec.get("detector")),
                 )
                 for cls in rows[row]:
                     found[(cls, shard, row)] = thumb

@@ -50,6 +50,7 @@ figure.plot img { max-width: 100%; height: auto; }
   background: #eee; border-radius: 4px; display: block; margin: 0 auto; }
 .thumb .broken { line-height: 112px; font-size: 11px; color: var(--muted); }
 .thumb figcaption { font-size: 11px; color: var(--muted); overflow-wrap: anywhere; }
+.thumb figcaption .fallback { color: #9a6700; font-weight: 600; }
 code { font-size: 12px; background: var(--card); padding: 1px 4px; border-radius: 4px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 """

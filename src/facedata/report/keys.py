@@ -20,6 +20,29 @@ EXPRESSION_ORDER = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "a
 HEAD_TITLES = {"smile": "Smile", "expression": "Expression"}
 MISSING = "(none)"
 
+# align_status values, as a person reads them. Corpora built before `whole_frame`
+# existed wrote `precropped` for two different things: a source declared as crops (no
+# detector ran) and a whole frame kept because the detector found no face in a tight
+# crop; there the detector column tells them apart.
+ALIGN_NAMES = {
+    "detected": "detected",
+    "multiple_faces": "detected, several faces",
+    "dataset_landmarks": "dataset landmarks",
+    "no_face": "no face (kept unaligned)",
+}
+DECLARED_CROP = "declared crop"
+FALLBACK_FRAME = "whole frame (no face found)"
+
+
+def align_label(status: object, detector: object = None) -> str:
+    if status == "whole_frame":
+        return FALLBACK_FRAME
+    if status == "precropped":
+        return FALLBACK_FRAME if detector else DECLARED_CROP
+    if status is None:
+        return MISSING
+    return ALIGN_NAMES.get(str(status), str(status))
+
 
 def order(values: Iterable[Any], preferred: Iterable[str] = ()) -> list[str]:
     present = {MISSING if v is None else str(v) for v in values}

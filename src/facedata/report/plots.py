@@ -63,6 +63,21 @@ def plot_label(text: str, limit: int = LABEL_CHARS) -> str:
     return " " + text if text.startswith("_") else text
 
 
+def wrapped_label(text: str, width: int = LABEL_CHARS, lines: int = 4) -> str:
+    """A tick label wrapped onto up to `lines` lines: long license ids stay whole."""
+    import textwrap
+
+    text = " ".join(str(text).split())
+    parts = textwrap.wrap(text, width, break_on_hyphens=True) or [""]
+    if len(parts) > lines:
+        parts = [*parts[: lines - 1], plot_label(" ".join(parts[lines - 1 :]), width)]
+    return "\n".join(plot_label(p, width) for p in parts)
+
+
+def _lines(labels: Sequence[str]) -> int:
+    return sum(label.count("\n") + 1 for label in labels)
+
+
 def colors_for(names: Sequence[str], known: Mapping[str, str] = CLASS_COLORS) -> list[str]:
     spare = iter(c for c in _CYCLE * (1 + len(names) // len(_CYCLE)) if c not in known.values())
     return [known.get(n) or next(spare, OTHER) for n in names]
@@ -102,7 +117,8 @@ def stacked_bars(
     xlabel: str = "rows",
 ) -> str:
     """Horizontal stacked bars: one bar per row label, one segment per stack."""
-    fig = _figure(_height(len(rows)))
+    ticks = [wrapped_label(r) for r in rows]
+    fig = _figure(_height(_lines(ticks)))
     ax = fig.add_subplot()
     y = np.arange(len(rows))
     left = np.zeros(len(rows))
@@ -114,7 +130,7 @@ def stacked_bars(
         left += widths
     for yi, total in zip(y, left, strict=True):
         ax.text(total, yi, f" {int(total):,}", va="center", fontsize=8, color="#333")
-    ax.set_yticks(y, [plot_label(r) for r in rows])
+    ax.set_yticks(y, ticks)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(plot_label(title, 80), loc="left", fontsize=11)
@@ -140,13 +156,14 @@ def bars(
     legend: Mapping[str, str] | None = None,
 ) -> str:
     """Horizontal bars with their value printed at the end."""
-    fig = _figure(_height(len(labels)))
+    ticks = [wrapped_label(s) for s in labels]
+    fig = _figure(_height(_lines(ticks)))
     ax = fig.add_subplot()
     y = np.arange(len(labels))
     ax.barh(y, values, color=list(colors) if colors else _CYCLE[0], height=0.7)
     for yi, v in zip(y, values, strict=True):
         ax.text(v, yi, f" {v:,}", va="center", fontsize=8, color="#333")
-    ax.set_yticks(y, [plot_label(s) for s in labels])
+    ax.set_yticks(y, ticks)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.set_title(plot_label(title, 80), loc="left", fontsize=11)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .gather import CorpusData
 from .html import esc, note, num, section
-from .keys import HEAD_TITLES, MISSING, SMILE_NAMES, class_order, keyed
+from .keys import FALLBACK_FRAME, HEAD_TITLES, MISSING, SMILE_NAMES, class_order, keyed
 
 
 def samples(data: CorpusData) -> str:
@@ -36,6 +36,9 @@ def samples(data: CorpusData) -> str:
                     else '<div class="broken">cannot decode</div>'
                 )
                 caption = f"{esc(t.dataset)} · {esc(t.split)}"
+                if t.align:
+                    fallback = ' class="fallback"' if t.align == FALLBACK_FRAME else ""
+                    caption += f"<br><span{fallback}>{esc(t.align)}</span>"
                 cells.append(
                     f'<figure class="thumb">{img}<figcaption>{caption}</figcaption></figure>'
                 )

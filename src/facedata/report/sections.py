@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..corpus import ALIGN_STATUSES
 from . import plots
 from .gather import CorpusData
 from .html import figure, note, num, pct, section, table
 from .keys import (
+    DECLARED_CROP,
+    FALLBACK_FRAME,
     HEAD_TITLES,
     MISSING,
     SMILE_NAMES,
+    align_label,
     class_order,
     get_dict,
     keyed,
@@ -158,24 +160,35 @@ def license_mix(data: CorpusData) -> str:
 
 
 def alignment(data: CorpusData) -> str:
-    by = keyed(data.stats.count_by("align_status"))
-    if not by:
+    raw = data.stats.count_by("align_status", "detector")
+    if not raw:
         return section("alignment", "Alignment status", note("The shards hold no rows."))
+    by: Counter = Counter()
+    for (status, detector), n in raw.items():
+        by[align_label(status, detector)] += n
     items = sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))
     total = sum(by.values())
-    plot = plots.bars([k for k, _ in items], [n for _, n in items], title="Rows per align status")
+    colors = [
+        "#edc948" if k == FALLBACK_FRAME else "#9aa5b1" if k == DECLARED_CROP else "#4e79a7"
+        for k, _ in items
+    ]
+    plot = plots.bars(
+        [k for k, _ in items],
+        [n for _, n in items],
+        title="Rows per align status",
+        colors=colors,
+    )
     rows = [[k, n, pct(n, total)] for k, n in items]
     body = figure(plot, "rows per alignment status") + table(
         ["status", "rows", "share"], rows, numeric=[1, 2]
     )
-    meanings = [[k, ALIGN_STATUSES.get(k, "(not a status this facedata writes)")] for k, _ in items]
-    body += table(["status", "meaning"], meanings)
-    if by.get("whole_frame"):
-        body += note(
-            f"{num(by['whole_frame'])} row(s) are whole frames kept because no face was found: "
-            "unlike `precropped` (crops the manifest declares), the face may be off-centre or "
-            "missing. Filter on align_status to leave them out."
-        )
+    body += note(
+        "detected: faces found and aligned by the detector; dataset landmarks: aligned "
+        "with the source's own landmarks; declared crop: the manifest says the images are "
+        "face crops, used whole; whole frame (no face found): the detector found no face "
+        "(in a tight crop, or with --keep-unaligned), so the whole frame was kept unaligned "
+        "(check these first)."
+    )
     flags = get_dict(get_dict(data.meta, "counts"), "flags")
     described = {
         "label_by_convention": "a head filled by the source's convention, not an annotator",

@@ -59,9 +59,17 @@ def _consistency(data: CorpusData) -> list[str]:
                 warnings.append(
                     f"split {split}: corpus.json says {num(want)}, shards hold {num(got)}."
                 )
-    leaks = get_list(data.meta, "leaks")
+    leaks = [x for x in get_list(data.meta, "leaks") if isinstance(x, dict)]
     if leaks:
-        warnings.append(f"{len(leaks)} leak(s) recorded: an image or subject sits in two splits.")
+        named = "; ".join(
+            f"{x.get('dataset', '?')}/{x.get('subject_id', '?')} in "
+            f"{', '.join(map(str, x.get('splits') or []))}"
+            for x in leaks[:5]
+        )
+        more = f" and {len(leaks) - 5} more" if len(leaks) > 5 else ""
+        warnings.append(
+            f"{len(leaks)} subject(s) sit in more than one split: {named}{more} (see Leaks)."
+        )
     if data.stats.missing_columns:
         warnings.append("Shards lack column(s): " + ", ".join(data.stats.missing_columns) + ".")
     return warnings
@@ -74,6 +82,7 @@ def summary(data: CorpusData) -> str:
     datasets = keyed(stats.count_by("dataset"))
     splits = keyed(stats.count_by("split"))
     tool = get_dict(meta, "tool")
+    read = get_dict(meta, "counts").get("read")
     parts = [license_banner(meta)]
     parts += [
         f'<div class="banner warn"><strong>Check this corpus</strong>{esc(w)}</div>'
@@ -82,6 +91,7 @@ def summary(data: CorpusData) -> str:
     parts.append(
         '<div class="stats">'
         + stat(num(stats.rows), "rows")
+        + (stat(num(read), "rows read") if isinstance(read, int) else "")
         + stat(len(splits), "splits")
         + stat(len(datasets), "datasets")
         + stat(meta.get("purpose") or "?", "purpose")

@@ -26,6 +26,7 @@ class Thumb:
     dataset: str
     split: str
     key: str
+    align: str = ""  # how the face was found, as align_label names it
 
 
 def _uri(mime: str, data: bytes) -> str:

@@ -1,0 +1,28 @@
+"""A public dataset's subject (CK+ S005) withdrawn: no rebuild brings the rows back."""
+
+from __future__ import annotations
+
+from tests.fixtures import layouts
+
+from .conftest import corpus, drops, subjects
+
+
+def test_withdrawn_public_subject_stays_out_of_an_unnamed_corpus_replay(team):
+    layouts.make_ckplus(team.root / "ck")
+    assert team.cli("fetch", "ckplus", "--from", str(team.root / "ck")).code == 0
+    for name in ("a", "b"):
+        res = team.build(name, datasets="ckplus")
+        assert res.code == 0, res.err
+    assert "S005" in subjects(team.out("b"))
+
+    res = team.cli("forget", "--subject", "S005", "--dataset", "ckplus", str(team.out("a")))
+    assert res.code == 0, res.err
+    assert "S005" not in subjects(team.out("a"))
+    assert str(team.out("b")) in " ".join(res.out.split())  # named as still holding S005
+
+    # replaying b's recipe is not "up to date": a withdrawal was logged since it was built
+    res = team.cli("build", str(team.out("b") / "recipe.yaml"))
+    assert res.code == 0, res.err
+    assert "S005" not in subjects(team.out("b")) and subjects(team.out("b"))
+    assert drops(team.out("b"))["ckplus: consent: withdrawn (erasure ledger)"] > 0
+    assert corpus(team.out("b"))["forgotten"][0]["subject_id"] == "S005"
