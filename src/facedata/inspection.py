@@ -109,6 +109,8 @@ def inspect_source(
     report = InspectReport(manifest.id, src.id, str(root), derive_smile)
     for item in read_source(manifest, src, Path(root), _admit_local(manifest, src)):
         if isinstance(item, Note):
+            if item.kind == "count":  # progress only
+                continue
             if item.kind == "file_set":
                 report.file_set = item.text
             elif item.text not in report.notes:

@@ -126,7 +126,9 @@ class Note:
 
     kind "file_set": which alternative set of files the reader used (provenance);
     kind "degraded": what the reader cannot give because the delivery lacks a part
-    (no landmarks: faces are detected; no identities: no subject-disjoint split).
+    (no landmarks: faces are detected; no identities: no subject-disjoint split);
+    kind "count": how many entries the reader will yield (text: an integer), as soon
+    as it knows, so a build's ETA uses the real count instead of the manifest's guess.
     """
 
     dataset: str

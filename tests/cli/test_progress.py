@@ -76,8 +76,8 @@ def test_download_progress_lines_when_not_a_terminal(world: World, tmp_path: Pat
 
 
 def test_eta_total_follows_the_real_count(world: World, tmp_path: Path):
-    """The manifest says 102 images; a manifest that says 5,000 is corrected to the
-    real count as soon as its reader has finished."""
+    """A manifest that says 5,000 images is corrected to the real count (102) as soon as
+    the reader knows it."""
     manifests = tmp_path / "m"
     manifests.mkdir()
     text = (world.manifests / f"{DATASET_ID}.yaml").read_text()
@@ -86,5 +86,41 @@ def test_eta_total_follows_the_real_count(world: World, tmp_path: Path):
     recipe = Recipe(datasets=[DATASET_ID], out=tmp_path / "c", manifests=[manifests], batch_size=8)
     with private_home(world.home):
         build(recipe, progress=lambda c: seen.append(dict(c)))
-    assert seen[0]["expected"] == 5000  # only the estimate is known at first
-    assert seen[-1]["expected"] == 102 == seen[-1]["read"]  # the reader's real count
+    # GENKI's reader counts labels.txt first, so even the first update has the real count
+    assert [c["expected"] for c in seen] == [102] * len(seen)
+    assert seen[-1]["read"] == 102
+
+
+def test_eta_total_is_corrected_when_a_reader_without_a_count_finishes(
+    world: World, tmp_path: Path
+):
+    """GENKI's class-folder copies have no labels.txt to count: the manifest's guess
+    (5,000) stands until the reader is done, then the real count replaces it."""
+    from facedata.catalog import Catalog
+    from facedata.fetch import fetch_dataset
+    from tests.helpers.photos import face_variant
+
+    root = tmp_path / "copy" / "GENKI4K" / "files"
+    for n in range(12):
+        folder = root / ("smile" if n % 2 else "nonsmile")
+        folder.mkdir(parents=True, exist_ok=True)
+        face_variant(n, (180, 200)).save(folder / f"file{n + 1:04d}.jpg", quality=90)
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    head, _, _ = (world.manifests / f"{DATASET_ID}.yaml").read_text().partition("sources:")
+    (manifests / "folders-demo.yaml").write_text(
+        head.replace(f"id: {DATASET_ID}", "id: folders-demo").replace("images: 102", "images: 5000")
+        + "sources:\n  - id: copy\n    kind: manual\n    official: false\n    access:\n"
+        + "      level: open\n      instructions: register it with --from\n"
+        + "format:\n  reader: genki\n  root: '*'\nlabels:\n  smile:\n"
+        + "    codes: {'1': 1, '0': 0}\n"
+    )
+    seen: list[dict] = []
+    with private_home(tmp_path / "home"):
+        fetch_dataset(Catalog.load([manifests]).get("folders-demo"), from_path=tmp_path / "copy")
+        recipe = Recipe(
+            datasets=["folders-demo"], out=tmp_path / "c", manifests=[manifests], batch_size=4
+        )
+        build(recipe, progress=lambda c: seen.append(dict(c)))
+    assert seen[0]["expected"] == 5000
+    assert seen[-1]["expected"] == 12 == seen[-1]["read"]

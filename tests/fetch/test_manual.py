@@ -151,14 +151,14 @@ def test_kill_9_during_fetch_leaves_a_cache_the_next_fetch_completes(manifest_di
     data = os.urandom(3_000_000)
     blob = make_zip({"big.bin": data})
     with serve_files({"big.zip": blob}) as url:
-        url.fault("big.zip", throttle(2_000_000, times=1))
+        url.fault("big.zip", throttle(1_000_000, times=1))
         files = [{"name": "big.zip", "url": f"{url}/big.zip"}]
         m = write_manifest(
             manifest_dir, "kset", [{"id": "x", "kind": "http", "official": True, "files": files}]
         )
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(m.path)], env=env)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # the child's imports alone are slow on a loaded machine
         while time.monotonic() < deadline:
             parts = list((fetch_env / "partial").rglob("*.part")) if fetch_env.exists() else []
             if parts and parts[0].stat().st_size > len(blob) // 2:

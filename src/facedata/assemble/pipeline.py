@@ -116,6 +116,8 @@ class Tally:
             self.rows.flags["merged"] += 1
 
     def note(self, note: Note) -> None:
+        if note.kind == "count":  # progress only (see _items); nothing to record
+            return
         if note.kind == "file_set":
             self.file_sets[note.dataset] = note.text
         elif note.text not in self.notes[note.dataset]:
@@ -126,6 +128,14 @@ class Tally:
         for head in ("smile", "expression"):
             if row.get(head) is not None:
                 self.duplicates[head][str(row[head])] += 1
+
+    def progress(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "written": self.written,
+            "dropped": sum(self.drops.values()),
+            "expected": self.expected,
+        }
 
     def funnel(self) -> dict:
         """Rows read to rows written, step by step: read - every stage after "reader" = written."""
@@ -176,13 +186,16 @@ def _items(
                 (w.subject_id, w.dataset, w.when), w.to_dict()
             ),
         )
-        seen = 0
+        seen, estimate = 0, m.images or 0
         for item in read_source(m, src, adm.fetched.root, admit):
             if isinstance(item, Note):
+                if item.kind == "count" and item.text.isdigit():  # the reader's real count
+                    tally.expected += int(item.text) - estimate
+                    estimate = int(item.text)
                 tally.note(item)
                 continue
             seen += 1
-            if seen > (m.images or 0):  # more than the manifest said: grow the estimate
+            if seen > estimate:  # more than expected: grow the estimate
                 tally.expected += 1
             if isinstance(item, Drop):
                 tally.drop(item.dataset, item.reason, item.where)
@@ -202,7 +215,7 @@ def _items(
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
-        tally.expected -= max((m.images or 0) - seen, 0)  # the reader knows its real count now
+        tally.expected -= max(estimate - seen, 0)  # the reader has its real count now
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -228,10 +241,10 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-def _worker_start(parent: int) -> None:
+def _worker_start(parent: int | None = None) -> None:
     """Ctrl-C in a terminal reaches every process of the group: only the main process
-    acts on it (it stops the pool and removes the partial corpus); workers ignore it,
-    and die with the build if it is killed outright."""
+    acts on it (it stops the pool and removes the partial corpus); workers ignore it.
+    A worker also dies with its build (`parent`), even one killed by kill -9."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fresh_process(parent)
 
@@ -457,8 +470,9 @@ def _build(
     codec = LabelCodec(expressions)
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
-        # a withdrawal logged after that build may concern its rows: never "up to date" then
-        withdrawn_since = any(w.when > str(old.get("created") or "") for w in withdrawn.all())
+        # a withdrawal logged since that build began (same second included) may concern
+        # its rows: never "up to date" then
+        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in withdrawn.all())
         if not withdrawn_since and same_build(
             old, recipe, datasets, [d.to_dict() for d in decisions]
         ):
@@ -501,14 +515,9 @@ def _build(
                 writers[res["split"]].add(res)
                 tally.rows.add(res)
             if progress:
-                progress(
-                    {
-                        "read": tally.read,
-                        "written": tally.written,
-                        "dropped": sum(tally.drops.values()),
-                        "expected": tally.expected,
-                    }
-                )
+                progress(tally.progress())
+        if progress:  # once more: the readers have finished, so `expected` is exact now
+            progress(tally.progress())
         shards = [s for w in writers.values() for s in w.close()]
         corpus = _corpus_record(
             recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions

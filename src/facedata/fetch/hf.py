@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ..confine import name_problem
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import Manifest, Source
 from .integrity import Expected, check, expected_for
@@ -94,6 +95,12 @@ def fetch_hf(
     placements: list[Placement] = []
     entries: list[LockEntry] = []
     for name in names:
+        if problem := name_problem(name):  # names listed by the Hub are a stranger's text
+            raise FetchError(
+                f"{src.repo_id}@{commit} lists a file named {name[:80]!r}: {problem}",
+                hint="the repository holds a name that would leave the cache; it was not "
+                "downloaded. Pin the files to fetch in the manifest's `files`",
+            )
         spec = specs.get(name)
         sib = siblings.get(name)
         if sib is None:
