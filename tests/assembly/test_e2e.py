@@ -6,6 +6,7 @@ at a local server holding archives in each dataset's exact native layout.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -187,6 +188,12 @@ def test_loads_with_datasets_pandas_and_duckdb(world):
     # grey (FER, SMILEsmileD) and colour (GENKI) sources: one mode, so a batch stacks
     assert {img.mode for img in train["image"]} == {"RGB"}
     assert {img.size for img in train["image"]} == {(112, 112)}
+    if importlib.util.find_spec("torch"):  # the failure a trainer hit: mixed modes never stacked
+        import torch
+
+        hf = train.select_columns(["image", "smile", "expression"]).with_format("torch")
+        batch = next(iter(torch.utils.data.DataLoader(hf, batch_size=4)))
+        assert batch["image"].shape[0] == 4 and batch["smile"].dtype == torch.int64
     # pandas: labels are integers (-1 = not said), never floats with NaN
     frame = pq.read_table(out / "data", columns=["smile", "expression", "dataset"]).to_pandas()
     assert str(frame["smile"].dtype) == "int64" and str(frame["expression"].dtype) == "int64"
