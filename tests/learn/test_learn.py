@@ -208,3 +208,29 @@ def test_a_head_without_training_labels_is_not_shown_as_a_prediction(tmp_path, c
     notes.write_text("not an image")
     res = run_cli(capsys, "predict", str(out), str(notes))
     assert res.code == 1 and "not an image facedata can read" in res.err and "hint:" in res.err
+
+
+def test_without_a_validation_split_whole_subjects_are_held_out(tmp_path, capsys):
+    root = tmp_path / "c"
+    corpus = make_corpus(root, n=60, size=32)
+    for shard in [s for s in corpus["shards"] if s["split"] == "validation"]:
+        (root / shard["path"]).unlink()
+    corpus["shards"] = [s for s in corpus["shards"] if s["split"] != "validation"]
+    (root / "corpus.json").write_text(json.dumps(corpus))
+    res = run_cli(
+        capsys, "train", str(root), "--out", str(tmp_path / "m"), "--max-steps", "1",
+        "--width", "4", "--batch-size", "8", "--threads", "1",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    m = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert m["corpus"]["validation"] == "10% of train subjects held out"
+    rows = m["corpus"]["rows"]
+    assert rows["validation"] > 0 and rows["train"] + rows["validation"] == 42
+    # the held-out rows are whole subjects: none of them is also in train
+    from facedata.learn.dataset import load
+    from facedata.learn.train import TrainConfig, _datasets
+
+    train, val, _ = _datasets(root, TrainConfig())
+    base = load(root, "train")
+    train_subjects = {base.subject_id[i] for i in train.indices}
+    assert not train_subjects & {base.subject_id[i] for i in val.indices}
