@@ -20,6 +20,7 @@ import json
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,12 @@ def _loader(ds: Any, cfg: TrainConfig, shuffle: bool) -> DataLoader:
     )
 
 
-def train(corpus: Path, out: Path, cfg: TrainConfig | None = None, progress=None) -> dict:
+def train(
+    corpus: Path,
+    out: Path,
+    cfg: TrainConfig | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Train on the corpus at `corpus`; write the model folder `out`; return the metrics."""
     cfg = cfg or TrainConfig()
     corpus, out = Path(corpus), Path(out)
@@ -224,7 +230,7 @@ def train(corpus: Path, out: Path, cfg: TrainConfig | None = None, progress=None
     w_expr = _weights(record, "expression", len(names), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     train_loader = _loader(train_ds, cfg, shuffle=True)
-    train_eval = _loader(train_ds if not cfg.streaming else base, cfg, shuffle=False)
+    train_eval = _loader(train_ds, cfg, shuffle=False)  # losses before/after, eval mode
     val_loader = _loader(val_ds, cfg, shuffle=False)
     before = evaluate(model, train_eval, device, w_smile, w_expr, names)
     history, step, started = [], 0, time.monotonic()
