@@ -28,6 +28,17 @@ from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
+from ..corpus import (
+    CORPUS_FORMAT,
+    CORPUS_JSON,
+    SPLITS,
+    CorpusRecord,
+    LabelCodec,
+    arrow_schema,
+    heads_record,
+    parse_record,
+)
+from ..corpus.counts import RowCounter
 from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
@@ -43,7 +54,6 @@ from .gate import (
     needs_detector,
 )
 from .recipe import Recipe
-from .schema import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from .splits import LeakCheck, assign_split
 from .target import existing_record, refuse_overwrite, same_build
 from .worker import Failed, Item, WorkSettings, fresh_process, process_batch
@@ -67,13 +77,8 @@ class Tally:
     duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
-    splits: Counter = field(default_factory=Counter)
-    smile: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    expression: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    datasets: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    align_status: Counter = field(default_factory=Counter)
+    rows: RowCounter = field(default_factory=RowCounter)
     read: int = 0
-    written: int = 0
     expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
@@ -95,6 +100,21 @@ class Tally:
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
+    @property
+    def written(self) -> int:
+        return self.rows.total
+
+    def relabel(self, split: str, before: dict, changes: dict) -> None:
+        """A written row's labels changed (a duplicate merged into it): fix the counts."""
+        for head in ("smile", "expression"):
+            if head in changes:
+                self.rows.label(split, head, before.get(head), -1)
+                self.rows.label(split, head, changes[head], +1)
+        if "label_conflict" in changes and not before.get("label_conflict"):
+            self.rows.flags["label_conflict"] += 1
+        if "merged_from" in changes and not before.get("merged_from"):
+            self.rows.flags["merged"] += 1
+
     def note(self, note: Note) -> None:
         if note.kind == "count":  # progress only (see _items); nothing to record
             return
@@ -102,17 +122,6 @@ class Tally:
             self.file_sets[note.dataset] = note.text
         elif note.text not in self.notes[note.dataset]:
             self.notes[note.dataset].append(note.text)
-
-    def row(self, row: dict) -> None:
-        split = row["split"]
-        self.written += 1
-        self.splits[split] += 1
-        self.datasets[row["dataset"]][split] += 1
-        self.align_status[row["align_status"]] += 1
-        if row["smile"] is not None:
-            self.smile[split][str(row["smile"])] += 1
-        if row["expression"] is not None:
-            self.expression[split][row["expression"]] += 1
 
     def duplicate(self, row: dict) -> None:
         """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
@@ -138,15 +147,7 @@ class Tally:
         }
 
     def counts(self) -> dict:
-        return {
-            "total": self.written,
-            "read": self.read,
-            "splits": dict(self.splits),
-            "smile": {k: dict(v) for k, v in self.smile.items()},
-            "expression": {k: dict(v) for k, v in self.expression.items()},
-            "datasets": {k: dict(v) for k, v in self.datasets.items()},
-            "align_status": dict(self.align_status),
-        }
+        return {**self.rows.to_dict(), "read": self.read}
 
 
 def _items(
@@ -460,10 +461,13 @@ def _build(
     settings = WorkSettings(
         size=recipe.size,
         image_format=recipe.image_format,
-        keep_gray=recipe.keep_gray,
+        image_mode=recipe.image_mode,
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
     )
+    expressions = list(catalog.taxonomy.expressions)
+    schema = arrow_schema(expressions, recipe.image_mode)
+    codec = LabelCodec(expressions)
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
         # a withdrawal logged since that build began (same second included) may concern
@@ -472,16 +476,16 @@ def _build(
         if not withdrawn_since and same_build(
             old, recipe, datasets, [d.to_dict() for d in decisions]
         ):
-            return {**old, "up_to_date": True}
+            return parse_record({**old, "up_to_date": True}, str(recipe.out))
         if not replay:
             raise refuse_overwrite(Path(recipe.out))
-    dedup = Deduper(recipe.near_dup_distance)
+    dedup = Deduper(recipe.near_dup_distance, recipe.label_conflicts)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
     tally.expected = sum(a.manifest.images or 0 for a in admitted)
     with atomic_dir(Path(recipe.out)) as tmp:
-        writers = {s: SplitWriter(tmp, s, recipe.shard_rows) for s in SPLITS}
+        writers = {s: SplitWriter(tmp, s, recipe.shard_rows, schema, codec) for s in SPLITS}
         items = _items(admitted, catalog, recipe, tally, withdrawn, registers)
         for results in _run(_batches(items, recipe.batch_size), settings, recipe.workers):
             for res in results:
@@ -493,11 +497,7 @@ def _build(
                             {"where": res.where, "reason": res.reason, "detail": res.detail}
                         )
                     continue
-                ident = f"{res['dataset']}/{res['key']}"
-                dup = dedup.check(ident, res["sha256"], res["phash"])
-                if dup is not None:
-                    tally.drop(res["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}", dup[0])
-                    tally.duplicate(res)
+                if _duplicate(res, dedup, writers, tally):
                     continue
                 res["split"] = assign_split(
                     res["dataset"],
@@ -508,17 +508,20 @@ def _build(
                     recipe.seed,
                 )
                 leaks.add(res["dataset"], res["subject_id"], res["split"])
+                dedup.add(res)
                 weights = res.pop("_weights_sha256", None)
                 if weights:
                     tally.weights.add(weights)
                 writers[res["split"]].add(res)
-                tally.row(res)
+                tally.rows.add(res)
             if progress:
                 progress(tally.progress())
         if progress:  # once more: the readers have finished, so `expected` is exact now
             progress(tally.progress())
         shards = [s for w in writers.values() for s in w.close()]
-        corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
+        corpus = _corpus_record(
+            recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
+        )
         corpus.update(
             created=now.isoformat(timespec="seconds"),
             policy_date=today.isoformat(),
@@ -531,11 +534,12 @@ def _build(
         if detector is not None and detector.clearance is not None:
             corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
         corpus["seconds"] = round(time.monotonic() - started, 3)
-        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        record = CorpusRecord.model_validate(corpus)
+        record.write(tmp)
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
-        _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
+        _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
     try:
-        register(Path(recipe.out), corpus)
+        register(Path(recipe.out), record.to_dict())
     except OSError as exc:
         raise BuildError(
             f"{recipe.out} was built, but it could not be added to the corpus registry: "
@@ -543,7 +547,31 @@ def _build(
             hint="until it is registered, `facedata forget` reaches it only when named; fix "
             "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
         ) from None
-    return corpus
+    return record
+
+
+def _duplicate(res: dict, dedup: Deduper, writers: dict, tally: Tally) -> bool:
+    """Whether `res` duplicates a row already written; if so its labels are merged
+    into that row (patched in its shard) and the copy is counted as dropped."""
+    match = dedup.find(res["sha256"], res["phash"], res["dataset"], res["subject_id"])
+    if match is None:
+        return False
+    first = match.first
+    before = {
+        **first.labels,
+        "label_conflict": list(first.conflicts),
+        "merged_from": list(first.merged_from),
+    }
+    changes = dedup.merge(match, res)
+    if changes:
+        writers[first.split].patch(first.ident, changes)
+        tally.relabel(first.split, before, changes)
+    ident = f"{res['dataset']}/{res['key']}"
+    tally.drop(
+        res["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}", match.kind
+    )
+    tally.duplicate(res)  # the removed copy's labels (merged ones live on in the kept row)
+    return True
 
 
 def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
@@ -588,7 +616,9 @@ def _corpus_record(
     leaks: LeakCheck,
     shards: list[dict],
     argv: list[str] | None,
+    expressions: list[str],
 ) -> dict[str, Any]:
+    counts = tally.counts()
     return {
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
@@ -612,13 +642,15 @@ def _corpus_record(
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,
-        "counts": tally.counts(),
+        "image": {"mode": recipe.image_mode, "size": recipe.size, "format": recipe.image_format},
+        "heads": heads_record(expressions, counts),
+        "counts": counts,
         "shards": shards,
         "forgotten": [],
     }
 
 
-def _bundle(root: Path, corpus: dict, manifests: dict) -> None:
+def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:
     from ..bundle import write_bundle
 
-    write_bundle(root, corpus, manifests)
+    write_bundle(root, corpus.to_dict(), manifests)
