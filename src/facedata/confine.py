@@ -165,16 +165,20 @@ def regular_problem(path: Path) -> str | None:
     return f"is {kind_of(st.st_mode)}"
 
 
-def create_new(root: Path, path: Path) -> IO[bytes]:
+def create_new(root: Path, path: Path, checked: set[Path] | None = None) -> IO[bytes]:
     """Create `path` for writing: a new file, inside `root`, never through a link.
 
     O_EXCL fails on anything already there (a link included), O_NOFOLLOW refuses a
     final link, and the parent folder is resolved first so no folder on the way is a
-    link leading out.
+    link leading out. `checked` remembers parents already resolved (an archive of
+    200,000 files in a few folders resolves each folder once).
     """
     parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    inside(root, parent, str(path))
+    if checked is None or parent not in checked:
+        parent.mkdir(parents=True, exist_ok=True)
+        inside(root, parent, str(path))
+        if checked is not None:
+            checked.add(parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o644)
     return os.fdopen(fd, "wb")

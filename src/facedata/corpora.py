@@ -15,8 +15,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .assemble.schema import CORPUS_JSON
 from .atomic import atomic_write_text
+from .corpus.shards import CORPUS_JSON
 from .errors import FacedataError
 from .paths import home
 

@@ -29,17 +29,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .assemble.pipeline import Tally
-from .assemble.schema import CORPUS_JSON, DATA_DIR, SCHEMA
-from .assemble.writer import file_sha256
 from .atomic import atomic_dir, atomic_write_text
-from .corpus import read_corpus
+from .corpus import CORPUS_JSON, DATA_DIR, file_sha256, heads_record, read_corpus, renumber
+from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
 from .withdrawals import MULTI, ledger_path, read_ledger, subjects_of
 from .withdrawals import append as append_ledger
-
-COUNT_COLUMNS = ["split", "dataset", "smile", "expression", "align_status"]
 
 
 def erasure_log_path() -> Path:
@@ -65,10 +61,8 @@ def _damaged(path: Path, problem: str) -> FacedataError:
 
 
 def _load_corpus(path: Path) -> dict:
-    corpus = read_corpus(path, require={"shards": list, "counts": dict})
-    if not all(isinstance(s, dict) and isinstance(s.get("path"), str) for s in corpus["shards"]):
-        raise _damaged(path, f"{CORPUS_JSON} lists a shard without a path")
-    return corpus
+    """The record, type-checked (a shard without a path is damage), in its JSON form."""
+    return read_corpus(path, require=("shards", "counts")).to_dict()
 
 
 def _check_shards(path: Path, corpus: dict) -> None:
@@ -92,7 +86,8 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) ->
     """Copy `src` to `dst` without the subject's rows, batch by batch; return rows removed."""
     pf = pq.ParquetFile(src)
     removed = 0
-    with pq.ParquetWriter(dst, SCHEMA, compression="zstd") as writer:
+    # the shard's own schema: its label names and image mode stay as built
+    with pq.ParquetWriter(dst, pf.schema_arrow, compression="zstd") as writer:
         for batch in pf.iter_batches(batch_size=1024):
             ids = batch.column("subject_id").to_pylist()
             sets = batch.column("dataset").to_pylist()
@@ -124,36 +119,14 @@ def subjects_in(path: Path, corpus: dict | None = None) -> dict[str, set[str]]:
     return found
 
 
-def _renumber(root: Path, shards: list[dict]) -> list[dict]:
-    """Drop shards left empty and renumber the rest: readers choke on zero-row files."""
-    kept: list[dict] = []
-    by_split: dict[str, list[dict]] = {}
-    for shard in shards:
-        if shard["rows"] == 0:
-            (root / shard["path"]).unlink()
-            continue
-        split = Path(shard["path"]).name.split("-")[0]
-        by_split.setdefault(split, []).append(shard)
-    for split, group in by_split.items():
-        for i, shard in enumerate(group):
-            old = root / shard["path"]
-            new = old.with_name(f"{split}-{i:05d}-of-{len(group):05d}.parquet")
-            if new != old:
-                os.replace(old, new)
-                shard["path"] = str(Path(shard["path"]).with_name(new.name))
-            kept.append(shard)
-    return kept
-
-
-def _recount(root: Path, shards: list[dict]) -> dict:
-    tally = Tally()
-    for shard in shards:
-        table = pq.read_table(root / shard["path"], columns=COUNT_COLUMNS)
-        for row in table.to_pylist():
-            tally.row(row)
-    counts = tally.counts()
-    counts.pop("read", None)
-    return counts
+def _recount(root: Path, corpus: dict) -> None:
+    """Counts and head statistics from the shards as they are now."""
+    counts = count_shards([root / s["path"] for s in corpus["shards"]]).to_dict()
+    corpus["counts"] = {**counts, "read": corpus["counts"].get("read")}
+    if corpus.get("heads"):  # a record from before head statistics gets none invented
+        names = corpus["heads"].get("expression", {}).get("names") or None
+        if names:
+            corpus["heads"] = heads_record(names, counts)
 
 
 def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
@@ -197,15 +170,14 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
             else:
                 dst.unlink()
                 _link_or_copy(src, dst)
-        corpus["shards"] = _renumber(tmp, corpus["shards"])
+        corpus["shards"] = renumber(tmp, corpus["shards"])
         for item in path.rglob("*"):
             rel = item.relative_to(path)
             if rel.parts[0] == DATA_DIR or rel.as_posix() == CORPUS_JSON:
                 continue  # shards and provenance were rewritten above
             if item.is_file() and not (tmp / rel).exists():
                 _link_or_copy(item, tmp / rel)
-        base_counts = corpus["counts"]
-        corpus["counts"] = {**_recount(tmp, corpus["shards"]), "read": base_counts.get("read")}
+        _recount(tmp, corpus)
         corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
         _scrub(corpus, subject_id, dataset)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))

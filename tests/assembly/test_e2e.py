@@ -6,6 +6,7 @@ at a local server holding archives in each dataset's exact native layout.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -24,6 +25,7 @@ import pytest
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
 from facedata.catalog import Catalog
+from facedata.corpus import iter_rows
 from facedata.errors import PolicyError
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
@@ -57,10 +59,14 @@ def world(tmp_path_factory):
         "smilesmiled": layouts.make_smilesmiled(src / "smilesmiled"),
         "fer2013-folders": layouts.make_fer2013_folders(src / "fer2013-folders"),
     }
-    # One deliberate cross-dataset exact duplicate: a GENKI image re-filed as a SMILES positive.
-    genki_img = sorted((exp["genki4k"].root).rglob("file0001.jpg"))[0]
+    # Deliberate cross-dataset exact duplicates of GENKI images (GENKI is read first):
+    genki = {n: sorted(exp["genki4k"].root.rglob(f"file{n:04d}.jpg"))[0] for n in (1, 2, 10)}
     positives = next((src / "smilesmiled").rglob("positives7"))
-    shutil.copy(genki_img, positives / "99999.jpg")
+    negatives = next((src / "smilesmiled").rglob("negatives7"))
+    shutil.copy(genki[1], positives / "99999.jpg")  # smile 1 again: agrees, nothing to merge
+    shutil.copy(genki[2], negatives / "99998.jpg")  # smile 1 vs 0: a conflict
+    happy = src / "fer2013-folders" / "train" / "happy"
+    shutil.copy(genki[10], happy / "Training_9999.jpg")  # expression for a smile-only row
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEDATA_HOME", str(tmp / "home"))
         mp.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -90,44 +96,109 @@ def world(tmp_path_factory):
 
 def _rows(out: Path) -> list[dict]:
     cols = ["dataset", "key", "split", "smile", "expression", "smile_derived", "align_status"]
-    return [
-        r
-        for f in sorted((out / "data").glob("*.parquet"))
-        for r in pq.read_table(f, columns=cols).to_pylist()
-    ]
+    return list(iter_rows(out, cols))  # labels by name
+
+
+MERGED = "files/file0010.jpg"  # GENKI smile 0, its copy in FER says happy
+CONFLICT = "files/file0002.jpg"  # GENKI smile 1, its copy in SMILEsmileD says 0
 
 
 def test_rows_labels_and_splits_match_the_fixtures(world):
     rows, corpus, exp = _rows(world["out"]), world["corpus"], world["exp"]
     face_drops = {k: v["count"] for k, v in corpus["drops"].items() if ": face: " in k}
     assert not any(k.startswith("image:") for k in corpus["drops"]), corpus["drops"]
-    assert corpus["dedup"]["exact"] == 1, corpus["drops"]
+    assert corpus["dedup"]["exact"] == 3, corpus["drops"]
     kept = {ds: e.kept for ds, e in exp.items()}
-    expected_total = sum(len(k) for k in kept.values()) + 1  # + the re-filed duplicate read
+    expected_total = sum(len(k) for k in kept.values()) + 3  # + the re-filed duplicates read
     assert len(rows) == corpus["counts"]["total"]
-    assert len(rows) + sum(face_drops.values()) + 1 == expected_total
+    assert len(rows) + sum(face_drops.values()) + 3 == expected_total
     assert sum(face_drops.values()) <= 2, face_drops  # real faces: the detector finds them
     for r in rows:
-        if r["key"].endswith("99999.jpg"):
-            pytest.fail("the exact duplicate was written")
+        if r["key"].endswith(("99999.jpg", "99998.jpg", "Training_9999.jpg")):
+            pytest.fail(f"the exact duplicate {r['key']} was written")
         e = kept[r["dataset"]][r["key"]]
+        if r["key"] == MERGED:
+            assert (r["smile"], r["expression"]) == (0, "happy"), r
+            continue
+        if r["key"] == CONFLICT:
+            assert (r["smile"], r["expression"]) == (None, None), r  # neither copy trusted
+            continue
         assert (r["smile"], r["expression"]) == (e.smile, e.expression), r
         assert r["smile_derived"] is False
         if e.split:  # the source's own split wins
             assert r["split"] == e.split
     # smile and expression never mixed: GENKI/SMILES fill smile only, FER expression only
-    assert all(r["expression"] is None for r in rows if r["dataset"] != "fer2013-folders")
+    # (except the row that gained FER's expression from its duplicate, and says so)
+    others = [r for r in rows if r["dataset"] != "fer2013-folders" and r["key"] != MERGED]
+    assert all(r["expression"] is None for r in others)
     assert all(r["smile"] is None for r in rows if r["dataset"] == "fer2013-folders")
 
 
-def test_loads_with_datasets_and_duckdb(world):
+def test_duplicates_merge_heads_and_record_conflicts(world):
+    corpus, out = world["corpus"], world["out"]
+    cols = ["dataset", "key", "smile", "expression", "merged_from", "label_conflict"]
+    rows = {r["key"]: r for r in iter_rows(out, cols)}
+    merged = rows[MERGED]
+    assert merged["merged_from"] == ["fer2013-folders/train/happy/Training_9999.jpg"]
+    assert merged["label_conflict"] is None
+    conflict = rows[CONFLICT]
+    assert conflict["label_conflict"] == ["smile"]
+    assert conflict["merged_from"] == ["smilesmiled/negatives/negatives7/99998.jpg"]
+    dedup = corpus["dedup"]
+    assert dedup["merged"] == {"expression": 1} and dedup["conflicts"] == {"smile": 1}
+    assert dedup["conflict_policy"].startswith("void")
+    assert {(e["kind"], e["head"]) for e in dedup["examples"]} == {
+        ("merge", "expression"),
+        ("conflict", "smile"),
+    }
+    flags = corpus["counts"]["flags"]
+    assert flags["merged"] == 2 and flags["label_conflict"] == 1
+    # the counts and head statistics follow the merged labels, not the first copy's
+    recount = {"smile": 0, "expression": 0}
+    for r in rows.values():
+        recount["smile"] += r["smile"] is not None
+        recount["expression"] += r["expression"] is not None
+    heads = corpus["heads"]
+    assert sum(sum(c) for c in heads["smile"]["counts"].values()) == recount["smile"]
+    assert sum(sum(c) for c in heads["expression"]["counts"].values()) == recount["expression"]
+
+
+def test_loads_with_datasets_pandas_and_duckdb(world):
     datasets = pytest.importorskip("datasets")
     duckdb = pytest.importorskip("duckdb")
     out, counts = world["out"], world["corpus"]["counts"]
     ds = datasets.load_dataset("parquet", data_dir=str(out / "data"))
     assert {k: v.num_rows for k, v in ds.items()} == counts["splits"]
-    first = ds["train"][0]
-    assert first["image"].size == (112, 112)  # decoded to PIL by the Image feature
+    features = ds["train"].features
+    assert isinstance(features["expression"], datasets.ClassLabel)
+    assert features["expression"].names == [
+        "neutral",
+        "happy",
+        "sad",
+        "surprise",
+        "fear",
+        "disgust",
+        "anger",
+        "contempt",
+    ]
+    assert features["smile"].names == ["no_smile", "smile"]
+    assert features["image"].mode == "RGB"
+    train = ds["train"]
+    assert set(train["expression"]) <= set(range(-1, 8)) and set(train["smile"]) == {-1, 0, 1}
+    # grey (FER, SMILEsmileD) and colour (GENKI) sources: one mode, so a batch stacks
+    assert {img.mode for img in train["image"]} == {"RGB"}
+    assert {img.size for img in train["image"]} == {(112, 112)}
+    if importlib.util.find_spec("torch"):  # the failure a trainer hit: mixed modes never stacked
+        import torch
+
+        hf = train.select_columns(["image", "smile", "expression"]).with_format("torch")
+        batch = next(iter(torch.utils.data.DataLoader(hf, batch_size=4)))
+        assert batch["image"].shape[0] == 4 and batch["smile"].dtype == torch.int64
+    # pandas: labels are integers (-1 = not said), never floats with NaN
+    frame = pq.read_table(out / "data", columns=["smile", "expression", "dataset"]).to_pandas()
+    assert str(frame["smile"].dtype) == "int64" and str(frame["expression"].dtype) == "int64"
+    fer = frame[frame["dataset"] == "fer2013-folders"]
+    assert (fer["smile"] == -1).all() and (fer["expression"] >= 0).all()
     got = dict(
         duckdb.sql(
             f"SELECT dataset, count(*) FROM read_parquet('{out}/data/*.parquet') GROUP BY dataset"
@@ -239,7 +310,8 @@ def test_recipe_rebuilds_the_same_rows(world):
 def test_kill_during_build_keeps_old_corpus_and_rerun_completes(world):
     out = world["out"]
     before = {p.name: p.read_bytes() for p in (out / "data").glob("*.parquet")}
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    src = Path(__file__).resolve().parents[2] / "src"  # this checkout's code, not an install
+    env = {**os.environ, "PYTHONPATH": str(src)}
     cmd = [sys.executable, "-m", "facedata", "build", str(out / "recipe.yaml")]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -265,3 +337,52 @@ def test_two_workers_write_the_same_corpus(world):
     assert sorted(_rows(out2), key=key) == sorted(_rows(world["out"]), key=key)
     assert c2["counts"] == world["corpus"]["counts"]
     assert c2["detector"] == world["corpus"]["detector"]
+
+
+def test_dataloader_batches_a_corpus_of_grey_and_colour_sources(world):
+    torch = pytest.importorskip("torch")
+    from facedata.learn.dataset import load
+
+    out = world["out"]
+    ds = load(out, "train")
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, shuffle=True)
+    seen = {"smile": 0, "expression": 0, "rows": 0}
+    for batch in loader:
+        assert batch["image"].shape[1:] == (3, 112, 112) and batch["image"].dtype == torch.float32
+        assert ((batch["smile"] >= 0) == batch["smile_mask"]).all()
+        assert ((batch["expression"] >= 0) == batch["expression_mask"]).all()
+        seen["rows"] += len(batch["smile"])
+        seen["smile"] += int(batch["smile_mask"].sum())
+        seen["expression"] += int(batch["expression_mask"].sum())
+    heads = world["corpus"]["heads"]
+    assert seen["rows"] == world["corpus"]["counts"]["splits"]["train"]
+    assert seen["smile"] == sum(heads["smile"]["counts"]["train"])
+    assert seen["expression"] == sum(heads["expression"]["counts"]["train"])
+    # the streaming form reads the same rows, shards split across workers
+    stream = load(out, "train", streaming=True, shuffle=True, buffer=3)
+    keys = sorted(int(b["smile"]) for b in stream)
+    assert keys == sorted(int(ds[i]["smile"]) for i in range(len(ds)))
+
+
+def test_train_and_predict_on_the_built_corpus(world, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from tests.helpers.photos import face_variant
+
+    model = world["tmp"] / "models" / "smile-v1"
+    res = run_cli(
+        capsys, "train", str(world["out"]), "--out", str(model), "--epochs", "2",
+        "--batch-size", "8", "--width", "8", "--threads", "1",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["corpus"]["validation"] == "corpus split"
+    assert metrics["corpus"]["subject_overlap"] == 0
+    assert metrics["image"] == {"mode": "RGB", "size": 112, "channels": 3}
+    photo = world["tmp"] / "someone.jpg"
+    face_variant(7, (260, 300)).save(photo)
+    res = run_cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0].startswith("smile:") and "threshold 0.80" in lines[0]
+    assert lines[-1].startswith("verdict:")

@@ -12,16 +12,84 @@ from facedata.assemble.recipe import Recipe, load_recipe
 from facedata.assemble.splits import LeakCheck, assign_split
 from facedata.assemble.writer import SplitWriter, file_sha256
 from facedata.atomic import atomic_dir, recover_dir
+from facedata.corpus import LabelCodec, arrow_schema, default_expressions
 from facedata.errors import ManifestError
+
+
+def _dup_row(key, sha, phash, *, dataset="d", subject=None, smile=None, expression=None):
+    return {
+        "dataset": dataset,
+        "key": key,
+        "sha256": sha,
+        "phash": phash,
+        "subject_id": subject,
+        "split": "train",
+        "smile": smile,
+        "expression": expression,
+        "smile_derived": False,
+    }
+
+
+def _offer(d: Deduper, row: dict):
+    """What the pipeline does: a match is merged, anything else is kept."""
+    match = d.find(row["sha256"], row["phash"], row["dataset"], row["subject_id"])
+    if match is None:
+        d.add(row)
+        return None
+    return match.kind, match.first.ident, d.merge(match, row)
 
 
 def test_exact_and_near_duplicates():
     d = Deduper(near_distance=4)
-    assert d.check("a", "sha-a", 0b1111_0000) is None
-    assert d.check("b", "sha-a", 0xFFFF_0000_0000) == ("exact", "a")
-    assert d.check("c", "sha-c", 0b1111_0111) == ("near", "a")  # 3 bits differ
-    assert d.check("d", "sha-d", 0b1111_0000 ^ 0xFF00) is None  # 8 bits differ
-    assert d.to_dict() == {"kept": 2, "exact": 1, "near": 1, "near_distance": 4}
+    assert _offer(d, _dup_row("a", "sha-a", 0b1111_0000)) is None
+    assert _offer(d, _dup_row("b", "sha-a", 0xFFFF_0000_0000)) == ("exact", "d/a", {})
+    assert _offer(d, _dup_row("c", "sha-c", 0b1111_0111)) == ("near", "d/a", {})  # 3 bits
+    assert _offer(d, _dup_row("d", "sha-d", 0b1111_0000 ^ 0xFF00)) is None  # 8 bits differ
+    got = d.to_dict()
+    assert (got["kept"], got["exact"], got["near"], got["near_distance"]) == (2, 1, 1, 4)
+
+
+def test_near_frames_of_one_subject_are_all_kept():
+    """CK+ neutral first frame and peak frame: near-identical, different labels."""
+    d = Deduper(near_distance=4)
+    first = _dup_row(
+        "S005/001", "s1", 0xF0F0, dataset="ckplus", subject="S005", expression="neutral"
+    )
+    peak = _dup_row("S005/010", "s2", 0xF0F1, dataset="ckplus", subject="S005", expression="happy")
+    other = _dup_row("S006/001", "s3", 0xF0F3, dataset="ckplus", subject="S006", expression="sad")
+    assert _offer(d, first) is None
+    assert _offer(d, peak) is None  # same subject: kept, labels untouched
+    assert _offer(d, other) is None  # the dataset tells the two people apart
+    mirror = _dup_row("m1", "s4", 0xF0F2, dataset="ck-mirror", subject="S005", expression="sad")
+    assert _offer(d, mirror)[0] == "near"  # another dataset's copy is a duplicate
+    got = d.to_dict()
+    assert (got["same_subject_kept"], got["other_subject_kept"]) == (1, 1)
+    assert got["near"] == 1 and got["kept"] == 3
+
+
+def test_cross_source_duplicates_merge_their_heads():
+    d = Deduper(near_distance=0)
+    assert _offer(d, _dup_row("g1", "same", 1, dataset="genki4k", smile=1)) is None
+    kind, kept, changes = _offer(d, _dup_row("x1", "same", 1, dataset="fer", expression="happy"))
+    assert (kind, kept) == ("exact", "genki4k/g1")
+    assert changes == {"expression": "happy", "merged_from": ["fer/x1"]}
+    got = d.to_dict()
+    assert got["merged"] == {"expression": 1} and got["conflicts"] == {}
+    assert got["examples"][0]["kind"] == "merge"
+
+
+@pytest.mark.parametrize(("policy", "kept_value"), [("void", None), ("first", "happy")])
+def test_conflicting_duplicates_follow_the_policy(policy, kept_value):
+    d = Deduper(near_distance=0, policy=policy)
+    _offer(d, _dup_row("1", "px", 9, dataset="fer2013", expression="happy", smile=1))
+    _, _, changes = _offer(d, _dup_row("2", "px", 9, dataset="fer-mirror", expression="sad"))
+    assert changes["label_conflict"] == ["expression"]
+    assert changes.get("expression", "happy") == kept_value
+    # a third copy cannot settle a voided head: still a conflict, no new value
+    _, _, later = _offer(d, _dup_row("3", "px", 9, dataset="fer-x", expression="happy"))
+    assert "expression" not in later or policy == "first"
+    got = d.to_dict()
+    assert got["conflicts"] == {"expression": 2} and got["conflict_policy"].startswith(policy)
 
 
 def test_near_search_finds_every_hash_within_distance():
@@ -31,20 +99,20 @@ def test_near_search_finds_every_hash_within_distance():
     d = Deduper(near_distance=4)
     stored = [rng.getrandbits(64) for _ in range(300)]
     for i, h in enumerate(stored):
-        d.check(f"k{i}", f"s{i}", h)
+        _offer(d, _dup_row(f"k{i}", f"s{i}", h))
     for i, h in enumerate(stored[:50]):
         bits = rng.sample(range(64), 4)
         probe = h
         for b in bits:
             probe ^= 1 << b
-        hit = d.check(f"p{i}", f"ps{i}", probe)
+        hit = _offer(d, _dup_row(f"p{i}", f"ps{i}", probe))
         assert hit is not None and hit[0] == "near"
 
 
 def test_near_dedup_disabled_at_zero():
     d = Deduper(near_distance=0)
-    assert d.check("a", "1", 5) is None
-    assert d.check("b", "2", 5) is None
+    assert _offer(d, _dup_row("a", "1", 5)) is None
+    assert _offer(d, _dup_row("b", "2", 5)) is None
 
 
 def test_splits_keep_source_split_and_are_deterministic():
@@ -72,13 +140,22 @@ def _row(i: int) -> dict:
         "dataset": "d",
         "key": str(i),
         "split": "train",
+        "smile": i % 2,
+        "expression": None,
         "sha256": str(i),
         "phash": i,
     }
 
 
+def _writer(root, shard_rows, row_group):
+    names = default_expressions()
+    return SplitWriter(
+        root, "train", shard_rows, arrow_schema(names), LabelCodec(names), row_group=row_group
+    )
+
+
 def test_writer_rolls_shards_with_hub_names(tmp_path):
-    w = SplitWriter(tmp_path, "train", shard_rows=4, row_group=3)
+    w = _writer(tmp_path, shard_rows=4, row_group=3)
     for i in range(10):
         w.add(_row(i))
     shards = w.close()
@@ -88,6 +165,24 @@ def test_writer_rolls_shards_with_hub_names(tmp_path):
     assert keys == [str(i) for i in range(10)]
     assert shards[0]["sha256"] == file_sha256(tmp_path / shards[0]["path"])
     assert not list((tmp_path / "data").glob(".*part"))
+    table = pq.read_table(tmp_path / shards[0]["path"])
+    assert table["smile"].to_pylist() == [0, 1, 0, 1]
+    assert table["expression"].to_pylist() == [-1] * 4  # not said: ClassLabel's -1
+
+
+def test_writer_patches_rows_already_flushed_and_still_buffered(tmp_path):
+    w = _writer(tmp_path, shard_rows=4, row_group=2)
+    for i in range(7):
+        w.add(_row(i))
+    w.patch("d/1", {"expression": "happy", "merged_from": ["x/9"]})  # on disk already
+    w.patch("d/6", {"smile": None, "label_conflict": ["smile"]})  # still in the buffer
+    shards = w.close()
+    rows = {r["key"]: r for s in shards for r in pq.read_table(tmp_path / s["path"]).to_pylist()}
+    assert rows["1"]["expression"] == default_expressions().index("happy")
+    assert rows["1"]["merged_from"] == ["x/9"] and rows["1"]["smile"] == 1
+    assert rows["6"]["smile"] == -1 and rows["6"]["label_conflict"] == ["smile"]
+    assert [rows[str(i)]["smile"] for i in (0, 2, 3, 4, 5)] == [0, 0, 1, 0, 1]
+    assert shards[0]["sha256"] == file_sha256(tmp_path / shards[0]["path"])
 
 
 def test_recipe_roundtrip_and_errors(tmp_path):
@@ -152,3 +247,32 @@ def test_build_cli_bad_options_are_clear(capsys):
     res = run_cli(capsys, "build", "--datasets", "genki4")
     assert res.code == 1 and "genki4k" in res.err
     assert "Traceback" not in res.err
+
+
+def test_reader_flags_become_columns_and_stay_bounded():
+    from facedata.assemble.worker import MAX_EXTRA_CHARS, reader_flags
+    from facedata.sample import FileImage, Sample
+
+    s = Sample(
+        "affectnet",
+        "k1",
+        FileImage("x.jpg"),
+        bbox=[10, 20, 30, 40],
+        extra={"neutral_by_convention": True, "landmarks_error": "line 3: not a number",
+               "video": "a.mp4", "time": 1.5},
+    )  # fmt: skip
+    flags = reader_flags(s)
+    assert flags == {
+        "label_by_convention": True,
+        "source_bbox": [10.0, 20.0, 30.0, 40.0],
+        "landmarks_error": "line 3: not a number",
+        "source_extra": '{"time": 1.5, "video": "a.mp4"}',
+    }
+    assert reader_flags(Sample("d", "k", FileImage("y.jpg"))) == {
+        "label_by_convention": False,
+        "source_bbox": None,
+        "landmarks_error": None,
+        "source_extra": None,
+    }
+    huge = reader_flags(Sample("d", "k", FileImage("y.jpg"), extra={"note": "x" * 50_000}))
+    assert len(huge["source_extra"]) < MAX_EXTRA_CHARS + 100

@@ -25,6 +25,7 @@ from facedata.assemble.recipe import Recipe
 from facedata.assemble.splits import LeakCheck
 from facedata.assemble.tasks import ChunkResult
 from facedata.catalog import Catalog
+from facedata.corpus import LabelCodec, arrow_schema
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
@@ -197,6 +198,7 @@ def _light(key: str, split: str, sha: str) -> dict:
         "align_status": "detected",
         "smile": 1,
         "expression": None,
+        "smile_derived": False,
     }
 
 
@@ -206,10 +208,11 @@ def test_merger_keeps_first_copies_in_stream_order_and_cuts_shards() -> None:
     m.add(ChunkResult(1, "b", [_light("k2", "train", "s1"), _light("k3", "train", "s3")]))
     m.add(ChunkResult(2, "c", [_light(f"k{i}", "train", f"x{i}") for i in range(4, 9)]))
     assert m.dedup.exact_dupes == 1
-    tasks = m.shard_tasks(Path("/corpus"), 3)
+    codec = LabelCodec(["happy"])
+    tasks = m.shard_tasks(Path("/corpus"), 3, arrow_schema(["happy"], "RGB"), codec)
     train = [t for t in tasks if t.split == "train"]
-    assert [t.name for t in train] == [f"train-0000{i}-of-00003.parquet" for i in range(3)]
+    assert [t.rel for t in train] == [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
     flat = [[(p, list(map(int, idx))) for p, idx in t.pieces] for t in train]
     assert flat == [[("a", [0]), ("b", [1]), ("c", [0])], [("c", [1, 2, 3])], [("c", [4])]]
-    assert [t.name for t in tasks if t.split == "test"] == ["test-00000-of-00001.parquet"]
+    assert [t.rel for t in tasks if t.split == "test"] == ["data/test-00000-of-00001.parquet"]
     assert isinstance(train[0].pieces[0][1], np.ndarray)

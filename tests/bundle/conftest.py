@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from facedata.assemble.schema import CORPUS_FORMAT, CORPUS_JSON, SCHEMA
+from facedata.corpus import CORPUS_FORMAT, CORPUS_JSON, column_names, table_of
 
 CKPLUS_BIB = """@inproceedings{lucey2010ckplus,
   title     = {The Extended Cohn-Kanade Dataset ({CK+}): A complete dataset},
@@ -120,7 +119,7 @@ def _png(seed: int) -> bytes:
 
 
 def _row(i: int, split: str, dataset: str) -> dict[str, Any]:
-    row: dict[str, Any] = {f.name: None for f in SCHEMA}
+    row: dict[str, Any] = dict.fromkeys(column_names())
     smile = i % 2 if dataset == "genki4k" else None
     expression = None if dataset == "genki4k" else ("happy", "neutral")[i % 2]
     row.update(
@@ -141,7 +140,7 @@ def _row(i: int, split: str, dataset: str) -> dict[str, Any]:
         landmarks=[1.0] * 10,
         detector="retinaface-mnet025",
         det_score=0.99,
-        align_status="aligned",
+        align_status="detected",
         sha256=hashlib.sha256(str(i).encode()).hexdigest(),
         phash=i,
     )
@@ -152,7 +151,7 @@ def _write_shard(root: Path, split: str, rows: list[dict[str, Any]]) -> dict[str
     rel = f"data/{split}-00000-of-00001.parquet"
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path)
+    pq.write_table(table_of(rows), path)
     data = path.read_bytes()
     return {
         "path": rel,

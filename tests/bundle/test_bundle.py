@@ -111,7 +111,9 @@ def test_card_front_matter_and_terms_for_a_research_build(corpus_dir):
     ]
     features = {f["name"]: f for f in meta["dataset_info"]["features"]}
     assert features["image"] == {"name": "image", "dtype": "image"}
-    assert features["smile"]["dtype"] == "int8"
+    assert features["smile"]["dtype"] == {"class_label": {"names": {"0": "no_smile", "1": "smile"}}}
+    names = features["expression"]["dtype"]["class_label"]["names"]
+    assert list(names.values())[:2] == ["neutral", "happy"] and names["7"] == "contempt"
     assert features["landmarks"] == {"name": "landmarks", "sequence": "float32"}
     splits = {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]}
     assert splits == {"train": 6, "test": 3}

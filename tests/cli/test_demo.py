@@ -58,7 +58,7 @@ def test_demo_builds_a_real_corpus_and_report_in_a_fresh_folder(user, capsys):
     assert len(rows) == record["counts"]["total"] > 90
     assert Counter(r["smile"] for r in rows)[1] <= expected_smiles
     assert {r["dataset"] for r in rows} == {DATASET_ID}
-    assert all(r["align_status"] in ("detected", "multiple_faces", "precropped") for r in rows)
+    assert all(r["align_status"] in ("detected", "multiple_faces", "whole_frame") for r in rows)
     assert record["datasets"][0]["inputs"][0]["name"] == TAR_NAME
     assert (corpus / "report.html").stat().st_size > 10_000
     assert "Non-commercial research only" in (corpus / "report.html").read_text()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.parquet as pq
 import pytest
 
+from facedata.corpus import iter_rows
 from tests.deliveries import shapes
 from tests.helpers.cli import run_cli
 
@@ -46,13 +46,8 @@ def test_delivery_fetch_inspect_build(shape, tmp_path, capsys):
     for text in d.notes:
         assert sum(text in n for n in record["notes"]) == 1, record["notes"]
         assert res.out.count(text) == 1, res.out  # said once in the build output
-    rows = [
-        r
-        for f in sorted((out / "data").glob("*.parquet"))
-        for r in pq.read_table(
-            f, columns=["key", "smile", "expression", "split", "subject_id", "align_status"]
-        ).to_pylist()
-    ]
+    cols = ["key", "smile", "expression", "split", "subject_id", "align_status"]
+    rows = list(iter_rows(out, cols))  # labels by name
     want = exp.kept
     assert sorted(r["key"] for r in rows) == sorted(want), corpus["drops"]
     for r in rows:

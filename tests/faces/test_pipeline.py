@@ -37,7 +37,7 @@ def test_tiny_grey_crop_is_found_after_padding(detector, side) -> None:
 def test_tiny_crop_without_a_face_keeps_the_frame(detector) -> None:
     crop = photos.coffee().convert("L").resize((48, 48))
     face = process_face(crop, FaceSpec(precropped=True), None, detector)
-    assert face.align_status == "precropped"
+    assert face.align_status == "whole_frame"  # no face found: not a declared crop
     assert face.image.size == (112, 112) and face.image.mode == "L"
     assert face.box == [0.0, 0.0, 48.0, 48.0] and face.detector == detector.name
 

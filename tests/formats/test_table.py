@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from facedata.corpus import iter_rows
 from facedata.errors import ReaderError
 from facedata.formats import read_source
 from facedata.manifest import Manifest, load_manifest
@@ -146,11 +146,7 @@ def test_a_table_dataset_from_fetch_to_corpus_with_a_manifest_only(tmp_path, cap
     )
     assert res.code == 0, res.err
     cols = ["key", "expression", "split", "subject_id"]
-    rows = [
-        r
-        for f in sorted((out / "data").glob("*.parquet"))
-        for r in pq.read_table(f, columns=cols).to_pylist()
-    ]
+    rows = list(iter_rows(out, cols))  # labels by name
     got = {r["key"]: (r["expression"], r["split"], r["subject_id"]) for r in rows}
     assert got == {k: (EXPRESSIONS[c], s, p) for k, (c, s, p) in want.items()}
     drops = json.loads((out / "corpus.json").read_text())["drops"]

@@ -2,9 +2,9 @@
 
 Consumers of the corpus format (report, cite, forget, loaders) can be tested against
 this alone: shards laid out and typed exactly as the writer lays them out
-(`SCHEMA`, `data/{split}-0000i-of-0000N.parquet`, several row groups), aligned-looking
-real faces encoded as JPEG or PNG, and a corpus.json with every documented key whose
-counts agree with the rows.
+(`facedata.corpus.table_of`, `data/{split}-0000i-of-0000N.parquet`, several row
+groups), aligned-looking real faces encoded as JPEG or PNG, and a corpus.json with
+every documented key whose counts agree with the rows.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from facedata.assemble.schema import CORPUS_FORMAT, CORPUS_JSON, DATA_DIR, SCHEMA
+from facedata.corpus import CORPUS_FORMAT, CORPUS_JSON, DATA_DIR, heads_record, table_of
 from tests.helpers.photos import face_variant, faces
 
 EXPRESSIONS = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger")
+TAXONOMY = (*EXPRESSIONS, "contempt")
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,15 @@ def _encode(i: int, size: int, mode: str, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def _row(i: int, ds: FixtureDataset, size: int, mode: str, fmt: str) -> dict:
+STATUSES = ("detected", "detected", "dataset_landmarks", "precropped")
+
+
+def _row(
+    i: int, ds: FixtureDataset, size: int, mode: str, fmt: str, statuses: Sequence[str]
+) -> dict:
     smile = (i // len(DEFAULT_DATASETS)) % 2 if "smile" in ds.heads else None
     expression = EXPRESSIONS[(i // 2) % len(EXPRESSIONS)] if "expression" in ds.heads else None
-    status = ("detected", "detected", "dataset_landmarks", "precropped")[i % 4]
+    status = statuses[i % len(statuses)]
     detected = status == "detected"
     key = f"{ds.id}/img{i:05d}.jpg"
     return {
@@ -104,7 +109,9 @@ def _row(i: int, ds: FixtureDataset, size: int, mode: str, fmt: str) -> dict:
     }
 
 
-def _write_shards(root: Path, rows: list[dict], shard_rows: int, row_group: int) -> list[dict]:
+def _write_shards(
+    root: Path, rows: list[dict], shard_rows: int, row_group: int, mode: str = "RGB"
+) -> list[dict]:
     data = root / DATA_DIR
     data.mkdir(parents=True, exist_ok=True)
     by_split: dict[str, list[dict]] = defaultdict(list)
@@ -115,9 +122,7 @@ def _write_shards(root: Path, rows: list[dict], shard_rows: int, row_group: int)
         chunks = [items[i : i + shard_rows] for i in range(0, len(items), shard_rows)]
         for n, chunk in enumerate(chunks):
             path = data / f"{split}-{n:05d}-of-{len(chunks):05d}.parquet"
-            pq.write_table(
-                pa.Table.from_pylist(chunk, schema=SCHEMA), path, row_group_size=row_group
-            )
+            pq.write_table(table_of(chunk, image_mode=mode), path, row_group_size=row_group)
             shards.append(
                 {
                     "path": f"{DATA_DIR}/{path.name}",
@@ -152,6 +157,7 @@ def _counts(rows: list[dict]) -> dict:
         "expression": {k: dict(v) for k, v in expression.items()},
         "datasets": {k: dict(v) for k, v in datasets.items()},
         "align_status": dict(status),
+        "flags": {},
     }
 
 
@@ -183,6 +189,7 @@ def make_corpus(
     shard_rows: int = 16,
     row_group: int = 5,
     purpose: str = "research",
+    statuses: Sequence[str] = STATUSES,
 ) -> dict:
     """Write a corpus of `n` rows (dealt round-robin over `datasets`) into `root`.
 
@@ -191,11 +198,14 @@ def make_corpus(
     defaults train spans two shards and every shard several row groups.
     """
     root = Path(root)
-    rows = [_row(i, datasets[i % len(datasets)], size, mode, image_format) for i in range(n)]
-    shards = _write_shards(root, rows, shard_rows, row_group)
+    rows = [
+        _row(i, datasets[i % len(datasets)], size, mode, image_format, statuses) for i in range(n)
+    ]
+    shards = _write_shards(root, rows, shard_rows, row_group, mode)
     tiers = {ds.tier for ds in datasets}
     commercial = purpose == "commercial" and tiers == {"commercial"}
     first = datasets[0].id
+    counts = _counts(rows)
     corpus = {
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": "0.0.0-test"},
@@ -250,10 +260,22 @@ def make_corpus(
             "written": n,
             "duplicates_by_label": {},
         },
-        "dedup": {"kept": n, "exact": 1, "near": 0, "near_distance": 4},
+        "dedup": {
+            "kept": n,
+            "exact": 1,
+            "near": 0,
+            "near_distance": 4,
+            "same_subject_kept": 0,
+            "merged": {},
+            "conflicts": {},
+            "conflict_policy": "void: neither copy is trusted",
+            "examples": [],
+        },
         "leaks": [],
         "image_errors": [{"where": "cat.jpg", "reason": "face: no_face", "detail": ""}],
-        "counts": _counts(rows),
+        "image": {"mode": mode, "size": size, "format": image_format.lower()},
+        "heads": heads_record(TAXONOMY, counts),
+        "counts": counts,
         "shards": shards,
         "forgotten": [],
     }

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import av
-import pyarrow.parquet as pq
 import pytest
 
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
+from facedata.corpus import iter_rows
 from facedata.forget import erasure_log_path, forget
 from facedata.owndata import new_local_manifest
 from tests.helpers.cli import run_cli
@@ -82,11 +82,7 @@ def own(tmp_path, monkeypatch):
 
 
 def rows(out: Path, cols=("subject_id", "smile", "expression", "key")) -> list[dict]:
-    return [
-        r
-        for f in sorted((out / "data").glob("*.parquet"))
-        for r in pq.read_table(f, columns=list(cols)).to_pylist()
-    ]
+    return list(iter_rows(out, cols))  # labels by name
 
 
 def test_commercial_build_admits_only_consented_subjects(own):

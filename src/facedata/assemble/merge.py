@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
+from ..corpus import SPLITS, LabelCodec
 from .dedup import Deduper
 from .engines import Engine, get_engine
-from .schema import SPLITS
 from .splits import LeakCheck
 from .tasks import ChunkResult, ChunkTask, ShardTask, run_chunk, run_shard
 from .worker import Item, WorkSettings, fresh_process
@@ -45,6 +46,7 @@ class Merger:
         self.tally = tally
         self.max_listed = max_listed
         self.plan: dict[str, list[tuple[str, np.ndarray]]] = {s: [] for s in SPLITS}
+        self.patches: dict[str, dict] = {}  # "dataset/key" -> label columns to change
 
     def add(self, res: ChunkResult) -> None:
         tally = self.tally
@@ -57,21 +59,44 @@ class Merger:
                 )
         kept: dict[str, list[int]] = {s: [] for s in SPLITS}
         for i, row in enumerate(res.rows):
-            ident = f"{row['dataset']}/{row['key']}"
-            dup = self.dedup.check(ident, row["sha256"], row["phash"])
-            if dup is not None:
-                tally.drop(row["dataset"], f"{dup[0]} duplicate", f"{ident} = {dup[1]}", dup[0])
-                tally.duplicate(row)
+            if self._duplicate(row):
                 continue
             self.leaks.add(row["dataset"], row["subject_id"], row["split"])
-            tally.row(row)
+            self.dedup.add(row)
+            tally.rows.add(row)
             kept[row["split"]].append(i)
         tally.weights.update(res.weights)
         for split, idx in kept.items():
             if idx and res.path:
                 self.plan[split].append((res.path, np.asarray(idx, dtype=np.int64)))
 
-    def shard_tasks(self, root: Path, shard_rows: int) -> list[ShardTask]:
+    def _duplicate(self, row: dict) -> bool:
+        """Whether `row` duplicates a kept row; if so its labels are merged into that row
+        (a patch applied when the final shard is written) and the copy is counted."""
+        dedup, tally = self.dedup, self.tally
+        match = dedup.find(row["sha256"], row["phash"], row["dataset"], row["subject_id"])
+        if match is None:
+            return False
+        first = match.first
+        before = {
+            **first.labels,
+            "label_conflict": list(first.conflicts),
+            "merged_from": list(first.merged_from),
+        }
+        changes = dedup.merge(match, row)
+        if changes:
+            self.patches.setdefault(first.ident, {}).update(changes)
+            tally.relabel(first.split, before, changes)
+        ident = f"{row['dataset']}/{row['key']}"
+        tally.drop(
+            row["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}", match.kind
+        )
+        tally.duplicate(row)  # the removed copy's labels (merged ones live on in the kept row)
+        return True
+
+    def shard_tasks(
+        self, root: Path, shard_rows: int, schema: pa.Schema, codec: LabelCodec
+    ) -> list[ShardTask]:
         """Cut each split's kept rows, in order, into shards of `shard_rows`."""
         tasks: list[ShardTask] = []
         for split in SPLITS:
@@ -88,7 +113,10 @@ class Merger:
                     room -= len(take)
                     start += len(take)
             total = len(shards)
-            tasks += [ShardTask(str(root), split, i, total, p) for i, p in enumerate(shards)]
+            tasks += [
+                ShardTask(str(root), split, i, total, p, schema, codec, self.patches)
+                for i, p in enumerate(shards)
+            ]
         return tasks
 
 
@@ -102,14 +130,19 @@ def worker_start(parent: int) -> None:
 
 
 def _chunks(
-    items: Iterable[Item], size: int, settings: WorkSettings, staging: Path, recipe: Any
+    items: Iterable[Item],
+    size: int,
+    settings: WorkSettings,
+    staging: Path,
+    recipe: Any,
+    schema: pa.Schema,
+    codec: LabelCodec,
 ) -> Iterator[ChunkTask]:
     it = iter(items)
     index = 0
     while chunk := list(islice(it, size)):
-        yield ChunkTask(
-            index, chunk, settings, str(staging), tuple(recipe.split_ratios), recipe.seed
-        )
+        ratios = tuple(recipe.split_ratios)
+        yield ChunkTask(index, chunk, settings, str(staging), ratios, recipe.seed, schema, codec)
         index += 1
 
 
@@ -121,6 +154,8 @@ def run_sharded(
     dedup: Deduper,
     leaks: LeakCheck,
     root: Path,
+    schema: pa.Schema,
+    codec: LabelCodec,
     *,
     max_listed: int,
     progress: Callable[[dict[str, int]], None] | None = None,
@@ -135,14 +170,15 @@ def run_sharded(
         initializer=partial(worker_start, os.getpid()),
     )
     try:
-        chunks = _chunks(items, recipe.batch_size, settings, staging, recipe)
+        chunks = _chunks(items, recipe.batch_size, settings, staging, recipe, schema, codec)
         for res in engine.map(run_chunk, chunks):
             merger.add(res)
             if progress:
                 progress(tally.progress())
         if progress:  # once more: the readers have finished, so `expected` is exact now
             progress(tally.progress())
-        shards = list(engine.map(run_shard, merger.shard_tasks(Path(root), recipe.shard_rows)))
+        plan = merger.shard_tasks(Path(root), recipe.shard_rows, schema, codec)
+        shards = list(engine.map(run_shard, plan))
     finally:
         engine.close()
     shutil.rmtree(staging, ignore_errors=True)

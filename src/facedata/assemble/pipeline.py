@@ -23,6 +23,16 @@ from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
+from ..corpus import (
+    CORPUS_FORMAT,
+    CORPUS_JSON,
+    CorpusRecord,
+    LabelCodec,
+    arrow_schema,
+    heads_record,
+    parse_record,
+)
+from ..corpus.counts import RowCounter
 from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
@@ -39,7 +49,6 @@ from .gate import (
 )
 from .merge import run_sharded
 from .recipe import Recipe
-from .schema import CORPUS_FORMAT, CORPUS_JSON
 from .splits import LeakCheck
 from .target import existing_record, refuse_overwrite, same_build
 from .worker import Item, WorkSettings
@@ -63,13 +72,8 @@ class Tally:
     duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
-    splits: Counter = field(default_factory=Counter)
-    smile: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    expression: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    datasets: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    align_status: Counter = field(default_factory=Counter)
+    rows: RowCounter = field(default_factory=RowCounter)
     read: int = 0
-    written: int = 0
     expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
     weights: set[str] = field(default_factory=set)
     consent: dict[str, dict] = field(default_factory=dict)
@@ -91,6 +95,21 @@ class Tally:
         if len(self.drop_examples[key]) < 5:
             self.drop_examples[key].append(where)
 
+    @property
+    def written(self) -> int:
+        return self.rows.total
+
+    def relabel(self, split: str, before: dict, changes: dict) -> None:
+        """A written row's labels changed (a duplicate merged into it): fix the counts."""
+        for head in ("smile", "expression"):
+            if head in changes:
+                self.rows.label(split, head, before.get(head), -1)
+                self.rows.label(split, head, changes[head], +1)
+        if "label_conflict" in changes and not before.get("label_conflict"):
+            self.rows.flags["label_conflict"] += 1
+        if "merged_from" in changes and not before.get("merged_from"):
+            self.rows.flags["merged"] += 1
+
     def note(self, note: Note) -> None:
         if note.kind == "count":  # progress only (see _items); nothing to record
             return
@@ -98,17 +117,6 @@ class Tally:
             self.file_sets[note.dataset] = note.text
         elif note.text not in self.notes[note.dataset]:
             self.notes[note.dataset].append(note.text)
-
-    def row(self, row: dict) -> None:
-        split = row["split"]
-        self.written += 1
-        self.splits[split] += 1
-        self.datasets[row["dataset"]][split] += 1
-        self.align_status[row["align_status"]] += 1
-        if row["smile"] is not None:
-            self.smile[split][str(row["smile"])] += 1
-        if row["expression"] is not None:
-            self.expression[split][row["expression"]] += 1
 
     def duplicate(self, row: dict) -> None:
         """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
@@ -134,15 +142,7 @@ class Tally:
         }
 
     def counts(self) -> dict:
-        return {
-            "total": self.written,
-            "read": self.read,
-            "splits": dict(self.splits),
-            "smile": {k: dict(v) for k, v in self.smile.items()},
-            "expression": {k: dict(v) for k, v in self.expression.items()},
-            "datasets": {k: dict(v) for k, v in self.datasets.items()},
-            "align_status": dict(self.align_status),
-        }
+        return {**self.rows.to_dict(), "read": self.read}
 
 
 def _items(
@@ -415,12 +415,15 @@ def _build(
     settings = WorkSettings(
         size=recipe.size,
         image_format=recipe.image_format,
-        keep_gray=recipe.keep_gray,
+        image_mode=recipe.image_mode,
         keep_unaligned=recipe.keep_unaligned,
         detector=recipe.detector,
         detect_side=recipe.detect_side,
         decode_side=recipe.decode_side,
     )
+    expressions = list(catalog.taxonomy.expressions)
+    schema = arrow_schema(expressions, recipe.image_mode)
+    codec = LabelCodec(expressions)
     if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
         datasets = [_dataset_record(a) for a in admitted]
         # a withdrawal logged since that build began (same second included) may concern
@@ -429,10 +432,10 @@ def _build(
         if not withdrawn_since and same_build(
             old, recipe, datasets, [d.to_dict() for d in decisions]
         ):
-            return {**old, "up_to_date": True}
+            return parse_record({**old, "up_to_date": True}, str(recipe.out))
         if not replay:
             raise refuse_overwrite(Path(recipe.out))
-    dedup = Deduper(recipe.near_dup_distance)
+    dedup = Deduper(recipe.near_dup_distance, recipe.label_conflicts)
     leaks = LeakCheck()
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
@@ -447,10 +450,14 @@ def _build(
             dedup,
             leaks,
             tmp,
+            schema,
+            codec,
             max_listed=MAX_LISTED,
             progress=progress,
         )
-        corpus = _corpus_record(recipe, admitted, decisions, tally, dedup, leaks, shards, argv)
+        corpus = _corpus_record(
+            recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
+        )
         corpus.update(
             created=now.isoformat(timespec="seconds"),
             policy_date=today.isoformat(),
@@ -463,11 +470,12 @@ def _build(
         if detector is not None and detector.clearance is not None:
             corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
         corpus["seconds"] = round(time.monotonic() - started, 3)
-        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        record = CorpusRecord.model_validate(corpus)
+        record.write(tmp)
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
-        _bundle(tmp, corpus, {a.manifest.id: a.manifest for a in admitted})
+        _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
     try:
-        register(Path(recipe.out), corpus)
+        register(Path(recipe.out), record.to_dict())
     except OSError as exc:
         raise BuildError(
             f"{recipe.out} was built, but it could not be added to the corpus registry: "
@@ -475,7 +483,7 @@ def _build(
             hint="until it is registered, `facedata forget` reaches it only when named; fix "
             "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
         ) from None
-    return corpus
+    return record
 
 
 def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
@@ -520,7 +528,9 @@ def _corpus_record(
     leaks: LeakCheck,
     shards: list[dict],
     argv: list[str] | None,
+    expressions: list[str],
 ) -> dict[str, Any]:
+    counts = tally.counts()
     return {
         "format": CORPUS_FORMAT,
         "tool": {"name": "facedata", "version": __version__},
@@ -544,13 +554,15 @@ def _corpus_record(
         "dedup": dedup.to_dict(),
         "leaks": leaks.leaks(),
         "image_errors": tally.image_errors,
-        "counts": tally.counts(),
+        "image": {"mode": recipe.image_mode, "size": recipe.size, "format": recipe.image_format},
+        "heads": heads_record(expressions, counts),
+        "counts": counts,
         "shards": shards,
         "forgotten": [],
     }
 
 
-def _bundle(root: Path, corpus: dict, manifests: dict) -> None:
+def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:
     from ..bundle import write_bundle
 
-    write_bundle(root, corpus, manifests)
+    write_bundle(root, corpus.to_dict(), manifests)

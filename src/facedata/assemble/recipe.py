@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..licensing import Purpose
 from ..yamlfile import describe_validation_error, load_yaml
@@ -40,9 +40,15 @@ class Recipe(BaseModel):
     seed: int = 0
     near_dup_distance: int = Field(4, ge=0, le=16, description="phash Hamming distance")
     image_format: Literal["jpeg", "png"] = "jpeg"
-    keep_gray: bool = True
+    image_mode: Literal["RGB", "L"] = Field(
+        "RGB", description="every row's image mode: RGB (grey sources replicated) or L (grey)"
+    )
     keep_unaligned: bool = Field(
-        False, description="keep rows where no face was found (status no_face)"
+        False, description="keep rows where no face was found (status whole_frame)"
+    )
+    label_conflicts: Literal["void", "first"] = Field(
+        "void",
+        description="duplicates disagreeing on a head: void (neither trusted) or first (kept)",
     )
     detector: str = "retinaface-mnet025"
     detect_side: int | None = Field(
@@ -58,6 +64,15 @@ class Recipe(BaseModel):
         description="decode JPEGs over twice this long at 1/2..1/8 scale (detected sources only)",
     )
     shard_rows: int = Field(50_000, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: object) -> object:
+        """Recipes written before one declared image mode said `keep_gray` (mixed modes)."""
+        if isinstance(data, dict) and "keep_gray" in data:
+            data = dict(data)
+            data.pop("keep_gray")
+        return data
 
     @field_validator("split_ratios")
     @classmethod

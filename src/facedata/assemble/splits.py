@@ -11,7 +11,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .schema import SPLITS
+from ..corpus import SPLITS
 
 
 def _unit(text: str, seed: int) -> float:

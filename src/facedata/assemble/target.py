@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..corpus import CORPUS_JSON
 from ..errors import BuildError
 from .recipe import Recipe
-from .schema import CORPUS_JSON
 
 # Recipe fields that change how fast a build runs, not what it writes.
 NOT_CONTENT = ("out", "workers", "batch_size", "engine")

@@ -18,14 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import DATA_DIR, SCHEMA
+from ..corpus import HEADS, LabelCodec, describe, shard_path, to_table
 from .splits import assign_split
 from .worker import Failed, Item, WorkSettings, process_item
-from .writer import file_sha256
 
 ROW_GROUP = 512  # rows per Parquet row group in final shards, as SplitWriter writes
-META = ("dataset", "key", "split", "subject_id", "sha256", "phash")
-COUNTED = ("align_status", "smile", "expression")
+HEAVY = ("image",)  # columns that stay in the partial shard; the rest goes to the merge
 
 
 @dataclass(frozen=True)
@@ -36,23 +34,25 @@ class ChunkTask:
     staging: str  # folder for partial shards, on storage every worker can reach
     split_ratios: tuple[float, float, float]
     seed: int
+    schema: pa.Schema
+    codec: LabelCodec
 
 
 @dataclass
 class ChunkResult:
     index: int
     path: str | None  # the partial shard (None: no row survived)
-    rows: list[dict]  # per written row, in order: META + COUNTED columns
+    rows: list[dict]  # per written row, in order: every column but the image
     failed: list[Failed] = field(default_factory=list)
     weights: list[str] = field(default_factory=list)
 
 
-def _write_partial(path: Path, rows: list[dict]) -> None:
+def _write_partial(path: Path, rows: list[dict], schema: pa.Schema, codec: LabelCodec) -> None:
     """Arrow IPC, uncompressed: written and read back (memory-mapped) at memory speed;
     the final shard is where compression is paid, once."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table = pa.Table.from_pylist(rows, schema=SCHEMA)
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+    table = to_table(rows, schema, codec)
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         writer.write_table(table)
     os.replace(tmp, path)  # a retried task overwrites whole, never half
 
@@ -86,9 +86,9 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     path = None
     if rows:
         target = Path(task.staging) / f"part-{task.index:07d}.arrow"
-        _write_partial(target, rows)
+        _write_partial(target, rows, task.schema, task.codec)
         path = str(target)
-    light = [{k: r[k] for k in META + COUNTED} for r in rows]
+    light = [{k: v for k, v in r.items() if k not in HEAVY} for r in rows]
     return ChunkResult(task.index, path, light, failed, sorted(weights))
 
 
@@ -99,25 +99,51 @@ class ShardTask:
     number: int
     total: int
     pieces: list[tuple[str, np.ndarray]]  # (partial shard, row indices), in order
+    schema: pa.Schema
+    codec: LabelCodec
+    # label changes for rows written before a later duplicate was merged into them,
+    # by "dataset/key" (labels by name)
+    patches: dict[str, dict] = field(default_factory=dict)
 
     @property
-    def name(self) -> str:
-        return f"{self.split}-{self.number:05d}-of-{self.total:05d}.parquet"
+    def rel(self) -> str:
+        return shard_path(self.split, self.number, self.total)
+
+
+def _patched(table: pa.Table, task: ShardTask) -> pa.Table:
+    """The table with its patched rows changed (rare: only rows a duplicate relabelled)."""
+    if not task.patches:
+        return table
+    idents = [
+        f"{d}/{k}"
+        for d, k in zip(
+            table.column("dataset").to_pylist(), table.column("key").to_pylist(), strict=True
+        )
+    ]
+    if not any(i in task.patches for i in idents):
+        return table
+    rows = table.to_pylist()
+    for ident, row in zip(idents, rows, strict=True):
+        for head in HEADS:
+            row[head] = task.codec.decode(head, row[head])
+        row.update(task.patches.get(ident, {}))
+    return to_table(rows, task.schema, task.codec)
 
 
 def run_shard(task: ShardTask) -> dict:
-    """Write one final shard; return its record {path, split, rows, sha256, bytes}."""
-    folder = Path(task.root) / DATA_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / task.name
-    tmp = folder / f".{task.name}.part"
+    """Write one final shard; return its corpus.json record {path, split, rows, sha256, bytes}."""
+    root = Path(task.root)
+    final = root / task.rel
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.part")
     rows = 0
     buffer: list[pa.Table] = []  # rows not yet written: under one row group
     # no dictionary for the image bytes: every value is distinct, trying costs time
-    plain = [f.name for f in SCHEMA if f.name != "image"]
-    with pq.ParquetWriter(tmp, SCHEMA, compression="zstd", use_dictionary=plain) as writer:
+    plain = [f.name for f in task.schema if f.name != "image"]
+    with pq.ParquetWriter(tmp, task.schema, compression="zstd", use_dictionary=plain) as writer:
         for path, idx in task.pieces:
             table = _read_partial(path).take(pa.array(idx, type=pa.int64()))
+            table = _patched(table, task)
             rows += table.num_rows
             buffer.append(table)
             pending = pa.concat_tables(buffer)
@@ -129,10 +155,4 @@ def run_shard(task: ShardTask) -> dict:
         if buffer:
             writer.write_table(pa.concat_tables(buffer), row_group_size=ROW_GROUP)
     os.replace(tmp, final)
-    return {
-        "path": f"{DATA_DIR}/{final.name}",
-        "split": task.split,
-        "rows": rows,
-        "sha256": file_sha256(final),
-        "bytes": final.stat().st_size,
-    }
+    return describe(root, task.rel, task.split, rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from ..sample import PixelImage, Sample
 class WorkSettings:
     size: int = 112
     image_format: str = "jpeg"
-    keep_gray: bool = True
+    image_mode: str = "RGB"  # every row's mode: one declared mode, so batches stack
     keep_unaligned: bool = False
     detector: str = "retinaface-mnet025"
     threads: int = 1
@@ -149,6 +150,27 @@ def _floats(values: Any) -> list[float] | None:
     return [float(v) for v in np.asarray(values, dtype=np.float32).ravel()]
 
 
+# Sample.extra keys that have their own column; everything else goes to source_extra.
+FLAG_KEYS = ("neutral_by_convention", "landmarks_error")
+MAX_EXTRA_CHARS = 4096
+
+
+def reader_flags(s: Sample) -> dict[str, Any]:
+    """What a reader noted about a sample, as row columns: nothing it says is dropped."""
+    extra = dict(s.extra or {})
+    convention = bool(extra.pop("neutral_by_convention", False))
+    error = extra.pop("landmarks_error", None)
+    text = json.dumps(extra, sort_keys=True, default=str) if extra else None
+    if text is not None and len(text) > MAX_EXTRA_CHARS:  # bounded: readers parse hostile files
+        text = json.dumps({"truncated": text[:MAX_EXTRA_CHARS]})
+    return {
+        "label_by_convention": convention,
+        "source_bbox": _floats(s.bbox),
+        "landmarks_error": None if error is None else str(error)[:500],
+        "source_extra": text,
+    }
+
+
 def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
     from ..faces import decode_scaled, process_face
 
@@ -178,24 +200,29 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
             s.landmarks,
             detector,
             size=settings.size,
-            keep_gray=settings.keep_gray,
+            keep_gray=settings.image_mode == "L",
             detect_side=settings.detect_side,
         ).scaled(factor)
     except FacedataError as exc:
         reason = getattr(exc, "reason", None) or "alignment failed"
         return Failed(where, reason, exc.message, s.dataset)
+    status = face.align_status
     if face.image is None:
         if not settings.keep_unaligned:
             return Failed(where, f"face: {face.align_status}", "", s.dataset)
-        aligned = img.resize((settings.size, settings.size))
+        aligned, status = img.resize((settings.size, settings.size)), "whole_frame"
     else:
         aligned = face.image
+    if aligned.mode != settings.image_mode:
+        aligned = aligned.convert(settings.image_mode)
     pose = s.pose or (None, None, None)
+    flags = reader_flags(s)
     return {
         "image": {"bytes": encode(aligned, settings.image_format), "path": f"{s.key}"},
         "smile": item.labels.get("smile"),
         "expression": item.labels.get("expression"),
         "smile_derived": bool(item.labels.get("smile_derived", False)),
+        **flags,
         "source_label": item.labels.get("source_label"),
         "dataset": s.dataset,
         "key": s.key,
@@ -205,12 +232,14 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         "landmarks": _floats(face.landmarks),
         "detector": face.detector,
         "det_score": None if face.score is None else float(face.score),
-        "align_status": face.align_status,
+        "align_status": status,
         "yaw": pose[0],
         "pitch": pose[1],
         "roll": pose[2],
         "valence": s.valence,
         "arousal": s.arousal,
+        "merged_from": None,
+        "label_conflict": None,
         "sha256": sha,
         "phash": phash64(aligned),
         **item.meta,

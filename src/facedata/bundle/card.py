@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..assemble.schema import CORPUS_JSON, DATA_DIR, HF_FEATURES, SPLITS
+from ..corpus import CORPUS_JSON, DATA_DIR, SPLITS
 from ..licensing import clearance_line
 from .bibtex import render_bib, unique_entries
 from .markdown import fence, table
@@ -23,10 +23,13 @@ LICENSE_LINK = "LICENSES/README.md"
 
 
 def _feature(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """HF_FEATURES (the Parquet metadata form) -> the card's `dataset_info` form."""
+    """A Hugging Face feature (the Parquet metadata form) -> the card's `dataset_info` form."""
     kind = spec["_type"]
     if kind == "Image":
         return {"name": name, "dtype": "image"}
+    if kind == "ClassLabel":
+        names = {str(i): n for i, n in enumerate(spec["names"])}
+        return {"name": name, "dtype": {"class_label": {"names": names}}}
     if kind == "Sequence":
         return {"name": name, "sequence": spec["feature"]["dtype"]}
     return {"name": name, "dtype": spec["dtype"]}
@@ -92,7 +95,7 @@ def front_matter(corpus: CorpusView) -> dict[str, Any]:
             }
         ],
         "dataset_info": {
-            "features": [_feature(n, spec) for n, spec in HF_FEATURES.items()],
+            "features": [_feature(n, spec) for n, spec in corpus.features.items()],
             "splits": [
                 {"name": s, "num_bytes": nbytes[s], "num_examples": rows[s]} for s in splits
             ],

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..assemble.schema import DATA_DIR, SCHEMA, SPLITS
+from ..corpus import DATA_DIR, SPLITS, columns, default_expressions
 from .bibtex import render_bib, unique_entries
 from .record import CorpusView
 
@@ -76,29 +76,14 @@ MAIN_COLUMNS = (
     "license_tier",
     "official",
     "align_status",
+    "label_by_convention",
+    "landmarks_error",
     "det_score",
     "valence",
     "arousal",
     "sha256",
 )
-_DESCRIPTIONS = {
-    "image": "Aligned face, encoded image bytes.",
-    "smile": "1 = visible smile, 0 = no smile, empty = not annotated.",
-    "expression": "Expression name from the facedata taxonomy; empty = not annotated.",
-    "smile_derived": "True when smile was inferred from an expression label.",
-    "source_label": "The source's own label, verbatim.",
-    "dataset": "Id of the input dataset the row comes from.",
-    "split": "train, validation or test.",
-    "subject_id": "The person's id within the source, where known.",
-    "license_id": "License of the input dataset (SPDX id or LicenseRef).",
-    "license_tier": "commercial, noncommercial, research-only or unknown.",
-    "official": "False when the row came from an unofficial mirror.",
-    "align_status": "How the face was aligned.",
-    "det_score": "Face detector confidence.",
-    "valence": "Valence, where the source has it.",
-    "arousal": "Arousal, where the source has it.",
-    "sha256": "sha256 of the decoded source pixels (exact-duplicate key).",
-}
+_COLUMNS = {c.name: c for c in columns(default_expressions())}
 
 
 def _data_type(arrow: pa.DataType) -> str:
@@ -121,8 +106,8 @@ def _field(column: str) -> dict[str, Any]:
         "@type": "cr:Field",
         "@id": f"{RECORD_SET}/{column}",
         "name": column,
-        "description": _DESCRIPTIONS.get(column, column),
-        "dataType": _data_type(SCHEMA.field(column).type),
+        "description": _COLUMNS[column].doc,
+        "dataType": _data_type(_COLUMNS[column].arrow),
         "source": source,
     }
     if column == "split":

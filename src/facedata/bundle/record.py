@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..assemble.schema import CORPUS_FORMAT
-from ..corpus import read_corpus
+from ..corpus import CORPUS_FORMAT, default_expressions, hf_features, read_corpus
 from ..licensing import CorpusTerms as Terms
 from ..licensing import corpus_terms
 from ..manifest import Manifest
@@ -59,6 +58,7 @@ class CorpusView:
     shards: list[dict[str, Any]]
     detector: dict[str, Any] | None
     built: bool
+    features: dict[str, Any] = field(default_factory=dict)  # the rows' HF features
     detector_decision: dict[str, Any] | None = None
 
     @property
@@ -71,10 +71,10 @@ def load_corpus(path: Path) -> dict[str, Any]:
     """Read `PATH/corpus.json`; a folder without one is not a corpus."""
     return read_corpus(
         path,
-        require={"datasets": list},
+        require=("datasets",),
         missing_hint="pass the folder `facedata build --out` wrote, or use "
         "`facedata cite --datasets ID,... --out DIR` before a build",
-    )
+    ).to_dict()
 
 
 def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
@@ -179,8 +179,17 @@ def view(
         shards=shards,
         detector=corpus.get("detector"),
         built=bool(shards),
+        features=_features(corpus),
         detector_decision=corpus.get("detector_decision"),
     )
+
+
+def _features(corpus: dict[str, Any]) -> dict[str, Any]:
+    """The rows' features: the corpus's own label names and image mode where it says."""
+    heads = corpus.get("heads") or {}
+    names = (heads.get("expression") or {}).get("names") or default_expressions()
+    mode = (corpus.get("image") or {}).get("mode") or "RGB"
+    return hf_features(names, mode)
 
 
 def _source(manifest: Manifest) -> tuple[str, bool]:

@@ -15,7 +15,7 @@ from ..errors import FacedataError
 
 # Command modules register themselves on import; the order is the order in --help,
 # which follows the data: demo first (the way in), then catalog, fetch, read, faces,
-# build, bundle, own data.
+# build, bundle, own data, train.
 from . import demo
 from . import catalog
 from . import fetch
@@ -25,6 +25,7 @@ from . import build
 from . import cite
 from . import report
 from . import owndata
+from . import learn
 from .app import app, console_err, readable_help
 
 

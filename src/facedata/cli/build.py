@@ -61,16 +61,16 @@ def build(
         bool | None,
         typer.Option(
             "--keep-unaligned/--drop-unaligned",
-            help="Keep rows where no face was found (status no_face) or drop them (default).",
+            help="Keep rows where no face was found (status whole_frame) or drop them (default).",
             show_default=False,
         ),
     ] = None,
-    keep_gray: Annotated[
-        bool | None,
+    image_mode: Annotated[
+        str | None,
         typer.Option(
-            "--keep-gray/--rgb",
-            help="Keep grey sources grey (default) or store every face as RGB.",
-            show_default=False,
+            "--image-mode",
+            metavar="RGB|L",
+            help="One mode for every face: RGB (default; grey sources replicated) or L (grey).",
         ),
     ] = None,
     image_format: Annotated[
@@ -129,6 +129,15 @@ def build(
             "local Ray instance). The corpus is the same.",
         ),
     ] = None,
+    label_conflicts: Annotated[
+        str | None,
+        typer.Option(
+            "--label-conflicts",
+            metavar="void|first",
+            help="Duplicates that disagree on a label: void (default: neither copy trusted) "
+            "or first (the first copy's label stands).",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Build a license-filtered, aligned Parquet corpus with its citation bundle.
@@ -157,11 +166,12 @@ def build(
         "clearances": clearances,
         "manifests": manifests or None,
         "split_ratios": [r.strip() for r in split_ratios.split(",")] if split_ratios else None,
+        "image_mode": image_mode.upper() if image_mode else None,
+        "label_conflicts": label_conflicts,
         "detector": detector,
         "near_dup_distance": near_dup_distance,
         "keep_unaligned": keep_unaligned,
         "image_format": image_format,
-        "keep_gray": keep_gray,
         "seed": seed,
         "engine": engine,
     }
@@ -223,14 +233,22 @@ def build(
     c = corpus["counts"]
     splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
     dropped = sum(v["count"] for v in corpus["drops"].values())
+    dd = corpus["dedup"]
     console.print(
         f"[bold]{escape(str(recipe.out))}[/]: {c['total']:,} rows ({splits}); "
-        f"{dropped:,} dropped; dedup removed {corpus['dedup']['exact']} exact + "
-        f"{corpus['dedup']['near']} near",
+        f"{dropped:,} dropped; dedup removed {dd['exact']} exact + {dd['near']} near",
         highlight=False,
         soft_wrap=True,
     )
     console.print(f"funnel: {escape(_funnel_line(corpus))}", highlight=False, soft_wrap=True)
+    merged, conflicts = sum(dd["merged"].values()), sum(dd["conflicts"].values())
+    if merged or conflicts:
+        console.print(
+            f"duplicates: {merged} labels merged into kept rows, {conflicts} conflicting "
+            f"labels ({escape(dd['conflict_policy'] or '')})",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(f"license: {escape(corpus['license']['statement'])}")
     console.print(
         f"next: facedata report {escape(_quoted(recipe.out))}   (one HTML page: balance, "

@@ -39,8 +39,8 @@ def cite(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Write references.bib, CITATION.cff, ATTRIBUTION.md, LICENSES/, croissant.json, README.md."""
-    from ..assemble.schema import CORPUS_JSON
     from ..bundle import corpus_from_manifests, load_corpus, write_bundle
+    from ..corpus import CORPUS_JSON
 
     if (path is None) == (datasets is None):
         raise FacedataError(

@@ -22,7 +22,9 @@ from .detect import Detection, Detector, DetectorError
 from .landmarks import to_five_points
 from .registry import get_detector
 
-AlignStatus = Literal["detected", "dataset_landmarks", "precropped", "no_face", "multiple_faces"]
+AlignStatus = Literal[
+    "detected", "dataset_landmarks", "precropped", "whole_frame", "no_face", "multiple_faces"
+]
 
 
 @dataclass(slots=True)
@@ -83,9 +85,9 @@ def process_face(
 
     - align=landmarks with landmarks given: fit them, no detector touched
       (without landmarks the sample falls back to detection).
-    - align=precropped: trust the crop, resize the whole frame.
+    - align=precropped: trust the crop, resize the whole frame (status `precropped`).
     - otherwise detect; precropped=True pads and upscales first and keeps the
-      whole frame (status `precropped`) when still nothing is found.
+      whole frame (status `whole_frame`: no face found) when still nothing is found.
     Several faces: the largest, most central is aligned and the status says
     `multiple_faces` (or the sample is dropped with multiple="drop").
     `detect_side`: detect on a copy whose longest side is this many pixels (see
@@ -106,13 +108,13 @@ def process_face(
             transform=m,
         )
     if spec.align == "precropped":
-        return _whole_frame(img, size, keep_gray, None)
+        return _whole_frame(img, size, keep_gray, None, "precropped")
 
     det = _resolve(detector)
     found = _detect_padded(det, img) if spec.precropped else detect_reduced(det, img, detect_side)
     if not found:
         if spec.precropped:
-            return _whole_frame(img, size, keep_gray, det)
+            return _whole_frame(img, size, keep_gray, det, "whole_frame")
         return AlignedFace(None, "no_face", det.name, det.weights_sha256)
     pick = found[choose_face(found, img.size)]
     several = len(found) > 1
@@ -212,13 +214,19 @@ def _detect_padded(det: Detector, img: Image.Image) -> list[Detection]:
     return [d.moved(0.5, -px, -py) for d in det.detect(canvas)]
 
 
-def _whole_frame(img: Image.Image, size: int, keep_gray: bool, det: Detector | None) -> AlignedFace:
+def _whole_frame(
+    img: Image.Image,
+    size: int,
+    keep_gray: bool,
+    det: Detector | None,
+    status: AlignStatus,
+) -> AlignedFace:
     mode = "L" if img.mode == "L" and keep_gray else "RGB"
     src = img if img.mode == mode else img.convert(mode)
     crop = src.resize((size, size), Image.Resampling.BILINEAR)
     return AlignedFace(
         crop,
-        "precropped",
+        status,
         det.name if det else None,
         det.weights_sha256 if det else None,
         box=[0.0, 0.0, float(img.width), float(img.height)],

@@ -457,6 +457,7 @@ def _write_members(
     included, fails instead of being written through.
     """
     budget.count(len(members))
+    checked: set[Path] = set()  # folders already resolved inside tmp (none is a link)
     for m in members:
         target = tmp / m.name
         if m.kind == "dir":
@@ -468,10 +469,10 @@ def _write_members(
             os.symlink(m.link, target)
         elif m.kind == "hardlink":
             with confine.open_regular(tmp, tmp / m.link) as src:
-                _copy(src, confine.create_new(tmp, target), archive, budget)
+                _copy(src, confine.create_new(tmp, target, checked), archive, budget)
         else:
             with open_file(m.ref) as src:
-                _copy(src, confine.create_new(tmp, target), archive, budget)
+                _copy(src, confine.create_new(tmp, target, checked), archive, budget)
     return [m.name for m in members if m.kind != "dir"]
 
 

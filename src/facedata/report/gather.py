@@ -19,8 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..assemble.schema import CORPUS_JSON, DATA_DIR
-from ..corpus import read_corpus
+from ..corpus import CORPUS_JSON, DATA_DIR, LabelCodec, codec_of, read_corpus
 from ..errors import FacedataError
 from .keys import align_label
 from .thumbs import Thumb, to_data_uri
@@ -94,7 +93,7 @@ def load_corpus_json(root: Path) -> dict[str, Any]:
     return read_corpus(
         root,
         missing_hint="point at the folder `facedata build` wrote (it holds corpus.json and data/)",
-    )
+    ).to_dict()
 
 
 def shard_paths(root: Path) -> list[Path]:
@@ -113,6 +112,20 @@ def _with_all_columns(batch: pa.RecordBatch, wanted: tuple[str, ...]) -> pa.Tabl
     for name in wanted:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(len(table), _STRING_TYPES[name]))
+    return table
+
+
+def _named_labels(table: pa.Table, codec: LabelCodec) -> pa.Table:
+    """Class indices (-1 = not said) back to what the report shows: 0/1 and names."""
+    for head in HEADS:
+        column = table.column(head)
+        if not pa.types.is_integer(column.type):
+            continue  # an older corpus: expression stored by name
+        values = [codec.decode(head, v) for v in column.to_pylist()]
+        kind = pa.int8() if head == "smile" else pa.string()
+        table = table.set_column(
+            table.schema.get_field_index(head), head, pa.array(values, type=kind)
+        )
     return table
 
 
@@ -170,10 +183,11 @@ def scan_shards(root: Path, sample_cap: int) -> ShardStats:
         present = set(pf.schema_arrow.names)
         wanted = [c for c in (*GROUP_COLUMNS, "det_score", "sha256") if c in present]
         missing |= set(GROUP_COLUMNS) - present
+        codec = codec_of(pf.schema_arrow)
         offset = 0
         try:
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
-                table = _with_all_columns(batch, GROUP_COLUMNS)
+                table = _named_labels(_with_all_columns(batch, GROUP_COLUMNS), codec)
                 grouped = table.group_by(list(GROUP_COLUMNS)).aggregate([([], "count_all")])
                 for row in grouped.to_pylist():
                     n = row.pop("count_all")

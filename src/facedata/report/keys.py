@@ -13,16 +13,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..assemble.schema import SPLITS
+from ..corpus import SPLITS
 
 SMILE_NAMES = {"1": "1 · smile", "0": "0 · no smile"}
 EXPRESSION_ORDER = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt")
 HEAD_TITLES = {"smile": "Smile", "expression": "Expression"}
 MISSING = "(none)"
 
-# align_status values, as a person reads them. `precropped` covers two different
-# things: a source declared as crops (no detector ran) and a whole frame kept because
-# the detector found no face in a tight crop; the detector column tells them apart.
+# align_status values, as a person reads them. Corpora built before `whole_frame`
+# existed wrote `precropped` for two different things: a source declared as crops (no
+# detector ran) and a whole frame kept because the detector found no face in a tight
+# crop; there the detector column tells them apart.
 ALIGN_NAMES = {
     "detected": "detected",
     "multiple_faces": "detected, several faces",
@@ -34,6 +35,8 @@ FALLBACK_FRAME = "whole frame (no face found)"
 
 
 def align_label(status: object, detector: object = None) -> str:
+    if status == "whole_frame":
+        return FALLBACK_FRAME
     if status == "precropped":
         return FALLBACK_FRAME if detector else DECLARED_CROP
     if status is None:

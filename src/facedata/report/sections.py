@@ -185,9 +185,21 @@ def alignment(data: CorpusData) -> str:
     body += note(
         "detected: faces found and aligned by the detector; dataset landmarks: aligned "
         "with the source's own landmarks; declared crop: the manifest says the images are "
-        "face crops, used whole; whole frame (no face found): the detector found no face in "
-        "a tight crop, so the whole frame was kept unaligned (check these first)."
+        "face crops, used whole; whole frame (no face found): the detector found no face "
+        "(in a tight crop, or with --keep-unaligned), so the whole frame was kept unaligned "
+        "(check these first)."
     )
+    flags = get_dict(get_dict(data.meta, "counts"), "flags")
+    described = {
+        "label_by_convention": "a head filled by the source's convention, not an annotator",
+        "landmarks_error": "the source's landmarks could not be read (detected instead)",
+        "source_bbox": "the source gives its own face box (column source_bbox)",
+        "merged": "labels merged in from a duplicate in another source",
+        "label_conflict": "duplicates disagreed on a head (see Duplicates)",
+    }
+    if flags:
+        rows = [[k, described.get(k, ""), v] for k, v in sorted(flags.items())]
+        body += table(["reader flag (column)", "meaning", "rows"], rows, numeric=[2])
     return section("alignment", "Alignment status", body)
 
 
@@ -275,7 +287,24 @@ def dedup(data: CorpusData) -> str:
         ("exact", "exact duplicates dropped (same decoded pixels)"),
         ("near", "near duplicates dropped (perceptual hash)"),
         ("near_distance", "near-duplicate threshold (Hamming distance)"),
+        ("same_subject_kept", "near duplicates of one subject kept (frames differing in label)"),
+        ("other_subject_kept", "near-identical faces of two subjects (per the dataset) kept"),
+        ("conflict_policy", "policy when duplicates disagree on a label"),
     ]
     rows = [[label, d[k]] for k, label in known if k in d]
-    rows += [[k, v] for k, v in d.items() if k not in dict(known)]
-    return section("dedup", "Duplicates", table(["", "count"], rows, numeric=[1]))
+    for key, label in (("merged", "labels merged into the kept copy"), ("conflicts", "conflicts")):
+        for head, n in sorted(get_dict(d, key).items()):
+            rows.append([f"{label}: {head}", n])
+    skip = {*dict(known), "merged", "conflicts", "examples"}
+    rows += [[k, v] for k, v in d.items() if k not in skip]
+    body = table(["", "count"], rows, numeric=[1])
+    examples = [e for e in d.get("examples") or [] if isinstance(e, dict)]
+    if examples:
+        body += table(
+            ["kind", "head", "kept row", "duplicate", "values"],
+            [
+                [e.get("kind"), e.get("head"), e.get("kept"), e.get("duplicate"), e.get("values")]
+                for e in examples
+            ],
+        )
+    return section("dedup", "Duplicates", body)

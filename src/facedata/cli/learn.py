@@ -1,0 +1,151 @@
+"""`facedata train` and `facedata predict`: the consumer side of a corpus.
+
+Both import their libraries (and with them PyTorch / onnxruntime) only when run, so
+`facedata --help` and every other command stay torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .app import app, console
+
+
+@app.command()
+def train(
+    corpus: Annotated[Path, typer.Argument(help="Corpus folder written by `facedata build`.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the model and its metrics.")],
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over train.")] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="AdamW learning rate.")] = 1e-3,
+    width: Annotated[
+        int, typer.Option("--width", min=4, max=256, help="Channels of the first conv block.")
+    ] = 32,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    workers: Annotated[int, typer.Option("--workers", min=0, help="DataLoader workers.")] = 0,
+    streaming: Annotated[
+        bool, typer.Option("--streaming", help="Stream shards instead of holding the split.")
+    ] = False,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="Stop after this many steps.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="CPU threads for PyTorch.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Train a small dual-head (smile + expression) network on a corpus; export ONNX."""
+    from ..learn import require_torch
+
+    torch = require_torch()
+    from ..learn.train import TrainConfig
+    from ..learn.train import train as run_train
+
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        width=width,
+        device=device,
+        seed=seed,
+        workers=workers,
+        streaming=streaming,
+        max_steps=max_steps,
+    )
+
+    def progress(e: dict) -> None:
+        def f(v: float | None) -> str:
+            return "-" if v is None else f"{v:.4f}"
+
+        console.print(
+            f"epoch {e['epoch']}: train loss smile {f(e['train_smile_loss'])} expression "
+            f"{f(e['train_expression_loss'])}; validation smile {f(e['val_smile_loss'])} "
+            f"expression {f(e['val_expression_loss'])}",
+            highlight=False,
+        )
+
+    m = run_train(corpus, out, cfg, progress=progress)
+    v = m["validation"]
+    console.print(
+        f"[bold]{escape(str(out))}[/]: {m['steps']} steps in {m['seconds']:.1f}s on "
+        f"{m['device']}; validation smile accuracy {_pct(v['smile']['accuracy'])}, "
+        f"ROC AUC {_num(v['smile']['roc_auc'])}; expression accuracy "
+        f"{_pct(v['expression']['accuracy'])}",
+        highlight=False,
+    )
+    console.print("wrote model.onnx, model.pt, metrics.json, training.png", highlight=False)
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+@app.command()
+def predict(
+    model: Annotated[
+        Path, typer.Argument(help="A `facedata train` folder, or its model.onnx / model.pt.")
+    ],
+    media: Annotated[Path, typer.Argument(help="An image or a video file.")],
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Smile probability that counts as smiling.")
+    ] = 0.8,
+    fps: Annotated[
+        float, typer.Option("--fps", min=0.01, help="Video: frames read per second.")
+    ] = 1.0,
+    whole_frame: Annotated[
+        bool,
+        typer.Option("--whole-frame", help="The input is already an aligned face crop."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+) -> None:
+    """Smile and expression probabilities for the face in an image, or per video frame."""
+    from ..learn.predict import (
+        Model,
+        PredictError,
+        Predictor,
+        check_threshold,
+        is_video,
+        readout,
+        result_json,
+        video_readout,
+    )
+
+    check_threshold(threshold)
+    if not media.is_file():
+        raise PredictError(f"no file at {media}", hint="pass an image or a video file")
+    predictor = Predictor(Model(model), whole_frame=whole_frame)
+    if is_video(media):
+        summary = predictor.video(media, fps=fps)
+        if as_json:
+            print(json.dumps([result_json(r) for r in summary.readings], indent=2))
+            return
+        lines = list(video_readout(summary, threshold))
+        if not summary.readings:
+            raise PredictError(
+                f"no face found in any of the {summary.frames} frames sampled from {media}",
+                hint="check the video shows a face; try a higher --fps",
+            )
+    else:
+        reading = predictor.image(media)
+        if reading is None:
+            raise PredictError(
+                f"no face found in {media}",
+                hint="use a photo with a visible face, or --whole-frame if it is a face crop",
+            )
+        if as_json:
+            print(json.dumps(result_json(reading), indent=2))
+            return
+        lines = readout(reading.smile, reading.expression, threshold)
+    for line in lines:
+        console.print(escape(line), highlight=False, soft_wrap=True)

@@ -1,0 +1,32 @@
+"""Reading rows back with their labels by name, for tools and checks (not training:
+the PyTorch dataset reads class indices straight into tensors)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from .row import HEADS, codec_of
+from .shards import DATA_DIR
+
+
+def shard_files(root: Path) -> list[Path]:
+    """The corpus's shards in name order; hidden names are shards still being written."""
+    data = Path(root) / DATA_DIR
+    return sorted(p for p in data.glob("*.parquet") if not p.name.startswith("."))
+
+
+def iter_rows(root: Path, columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Every row of the corpus at `root`, smile as 0/1/None and expression by name."""
+    for path in shard_files(root):
+        pf = pq.ParquetFile(path)
+        codec = codec_of(pf.schema_arrow)
+        for batch in pf.iter_batches(batch_size=1024, columns=list(columns) if columns else None):
+            for row in batch.to_pylist():
+                for head in HEADS:
+                    if isinstance(row.get(head), int):
+                        row[head] = codec.decode(head, row[head])
+                yield row

@@ -1,0 +1,219 @@
+"""PyTorch datasets over a built corpus: one call, typed samples, both heads and masks.
+
+Each sample is a dict:
+  image            float32 tensor C x H x W in [0, 1] (C = 3 for RGB corpora, 1 for grey)
+  smile            class index (0 no smile, 1 smile), -1 where the source does not say
+  expression       index into the corpus's expression names, -1 where not said
+  smile_mask       True where the smile head has a label
+  expression_mask  True where the expression head has a label
+and the DataLoader's default collate turns a batch into tensors (labels int64, masks
+bool), so a loss masks each head by itself.
+
+Two shapes:
+- `CorpusDataset` (map-style): labels and the encoded image bytes of one split held
+  in Arrow buffers (about the split's size on disk), any index in O(1), shuffling by
+  the DataLoader's sampler. The default for corpora that fit in memory.
+- `CorpusStream` (iterable): shard by shard, row group by row group, with a bounded
+  shuffle buffer; DataLoader workers take disjoint shards. For corpora larger than
+  memory.
+
+`transform` receives the decoded PIL image (in the corpus's declared mode) and
+returns a tensor; the default converts to a float tensor without torchvision.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from ..corpus import CorpusError, CorpusRecord, read_corpus
+from ..corpus.row import HEADS
+
+Transform = Callable[[Image.Image], torch.Tensor]
+LABEL_COLUMNS = ("smile", "expression")
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL -> float32 C x H x W in [0, 1] (what torchvision's ToTensor does).
+
+    One pass to float32 (a fresh, writable array), a view to channels-first, one
+    in-place scale: the least per-sample work, so a loader keeps up with decoding."""
+    arr = torch.from_numpy(np.asarray(img, dtype=np.float32))
+    arr = arr[None] if arr.ndim == 2 else arr.permute(2, 0, 1)
+    return arr.div_(255.0)
+
+
+def decode(data: bytes, mode: str) -> Image.Image:
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img if img.mode == mode else img.convert(mode)
+
+
+class _Corpus:
+    """What both datasets share: the record, the split's shards, the image mode."""
+
+    def __init__(self, root: Path | str, split: str, transform: Transform | None) -> None:
+        self.root = Path(root)
+        self.record: CorpusRecord = read_corpus(self.root, require=("shards",))
+        self.split = split
+        self.shards = [self.root / s.path for s in self.record.shards if s.split == split]
+        if not self.shards:
+            have = sorted({s.split for s in self.record.shards if s.split})
+            raise CorpusError(
+                f"{self.root} has no {split!r} rows",
+                hint=f"pick one of its splits: {', '.join(have) or 'none (empty corpus)'}",
+            )
+        missing = [p for p in self.shards if not p.is_file()]
+        if missing:
+            raise CorpusError(
+                f"{self.root} lacks shard {missing[0].relative_to(self.root)}",
+                hint="the corpus is incomplete; copy it whole or rebuild it",
+            )
+        self.mode = self.record.image.mode if self.record.image else "RGB"
+        self.transform = transform or to_tensor
+        self.names = {
+            "smile": ["no_smile", "smile"],
+            "expression": self.record.expression_names(),
+        }
+
+    def _sample(self, data: bytes, smile: int, expression: int) -> dict[str, Any]:
+        # labels as plain ints and bools: the DataLoader's collate makes one int64 /
+        # bool tensor per batch, far cheaper than four small tensors per sample
+        smile, expression = int(smile), int(expression)
+        return {
+            "image": self.transform(decode(data, self.mode)),
+            "smile": smile,
+            "expression": expression,
+            "smile_mask": smile >= 0,
+            "expression_mask": expression >= 0,
+        }
+
+
+def _labels(table: pa.Table) -> dict[str, np.ndarray]:
+    out = {}
+    for head in HEADS:
+        column = table.column(head)
+        if not pa.types.is_integer(column.type):
+            raise CorpusError(
+                f"column {head} holds {column.type}, not class indices",
+                hint="this corpus predates typed labels; rebuild it with `facedata build`",
+            )
+        out[head] = column.fill_null(-1).to_numpy().astype(np.int64)
+    return out
+
+
+class CorpusDataset(_Corpus, Dataset):
+    """Map-style dataset over one split of a corpus (see the module docstring)."""
+
+    def __init__(
+        self, root: Path | str, split: str = "train", transform: Transform | None = None
+    ) -> None:
+        super().__init__(root, split, transform)
+        tables = []
+        for path in self.shards:
+            tables.append(pq.read_table(path, columns=["image", *LABEL_COLUMNS, "subject_id"]))
+        table = pa.concat_tables(tables)
+        self._images = table.column("image").combine_chunks().field("bytes")
+        labels = _labels(table)
+        self.smile, self.expression = labels["smile"], labels["expression"]
+        self.subject_id = table.column("subject_id").to_pylist()
+
+    def __len__(self) -> int:
+        return len(self.smile)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        data = self._images[index].as_py()
+        return self._sample(data, self.smile[index], self.expression[index])
+
+
+class CorpusStream(_Corpus, IterableDataset):
+    """Streams one split shard by shard (see the module docstring).
+
+    `shuffle` shuffles the shard order and keeps a buffer of `buffer` samples from
+    which each next sample is drawn at random; `seed` plus `set_epoch` make the order
+    reproducible and different each epoch.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        split: str = "train",
+        transform: Transform | None = None,
+        *,
+        shuffle: bool = False,
+        buffer: int = 1024,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(root, split, transform)
+        self.shuffle, self.buffer, self.seed, self.epoch = shuffle, max(1, buffer), seed, 0
+        self.rows = sum(s.rows for s in self.record.shards if s.split == split)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _my_shards(self, rng: random.Random) -> list[Path]:
+        shards = list(self.shards)
+        if self.shuffle:
+            rng.shuffle(shards)
+        info = get_worker_info()
+        if info is None:
+            return shards
+        return shards[info.id :: info.num_workers]
+
+    def _rows(self, shards: list[Path]) -> Iterator[tuple[bytes, int, int]]:
+        for path in shards:
+            pf = pq.ParquetFile(path)
+            for group in range(pf.metadata.num_row_groups):
+                table = pf.read_row_group(group, columns=["image", *LABEL_COLUMNS])
+                # one row group as Python objects: cheaper per row than Arrow scalars
+                images = table.column("image").combine_chunks().field("bytes").to_pylist()
+                labels = _labels(table)
+                yield from zip(
+                    images, labels["smile"].tolist(), labels["expression"].tolist(), strict=True
+                )
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        rng = random.Random(self.seed * 100_003 + self.epoch)
+        rows = self._rows(self._my_shards(rng))
+        if not self.shuffle:
+            for row in rows:
+                yield self._sample(*row)
+            return
+        pool: list[tuple[bytes, int, int]] = []
+        for row in rows:
+            if len(pool) < self.buffer:
+                pool.append(row)
+                continue
+            i = rng.randrange(len(pool))
+            pool[i], row = row, pool[i]
+            yield self._sample(*row)
+        rng.shuffle(pool)
+        for row in pool:
+            yield self._sample(*row)
+
+
+def load(
+    root: Path | str,
+    split: str = "train",
+    *,
+    streaming: bool = False,
+    transform: Transform | None = None,
+    **kwargs: Any,
+) -> CorpusDataset | CorpusStream:
+    """One call from a corpus folder to a dataset a DataLoader can batch."""
+    if streaming:
+        return CorpusStream(root, split, transform, **kwargs)
+    return CorpusDataset(root, split, transform)
