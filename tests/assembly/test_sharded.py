@@ -58,8 +58,8 @@ def _local_copies(folder: Path, ids: list[str]) -> Path:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """GENKI (detected JPEGs), FER2013 (CSV pixels) and CelebA (landmarks), with a
-    GENKI image copied into CelebA so dedup has work across tasks."""
+    """GENKI (detected JPEGs), FER2013 (CSV pixels) and CelebA (landmarks): fixtures
+    made from two photos, so near duplicates turn up across tasks."""
     tmp = tmp_path_factory.mktemp("sharded")
     src = tmp / "src"
     layouts.make_genki4k(src / "genki4k")
@@ -111,6 +111,7 @@ def _same_corpus(a: dict, b: dict, out_a: Path, out_b: Path) -> None:
 def test_the_fixture_exercises_dedup_and_several_shards(world) -> None:
     c = world["corpus"]
     assert c["counts"]["total"] > 20
+    assert c["dedup"]["exact"] + c["dedup"]["near"] > 0, c["dedup"]
     assert len(c["shards"]) >= 4
     assert len({s["path"].split("-")[0] for s in c["shards"]}) >= 2  # several splits
 
