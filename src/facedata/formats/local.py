@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import confine
 from ..atomic import atomic_write_bytes
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
@@ -32,7 +33,7 @@ from ..paths import home
 from ..sample import Drop, FileImage, Sample
 from ..video import frames_at, sample_times
 from ..withdrawals import MULTI
-from ._common import open_csv
+from ._common import label_path, open_csv
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 HEADS = ("smile", "expression")
@@ -86,7 +87,13 @@ def read_local(
             if not subject:
                 yield Drop(manifest.id, "no subject id", where)
                 continue
-            path = root / rel
+            path = label_path(root, rel)
+            if isinstance(path, str):  # absolute or '..': never read outside the folder
+                yield Drop(manifest.id, path, where, rel)
+                continue
+            if path.is_file() and not confine.is_inside(root, path):
+                yield Drop(manifest.id, "unsafe image path: a link out of the folder", where, rel)
+                continue
             if not path.is_file():
                 yield Drop(manifest.id, "missing image", where, rel)
                 continue
