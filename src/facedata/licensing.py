@@ -456,6 +456,19 @@ class TwinIndex:
             for k in keys:
                 self._by_key.setdefault(k, []).append(m)
 
+    def copies(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> set[str]:
+        """Every other dataset sharing an identity with `source`, whatever its tier.
+
+        The same bytes under another id show the same people: a withdrawal recorded for
+        one of them must hold for the others too.
+        """
+        return {
+            other.id
+            for key in source_identities(manifest, source, sha256s)
+            for other in self._by_key.get(key, [])
+            if other.id != manifest.id
+        }
+
     def twins(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> list[Twin]:
         """Other datasets sharing an identity with `source` whose tier is stricter."""
         own = _RESTRICTIVENESS.index(manifest.license.tier)

@@ -154,8 +154,14 @@ class WithdrawalIndex:
             index.setdefault(w.subject_id, []).append(w)
         return cls(index)
 
-    def latest(self, dataset: str, subject_id: str) -> Withdrawal | None:
-        hits = [w for w in self.by_subject.get(subject_id, []) if w.applies(dataset)]
+    def latest(
+        self, dataset: str, subject_id: str, copies: Iterable[str] = ()
+    ) -> Withdrawal | None:
+        """The latest withdrawal for the subject in `dataset` or any copy of its bytes."""
+        names = [dataset, *copies]
+        hits = [
+            w for w in self.by_subject.get(subject_id, []) if any(w.applies(n) for n in names)
+        ]
         return max(hits, key=lambda w: w.when) if hits else None
 
     def all(self) -> list[Withdrawal]:
@@ -169,16 +175,20 @@ def admission(
     purpose: str,
     today: dt.date,
     on_withdrawn: Callable[[Withdrawal], None] | None = None,
+    copies: Iterable[str] = (),
 ) -> Admit:
     """May this subject's rows enter? The ledger first, then (own data) the register.
 
     A withdrawal recorded by `forget` holds until the register shows a signature dated
     after it that grants the purpose. Several ids joined by '+' (one frame, several
-    people) are admitted only together. Readers call this before decoding anything.
+    people) are admitted only together. A withdrawal recorded for another id of the
+    same bytes (`copies`: a manifest copied under a new id) holds here too. Readers call
+    this before decoding anything.
     """
+    copies = tuple(copies)
 
     def one(sid: str | None) -> tuple[bool, str]:
-        w = withdrawn.latest(dataset, sid) if sid else None
+        w = withdrawn.latest(dataset, sid, copies) if sid else None
         ok, why = True, ""
         if register is not None:
             ok, why = register.decide(sid, purpose, today)

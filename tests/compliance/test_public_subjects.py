@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import yaml
+
+from facedata.paths import builtin_manifest_dir
 from tests.fixtures import layouts
 
 from .conftest import corpus, drops, subjects
@@ -26,3 +29,20 @@ def test_withdrawn_public_subject_stays_out_of_an_unnamed_corpus_replay(team):
     assert "S005" not in subjects(team.out("b")) and subjects(team.out("b"))
     assert drops(team.out("b"))["ckplus: consent: withdrawn (erasure ledger)"] > 0
     assert corpus(team.out("b"))["forgotten"][0]["subject_id"] == "S005"
+
+
+def test_a_dataset_scoped_withdrawal_follows_a_copy_under_a_new_id(team):
+    layouts.make_ckplus(team.root / "ck")
+    data = yaml.safe_load((builtin_manifest_dir() / "ckplus.yaml").read_text())
+    data["id"], data["name"] = "ck-copy", "CK+ (my copy)"
+    (team.root / "manifests" / "ck-copy.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    for dataset in ("ckplus", "ck-copy"):  # the same delivery registered twice
+        assert team.cli("fetch", dataset, "--from", str(team.root / "ck")).code == 0
+    assert team.build("a", datasets="ckplus").code == 0
+    res = team.cli("forget", "--subject", "S005", "--dataset", "ckplus", str(team.out("a")))
+    assert res.code == 0, res.err
+
+    res = team.build("b", datasets="ck-copy")
+    assert res.code == 0, res.err
+    assert "S005" not in subjects(team.out("b")) and subjects(team.out("b"))
+    assert drops(team.out("b"))["ck-copy: consent: withdrawn (erasure ledger)"] > 0

@@ -27,6 +27,7 @@ class Admitted:
     source: Source
     decision: Decision
     fetched: Any  # facedata.fetch.FetchResult
+    copies: frozenset[str] = frozenset()  # other ids for the same bytes (withdrawals follow)
 
 
 @dataclass
@@ -157,7 +158,8 @@ def gate(
         if result is None:
             missing.append(dataset_id if not source_id else f"{dataset_id}:{source_id}")
             continue
-        admitted.append(Admitted(manifest, source, d, result))
+        copies = frozenset(twins.copies(manifest, source, hashes))
+        admitted.append(Admitted(manifest, source, d, result, copies))
     if not admitted and not missing:
         lines = [f"  {d.dataset} [{d.source}]: {d.reason}" for d in decisions]
         raise PolicyError(

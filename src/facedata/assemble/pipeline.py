@@ -180,6 +180,7 @@ def _items(
             on_withdrawn=lambda w: tally.withdrawn.__setitem__(
                 (w.subject_id, w.dataset, w.when), w.to_dict()
             ),
+            copies=adm.copies,
         )
         seen, estimate = 0, m.images or 0
         for item in read_source(m, src, adm.fetched.root, admit):
