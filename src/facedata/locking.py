@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import BusyError
+from .errors import BusyError, FacedataError
 
 try:
     import fcntl
@@ -43,6 +43,17 @@ def _busy(target: Path, path: Path, what: str, holder: str) -> BusyError:
         f"{target} is being changed by another facedata process{who}",
         hint=f"wait for the other build or forget to finish, then run this {what} again "
         f"(the lock {path} is released when that process ends)",
+    )
+
+
+def _unwritable(target: Path, exc: OSError) -> FacedataError:
+    problem = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    blocker = next((p for p in Path(os.path.abspath(target)).parents if p.is_file()), None)
+    if blocker is not None:
+        problem = f"{blocker} is a file, not a folder"
+    return FacedataError(
+        f"cannot write {target}: {problem}",
+        hint="pick a folder path whose parents are folders you can write to",
     )
 
 
@@ -95,8 +106,12 @@ def exclusive(target: Path, what: str = "command") -> Iterator[None]:
         if entry is not None and entry[2] == os.getpid():
             entry[1] += 1
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _held[key] = [_acquire(Path(target), path, what), 1, os.getpid()]
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = _acquire(Path(target), path, what)
+            except OSError as exc:  # the first write beside the target: say where, not how
+                raise _unwritable(Path(target), exc) from None
+            _held[key] = [handle, 1, os.getpid()]
     try:
         yield
     finally:

@@ -262,6 +262,15 @@ def test_manifest_new_out_is_a_folder_or_under_a_file(capsys, tmp_path, recordin
     assert file.read_text() == "x"
 
 
+def test_build_out_under_a_file(capsys, tmp_path, recordings):
+    file = tmp_path / "notes.txt"
+    file.write_text("x")
+    for out in (file / "corpus", file / "a" / "corpus"):
+        res = run_cli(capsys, "build", "--datasets", "own-data", "--out", str(out))
+        failed(res, "cannot write", f"{file} is a file, not a folder", "hint:")
+    assert file.read_text() == "x"
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
