@@ -262,6 +262,32 @@ def test_manifest_new_out_is_a_folder_or_under_a_file(capsys, tmp_path, recordin
     assert file.read_text() == "x"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("fetch", "genki4k", "--from", ""),
+        ("fetch", "genki4k", "--from", " "),
+        ("build", "--datasets", "genki4k", "--out", ""),
+        ("cite", ""),
+        ("report", "", "--out", ""),
+        ("forget", "--subject", "P002", ""),
+        ("manifest", "new", "--local", "", "--id", "mine"),
+        ("list", "--manifests", ""),
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    capsys, tmp_path, monkeypatch, cache, args
+):
+    here = tmp_path / "here"  # where the person stands: must not be registered or written
+    here.mkdir()
+    make_genki4k(here)
+    monkeypatch.chdir(here)
+    before = snapshot(here)
+    failed(run_cli(capsys, *args), "an empty path", code=2)
+    assert snapshot(here) == before
+    assert not (cache / "datasets").exists()
+
+
 def test_build_out_under_a_file(capsys, tmp_path, recordings):
     file = tmp_path / "notes.txt"
     file.write_text("x")

@@ -26,7 +26,7 @@ from . import cite
 from . import report
 from . import owndata
 from . import learn
-from .app import app, console_err, readable_help
+from .app import app, console_err, readable_help, refuse_empty_paths
 
 
 class _Interrupt:
@@ -63,7 +63,8 @@ def _main() -> None:
     try:
         import typer
 
-        code = readable_help(typer.main.get_command(app))(standalone_mode=False)
+        command = refuse_empty_paths(readable_help(typer.main.get_command(app)))
+        code = command(standalone_mode=False)
         if _Interrupt.seen or code == 130:
             _interrupted()
         if isinstance(code, int) and not isinstance(code, bool) and code:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -80,6 +81,43 @@ def readable_help(command: Any) -> Any:
     for sub in getattr(command, "commands", {}).values():
         readable_help(sub)
     return command
+
+
+def refuse_empty_paths(command: Any) -> Any:
+    """A path given as "" is a mistake (an unset shell variable), never the current folder.
+
+    Click turns "" into Path("."), so `fetch X --from "$DL"` with DL unset would register
+    whatever folder the person stands in, and `--out ""` would aim at it. Every path
+    parameter of every command refuses "" before conversion, as a usage error.
+    """
+    for param in getattr(command, "params", []):
+        if _takes_paths(param):
+            param.process_value = _no_empty(param, param.process_value)
+    for sub in getattr(command, "commands", {}).values():
+        refuse_empty_paths(sub)
+    return command
+
+
+def _takes_paths(param: Any) -> bool:
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None:  # plain click (older Typer)
+        return type(getattr(param, "type", None)).__name__ == "Path"
+    if desc.is_path:
+        return True
+    kinds = typing.get_args(desc.annotation) or (desc.annotation,)
+    return any(k is Path or Path in typing.get_args(k) for k in kinds)
+
+
+def _no_empty(param: Any, process: Any) -> Any:
+    def process_value(ctx: Any, value: Any) -> Any:
+        values = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            raise typer.BadParameter(
+                "an empty path (an unset variable?); pass a real path", ctx=ctx, param=param
+            )
+        return process(ctx, value)
+
+    return process_value
 
 
 def _metavar(param: Any) -> str | None:
