@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import ManifestError
+from . import confine
+from .errors import ManifestError, UnsafePathError
 
 Loc = tuple[str | int, ...]
 
@@ -174,28 +175,44 @@ class YamlDoc:
         return f"{self.path}:{line}" if line else str(self.path)
 
 
-def load_yaml(path: Path) -> YamlDoc:
-    """Read a YAML file; every failure is a ManifestError naming file and line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no such file", hint="check the path") from None
-    except IsADirectoryError:
+def _read_text(path: Path) -> str:
+    """The file's text, read only from a regular file and never past the size limit.
+
+    A manifest folder, a recipe or a clearances path can hold a FIFO (the read would
+    wait forever) or a link to /dev/zero (it would never end), so the file is opened
+    the way every other stranger's file is (`confine.open_regular`) and read bounded.
+    """
+    p = Path(path)
+    if p.is_dir():
         raise ManifestError(
             f"{path} is a folder, not a YAML file", hint="pass the .yaml file itself"
-        ) from None
+        )
+    if not p.exists():
+        raise ManifestError(f"{path}: no such file", hint="check the path")
+    try:
+        with confine.open_regular(None, p) as fh:
+            raw = fh.read(MAX_TEXT + 1)
+    except UnsafePathError as exc:
+        raise ManifestError(exc.message, hint=exc.hint) from None
     except OSError as exc:
         raise ManifestError(
             f"cannot read {path}: {exc.strerror or exc}", hint="check the path and its permissions"
         ) from None
+    if len(raw) > MAX_TEXT:
+        limit = _limit(p, None, f"over the limit of {MAX_TEXT:,} bytes")
+        raise ManifestError(limit.message, hint=limit.hint)
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ManifestError(
             f"{path}: not UTF-8 text ({exc.reason})",
             hint="this does not look like a YAML file: check the path, or save it as UTF-8",
         ) from None
-    if len(text) > MAX_TEXT:
-        limit = _limit(path, None, f"{len(text):,} characters, over the limit of {MAX_TEXT:,}")
-        raise ManifestError(limit.message, hint=limit.hint)
+
+
+def load_yaml(path: Path) -> YamlDoc:
+    """Read a YAML file; every failure is a ManifestError naming file and line."""
+    text = _read_text(path)
     try:
         _scan_events(Path(path), text)
         loader = _UniqueKeyLoader(text)

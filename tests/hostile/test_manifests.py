@@ -6,6 +6,7 @@ Every case is a ManifestError naming the file (and line where there is one), and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,34 @@ def test_valid_options_still_load(tmp_path):
         },
     )
     assert load_manifest(path, load_taxonomy()).format.options["size"] == 48
+
+
+def _odd_yaml(path: Path, odd: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if odd == "fifo":
+        os.mkfifo(path)  # a read would wait for a writer forever
+    else:
+        os.symlink("/dev/zero", path)  # a read would never end
+    return path
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("odd", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("role", ["manifest folder", "recipe", "clearances"])
+def test_a_yaml_path_that_is_a_pipe_or_device_is_refused(tmp_path, capsys, monkeypatch, odd, role):
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("FACEDATA_MANIFESTS", raising=False)
+    if role == "manifest folder":
+        _odd_yaml(tmp_path / "manifests" / "evil.yaml", odd)
+        args = ["list", "--manifests", str(tmp_path / "manifests")]
+    elif role == "recipe":
+        args = ["build", str(_odd_yaml(tmp_path / "recipe.yaml", odd))]
+    else:
+        path = _odd_yaml(tmp_path / "clearances.yaml", odd)
+        out = ["--out", str(tmp_path / "c")]
+        args = ["build", "--datasets", "genki4k", *out, "--clearances", str(path)]
+    res = run_cli(capsys, *args)
+    assert "Traceback" not in res.err
+    kind = "a FIFO" if odd == "fifo" else "a character device"
+    assert res.code == 1 and f"is not a regular file ({kind})" in res.err, res.err
+    assert not (tmp_path / "c").exists()
