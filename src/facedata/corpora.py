@@ -4,13 +4,15 @@ A withdrawal must reach every copy of a person's rows, including corpora nobody
 named on the command line. Each build records its output (absolute path, purpose,
 datasets, creation time and policy date) in `$FACEDATA_HOME/corpora.json`, written
 atomically under a lock. Corpora deleted since are tolerated: they are reported as
-gone, never an error, and dropped from the registry on the next write.
+gone, never an error, and dropped from the registry on the next write. A report page
+written outside its corpus (`facedata report DIR --out FILE`) carries thumbnails of
+the rows, so its path is recorded with the corpus for `forget` to rewrite.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from filelock import FileLock
@@ -34,6 +36,7 @@ class Registered:
     datasets: tuple[str, ...]
     created: str
     policy_date: str | None = None
+    reports: tuple[str, ...] = ()  # report pages written outside the corpus folder
 
     @property
     def exists(self) -> bool:
@@ -46,6 +49,7 @@ class Registered:
             "datasets": list(self.datasets),
             "created": self.created,
             "policy_date": self.policy_date,
+            "reports": list(self.reports),
         }
 
 
@@ -68,6 +72,7 @@ def read_registry() -> list[Registered]:
                 tuple(e.get("datasets") or ()),
                 str(e.get("created") or ""),
                 e.get("policy_date"),
+                tuple(str(r) for r in e.get("reports") or ()),
             )
             for e in raw["corpora"]
         ]
@@ -90,11 +95,48 @@ def register(out: Path, corpus: dict) -> Registered:
         corpus.get("policy_date"),
     )
     with _lock():
-        kept = [r for r in read_registry() if r.path != entry.path and r.exists]
-        kept.append(entry)
-        body = {"corpora": [r.to_dict() for r in kept]}
-        atomic_write_text(registry_path(), json.dumps(body, indent=2) + "\n")
+        old = read_registry()
+        pages = [page for r in old if r.path == entry.path for page in r.reports]
+        entry = replace(entry, reports=tuple(dict.fromkeys(pages)))  # a rebuild keeps them
+        kept = [r for r in old if r.path != entry.path and r.exists]
+        _write([*kept, entry])
     return entry
+
+
+def _write(entries: list[Registered]) -> None:
+    body = {"corpora": [r.to_dict() for r in entries]}
+    atomic_write_text(registry_path(), json.dumps(body, indent=2) + "\n")
+
+
+def add_report(corpus_dir: Path, page: Path) -> None:
+    """Remember a report page written outside a registered corpus, for `forget`."""
+    corpus_dir, page = Path(corpus_dir).resolve(), Path(page).resolve()
+    if page.parent == corpus_dir:
+        return  # inside the corpus: forget rewrites it with the corpus
+    with _lock():
+        entries = read_registry()
+        if not any(r.path == corpus_dir for r in entries):
+            return  # built under another home: its own registry is out of reach
+        _write(
+            [
+                replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)])))
+                if r.path == corpus_dir
+                else r
+                for r in entries
+            ]
+        )
+
+
+def reports_of(corpus_dir: Path) -> list[Path]:
+    """Report pages written outside `corpus_dir` that still exist."""
+    corpus_dir = Path(corpus_dir).resolve()
+    return [
+        Path(page)
+        for r in read_registry()
+        if r.path == corpus_dir
+        for page in r.reports
+        if Path(page).is_file()
+    ]
 
 
 def live_corpora() -> list[Registered]:

@@ -215,18 +215,21 @@ def _scrub(corpus: dict, subject_id: str, dataset: str | None = None) -> None:
         ]
 
 
-def _rewrite_report(root: Path) -> None:
-    """report.html embeds thumbnails of rows: rebuild it from what is left, or delete it."""
+def _rewrite_report(root: Path, page: Path | None = None) -> None:
+    """A report embeds thumbnails of rows: rebuild it from what is left, or delete it.
+
+    `page` is one written outside the corpus (`report --out`); default: the corpus's own.
+    """
     from .report import REPORT_NAME, write_report
 
-    page = root / REPORT_NAME
-    if not page.exists():
+    target = page if page is not None else root / REPORT_NAME
+    if not target.exists():
         return
-    page.unlink()  # a hard link to the old page: never write through it
+    target.unlink()  # a hard link to the old page: never write through it
     try:
-        write_report(root)
+        write_report(root, page)
     except Exception:  # the page is derived; without it nothing of the subject remains
-        page.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
 
 
 def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Path]:
@@ -364,6 +367,12 @@ def forget(
             done = f"already erased from: {', '.join(per_corpus)}" if per_corpus else "none erased"
             exc.message += f" (the withdrawal is logged; {done})"
             raise
+    from .corpora import reports_of
+
+    for p in targets:
+        if str(p) in per_corpus:
+            for page in reports_of(p):  # pages written elsewhere with `report --out`
+                _rewrite_report(Path(p), page)
     frames = delete_cached_frames(subject_id, dataset)
     record = {
         **entry,

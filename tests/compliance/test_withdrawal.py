@@ -124,6 +124,18 @@ def test_report_page_is_rewritten_without_the_subject(team):
     assert "P001" not in after and "P002_0001.jpg" in after
 
 
+def test_a_report_written_outside_the_corpus_is_rewritten_too(team):
+    assert team.build("a").code == 0
+    a = team.out("a")
+    page = team.root / "shared" / "smile-report.html"
+    assert team.cli("report", str(a), "--out", str(page)).code == 0
+    assert "P001_a.mp4" in page.read_text()
+    assert team.build("a", "--overwrite").code == 0  # a rebuild still knows the page
+    assert team.cli("forget", "--subject", "P001").code == 0
+    after = page.read_text()
+    assert "P001" not in after and "P002_0001.jpg" in after
+
+
 def test_subject_ids_match_exactly_and_unknown_ids_are_errors(team):
     assert team.build("a").code == 0
     a = team.out("a")

@@ -76,6 +76,10 @@ def write_report(
             f"cannot write the report to {target}: {exc.strerror or exc}",
             hint="pass --out a file path in a folder you can write to",
         ) from None
+    if out is not None:
+        from ..corpora import add_report
+
+        add_report(corpus_dir, target)  # its thumbnails are rows: forget must reach it
     return target
 
 
