@@ -8,6 +8,7 @@ long-GOP camera files.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,20 +16,29 @@ from PIL import Image
 
 from .errors import ReaderError
 
+MAX_TIMES = 100_000  # frames listed for one range when no cap is set
+
 
 def sample_times(start: float, end: float, fps: float, cap: int | None) -> list[float]:
-    """Times (seconds) in [start, end) at `fps`, spread evenly if more than `cap`."""
-    if end <= start or fps <= 0:
+    """Times (seconds) in [start, end) at `fps`, spread evenly if more than `cap`.
+
+    The range comes from an annotation file, so it is bounded before anything is
+    listed: `end: inf`, a range of 10^12 s, or a start so large that adding one step
+    no longer changes it would otherwise loop without end.
+    """
+    if not all(math.isfinite(v) for v in (start, end, fps)) or end <= start or fps <= 0:
         return []
     step = 1.0 / fps
+    n = max(0, math.ceil((end - 1e-9 - start) / step))  # how many the loop below lists
+    limit = cap if cap is not None else MAX_TIMES
+    if n > limit:
+        stride = n / limit
+        return [round(start + int(i * stride) * step, 6) for i in range(limit)]
     times = []
     t = start
-    while t < end - 1e-9:
+    while t < end - 1e-9 and len(times) < n:
         times.append(round(t, 6))
         t += step
-    if cap is not None and len(times) > cap:
-        stride = len(times) / cap
-        times = [times[int(i * stride)] for i in range(cap)]
     return times
 
 
