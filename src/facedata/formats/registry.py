@@ -247,6 +247,10 @@ def confined(
     ends in a ReaderError instead of a traceback.
     """
     items = iter(stream)
+    root = Path(root)
+    # resolved once per source: one realpath per image, not three (this runs per sample)
+    real_root = os.path.realpath(root)
+    prefix = real_root.rstrip("/") + "/"
     try:
         while True:
             with confine.reading_inside(root):
@@ -255,10 +259,13 @@ def confined(
                 return
             if isinstance(item, Sample) and isinstance(item.image, FileImage):
                 path = item.image.path
-                if not confine.is_inside(root, path):
+                try:
+                    real = os.path.realpath(path)
+                except (OSError, ValueError):
+                    real = None
+                if real is None or not (real == real_root or real.startswith(prefix)):
                     yield Drop(dataset, "outside dataset", item.where or item.key, str(path))
                     continue
-                real = os.path.realpath(path)
                 if real != os.path.abspath(path):
                     item.image = FileImage(Path(real))
                 del real
