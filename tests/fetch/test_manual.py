@@ -206,6 +206,27 @@ def test_unresolvable_host_fails_at_once_and_names_the_offline_ways(manifest_dir
     assert len(calls) == 1  # no retries: another try cannot resolve the name either
 
 
+def test_when_every_source_fails_offline_the_last_hint_names_the_offline_ways(
+    manifest_dir, monkeypatch, tmp_path
+):
+    """GENKI-4K's shape: an official web file, then a Kaggle mirror. Offline and without a
+    Kaggle token the last error is about credentials; its hint must still say how to go on."""
+    for var in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "nohome"))
+    files = [{"name": "x.tar", "url": "http://facedata-test.invalid/x.tar"}]
+    mirror = {"id": "kaggle", "kind": "kaggle", "official": False, "kaggle": "someone/x"}
+    m = write_manifest(
+        manifest_dir,
+        "twofail",
+        [{"id": "web", "kind": "http", "official": True, "files": files}, mirror],
+    )
+    with pytest.raises(FetchError) as err:
+        fetch_dataset(m)
+    assert "does not resolve" in err.value.message  # the first failure is reported too
+    assert "--from" in err.value.hint and "FACEDATA_MIRROR" in err.value.hint
+
+
 def test_integrity_hint_for_a_registered_file_does_not_say_download_again(tmp_path, capsys):
     """The real fer2013 manifest knows icml_face_data.csv's md5 (torchvision's); a
     fixture's bytes differ, as a wrong or damaged copy would."""

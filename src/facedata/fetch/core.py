@@ -217,7 +217,7 @@ def fetch_dataset(
             err = manual_access_error(manifest, src, candidates[i + 1 :])
             if failures:
                 err.message += "\n\nother sources failed first:\n" + "\n".join(failures)
-            raise err
+            raise _with_offline_ways(err, manifest.id)
         try:
             result = _fetch_one(manifest, src, None, force=force)
         except AccessRequiredError:
@@ -226,7 +226,7 @@ def fetch_dataset(
             if len(candidates) == 1 or i == len(candidates) - 1:
                 if failures:
                     exc.message += "\n\nother sources failed first:\n" + "\n".join(failures)
-                raise
+                raise _with_offline_ways(exc, manifest.id) from None
             failures.append(f"  {src.id}: {exc.message}")
             progress.say(f"{manifest.id} [{src.id}] failed ({exc.message}); trying the next source")
             continue
@@ -358,3 +358,16 @@ def verify(manifest: Manifest | None = None) -> list[Verified]:
                                 Verified(dataset, source, e.name, False, f"{placed} was modified")
                             )
     return out
+
+
+def _with_offline_ways(err: FetchError, dataset: str) -> FetchError:
+    """Every way to download failed: the last hint also names the ways that need no
+    network, whichever source failed last (a Kaggle token hint alone leaves an offline
+    user stuck)."""
+    ways = (
+        f"without network, register a copy you have: `facedata fetch {dataset} --from PATH`, "
+        "or serve files by sha256 with FACEDATA_MIRROR=URL"
+    )
+    if "--from" not in (err.hint or ""):
+        err.hint = f"{err.hint}; {ways}" if err.hint else ways
+    return err
