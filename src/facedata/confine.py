@@ -105,7 +105,7 @@ def reading_inside(root: Path) -> Iterator[None]:
     root; the reader dispatch sets it here, so a label file reached through a link
     leading out is refused wherever it is opened.
     """
-    token = _READING_IN.set(Path(root))
+    token = _READING_IN.set(root if isinstance(root, Path) else Path(root))
     try:
         yield
     finally:

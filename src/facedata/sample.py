@@ -8,6 +8,7 @@ that samples pickle cheaply to worker processes.
 from __future__ import annotations
 
 import io
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from .errors import ImageError
 
 MAX_IMAGE_BYTES = 256 * 1024 * 1024
 
@@ -58,11 +61,49 @@ class ZipMemberImage:
         return f"{self.archive}!{self.member}"
 
 
+class BadPixels(ImageError):
+    """Pixel text that is not width x height values in 0..255; `reason` is countable."""
+
+    reason = "bad pixels"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "the row's pixels are unusable; the row is skipped")
+
+
+def parse_pixels(text: str, n: int) -> bytes | str:
+    """The row's pixels as bytes, or a reason they are unusable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # older numpy: bad token
+            fast = np.fromstring(text, dtype=np.int64, sep=" ")  # C parser: 4x split()
+    except ValueError:
+        fast = np.empty(0, dtype=np.int64)
+    if fast.size == n and fast.min() >= 0 and fast.max() <= 255:
+        return fast.astype(np.uint8).tobytes()
+    tokens = text.split()  # the slow path only to say precisely what is wrong
+    if len(tokens) != n:
+        return f"expected {n} pixel values, got {len(tokens)}"
+    try:
+        arr = np.array(tokens, dtype=np.int64)
+    except OverflowError:
+        return "pixel value outside 0..255"
+    except ValueError:
+        return "pixel value is not an integer"
+    if arr.min() < 0 or arr.max() > 255:
+        return "pixel value outside 0..255"
+    return arr.astype(np.uint8).tobytes()
+
+
+
 @dataclass(frozen=True, slots=True)
 class PixelImage:
-    """Raw 8-bit pixels (e.g. a FER2013 CSV row), row-major, mode 'L' or 'RGB'."""
+    """Raw 8-bit pixels (e.g. a FER2013 CSV row), row-major, mode 'L' or 'RGB'.
 
-    pixels: bytes
+    `pixels` is bytes, or the row's pixel text still to be parsed (a build defers
+    parsing to its workers); unusable text fails in `to_pil` with reason "bad pixels".
+    """
+
+    pixels: bytes | str
     width: int
     height: int
     mode: str = "L"
@@ -75,7 +116,12 @@ class PixelImage:
 
     def to_pil(self) -> Image.Image:
         channels = len(self.mode)
-        arr = np.frombuffer(self.pixels, dtype=np.uint8)
+        pixels = self.pixels
+        if isinstance(pixels, str):
+            pixels = parse_pixels(pixels, self.width * self.height * channels)
+            if isinstance(pixels, str):
+                raise BadPixels(f"{self.describe()}: {pixels}")
+        arr = np.frombuffer(pixels, dtype=np.uint8)
         shape = (self.height, self.width) if channels == 1 else (self.height, self.width, channels)
         return Image.fromarray(arr.reshape(shape), mode=self.mode)
 

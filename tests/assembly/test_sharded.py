@@ -64,6 +64,9 @@ def world(tmp_path_factory):
     src = tmp / "src"
     layouts.make_genki4k(src / "genki4k")
     layouts.make_fer2013(src / "fer2013")
+    with open(src / "fer2013" / "fer2013" / "fer2013.csv", "a") as fh:
+        # pixels are parsed by the workers: a bad row is a counted drop there
+        fh.write("3," + " ".join(["300"] * 2304) + ",Training\n")
     layouts.make_celeba(src / "celeba", n=12)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEDATA_HOME", str(tmp / "home"))
@@ -114,6 +117,8 @@ def test_the_fixture_exercises_dedup_and_several_shards(world) -> None:
     assert c["dedup"]["exact"] + c["dedup"]["near"] > 0, c["dedup"]
     assert len(c["shards"]) >= 4
     assert len({s["path"].split("-")[0] for s in c["shards"]}) >= 2  # several splits
+    bad = [e for e in c["image_errors"] if e["reason"] == "bad pixels"]
+    assert [e["where"] for e in bad] == ["fer2013.csv:16"], c["image_errors"]
 
 
 @pytest.mark.parametrize(("workers", "batch"), [(2, 3), (2, 64), (1, 1)])

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from facedata.errors import ReaderError
+from facedata.sample import BadPixels
 from tests.fixtures import layouts as L
 
 from .conftest import manifest_for, read_fixture, remap_all
@@ -63,6 +64,26 @@ def test_pixels_short_row_and_bad_pixels(tmp_path: Path) -> None:
     assert _drop(got, "malformed row").where == "fer2013.csv:16"
     bad = sorted(d.where for d in got.drops if d.reason == "bad pixels")
     assert bad == ["fer2013.csv:17", "fer2013.csv:18"]
+
+
+def test_deferred_pixels_are_the_same_image_or_a_bad_pixels_error(tmp_path: Path) -> None:
+    exp = L.make_fer2013(tmp_path)
+    csv_path = tmp_path / "fer2013/fer2013.csv"
+    _append(csv_path, "3," + " ".join(["300"] * 2304) + ",Training\n")  # line 16
+    _append(csv_path, "3," + " ".join(["a"] * 2304) + ",Training\n")  # line 17
+    eager = read_fixture(exp)
+    lazy = read_fixture(exp, defer_pixels=True)
+    assert not [d for d in lazy.drops if d.reason == "bad pixels"]
+    refused = []
+    for key, sample in lazy.samples.items():
+        try:
+            img = sample.image.to_pil()
+        except BadPixels as exc:
+            refused.append((sample.where, exc.reason))
+            continue
+        assert img.tobytes() == eager.samples[key].image.to_pil().tobytes()
+    assert refused == [("fer2013.csv:16", "bad pixels"), ("fer2013.csv:17", "bad pixels")]
+    assert len(lazy.samples) == len(eager.samples) + 2
 
 
 def test_pixels_unknown_usage(tmp_path: Path) -> None:

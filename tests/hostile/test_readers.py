@@ -13,8 +13,7 @@ import pytest
 
 from facedata.errors import ReaderError
 from facedata.formats import read_source
-from facedata.formats.pixels_csv import _pixels
-from facedata.sample import Drop, FileImage, Sample
+from facedata.sample import Drop, FileImage, Sample, parse_pixels
 from tests.fixtures.layouts import make_celeba, make_fer2013, make_fer2013_folders
 from tests.formats.conftest import manifest_for
 from tests.helpers.photos import face_variant
@@ -117,7 +116,7 @@ def test_csv_field_over_the_limit_is_a_reader_error(tmp_path):
     ],
 )
 def test_pixel_values_that_overflow_are_a_drop_reason(text, why):
-    assert why in _pixels(text, 4)
+    assert why in parse_pixels(text, 4)
 
 
 def test_format_root_that_is_an_outward_link_is_refused(tmp_path):

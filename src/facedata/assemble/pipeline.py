@@ -183,7 +183,7 @@ def _items(
             copies=adm.copies,
         )
         seen, estimate = 0, m.images or 0
-        for item in read_source(m, src, adm.fetched.root, admit):
+        for item in read_source(m, src, adm.fetched.root, admit, defer_pixels=True):
             if isinstance(item, Note):
                 if item.kind == "count" and item.text.isdigit():  # the reader's real count
                     tally.expected += int(item.text) - estimate

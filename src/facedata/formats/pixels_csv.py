@@ -11,49 +11,27 @@ train, test.csv -> test), as torchvision's FER2013 reads them.
 Options: file (name or path below root; searched for if not at root) or files (a
 list, read in order: the FER2013 file set train.csv + test.csv), size (48), split
 (default split), usage ({Usage value: split}).
+
+A build passes defer_pixels: the pixel text then travels unparsed in the sample
+(PixelImage with text) and is parsed and checked by the worker that makes the
+image, a "bad pixels" drop counted there; parsing is most of this reader's cost
+and the build's main process would otherwise do it for every row.
 """
 
 from __future__ import annotations
 
 import csv
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, PixelImage, Sample
+from ..sample import Drop, PixelImage, Sample, parse_pixels
 from ._common import find_one, normalise_split, open_csv, split_option
 from .registry import register
 
 csv.field_size_limit(1 << 24)
-
-
-def _pixels(text: str, n: int) -> bytes | str:
-    """The row's pixels as bytes, or a reason they are unusable."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # older numpy: bad token
-            fast = np.fromstring(text, dtype=np.int64, sep=" ")  # C parser: 4x split()
-    except ValueError:
-        fast = np.empty(0, dtype=np.int64)
-    if fast.size == n and fast.min() >= 0 and fast.max() <= 255:
-        return fast.astype(np.uint8).tobytes()
-    tokens = text.split()  # the slow path only to say precisely what is wrong
-    if len(tokens) != n:
-        return f"expected {n} pixel values, got {len(tokens)}"
-    try:
-        arr = np.array(tokens, dtype=np.int64)
-    except OverflowError:
-        return "pixel value outside 0..255"
-    except ValueError:
-        return "pixel value is not an integer"
-    if arr.min() < 0 or arr.max() > 255:
-        return "pixel value outside 0..255"
-    return arr.astype(np.uint8).tobytes()
 
 
 def _csv_file(root: Path, options: dict[str, Any], ds: str) -> Path:
@@ -89,6 +67,7 @@ def read_pixels_csv(
 
 def _read_one(ds: str, path: Path, options: dict[str, Any]) -> Iterator[Sample | Drop]:
     size = int(options.get("size", 48))
+    deferred = bool(options.get("defer_pixels"))
     mode = options.get("mode", "L")
     n = size * size * len(mode)
     head = options.get("head", "expression")
@@ -131,10 +110,13 @@ def _read_one(ds: str, path: Path, options: dict[str, Any]) -> Iterator[Sample |
                 if split is None:
                     yield Drop(ds, "unknown split", where, f"Usage {usage!r}")
                     continue
-            pixels = _pixels(row[px], n)
-            if isinstance(pixels, str):
-                yield Drop(ds, "bad pixels", where, pixels)
-                continue
+            if deferred:  # checked where the image is made: a worker, not this process
+                pixels: bytes | str = row[px]
+            else:
+                pixels = parse_pixels(row[px], n)
+                if isinstance(pixels, str):
+                    yield Drop(ds, "bad pixels", where, pixels)
+                    continue
             yield Sample(
                 ds,
                 key,

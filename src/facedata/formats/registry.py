@@ -214,17 +214,22 @@ def read_source(
     source: Source,
     root: Path,
     admit: Callable[[str | None], tuple[bool, str]] | None = None,
+    defer_pixels: bool = False,
 ) -> Iterator[Sample | Drop | Note]:
     """Stream one source's samples, drops and notes, whatever its native layout.
 
     `admit(subject_id) -> (ok, reason)` lets a reader that decodes pixels itself (video
     frames) skip people a build may not use before decoding anything of theirs.
+    `defer_pixels` lets a pixels-in-CSV reader hand over the pixel text unparsed, for
+    a build's workers to parse (and drop as "bad pixels" there).
     """
     fmt = manifest.format_for(source)
     reader = get_reader(fmt.reader)
     options, file_set = source_options(manifest, source, Path(root))
     if admit is not None:
         options["admit"] = admit
+    if defer_pixels:
+        options["defer_pixels"] = True
     if file_set:
         yield Note(manifest.id, "file_set", file_set)
     base = resolve_root(Path(root), fmt.root, manifest.id, markers_for(fmt.reader, options))
@@ -247,6 +252,10 @@ def confined(
     ends in a ReaderError instead of a traceback.
     """
     items = iter(stream)
+    root = Path(root)
+    # resolved once per source: one realpath per image, not three (this runs per sample)
+    real_root = os.path.realpath(root)
+    prefix = real_root.rstrip("/") + "/"
     try:
         while True:
             with confine.reading_inside(root):
@@ -255,10 +264,13 @@ def confined(
                 return
             if isinstance(item, Sample) and isinstance(item.image, FileImage):
                 path = item.image.path
-                if not confine.is_inside(root, path):
+                try:
+                    real = os.path.realpath(path)
+                except (OSError, ValueError):
+                    real = None
+                if real is None or not (real == real_root or real.startswith(prefix)):
                     yield Drop(dataset, "outside dataset", item.where or item.key, str(path))
                     continue
-                real = os.path.realpath(path)
                 if real != os.path.abspath(path):
                     item.image = FileImage(Path(real))
                 del real
