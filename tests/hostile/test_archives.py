@@ -250,3 +250,39 @@ def test_gzip_of_garbage_named_tar_is_damaged_not_a_traceback(outside):
     archive.write_bytes(gzip.compress(b"not a tar at all" * 100))
     with pytest.raises(UnsafeArchiveError, match="damaged"):
         unpack(archive, outside.root / "cache" / "t")
+
+
+def _one_member_tar(mode: str, payload: bytes, trailer: bytes = b"") -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        info = tarfile.TarInfo("a.bin")
+        info.size = len(payload)
+        tf.addfile(info, io.BytesIO(payload))
+    plain = raw.getvalue() + trailer
+    if mode == "gz":
+        return gzip.compress(plain)
+    import bz2
+    import lzma
+
+    return bz2.compress(plain) if mode == "bz2" else lzma.compress(plain)
+
+
+@pytest.mark.parametrize("mode", ["gz", "bz2", "xz"])
+@pytest.mark.parametrize("back", [1, 5, 8])
+def test_a_compressed_tar_damaged_in_its_last_bytes_is_refused(tmp_path: Path, mode, back):
+    """gzip checks its CRC only at the stream's end, after tarfile's end marker: the
+    stream is read to its end, so a damaged trailer is not pinned as good."""
+    data = bytearray(_one_member_tar(mode, bytes(range(256)) * 800))
+    data[-back] ^= 0xFF
+    bad = tmp_path / f"x.tar.{mode}"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchiveError, match="damaged"):
+        unpack(bad, tmp_path / "out")
+    assert not list((tmp_path / "out").glob("a.bin"))
+
+
+def test_a_tar_stream_that_goes_on_far_past_its_end_is_refused(tmp_path: Path):
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(_one_member_tar("gz", b"face", trailer=b"\0" * (17 * 1024**2)))
+    with pytest.raises(UnsafeArchiveError, match="after the end of its tar"):
+        unpack(archive, tmp_path / "out")

@@ -14,6 +14,7 @@ such as `u1 -> .`, `u2 -> u1/..`) refuse the whole archive.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import lzma
 import os
@@ -504,11 +505,38 @@ def _tar_open(tf: tarfile.TarFile) -> Callable[[Any], IO[bytes]]:
     return open_member
 
 
+_TRAILER_LIMIT = 16 * 1024**2  # tar blocking pads with at most a few records of zeros
+
+
 def _unpack_tar(archive: Path, tmp: Path, budget: Budget) -> list[str]:
     with tarfile.open(archive) as tf:
         members = _tar_members(tf, archive, budget)
         members = _check(members, archive, budget)
-        return _write_members(members, tmp, archive, budget, _tar_open(tf))
+        written = _write_members(members, tmp, archive, budget, _tar_open(tf))
+        _drain(tf, archive)
+        return written
+
+
+def _drain(tf: tarfile.TarFile, archive: Path) -> None:
+    """Read a compressed tar to the end of its stream.
+
+    gzip, bz2 and xz check their CRCs only at the end of a stream (or block); tarfile
+    stops at the end-of-archive marker, so corruption in the last stretch would go
+    unnoticed and damaged members would be pinned as good. Bounded: a stream that goes
+    on far past the archive's end is refused rather than decompressed.
+    """
+    stream = tf.fileobj
+    if stream is None or not isinstance(stream, gzip.GzipFile | lzma.LZMAFile | bz2.BZ2File):
+        return
+    left = _TRAILER_LIMIT
+    while chunk := stream.read(min(_COPY_CHUNK, left + 1)):
+        left -= len(chunk)
+        if left < 0:
+            raise UnsafeArchiveError(
+                f"{archive.name} holds over {_TRAILER_LIMIT // 1024**2} MiB of data after "
+                "the end of its tar archive",
+                hint="a tar archive ends with its end marker; get a clean copy of the file",
+            )
 
 
 def _merge(src: Path, dest: Path) -> None:
