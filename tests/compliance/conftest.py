@@ -15,13 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from facedata.owndata import new_local_manifest
 from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.media import write_video as _write_video
 from tests.helpers.photos import face_variant
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,17 +37,7 @@ DETECTOR_CLEARANCE = """\
 
 
 def write_video(path: Path, first: int, seconds: float = 2.0, fps: int = 10) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as c:
-        stream = c.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
-        stream.width = stream.height = 192
-        stream.pix_fmt = "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_image(face_variant(first + i, (192, 192)))
-            for packet in stream.encode(frame):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
+    _write_video(path, first, seconds, fps)
 
 
 @dataclass

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import av
 import pytest
 
 from facedata.assemble.pipeline import build
@@ -15,6 +14,7 @@ from facedata.corpus import iter_rows
 from facedata.forget import erasure_log_path, forget
 from facedata.owndata import new_local_manifest
 from tests.helpers.cli import run_cli
+from tests.helpers.media import write_video
 from tests.helpers.photos import face_variant
 
 BUILD_DAY = dt.date(2026, 11, 21)
@@ -34,20 +34,6 @@ clearances:
     evidence: WIDER FACE weights review WF-2026-2
     expires: 2099-12-31
 """
-
-
-def write_video(path: Path, first: int, seconds: float = 3.0, fps: int = 10) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as c:
-        stream = c.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
-        stream.width = stream.height = 192
-        stream.pix_fmt = "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_image(face_variant(first + i, (192, 192)))
-            for packet in stream.encode(frame):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
 
 
 @pytest.fixture
