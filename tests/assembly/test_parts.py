@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 
-import pyarrow.parquet as pq
 import pytest
 
 from facedata.assemble.dedup import Deduper
 from facedata.assemble.recipe import Recipe, load_recipe
 from facedata.assemble.splits import LeakCheck, assign_split
-from facedata.assemble.writer import SplitWriter, file_sha256
 from facedata.atomic import atomic_dir, recover_dir
-from facedata.corpus import LabelCodec, arrow_schema, default_expressions
 from facedata.errors import ManifestError
 
 
@@ -132,57 +129,6 @@ def test_leak_check_reports_subject_in_two_splits():
     lc.add("ck", "S005", "test")
     lc.add("ck", "S006", "train")
     assert lc.leaks() == [{"dataset": "ck", "subject_id": "S005", "splits": ["test", "train"]}]
-
-
-def _row(i: int) -> dict:
-    return {
-        "image": {"bytes": b"x" * 10, "path": f"{i}.jpg"},
-        "dataset": "d",
-        "key": str(i),
-        "split": "train",
-        "smile": i % 2,
-        "expression": None,
-        "sha256": str(i),
-        "phash": i,
-    }
-
-
-def _writer(root, shard_rows, row_group):
-    names = default_expressions()
-    return SplitWriter(
-        root, "train", shard_rows, arrow_schema(names), LabelCodec(names), row_group=row_group
-    )
-
-
-def test_writer_rolls_shards_with_hub_names(tmp_path):
-    w = _writer(tmp_path, shard_rows=4, row_group=3)
-    for i in range(10):
-        w.add(_row(i))
-    shards = w.close()
-    assert [s["path"] for s in shards] == [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
-    assert [s["rows"] for s in shards] == [4, 4, 2]
-    keys = [k for s in shards for k in pq.read_table(tmp_path / s["path"])["key"].to_pylist()]
-    assert keys == [str(i) for i in range(10)]
-    assert shards[0]["sha256"] == file_sha256(tmp_path / shards[0]["path"])
-    assert not list((tmp_path / "data").glob(".*part"))
-    table = pq.read_table(tmp_path / shards[0]["path"])
-    assert table["smile"].to_pylist() == [0, 1, 0, 1]
-    assert table["expression"].to_pylist() == [-1] * 4  # not said: ClassLabel's -1
-
-
-def test_writer_patches_rows_already_flushed_and_still_buffered(tmp_path):
-    w = _writer(tmp_path, shard_rows=4, row_group=2)
-    for i in range(7):
-        w.add(_row(i))
-    w.patch("d/1", {"expression": "happy", "merged_from": ["x/9"]})  # on disk already
-    w.patch("d/6", {"smile": None, "label_conflict": ["smile"]})  # still in the buffer
-    shards = w.close()
-    rows = {r["key"]: r for s in shards for r in pq.read_table(tmp_path / s["path"]).to_pylist()}
-    assert rows["1"]["expression"] == default_expressions().index("happy")
-    assert rows["1"]["merged_from"] == ["x/9"] and rows["1"]["smile"] == 1
-    assert rows["6"]["smile"] == -1 and rows["6"]["label_conflict"] == ["smile"]
-    assert [rows[str(i)]["smile"] for i in (0, 2, 3, 4, 5)] == [0, 0, 1, 0, 1]
-    assert shards[0]["sha256"] == file_sha256(tmp_path / shards[0]["path"])
 
 
 def test_recipe_roundtrip_and_errors(tmp_path):

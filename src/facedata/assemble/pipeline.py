@@ -33,6 +33,7 @@ from ..corpus import (
     parse_record,
 )
 from ..corpus.counts import RowCounter
+from ..corpus.shards import file_sha256
 from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
@@ -52,7 +53,6 @@ from .recipe import Recipe
 from .splits import LeakCheck
 from .target import existing_record, refuse_overwrite, same_build
 from .worker import Item, WorkSettings
-from .writer import file_sha256
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
 # Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).

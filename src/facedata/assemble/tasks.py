@@ -22,7 +22,7 @@ from ..corpus import HEADS, LabelCodec, describe, shard_path, to_table
 from .splits import assign_split
 from .worker import Failed, Item, WorkSettings, process_item
 
-ROW_GROUP = 512  # rows per Parquet row group in final shards, as SplitWriter writes
+ROW_GROUP = 512  # rows per Parquet row group in final shards: bounded memory per read
 HEAVY = ("image",)  # columns that stay in the partial shard; the rest goes to the merge
 
 

@@ -245,7 +245,3 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         **item.meta,
         "_weights_sha256": face.weights_sha256,
     }
-
-
-def process_batch(items: list[Item], settings: WorkSettings) -> list[dict | Failed]:
-    return [process_item(item, settings) for item in items]
