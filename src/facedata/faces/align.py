@@ -34,30 +34,40 @@ def template(size: int = 112) -> np.ndarray:
 def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity taking `src` points to `dst` (Umeyama 1991), as 2x3.
 
-    No reflection is allowed: a mirrored face is a different face.
+    No reflection is allowed: a mirrored face is a different face. In two dimensions
+    Umeyama's SVD solution has a closed form (the rotation maximising the trace of
+    R^T cov is atan2 of the covariance's antisymmetric and symmetric parts), computed
+    here in plain floats: it runs once per face, and five points do not pay numpy's
+    per-call cost.
     """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1
-    rot = u @ sign @ vt
-    var_s = (s**2).sum() / len(src)
-    scale = float(np.trace(np.diag(sig) @ sign)) / var_s if var_s > 0 else 1.0
-    m = np.zeros((2, 3))
-    m[:, :2] = scale * rot
-    m[:, 2] = mu_d - m[:, :2] @ mu_s
-    return m
+    s = np.asarray(src, dtype=np.float64).reshape(-1, 2).tolist()
+    d = np.asarray(dst, dtype=np.float64).reshape(-1, 2).tolist()
+    n = len(s)
+    msx, msy = sum(p[0] for p in s) / n, sum(p[1] for p in s) / n
+    mdx, mdy = sum(p[0] for p in d) / n, sum(p[1] for p in d) / n
+    a = b = var = 0.0
+    for (sx, sy), (dx, dy) in zip(s, d, strict=True):
+        sx, sy, dx, dy = sx - msx, sy - msy, dx - mdx, dy - mdy
+        a += sx * dx + sy * dy  # scale * cos(angle) * var
+        b += sx * dy - sy * dx  # scale * sin(angle) * var
+        var += sx * sx + sy * sy
+    p, q = (a / var, b / var) if var > 0 else (1.0, 0.0)
+    return np.array(
+        [[p, -q, mdx - (p * msx - q * msy)], [q, p, mdy - (q * msx + p * msy)]],
+        dtype=np.float64,
+    )
 
 
 def invert(m: np.ndarray) -> np.ndarray:
     """Inverse of a 2x3 affine map."""
-    a = np.linalg.inv(m[:, :2])
-    return np.hstack([a, (-a @ m[:, 2])[:, None]])
+    (a, b, c), (d, e, f) = np.asarray(m, dtype=np.float64).tolist()
+    det = a * e - b * d
+    if det == 0:
+        raise np.linalg.LinAlgError("Singular matrix")
+    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+    return np.array(
+        [[ia, ib, -(ia * c + ib * f)], [id_, ie, -(id_ * c + ie * f)]], dtype=np.float64
+    )
 
 
 def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -72,9 +82,10 @@ def _pixel_centres(m: np.ndarray) -> np.ndarray:
     puts that pixel's centre at (i + 0.5, j + 0.5). Without this shift a scaled
     warp is off by up to half a pixel.
     """
-    a = m[:, :2]
-    half = np.array([0.5, 0.5])
-    return np.hstack([a, (m[:, 2] + half - a @ half)[:, None]])
+    (a, b, c), (d, e, f) = np.asarray(m, dtype=np.float64).tolist()
+    return np.array(
+        [[a, b, c + 0.5 - 0.5 * (a + b)], [d, e, f + 0.5 - 0.5 * (d + e)]], dtype=np.float64
+    )
 
 
 def align(
