@@ -20,14 +20,17 @@ resolved path at the moment of the open:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterator
 from contextvars import ContextVar
-from pathlib import Path, PurePosixPath
-from typing import IO
+from pathlib import Path
+from typing import IO, TypeVar
 
 from .errors import UnsafePathError
+
+T = TypeVar("T")
 
 NAME_MAX = 255  # bytes per path component (ext4, xfs, apfs, ntfs)
 PATH_MAX = 4096
@@ -48,7 +51,7 @@ def name_problem(name: str) -> str | None:
     norm = name.replace("\\", "/")
     if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
         return f"absolute path {name!r}"
-    if ".." in PurePosixPath(norm).parts:
+    if ".." in norm.split("/"):  # PurePosixPath(norm).parts, at a tenth of the cost
         return f"path {name!r} climbs out with '..'"
     try:
         raw = os.fsencode(norm)
@@ -112,18 +115,38 @@ def reading_inside(root: Path) -> Iterator[None]:
         _READING_IN.reset(token)
 
 
-def open_regular(root: Path | None, path: Path) -> IO[bytes]:
+def next_inside(root: Path, items: Iterator[T]) -> T | None:
+    """`next(items, None)` inside `reading_inside(root)`, at a fraction of its cost:
+    a reader's generator runs only while it is advanced, so that is when it is set."""
+    token = _READING_IN.set(root)
+    try:
+        return next(items, None)
+    finally:
+        _READING_IN.reset(token)
+
+
+def open_regular(root: Path | None, path: Path, *, resolved: bool = False) -> IO[bytes]:
     """Open `path` for reading only if it is a regular file (inside `root` when given,
     else inside the root of an enclosing `reading_inside`).
 
     O_NONBLOCK keeps a FIFO from blocking the open itself; the fstat on the opened
-    descriptor is what decides, so the file checked is the file read.
+    descriptor is what decides, so the file checked is the file read. `resolved`: the
+    caller has usually resolved `path` already (a reader's confinement did, per
+    image): it is opened as it is, and resolved only when it turns out to be a link.
     """
     root = root if root is not None else _READING_IN.get()
-    real = inside(root, path) if root is not None else Path(os.path.realpath(path))
+    if root is not None:
+        real = inside(root, path)
+    else:
+        real = path if resolved else Path(os.path.realpath(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(real, flags)
+        try:
+            fd = os.open(real, flags)
+        except OSError as exc:
+            if not (resolved and exc.errno == errno.ELOOP):
+                raise
+            fd = os.open(os.path.realpath(path), flags)  # a link after all: follow it once
     except OSError as exc:
         raise UnsafePathError(
             f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"

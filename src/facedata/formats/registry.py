@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,34 @@ def read_source(
     yield from confined(manifest.id, Path(root), stream)
 
 
+MAX_FOLDERS = 4096  # resolved folders remembered per source (bounded: trees are hostile)
+
+
+def _resolve_file(path: str, folders: dict[str, str]) -> tuple[str, str]:
+    """(os.path.realpath(path), os.path.abspath(path)), resolving each folder once.
+
+    realpath lstat()s every component of every path; a dataset's images sit in a few
+    folders, so the folder is resolved once and each file costs one lstat. Anything
+    unusual (a `..`, the file itself a link, a missing file) takes the full realpath.
+    """
+    plain = os.path.abspath(path)
+    head, name = os.path.split(plain)
+    if ".." in path.split(os.sep) or name in ("", ".", ".."):
+        return os.path.realpath(path), plain
+    try:
+        is_link = stat.S_ISLNK(os.lstat(plain).st_mode)
+    except OSError:
+        is_link = True  # missing or unreadable: realpath says what it is
+    if is_link:
+        return os.path.realpath(path), plain
+    real_head = folders.get(head)
+    if real_head is None:
+        if len(folders) >= MAX_FOLDERS:
+            folders.clear()
+        real_head = folders[head] = os.path.realpath(head)
+    return os.path.join(real_head, name), plain
+
+
 def confined(
     dataset: str, root: Path, stream: Iterator[Sample | Drop | Note]
 ) -> Iterator[Sample | Drop | Note]:
@@ -253,25 +282,25 @@ def confined(
     """
     items = iter(stream)
     root = Path(root)
-    # resolved once per source: one realpath per image, not three (this runs per sample)
+    # resolved once per source, and each folder once (this runs per sample)
     real_root = os.path.realpath(root)
     prefix = real_root.rstrip("/") + "/"
+    folders: dict[str, str] = {}
     try:
         while True:
-            with confine.reading_inside(root):
-                item = next(items, None)
+            item = confine.next_inside(root, items)
             if item is None:
                 return
             if isinstance(item, Sample) and isinstance(item.image, FileImage):
                 path = item.image.path
                 try:
-                    real = os.path.realpath(path)
+                    real, plain = _resolve_file(os.fspath(path), folders)
                 except (OSError, ValueError):
-                    real = None
+                    real, plain = None, ""
                 if real is None or not (real == real_root or real.startswith(prefix)):
                     yield Drop(dataset, "outside dataset", item.where or item.key, str(path))
                     continue
-                if real != os.path.abspath(path):
+                if real != plain:
                     item.image = FileImage(Path(real))
                 del real
             yield item
