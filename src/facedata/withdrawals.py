@@ -159,9 +159,7 @@ class WithdrawalIndex:
     ) -> Withdrawal | None:
         """The latest withdrawal for the subject in `dataset` or any copy of its bytes."""
         names = [dataset, *copies]
-        hits = [
-            w for w in self.by_subject.get(subject_id, []) if any(w.applies(n) for n in names)
-        ]
+        hits = [w for w in self.by_subject.get(subject_id, []) if any(w.applies(n) for n in names)]
         return max(hits, key=lambda w: w.when) if hits else None
 
     def all(self) -> list[Withdrawal]:

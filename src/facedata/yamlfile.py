@@ -32,6 +32,11 @@ MAX_NODES = 200_000  # after expanding every alias
 MAX_NUMBER = 100  # characters of a plain scalar that resolves to an int or float
 
 
+# libyaml's parser when PyYAML was built with it: same events, nodes and marks, and
+# loading the catalog's manifests is the longest step before a build starts
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _LimitError(ManifestError):
     """A YAML file over a loading limit; its message already names file and line."""
 
@@ -48,7 +53,7 @@ def _scan_events(path: Path, text: str) -> None:
     """Depth, alias count and number sizes, judged on the event stream (no recursion)."""
     depth = aliases = 0
     resolver = yaml.resolver.Resolver()
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
@@ -109,7 +114,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """A SafeLoader that refuses duplicate mapping keys (YAML silently keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
