@@ -17,7 +17,6 @@ Valence/arousal of -2 mark "not annotated" and become None.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import is_image, label_path, open_csv, option_path, rel, split_option
+from ._common import csv_rows, is_image, label_path, open_csv, option_path, rel, split_option
 from .registry import register
 
 COLUMNS = [
@@ -81,7 +80,7 @@ def _read_list(
     ds: str, root: Path, images: Path, path: Path, split: str
 ) -> Iterator[Sample | Drop]:
     with open_csv(path) as fh:
-        reader = csv.reader(fh)
+        reader = csv_rows(fh)
         for row in reader:
             where = f"{path.name}:{reader.line_num}"
             if not row:

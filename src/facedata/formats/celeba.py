@@ -18,7 +18,6 @@ aligned ones (a known mistake of some mirrors).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Note, Sample
-from ._common import find_one, label_path, log, open_csv, option_path, rel, text_lines
+from ._common import csv_rows, find_one, label_path, log, open_csv, option_path, rel, text_lines
 from .registry import register
 
 Row = tuple[str, list[str], str]  # image name, values, where
@@ -115,7 +114,7 @@ def _txt_header(path: Path) -> tuple[int | None, list[str]]:
 def _csv_header(path: Path) -> list[str]:
     """Column names after image_id; read separately so the rows can stream lazily."""
     with open_csv(path) as fh:
-        header = [h.strip() for h in next(csv.reader(fh), [])]
+        header = [h.strip() for h in next(csv_rows(fh), [])]
     if not header or header[0] != "image_id":
         raise ReaderError(f"{path.name}:1: expected a header starting with image_id, got {header}")
     return header[1:]
@@ -123,7 +122,7 @@ def _csv_header(path: Path) -> list[str]:
 
 def _csv_rows(path: Path) -> Iterator[Row]:
     with open_csv(path) as fh:
-        reader = csv.reader(fh)
+        reader = csv_rows(fh)
         next(reader, None)
         for row in reader:
             if row:

@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, PixelImage, Sample, parse_pixels
-from ._common import find_one, normalise_split, open_csv, split_option
+from ._common import csv_rows, find_one, normalise_split, open_csv, split_option
 from .registry import register
 
 csv.field_size_limit(1 << 24)
@@ -78,7 +78,7 @@ def _read_one(ds: str, path: Path, options: dict[str, Any]) -> Iterator[Sample |
         default_split = normalise_split(path.stem)
     usage_map = {k: split_option(v, f"{ds} usage.{k}") for k, v in options.get("usage", {}).items()}
     with open_csv(path) as fh:
-        reader = csv.reader(fh)
+        reader = csv_rows(fh)
         header = [h.strip() for h in next(reader, [])]
         cols = {h.lower(): i for i, h in enumerate(header)}
         if "pixels" not in cols:

@@ -20,7 +20,6 @@ Options:
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
-from ._common import normalise_split, open_csv, option_path, rel, split_option, text_lines
+from ._common import csv_rows, normalise_split, open_csv, option_path, rel, split_option, text_lines
 from .registry import register
 
 _DEFAULT_COLUMNS = {"path": "path", "label": "label"}
@@ -51,7 +50,7 @@ def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             yield n, line.split()
         return
     with open_csv(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = csv_rows(fh, delimiter)
         for row in reader:
             yield reader.line_num, [v.strip() for v in row]
 
