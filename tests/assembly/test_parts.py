@@ -222,3 +222,27 @@ def test_reader_flags_become_columns_and_stay_bounded():
     }
     huge = reader_flags(Sample("d", "k", FileImage("y.jpg"), extra={"note": "x" * 50_000}))
     assert len(huge["source_extra"]) < MAX_EXTRA_CHARS + 100
+
+
+def test_arrow_without_pandas_skips_pyarrows_pandas_import_but_leaves_pandas_importable():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("pandas")
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = (
+        "import sys; from facedata.corpus.row import arrow_without_pandas, table_of\n"
+        "arrow_without_pandas()\n"
+        "table_of([])\n"  # a conversion: pyarrow would import pandas here
+        "print('pandas' in sys.modules)\n"
+        "import pandas; print(bool(pandas.__version__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["False", "True"]

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..corpus import SPLITS, LabelCodec
+from ..corpus.row import arrow_without_pandas
 from .dedup import Deduper
 from .engines import Engine, get_engine
 from .splits import LeakCheck
@@ -127,6 +128,7 @@ def worker_start(parent: int) -> None:
     parent's detector sessions (fresh_process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fresh_process(parent)
+    arrow_without_pandas()
 
 
 def _chunks(

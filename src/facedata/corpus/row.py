@@ -222,6 +222,38 @@ class LabelCodec:
         return int(index) if head == "smile" else self.names[head][int(index)]
 
 
+def arrow_without_pandas() -> None:
+    """Tell pyarrow that this process has no pandas, without importing it.
+
+    pyarrow imports pandas on its first conversion of any Python list, only to check
+    whether the list holds pandas objects: a quarter of a second per process, paid by
+    every build worker although rows never hold pandas objects. Making that one
+    import attempt fail (pyarrow remembers the answer) skips it; `import pandas`
+    works as before afterwards, but Arrow's own pandas conversions (to_pandas) do
+    not, so only processes that never call them (build workers, the CLI's build)
+    use this. A no-op where pandas is already imported.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+    sys.meta_path.insert(0, _NoPandas)  # import pandas -> ImportError, for one probe
+    try:
+        pa.array([0])  # the probe pyarrow makes once per process
+    finally:
+        sys.meta_path.remove(_NoPandas)
+
+
+class _NoPandas:
+    """A meta path finder that refuses pandas (installed only during the probe)."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not used here", name=name)
+        return None
+
+
 def to_table(rows: Iterable[dict[str, Any]], schema: pa.Schema, codec: LabelCodec) -> pa.Table:
     """Rows as the pipeline holds them (labels by name, None for missing) -> Arrow."""
     encoded = []

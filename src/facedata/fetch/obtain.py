@@ -13,13 +13,16 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import requests
+from typing import TYPE_CHECKING
 
 from ..errors import FetchError, IntegrityError
-from . import http
 from .integrity import Expected, check, strict_sha
 from .store import blob_path, ingest
+
+if TYPE_CHECKING:  # the HTTP stack loads when something is downloaded, not for builds
+    import requests
+
+    from . import http
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ def obtain(
     origin: str | None = None,
 ) -> Obtained:
     """Bring `name` into the blob store from the first candidate that works."""
+    from . import http
+
     if not force and (hit := cached(checks)):
         return hit
     want_md5 = any(e.md5 for e in checks)
@@ -113,6 +118,8 @@ def _download_checked(
     session: requests.Session | None,
     want_md5: bool,
 ) -> http.Downloaded:
+    from . import http
+
     strict = next((e.size for e in checks if e.strict and e.size is not None), None)
     soft = next((e.size for e in checks if not e.strict and e.size is not None), None)
     for fresh in (False, True):
