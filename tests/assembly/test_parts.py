@@ -46,6 +46,50 @@ def test_exact_and_near_duplicates():
     assert (got["kept"], got["exact"], got["near"], got["near_distance"]) == (2, 1, 1, 4)
 
 
+@pytest.mark.parametrize("distance", [1, 2, 3, 4, 5, 6, 9])
+def test_near_index_finds_exactly_what_comparing_every_kept_row_finds(distance):
+    """The banded index against a scan of every kept row: the earliest kept row within
+    the distance that the dataset does not tell apart, and the same told-apart counts.
+    Hashes cluster (a few bases with flipped bits), as faces of one photo do."""
+    import random
+
+    rng = random.Random(distance)
+    bases = [rng.getrandbits(64) for _ in range(12)]
+    d = Deduper(near_distance=distance)
+    kept: list[dict] = []
+    same = other = 0
+    for i in range(1500):
+        h = rng.choice(bases)
+        for _ in range(rng.randrange(0, distance + 3)):
+            h ^= 1 << rng.randrange(64)
+        row = _dup_row(
+            f"k{i}",
+            f"s{i}",
+            h,
+            dataset=rng.choice(["a", "b"]),
+            subject=rng.choice([None, "p1", "p2"]),
+        )
+        want, apart = None, None
+        for j, k in enumerate(kept):
+            if (k["phash"] ^ h).bit_count() > distance:
+                continue
+            if k["dataset"] == row["dataset"] and None not in (row["subject_id"], k["subject_id"]):
+                apart = apart or ("same" if k["subject_id"] == row["subject_id"] else "other")
+                continue
+            want = f"{k['dataset']}/{k['key']}"
+            break
+        match = d.find(row["sha256"], h, row["dataset"], row["subject_id"])
+        assert (match.first.ident if match else None) == want, i
+        if match is None:
+            same += apart == "same"
+            other += apart == "other"
+            d.add(row)
+            kept.append(row)
+    got = d.to_dict()
+    assert (got["same_subject_kept"], got["other_subject_kept"]) == (same, other)
+    assert got["kept"] == len(kept) and 0 < len(kept) < 1500
+
+
 def test_near_frames_of_one_subject_are_all_kept():
     """CK+ neutral first frame and peak frame: near-identical, different labels."""
     d = Deduper(near_distance=4)

@@ -18,15 +18,20 @@ is kept and every other copy is removed and counted. But a copy is not worthless
   near-identical faces of two subjects the dataset tells apart: a perceptual hash
   of a small aligned face can collide for two people, and the dataset knows better.
 
-Near duplicates use a 64-bit perceptual hash. Finding all hashes within Hamming
-distance d uses the pigeonhole trick: split the hash into d+1 bands; two hashes
-within distance d agree exactly on at least one band, so a dict per band finds the
-candidates without comparing against every stored hash.
+Near duplicates use a 64-bit perceptual hash. Finding the hashes within Hamming
+distance d uses the pigeonhole principle with a search radius (multi-index hashing):
+split the hash into m bands with m > d/2; two hashes within distance d then differ in
+at most one bit in at least one band. A dict per band, probed with the band's key and
+its single-bit flips, finds the candidates. With d = 4 that is 3 bands of 21-22 bits:
+67 dict lookups per row and almost empty buckets up to millions of rows, so the cost
+per row stays flat as the corpus grows (d+1 exact-match bands of 13 bits would hold
+N/8192 candidates each, a cost per row growing with N). Among the kept rows within
+distance the earliest wins, whatever order the probes find them in.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +52,11 @@ def _bands(bits: int, parts: int) -> list[tuple[int, int]]:
         spans.append((start, width))
         start += width
     return spans
+
+
+def _band_count(distance: int) -> int:
+    """The fewest bands whose pigeonhole radius (distance // bands) is at most one bit."""
+    return max(1, (distance + 2) // 2)
 
 
 @dataclass(slots=True)
@@ -93,11 +103,18 @@ class Deduper:
     _kept: list[Kept] = field(default_factory=list)
     _hashes: list[int] = field(default_factory=list)
     _owners: list[int] = field(default_factory=list)
-    _index: list[dict[int, list[int]]] = field(default_factory=list)
+    # per band: band key -> one index into _hashes, or a list of them (ascending)
+    _index: list[dict[int, int | list[int]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._spans = _bands(64, self.near_distance + 1)
-        self._index = [defaultdict(list) for _ in self._spans]
+        d = max(self.near_distance, 0)
+        self._spans = _bands(64, _band_count(d)) if d else []
+        self._index = [{} for _ in self._spans]
+        radius = d // len(self._spans) if self._spans else 0
+        # the key itself, then (radius 1) each single-bit flip of it
+        self._flips = [
+            [0] + ([1 << i for i in range(width)] if radius else []) for _, width in self._spans
+        ]
 
     def _band_keys(self, h: int) -> list[int]:
         return [(h >> start) & ((1 << width) - 1) for start, width in self._spans]
@@ -110,21 +127,32 @@ class Deduper:
             return Match("exact", self._kept[self._exact[sha256]])
         if phash is None or self.near_distance <= 0:
             return None
-        told_apart = None  # why a near match was not a duplicate
-        for band, bkey in enumerate(self._band_keys(phash)):
-            for idx in self._index[band].get(bkey, ()):
-                if (self._hashes[idx] ^ phash).bit_count() > self.near_distance:
+        best: int | None = None  # the earliest kept row within distance
+        apart: tuple[int, str] | None = None  # the earliest one the dataset tells apart
+        hashes, limit = self._hashes, self.near_distance
+        bands = zip(self._band_keys(phash), self._index, self._flips, strict=True)
+        for bkey, index, flips in bands:
+            for flip in flips:
+                found = index.get(bkey ^ flip)
+                if found is None:
                     continue
-                kept = self._kept[self._owners[idx]]
-                if kept.dataset == dataset and None not in (subject_id, kept.subject_id):
-                    told_apart = told_apart or (
-                        "same" if kept.subject_id == subject_id else "other"
-                    )
-                    continue
-                return Match("near", kept)
-        if told_apart == "same":
+                for idx in (found,) if isinstance(found, int) else found:
+                    if best is not None and idx >= best:
+                        break  # ascending: nothing earlier follows
+                    if (hashes[idx] ^ phash).bit_count() > limit:
+                        continue
+                    kept = self._kept[self._owners[idx]]
+                    if kept.dataset == dataset and None not in (subject_id, kept.subject_id):
+                        if apart is None or idx < apart[0]:
+                            apart = (idx, "same" if kept.subject_id == subject_id else "other")
+                        continue
+                    best = idx
+                    break
+        if best is not None:
+            return Match("near", self._kept[self._owners[best]])
+        if apart is not None and apart[1] == "same":
             self.same_subject_kept += 1
-        elif told_apart == "other":
+        elif apart is not None:
             self.other_subject_kept += 1
         return None
 
@@ -145,10 +173,17 @@ class Deduper:
         self._exact.setdefault(row["sha256"], idx)
         phash = row.get("phash")
         if phash is not None and self.near_distance > 0:
+            at = len(self._hashes)
             self._hashes.append(phash)
             self._owners.append(idx)
-            for band, bkey in enumerate(self._band_keys(phash)):
-                self._index[band][bkey].append(len(self._hashes) - 1)
+            for bkey, index in zip(self._band_keys(phash), self._index, strict=True):
+                held = index.get(bkey)
+                if held is None:
+                    index[bkey] = at  # most buckets hold one row: no list for it
+                elif isinstance(held, int):
+                    index[bkey] = [held, at]
+                else:
+                    held.append(at)
 
     def _example(self, kind: str, head: str, first: Kept, ident: str, values: list) -> None:
         if len(self.examples) < MAX_EXAMPLES:

@@ -135,16 +135,16 @@ class RayEngine:
             self._started = True
         cpus = int(ray.cluster_resources().get("CPU", workers) or 1)
         self.workers = max(1, cpus)
-        self._remote: dict[Callable, Any] = {}
+        self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         ray = self._ray
-        remote = self._remote.get(fn)
-        if remote is None:
-            remote = self._remote[fn] = ray.remote(num_cpus=1, max_retries=2)(fn)
+        if self._remote is None:
+            self._remote = ray.remote(num_cpus=1, max_retries=2)(_in_ray_worker)
+        remote = self._remote
         pending: deque[Any] = deque()
         for task in tasks:
-            pending.append(remote.remote(task))
+            pending.append(remote.remote(fn, task))
             if len(pending) >= 2 * self.workers:
                 yield ray.get(pending.popleft())
         while pending:
@@ -154,6 +154,16 @@ class RayEngine:
         if self._started and self._ray.is_initialized():
             self._ray.shutdown()
             self._started = False
+
+
+def _in_ray_worker(fn: Callable[[T], R], task: T) -> R:
+    """A task in one of this job's Ray workers, which only ever run build tasks: they
+    skip pyarrow's pandas probe like the local engine's workers (see
+    `corpus.row.arrow_without_pandas`; once per process, a no-op after)."""
+    from ..corpus.row import arrow_without_pandas
+
+    arrow_without_pandas()
+    return fn(task)
 
 
 def _import_path() -> str:

@@ -222,6 +222,9 @@ class LabelCodec:
         return int(index) if head == "smile" else self.names[head][int(index)]
 
 
+_probed = False  # pyarrow has made its pandas probe in this process (it makes one)
+
+
 def arrow_without_pandas() -> None:
     """Tell pyarrow that this process has no pandas, without importing it.
 
@@ -235,8 +238,10 @@ def arrow_without_pandas() -> None:
     """
     import sys
 
-    if "pandas" in sys.modules:
+    global _probed
+    if _probed or "pandas" in sys.modules:
         return
+    _probed = True
     sys.meta_path.insert(0, _NoPandas)  # import pandas -> ImportError, for one probe
     try:
         pa.array([0])  # the probe pyarrow makes once per process
