@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageStat
 
 from ..manifest import FaceSpec
-from .align import align, choose_face
+from .align import align, choose_face, opencv
 from .decode import decode_image
 from .detect import Detection, Detector, DetectorError
 from .landmarks import to_five_points
@@ -225,11 +225,10 @@ def _whole_frame(
     if img.mode == "L":
         # grey to RGB copies one band three times: resizing first gives the same
         # pixels for a third of the work (a grey CSV source's every row comes here)
-        crop = img.resize((size, size), Image.Resampling.BILINEAR)
+        crop = _resize(img, size)
         crop = crop if mode == "L" else crop.convert(mode)
     else:
-        src = img if img.mode == mode else img.convert(mode)
-        crop = src.resize((size, size), Image.Resampling.BILINEAR)
+        crop = _resize(img if img.mode == mode else img.convert(mode), size)
     return AlignedFace(
         crop,
         status,
@@ -237,3 +236,15 @@ def _whole_frame(
         det.weights_sha256 if det else None,
         box=[0.0, 0.0, float(img.width), float(img.height)],
     )
+
+
+def _resize(img: Image.Image, size: int) -> Image.Image:
+    """Bilinear to a `size` square. Enlarging (FER's 48 px rows, small crops) goes
+    through OpenCV, within one grey level of Pillow at a fifth of the cost; shrinking
+    stays with Pillow, whose filter widens with the scale (anti-aliased) where
+    OpenCV's bilinear does not."""
+    if img.width > size or img.height > size:
+        return img.resize((size, size), Image.Resampling.BILINEAR)
+    cv2 = opencv()
+    out = cv2.resize(np.asarray(img), (size, size), interpolation=cv2.INTER_LINEAR)
+    return Image.fromarray(out, img.mode)
