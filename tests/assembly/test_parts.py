@@ -290,3 +290,21 @@ def test_arrow_without_pandas_skips_pyarrows_pandas_import_but_leaves_pandas_imp
         check=True,
     ).stdout.split()
     assert out == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("source", "declared"), [("L", "L"), ("L", "RGB"), ("RGB", "RGB"), ("RGB", "L")]
+)
+def test_row_jpeg_is_byte_for_byte_what_pillow_writes(source, declared):
+    """The worker's JPEG encoder must not change a corpus: the same bytes as Pillow's
+    quality-95 save of the face converted to the corpus's declared mode."""
+    import io
+
+    from facedata.assemble.worker import encode
+    from tests.helpers.photos import face_variant
+
+    for i in range(8):
+        img = face_variant(i, (112, 112), source)
+        buf = io.BytesIO()
+        img.convert(declared).save(buf, format="JPEG", quality=95)
+        assert encode(img, "jpeg", declared) == buf.getvalue()
