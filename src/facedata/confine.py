@@ -125,6 +125,43 @@ def next_inside(root: Path, items: Iterator[T]) -> T | None:
         _READING_IN.reset(token)
 
 
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the already resolved `path` (at most `limit` + 1, so the caller can
+    tell "over the limit"), under open_regular's rules: a regular file, a final link
+    followed only by resolving it, errors as UnsafePathError.
+
+    File descriptors and one read instead of a buffered file object: an image file
+    is read once per row, and the object's set-up cost as much as the read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fd = os.open(os.path.realpath(path), flags)  # a link after all: follow it once
+    except OSError as exc:
+        raise UnsafePathError(
+            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
+        ) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePathError(
+                f"{path} is not a regular file ({kind_of(st.st_mode)})",
+                hint="only regular files and folders are read; remove pipes, devices and "
+                "links to them",
+            )
+        want = min(st.st_size, limit) + 1
+        parts = [os.read(fd, want)]
+        while parts[-1] and (got := sum(map(len, parts))) < want:  # a file still growing
+            parts.append(os.read(fd, want - got))
+        return b"".join(parts) if len(parts) > 1 else parts[0]
+    finally:
+        os.close(fd)
+
+
 def open_regular(root: Path | None, path: Path, *, resolved: bool = False) -> IO[bytes]:
     """Open `path` for reading only if it is a regular file (inside `root` when given,
     else inside the root of an enclosing `reading_inside`).

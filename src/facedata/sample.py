@@ -8,7 +8,6 @@ that samples pickle cheaply to worker processes.
 from __future__ import annotations
 
 import io
-import os
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -30,12 +29,9 @@ class FileImage:
     path: Path
 
     def read_bytes(self) -> bytes:
-        from .confine import open_regular  # regular files only: a FIFO would hang a worker
+        from .confine import read_regular  # regular files only: a FIFO would hang a worker
 
-        with open_regular(None, Path(self.path), resolved=True) as fh:
-            # sized by the file: read(n) would reserve n bytes first, and n is 256 MiB
-            size = os.fstat(fh.fileno()).st_size
-            data = fh.read(min(size, MAX_IMAGE_BYTES) + 1)
+        data = read_regular(Path(self.path), MAX_IMAGE_BYTES)
         if len(data) > MAX_IMAGE_BYTES:
             from .errors import ImageError
 

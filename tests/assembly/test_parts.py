@@ -70,7 +70,7 @@ def test_near_index_finds_exactly_what_comparing_every_kept_row_finds(distance):
             subject=rng.choice([None, "p1", "p2"]),
         )
         want, apart = None, None
-        for j, k in enumerate(kept):
+        for k in kept:
             if (k["phash"] ^ h).bit_count() > distance:
                 continue
             if k["dataset"] == row["dataset"] and None not in (row["subject_id"], k["subject_id"]):

@@ -147,3 +147,22 @@ def test_metadata_row_longer_than_its_header_is_not_a_crash(tmp_path):
     meta.write_text("set_id,age,gender,country\n1,2,34,Male,Ukraine\n")
     items = _read(exp)
     assert any(isinstance(s, Sample) for s in items)
+
+
+def test_image_files_are_read_as_regular_files_only(tmp_path):
+    """A worker reads every image through read_regular: a link is followed to its file,
+    a FIFO or a folder is refused by name (never a hang), and reads stop at the limit."""
+    import os
+
+    from facedata.confine import read_regular
+    from facedata.errors import UnsafePathError
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x" * 1000)
+    (tmp_path / "link.jpg").symlink_to(photo)
+    assert read_regular(tmp_path / "link.jpg", 10_000) == b"x" * 1000
+    assert read_regular(photo, 10) == b"x" * 11  # limit + 1: the caller sees "too big"
+    os.mkfifo(tmp_path / "pipe.jpg")
+    for bad, word in ((tmp_path / "pipe.jpg", "FIFO"), (tmp_path, "folder")):
+        with pytest.raises(UnsafePathError, match=f"not a regular file \\(a {word}\\)"):
+            read_regular(bad, 10_000)

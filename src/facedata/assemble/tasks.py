@@ -19,11 +19,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..corpus import HEADS, LabelCodec, describe, shard_path, to_table
+from ..corpus.counts import COUNT_COLUMNS
 from .splits import assign_split
 from .worker import Failed, Item, WorkSettings, process_item
 
 ROW_GROUP = 512  # rows per Parquet row group in final shards: bounded memory per read
-HEAVY = ("image",)  # columns that stay in the partial shard; the rest goes to the merge
+# what the merge reads of a row (dedup, leak check, counts); the rest stays in the
+# partial shard, so results stay small on their way back to the driver
+MERGE_COLUMNS = (*COUNT_COLUMNS, "key", "subject_id", "sha256", "phash", "smile_derived")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class ChunkTask:
 class ChunkResult:
     index: int
     path: str | None  # the partial shard (None: no row survived)
-    rows: list[dict]  # per written row, in order: every column but the image
+    rows: list[dict]  # per written row, in order: its MERGE_COLUMNS
     failed: list[Failed] = field(default_factory=list)
     weights: list[str] = field(default_factory=list)
 
@@ -88,7 +91,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         target = Path(task.staging) / f"part-{task.index:07d}.arrow"
         _write_partial(target, rows, task.schema, task.codec)
         path = str(target)
-    light = [{k: v for k, v in r.items() if k not in HEAVY} for r in rows]
+    light = [{k: r[k] for k in MERGE_COLUMNS} for r in rows]
     return ChunkResult(task.index, path, light, failed, sorted(weights))
 
 
