@@ -8,7 +8,9 @@ Measured in the same run:
   * baseline: one process that only decodes, warps (5-point similarity / resize),
     encodes JPEG and writes Parquet with Pillow and pyarrow
   * facedata build with 1 and with 2 workers on the local engine, and 2 on the Ray
-    engine (a local Ray instance started by the build) (everything: readers, remap,
+    engine twice: with a local Ray instance the build starts and stops, and joining
+    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is)
+    (everything: readers, remap,
     safe decode, alignment, pixel hash, perceptual hash, chunk tasks, the merge's
     dedup, splits, final shards, provenance, bundle)
   * peak RSS of the process tree (Ray's own processes excluded from nothing: they are
@@ -110,10 +112,17 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.array([p[0], -p[1], p[2], p[1], p[0], p[3]])
 
 
-def baseline(data: Path, out: Path, n_fer: int, n_celeba: int) -> int:
+def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = False) -> int:
+    """The bare loop; `opencv` does its warp, resize and JPEG encode with OpenCV, as
+    facedata does (a reference for facedata's overhead over the same image work)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from PIL import Image
+
+    if opencv:
+        import cv2
+
+        cv2.setNumThreads(1)
 
     schema = pa.schema(
         [
@@ -125,11 +134,15 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int) -> int:
     rows: list[dict] = []
     count = 0
 
-    def emit(img: Image.Image, name: str, label: str) -> None:
+    def emit(img: Image.Image | np.ndarray, name: str, label: str) -> None:
         nonlocal count, rows
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=95)
-        rows.append({"image": {"bytes": buf.getvalue(), "path": name}, "label": label})
+        if isinstance(img, np.ndarray):  # OpenCV's layout: grey, or BGR
+            data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+        else:
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=95)
+            data = buf.getvalue()
+        rows.append({"image": {"bytes": data, "path": name}, "label": label})
         count += 1
         if len(rows) >= 512:
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
@@ -140,7 +153,10 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int) -> int:
         for i, line in enumerate(fh):
             label, pixels, _ = line.rstrip("\n").split(",")
             arr = np.array(pixels.split(), dtype=np.uint8).reshape(48, 48)
-            emit(Image.fromarray(arr, "L").resize((112, 112), Image.BILINEAR), str(i), label)
+            if opencv:
+                emit(cv2.resize(arr, (112, 112), interpolation=cv2.INTER_LINEAR), str(i), label)
+            else:
+                emit(Image.fromarray(arr, "L").resize((112, 112), Image.BILINEAR), str(i), label)
     lm_file = data / "celeba" / "Anno" / "list_landmarks_align_celeba.txt"
     lines = lm_file.read_text().splitlines()[2:]
     for line in lines[:n_celeba]:
@@ -148,7 +164,13 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int) -> int:
         pts = np.array(vals, dtype=float).reshape(5, 2)
         img = Image.open(data / "celeba" / "Img" / "img_align_celeba" / name).convert("RGB")
         coeffs = _similarity(pts, ARCFACE)
-        emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
+        if opencv:  # the same output-to-input map
+            back = np.asarray(coeffs, dtype=np.float64).reshape(2, 3)
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            face = cv2.warpAffine(np.asarray(img), back, (112, 112), flags=flags)
+            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "")
+        else:
+            emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
     if rows:
         writer.write_table(pa.Table.from_pylist(rows, schema=schema))
     writer.close()
@@ -331,20 +353,25 @@ def main() -> None:
     _prepare(work, n_fer, n_celeba, env)
     total = n_fer + n_celeba
 
-    base_code = (
-        f"import sys; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path;"
-        f" import bench.build as b; print(b.baseline(Path({str(work / 'data')!r}),"
-        f" Path({str(work)!r}), {n_fer}, {n_celeba}))"
-    )
-    secs, rss, out = run_measured([sys.executable, "-c", base_code], env)
-    base_rate = int(out.strip()) / secs
-    base_cpu = run_measured.cpu / int(out.strip())  # type: ignore[attr-defined]
-    print(
-        f"baseline (decode, warp, encode, write; 1 process): {int(out):,} images in "
-        f"{secs:.1f}s = {base_rate:,.0f} img/s, {base_cpu * 1e6:,.0f} CPU-µs/img, "
-        f"peak RSS {rss / 2**20:,.0f} MiB",
-        flush=True,
-    )
+    def run_baseline(opencv: bool) -> tuple[float, float]:
+        code = (
+            f"import sys; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path;"
+            f" import bench.build as b; print(b.baseline(Path({str(work / 'data')!r}),"
+            f" Path({str(work)!r}), {n_fer}, {n_celeba}, opencv={opencv}))"
+        )
+        secs, rss, out = run_measured([sys.executable, "-c", code], env)
+        rate, cpu = int(out.strip()) / secs, run_measured.cpu / int(out.strip())  # type: ignore[attr-defined]
+        what = "OpenCV warp/resize/encode, as facedata" if opencv else "Pillow"
+        print(
+            f"baseline (decode, warp, encode, write; 1 process; {what}): {int(out):,} images "
+            f"in {secs:.1f}s = {rate:,.0f} img/s, {cpu * 1e6:,.0f} CPU-µs/img, "
+            f"peak RSS {rss / 2**20:,.0f} MiB",
+            flush=True,
+        )
+        return rate, cpu
+
+    base_rate, base_cpu = run_baseline(opencv=False)  # the targets' baseline
+    ref_rate, _ = run_baseline(opencv=True)
 
     runs = [("w1", 1, "local"), ("w2", 2, "local")]
     if not opts.no_ray:
@@ -381,7 +408,9 @@ def main() -> None:
     print(
         f"targets: 1 worker >= 0.9x -> {results['w1'][0] / base_rate:.2f}x; "
         f"2 workers >= 1.7x -> {results['w2'][0] / base_rate:.2f}x "
-        f"(this machine: {os.cpu_count()} cores, baseline uses 1)"
+        f"(this machine: {os.cpu_count()} cores, baseline uses 1); against the OpenCV "
+        f"loop: 1 worker {results['w1'][0] / ref_rate:.2f}x, 2 workers "
+        f"{results['w2'][0] / ref_rate:.2f}x"
     )
     if "ray2" in results:
         print(
