@@ -240,6 +240,9 @@ def load_yaml(path: Path) -> YamlDoc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
+        if "nesting depth" in problem:  # libyaml's own depth limit can come first
+            deep = _limit(Path(path), mark, f"nested over {MAX_DEPTH} levels deep")
+            raise ManifestError(deep.message, hint=deep.hint) from None
         raise ManifestError(
             f"{where}: YAML syntax error: {problem}",
             hint="check indentation and quoting near that line",
