@@ -4,6 +4,7 @@ cache, its manifest, and a built corpus, made once by the library API."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -69,7 +70,11 @@ class World:
         self, *args: str, stdout: object = subprocess.PIPE, group: bool = False, **env: str
     ) -> subprocess.Popen:
         """`facedata ARGS` in a child; `group`: in its own process group, as a terminal
-        runs a foreground job (Ctrl-C then reaches every process of the group)."""
+        runs a foreground job (Ctrl-C then reaches every process of the group).
+
+        The child starts with Ctrl-C's default action, as from a terminal, whatever this
+        run inherited: a test runner started in the background ignores SIGINT, and a
+        command rightly keeps ignoring it then."""
         return subprocess.Popen(
             [sys.executable, "-m", "facedata", *args],
             stdout=stdout,
@@ -78,7 +83,12 @@ class World:
             env=self.env(**env),
             cwd=REPO,
             start_new_session=group,
+            preexec_fn=_default_sigint,
         )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")
