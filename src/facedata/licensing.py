@@ -73,6 +73,15 @@ class Clearance(BaseModel):
     notes: str = ""
     _where: str = PrivateAttr("")
 
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _a_written_date(cls, value: object) -> object:
+        """YAML reads `20991231` as a number, which pydantic would take for seconds
+        since 1970: say what to write instead of a confusing time-of-day error."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} is a number, not a date: write it as YYYY-MM-DD")
+        return value
+
     @field_validator("cleared_by", "evidence")
     @classmethod
     def _says_something(cls, value: str) -> str:

@@ -130,6 +130,20 @@ def test_clearance_file_errors_name_line(tmp_path):
     assert "clearances.yaml:" in msg and "evidence" in msg and "expires" in msg
 
 
+def test_a_clearance_date_written_as_a_number_says_how_to_write_it(tmp_path):
+    """`expires: 20991231` is a YAML integer; read as seconds since 1970 it gave a
+    time-of-day error. The message names the line and the fix."""
+    path = tmp_path / "clearances.yaml"
+    path.write_text(
+        "clearances:\n  - dataset: demo\n    cleared_by: Legal\n    evidence: contract 12\n"
+        "    expires: 20991231\n"
+    )
+    with pytest.raises(
+        ManifestError, match=r"clearances.yaml:5: .*20991231 is a number.*YYYY-MM-DD"
+    ):
+        load_clearances(path)
+
+
 def test_most_restrictive_tier():
     assert most_restrictive_tier(["commercial", "noncommercial"]) == "noncommercial"
     assert most_restrictive_tier(["commercial", "unknown", "research-only"]) == "unknown"
