@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +150,14 @@ def load_register(path: Path) -> ConsentRegister:
             hint="point the manifest's `consent:` at the CSV or YAML file itself",
         )
     if not path.is_file():
+        from .confine import regular_problem
+
+        problem = regular_problem(path) if os.path.lexists(path) else None
+        if problem is not None and not problem.startswith("cannot be read"):
+            raise ManifestError(  # a FIFO, a device, a link to one: never read
+                f"consent register {path} {problem}",
+                hint="point the manifest's `consent:` at a plain CSV or YAML file",
+            )
         raise ManifestError(
             f"consent register {path} not found",
             hint="create it (CSV columns: subject_id,scopes,signed,withdrawn) or fix the path",

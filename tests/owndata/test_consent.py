@@ -88,3 +88,16 @@ def test_identifying_columns_refused(tmp_path):
 def test_missing_register_is_clear(tmp_path):
     with pytest.raises(ManifestError, match="not found"):
         load_register(tmp_path / "nope.csv")
+
+
+def test_a_register_that_is_a_fifo_or_device_is_named_as_such(tmp_path):
+    """A pipe or a link to /dev/zero where the register should be: never read (it would
+    hang or never end), and not reported as missing either."""
+    import os
+
+    os.mkfifo(tmp_path / "consent.csv")
+    with pytest.raises(ManifestError, match="consent.csv is a FIFO"):
+        load_register(tmp_path / "consent.csv")
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    with pytest.raises(ManifestError, match="zero.csv is a character device"):
+        load_register(tmp_path / "zero.csv")
