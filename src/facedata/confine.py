@@ -125,34 +125,45 @@ def next_inside(root: Path, items: Iterator[T]) -> T | None:
         _READING_IN.reset(token)
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of the already resolved `path` (at most `limit` + 1, so the caller can
-    tell "over the limit"), under open_regular's rules: a regular file, a final link
-    followed only by resolving it, errors as UnsafePathError.
+def _open_checked(real: Path, shown: Path, resolve_link: bool) -> tuple[int, os.stat_result]:
+    """A read descriptor on `real` and its fstat, if it is a regular file.
 
-    File descriptors and one read instead of a buffered file object: an image file
-    is read once per row, and the object's set-up cost as much as the read.
+    O_NONBLOCK keeps a FIFO from blocking the open itself; the fstat on the opened
+    descriptor is what decides, so the file checked is the file read. A final link is
+    refused, or with `resolve_link` followed once by resolving `shown`. Errors name
+    `shown` (the path as the caller knows it).
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         try:
-            fd = os.open(path, flags)
+            fd = os.open(real, flags)
         except OSError as exc:
-            if exc.errno != errno.ELOOP:
+            if not (resolve_link and exc.errno == errno.ELOOP):
                 raise
-            fd = os.open(os.path.realpath(path), flags)  # a link after all: follow it once
+            fd = os.open(os.path.realpath(shown), flags)  # a link after all: follow it once
     except OSError as exc:
         raise UnsafePathError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
+            f"cannot read {shown}: {exc.strerror}", hint="check the path and its permissions"
         ) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise UnsafePathError(
+            f"{shown} is not a regular file ({kind_of(st.st_mode)})",
+            hint="only regular files and folders are read; remove pipes, devices and links to them",
+        )
+    return fd, st
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of the already resolved `path` (at most `limit` + 1, so the caller can
+    tell "over the limit"), under open_regular's rules.
+
+    File descriptors and one read instead of a buffered file object: an image file
+    is read once per row, and the object's set-up cost as much as the read.
+    """
+    fd, st = _open_checked(path, path, resolve_link=True)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafePathError(
-                f"{path} is not a regular file ({kind_of(st.st_mode)})",
-                hint="only regular files and folders are read; remove pipes, devices and "
-                "links to them",
-            )
         want = min(st.st_size, limit) + 1
         parts = [os.read(fd, want)]
         while parts[-1] and (got := sum(map(len, parts))) < want:  # a file still growing
@@ -166,35 +177,16 @@ def open_regular(root: Path | None, path: Path, *, resolved: bool = False) -> IO
     """Open `path` for reading only if it is a regular file (inside `root` when given,
     else inside the root of an enclosing `reading_inside`).
 
-    O_NONBLOCK keeps a FIFO from blocking the open itself; the fstat on the opened
-    descriptor is what decides, so the file checked is the file read. `resolved`: the
-    caller has usually resolved `path` already (a reader's confinement did, per
-    image): it is opened as it is, and resolved only when it turns out to be a link.
+    `resolved`: the caller has usually resolved `path` already (a reader's
+    confinement did, per image): it is opened as it is, and resolved only when it
+    turns out to be a link.
     """
     root = root if root is not None else _READING_IN.get()
     if root is not None:
         real = inside(root, path)
     else:
         real = path if resolved else Path(os.path.realpath(path))
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        try:
-            fd = os.open(real, flags)
-        except OSError as exc:
-            if not (resolved and exc.errno == errno.ELOOP):
-                raise
-            fd = os.open(os.path.realpath(path), flags)  # a link after all: follow it once
-    except OSError as exc:
-        raise UnsafePathError(
-            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
-        ) from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise UnsafePathError(
-            f"{path} is not a regular file ({kind_of(st.st_mode)})",
-            hint="only regular files and folders are read; remove pipes, devices and links to them",
-        )
+    fd, _ = _open_checked(real, path, resolve_link=resolved)
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
