@@ -69,23 +69,10 @@ BENCH_MANIFESTS = {
 
 def write_manifests(folder: Path) -> None:
     """Copies of the real manifests, registered by --from, so the real readers run."""
-    import yaml
+    from tests.helpers.manifests import write_local_copy
 
-    folder.mkdir(parents=True, exist_ok=True)
     for new_id, (base, override) in BENCH_MANIFESTS.items():
-        data = yaml.safe_load((REPO / "manifests" / f"{base}.yaml").read_text())
-        data.update(id=new_id, **override)
-        if base == "fer2013":  # the Kaggle source names its CSV in a file set
-            data["format"].setdefault("options", {})["file"] = "fer2013/fer2013.csv"
-        data["sources"] = [
-            {
-                "id": "local-copy",
-                "kind": "manual",
-                "official": True,
-                "access": {"level": "open", "instructions": "generated for the benchmark"},
-            }
-        ]
-        (folder / f"{new_id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        write_local_copy(folder, base, new_id, "the benchmark", **override)
 
 
 # -- the bare baseline ---------------------------------------------------------------

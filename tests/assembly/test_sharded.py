@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from facedata.assemble.dedup import Deduper
 from facedata.assemble.merge import STAGING, Merger
@@ -29,30 +28,17 @@ from facedata.corpus import LabelCodec, arrow_schema
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
+from tests.helpers.manifests import write_local_copy
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 DATASETS = ["genki4k", "fer2013-local", "celeba-local"]
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _local_copies(folder: Path, ids: list[str]) -> Path:
     """Copies of real manifests with a `manual` source, so `--from FOLDER` registers
     the generated files and the real readers run on them."""
-    folder.mkdir(parents=True, exist_ok=True)
     for base in ids:
-        data = yaml.safe_load((REPO / "manifests" / f"{base}.yaml").read_text())
-        data["id"] = f"{base}-local"
-        if base == "fer2013":  # the Kaggle source names its CSV in a file set
-            data["format"].setdefault("options", {})["file"] = "fer2013/fer2013.csv"
-        data["sources"] = [
-            {
-                "id": "local-copy",
-                "kind": "manual",
-                "official": True,
-                "access": {"level": "open", "instructions": "generated for the test"},
-            }
-        ]
-        (folder / f"{base}-local.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        write_local_copy(folder, base, f"{base}-local", "the test")
     return folder
 
 
