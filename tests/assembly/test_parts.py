@@ -292,6 +292,33 @@ def test_arrow_without_pandas_skips_pyarrows_pandas_import_but_leaves_pandas_imp
     assert out == ["False", "True"]
 
 
+def _gc_threshold(_: int) -> tuple[int, int, int]:
+    import gc
+
+    return gc.get_threshold()
+
+
+def test_build_workers_collect_garbage_less_often_and_leave_the_caller_alone():
+    """Pool workers run with the build's GC threshold; the library's caller keeps its own
+    (only the build's own processes opt in, see assemble.process)."""
+    import gc
+    from functools import partial
+
+    from facedata.assemble.engines import get_engine
+    from facedata.assemble.merge import worker_start
+    from facedata.assemble.process import GC_THRESHOLD
+
+    before = gc.get_threshold()
+    assert before[0] < GC_THRESHOLD[0]  # pytest runs with the default
+    engine = get_engine("local", 2, initializer=partial(worker_start, os.getpid()))
+    try:
+        seen = set(engine.map(_gc_threshold, range(8)))
+    finally:
+        engine.close()
+    assert seen == {GC_THRESHOLD}
+    assert gc.get_threshold() == before
+
+
 @pytest.mark.parametrize(
     ("source", "declared"), [("L", "L"), ("L", "RGB"), ("RGB", "RGB"), ("RGB", "L")]
 )

@@ -168,11 +168,11 @@ class RayEngine:
 
 def _in_ray_worker(fn: Callable[[T], R], task: T) -> R:
     """A task in one of this job's Ray workers, which only ever run build tasks: they
-    skip pyarrow's pandas probe like the local engine's workers (see
-    `corpus.row.arrow_without_pandas`; once per process, a no-op after)."""
-    from ..corpus.row import arrow_without_pandas
+    are set up like the local engine's workers (see `assemble.process`; once per
+    process, a no-op after)."""
+    from .process import for_build_work
 
-    arrow_without_pandas()
+    for_build_work()
     return fn(task)
 
 

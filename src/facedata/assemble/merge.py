@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..corpus import SPLITS, LabelCodec
-from ..corpus.row import arrow_without_pandas
 from .dedup import Deduper
 from .engines import Engine, get_engine
+from .process import for_build_work
 from .splits import LeakCheck
 from .tasks import ChunkResult, ChunkTask, ShardTask, run_chunk, run_shard
 from .worker import Item, WorkSettings, fresh_process
@@ -128,7 +128,7 @@ def worker_start(parent: int) -> None:
     parent's detector sessions (fresh_process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fresh_process(parent)
-    arrow_without_pandas()
+    for_build_work()
 
 
 def _chunks(

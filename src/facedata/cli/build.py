@@ -147,9 +147,9 @@ def build(
     from pydantic import ValidationError
 
     from ..assemble.pipeline import build as run_build
-    from ..corpus.row import arrow_without_pandas
+    from ..assemble.process import for_build_work
 
-    arrow_without_pandas()  # this process ends with the build: no pandas conversions follow
+    for_build_work()  # this process ends with the build
     from ..assemble.recipe import Recipe, load_recipe
 
     if recipe_file is None and not datasets:
