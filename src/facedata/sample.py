@@ -76,8 +76,42 @@ warnings.filterwarnings(
 )
 
 
+_PLAIN = b"0123456789 "
+
+
+def _parse_plain(text: str, n: int) -> bytes | None:
+    """The pixels of text that is n runs of ASCII digits, one space apart, all <= 255;
+    None for anything else (the careful path below decides).
+
+    Read as a plain-text PGM by OpenCV's reader: twice as fast as numpy's text parser,
+    and FER2013-style pixel text is a third of a grey row's work. The checks first make
+    sure the reader sees exactly n numbers and nothing it would skip (comments,
+    signs, other whitespace); a value over 255 comes back over 255 (the 16-bit reader
+    clips at 65535), so it is refused, never wrapped.
+    """
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if raw.count(b" ") != n - 1 or raw.translate(None, _PLAIN):
+        return None
+    from .faces.align import opencv
+
+    cv2 = opencv()
+    pgm = np.frombuffer(b"P2 %d 1 65535\n%s\n" % (n, raw), dtype=np.uint8)
+    values = cv2.imdecode(pgm, cv2.IMREAD_UNCHANGED)
+    if values is None or values.dtype != np.uint16 or values.size != n or values.max() > 255:
+        return None  # e.g. an empty run ("1  2"): fewer numbers than n
+    return values.astype(np.uint8).tobytes()
+
+
 def parse_pixels(text: str, n: int) -> bytes | str:
     """The row's pixels as bytes, or a reason they are unusable."""
+    plain = _parse_plain(text, n)
+    return plain if plain is not None else _parse_careful(text, n)
+
+
+def _parse_careful(text: str, n: int) -> bytes | str:
     try:
         fast = np.fromstring(text, dtype=np.int64, sep=" ")  # C parser: 4x split()
     except ValueError:

@@ -92,6 +92,9 @@ def opencv() -> Any:
     import cv2
 
     cv2.setNumThreads(1)
+    # facedata reads every OpenCV failure from its return value and says what it means;
+    # OpenCV's own log would print a second, bare message per bad row
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     return cv2
 
 
