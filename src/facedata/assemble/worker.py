@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..errors import FacedataError
 from ..manifest import FaceSpec
-from ..sample import PixelImage, Sample
+from ..sample import PixelImage, Sample, pickled_as_call
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class WorkSettings:
     decode_side: int | None = None
 
 
+@pickled_as_call
 @dataclass(frozen=True)
 class Item:
     """One labelled sample on its way to a worker."""
