@@ -292,6 +292,31 @@ def test_arrow_without_pandas_skips_pyarrows_pandas_import_but_leaves_pandas_imp
     assert out == ["False", "True"]
 
 
+def test_a_build_process_skips_the_garbage_collection_at_exit():
+    """for_build_work freezes the heap at exit, so the interpreter's last collection
+    has nothing to walk; a handler registered earlier runs after it and sees that."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print(gc.get_freeze_count() > 0))\n"
+        "from facedata.assemble.process import for_build_work\n"
+        "for_build_work()\n"
+        "junk = [[i] for i in range(1000)]\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["True"]
+
+
 def _gc_threshold(_: int) -> tuple[int, int, int]:
     import gc
 
