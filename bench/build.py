@@ -21,7 +21,11 @@ FER rows are built with `align: precropped` (trust the 48x48 crop) so both sides
 the same image work; detector throughput is measured by bench/faces.py.
 
     python bench/build.py                 # 20,000 FER rows + 5,000 CelebA images, + 250k RSS run
-    python bench/build.py --scale 0.1 --big 0 --no-ray    # a quick run
+    python bench/build.py --scale 0.1 --big 0 --no-ray --rounds 1   # a quick run
+
+Local runs are repeated in rounds (--rounds, default 3: Pillow baseline, OpenCV
+reference, 1 worker, 2 workers, back to back); ratios are per round, against that
+round's baseline, and the median and range over the rounds are printed.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import contextlib
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -326,6 +331,9 @@ def main() -> None:
         "--merge-rows", type=int, default=200_000, help="rows of the synthetic merge runs (0: skip)"
     )
     ap.add_argument("--keep", type=Path, help="keep the generated data and corpora here")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="rounds of baseline + local builds (median)"
+    )
     opts = ap.parse_args()
     n_fer, n_celeba = int(20_000 * opts.scale), int(5_000 * opts.scale)
     work = opts.keep or Path(tempfile.mkdtemp(prefix="facedata-bench-"))
@@ -340,7 +348,7 @@ def main() -> None:
     _prepare(work, n_fer, n_celeba, env)
     total = n_fer + n_celeba
 
-    def run_baseline(opencv: bool) -> tuple[float, float]:
+    def run_baseline(opencv: bool, label: str) -> tuple[float, float]:
         code = (
             f"import sys; sys.path.insert(0, {str(REPO)!r}); from pathlib import Path;"
             f" import bench.build as b; print(b.baseline(Path({str(work / 'data')!r}),"
@@ -350,26 +358,16 @@ def main() -> None:
         rate, cpu = int(out.strip()) / secs, run_measured.cpu / int(out.strip())  # type: ignore[attr-defined]
         what = "OpenCV warp/resize/encode, as facedata" if opencv else "Pillow"
         print(
-            f"baseline (decode, warp, encode, write; 1 process; {what}): {int(out):,} images "
-            f"in {secs:.1f}s = {rate:,.0f} img/s, {cpu * 1e6:,.0f} CPU-µs/img, "
-            f"peak RSS {rss / 2**20:,.0f} MiB",
+            f"{label}baseline (decode, warp, encode, write; 1 process; {what}): "
+            f"{int(out):,} images in {secs:.1f}s = {rate:,.0f} img/s, {cpu * 1e6:,.0f} "
+            f"CPU-µs/img, peak RSS {rss / 2**20:,.0f} MiB",
             flush=True,
         )
         return rate, cpu
 
-    base_rate, base_cpu = run_baseline(opencv=False)  # the targets' baseline
-    ref_rate, _ = run_baseline(opencv=True)
-
-    runs = [("w1", 1, "local"), ("w2", 2, "local")]
-    if not opts.no_ray:
-        try:
-            import ray  # noqa: F401
-
-            runs += [("ray2", 2, "ray"), ("ray2-running", 2, "ray")]
-        except ImportError:
-            print("ray: not installed, skipped (pip install 'facedata[ray]')")
-    results: dict[str, tuple[float, int, list[int]]] = {}
-    for tag, workers, engine in runs:
+    def run_facedata(
+        tag: str, workers: int, engine: str, label: str, base_rate: float, base_cpu: float
+    ) -> tuple[float, int, list[int]]:
         if tag == "ray2-running":  # as on a cluster: Ray is up before the build
             with ray_running(env, workers) as ray_env:
                 s, r, corpus, quarts = facedata_run(work, ray_env, tag, workers, engine)
@@ -378,9 +376,8 @@ def main() -> None:
             s, r, corpus, quarts = facedata_run(work, env, tag, workers, engine)
         rate = corpus["counts"]["read"] / s
         cpu = run_measured.cpu / corpus["counts"]["read"]  # type: ignore[attr-defined]
-        results[tag] = (rate, r, quarts)
         print(
-            f"facedata build, {engine} engine, {workers} worker(s): "
+            f"{label}facedata build, {engine} engine, {workers} worker(s): "
             f"{corpus['counts']['total']:,} rows of {corpus['counts']['read']:,} read in "
             f"{s:.1f}s = {rate:,.0f} samples/s ({rate / base_rate:.2f}x baseline), "
             + (
@@ -392,18 +389,52 @@ def main() -> None:
             + f"peak RSS {r / 2**20:,.0f} MiB",
             flush=True,
         )
+        return rate, r, quarts
+
+    # Rounds, each measuring the baselines and the local builds back to back: on a
+    # shared machine one run can be 5% off, so ratios are per round (each against its
+    # own round's baseline) and reported as the median and the range over the rounds.
+    rates: dict[str, list[float]] = {"base": [], "ref": [], "w1": [], "w2": []}
+    results: dict[str, tuple[float, int, list[int]]] = {}
+    for k in range(opts.rounds):
+        label = f"[round {k + 1}/{opts.rounds}] " if opts.rounds > 1 else ""
+        base_rate, base_cpu = run_baseline(opencv=False, label=label)  # the targets' baseline
+        rates["base"].append(base_rate)
+        rates["ref"].append(run_baseline(opencv=True, label=label)[0])
+        for tag, workers in (("w1", 1), ("w2", 2)):
+            results[tag] = run_facedata(tag, workers, "local", label, base_rate, base_cpu)
+            rates[tag].append(results[tag][0])
+
+    def ratio(tag: str, against: str = "base") -> str:
+        per_round = sorted(a / b for a, b in zip(rates[tag], rates[against], strict=True))
+        mid = statistics.median(per_round)
+        if len(per_round) == 1:
+            return f"{mid:.2f}x"
+        return f"{mid:.2f}x (rounds {per_round[0]:.2f}-{per_round[-1]:.2f})"
+
     print(
-        f"targets: 1 worker >= 0.9x -> {results['w1'][0] / base_rate:.2f}x; "
-        f"2 workers >= 1.7x -> {results['w2'][0] / base_rate:.2f}x "
-        f"(this machine: {os.cpu_count()} cores, baseline uses 1); against the OpenCV "
-        f"loop: 1 worker {results['w1'][0] / ref_rate:.2f}x, 2 workers "
-        f"{results['w2'][0] / ref_rate:.2f}x"
+        f"targets, median of {opts.rounds} round(s): 1 worker >= 0.9x -> {ratio('w1')}; "
+        f"2 workers >= 1.7x -> {ratio('w2')} (this machine: {os.cpu_count()} cores, "
+        f"baseline uses 1); against the OpenCV loop: 1 worker {ratio('w1', 'ref')}, "
+        f"2 workers {ratio('w2', 'ref')}"
     )
-    if "ray2" in results:
+    local = statistics.median(rates["w2"])
+    ray_runs = []
+    if not opts.no_ray:
+        try:
+            import ray  # noqa: F401
+
+            ray_runs = [("ray2", 2, "ray"), ("ray2-running", 2, "ray")]
+        except ImportError:
+            print("ray: not installed, skipped (pip install 'facedata[ray]')")
+    base_rate, base_cpu = statistics.median(rates["base"]), 0.0
+    for tag, workers, engine in ray_runs:
+        results[tag] = run_facedata(tag, workers, engine, "", base_rate, base_cpu)
+    if ray_runs:
         print(
-            f"ray engine vs local engine, 2 workers (target >= 0.8x): "
-            f"{results['ray2'][0] / results['w2'][0]:.2f}x with the build starting and "
-            f"stopping its own Ray instance; {results['ray2-running'][0] / results['w2'][0]:.2f}x "
+            f"ray engine vs local engine (median), 2 workers (target >= 0.8x): "
+            f"{results['ray2'][0] / local:.2f}x with the build starting and "
+            f"stopping its own Ray instance; {results['ray2-running'][0] / local:.2f}x "
             "with Ray already running (RAY_ADDRESS, as on a cluster)"
         )
     print(
