@@ -213,6 +213,29 @@ def test_phash64_is_imagehash_phash():
         assert phash64(img) == int(str(imagehash.phash(small)), 16)
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_pixels_made_once_give_the_same_hash_and_face(mode):
+    """The worker copies a photo's pixels out of Pillow once and hands them to the hash
+    and the warp or resize: nothing may differ from each making its own copy."""
+    import numpy as np
+
+    from facedata.assemble.worker import pixel_sha256
+    from facedata.faces import process_face
+    from facedata.manifest import FaceSpec
+    from tests.helpers.photos import face_variant
+
+    img = face_variant(3, (178, 218), mode)
+    pixels = np.asarray(img)
+    assert pixel_sha256(img, pixels) == pixel_sha256(img)
+    five = [70.0, 110.0, 108.0, 110.0, 89.0, 132.0, 74.0, 152.0, 104.0, 152.0]
+    for spec, points in ((FaceSpec(align="landmarks"), five), (FaceSpec(align="precropped"), None)):
+        small = img.resize((48, 48)) if spec.align == "precropped" else img
+        with_pixels = process_face(small, spec, points, None, pixels=np.asarray(small))
+        alone = process_face(small, spec, points, None)
+        assert with_pixels.image.tobytes() == alone.image.tobytes()
+        assert with_pixels.align_status == alone.align_status
+
+
 def test_build_refuses_to_replace_a_folder_that_is_not_a_corpus(tmp_path):
     from facedata.assemble.pipeline import build
     from facedata.errors import BuildError

@@ -105,10 +105,11 @@ def _detector(settings: WorkSettings) -> Any:
     return _detectors[settings.detector]
 
 
-def pixel_sha256(img: Image.Image) -> str:
-    """Hash of the decoded pixels: the same picture re-encoded is still a duplicate."""
+def pixel_sha256(img: Image.Image, pixels: np.ndarray | None = None) -> str:
+    """Hash of the decoded pixels: the same picture re-encoded is still a duplicate.
+    `pixels`: np.asarray(img) of an L or RGB image (the same bytes as img.tobytes())."""
     h = hashlib.sha256(f"{img.mode}:{img.width}x{img.height}:".encode())
-    h.update(img.tobytes())
+    h.update(img.tobytes() if pixels is None else pixels)
     return h.hexdigest()
 
 
@@ -212,7 +213,9 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         return Failed(where, reason, exc.message, s.dataset)
     except (OSError, ValueError) as exc:
         return Failed(where, "unreadable image", str(exc), s.dataset)
-    sha = pixel_sha256(img)
+    # one copy of the pixels out of Pillow, for the hash and the warp or resize
+    pixels = np.asarray(img) if img.mode in ("L", "RGB") else None
+    sha = pixel_sha256(img, pixels)
     needs_detector = item.face.align == "detect" or (
         item.face.align == "landmarks" and not s.landmarks
     )
@@ -226,6 +229,7 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
             size=settings.size,
             keep_gray=True,  # a grey face is warped and hashed grey, then converted once
             detect_side=settings.detect_side,
+            pixels=pixels,
         ).scaled(factor)
     except FacedataError as exc:
         reason = getattr(exc, "reason", None) or "alignment failed"

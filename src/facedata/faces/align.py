@@ -71,17 +71,20 @@ def align(
     size: int = 112,
     *,
     keep_gray: bool = True,
+    pixels: np.ndarray | None = None,
 ) -> tuple[Image.Image, np.ndarray]:
     """Warp `image` so the five points land on the template; returns (crop, 2x3 map).
 
     The fit runs image -> template (errors measured in output pixels, where they
     matter); Pillow wants the output -> input map, so the fit is inverted for it.
     Grey sources stay grey unless keep_gray is False (RGB in, RGB out, always).
+    `pixels`: np.asarray(image), where the caller has it already (see `warp`).
     """
     m = umeyama(five, template(size))
     mode = "L" if image.mode == "L" and keep_gray else "RGB"
-    src = image if image.mode == mode else image.convert(mode)
-    return warp(src, m, size), m
+    if image.mode == mode:
+        return warp(image, m, size, pixels=pixels), m
+    return warp(image.convert(mode), m, size), m
 
 
 @lru_cache(maxsize=1)
@@ -98,7 +101,9 @@ def opencv() -> Any:
     return cv2
 
 
-def warp(image: Image.Image, m: np.ndarray, size: int) -> Image.Image:
+def warp(
+    image: Image.Image, m: np.ndarray, size: int, *, pixels: np.ndarray | None = None
+) -> Image.Image:
     """`image` through the 2x3 map `m` (pixel indices in, pixel indices out) into a
     square of `size`, bilinear, black outside the source.
 
@@ -108,10 +113,14 @@ def warp(image: Image.Image, m: np.ndarray, size: int) -> Image.Image:
     OpenCV fades the edge pixel into the black border over half a pixel where Pillow
     cuts it: a one-pixel seam differs. OpenCV puts pixel centres on integer
     coordinates, as landmarks do, so `m` is used as fitted.
+
+    `pixels` is np.asarray(image) where the caller already made it: copying a photo
+    out of Pillow costs a fifth of the warp, and the build's worker has made that
+    copy once already, for the pixel hash.
     """
     cv2 = opencv()
     out = cv2.warpAffine(
-        np.asarray(image),
+        np.asarray(image) if pixels is None else pixels,
         np.asarray(m, dtype=np.float64),
         (size, size),
         flags=cv2.INTER_LINEAR,

@@ -80,6 +80,7 @@ def process_face(
     *,
     multiple: Literal["choose", "drop"] = "choose",
     detect_side: int | None = None,
+    pixels: np.ndarray | None = None,
 ) -> AlignedFace:
     """Align one sample as its manifest says.
 
@@ -92,15 +93,19 @@ def process_face(
     `multiple_faces` (or the sample is dropped with multiple="drop").
     `detect_side`: detect on a copy whose longest side is this many pixels (see
     `detect_reduced`); alignment always warps the full image.
+    `pixels`: np.asarray(image) for an RGB or L image, where the caller has made it
+    already; the warp or resize then reads it instead of copying the image again.
     """
     spec = face_spec or FaceSpec()
     img = image if isinstance(image, Image.Image) else decode_image(image)
     if img.mode not in ("RGB", "L"):
         img = decode_image(img)
+    if img is not image:
+        pixels = None  # they were the pixels of another image
 
     if spec.align == "landmarks" and landmarks is not None and len(landmarks):
         five = to_five_points(landmarks)
-        crop, m = align(img, five, size, keep_gray=keep_gray)
+        crop, m = align(img, five, size, keep_gray=keep_gray, pixels=pixels)
         return AlignedFace(
             crop,
             "dataset_landmarks",
@@ -108,7 +113,7 @@ def process_face(
             transform=m,
         )
     if spec.align == "precropped":
-        return _whole_frame(img, size, keep_gray, None, "precropped")
+        return _whole_frame(img, size, keep_gray, None, "precropped", pixels)
 
     det = _resolve(detector)
     found = _detect_padded(det, img) if spec.precropped else detect_reduced(det, img, detect_side)
@@ -129,7 +134,7 @@ def process_face(
             faces_found=len(found),
         )
     five = to_five_points(pick.landmarks)
-    crop, m = align(img, five, size, keep_gray=keep_gray)
+    crop, m = align(img, five, size, keep_gray=keep_gray, pixels=pixels)
     return AlignedFace(
         crop,
         "multiple_faces" if several else "detected",
@@ -220,15 +225,18 @@ def _whole_frame(
     keep_gray: bool,
     det: Detector | None,
     status: AlignStatus,
+    pixels: np.ndarray | None = None,
 ) -> AlignedFace:
     mode = "L" if img.mode == "L" and keep_gray else "RGB"
     if img.mode == "L":
         # grey to RGB copies one band three times: resizing first gives the same
         # pixels for a third of the work (a grey CSV source's every row comes here)
-        crop = _resize(img, size)
+        crop = _resize(img, size, pixels)
         crop = crop if mode == "L" else crop.convert(mode)
+    elif img.mode == mode:
+        crop = _resize(img, size, pixels)
     else:
-        crop = _resize(img if img.mode == mode else img.convert(mode), size)
+        crop = _resize(img.convert(mode), size)
     return AlignedFace(
         crop,
         status,
@@ -238,7 +246,7 @@ def _whole_frame(
     )
 
 
-def _resize(img: Image.Image, size: int) -> Image.Image:
+def _resize(img: Image.Image, size: int, pixels: np.ndarray | None = None) -> Image.Image:
     """Bilinear to a `size` square. Enlarging (FER's 48 px rows, small crops) goes
     through OpenCV, within one grey level of Pillow at a fifth of the cost; shrinking
     stays with Pillow, whose filter widens with the scale (anti-aliased) where
@@ -246,5 +254,6 @@ def _resize(img: Image.Image, size: int) -> Image.Image:
     if img.width > size or img.height > size:
         return img.resize((size, size), Image.Resampling.BILINEAR)
     cv2 = opencv()
-    out = cv2.resize(np.asarray(img), (size, size), interpolation=cv2.INTER_LINEAR)
+    src = np.asarray(img) if pixels is None else pixels
+    out = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
     return Image.fromarray(out, img.mode)
