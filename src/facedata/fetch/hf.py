@@ -76,8 +76,27 @@ def fetch_hf(
     force: bool,
 ) -> tuple[list[Placement], SourceLock]:
     """Download the listed repo files (all of them when none are listed) at one commit."""
+    from .bounded import bounded_hub_client
+
+    with bounded_hub_client():
+        return _fetch_hf(manifest, src, pinned, notes, force)
+
+
+MAX_LISTING_BYTES = 64 * 1024 * 1024  # the Hub's JSON file list of one repo
+
+
+def _fetch_hf(
+    manifest: Manifest,
+    src: Source,
+    pinned: SourceLock | None,
+    notes: list[str],
+    force: bool,
+) -> tuple[list[Placement], SourceLock]:
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
+
+    from .bounded import limits, limits_for
+    from .http import size_cap
 
     assert src.repo_id is not None
     ep = endpoint()
@@ -85,7 +104,10 @@ def fetch_hf(
     revision = pinned.version if use_pin and pinned else src.revision
     staging = partial_dir(manifest.id, src.id) / "hf"
     try:
-        info = HfApi(endpoint=ep).dataset_info(src.repo_id, revision=revision, files_metadata=True)
+        with limits(limits_for(f"the file list of {src.repo_id}", MAX_LISTING_BYTES)):
+            info = HfApi(endpoint=ep).dataset_info(
+                src.repo_id, revision=revision, files_metadata=True
+            )
     except _errors() as exc:
         raise _translate(exc, src, ep, revision) from None
     commit = info.sha
@@ -120,16 +142,22 @@ def fetch_hf(
         if hit is not None:
             blob, sha, size = hit.blob, hit.sha256, hit.size
         else:
+            # no body may be larger than the manifest, the pin or the Hub says
+            strict = [e.size for e in checks if e.strict and e.size is not None]
+            soft = [e.size for e in checks if not e.strict and e.size is not None]
+            listed = getattr(sib, "size", None)
+            cap = size_cap(min(strict, default=None), max(soft, default=None), listed)
             try:
-                path = hf_hub_download(
-                    src.repo_id,
-                    name,
-                    repo_type="dataset",
-                    revision=commit,
-                    endpoint=ep,
-                    local_dir=staging,
-                    force_download=force,
-                )
+                with limits(limits_for(f"{src.repo_id}/{name}", cap)):
+                    path = hf_hub_download(
+                        src.repo_id,
+                        name,
+                        repo_type="dataset",
+                        revision=commit,
+                        endpoint=ep,
+                        local_dir=staging,
+                        force_download=force,
+                    )
             except EntryNotFoundError:
                 raise FetchError(f"{src.repo_id}@{commit} has no file {name}") from None
             except _errors() as exc:

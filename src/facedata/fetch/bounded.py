@@ -1,0 +1,146 @@
+"""The Hugging Face client's downloads under the same bounds as facedata's own.
+
+huggingface_hub streams a response for as long as the server sends it, with no
+overall deadline and, in its default client, no timeout: a broken or hostile Hub
+(a mirror, a private endpoint, HF_ENDPOINT pointed anywhere) could send an endless
+file, drip a byte a minute, or never answer. facedata's own downloader caps size,
+time and rate (fetch/http.py); this puts the library's client under the same caps
+through its public extension points: a client factory (huggingface_hub's
+`set_client_factory`) whose client gets two event hooks, one giving every request
+connect and read timeouts, one wrapping every response body in a counting stream.
+What a body may be (its size cap) is set per call with `limits`, so only facedata's
+own calls are bounded, by their own caps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from ..errors import FetchError
+from .http import TIMEOUT, SizeExceeded, deadline_s, min_rate
+
+
+@dataclass(frozen=True)
+class Limits:
+    what: str  # the file (or "the Hub's file list"), for the error message
+    max_bytes: int
+    deadline: float  # time.monotonic() after which no byte is accepted
+    rate: float  # bytes/s, at least, over each `window` seconds
+    window: float
+
+
+class TooSlow(FetchError):
+    """A body that arrives slower than the minimum rate, or past the deadline."""
+
+
+_LIMITS: ContextVar[Limits | None] = ContextVar("facedata_hf_limits", default=None)
+
+
+def limits_for(what: str, max_bytes: int) -> Limits:
+    rate, window = min_rate()
+    return Limits(what, max_bytes, time.monotonic() + deadline_s(), rate, window)
+
+
+@contextmanager
+def limits(bounds: Limits) -> Iterator[None]:
+    """Bodies received in this block (this thread or task) are held to `bounds`."""
+    token = _LIMITS.set(bounds)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)
+
+
+class _Counted(httpx2.SyncByteStream):
+    """A response body that stops at the size cap, the deadline or the minimum rate."""
+
+    def __init__(self, inner: Any, bounds: Limits) -> None:
+        self.inner, self.bounds = inner, bounds
+
+    def __iter__(self) -> Iterator[bytes]:
+        b = self.bounds
+        got, mark_t, mark_got = 0, time.monotonic(), 0
+        for chunk in self.inner:
+            got += len(chunk)
+            now = time.monotonic()
+            if got > b.max_bytes:
+                raise SizeExceeded(
+                    f"the server sent more than {b.max_bytes:,} bytes for {b.what}, the "
+                    "most the manifest, the pinned copy or the server's own listing allows",
+                    "the download was stopped; check HF_ENDPOINT and the manifest's repo_id",
+                    got,
+                    b.max_bytes,
+                )
+            if now > b.deadline:
+                raise TooSlow(
+                    f"{b.what} was still downloading at the deadline",
+                    hint="raise FACEDATA_FETCH_DEADLINE (seconds) for a slow link, or try "
+                    "again later",
+                )
+            if now - mark_t >= b.window:
+                if (got - mark_got) / (now - mark_t) < b.rate:
+                    raise TooSlow(
+                        f"{b.what} arrived slower than {b.rate:,.0f} bytes/s for "
+                        f"{now - mark_t:,.0f} s",
+                        hint="the server is too slow; try again later, or lower "
+                        "FACEDATA_FETCH_MIN_RATE",
+                    )
+                mark_t, mark_got = now, got
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _bound_wait(request: Any) -> None:
+    """huggingface_hub passes `timeout=None` (wait forever) on its calls, which
+    overrides any client default: each request gets connect and read timeouts here
+    (httpx reads them from the request's extensions), a caller's own finite ones kept."""
+    connect, read = TIMEOUT
+    given = dict(request.extensions.get("timeout") or {})
+    wanted = {"connect": connect, "read": read, "write": read, "pool": read}
+    request.extensions["timeout"] = {
+        k: given[k] if given.get(k) is not None else v for k, v in wanted.items()
+    }
+
+
+def _bound_body(response: Any) -> None:
+    bounds = _LIMITS.get()
+    if bounds is not None:
+        response.stream = _Counted(response.stream, bounds)
+
+
+def _bounded(make: Callable[[], Any]) -> Callable[[], Any]:
+    def factory() -> Any:
+        client = make()
+        hooks = client.event_hooks
+        client.event_hooks = {
+            **hooks,
+            "request": [*hooks.get("request", []), _bound_wait],
+            "response": [*hooks.get("response", []), _bound_body],
+        }
+        return client
+
+    return factory
+
+
+@contextmanager
+def bounded_hub_client() -> Iterator[None]:
+    """huggingface_hub's calls in this block use a bounded client (the factory that was
+    in place, a user's own included, makes it; it is put back afterwards)."""
+    from huggingface_hub import set_client_factory
+    from huggingface_hub.utils import _http
+
+    before = getattr(_http, "_GLOBAL_CLIENT_FACTORY", _http.default_client_factory)
+    set_client_factory(_bounded(before))
+    try:
+        yield
+    finally:
+        set_client_factory(before)
