@@ -143,3 +143,48 @@ def test_interrupted_kaggle_download_resumes_next_run(kaggle, manifest_dir, monk
     res = fetch_dataset(m)
     assert kaggle.server.bytes_sent(path) - before == len(V2) - half
     assert res.files[0].sha256 == sha256(V2)
+
+
+def test_kaggle_api_that_never_answers_times_out(kaggle, manifest_dir, monkeypatch):
+    """kagglesdk sends without a timeout; facedata's bounds give it one."""
+    import re
+    import time
+
+    import facedata.fetch.bounded as bounded
+
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "test-token")
+    monkeypatch.setattr(bounded, "TIMEOUT", (1.0, 1.0))
+
+    def mute(h, m) -> None:
+        time.sleep(20)
+
+    kaggle.server.routes.insert(0, ("POST", re.compile(r".*/GetDataset"), mute))
+    began = time.monotonic()
+    with pytest.raises(FetchError, match="cannot reach Kaggle"):
+        fetch_dataset(kaggle_manifest(manifest_dir))
+    assert time.monotonic() - began < 15
+
+
+def test_kaggle_api_answer_without_end_is_cut(kaggle, manifest_dir, monkeypatch):
+    """An API answer is read whole by the client: it is held to 64 MiB, not memory."""
+    import re
+
+    import facedata.fetch.bounded as bounded
+
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "test-token")
+    monkeypatch.setattr(bounded, "MAX_API_BYTES", 1024 * 1024)
+
+    def endless(h, m) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.end_headers()
+        try:
+            for _ in range(4096):  # 64 MiB, unless the client stops reading first
+                h.wfile.write(b"[" * 16384)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        h.close_connection = True
+
+    kaggle.server.routes.insert(0, ("POST", re.compile(r".*/GetDataset"), endless))
+    with pytest.raises(FetchError, match="more than 1,048,576 bytes"):
+        fetch_dataset(kaggle_manifest(manifest_dir))

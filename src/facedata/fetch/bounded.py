@@ -144,3 +144,44 @@ def bounded_hub_client() -> Iterator[None]:
         yield
     finally:
         set_client_factory(before)
+
+
+MAX_API_BYTES = 64 * 1024 * 1024  # one JSON answer of a dataset site's API
+
+
+def bound_requests_session(session: Any, max_body: int | None = None) -> None:
+    """The same for a client library built on a `requests` session (kagglesdk): every
+    request gets connect and read timeouts, and an answer read whole (not streamed) may
+    be at most `max_body` bytes. Streamed answers are left to the caller, which for
+    facedata is `obtain`, with its own caps."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    cap = MAX_API_BYTES if max_body is None else max_body
+
+    class _Bounded(HTTPAdapter):
+        def send(self, request: Any, stream: bool = False, timeout: Any = None, **kw: Any) -> Any:
+            resp = super().send(request, stream=True, timeout=timeout or TIMEOUT, **kw)
+            if stream:
+                return resp
+            body = bytearray()
+            try:
+                for chunk in resp.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > cap:
+                        raise SizeExceeded(
+                            f"{request.url} answered with more than {cap:,} bytes",
+                            "the API's answer was cut off; check the endpoint",
+                            len(body),
+                            cap,
+                        )
+            finally:
+                resp.close()
+            resp._content = bytes(body)  # what requests keeps for .content / .json()
+            resp._content_consumed = True
+            return resp
+
+    adapter = _Bounded()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    assert isinstance(session, requests.Session)

@@ -94,6 +94,17 @@ def _client(creds: Credentials):  # noqa: ANN202 - kagglesdk is untyped
     )
 
 
+def _bound(client) -> None:  # noqa: ANN001
+    """kagglesdk sends without a timeout and reads its JSON answers whole: its session
+    (made when the client is entered) gets facedata's bounds. The session is private,
+    so this is best effort, as in `_location`."""
+    from .bounded import bound_requests_session
+
+    session = getattr(client.http_client(), "_session", None)
+    if session is not None:
+        bound_requests_session(session)
+
+
 def _http_error(exc: requests.HTTPError, src: Source, creds: Credentials) -> FetchError:
     code = exc.response.status_code if exc.response is not None else 0
     what = src.kaggle or f"competition {src.kaggle_competition}"
@@ -224,6 +235,7 @@ def fetch_kaggle(
             return [Placement(name, hit.blob, True)], _record(manifest, src, pinned.version, pin)
     creds = find_credentials()
     with _client(creds) as client:  # kept open: its session carries the file's response
+        _bound(client)
         try:
             url, version = _resolve(client, src, pinned)
         except requests.HTTPError as exc:
