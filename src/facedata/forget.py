@@ -82,7 +82,10 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) -> int:
+Scope = frozenset[str] | None  # the dataset ids a withdrawal covers; None: every dataset
+
+
+def _filter_shard(src: Path, dst: Path, subject_id: str, scope: Scope) -> int:
     """Copy `src` to `dst` without the subject's rows, batch by batch; return rows removed."""
     pf = pq.ParquetFile(src)
     removed = 0
@@ -93,7 +96,7 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, dataset: str | None) ->
             sets = batch.column("dataset").to_pylist()
             hit = pa.array(
                 [
-                    _holds(i, subject_id) and dataset in (None, d)
+                    _holds(i, subject_id) and (scope is None or d in scope)
                     for i, d in zip(ids, sets, strict=True)
                 ],
                 pa.bool_(),
@@ -129,20 +132,20 @@ def _recount(root: Path, corpus: dict) -> None:
             corpus["heads"] = heads_record(names, counts)
 
 
-def forget_in_corpus(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
+def forget_in_corpus(path: Path, subject_id: str, scope: Scope, entry: dict) -> int:
     """Remove one subject from one corpus atomically; return the rows removed."""
     from .locking import exclusive
 
     path = Path(path)
     with exclusive(path, "forget"):  # a build into this corpus would replace it meanwhile
-        return _forget_locked(path, subject_id, dataset, entry)
+        return _forget_locked(path, subject_id, scope, entry)
 
 
-def _forget_locked(path: Path, subject_id: str, dataset: str | None, entry: dict) -> int:
+def _forget_locked(path: Path, subject_id: str, scope: Scope, entry: dict) -> int:
     corpus = _load_corpus(path)
     _check_shards(path, corpus)
     try:
-        return _rewrite(path, corpus, subject_id, dataset, entry)
+        return _rewrite(path, corpus, subject_id, scope, entry)
     except (pa.ArrowException, OSError) as exc:
         raise FacedataError(
             f"cannot erase from {path}: {exc}",
@@ -151,14 +154,14 @@ def _forget_locked(path: Path, subject_id: str, dataset: str | None, entry: dict
         ) from None
 
 
-def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, entry: dict) -> int:
+def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dict) -> int:
     with atomic_dir(path) as tmp:
         removed = 0
         touched = set()
         for shard in corpus["shards"]:
             src, dst = path / shard["path"], tmp / shard["path"]
             dst.parent.mkdir(parents=True, exist_ok=True)
-            n = _filter_shard(src, dst, subject_id, dataset)
+            n = _filter_shard(src, dst, subject_id, scope)
             if n:
                 removed += n
                 touched.add(shard["path"])
@@ -179,7 +182,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
                 _link_or_copy(item, tmp / rel)
         _recount(tmp, corpus)
         corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
-        _scrub(corpus, subject_id, dataset)
+        _scrub(corpus, subject_id, scope)
         atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
         if removed:
             from .bundle import write_bundle
@@ -189,7 +192,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, dataset: str | None, ent
     return removed
 
 
-def _scrub(corpus: dict, subject_id: str, dataset: str | None = None) -> None:
+def _scrub(corpus: dict, subject_id: str, scope: Scope = None) -> None:
     """Drop mentions of the subject: drop examples, image errors, their own media inputs."""
     token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject_id)}(?![A-Za-z0-9])")
     for drop in (corpus.get("drops") or {}).values():
@@ -197,7 +200,7 @@ def _scrub(corpus: dict, subject_id: str, dataset: str | None = None) -> None:
             drop["examples"] = [e for e in drop["examples"] if not token.search(str(e))]
     for record in corpus.get("datasets") or []:
         inputs = record.get("inputs") if isinstance(record, dict) else None
-        if not isinstance(inputs, list) or dataset not in (None, record.get("id")):
+        if not isinstance(inputs, list) or (scope is not None and record.get("id") not in scope):
             continue
         kept = []
         for item in inputs:
@@ -232,12 +235,14 @@ def _rewrite_report(root: Path, page: Path | None = None) -> None:
         target.unlink(missing_ok=True)
 
 
-def delete_cached_frames(subject_id: str, dataset: str | None = None) -> list[Path]:
+def delete_cached_frames(subject_id: str, scope: Scope = None) -> list[Path]:
     """Frame folders of the subject, shared frames (P001+P002) included."""
     gone = []
     root = frames_dir()
     if root.is_dir():
-        for folder in sorted(root.glob(f"{dataset or '*'}/*")):
+        for folder in sorted(root.glob("*/*")):
+            if scope is not None and folder.parent.name not in scope:
+                continue
             if folder.is_dir() and subject_id in folder.name.split(MULTI):
                 shutil.rmtree(folder)
                 gone.append(folder)
@@ -341,18 +346,21 @@ def forget(
     known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
     if subject_id not in known:
         raise _unknown_subject(subject_id, known)
+    scope: Scope = None
     if dataset is not None:
         _check_dataset(dataset, holdings, manifests or [])
+        scope = same_people(dataset, manifests or [])
     unnamed = [
         str(p)
         for p in others
         if str(p) in holdings
         and subject_id in holdings[str(p)]
-        and (dataset is None or dataset in holdings[str(p)][subject_id])
+        and (scope is None or scope & holdings[str(p)][subject_id])
     ]
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
+        **({"copies": sorted(scope - {dataset})} if scope and dataset is not None else {}),
         "by": by or _user(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reason": reason,
@@ -360,7 +368,7 @@ def forget(
     per_corpus: dict[str, int] = {}
     for p in targets:
         try:
-            per_corpus[str(p)] = forget_in_corpus(p, subject_id, dataset, entry)
+            per_corpus[str(p)] = forget_in_corpus(p, subject_id, scope, entry)
         except FacedataError as exc:
             # the withdrawal is logged even when one corpus fails: later builds must honour it
             _log({**entry, "corpora": per_corpus, "frames_deleted": [], "failed": str(p)})
@@ -373,7 +381,7 @@ def forget(
         if str(p) in per_corpus:
             for page in reports_of(p):  # pages written elsewhere with `report --out`
                 _rewrite_report(Path(p), page)
-    frames = delete_cached_frames(subject_id, dataset)
+    frames = delete_cached_frames(subject_id, scope)
     record = {
         **entry,
         "corpora": per_corpus,
@@ -383,6 +391,28 @@ def forget(
     }
     _log(record)
     return record
+
+
+def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
+    """`dataset` and every catalog dataset holding the same bytes under another id (the
+    same URL, Kaggle slug, Hub repo, LicenseRef id or fetched sha256): a withdrawal
+    named for one covers the rows of the others in existing corpora, as builds do."""
+    from .assemble.gate import fetched_hashes
+    from .catalog import Catalog
+    from .licensing import TwinIndex
+
+    try:
+        catalog = Catalog.load(manifests)
+    except FacedataError:
+        return frozenset({dataset})  # a broken manifest folder: the named id still goes
+    if dataset not in catalog:
+        return frozenset({dataset})
+    fetched = fetched_hashes()
+    twins = TwinIndex(catalog, fetched)
+    manifest = catalog.get(dataset)
+    hashes = fetched.get(dataset, set())
+    copies = {c for src in manifest.sources for c in twins.copies(manifest, src, hashes)}
+    return frozenset({dataset, *copies})
 
 
 def _user() -> str:

@@ -46,3 +46,27 @@ def test_a_dataset_scoped_withdrawal_follows_a_copy_under_a_new_id(team):
     assert res.code == 0, res.err
     assert "S005" not in subjects(team.out("b")) and subjects(team.out("b"))
     assert drops(team.out("b"))["ck-copy: consent: withdrawn (erasure ledger)"] > 0
+
+
+def test_a_dataset_scoped_forget_also_erases_the_copy_in_an_existing_corpus(team):
+    """The copy's rows were built before the withdrawal: `forget --dataset ckplus`
+    erases them too (the same people under another id), in every registered corpus,
+    and says which ids it covered."""
+    layouts.make_ckplus(team.root / "ck")
+    data = yaml.safe_load((builtin_manifest_dir() / "ckplus.yaml").read_text())
+    data["id"], data["name"] = "ck-copy", "CK+ (my copy)"
+    (team.root / "manifests" / "ck-copy.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    for dataset in ("ckplus", "ck-copy"):
+        assert team.cli("fetch", dataset, "--from", str(team.root / "ck")).code == 0
+    assert team.build("a", datasets="ckplus").code == 0
+    assert team.build("b", datasets="ck-copy").code == 0
+    assert "S005" in subjects(team.out("b"))
+
+    res = team.cli("forget", "--subject", "S005", "--dataset", "ckplus")
+    assert res.code == 0, res.err
+    assert "also covers" in res.out and "ck-copy" in res.out
+    assert "S005" not in subjects(team.out("a"))
+    assert "S005" not in subjects(team.out("b")) and subjects(team.out("b"))
+    mark = corpus(team.out("b"))["forgotten"][0]
+    # ck-copy by its fetched bytes; the catalog's Kaggle mirror of CK+ by its license id
+    assert mark["dataset"] == "ckplus" and {"ck-copy", "ckplus-kaggle"} <= set(mark["copies"])

@@ -55,7 +55,7 @@ def _fetched(manifest: Manifest, source_id: str | None) -> Any:
     return fetched(manifest, source_id)
 
 
-def _fetched_hashes() -> dict[str, set[str]]:
+def fetched_hashes() -> dict[str, set[str]]:
     """sha256 of every file fetched so far, per dataset (from the lock file)."""
     from ..fetch.store import read_lock
 
@@ -131,7 +131,7 @@ def gate(
     decisions: list[Decision] = []
     admitted: list[Admitted] = []
     missing: list[str] = []
-    twins = TwinIndex(catalog, _fetched_hashes())
+    twins = TwinIndex(catalog, fetched_hashes())
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)
         result = _fetched(manifest, source_id)

@@ -39,7 +39,11 @@ def forget(
         typer.Argument(help="Corpus folders to erase from (default: every registered corpus)."),
     ] = None,
     dataset: Annotated[
-        str | None, typer.Option("--dataset", help="Only rows of this dataset (ids can repeat).")
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="Only rows of this dataset (and of copies of its images under other ids).",
+        ),
     ] = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Who handles the request (logged).")
@@ -54,6 +58,11 @@ def forget(
     from ..forget import forget as run_forget
 
     record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
+    if record.get("copies"):
+        console.print(
+            f"--dataset {escape(str(dataset))} also covers "
+            f"{escape(', '.join(record['copies']))}: the same images under other ids"
+        )
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
     if not record["corpora"]:
