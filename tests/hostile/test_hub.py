@@ -6,7 +6,7 @@ import pytest
 
 from facedata.errors import FetchError
 from facedata.fetch import fetch_dataset
-from facedata.fetch.store import tree_dir
+from facedata.fetch.store import partial_dir, tree_dir
 from tests.fetch.conftest import write_manifest
 from tests.helpers.servers import HubRepo, serve_hub
 
@@ -47,6 +47,8 @@ def test_hub_file_larger_than_its_listing_is_cut_at_the_listed_size(outside, mon
             fetch_dataset(_hub_manifest(outside, "org/big"))
         assert hub.server.bytes_sent(blob) < 8 * 1024 * 1024
     assert not tree_dir("hs", "hub").exists()
+    left = [f for f in partial_dir("hs", "hub").rglob("*") if f.is_file()]
+    assert not left  # nothing left for a resume to grow
     outside.assert_unchanged()
 
 

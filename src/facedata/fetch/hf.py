@@ -96,7 +96,7 @@ def _fetch_hf(
     from huggingface_hub.errors import EntryNotFoundError
 
     from .bounded import limits, limits_for
-    from .http import size_cap
+    from .http import SizeExceeded, size_cap
 
     assert src.repo_id is not None
     ep = endpoint()
@@ -160,6 +160,10 @@ def _fetch_hf(
                     )
             except EntryNotFoundError:
                 raise FetchError(f"{src.repo_id}@{commit} has no file {name}") from None
+            except SizeExceeded:
+                # what arrived is not the listed file: a resume would only add to it
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
             except _errors() as exc:
                 raise _translate(exc, src, ep, revision) from None
             sha, size = file_sha256(Path(path))
