@@ -9,7 +9,7 @@ build's own processes call `for_build_work`:
   row and keeps a dedup index that grows with the corpus; at the default threshold
   (700 allocations) the collector runs every few rows and its full passes walk that
   index again and again. Rows hold no reference cycles, so reference counting frees
-  them either way; measured on bench/build.py this saves about 4% of the build's CPU;
+  them either way; on bench/build.py a 2-worker build takes 4% less time;
 - the last collection, at interpreter exit, is skipped (`gc.freeze` from `atexit`):
   it would only walk objects that die with the process anyway, and costs the CLI
   30-50 ms after its work is done. (Pool workers end without interpreter shutdown.)
