@@ -1,4 +1,5 @@
-"""The Hugging Face client's downloads under the same bounds as facedata's own.
+"""What client libraries download (huggingface_hub, kagglesdk), under the same bounds
+as facedata's own downloader.
 
 huggingface_hub streams a response for as long as the server sends it, with no
 overall deadline and, in its default client, no timeout: a broken or hostile Hub
@@ -9,7 +10,8 @@ through its public extension points: a client factory (huggingface_hub's
 `set_client_factory`) whose client gets two event hooks, one giving every request
 connect and read timeouts, one wrapping every response body in a counting stream.
 What a body may be (its size cap) is set per call with `limits`, so only facedata's
-own calls are bounded, by their own caps.
+own calls are bounded, by their own caps. kagglesdk is built on `requests` and has
+the same gaps for its API calls: `bound_requests_session` closes them on its session.
 """
 
 from __future__ import annotations
