@@ -292,12 +292,9 @@ def test_reader_flags_become_columns_and_stay_bounded():
 
 
 def test_arrow_without_pandas_skips_pyarrows_pandas_import_but_leaves_pandas_importable():
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.helpers.fresh import run_python
 
     pytest.importorskip("pandas")
-    src = Path(__file__).resolve().parents[2] / "src"
     code = (
         "import sys; from facedata.corpus.row import arrow_without_pandas, table_of\n"
         "arrow_without_pandas()\n"
@@ -305,24 +302,15 @@ def test_arrow_without_pandas_skips_pyarrows_pandas_import_but_leaves_pandas_imp
         "print('pandas' in sys.modules)\n"
         "import pandas; print(bool(pandas.__version__))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    out = run_python(code).stdout.split()
     assert out == ["False", "True"]
 
 
 def test_a_build_process_skips_the_garbage_collection_at_exit():
     """for_build_work freezes the heap at exit, so the interpreter's last collection
     has nothing to walk; a handler registered earlier runs after it and sees that."""
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.helpers.fresh import run_python
 
-    src = Path(__file__).resolve().parents[2] / "src"
     code = (
         "import atexit, gc\n"
         "atexit.register(lambda: print(gc.get_freeze_count() > 0))\n"
@@ -330,13 +318,7 @@ def test_a_build_process_skips_the_garbage_collection_at_exit():
         "for_build_work()\n"
         "junk = [[i] for i in range(1000)]\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    out = run_python(code).stdout.split()
     assert out == ["True"]
 
 

@@ -4,17 +4,14 @@ option reachable from the command line, and a --help that loads no heavy library
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from facedata import __version__
 from facedata.assemble.recipe import Recipe
 from tests.helpers.cli import run_cli
+from tests.helpers.fresh import run_python
 
-REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("numpy", "pyarrow", "pydantic", "PIL", "requests", "onnxruntime", "matplotlib", "yaml")
 
 
@@ -68,11 +65,5 @@ def test_help_imports_no_heavy_library():
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    res = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
-        check=True,
-    )
+    res = run_python(code)
     assert res.stdout.strip().splitlines()[-1] == "[]"

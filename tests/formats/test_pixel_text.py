@@ -92,11 +92,8 @@ def test_a_row_opencv_cannot_read_prints_nothing_and_leaves_the_environment_alon
     """OpenCV logs its own error for text it fails on ("1  2": one number short); the
     row's reason is facedata's to give, once. OpenCV 4.x takes its log level only
     from OPENCV_LOG_LEVEL when loaded, which must not leak into child processes."""
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.helpers.fresh import run_python
 
-    src = Path(__file__).resolve().parents[2] / "src"
     code = (
         "import os\n"
         "from facedata.sample import parse_pixels\n"
@@ -104,13 +101,7 @@ def test_a_row_opencv_cannot_read_prints_nothing_and_leaves_the_environment_alon
         "print(parse_pixels('1 2 99999999999', 3))\n"
         "print('OPENCV_LOG_LEVEL' in os.environ)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = run_python(code)
     assert done.stdout.splitlines() == [
         "expected 3 pixel values, got 2",
         "pixel value outside 0..255",
