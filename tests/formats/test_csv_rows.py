@@ -11,28 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from facedata.formats._common import csv_rows
 from facedata.sample import Sample
 from tests.fixtures import layouts as L
+from tests.helpers.fuzz import fuzz_settings
 
 from .conftest import read_fixture
 
-EXAMPLES = int(os.environ.get("FACEDATA_FUZZ_EXAMPLES", "200"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    database=None,
-)
+FUZZ = fuzz_settings(200)
 
 # What a CSV line can hold that matters to the parser, plus ordinary text.
 ALPHABET = [",", '"', "\r", "\n", " ", "\x00", "\t", ";", "|", "a", "Z", "0", "7", "\u00e9"]

@@ -11,22 +11,15 @@ a value differently. For a long local run::
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from facedata.sample import _parse_careful, _parse_plain, parse_pixels
+from tests.helpers.fuzz import fuzz_settings
 
-EXAMPLES = int(os.environ.get("FACEDATA_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    database=None,
-)
+FUZZ = fuzz_settings(300)
 
 # numbers a hostile or damaged file can hold: in range, over 255, over 16 and 32 bits,
 # leading zeros, signs, non-ASCII digits, comment and other characters OpenCV's

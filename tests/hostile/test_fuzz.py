@@ -12,12 +12,11 @@ CI runs a short budget per target. For a long local run (see docs/fuzzing.md)::
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from facedata import confine
@@ -29,14 +28,9 @@ from facedata.sample import FileImage, Sample
 from facedata.taxonomy import load_taxonomy
 from tests.fixtures import layouts
 from tests.formats.conftest import manifest_for
+from tests.helpers.fuzz import fuzz_settings
 
-EXAMPLES = int(os.environ.get("FACEDATA_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    database=None,
-)
+FUZZ = fuzz_settings(25, HealthCheck.data_too_large)
 
 # Tokens that broke parsers before: paths leaving the root, names the file system
 # refuses, numbers C cannot hold, bytes that are not text, separators in odd places.
