@@ -135,8 +135,9 @@ def _bounded(make: Callable[[], Any]) -> Callable[[], Any]:
 
 @contextmanager
 def bounded_hub_client() -> Iterator[None]:
-    """huggingface_hub's calls in this block use a bounded client (the factory that was
-    in place, a user's own included, makes it; it is put back afterwards)."""
+    """huggingface_hub's calls in this block, or in a function decorated with it, use a
+    bounded client (the factory that was in place, a user's own included, makes it;
+    it is put back afterwards)."""
     from huggingface_hub import set_client_factory
     from huggingface_hub.utils import _http
 

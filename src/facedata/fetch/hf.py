@@ -16,6 +16,8 @@ from pathlib import Path
 from ..confine import name_problem
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import Manifest, Source
+from .bounded import bounded_hub_client, limits, limits_for
+from .http import SizeExceeded, size_cap
 from .integrity import Expected, check, expected_for
 from .obtain import cached
 from .store import LockEntry, SourceLock, file_sha256, ingest, now, partial_dir
@@ -68,6 +70,10 @@ def _translate(exc: BaseException, src: Source, ep: str, revision: str) -> Fetch
     return FetchError(f"Hugging Face Hub error for {src.repo_id}: {exc}", hint="try again later")
 
 
+MAX_LISTING_BYTES = 64 * 1024 * 1024  # the Hub's JSON file list of one repo
+
+
+@bounded_hub_client()  # every Hub call below runs on facedata's bounded client
 def fetch_hf(
     manifest: Manifest,
     src: Source,
@@ -76,27 +82,8 @@ def fetch_hf(
     force: bool,
 ) -> tuple[list[Placement], SourceLock]:
     """Download the listed repo files (all of them when none are listed) at one commit."""
-    from .bounded import bounded_hub_client
-
-    with bounded_hub_client():
-        return _fetch_hf(manifest, src, pinned, notes, force)
-
-
-MAX_LISTING_BYTES = 64 * 1024 * 1024  # the Hub's JSON file list of one repo
-
-
-def _fetch_hf(
-    manifest: Manifest,
-    src: Source,
-    pinned: SourceLock | None,
-    notes: list[str],
-    force: bool,
-) -> tuple[list[Placement], SourceLock]:
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
-
-    from .bounded import limits, limits_for
-    from .http import SizeExceeded, size_cap
 
     assert src.repo_id is not None
     ep = endpoint()

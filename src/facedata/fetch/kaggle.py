@@ -94,13 +94,18 @@ def _client(creds: Credentials):  # noqa: ANN202 - kagglesdk is untyped
     )
 
 
+def _session(client) -> requests.Session | None:  # noqa: ANN001
+    """The client's requests session (made when the client is entered). It is private
+    to kagglesdk, so everything that uses it is best effort: None if it moves."""
+    return getattr(client.http_client(), "_session", None)
+
+
 def _bound(client) -> None:  # noqa: ANN001
     """kagglesdk sends without a timeout and reads its JSON answers whole: its session
-    (made when the client is entered) gets facedata's bounds. The session is private,
-    so this is best effort, as in `_location`."""
+    gets facedata's bounds."""
     from .bounded import bound_requests_session
 
-    session = getattr(client.http_client(), "_session", None)
+    session = _session(client)
     if session is not None:
         bound_requests_session(session)
 
@@ -144,7 +149,7 @@ def _location(client, call, request) -> str:  # noqa: ANN001
     session is private, so this is best effort: if the attribute ever goes away the
     redirect is followed and the opened response closed (a socket buffer's worth lost).
     """
-    session = getattr(client.http_client(), "_session", None)
+    session = _session(client)
     if session is None:
         resp = call(request)
         resp.close()
