@@ -16,7 +16,6 @@ the same gaps for its API calls: `bound_requests_session` closes them on its ses
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,28 +25,26 @@ from typing import Any
 import httpx2
 
 from ..errors import FetchError
-from .http import TIMEOUT, SizeExceeded, deadline_s, min_rate
+from .http import TIMEOUT, Clock, MinRate, SizeExceeded
 
 
 @dataclass(frozen=True)
 class Limits:
     what: str  # the file (or "the Hub's file list"), for the error message
     max_bytes: int
-    deadline: float  # time.monotonic() after which no byte is accepted
-    rate: float  # bytes/s, at least, over each `window` seconds
-    window: float
+    clock: Clock  # the deadline, across every retry of the same file
 
 
 class TooSlow(FetchError):
-    """A body that arrives slower than the minimum rate, or past the deadline."""
+    """A body that arrives slower than the minimum rate."""
 
 
 _LIMITS: ContextVar[Limits | None] = ContextVar("facedata_hf_limits", default=None)
 
 
-def limits_for(what: str, max_bytes: int) -> Limits:
-    rate, window = min_rate()
-    return Limits(what, max_bytes, time.monotonic() + deadline_s(), rate, window)
+def limits_for(what: str, max_bytes: int, where: str) -> Limits:
+    """Bounds for `what`, fetched from `where` (for messages)."""
+    return Limits(what, max_bytes, Clock(where, what))
 
 
 @contextmanager
@@ -68,10 +65,9 @@ class _Counted(httpx2.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         b = self.bounds
-        got, mark_t, mark_got = 0, time.monotonic(), 0
+        got, meter = 0, MinRate()
         for chunk in self.inner:
             got += len(chunk)
-            now = time.monotonic()
             if got > b.max_bytes:
                 raise SizeExceeded(
                     f"the server sent more than {b.max_bytes:,} bytes for {b.what}, the "
@@ -80,21 +76,13 @@ class _Counted(httpx2.SyncByteStream):
                     got,
                     b.max_bytes,
                 )
-            if now > b.deadline:
+            if why := meter.slow(got):
                 raise TooSlow(
-                    f"{b.what} was still downloading at the deadline",
-                    hint="raise FACEDATA_FETCH_DEADLINE (seconds) for a slow link, or try "
-                    "again later",
+                    f"{b.what} arrived {why}",
+                    hint="the server is too slow; try again later, or lower "
+                    "FACEDATA_FETCH_MIN_RATE",
                 )
-            if now - mark_t >= b.window:
-                if (got - mark_got) / (now - mark_t) < b.rate:
-                    raise TooSlow(
-                        f"{b.what} arrived slower than {b.rate:,.0f} bytes/s for "
-                        f"{now - mark_t:,.0f} s",
-                        hint="the server is too slow; try again later, or lower "
-                        "FACEDATA_FETCH_MIN_RATE",
-                    )
-                mark_t, mark_got = now, got
+            b.clock.check()
             yield chunk
 
     def close(self) -> None:

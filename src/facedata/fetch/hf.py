@@ -91,7 +91,7 @@ def fetch_hf(
     revision = pinned.version if use_pin and pinned else src.revision
     staging = partial_dir(manifest.id, src.id) / "hf"
     try:
-        with limits(limits_for(f"the file list of {src.repo_id}", MAX_LISTING_BYTES)):
+        with limits(limits_for(f"the file list of {src.repo_id}", MAX_LISTING_BYTES, ep)):
             info = HfApi(endpoint=ep).dataset_info(
                 src.repo_id, revision=revision, files_metadata=True
             )
@@ -135,7 +135,7 @@ def fetch_hf(
             listed = getattr(sib, "size", None)
             cap = size_cap(min(strict, default=None), max(soft, default=None), listed)
             try:
-                with limits(limits_for(f"{src.repo_id}/{name}", cap)):
+                with limits(limits_for(f"{src.repo_id}/{name}", cap, ep)):
                     path = hf_hub_download(
                         src.repo_id,
                         name,

@@ -316,7 +316,7 @@ def download(
     best = 0  # the longest the .part has been: only growth past it counts as progress
     goog: str | None = None
     digest = _Digest(md5)
-    clock = _Clock(url, name)
+    clock = Clock(url, name)
     try:
         while True:
             tries += 1
@@ -439,7 +439,7 @@ _TOO_LARGE = (
 )
 
 
-class _Clock:
+class Clock:
     """The overall deadline of one download, across every retry."""
 
     def __init__(self, url: str, name: str) -> None:
@@ -457,6 +457,25 @@ class _Clock:
                 hint="the server is too slow; run the command again later (it resumes), or "
                 "raise FACEDATA_FETCH_DEADLINE",
             )
+
+
+class MinRate:
+    """The minimum rate over a window (see `min_rate`), measured on one body."""
+
+    def __init__(self) -> None:
+        self.rate, self.window = min_rate()
+        self.mark_t, self.mark_n = time.monotonic(), 0
+
+    def slow(self, received: int) -> str | None:
+        """Why the body is too slow with `received` bytes so far; None while it is not."""
+        now = time.monotonic()
+        span = now - self.mark_t
+        if span < self.window:
+            return None
+        if (received - self.mark_n) / span < self.rate:
+            return f"slower than {self.rate:,.0f} bytes/s for {span:,.0f} s"
+        self.mark_t, self.mark_n = now, received
+        return None
 
 
 def _bad_url(url: str, name: str, exc: BaseException) -> FetchError:
@@ -570,7 +589,7 @@ def _stream(
     name: str,
     digest: _Digest,
     cap: int,
-    clock: _Clock,
+    clock: Clock,
     encoding: str | None = None,
 ) -> int:
     """Append the body to `part`; returns bytes received. Raises _Interrupted on a drop.
@@ -580,8 +599,7 @@ def _stream(
     """
     received = 0
     mode = "ab" if offset else "wb"
-    rate, window = min_rate()
-    mark_t, mark_n = time.monotonic(), 0
+    meter = MinRate()
     with (
         open(part, mode) as out,
         progress.transfer(name, total, offset) as advance,
@@ -614,17 +632,8 @@ def _stream(
                 digest.update(chunk)
                 received += len(chunk)
                 advance(len(chunk))
-                now_t = time.monotonic()
-                if now_t - mark_t >= window:
-                    if (received - mark_n) / (now_t - mark_t) < rate:
-                        raise _Interrupted(
-                            received,
-                            ConnectionError(
-                                f"slower than {rate:,.0f} bytes/s for {now_t - mark_t:,.0f} s"
-                            ),
-                            slow=True,
-                        )
-                    mark_t, mark_n = now_t, received
+                if why := meter.slow(received):
+                    raise _Interrupted(received, ConnectionError(why), slow=True)
                 clock.check()
         except (requests.RequestException, Urllib3Error, OSError) as exc:
             out.flush()
@@ -638,8 +647,10 @@ def _stream(
 
 
 __all__ = [
+    "Clock",
     "Downloaded",
     "HtmlPageError",
+    "MinRate",
     "SizeExceeded",
     "discard",
     "download",
