@@ -397,8 +397,8 @@ def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
     """`dataset` and every catalog dataset holding the same bytes under another id (the
     same URL, Kaggle slug, Hub repo, LicenseRef id or fetched sha256): a withdrawal
     named for one covers the rows of the others in existing corpora, as builds do."""
-    from .assemble.gate import fetched_hashes
     from .catalog import Catalog
+    from .fetch.store import fetched_hashes
     from .licensing import TwinIndex
 
     try:

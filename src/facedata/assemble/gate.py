@@ -55,16 +55,6 @@ def _fetched(manifest: Manifest, source_id: str | None) -> Any:
     return fetched(manifest, source_id)
 
 
-def fetched_hashes() -> dict[str, set[str]]:
-    """sha256 of every file fetched so far, per dataset (from the lock file)."""
-    from ..fetch.store import read_lock
-
-    return {
-        ds: {e.sha256 for lock in sources.values() for e in lock.files}
-        for ds, sources in read_lock().items()
-    }
-
-
 def _suggest(name: str, known: list[str]) -> str:
     near = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     near += [k for k in known if k.lower() == name.lower() and k not in near]
@@ -131,6 +121,8 @@ def gate(
     decisions: list[Decision] = []
     admitted: list[Admitted] = []
     missing: list[str] = []
+    from ..fetch.store import fetched_hashes
+
     twins = TwinIndex(catalog, fetched_hashes())
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)

@@ -203,6 +203,15 @@ def read_lock() -> dict[str, dict[str, SourceLock]]:
         ) from None
 
 
+def fetched_hashes() -> dict[str, set[str]]:
+    """sha256 of every file fetched so far, per dataset (from the lock file): how a
+    copy of a dataset's bytes under another id is recognised."""
+    return {
+        ds: {e.sha256 for lock in sources.values() for e in lock.files}
+        for ds, sources in read_lock().items()
+    }
+
+
 def get_source_lock(dataset: str, source: str) -> SourceLock | None:
     return read_lock().get(dataset, {}).get(source)
 
