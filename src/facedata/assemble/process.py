@@ -25,14 +25,9 @@ from ..corpus.row import arrow_without_pandas
 GC_THRESHOLD = (50_000, 20, 100)
 
 
-_registered = False
-
-
 def for_build_work() -> None:
-    global _registered
     arrow_without_pandas()
     if gc.get_threshold()[0] < GC_THRESHOLD[0]:
         gc.set_threshold(*GC_THRESHOLD)
-    if not _registered:
-        atexit.register(gc.freeze)
-        _registered = True
+    atexit.unregister(gc.freeze)  # once per process, however often this is called
+    atexit.register(gc.freeze)
