@@ -382,8 +382,11 @@ def forget(
             for page in reports_of(p):  # pages written elsewhere with `report --out`
                 _rewrite_report(Path(p), page)
     frames = delete_cached_frames(subject_id, scope)
+    from .learn.registry import mark_models
+
     record = {
         **entry,
+        "models": mark_models(subject_id, entry),  # trained on the subject: retrain
         "corpora": per_corpus,
         "frames_deleted": [str(f) for f in frames],
         "unnamed": unnamed,

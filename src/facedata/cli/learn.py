@@ -38,11 +38,20 @@ def train(
         int | None, typer.Option("--threads", min=1, help="CPU threads for PyTorch.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    heads: Annotated[
+        str,
+        typer.Option(
+            "--heads",
+            help="smile,expression (default) or smile: a smile-only model with no emotion "
+            "recognition head (see the model card for why that matters).",
+        ),
+    ] = "smile,expression",
 ) -> None:
     """Train a small dual-head (smile + expression) network on a corpus; export ONNX."""
     from ..learn import require_torch
 
     torch = require_torch()
+    from ..learn.terms import parse_heads
     from ..learn.train import TrainConfig
     from ..learn.train import train as run_train
 
@@ -58,6 +67,7 @@ def train(
         workers=workers,
         streaming=streaming,
         max_steps=max_steps,
+        heads=parse_heads(heads),
     )
 
     def progress(e: dict) -> None:
@@ -80,7 +90,11 @@ def train(
         f"{_pct(v['expression']['accuracy'])}",
         highlight=False,
     )
-    console.print("wrote model.onnx, model.pt, metrics.json, training.png", highlight=False)
+    console.print(
+        "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",
+        highlight=False,
+    )
+    console.print(f"terms: {escape(m['terms']['statement'])}", highlight=False, soft_wrap=True)
 
 
 def _pct(v: float | None) -> str:
@@ -124,11 +138,16 @@ def predict(
     check_threshold(threshold)
     if not media.is_file():
         raise PredictError(f"no file at {media}", hint="pass an image or a video file")
-    predictor = Predictor(Model(model), whole_frame=whole_frame)
+    loaded = Model(model)
+    note = loaded.notice
+    predictor = Predictor(loaded, whole_frame=whole_frame)
+    if not as_json:
+        _notice(note)
     if is_video(media):
         summary = predictor.video(media, fps=fps)
         if as_json:
-            print(json.dumps([result_json(r) for r in summary.readings], indent=2))
+            body = {"model": note.to_json(), "frames": [result_json(r) for r in summary.readings]}
+            print(json.dumps(body, indent=2))
             return
         lines = list(video_readout(summary, threshold))
         if not summary.readings:
@@ -144,8 +163,55 @@ def predict(
                 hint="use a photo with a visible face, or --whole-frame if it is a face crop",
             )
         if as_json:
-            print(json.dumps(result_json(reading), indent=2))
+            print(json.dumps({"model": note.to_json(), **result_json(reading)}, indent=2))
             return
         lines = readout(reading.smile, reading.expression, threshold)
     for line in lines:
         console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+def _notice(note) -> None:  # noqa: ANN001 - a facedata.learn.notice.Notice
+    """The terms banner, then each warning, before any probability."""
+    console.print(escape(note.banner), highlight=False, soft_wrap=True)
+    for line in note.warnings:
+        console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+@app.command("models")
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+) -> None:
+    """List the models trained under this FACEDATA_HOME, with their terms and marks."""
+    from ..learn.registry import exists, read_models
+
+    entries = read_models()
+    rows = [{**m, "exists": exists(m)} for m in entries]
+    if as_json:
+        print(json.dumps({"models": rows}, indent=2))
+        return
+    if not rows:
+        console.print("no models registered; `facedata train CORPUS --out DIR` registers one")
+        return
+    for m in rows:
+        state = "" if m["exists"] else " [red](gone)[/]"
+        marks = m.get("marks") or []
+        flag = f" [red]RETRAIN ({len(marks)} withdrawal(s))[/]" if marks else ""
+        console.print(f"[bold]{escape(m['path'])}[/]{state}{flag}", highlight=False)
+        console.print(
+            f"  trained {escape(str(m.get('trained')))}; heads "
+            f"{escape(', '.join(m.get('heads') or []))}; datasets "
+            f"{escape(', '.join(m.get('datasets') or []))}",
+            highlight=False,
+        )
+        console.print(
+            f"  terms: {escape(str(m.get('banner') or m.get('statement')))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for k in marks:
+            console.print(
+                f"  [yellow]marked:[/] subject {escape(str(k.get('subject_id')))} withdrew; "
+                f"marked {escape(str(k.get('when')))} by {escape(str(k.get('by')))}: "
+                f"{escape(str(k.get('action')))}",
+                highlight=False,
+            )

@@ -78,6 +78,12 @@ def forget(
             f"[yellow]warning:[/] registered corpus {escape(path)} could not be read; check "
             "whether it holds the subject (rebuild or restore it, then forget again)"
         )
+    for m in record.get("models") or []:
+        gone = "" if m["exists"] else " (folder gone; marked in the registry)"
+        console.print(
+            f"[yellow]model:[/] {escape(m['path'])} was trained on rows of subject "
+            f"{escape(subject)}; marked for retraining{gone}"
+        )
     console.print(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "
         "(later builds leave the subject out)"

@@ -36,12 +36,15 @@ class DualHeadNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(0.2)
         self.smile = nn.Linear(cin, 1)
-        self.expression = nn.Linear(cin, expressions)
+        # expressions=0: a smile-only model with no expression head at all (`--heads smile`)
+        self.expression = nn.Linear(cin, expressions) if expressions else None
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(smile logit [N], expression logits [N, K]) for images [N, C, H, W] in [0, 1]."""
         x = (image - 0.5) / 0.25
         x = self.dropout(torch.flatten(self.pool(self.features(x)), 1))
+        if self.expression is None:
+            return self.smile(x).squeeze(1), x.new_zeros(x.shape[0], 0)
         return self.smile(x).squeeze(1), self.expression(x)
 
     def config(self) -> dict[str, int]:
@@ -58,3 +61,14 @@ class Probabilities(nn.Module):
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         smile, expression = self.net(image)
         return torch.sigmoid(smile), torch.softmax(expression, dim=1)
+
+
+class SmileProbability(nn.Module):
+    """What a smile-only model exports: the smile probability [N], no expression output."""
+
+    def __init__(self, net: DualHeadNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(image)[0])

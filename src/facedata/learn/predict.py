@@ -8,7 +8,7 @@ with onnxruntime; torch not needed) or its `model.pt` (run with PyTorch).
 
 from __future__ import annotations
 
-import json
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,35 +69,52 @@ class Model:
         else:
             self._load_onnx(path)
         self.names: list[str] = list(self.meta["labels"]["expression"])
-        image = self.meta.get("image") or {}
-        self.mode = image.get("mode") or "RGB"
-        self.size = int(image.get("size") or 112)
+        image = self.meta["image"]  # validated: a known mode, a bounded size
+        self.mode = image["mode"]
+        self.size = image["size"]
         self.detector = self.meta.get("detector") or None
         self.heads = list(self.meta.get("heads") or ("smile", "expression"))
+        from .notice import notice
+
+        self.notice = notice(self.path, self.meta.get("terms"))
 
     def _load_onnx(self, path: Path) -> None:
         import onnxruntime as ort
 
+        from .untrusted import check_against_card, check_onnx_bytes, parse_onnx_meta
+
         try:
-            self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PredictError(f"cannot read {path}: {exc}", hint="check the path") from None
+        self.card_checked = check_against_card(path, data)
+        check_onnx_bytes(data, path)  # before onnxruntime sees a byte of it
+        try:
+            # from the checked bytes: nothing is read again, and no path resolves data
+            self._session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
             raw = self._session.get_modelmeta().custom_metadata_map
-            self.meta = {k.removeprefix("facedata."): json.loads(v) for k, v in raw.items()}
-            self.meta["labels"]["expression"]  # noqa: B018 - must be there
         except Exception as exc:  # onnxruntime raises its own exception types
             raise PredictError(
                 f"{path} is not a facedata model: {exc}".splitlines()[0],
                 hint="pass the model.onnx `facedata train` wrote",
             ) from None
+        self.meta = parse_onnx_meta(dict(raw), path)
         self._torch = None
 
     def _load_torch(self, path: Path) -> None:
         from . import require_torch
 
         torch = require_torch()
-        from .model import DualHeadNet, Probabilities
+        from .model import DualHeadNet, Probabilities, SmileProbability
+        from .untrusted import check_against_card, validate_meta
 
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PredictError(f"cannot read {path}: {exc}", hint="check the path") from None
+        self.card_checked = check_against_card(path, data)
+        try:
+            blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
             net = DualHeadNet(**blob["config"])
             net.load_state_dict(blob["state_dict"])
         except Exception as exc:  # pickle, zip and key errors alike: not our model
@@ -105,8 +122,10 @@ class Model:
                 f"{path} is not a facedata model: {exc}".splitlines()[0],
                 hint="pass the model.pt `facedata train` wrote",
             ) from None
-        self.meta = {k: v for k, v in blob.items() if k not in ("state_dict", "config")}
-        self._torch = Probabilities(net).eval()
+        meta = {k: v for k, v in blob.items() if k not in ("state_dict", "config")}
+        self.meta = validate_meta(meta, path)
+        self._torch = (Probabilities if net.expression is not None else SmileProbability)(net)
+        self._torch.eval()
 
     def probabilities(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Smile probability [N] and expression probabilities [N, K]."""
@@ -115,10 +134,14 @@ class Model:
             import torch
 
             with torch.no_grad():
-                smile, expr = self._torch(torch.from_numpy(faces))
-            return smile.numpy(), expr.numpy()
-        smile, expr = self._session.run(None, {"image": faces})
-        return np.asarray(smile), np.asarray(expr)
+                out = self._torch(torch.from_numpy(faces))
+            outs = [o.numpy() for o in out] if isinstance(out, tuple) else [out.numpy()]
+        else:
+            outs = self._session.run(None, {"image": faces})
+        smile = np.asarray(outs[0])
+        # a smile-only model has no expression output at all
+        expr = np.asarray(outs[1]) if len(outs) > 1 else np.zeros((len(smile), 0), np.float32)
+        return smile, expr
 
     def array(self, face: Image.Image) -> np.ndarray:
         img = face if face.mode == self.mode else face.convert(self.mode)

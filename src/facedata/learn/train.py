@@ -32,9 +32,12 @@ from torch.utils.data import DataLoader, Subset
 
 from ..atomic import atomic_dir
 from ..errors import FacedataError
+from .card import write_card
 from .dataset import CorpusDataset, CorpusStream
 from .metrics import expression_metrics, smile_metrics, summary
-from .model import DualHeadNet, Probabilities
+from .model import DualHeadNet, Probabilities, SmileProbability
+from .registry import register as register_model
+from .terms import TERMS_KEY, corpus_lineage, model_terms
 
 MODEL_PT = "model.pt"
 MODEL_ONNX = "model.onnx"
@@ -60,6 +63,7 @@ class TrainConfig:
     streaming: bool = False
     max_steps: int | None = None  # stop early (smoke runs); None: all epochs
     holdout: float = 0.1  # share of train subjects held out when validation is empty
+    heads: tuple[str, ...] = ("smile", "expression")  # ("smile",): no expression head at all
 
 
 def _device(name: str) -> torch.device:
@@ -146,7 +150,7 @@ def _losses(
     else:
         smile_loss, smile_w = zero, 0.0
     mask = batch["expression_mask"]
-    if mask.any():
+    if mask.any() and expr_logits.shape[1]:  # a smile-only model learns no expression
         target = batch["expression"][mask]
         w = w_expr[target]
         ce = F.cross_entropy(expr_logits[mask], target, reduction="none")
@@ -180,6 +184,8 @@ def evaluate(
         smile_y.append(batch["smile"][m].cpu().numpy())
         smile_p.append(torch.sigmoid(s[m]).cpu().numpy())
         m = batch["expression_mask"]
+        if not e.shape[1]:  # no expression head: nothing to score
+            m = torch.zeros_like(m)
         expr_y.append(batch["expression"][m].cpu().numpy())
         expr_p.append(e[m].argmax(1).cpu().numpy())
 
@@ -223,9 +229,12 @@ def train(
     train_ds, val_ds, split_info = _datasets(corpus, cfg)
     base = train_ds.dataset if isinstance(train_ds, Subset) else train_ds
     record, names = base.record, base.names["expression"]
+    lineage = corpus_lineage(corpus, record)  # refuses a copy holding a withdrawn person
     channels = 1 if base.mode == "L" else 3
     size = record.image.size if record.image and record.image.size else None
-    model = DualHeadNet(channels, len(names), cfg.width).to(device)
+    expressions = len(names) if "expression" in cfg.heads else 0
+    names = names if expressions else []
+    model = DualHeadNet(channels, expressions, cfg.width).to(device)
     w_smile = _weights(record, "smile", 2, device)
     w_expr = _weights(record, "expression", len(names), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -282,6 +291,8 @@ def train(
             "path": str(corpus),
             "format": record.format,
             "created": record.created,
+            "id": record.get("id"),
+            "fingerprint": lineage["fingerprint"],
             "rows": {"train": len(train_ds), "validation": len(val_ds)},
             **split_info,
         },
@@ -304,7 +315,22 @@ def train(
     # a head without a single training label was never learnt: predict must not show it
     trained = [h for h in ("smile", "expression") if before[f"{h}_loss"] is not None]
     metrics["trained_heads"] = trained
-    meta = {"labels": labels, "image": image, "detector": detector, "heads": trained}
+    if not trained:
+        raise TrainError(
+            f"{corpus} has no labels for the heads asked for ({', '.join(cfg.heads)})",
+            hint="train the heads the corpus has labels for (see `facedata inspect`)",
+        )
+    terms = model_terms(
+        corpus, record, trained, detector, lineage["subjects"], lineage["fingerprint"]
+    )
+    metrics["terms"] = {"statement": terms["statement"], "banner": terms["banner"]}
+    meta = {
+        "labels": labels,
+        "image": image,
+        "detector": detector,
+        "heads": trained,
+        TERMS_KEY: terms,
+    }
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(
@@ -314,6 +340,8 @@ def train(
         export_onnx(model, tmp / MODEL_ONNX, meta, size or 112)
         (tmp / METRICS).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         plot(metrics, tmp / PLOT)
+        write_card(tmp, terms, metrics)
+    register_model(out, terms)
     return metrics
 
 
@@ -321,7 +349,9 @@ def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int)
     """Probabilities out, batch dimension free; label maps in the model's metadata."""
     import onnx
 
-    wrapped = Probabilities(model).eval()
+    smile_only = model.expression is None
+    wrapped = (SmileProbability(model) if smile_only else Probabilities(model)).eval()
+    outputs = ["smile"] if smile_only else ["smile", "expression"]
     dummy = torch.zeros(1, model.channels, size, size)
     buf = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript
@@ -332,8 +362,8 @@ def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int)
             buf,
             dynamo=False,
             input_names=["image"],
-            output_names=["smile", "expression"],
-            dynamic_axes={"image": {0: "batch"}, "smile": {0: "batch"}, "expression": {0: "batch"}},
+            output_names=outputs,
+            dynamic_axes={"image": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
             opset_version=17,
         )
     proto = onnx.load_from_string(buf.getvalue())

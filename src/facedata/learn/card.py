@@ -1,0 +1,190 @@
+"""README.md beside a model: a Hugging Face model card stating the model's terms.
+
+The YAML front matter carries what the Hub indexes (license, datasets, tags,
+metrics) plus the whole governance record under `facedata`, and the sha256 of each
+model file, so `predict` can tell a model file swapped after training. The body says
+the same in words. Text from manifests (names, attributions) goes through YAML
+quoting and is made inert in markdown, never pasted raw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import FacedataError
+
+CARD = "README.md"
+MODEL_FILES = ("model.onnx", "model.pt")
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _md(text: Any) -> str:
+    """Inert in markdown: one line, specials escaped, no HTML."""
+    one = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", one)
+
+
+def _license(terms: dict[str, Any]) -> str:
+    ids = {i.get("license") for i in terms.get("inputs") or []}
+    return ids.pop().lower() if len(ids) == 1 and None not in ids else "other"
+
+
+def front_matter(
+    terms: dict[str, Any], metrics: dict[str, Any], files: dict[str, str]
+) -> dict[str, Any]:
+    val = metrics.get("validation") or {}
+    results = []
+    smile = (val.get("smile") or {}).get("accuracy")
+    if "smile" in terms["heads"] and smile is not None:
+        results.append({"type": "accuracy", "name": "validation smile accuracy", "value": smile})
+    expr = (val.get("expression") or {}).get("accuracy")
+    if "expression" in terms["heads"] and expr is not None:
+        results.append(
+            {"type": "accuracy", "name": "validation expression accuracy", "value": expr}
+        )
+    tags = ["facedata", "image-classification", "face", "smile-detection"]
+    if "expression" in terms["heads"]:
+        tags += ["facial-expression-recognition", "emotion-recognition"]
+    if terms["noncommercial"]:
+        tags.append("non-commercial")
+    return {
+        "license": _license(terms),
+        "license_name": terms["tier"],
+        "datasets": list(terms["datasets"]),
+        "tags": tags,
+        "pipeline_tag": "image-classification",
+        "library_name": "onnx",
+        "metrics": ["accuracy"],
+        "model-index": [
+            {
+                "name": "facedata smile"
+                + (" + expression" if "expression" in terms["heads"] else ""),
+                "results": [{"task": {"type": "image-classification"}, "metrics": results}]
+                if results
+                else [],
+            }
+        ],
+        "extra_gated_prompt": terms["statement"],
+        "facedata": {"terms": terms, "files": files},
+    }
+
+
+def render(terms: dict[str, Any], metrics: dict[str, Any], files: dict[str, str]) -> str:
+    meta = {k: v for k, v in front_matter(terms, metrics, files).items() if v is not None}
+    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=False, width=100)
+    corpus = terms["corpus"]
+    heads = terms["heads"]
+    lines = [
+        "---",
+        head.rstrip(),
+        "---",
+        "",
+        "# facedata model: " + (" + ".join(heads) or "no heads"),
+        "",
+        f"> **Terms.** {_md(terms['statement'])}",
+        "",
+        "## Heads and the law",
+        "",
+        f"This model has the heads: {', '.join(heads)}."
+        + ("" if "expression" in heads else " It has no expression head."),
+        "",
+    ]
+    for h in ("smile", "expression"):
+        if h in terms["eu_ai_act"]:
+            lines += [f"- **{h}**: {terms['eu_ai_act'][h]}"]
+    lines += [f"- {terms['eu_ai_act']['note']}", "", "## Inputs", ""]
+    lines.append("| dataset | license | tier | derivatives | redistribution | attribution |")
+    lines.append("|---|---|---|---|---|---|")
+    for i in terms["inputs"]:
+        lines.append(
+            "| "
+            + " | ".join(
+                _md(i.get(k) or "-")
+                for k in ("id", "license", "tier", "derivatives", "redistribution", "attribution")
+            )
+            + " |"
+        )
+    det = terms["detector"]
+    lines += [
+        "",
+        f"Faces are found by the detector {_md(det.get('name'))}; its weights have terms of "
+        "their own:",
+        "",
+    ]
+    dterms = det.get("terms")
+    if isinstance(dterms, dict):
+        lines += [f"- {_md(k.replace('_', ' '))}: {_md(v)}" for k, v in dterms.items()]
+    else:
+        lines.append(f"- {_md(dterms or 'not recorded')}")
+    lines += ["", "## Clearances relied on", ""]
+    if terms["clearances"]:
+        lines += [
+            f"- {_md(c.get('dataset') or 'detector ' + str(c.get('detector')))}: cleared for "
+            f"{_md(c.get('purpose', 'commercial'))} by {_md(c.get('cleared_by'))} until "
+            f"**{_md(c.get('expires'))}**"
+            for c in terms["clearances"]
+        ]
+    else:
+        lines.append("None.")
+    lines += [
+        "",
+        "## Lineage",
+        "",
+        f"- corpus id: {_md(corpus.get('id') or 'not recorded')}",
+        f"- corpus path at training: {_md(corpus.get('path'))}",
+        f"- corpus created: {_md(corpus.get('created'))}",
+        f"- fingerprint of the rows learnt from: `{corpus.get('fingerprint')}`",
+        f"- subjects learnt from: {terms['subjects']['count']} (salted digests in the front "
+        "matter; `facedata forget` tests them)",
+        f"- trained: {terms['trained']} (UTC) with facedata {terms['facedata_version']}",
+        "",
+        "## Files",
+        "",
+        *[f"- `{name}` sha256 `{sha}`" for name, sha in files.items()],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def read_card(folder: Path) -> dict[str, Any] | None:
+    """The front matter of README.md in `folder`, or None when there is none."""
+    path = Path(folder) / CARD
+    if not path.is_file():
+        return None
+    try:
+        m = _FRONT.match(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(m.group(1)) if m else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise FacedataError(
+            f"the model card {path} is unreadable: {exc}".splitlines()[0],
+            hint="retrain the model with `facedata train`, or restore the folder",
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("facedata"), dict):
+        return None
+    return data["facedata"]
+
+
+def write_card(folder: Path, terms: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """README.md in `folder`, recording the sha256 of the model files already there."""
+    from ..atomic import atomic_write_text
+
+    files = {
+        name: sha256_of(Path(folder) / name)
+        for name in MODEL_FILES
+        if (Path(folder) / name).is_file()
+    }
+    atomic_write_text(Path(folder) / CARD, render(terms, metrics, files))

@@ -1,0 +1,72 @@
+"""What `predict` says before any probability: the model's terms, and why to doubt it.
+
+One banner line from the governance record the model carries (or a plain "terms not
+recorded" for a model without one), and a warning for each reason the model should
+not be used as it is: `forget` marked it as trained on a withdrawn person (in the
+model folder or in this home's model registry), or a clearance it relied on has
+expired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .registry import entry_for, marks_in
+from .terms import expired
+
+UNKNOWN = (
+    "terms not recorded in this model: treat it as research only, and check the terms of "
+    "the data it learnt from and of the face detector (RetinaFace, trained on WIDER FACE, "
+    "non-commercial)"
+)
+
+
+@dataclass
+class Notice:
+    banner: str
+    statement: str | None
+    warnings: list[str] = field(default_factory=list)
+    marks: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "banner": self.banner,
+            "statement": self.statement,
+            "warnings": self.warnings,
+            "marks": self.marks,
+        }
+
+
+def _mark_line(m: dict[str, Any]) -> str:
+    return (
+        f"this model was trained on rows of subject {m.get('subject_id')}, who withdrew "
+        f"({m.get('reason') or 'consent withdrawn'}; marked {str(m.get('when') or '')[:10]} by "
+        f"{m.get('by') or 'facedata forget'}): retrain it on the erased corpus and stop using "
+        "this one"
+    )
+
+
+def notice(model_file: Path, terms: Any) -> Notice:
+    """The banner and warnings for the model at `model_file` with governance `terms`."""
+    if isinstance(terms, dict) and isinstance(terms.get("statement"), str):
+        banner = "terms: " + str(terms.get("banner") or terms["statement"])
+        statement: str | None = terms["statement"]
+    else:
+        terms, banner, statement = {}, "terms: " + UNKNOWN, None
+    folder = Path(model_file).parent
+    marks = list(marks_in(folder))
+    entry = entry_for(folder)
+    seen = {(m.get("subject_id"), m.get("when")) for m in marks}
+    for m in (entry or {}).get("marks") or []:
+        if isinstance(m, dict) and (m.get("subject_id"), m.get("when")) not in seen:
+            marks.append(m)
+    warnings = [_mark_line(m) for m in marks]
+    for c in expired(terms):
+        what = c.get("dataset") or f"detector {c.get('detector')}"
+        warnings.append(
+            f"the clearance for {what} this model relied on expired on {c.get('expires')}: "
+            "its use under that clearance has ended"
+        )
+    return Notice(banner, statement, warnings, marks)

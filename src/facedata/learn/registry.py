@@ -1,0 +1,156 @@
+"""The registry of trained models: which models exist, so an erasure reaches them.
+
+Beside the corpus registry, `$FACEDATA_HOME/models.json` records each model `train`
+wrote (absolute folder, terms, the salted subject digests, corpus fingerprint),
+written atomically under a lock. `forget --subject X` tests every registered model's
+digests and marks each trained on X, in the registry and in the model folder
+(`MARKS.json`, read by `predict`): who, when, which subject, and that it must be
+retrained. The digests live in the registry too, so a model folder that was moved
+is still named. A model deleted since is reported as gone and dropped on the next
+write; retraining into the folder replaces it whole, marks included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from ..atomic import atomic_write_text
+from ..errors import FacedataError
+from ..paths import home
+from .terms import learnt_from
+
+REGISTRY_NAME = "models.json"
+MARKS = "MARKS.json"
+RETRAIN = "retrain"
+
+
+def registry_path() -> Path:
+    return home() / REGISTRY_NAME
+
+
+def _lock() -> FileLock:
+    home().mkdir(parents=True, exist_ok=True)
+    return FileLock(str(home() / f".{REGISTRY_NAME}.guard"), timeout=60)
+
+
+def read_models() -> list[dict[str, Any]]:
+    """Every registered model, deleted ones included (see `exists`)."""
+    path = registry_path()
+    if not path.is_file():
+        return []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        models = raw["models"]
+        if not isinstance(models, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("path"), str) for m in models
+        ):
+            raise ValueError("`models` is not a list of model entries")
+        return models
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise FacedataError(
+            f"the model registry {path} is unreadable: {exc}",
+            hint="it lists the models `forget` must reach; restore it from a backup, or delete "
+            "it and retrain (each `facedata train` registers its model)",
+        ) from None
+
+
+def _write(models: list[dict[str, Any]]) -> None:
+    atomic_write_text(registry_path(), json.dumps({"models": models}, indent=2) + "\n")
+
+
+def exists(entry: dict[str, Any]) -> bool:
+    return (Path(entry["path"]) / "model.onnx").is_file()
+
+
+def register(out: Path, terms: dict[str, Any]) -> dict[str, Any]:
+    """Record (or replace) the model trained into `out`; a retrain clears old marks."""
+    entry = {
+        "path": str(Path(out).resolve()),
+        "trained": terms["trained"],
+        "statement": terms["statement"],
+        "banner": terms["banner"],
+        "tier": terms["tier"],
+        "heads": terms["heads"],
+        "datasets": terms["datasets"],
+        "corpus": terms["corpus"],
+        "subjects": terms["subjects"],
+        "clearances": terms["clearances"],
+        "marks": [],
+    }
+    with _lock():
+        kept = [m for m in read_models() if m["path"] != entry["path"] and exists(m)]
+        _write([*kept, entry])
+    return entry
+
+
+def marks_in(folder: Path) -> list[dict[str, Any]]:
+    """Marks written into a model folder by `forget` (a damaged file counts as a mark)."""
+    path = Path(folder) / MARKS
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        marks = data.get("marks") if isinstance(data, dict) else None
+        if isinstance(marks, list):
+            return [m for m in marks if isinstance(m, dict)]
+    except (OSError, ValueError, RecursionError):
+        pass
+    return [{"subject_id": "?", "action": RETRAIN, "reason": f"{MARKS} is unreadable"}]
+
+
+def mark_models(subject_id: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Mark every registered model trained on `subject_id`; return what was marked.
+
+    Each result says the folder, whether it still exists, and the mark written.
+    """
+    mark = {
+        "subject_id": subject_id,
+        "dataset": entry.get("dataset"),
+        "by": entry.get("by"),
+        "when": entry.get("when") or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "reason": entry.get("reason") or "consent withdrawn",
+        "action": RETRAIN,
+    }
+    if not registry_path().is_file():
+        return []
+    hits = []
+    with _lock():
+        models = read_models()
+        for m in models:
+            if not learnt_from(m, subject_id) or not _in_scope(m, entry):
+                continue
+            m.setdefault("marks", []).append(mark)
+            folder = Path(m["path"])
+            present = exists(m)
+            if present:
+                old = marks_in(folder)
+                atomic_write_text(
+                    folder / MARKS, json.dumps({"marks": [*old, mark]}, indent=2) + "\n"
+                )
+            hits.append({"path": m["path"], "exists": present, "mark": mark})
+        if hits:
+            _write(models)
+    return hits
+
+
+def _in_scope(model: dict[str, Any], entry: dict[str, Any]) -> bool:
+    """A withdrawal scoped to a dataset reaches models that learnt from that dataset."""
+    dataset = entry.get("dataset")
+    if not dataset:
+        return True
+    scope = {dataset, *(entry.get("copies") or [])}
+    return bool(scope & set(model.get("datasets") or []))
+
+
+def entry_for(folder: Path) -> dict[str, Any] | None:
+    """The registry entry of the model in `folder`, if this home registered it."""
+    try:
+        key = str(Path(folder).resolve())
+        return next((m for m in read_models() if m["path"] == key), None)
+    except FacedataError:
+        return None

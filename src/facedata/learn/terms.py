@@ -1,0 +1,311 @@
+"""What a model may be used for, and what it learnt from: the governance record.
+
+A model is what ships, so it carries the same terms as the corpus it came from,
+never fewer: the corpus's own statement (itself the most restrictive of its inputs,
+recomputed from the inputs so a hand-edited statement cannot weaken it), the face
+detector `predict` runs in front of it, each input's license and attribution, and
+the clearances relied on with their expiry. Its lineage is stated so an erasure can
+reach it: a fingerprint of the shard bytes it read (which `forget` changes), and the
+subjects it learnt from as salted digests that `forget` tests without the model
+listing anyone's id in the clear. The record goes into README.md, model.onnx
+(`facedata.terms`) and model.pt alike. No torch here: `predict` reads it with
+onnxruntime only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..corpus import file_sha256
+from ..corpus.record import CorpusRecord
+from ..errors import FacedataError
+from ..withdrawals import read_ledger, subjects_of
+
+TERMS_FORMAT = "facedata-model-terms/1"
+TERMS_KEY = "terms"  # model.onnx metadata key facedata.terms, model.pt key terms
+SPLITS_READ = ("train", "validation")
+
+# facts about the heads, with references; not legal advice
+EU_AI_ACT = {
+    "expression": (
+        "An expression head infers emotions from faces, which are biometric data: an "
+        "emotion recognition system under the EU AI Act (Regulation (EU) 2024/1689, "
+        "Art. 3(39)), high-risk under Annex III point 1(c), and prohibited in the "
+        "workplace and in education institutions (Art. 5(1)(f)) except for medical or "
+        "safety reasons."
+    ),
+    "smile": (
+        "A smile head detects a readily apparent expression. Recital 18 of the EU AI Act "
+        "excludes detecting such expressions (a smile) from emotion recognition unless "
+        "they are used to identify or infer emotions: reading a smile as happiness is "
+        "that inference."
+    ),
+    "note": "These are facts with references, not legal advice.",
+}
+
+
+def parse_heads(text: str) -> tuple[str, ...]:
+    """`--heads smile,expression` or `--heads smile`; the smile head is always there."""
+    heads = tuple(dict.fromkeys(h.strip() for h in text.split(",") if h.strip()))
+    if not heads or any(h not in ("smile", "expression") for h in heads) or "smile" not in heads:
+        raise FacedataError(
+            f"--heads {text!r} is not a set of heads this model has",
+            hint="pass --heads smile (no expression head) or --heads smile,expression",
+        )
+    return ("smile", "expression") if "expression" in heads else ("smile",)
+
+
+class LineageError(FacedataError):
+    """A corpus that still holds a person who asked to be forgotten."""
+
+
+def _shards(root: Path, record: CorpusRecord) -> list[tuple[str, Path]]:
+    """(split, path) of each shard training reads, confined to the corpus folder."""
+    root = Path(root).resolve()
+    found = []
+    for s in record.shards:
+        if s.split not in SPLITS_READ:
+            continue
+        path = (root / s.path).resolve()
+        if not path.is_relative_to(root):
+            raise FacedataError(
+                f"{root}: shard path {s.path!r} leads outside the corpus",
+                hint="a corpus's shards live under its data/ folder; rebuild the corpus",
+            )
+        found.append((str(s.split), path))
+    return found
+
+
+def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
+    """Fingerprint of the rows read (shard bytes) and each subject's datasets."""
+    h = hashlib.sha256()
+    subjects: dict[str, set[str]] = {}
+    for split, path in sorted(_shards(root, record)):
+        h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
+        table = pq.read_table(path, columns=["subject_id", "dataset"])
+        ids = table.column("subject_id").to_pylist()
+        sets = table.column("dataset").to_pylist()
+        for sid, ds in zip(ids, sets, strict=True):
+            for one in subjects_of(sid):
+                subjects.setdefault(one, set()).add(str(ds))
+    return {"fingerprint": "sha256:" + h.hexdigest(), "subjects": subjects}
+
+
+def corpus_lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
+    """The lineage of the rows training reads, refusing a corpus that holds someone
+    the erasure ledger says was forgotten."""
+    found = lineage(root, record)
+    check_withdrawals(root, record, found["subjects"])
+    return found
+
+
+def subject_digest(salt: str, subject_id: str) -> str:
+    return hashlib.sha256(f"{salt}\0{subject_id}".encode()).hexdigest()
+
+
+def learnt_from(terms: dict[str, Any], subject_id: str) -> bool:
+    """Did the model with this governance record learn from `subject_id`'s rows?"""
+    subjects = terms.get("subjects") if isinstance(terms, dict) else None
+    if not isinstance(subjects, dict):
+        return False
+    salt, digests = subjects.get("salt"), subjects.get("sha256")
+    if not isinstance(salt, str) or not isinstance(digests, list):
+        return False
+    return subject_digest(salt, subject_id) in digests
+
+
+def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[str]]) -> None:
+    """Refuse a corpus still holding someone the erasure ledger says was forgotten.
+
+    A copy made before `forget` ran keeps the person's rows: training on it would
+    bring them back. A corpus built after the withdrawal was built through the ledger
+    (its rows were admitted by a later consent), so only older corpora are refused.
+    """
+    created = str(record.created or "")
+    for w in read_ledger():
+        sets = subjects.get(w.subject_id)
+        if not sets or not any(w.applies(ds) for ds in sets):
+            continue
+        if created and created[:19] > w.when[:19]:
+            continue  # built after the withdrawal, through the ledger: re-granted
+        raise LineageError(
+            f"{root} holds rows of subject {w.subject_id}, who withdrew on {w.when[:10]} "
+            f"({w.reason or 'consent withdrawn'}); this corpus was made before that erasure",
+            hint=f"run `facedata forget --subject {w.subject_id} {root}` on this copy (or "
+            "rebuild it with `facedata build`), then train again",
+        )
+
+
+def _detector(record: CorpusRecord, name: str | None) -> dict[str, Any]:
+    """The detector predict runs in front of the model, with its weights' terms."""
+    from ..faces import get_detector_info
+
+    recorded = record.detector if isinstance(record.detector, dict) else {}
+    try:
+        info = get_detector_info(name) if name else get_detector_info()
+    except FacedataError:
+        info = {}
+    terms = info.get("terms") or recorded.get("terms")
+    return {
+        "name": info.get("name") or recorded.get("name") or name,
+        "terms": terms,
+        "weights_sha256": recorded.get("weights_sha256") or info.get("weights_sha256"),
+    }
+
+
+def _detector_line(det: dict[str, Any]) -> str:
+    terms = det.get("terms")
+    if isinstance(terms, dict):
+        data = terms.get("training_data") or "data not recorded"
+        restriction = (
+            "commercial use allowed"
+            if terms.get("commercial_use") is True
+            else "non-commercial research"
+        )
+        return f"detector {det.get('name')} weights trained on {data.split(',')[0]}: {restriction}"
+    return f"detector {det.get('name')} ({terms or 'terms not recorded'})"
+
+
+def _detector_commercial(det: dict[str, Any], clearances: list[dict[str, Any]]) -> bool:
+    terms = det.get("terms")
+    if isinstance(terms, dict) and terms.get("commercial_use") is True:
+        return True
+    return any(c.get("detector") == det.get("name") for c in clearances)
+
+
+def _clearances(record: CorpusRecord, view_terms: Any) -> list[dict[str, Any]]:
+    found = [c for c in record.clearances if isinstance(c, dict)]
+    found += [c for c in view_terms.clearances if isinstance(c, dict)]
+    for d in record.datasets:
+        c = d.get("clearance") if isinstance(d, dict) else None
+        if isinstance(c, dict):
+            found.append(c)
+    unique: dict[str, dict[str, Any]] = {}
+    for c in found:
+        key = repr(sorted((k, str(v)) for k, v in c.items()))
+        unique.setdefault(key, c)
+    return list(unique.values())
+
+
+def model_terms(
+    root: Path,
+    record: CorpusRecord,
+    heads: Iterable[str],
+    detector_name: str | None,
+    subjects: dict[str, set[str]],
+    fingerprint: str,
+) -> dict[str, Any]:
+    """The governance record of a model trained on the corpus at `root`."""
+    from ..bundle.record import view
+
+    corpus = record.to_dict()
+    v = view(corpus, root)
+    t = v.terms
+    clearances = _clearances(record, t)
+    det = _detector(record, detector_name)
+    det_commercial = _detector_commercial(det, clearances)
+    noncommercial = t.noncommercial or not det_commercial
+    parts = []
+    if noncommercial and not t.noncommercial:  # the corpus allows it; the detector does not
+        parts.append("For non-commercial research only.")
+    if t.statement:
+        parts.append(f"Corpus terms: {t.statement}")
+    parts.append(
+        "Faces are found by the "
+        + _detector_line(det)
+        + ("" if det_commercial else " (not cleared for commercial use)")
+        + "."
+    )
+    if "expression" in heads:
+        parts.append(
+            "Has an expression (emotion recognition) head: high-risk under the EU AI Act, "
+            "prohibited in workplaces and education."
+        )
+    salt = secrets.token_hex(16)
+    today = dt.datetime.now(dt.UTC)
+    return {
+        "format": TERMS_FORMAT,
+        "statement": " ".join(parts),
+        "banner": banner_text(noncommercial, t, det),
+        "purpose": v.purpose,
+        "tier": "noncommercial" if noncommercial and t.tier == "commercial" else t.tier,
+        "noncommercial": noncommercial,
+        "no_derivatives": t.no_derivatives,
+        "no_redistribution": t.no_redistribution,
+        "unknown_license": t.unknown,
+        "corpus_statement": t.statement,
+        "inputs": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "license": d.license_id,
+                "tier": d.tier,
+                "derivatives": d.derivatives,
+                "redistribution": d.redistribution,
+                "terms_url": d.terms_url,
+                "attribution": d.attribution,
+                "official": d.official,
+            }
+            for d in v.datasets
+        ],
+        "detector": det,
+        "clearances": [
+            {**c, "expires": str(c.get("expires"))} if c.get("expires") else dict(c)
+            for c in clearances
+        ],
+        "corpus": {
+            "id": corpus.get("id"),
+            "path": str(Path(root).resolve()),
+            "created": record.created,
+            "fingerprint": fingerprint,
+        },
+        "datasets": [d.id for d in v.datasets],
+        "subjects": {
+            "count": len(subjects),
+            "salt": salt,
+            "sha256": sorted(subject_digest(salt, s) for s in subjects),
+        },
+        "trained": today.isoformat(timespec="seconds"),
+        "facedata_version": __version__,
+        "heads": list(heads),
+        "eu_ai_act": {h: EU_AI_ACT[h] for h in ("smile", "expression") if h in heads}
+        | {"note": EU_AI_ACT["note"]},
+    }
+
+
+def banner_text(noncommercial: bool, t: Any, det: dict[str, Any]) -> str:
+    """One line for `predict`: use allowed, then the detector's own restriction."""
+    bits = ["research only" if noncommercial else "commercial use under the recorded terms"]
+    if t.no_redistribution:
+        bits.append("not for redistribution")
+    if t.unknown:
+        bits.append("an input has no known license")
+    bits.append(_detector_line(det))
+    return "; ".join(bits)
+
+
+def expired(terms: dict[str, Any], today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Clearances the model relied on that have expired by `today`."""
+    from ..licensing import policy_today
+
+    today = today or policy_today()
+    out = []
+    for c in terms.get("clearances") or []:
+        if not isinstance(c, dict):
+            continue
+        try:
+            until = dt.date.fromisoformat(str(c.get("expires"))[:10])
+        except ValueError:
+            out.append(c)  # an unreadable expiry is no clearance
+            continue
+        if until < today:
+            out.append(c)
+    return out
