@@ -204,7 +204,7 @@ def model_terms(
     fingerprint: str,
 ) -> dict[str, Any]:
     """The governance record of a model trained on the corpus at `root`."""
-    from ..bundle.record import view
+    from ..bundle.record import derive_terms, view
 
     corpus = record.to_dict()
     v = view(corpus, root)
@@ -213,11 +213,15 @@ def model_terms(
     det = _detector(record, detector_name)
     det_commercial = _detector_commercial(det, clearances)
     noncommercial = t.noncommercial or not det_commercial
+    # the statement comes from the inputs themselves: a corpus.json whose statement
+    # was edited to say less cannot make the model say less
+    derived = derive_terms(v.datasets, v.purpose)
     parts = []
-    if noncommercial and not t.noncommercial:  # the corpus allows it; the detector does not
+    if noncommercial and not derived.noncommercial:  # the inputs allow it; the detector not
         parts.append("For non-commercial research only.")
-    if t.statement:
-        parts.append(f"Corpus terms: {t.statement}")
+    parts.append(derived.statement)
+    if t.statement and t.statement != derived.statement:
+        parts.append(f"The corpus states: {t.statement}")
     parts.append(
         "Faces are found by the "
         + _detector_line(det)

@@ -184,10 +184,9 @@ def evaluate(
         smile_y.append(batch["smile"][m].cpu().numpy())
         smile_p.append(torch.sigmoid(s[m]).cpu().numpy())
         m = batch["expression_mask"]
-        if not e.shape[1]:  # no expression head: nothing to score
-            m = torch.zeros_like(m)
-        expr_y.append(batch["expression"][m].cpu().numpy())
-        expr_p.append(e[m].argmax(1).cpu().numpy())
+        if e.shape[1]:  # a smile-only model has no expression to score
+            expr_y.append(batch["expression"][m].cpu().numpy())
+            expr_p.append(e[m].argmax(1).cpu().numpy())
 
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0)
