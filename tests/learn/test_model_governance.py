@@ -179,9 +179,8 @@ def test_forget_names_and_marks_the_model_and_predict_warns(trained, tmp_path, c
 
     res = run_cli(capsys, "models", "--json")
     listed = json.loads(res.out)["models"]
-    assert (
-        listed[0]["path"] == str(out.resolve()) and listed[0]["marks"][0]["subject_id"] == subject
-    )
+    assert listed[0]["path"] == str(out.resolve())
+    assert listed[0]["marks"][0]["subject_id"] == subject
     assert "research only" in listed[0]["banner"]
     res = run_cli(capsys, "models")
     assert "RETRAIN" in res.out and subject in res.out
