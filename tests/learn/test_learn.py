@@ -55,6 +55,7 @@ def test_train_then_predict_end_to_end(tmp_path, capsys):
     assert res.code == 0, res.err
     assert "epoch 20:" in res.out and "wrote model.onnx" in res.out
     assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",  # the model card: the model's terms and lineage
         "metrics.json",
         "model.onnx",
         "model.pt",

@@ -151,7 +151,7 @@ def test_an_expired_clearance_is_warned_about_at_predict(tmp_path, capsys):
     assert terms["clearances"][0]["expires"] == "2020-01-31"
     res = run_cli(capsys, "predict", str(tmp_path / "m"), str(_face(tmp_path)), "--whole-frame")
     assert res.code == 0, res.err
-    assert "expired on 2020-01-31" in res.out
+    assert "expired on 2020-01-31" in res.err
     res = run_cli(
         capsys, "predict", str(tmp_path / "m"), str(_face(tmp_path)), "--whole-frame", "--json"
     )
@@ -164,9 +164,9 @@ def test_forget_names_and_marks_the_model_and_predict_warns(trained, tmp_path, c
     face = _face(tmp_path)
     res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
     assert res.code == 0, res.err
-    first = res.out.splitlines()[0]
+    first = res.err.splitlines()[0]
     assert first.startswith("terms: research only") and "WIDER FACE" in first
-    assert "warning" not in res.out
+    assert "warning" not in res.err and res.out.splitlines()[0].startswith("smile:")
     before = _card(out)["facedata"]["terms"]["corpus"]["fingerprint"]
 
     subject = _subjects(corpus)[0]
@@ -186,7 +186,7 @@ def test_forget_names_and_marks_the_model_and_predict_warns(trained, tmp_path, c
     assert "RETRAIN" in res.out and subject in res.out
 
     res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
-    assert "warning" in res.out and subject in res.out
+    assert "warning" in res.err and subject in res.err
     res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame", "--json")
     body = json.loads(res.out)
     assert body["model"]["marks"][0]["subject_id"] == subject

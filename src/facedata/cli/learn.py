@@ -171,10 +171,13 @@ def predict(
 
 
 def _notice(note) -> None:  # noqa: ANN001 - a facedata.learn.notice.Notice
-    """The terms banner, then each warning, before any probability."""
-    console.print(escape(note.banner), highlight=False, soft_wrap=True)
+    """The terms banner, then each warning, before any probability: on stderr, like
+    every warning, so the readout on stdout keeps its shape for scripts reading it."""
+    from .app import console_err
+
+    console_err.print(escape(note.banner), highlight=False, soft_wrap=True)
     for line in note.warnings:
-        console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        console_err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 @app.command("models")
