@@ -282,3 +282,44 @@ def test_predict_checks_the_model_files_against_the_card(trained, tmp_path, caps
             res = run_cli(capsys, "predict", str(swapped / name), str(face), "--whole-frame")
             assert res.code == 0, res.err
         shutil.rmtree(swapped)
+
+
+def test_a_model_moved_before_the_erasure_is_still_flagged(trained, tmp_path, capsys):
+    corpus, out, _ = trained
+    moved = tmp_path / "elsewhere" / "model"
+    moved.parent.mkdir()
+    shutil.move(out, moved)
+    subject = _subjects(corpus)[0]
+    res = run_cli(capsys, "forget", "--subject", subject, str(corpus))
+    assert res.code == 0, res.err
+    assert "folder gone" in res.out  # named at the path it was trained into
+    res = run_cli(capsys, "predict", str(moved), str(_face(tmp_path)), "--whole-frame", "--json")
+    assert json.loads(res.out)["model"]["marks"][0]["subject_id"] == subject
+
+
+def test_a_model_from_another_home_is_flagged_by_this_homes_ledger(
+    trained, tmp_path, capsys, monkeypatch
+):
+    corpus, out, _ = trained
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "second-home"))
+    subject = _subjects(corpus)[0]
+    res = run_cli(capsys, "forget", "--subject", subject, str(corpus))
+    assert res.code == 0 and "model:" not in res.out  # this home never registered it
+    res = run_cli(capsys, "predict", str(out), str(_face(tmp_path)), "--whole-frame")
+    assert res.code == 0 and "warning" in res.err and subject in res.err
+
+
+def test_a_damaged_model_registry_never_stops_the_withdrawal(trained, tmp_path, capsys):
+    from facedata.withdrawals import read_ledger
+
+    corpus, out, _ = trained
+    registry = tmp_path / "home" / "models.json"
+    registry.write_text("{not json")
+    subject = _subjects(corpus)[0]
+    res = run_cli(capsys, "forget", "--subject", subject, str(corpus))
+    assert res.code == 0, res.err
+    assert "could not be marked" in res.out and "Traceback" not in res.err
+    assert [w.subject_id for w in read_ledger()] == [subject]
+    assert subject not in _subjects(corpus)
+    res = run_cli(capsys, "models")
+    assert res.code != 0 and "models.json" in res.err and "Traceback" not in res.err

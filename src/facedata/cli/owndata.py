@@ -79,10 +79,17 @@ def forget(
             "whether it holds the subject (rebuild or restore it, then forget again)"
         )
     for m in record.get("models") or []:
+        if m.get("mark") is None:
+            console.print(
+                f"[yellow]warning:[/] models trained on {escape(subject)} could not be marked: "
+                f"{escape(str(m.get('problem')))}; restore the model registry, then forget again"
+            )
+            continue
         gone = "" if m["exists"] else " (folder gone; marked in the registry)"
+        problem = f" ({escape(m['problem'])})" if m.get("problem") else ""
         console.print(
             f"[yellow]model:[/] {escape(m['path'])} was trained on rows of subject "
-            f"{escape(subject)}; marked for retraining{gone}"
+            f"{escape(subject)}; marked for retraining{gone}{problem}"
         )
     console.print(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "

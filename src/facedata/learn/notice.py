@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .registry import entry_for, marks_in
-from .terms import expired
+from ..errors import FacedataError
+from ..withdrawals import read_ledger
+from .registry import entries_for, marks_in
+from .terms import expired, learnt_from
 
 UNKNOWN = (
     "terms not recorded in this model: treat it as research only, and check the terms of "
@@ -57,10 +59,12 @@ def notice(model_file: Path, terms: Any) -> Notice:
         terms, banner, statement = {}, "terms: " + UNKNOWN, None
     folder = Path(model_file).parent
     marks = list(marks_in(folder))
-    entry = entry_for(folder)
-    seen = {(m.get("subject_id"), m.get("when")) for m in marks}
-    for m in (entry or {}).get("marks") or []:
-        if isinstance(m, dict) and (m.get("subject_id"), m.get("when")) not in seen:
+    found = [m for e in entries_for(folder, terms) for m in e.get("marks") or []]
+    found += _ledger_marks(terms)
+    seen = {m.get("subject_id") for m in marks}
+    for m in found:
+        if isinstance(m, dict) and m.get("subject_id") not in seen:
+            seen.add(m.get("subject_id"))
             marks.append(m)
     warnings = [_mark_line(m) for m in marks]
     for c in expired(terms):
@@ -70,3 +74,24 @@ def notice(model_file: Path, terms: Any) -> Notice:
             "its use under that clearance has ended"
         )
     return Notice(banner, statement, warnings, marks)
+
+
+def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
+    """Withdrawals in this home's erasure ledger, recorded after the model was trained,
+    of a subject it learnt from: a model copied in from elsewhere, or trained under
+    another home, is flagged even though no `forget` here ever marked it."""
+    if not terms.get("subjects"):
+        return []
+    trained = str(terms.get("trained") or "")
+    datasets = set(terms.get("datasets") or [])
+    try:
+        ledger = read_ledger()
+    except FacedataError:
+        return []
+    return [
+        {**w.to_dict(), "action": "retrain", "by": w.by or "the erasure ledger"}
+        for w in ledger
+        if w.when[:19] > trained[:19]
+        and (w.dataset is None or w.dataset in datasets)
+        and learnt_from(terms, w.subject_id)
+    ]

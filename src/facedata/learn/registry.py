@@ -118,6 +118,14 @@ def mark_models(subject_id: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
     }
     if not registry_path().is_file():
         return []
+    try:
+        return _mark(subject_id, entry, mark)
+    except (FacedataError, OSError) as exc:  # the withdrawal must still be logged
+        text = exc.message if isinstance(exc, FacedataError) else str(exc)
+        return [{"path": str(registry_path()), "exists": False, "mark": None, "problem": text}]
+
+
+def _mark(subject_id: str, entry: dict[str, Any], mark: dict[str, Any]) -> list[dict[str, Any]]:
     hits = []
     with _lock():
         models = read_models()
@@ -126,13 +134,16 @@ def mark_models(subject_id: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             m.setdefault("marks", []).append(mark)
             folder = Path(m["path"])
-            present = exists(m)
+            present, problem = exists(m), None
             if present:
-                old = marks_in(folder)
-                atomic_write_text(
-                    folder / MARKS, json.dumps({"marks": [*old, mark]}, indent=2) + "\n"
-                )
-            hits.append({"path": m["path"], "exists": present, "mark": mark})
+                try:
+                    old = marks_in(folder)
+                    atomic_write_text(
+                        folder / MARKS, json.dumps({"marks": [*old, mark]}, indent=2) + "\n"
+                    )
+                except OSError as exc:  # a read-only folder: the registry still holds it
+                    problem = f"cannot write {folder / MARKS}: {exc.strerror or exc}"
+            hits.append({"path": m["path"], "exists": present, "mark": mark, "problem": problem})
         if hits:
             _write(models)
     return hits
@@ -147,10 +158,19 @@ def _in_scope(model: dict[str, Any], entry: dict[str, Any]) -> bool:
     return bool(scope & set(model.get("datasets") or []))
 
 
-def entry_for(folder: Path) -> dict[str, Any] | None:
-    """The registry entry of the model in `folder`, if this home registered it."""
+def entries_for(folder: Path, terms: Any = None) -> list[dict[str, Any]]:
+    """Registry entries of the model in `folder`: registered at that path, or the same
+    model (its subject salt is unique to one training) moved or copied elsewhere."""
+    salt = (terms or {}).get("subjects", {}) if isinstance(terms, dict) else {}
+    salt = salt.get("salt") if isinstance(salt, dict) else None
     try:
         key = str(Path(folder).resolve())
-        return next((m for m in read_models() if m["path"] == key), None)
-    except FacedataError:
-        return None
+        models = read_models()
+    except (FacedataError, OSError):
+        return []
+    return [
+        m
+        for m in models
+        if m["path"] == key
+        or (salt and isinstance(m.get("subjects"), dict) and m["subjects"].get("salt") == salt)
+    ]
