@@ -323,3 +323,31 @@ def test_a_damaged_model_registry_never_stops_the_withdrawal(trained, tmp_path, 
     assert subject not in _subjects(corpus)
     res = run_cli(capsys, "models")
     assert res.code != 0 and "models.json" in res.err and "Traceback" not in res.err
+
+
+def test_a_copy_holding_a_withdrawn_person_only_in_test_rows_is_refused(tmp_path, capsys):
+    """Training never reads test rows, but the copy still holds the person: refused."""
+    import pyarrow as pa
+
+    from facedata.corpus import file_sha256
+
+    corpus = tmp_path / "c"
+    record = make_corpus(corpus, n=24, size=32)
+    shard = next(s for s in record["shards"] if s["split"] == "test")
+    path = corpus / shard["path"]
+    table = pq.read_table(path)
+    ids = table.column("subject_id").to_pylist()
+    ids[0] = "Q999"
+    table = table.set_column(
+        table.schema.get_field_index("subject_id"),
+        table.schema.field("subject_id"),
+        pa.array(ids, table.schema.field("subject_id").type),
+    )
+    pq.write_table(table, path)
+    shard["sha256"], shard["bytes"] = file_sha256(path), path.stat().st_size
+    (corpus / "corpus.json").write_text(json.dumps(record))
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    assert run_cli(capsys, "forget", "--subject", "Q999", str(corpus)).code == 0
+    res = _train(capsys, copy, tmp_path / "m")
+    assert res.code != 0 and "Q999" in res.err and "Traceback" not in res.err

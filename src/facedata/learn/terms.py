@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,12 +69,10 @@ class LineageError(FacedataError):
 
 
 def _shards(root: Path, record: CorpusRecord) -> list[tuple[str, Path]]:
-    """(split, path) of each shard training reads, confined to the corpus folder."""
+    """(split, path) of each shard, confined to the corpus folder."""
     root = Path(root).resolve()
     found = []
     for s in record.shards:
-        if s.split not in SPLITS_READ:
-            continue
         path = (root / s.path).resolve()
         if not path.is_relative_to(root):
             raise FacedataError(
@@ -85,25 +84,31 @@ def _shards(root: Path, record: CorpusRecord) -> list[tuple[str, Path]]:
 
 
 def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
-    """Fingerprint of the rows read (shard bytes) and each subject's datasets."""
+    """Fingerprint of the rows training reads (shard bytes), the subjects it learns from,
+    and every subject the corpus holds (test rows included), each with its datasets."""
     h = hashlib.sha256()
-    subjects: dict[str, set[str]] = {}
-    for split, path in sorted(_shards(root, record)):
-        h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
+    learnt: dict[str, set[str]] = {}
+    held: dict[str, set[str]] = {}
+    for split, path in sorted(_shards(root, record), key=lambda sp: (str(sp[0]), str(sp[1]))):
+        read = split in SPLITS_READ
+        if read:
+            h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
         table = pq.read_table(path, columns=["subject_id", "dataset"])
         ids = table.column("subject_id").to_pylist()
         sets = table.column("dataset").to_pylist()
         for sid, ds in zip(ids, sets, strict=True):
             for one in subjects_of(sid):
-                subjects.setdefault(one, set()).add(str(ds))
-    return {"fingerprint": "sha256:" + h.hexdigest(), "subjects": subjects}
+                held.setdefault(one, set()).add(str(ds))
+                if read:
+                    learnt.setdefault(one, set()).add(str(ds))
+    return {"fingerprint": "sha256:" + h.hexdigest(), "subjects": learnt, "held": held}
 
 
 def corpus_lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     """The lineage of the rows training reads, refusing a corpus that holds someone
     the erasure ledger says was forgotten."""
     found = lineage(root, record)
-    check_withdrawals(root, record, found["subjects"])
+    check_withdrawals(root, record, found["held"])
     return found
 
 
@@ -130,9 +135,12 @@ def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[
     (its rows were admitted by a later consent), so only older corpora are refused.
     """
     created = str(record.created or "")
-    for w in read_ledger():
+    ledger = read_ledger()  # a damaged ledger is refused here, with its own message
+    copies = _ledger_copies()
+    for w in ledger:
         sets = subjects.get(w.subject_id)
-        if not sets or not any(w.applies(ds) for ds in sets):
+        scope = copies.get((w.subject_id, w.when), set())
+        if not sets or not any(w.applies(ds) or ds in scope for ds in sets):
             continue
         if created and created[:19] > w.when[:19]:
             continue  # built after the withdrawal, through the ledger: re-granted
@@ -142,6 +150,26 @@ def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[
             hint=f"run `facedata forget --subject {w.subject_id} {root}` on this copy (or "
             "rebuild it with `facedata build`), then train again",
         )
+
+
+def _ledger_copies() -> dict[tuple[str, str], set[str]]:
+    """Other ids of the same images a dataset-scoped withdrawal also covered (`copies`),
+    by (subject, when); `read_ledger` has already refused a damaged ledger."""
+    from ..withdrawals import ledger_path
+
+    found: dict[tuple[str, str], set[str]] = {}
+    path = ledger_path()
+    if not path.is_file():
+        return found
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("copies"), list):
+            key = (str(entry.get("subject_id")), str(entry.get("when") or ""))
+            found.setdefault(key, set()).update(str(c) for c in entry["copies"])
+    return found
 
 
 def _detector(record: CorpusRecord, name: str | None) -> dict[str, Any]:
