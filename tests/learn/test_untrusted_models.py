@@ -69,12 +69,21 @@ def _model(meta: dict | None = None, external: str | None = None, where: str = "
     return model.SerializeToString()
 
 
-def _predict(capsys, tmp_path: Path, data: bytes):
+def _write(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "m" / "model.onnx"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)
+    return path
+
+
+def _img(tmp_path: Path) -> Path:
     face = tmp_path / "face.png"
     aligned_face(1, 32).save(face)
+    return face
+
+
+def _predict(capsys, tmp_path: Path, data: bytes):
+    path, face = _write(tmp_path, data), _img(tmp_path)
     return run_cli(capsys, "predict", str(path), str(face), "--whole-frame", "--json")
 
 
@@ -135,3 +144,27 @@ def test_crafted_metadata_is_a_clear_error(tmp_path, capsys, meta, said):
 def test_garbage_bytes_are_not_a_model(tmp_path, capsys):
     res = _predict(capsys, tmp_path, b"\x0a\xff\xff\xff\xff\xff\xff")
     assert res.code != 0 and "not a facedata model" in res.err and "Traceback" not in res.err
+
+
+def test_terminal_escapes_in_a_models_terms_are_made_inert(tmp_path, capsys):
+    terms = {"statement": "ok", "banner": "research only\x1b]0;pwned\x07\x1b[2J\u202e"}
+    res = run_cli(
+        capsys,
+        "predict",
+        str(_write(tmp_path, _model({"terms": terms}))),
+        str(_img(tmp_path)),
+        "--whole-frame",
+    )
+    assert res.code == 0, res.err
+    assert "\x1b" not in res.err and "\x07" not in res.err and "\u202e" not in res.err
+    assert "research only\\u001b]0;pwned" in res.err
+
+
+def test_a_hand_edited_model_registry_is_read_without_a_traceback(tmp_path, capsys):
+    registry = tmp_path / "home" / "models.json"
+    registry.parent.mkdir(parents=True)
+    entry = {"path": str(tmp_path / "m"), "marks": "oops", "heads": 3, "subjects": []}
+    registry.write_text(json.dumps({"models": [entry]}))
+    res = run_cli(capsys, "models")
+    assert res.code == 0 and "Traceback" not in res.err
+    assert run_cli(capsys, "models", "--json").code == 0

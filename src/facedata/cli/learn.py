@@ -94,7 +94,11 @@ def train(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",
         highlight=False,
     )
-    console.print(f"terms: {escape(m['terms']['statement'])}", highlight=False, soft_wrap=True)
+    from ..learn.notice import inert
+
+    console.print(
+        f"terms: {escape(inert(m['terms']['statement']))}", highlight=False, soft_wrap=True
+    )
 
 
 def _pct(v: float | None) -> str:
@@ -185,6 +189,7 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
     """List the models trained under this FACEDATA_HOME, with their terms and marks."""
+    from ..learn.notice import inert
     from ..learn.registry import exists, read_models
 
     entries = read_models()
@@ -199,22 +204,22 @@ def models(
         state = "" if m["exists"] else " [red](gone)[/]"
         marks = m.get("marks") or []
         flag = f" [red]RETRAIN ({len(marks)} withdrawal(s))[/]" if marks else ""
-        console.print(f"[bold]{escape(m['path'])}[/]{state}{flag}", highlight=False)
+        console.print(f"[bold]{escape(inert(m['path']))}[/]{state}{flag}", highlight=False)
         console.print(
-            f"  trained {escape(str(m.get('trained')))}; heads "
-            f"{escape(', '.join(m.get('heads') or []))}; datasets "
-            f"{escape(', '.join(m.get('datasets') or []))}",
+            f"  trained {escape(inert(m.get('trained')))}; heads "
+            f"{escape(inert(', '.join(map(str, m.get('heads') or []))))}; datasets "
+            f"{escape(inert(', '.join(map(str, m.get('datasets') or []))))}",
             highlight=False,
         )
         console.print(
-            f"  terms: {escape(str(m.get('banner') or m.get('statement')))}",
+            f"  terms: {escape(inert(m.get('banner') or m.get('statement')))}",
             highlight=False,
             soft_wrap=True,
         )
         for k in marks:
             console.print(
-                f"  [yellow]marked:[/] subject {escape(str(k.get('subject_id')))} withdrew; "
-                f"marked {escape(str(k.get('when')))} by {escape(str(k.get('by')))}: "
-                f"{escape(str(k.get('action')))}",
+                f"  [yellow]marked:[/] subject {escape(inert(k.get('subject_id')))} withdrew; "
+                f"marked {escape(inert(k.get('when')))} by {escape(inert(k.get('by')))}: "
+                f"{escape(inert(k.get('action')))}",
                 highlight=False,
             )

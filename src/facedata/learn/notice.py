@@ -9,6 +9,7 @@ expired.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,14 @@ UNKNOWN = (
     "the data it learnt from and of the face detector (RetinaFace, trained on WIDER FACE, "
     "non-commercial)"
 )
+
+
+def inert(text: object) -> str:
+    """One line a terminal shows as written: control and format characters (escape
+    sequences, bidi overrides, newlines) from a model's own metadata become \\uXXXX."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c for c in str(text)
+    )
 
 
 @dataclass
@@ -42,7 +51,7 @@ class Notice:
 
 
 def _mark_line(m: dict[str, Any]) -> str:
-    return (
+    return inert(
         f"this model was trained on rows of subject {m.get('subject_id')}, who withdrew "
         f"({m.get('reason') or 'consent withdrawn'}; marked {str(m.get('when') or '')[:10]} by "
         f"{m.get('by') or 'facedata forget'}): retrain it on the erased corpus and stop using "
@@ -53,7 +62,7 @@ def _mark_line(m: dict[str, Any]) -> str:
 def notice(model_file: Path, terms: Any) -> Notice:
     """The banner and warnings for the model at `model_file` with governance `terms`."""
     if isinstance(terms, dict) and isinstance(terms.get("statement"), str):
-        banner = "terms: " + str(terms.get("banner") or terms["statement"])
+        banner = "terms: " + inert(terms.get("banner") or terms["statement"])
         statement: str | None = terms["statement"]
     else:
         terms, banner, statement = {}, "terms: " + UNKNOWN, None
@@ -70,8 +79,10 @@ def notice(model_file: Path, terms: Any) -> Notice:
     for c in expired(terms):
         what = c.get("dataset") or f"detector {c.get('detector')}"
         warnings.append(
-            f"the clearance for {what} this model relied on expired on {c.get('expires')}: "
-            "its use under that clearance has ended"
+            inert(
+                f"the clearance for {what} this model relied on expired on {c.get('expires')}: "
+                "its use under that clearance has ended"
+            )
         )
     return Notice(banner, statement, warnings, marks)
 

@@ -50,13 +50,25 @@ def read_models() -> list[dict[str, Any]]:
             isinstance(m, dict) and isinstance(m.get("path"), str) for m in models
         ):
             raise ValueError("`models` is not a list of model entries")
-        return models
+        return [_clean(m) for m in models]
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise FacedataError(
             f"the model registry {path} is unreadable: {exc}",
             hint="it lists the models `forget` must reach; restore it from a backup, or delete "
             "it and retrain (each `facedata train` registers its model)",
         ) from None
+
+
+def _clean(m: dict[str, Any]) -> dict[str, Any]:
+    """An entry whose lists are lists: a hand-edited registry never ends in a traceback."""
+    for key in ("marks", "heads", "datasets", "clearances"):
+        if not isinstance(m.get(key), list):
+            m[key] = []
+    m["marks"] = [k for k in m["marks"] if isinstance(k, dict)]
+    for key in ("subjects", "corpus"):
+        if not isinstance(m.get(key), dict):
+            m[key] = {}
+    return m
 
 
 def _write(models: list[dict[str, Any]]) -> None:
