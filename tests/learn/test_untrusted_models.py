@@ -168,3 +168,21 @@ def test_a_hand_edited_model_registry_is_read_without_a_traceback(tmp_path, caps
     res = run_cli(capsys, "models")
     assert res.code == 0 and "Traceback" not in res.err
     assert run_cli(capsys, "models", "--json").code == 0
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"channels": 3, "expressions": 8, "width": 10**6},
+        {"channels": 3, "expressions": -1, "width": 8},
+        {"channels": "3", "expressions": 8, "width": 8},
+        {"channels": 3, "expressions": 8},
+    ],
+)
+def test_a_crafted_model_pt_config_is_refused_before_allocating(tmp_path, capsys, config):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    blob = {"state_dict": {}, "config": config, "labels": LABELS, "image": IMAGE}
+    torch.save(blob, path)
+    res = run_cli(capsys, "predict", str(path), str(_img(tmp_path)), "--whole-frame")
+    assert res.code != 0 and "network" in res.err and "Traceback" not in res.err

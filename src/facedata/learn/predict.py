@@ -106,7 +106,7 @@ class Model:
 
         torch = require_torch()
         from .model import DualHeadNet, Probabilities, SmileProbability
-        from .untrusted import check_against_card, validate_meta
+        from .untrusted import UntrustedModel, check_against_card, net_config, validate_meta
 
         try:
             data = path.read_bytes()
@@ -115,8 +115,10 @@ class Model:
         self.card_checked = check_against_card(path, data)
         try:
             blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-            net = DualHeadNet(**blob["config"])
+            net = DualHeadNet(**net_config(blob, path))
             net.load_state_dict(blob["state_dict"])
+        except UntrustedModel:
+            raise
         except Exception as exc:  # pickle, zip and key errors alike: not our model
             raise PredictError(
                 f"{path} is not a facedata model: {exc}".splitlines()[0],

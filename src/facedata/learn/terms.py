@@ -107,6 +107,9 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
 def corpus_lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     """The lineage of the rows training reads, refusing a corpus that holds someone
     the erasure ledger says was forgotten."""
+    from .registry import read_models
+
+    read_models()  # a damaged model registry is refused before training, not after
     found = lineage(root, record)
     check_withdrawals(root, record, found["held"])
     return found

@@ -228,6 +228,20 @@ def validate_meta(meta: Any, path: Path) -> dict[str, Any]:
     return meta
 
 
+def net_config(blob: Any, path: Path) -> dict[str, int]:
+    """The network shape a model.pt asks for, bounded before any tensor is allocated:
+    a width of 10^6 would ask for terabytes."""
+    config = blob.get("config") if isinstance(blob, dict) else None
+    if not isinstance(config, dict) or set(config) != {"channels", "expressions", "width"}:
+        raise _bad(path, "has no network config (channels, expressions, width)")
+    bounds = {"channels": (1, 3), "expressions": (0, MAX_LABELS), "width": (1, 256)}
+    for key, (low, high) in bounds.items():
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _bad(path, f"network {key} {value!r} is outside {low}..{high}")
+    return dict(config)
+
+
 def check_against_card(path: Path, data: bytes | None = None) -> bool:
     """With a model card beside `path`, the file (or `data`, its bytes as already read)
     must hash to what `train` recorded. Returns whether a card was there to check.
