@@ -351,3 +351,17 @@ def test_a_copy_holding_a_withdrawn_person_only_in_test_rows_is_refused(tmp_path
     assert run_cli(capsys, "forget", "--subject", "Q999", str(corpus)).code == 0
     res = _train(capsys, copy, tmp_path / "m")
     assert res.code != 0 and "Q999" in res.err and "Traceback" not in res.err
+
+
+def test_the_card_license_never_claims_more_than_the_terms(tmp_path, capsys):
+    free = FixtureDataset("free", "Free faces", ("smile",), "CC-BY-4.0", "commercial")
+    corpus = tmp_path / "c"
+    record = make_corpus(corpus, n=24, size=32, datasets=(free,), purpose="commercial")
+    record["id"] = "corpus-free-1"
+    (corpus / "corpus.json").write_text(json.dumps(record))
+    assert _train(capsys, corpus, tmp_path / "m").code == 0
+    card = _card(tmp_path / "m")
+    # CC-BY alone would say commercial use is fine; the detector's terms say otherwise
+    assert card["license"] == "other" and card["license_link"] == "README.md"
+    assert "non-commercial" in card["tags"]
+    assert card["facedata"]["terms"]["corpus"]["id"] == "corpus-free-1"

@@ -38,9 +38,32 @@ def _md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", one)
 
 
+# Hub license ids a single-license model may claim (any other: `other`, with the terms)
+HUB_LICENSES = {
+    "mit",
+    "apache-2.0",
+    "bsd-3-clause",
+    "cc0-1.0",
+    "cc-by-4.0",
+    "cc-by-sa-4.0",
+    "cc-by-nc-4.0",
+    "cc-by-nc-sa-4.0",
+    "cc-by-nd-4.0",
+    "cc-by-nc-nd-4.0",
+}
+
+
 def _license(terms: dict[str, Any]) -> str:
-    ids = {i.get("license") for i in terms.get("inputs") or []}
-    return ids.pop().lower() if len(ids) == 1 and None not in ids else "other"
+    """One Hub id only when every input has it and the model's terms restrict nothing
+    that id would not: a CC-BY input behind a non-commercial detector is `other`."""
+    ids = {str(i.get("license") or "").lower() for i in terms.get("inputs") or []}
+    if len(ids) != 1:
+        return "other"
+    only = ids.pop()
+    restricted = terms["noncommercial"] and "-nc" not in only
+    restricted |= terms["no_derivatives"] and "-nd" not in only
+    restricted |= terms["no_redistribution"] or terms["unknown_license"]
+    return only if only in HUB_LICENSES and not restricted else "other"
 
 
 def front_matter(
@@ -63,7 +86,8 @@ def front_matter(
         tags.append("non-commercial")
     return {
         "license": _license(terms),
-        "license_name": terms["tier"],
+        "license_name": f"facedata-{terms['tier']}",
+        "license_link": "README.md",
         "datasets": list(terms["datasets"]),
         "tags": tags,
         "pipeline_tag": "image-classification",
@@ -84,7 +108,9 @@ def front_matter(
 
 
 def render(terms: dict[str, Any], metrics: dict[str, Any], files: dict[str, str]) -> str:
-    meta = {k: v for k, v in front_matter(terms, metrics, files).items() if v is not None}
+    meta = front_matter(terms, metrics, files)
+    if meta["license"] != "other":
+        del meta["license_name"], meta["license_link"]
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=False, width=100)
     corpus = terms["corpus"]
     heads = terms["heads"]
