@@ -365,3 +365,19 @@ def test_the_card_license_never_claims_more_than_the_terms(tmp_path, capsys):
     assert card["license"] == "other" and card["license_link"] == "README.md"
     assert "non-commercial" in card["tags"]
     assert card["facedata"]["terms"]["corpus"]["id"] == "corpus-free-1"
+
+
+def test_an_input_tier_edited_in_corpus_json_is_checked_against_the_rows(tmp_path, capsys):
+    corpus = tmp_path / "c"
+    record = make_corpus(corpus, n=24, size=32, datasets=(SMILE_SET,))
+    for d in record["datasets"]:
+        d.update(tier="commercial", derivatives="allowed", redistribution="allowed")
+    record["license"] = {"tier": "commercial", "statement": "Commercial use is allowed."}
+    record["purpose"] = "commercial"
+    record["detector"] = None
+    (corpus / "corpus.json").write_text(json.dumps(record))
+    assert _train(capsys, corpus, tmp_path / "m").code == 0
+    terms = _card(tmp_path / "m")["facedata"]["terms"]
+    assert terms["inputs"][0]["tier"] == "research-only"  # what every row says
+    assert terms["noncommercial"] and terms["tier"] == "research-only"
+    assert terms["statement"].startswith("For non-commercial research only.")

@@ -89,19 +89,30 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     h = hashlib.sha256()
     learnt: dict[str, set[str]] = {}
     held: dict[str, set[str]] = {}
+    tiers: dict[str, set[str]] = {}  # dataset -> license tiers its rows carry
     for split, path in sorted(_shards(root, record), key=lambda sp: (str(sp[0]), str(sp[1]))):
         read = split in SPLITS_READ
         if read:
             h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
-        table = pq.read_table(path, columns=["subject_id", "dataset"])
+        names = pq.ParquetFile(path).schema_arrow.names
+        columns = ["subject_id", "dataset"] + (["license_tier"] if "license_tier" in names else [])
+        table = pq.read_table(path, columns=columns)
         ids = table.column("subject_id").to_pylist()
         sets = table.column("dataset").to_pylist()
+        if read and "license_tier" in names:
+            for ds, tier in zip(sets, table.column("license_tier").to_pylist(), strict=True):
+                tiers.setdefault(str(ds), set()).add(str(tier or "unknown"))
         for sid, ds in zip(ids, sets, strict=True):
             for one in subjects_of(sid):
                 held.setdefault(one, set()).add(str(ds))
                 if read:
                     learnt.setdefault(one, set()).add(str(ds))
-    return {"fingerprint": "sha256:" + h.hexdigest(), "subjects": learnt, "held": held}
+    return {
+        "fingerprint": "sha256:" + h.hexdigest(),
+        "subjects": learnt,
+        "held": held,
+        "tiers": tiers,
+    }
 
 
 def corpus_lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
@@ -233,20 +244,26 @@ def model_terms(
     detector_name: str | None,
     subjects: dict[str, set[str]],
     fingerprint: str,
+    row_tiers: dict[str, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """The governance record of a model trained on the corpus at `root`."""
+    """The governance record of a model trained on the corpus at `root`.
+
+    `row_tiers` are the license tiers the rows read carry, per dataset: an input is
+    never taken as less restricted than its own rows say.
+    """
     from ..bundle.record import derive_terms, view
 
     corpus = record.to_dict()
     v = view(corpus, root)
-    t = v.terms
+    inputs = _inputs_with_row_tiers(v.datasets, row_tiers or {})
+    # the statement comes from the inputs themselves: a corpus.json whose statement
+    # (or an input's tier) was edited to say less cannot make the model say less
+    derived = derive_terms(inputs, v.purpose)
+    t = _stricter(v.terms, derived)
     clearances = _clearances(record, t)
     det = _detector(record, detector_name)
     det_commercial = _detector_commercial(det, clearances)
     noncommercial = t.noncommercial or not det_commercial
-    # the statement comes from the inputs themselves: a corpus.json whose statement
-    # was edited to say less cannot make the model say less
-    derived = derive_terms(v.datasets, v.purpose)
     parts = []
     if noncommercial and not derived.noncommercial:  # the inputs allow it; the detector not
         parts.append("For non-commercial research only.")
@@ -289,7 +306,7 @@ def model_terms(
                 "attribution": d.attribution,
                 "official": d.official,
             }
-            for d in v.datasets
+            for d in inputs
         ],
         "detector": det,
         "clearances": [
@@ -302,7 +319,7 @@ def model_terms(
             "created": record.created,
             "fingerprint": fingerprint,
         },
-        "datasets": [d.id for d in v.datasets],
+        "datasets": [d.id for d in inputs],
         "subjects": {
             "count": len(subjects),
             "salt": salt,
@@ -314,6 +331,52 @@ def model_terms(
         "eu_ai_act": {h: EU_AI_ACT[h] for h in ("smile", "expression") if h in heads}
         | {"note": EU_AI_ACT["note"]},
     }
+
+
+def _inputs_with_row_tiers(datasets: list[Any], row_tiers: dict[str, set[str]]) -> list[Any]:
+    """Each input at the most restrictive of its record's tier and its rows' tiers; a
+    dataset the rows name but the record does not is an input of unknown terms."""
+    from dataclasses import replace
+
+    from ..licensing import most_restrictive_tier
+
+    out = [
+        replace(d, tier=most_restrictive_tier([d.tier, *row_tiers.get(d.id, ())])) for d in datasets
+    ]
+    known = {d.id for d in datasets}
+    if datasets:
+        for ds in sorted(set(row_tiers) - known):
+            out.append(
+                replace(
+                    datasets[0],
+                    id=ds,
+                    name=ds,
+                    license_id="unknown",
+                    tier="unknown",
+                    derivatives="unknown",
+                    redistribution="unknown",
+                    terms_url=None,
+                    attribution=None,
+                    clearance=None,
+                )
+            )
+    return out
+
+
+def _stricter(recorded: Any, derived: Any) -> Any:
+    """The corpus's terms with every restriction the inputs state added."""
+    from dataclasses import replace
+
+    from ..licensing import most_restrictive_tier
+
+    return replace(
+        recorded,
+        tier=most_restrictive_tier([recorded.tier, derived.tier]),
+        noncommercial=recorded.noncommercial or derived.noncommercial,
+        no_derivatives=recorded.no_derivatives or derived.no_derivatives,
+        no_redistribution=recorded.no_redistribution or derived.no_redistribution,
+        unknown=recorded.unknown or derived.unknown,
+    )
 
 
 def banner_text(noncommercial: bool, t: Any, det: dict[str, Any]) -> str:

@@ -320,7 +320,13 @@ def train(
             hint="train the heads the corpus has labels for (see `facedata inspect`)",
         )
     terms = model_terms(
-        corpus, record, trained, detector, lineage["subjects"], lineage["fingerprint"]
+        corpus,
+        record,
+        trained,
+        detector,
+        lineage["subjects"],
+        lineage["fingerprint"],
+        lineage["tiers"],
     )
     metrics["terms"] = {"statement": terms["statement"], "banner": terms["banner"]}
     meta = {
