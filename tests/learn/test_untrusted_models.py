@@ -118,6 +118,22 @@ def test_external_data_in_a_subgraph_is_refused(tmp_path):
     assert not has_external_data(_model())
 
 
+def test_external_data_in_functions_and_training_graphs_is_refused():
+    from facedata.learn.untrusted import has_external_data
+
+    bad = onnx.load_from_string(_model(external="/etc/passwd")).graph.initializer[-1]
+    model = onnx.load_from_string(_model())
+    const = helper.make_node("Constant", [], ["y"], value=bad)
+    model.functions.append(
+        helper.make_function("local", "f", ["x"], ["y"], [const], [helper.make_opsetid("", 17)])
+    )
+    assert has_external_data(model.SerializeToString())
+    model = onnx.load_from_string(_model())
+    info = model.training_info.add()
+    info.initialization.CopyFrom(helper.make_graph([], "init", [], [], [bad]))
+    assert has_external_data(model.SerializeToString())
+
+
 BAD_META = [
     ({"image": {"mode": "RGB", "size": 10**6}}, "outside"),
     ({"image": {"mode": "RGB", "size": -3}}, "outside"),

@@ -20,6 +20,7 @@ from ..errors import FacedataError
 
 CARD = "README.md"
 MODEL_FILES = ("model.onnx", "model.pt")
+MAX_CARD = 16 << 20  # bytes; a card is a few KB plus the subject digests
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
 
@@ -192,6 +193,8 @@ def read_card(folder: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
+        if path.stat().st_size > MAX_CARD:
+            raise OSError(f"{path.stat().st_size} bytes, more than any model card")
         m = _FRONT.match(path.read_text(encoding="utf-8"))
         data = yaml.safe_load(m.group(1)) if m else None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

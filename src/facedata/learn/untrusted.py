@@ -30,13 +30,14 @@ MODES = ("RGB", "L")
 HEADS = ("smile", "expression")
 
 # protobuf field numbers (onnx.proto3) on the paths that can hold a TensorProto
-_MODEL_GRAPH, _MODEL_FUNCTIONS = 7, 25
+_MODEL_GRAPH, _MODEL_TRAINING, _MODEL_FUNCTIONS = 7, 20, 25
+_TRAINING_GRAPHS = (1, 2)  # TrainingInfoProto: initialization, algorithm
 _GRAPH_NODE, _GRAPH_INIT, _GRAPH_SPARSE = 1, 5, 15
 _NODE_ATTR = 5
 _ATTR_T, _ATTR_G, _ATTR_TENSORS, _ATTR_GRAPHS = 5, 6, 10, 11
 _ATTR_SPARSE, _ATTR_SPARSES = 22, 23
 _SPARSE_VALUES, _SPARSE_INDICES = 1, 2
-_FUNC_NODE = 7
+_FUNC_NODE, _FUNC_ATTR_PROTO = 7, 11
 _TENSOR_EXTERNAL, _TENSOR_LOCATION = 13, 14
 
 
@@ -96,17 +97,19 @@ def _sparse(buf: bytes) -> bool:
     return any(_tensor(t) for t in _sub(_fields(buf), _SPARSE_VALUES, _SPARSE_INDICES))
 
 
+def _attribute(attr: bytes, depth: int) -> bool:
+    fields = _fields(attr)
+    if any(_tensor(t) for t in _sub(fields, _ATTR_T, _ATTR_TENSORS)):
+        return True
+    if any(_sparse(t) for t in _sub(fields, _ATTR_SPARSE, _ATTR_SPARSES)):
+        return True
+    return any(_graph(g, depth + 1) for g in _sub(fields, _ATTR_G, _ATTR_GRAPHS))
+
+
 def _nodes(nodes: list[bytes], depth: int) -> bool:
-    for node in nodes:
-        for attr in _sub(_fields(node), _NODE_ATTR):
-            fields = _fields(attr)
-            if any(_tensor(t) for t in _sub(fields, _ATTR_T, _ATTR_TENSORS)):
-                return True
-            if any(_sparse(t) for t in _sub(fields, _ATTR_SPARSE, _ATTR_SPARSES)):
-                return True
-            if any(_graph(g, depth + 1) for g in _sub(fields, _ATTR_G, _ATTR_GRAPHS)):
-                return True
-    return False
+    return any(
+        _attribute(attr, depth) for node in nodes for attr in _sub(_fields(node), _NODE_ATTR)
+    )
 
 
 def _graph(buf: bytes, depth: int = 0) -> bool:
@@ -125,8 +128,16 @@ def has_external_data(model: bytes) -> bool:
     fields = _fields(model)
     if any(_graph(g) for g in _sub(fields, _MODEL_GRAPH)):
         return True
-    functions = _sub(fields, _MODEL_FUNCTIONS)
-    return any(_nodes(_sub(_fields(f), _FUNC_NODE), 0) for f in functions)
+    for info in _sub(fields, _MODEL_TRAINING):
+        if any(_graph(g) for g in _sub(_fields(info), *_TRAINING_GRAPHS)):
+            return True
+    for function in _sub(fields, _MODEL_FUNCTIONS):
+        parts = _fields(function)
+        if _nodes(_sub(parts, _FUNC_NODE), 0):
+            return True
+        if any(_attribute(a, 0) for a in _sub(parts, _FUNC_ATTR_PROTO)):
+            return True
+    return False
 
 
 def check_onnx_bytes(data: bytes, path: Path) -> None:
