@@ -381,3 +381,20 @@ def test_an_input_tier_edited_in_corpus_json_is_checked_against_the_rows(tmp_pat
     assert terms["inputs"][0]["tier"] == "research-only"  # what every row says
     assert terms["noncommercial"] and terms["tier"] == "research-only"
     assert terms["statement"].startswith("For non-commercial research only.")
+
+
+def test_a_withdrawal_scoped_to_another_dataset_leaves_the_model_alone(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_corpus(a, n=24, size=32, datasets=(SMILE_SET,))
+    make_corpus(b, n=24, size=32)
+    assert _train(capsys, a, tmp_path / "ma").code == 0
+    subject = _subjects(a)[0]  # a smiles subject id
+    res = run_cli(capsys, "forget", "--subject", subject, "--dataset", "faces7", str(b))
+    assert res.code == 0, res.err
+    assert "model:" not in res.out and not (tmp_path / "ma" / "MARKS.json").exists()
+    res = run_cli(capsys, "forget", "--subject", subject, "--dataset", "smiles", str(b))
+    assert res.code == 0 and "model:" in res.out
+    assert (tmp_path / "ma" / "MARKS.json").exists()
+    shutil.rmtree(tmp_path / "ma")
+    res = run_cli(capsys, "models")
+    assert "(gone)" in res.out
