@@ -189,3 +189,80 @@ def predict(
         lines = readout(reading.smile, reading.expression, threshold)
     for line in lines:
         console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def live(
+    model: Annotated[Path, typer.Argument(help="A `facedata train` folder or its model.onnx.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A camera index (0), a video file, a URL PyAV opens (rtsp://, http://), "
+            "or - for raw frames on standard input."
+        ),
+    ],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+    ] = None,
+    detect_every: Annotated[
+        int, typer.Option("--detect-every", min=1, help="Run the detector every N frames.")
+    ] = 5,
+    detect_side: Annotated[
+        int, typer.Option("--detect-side", min=0, help="Detect on a copy this long (0: full).")
+    ] = 320,
+    smoothing: Annotated[
+        float, typer.Option("--smoothing", min=0.0, help="EMA time constant, seconds.")
+    ] = 0.25,
+    hysteresis: Annotated[
+        float, typer.Option("--hysteresis", min=0.0, max=0.5, help="Verdict dead band.")
+    ] = 0.05,
+    stdin_format: Annotated[
+        str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
+    ] = "rgb24",
+    size: Annotated[
+        str | None, typer.Option("--size", help="Raw frames on stdin: WIDTHxHEIGHT.")
+    ] = None,
+    every_frame: Annotated[
+        bool,
+        typer.Option(
+            "--every-frame", help="Files and pipes: process every frame, as fast as possible."
+        ),
+    ] = False,
+    max_frames: Annotated[
+        int | None, typer.Option("--max-frames", min=1, help="Stop after N processed frames.")
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 1,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per frame (the default when piped).")
+    ] = False,
+) -> None:
+    """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
+    from ..learn.predict import check_threshold
+    from ..learn.readout import show_live, write_json
+    from ..learn.sources import open_source
+    from ..learn.stream import LivePredictor, LiveSettings, load_model, run
+
+    m = load_model(model)
+    if threshold is None:
+        threshold = float(m.meta.get("threshold") or 0.8)
+    check_threshold(threshold)
+    settings = LiveSettings(
+        threshold=threshold,
+        detect_every=detect_every,
+        detect_side=detect_side,
+        time_constant=smoothing,
+        hysteresis=hysteresis,
+        threads=threads,
+    )
+    predictor = LivePredictor(m, settings)
+    src = open_source(source, raw_format=stdin_format, size=size, every_frame=every_frame)
+    results = run(src, predictor, max_frames)
+    if as_json or not console.is_terminal:
+        n = write_json(results)
+    else:
+        n = show_live(results, threshold, console)
+    if n == 0:
+        from ..learn.stream import LiveError
+
+        raise LiveError(f"{source} gave no frames", hint="check the source plays")
