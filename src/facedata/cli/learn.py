@@ -266,3 +266,46 @@ def live(
         from ..learn.stream import LiveError
 
         raise LiveError(f"{source} gave no frames", hint="check the source plays")
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A `facedata train` folder or its model.onnx.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the exported files.")],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+    ] = None,
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1)] = 5,
+    detect_side: Annotated[int, typer.Option("--detect-side", min=0)] = 320,
+    smoothing: Annotated[float, typer.Option("--smoothing", min=0.0)] = 0.25,
+    hysteresis: Annotated[float, typer.Option("--hysteresis", min=0.0, max=0.5)] = 0.05,
+) -> None:
+    """Detector + classifier ONNX and one JSON an application runs without facedata."""
+    from ..learn.export import export as run_export
+    from ..learn.predict import Model, check_threshold
+    from ..learn.stream import LiveSettings
+
+    if threshold is None:
+        threshold = float(Model(model).meta.get("threshold") or 0.8)
+    check_threshold(threshold)
+    settings = LiveSettings(
+        threshold=threshold,
+        detect_every=detect_every,
+        detect_side=detect_side,
+        time_constant=smoothing,
+        hysteresis=hysteresis,
+    )
+    doc = run_export(model, out, settings)
+    known = doc["terms"].get("known", True)
+    console.print(
+        f"wrote {escape(str(out))}: detector.onnx, classifier.onnx, facedata-export.json, "
+        f"README.md; threshold {doc['threshold']:.2f}",
+        highlight=False,
+    )
+    if known is False:
+        console.print(
+            "[yellow]terms unknown:[/] the model carries no terms; the export says to treat "
+            "it as research only",
+            highlight=False,
+        )

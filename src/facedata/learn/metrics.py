@@ -90,18 +90,19 @@ def balanced_accuracy(labels: np.ndarray, pred: np.ndarray, classes: int) -> flo
     return float(np.mean(recalls)) if recalls else None
 
 
-def pick_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
+def pick_threshold(labels: np.ndarray, probs: np.ndarray) -> float | None:
     """The smile threshold with the best balanced accuracy on these (validation) rows.
 
     Candidates are midpoints between distinct probabilities, so a model whose
     probabilities all sit on one side of 0.5 still gets a threshold that separates
-    what it can; 0.5 when there is nothing to choose from (one class, or no rows)."""
+    what it can; None when there is nothing to choose from (one class, no rows, or one
+    probability for every row)."""
     labels, probs = np.asarray(labels, dtype=np.int64), np.asarray(probs, dtype=np.float64)
     if len(set(labels.tolist())) < 2:
-        return 0.5
+        return None
     values = np.unique(probs)
     if len(values) < 2:
-        return 0.5
+        return None
     candidates = (values[1:] + values[:-1]) / 2
     scores = [
         balanced_accuracy(labels, (probs >= t).astype(np.int64), 2) or 0.0 for t in candidates

@@ -328,7 +328,7 @@ def train(
     trained = [h for h in ("smile", "expression") if before[f"{h}_loss"] is not None]
     metrics["trained_heads"] = trained
     meta = {"labels": labels, "image": image, "detector": detector, "heads": trained}
-    meta["threshold"] = metrics["trust"]["smile"]["threshold"]
+    meta["threshold"] = metrics["trust"]["smile"]["picked_threshold"]
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(

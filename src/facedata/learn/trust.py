@@ -27,14 +27,20 @@ def trust_report(train: dict[str, Any], val: dict[str, Any], names: list[str]) -
     majority class, validation the scores and the smile threshold."""
     raw_t, raw_v = train["raw"], val["raw"]
     y, p = raw_v["smile_y"].astype(np.int64), raw_v["smile_p"]
-    threshold = pick_threshold(y, p)
+    picked = pick_threshold(y, p)
+    threshold = 0.5 if picked is None else picked
     smile = smile_metrics(y, p, threshold)
     smile["balanced_accuracy"] = (
         balanced_accuracy(y, (p >= threshold).astype(np.int64), 2) if len(y) else None
     )
     smile["classes_present"] = len(set(y.tolist()))
     smile["threshold"] = threshold
-    smile["threshold_from"] = "validation (best balanced accuracy)" if len(y) else "default"
+    smile["picked_threshold"] = picked
+    smile["threshold_from"] = (
+        "default 0.5 (validation cannot separate: one class or one score)"
+        if picked is None
+        else "validation (best balanced accuracy)"
+    )
     smile["at_0.5"] = smile_metrics(y, p, 0.5)
     smile["baseline"] = majority_baseline(raw_t["smile_y"], y, 2)
     smile.update(learnt(smile, 2))
@@ -67,7 +73,7 @@ def headline(trust: dict[str, Any], heads: list[str]) -> list[str]:
             f"validation smile ({s['rows']} rows): balanced accuracy {pct(s['balanced_accuracy'])}"
             f" (majority baseline {pct(b['balanced_accuracy'])}), F1 {num(s['f1'])} (baseline "
             f"{num(b['f1'])}), ROC AUC {num(s['roc_auc'])}; threshold {s['threshold']:.2f} "
-            "picked on validation"
+            + ("picked on validation" if s["picked_threshold"] is not None else "(default)")
         )
     if "expression" in heads:
         e, b = trust["expression"], trust["expression"]["baseline"]
