@@ -95,6 +95,7 @@ class FaceResult:
     smile_smoothed: float | None
     expression_smoothed: dict[str, float]
     verdict: str  # SMILING or SAFE
+    age: int = 0  # frames since the detector last saw this face (0: found in this frame)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class FrameResult:
                     "expression": {k: r(v) for k, v in f.expression.items()},
                     "expression_smoothed": {k: r(v) for k, v in f.expression_smoothed.items()},
                     "verdict": f.verdict,
+                    "age": f.age,
                 }
                 for f in self.faces
             ],
@@ -267,6 +269,7 @@ class LivePredictor:
                             else {}
                         ),
                         verdict="SMILING" if state.smiling and "smile" in heads else "SAFE",
+                        age=t.age,
                     )
                 )
         done = time.monotonic()
