@@ -209,3 +209,17 @@ def test_the_terminal_readout_is_the_issued_block(tiny_model):
     out = io.StringIO()
     show_live([r], 0.8, Console(file=out, force_terminal=True, width=80))
     assert "SMILING (above threshold)" in out.getvalue()
+
+
+def test_a_file_plays_at_its_own_pace(tiny_model, tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    _mp4(clip, _frames(15), fps=30)  # half a second
+    started = time.monotonic()
+    res = run_cli(capsys, "live", str(tiny_model), str(clip), "--json")
+    took = time.monotonic() - started
+    assert res.code == 0, res.err
+    lines = [json.loads(ln) for ln in res.out.splitlines()]
+    assert took >= 0.4  # not decoded as fast as possible
+    times = [ln["time"] for ln in lines]
+    assert times == sorted(times) and times[-1] == pytest.approx(14 / 30, abs=0.01)
+    assert len(lines) + lines[-1]["dropped"] == 15
