@@ -223,3 +223,4 @@ def test_a_file_plays_at_its_own_pace(tiny_model, tmp_path, capsys):
     times = [ln["time"] for ln in lines]
     assert times == sorted(times) and times[-1] == pytest.approx(14 / 30, abs=0.01)
     assert len(lines) + lines[-1]["dropped"] == 15
+    assert f"{len(lines)} frames processed, {lines[-1]['dropped']} dropped" in res.err

@@ -239,7 +239,7 @@ def live(
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
     from ..learn.predict import check_threshold
-    from ..learn.readout import show_live, write_json
+    from ..learn.readout import final_status, show_live, write_json
     from ..learn.sources import open_source
     from ..learn.stream import LivePredictor, LiveSettings, load_model, run
 
@@ -258,14 +258,14 @@ def live(
     predictor = LivePredictor(m, settings)
     src = open_source(source, raw_format=stdin_format, size=size, every_frame=every_frame)
     results = run(src, predictor, max_frames)
-    if as_json or not console.is_terminal:
-        n = write_json(results)
-    else:
-        n = show_live(results, threshold, console)
-    if n == 0:
+    piped = as_json or not console.is_terminal
+    last = write_json(results) if piped else show_live(results, threshold, console)
+    if last is None:
         from ..learn.stream import LiveError
 
         raise LiveError(f"{source} gave no frames", hint="check the source plays")
+    if piped:
+        typer.echo(final_status(last), err=True)
 
 
 @app.command()

@@ -51,25 +51,38 @@ def block(result: FrameResult, threshold: float) -> list[str]:
     return lines
 
 
-def write_json(results: Iterable[FrameResult], out: TextIO | None = None) -> int:
-    """One JSON line per processed frame, flushed at once (a reader may be waiting)."""
+def write_json(results: Iterable[FrameResult], out: TextIO | None = None) -> FrameResult | None:
+    """One JSON line per processed frame, flushed at once (a reader may be waiting);
+    returns the last result (None: no frame)."""
     out = out or sys.stdout
-    n = 0
+    last = None
     for r in results:
         out.write(json.dumps(r.to_json(), separators=(",", ":")) + "\n")
         out.flush()
-        n += 1
-    return n
+        last = r
+    return last
 
 
-def show_live(results: Iterable[FrameResult], threshold: float, console: object) -> int:
-    """The readout refreshed in place until the source ends."""
+def final_status(last: FrameResult) -> str:
+    """The run's last status line (stderr when piped, so the JSON lines stay pure)."""
+    st = last.status
+    return (
+        f"{int(st.get('processed', 0))} frames processed, {last.dropped} dropped; "
+        f"{st.get('fps', 0.0):.1f} frames/s, latency p50 {st.get('p50_ms', 0.0):.1f} ms, "
+        f"p95 {st.get('p95_ms', 0.0):.1f} ms"
+    )
+
+
+def show_live(
+    results: Iterable[FrameResult], threshold: float, console: object
+) -> FrameResult | None:
+    """The readout refreshed in place until the source ends; returns the last result."""
     from rich.live import Live
     from rich.text import Text
 
-    n = 0
+    last = None
     with Live(Text(""), console=console, refresh_per_second=15, transient=False) as live:
         for r in results:
             live.update(Text("\n".join(block(r, threshold))))
-            n += 1
-    return n
+            last = r
+    return last

@@ -314,6 +314,7 @@ class Stats:
             "p50_ms": float(np.percentile(self.latency, 50)),
             "p95_ms": float(np.percentile(self.latency, 95)),
             "dropped": float(r.dropped),
+            "processed": float(self.processed),
         }
 
 
