@@ -14,6 +14,12 @@ The ratio dataset / baseline is printed for each; the target is >= 0.9.
 
     python bench/train.py                  # 8,000 rows, batch 64
     python bench/train.py --rows 2000      # a quick run
+    python bench/train.py --epoch          # where a small corpus's epoch goes
+
+`--epoch` trains one epoch on an 84-row, 112x112 corpus (the demo's size) per
+classifier architecture and splits its time into the loader (batches delivered), the
+forward pass and the backward pass + optimiser step, beside the loader alone: a
+training epoch should cost little more than reading its data.
 """
 
 from __future__ import annotations
@@ -77,6 +83,59 @@ def timed(fn, repeat: int) -> tuple[float, int]:
     return count / best, count
 
 
+def epoch_breakdown(root: Path, batch: int, arch: str) -> dict[str, float]:
+    """One training epoch, timed by phase (seconds)."""
+    import torch
+
+    from facedata.learn.dataset import CorpusDataset
+    from facedata.learn.model import DualHeadNet
+
+    ds = CorpusDataset(root, "train")
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True)
+    net = DualHeadNet(3, 8, 32, arch)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    phases = {"loader": 0.0, "forward": 0.0, "backward": 0.0}
+    for _ in range(2):  # the first epoch warms up; the second is reported
+        phases = dict.fromkeys(phases, 0.0)
+        t = time.perf_counter()
+        for b in loader:
+            phases["loader"] += time.perf_counter() - t
+            t = time.perf_counter()
+            s, e = net(b["image"])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                s, b["smile"].clamp_min(0).float()
+            ) + torch.nn.functional.cross_entropy(e, b["expression"].clamp_min(0))
+            phases["forward"] += time.perf_counter() - t
+            t = time.perf_counter()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            phases["backward"] += time.perf_counter() - t
+            t = time.perf_counter()
+    return phases
+
+
+def epoch_report(args: argparse.Namespace) -> None:
+    import torch
+
+    from tests.helpers.corpus import make_corpus
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "corpus"
+        make_corpus(root, n=120, size=112)  # ~84 train rows, like the demo corpus
+        rate, n = timed(lambda: baseline(root, args.batch), args.repeat)
+        print(f"loader alone (baseline): {n} rows in {n / rate * 1000:.0f} ms")
+        for arch in ("light", "plain"):
+            ph = epoch_breakdown(root, args.batch, arch)
+            total = sum(ph.values())
+            print(
+                f"{arch:<6} epoch {total * 1000:7.0f} ms: loader {ph['loader'] * 1000:.0f} ms, "
+                f"forward {ph['forward'] * 1000:.0f} ms, backward+step "
+                f"{ph['backward'] * 1000:.0f} ms  ({total / (n / rate):.1f}x the loader alone)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=8000)
@@ -84,7 +143,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="also measure N workers")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--epoch", action="store_true", help="time one small training epoch")
     args = parser.parse_args()
+    if args.epoch:
+        epoch_report(args)
+        return
 
     import torch
 

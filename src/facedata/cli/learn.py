@@ -46,6 +46,17 @@ def train(
             "recognition head (see the model card for why that matters).",
         ),
     ] = "smile,expression",
+    arch: Annotated[
+        str, typer.Option("--arch", help="light (fast, default) or plain (the older, heavier net).")
+    ] = "light",
+    patience: Annotated[
+        int | None,
+        typer.Option("--patience", min=1, help="Stop after N epochs without a better val loss."),
+    ] = None,
+    soft_labels: Annotated[
+        bool,
+        typer.Option("--soft-labels", help="Expression loss on the corpus's vote shares (FER+)."),
+    ] = False,
 ) -> None:
     """Train a small dual-head (smile + expression) network on a corpus; export ONNX."""
     from ..learn import require_torch
@@ -68,6 +79,9 @@ def train(
         streaming=streaming,
         max_steps=max_steps,
         heads=parse_heads(heads),
+        arch=_arch(arch),
+        patience=patience,
+        soft_labels=soft_labels,
     )
 
     def progress(e: dict) -> None:
@@ -82,18 +96,44 @@ def train(
         )
 
     m = run_train(corpus, out, cfg, progress=progress)
-    v = m["validation"]
-    console.print(
-        f"[bold]{escape(str(out))}[/]: {m['steps']} steps in {m['seconds']:.1f}s on "
-        f"{m['device']}; validation smile accuracy {_pct(v['smile']['accuracy'])}, "
-        f"ROC AUC {_num(v['smile']['roc_auc'])}; expression accuracy "
-        f"{_pct(v['expression']['accuracy'])}",
-        highlight=False,
-    )
+    _summary(m, out, soft_labels)
     console.print(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",
         highlight=False,
     )
+
+
+def _arch(name: str) -> str:
+    from ..learn.model import ARCHS
+    from ..learn.train import TrainError
+
+    if name not in ARCHS:
+        raise TrainError(f"unknown --arch {name!r}", hint=f"one of: {', '.join(ARCHS)}")
+    return name
+
+
+def _summary(m: dict, out: Path, soft_labels: bool) -> None:
+    """Lead with numbers that cannot flatter: balanced accuracy beside the baseline."""
+    from ..learn.trust import headline
+
+    stop = m["early_stopping"]
+    stopped = (
+        f"; stopped early at epoch {stop['stopped_at_epoch']}, kept epoch {stop['best_epoch']}"
+        if stop["stopped_at_epoch"]
+        else ""
+    )
+    console.print(
+        f"[bold]{escape(str(out))}[/]: {m['steps']} steps in {m['seconds']:.1f}s on "
+        f"{m['device']}{stopped}",
+        highlight=False,
+    )
+    for line in headline(m["trust"], m["trained_heads"]):
+        console.print(escape(line), highlight=False, soft_wrap=True)
+    if soft_labels and not m["soft_labels"]:
+        console.print(
+            "--soft-labels: the corpus has no expression vote shares; trained on hard labels",
+            highlight=False,
+        )
     from ..learn.notice import inert
 
     console.print(
@@ -223,3 +263,123 @@ def models(
                 f"{escape(inert(k.get('action')))}",
                 highlight=False,
             )
+
+
+@app.command()
+def live(
+    model: Annotated[Path, typer.Argument(help="A `facedata train` folder or its model.onnx.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A camera index (0), a video file, a URL PyAV opens (rtsp://, http://), "
+            "or - for raw frames on standard input."
+        ),
+    ],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+    ] = None,
+    detect_every: Annotated[
+        int, typer.Option("--detect-every", min=1, help="Run the detector every N frames.")
+    ] = 5,
+    detect_side: Annotated[
+        int, typer.Option("--detect-side", min=0, help="Detect on a copy this long (0: full).")
+    ] = 320,
+    smoothing: Annotated[
+        float, typer.Option("--smoothing", min=0.0, help="EMA time constant, seconds.")
+    ] = 0.25,
+    hysteresis: Annotated[
+        float, typer.Option("--hysteresis", min=0.0, max=0.5, help="Verdict dead band.")
+    ] = 0.05,
+    stdin_format: Annotated[
+        str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
+    ] = "rgb24",
+    size: Annotated[
+        str | None, typer.Option("--size", help="Raw frames on stdin: WIDTHxHEIGHT.")
+    ] = None,
+    every_frame: Annotated[
+        bool,
+        typer.Option(
+            "--every-frame", help="Files and pipes: process every frame, as fast as possible."
+        ),
+    ] = False,
+    max_frames: Annotated[
+        int | None, typer.Option("--max-frames", min=1, help="Stop after N processed frames.")
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 1,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per frame (the default when piped).")
+    ] = False,
+) -> None:
+    """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
+    from ..learn.predict import check_threshold
+    from ..learn.readout import final_status, show_live, write_json
+    from ..learn.sources import open_source
+    from ..learn.stream import LivePredictor, LiveSettings, load_model, run
+
+    m = load_model(model)
+    if threshold is None:
+        threshold = float(m.meta.get("threshold") or 0.8)
+    check_threshold(threshold)
+    settings = LiveSettings(
+        threshold=threshold,
+        detect_every=detect_every,
+        detect_side=detect_side,
+        time_constant=smoothing,
+        hysteresis=hysteresis,
+        threads=threads,
+    )
+    predictor = LivePredictor(m, settings)
+    src = open_source(source, raw_format=stdin_format, size=size, every_frame=every_frame)
+    results = run(src, predictor, max_frames)
+    piped = as_json or not console.is_terminal
+    last = write_json(results) if piped else show_live(results, threshold, console)
+    if last is None:
+        from ..learn.stream import LiveError
+
+        raise LiveError(f"{source} gave no frames", hint="check the source plays")
+    if piped:
+        typer.echo(final_status(last), err=True)
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A `facedata train` folder or its model.onnx.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the exported files.")],
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+    ] = None,
+    detect_every: Annotated[int, typer.Option("--detect-every", min=1)] = 5,
+    detect_side: Annotated[int, typer.Option("--detect-side", min=0)] = 320,
+    smoothing: Annotated[float, typer.Option("--smoothing", min=0.0)] = 0.25,
+    hysteresis: Annotated[float, typer.Option("--hysteresis", min=0.0, max=0.5)] = 0.05,
+) -> None:
+    """Detector + classifier ONNX and one JSON an application runs without facedata."""
+    from ..learn.export import export as run_export
+    from ..learn.predict import Model, check_threshold
+    from ..learn.stream import LiveSettings
+
+    if threshold is None:
+        threshold = float(Model(model).meta.get("threshold") or 0.8)
+    check_threshold(threshold)
+    settings = LiveSettings(
+        threshold=threshold,
+        detect_every=detect_every,
+        detect_side=detect_side,
+        time_constant=smoothing,
+        hysteresis=hysteresis,
+    )
+    doc = run_export(model, out, settings)
+    known = doc["terms"].get("known", True)
+    console.print(
+        f"wrote {escape(str(out))}: detector.onnx, classifier.onnx, facedata-export.json, "
+        f"README.md; threshold {doc['threshold']:.2f}",
+        highlight=False,
+    )
+    if known is False:
+        console.print(
+            "[yellow]terms unknown:[/] the model carries no terms; the export says to treat "
+            "it as research only",
+            highlight=False,
+        )

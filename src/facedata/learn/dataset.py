@@ -41,6 +41,9 @@ from ..corpus.row import HEADS
 
 Transform = Callable[[Image.Image], torch.Tensor]
 LABEL_COLUMNS = ("smile", "expression")
+# the FER+ vote shares (a list of floats in taxonomy order, or null), under the names
+# a corpus may give them; absent from most corpora, and then simply not used
+SOFT_COLUMNS = ("expression_soft", "expression_votes")
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:
@@ -119,10 +122,16 @@ class CorpusDataset(_Corpus, Dataset):
         self, root: Path | str, split: str = "train", transform: Transform | None = None
     ) -> None:
         super().__init__(root, split, transform)
+        names = pq.read_schema(self.shards[0]).names
+        soft = next((c for c in SOFT_COLUMNS if c in names), None)
+        extra = [soft] if soft else []
         tables = []
         for path in self.shards:
-            tables.append(pq.read_table(path, columns=["image", *LABEL_COLUMNS, "subject_id"]))
+            tables.append(
+                pq.read_table(path, columns=["image", *LABEL_COLUMNS, "subject_id", *extra])
+            )
         table = pa.concat_tables(tables)
+        self.soft, self.has_soft = _soft(table, soft, len(self.names["expression"]))
         self._images = table.column("image").combine_chunks().field("bytes")
         labels = _labels(table)
         self.smile, self.expression = labels["smile"], labels["expression"]
@@ -133,7 +142,25 @@ class CorpusDataset(_Corpus, Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         data = self._images[index].as_py()
-        return self._sample(data, self.smile[index], self.expression[index])
+        sample = self._sample(data, self.smile[index], self.expression[index])
+        if self.has_soft:
+            row = self.soft[index]
+            sample["expression_soft"] = torch.from_numpy(row)
+            sample["expression_soft_mask"] = bool(row.sum() > 0)
+        return sample
+
+
+def _soft(table: pa.Table, column: str | None, k: int) -> tuple[np.ndarray, bool]:
+    """Vote shares as an [N, K] float32 array (zeros where a row has none), and whether
+    any row has them. A column of the wrong length is ignored, not guessed at."""
+    if column is None:
+        return np.zeros((0, k), dtype=np.float32), False
+    rows = table.column(column).to_pylist()
+    out = np.zeros((len(rows), k), dtype=np.float32)
+    for i, row in enumerate(rows):
+        if row is not None and len(row) == k and all(v is not None for v in row):
+            out[i] = np.clip(np.asarray(row, dtype=np.float32), 0.0, None)
+    return out, bool(out.sum() > 0)
 
 
 class CorpusStream(_Corpus, IterableDataset):

@@ -72,3 +72,79 @@ def summary(history: list[dict[str, Any]]) -> dict[str, Any]:
         head: {"first": first.get(f"train_{head}_loss"), "last": last.get(f"train_{head}_loss")}
         for head in ("smile", "expression")
     }
+
+
+# -- numbers that can be trusted: balanced accuracy, a baseline, a threshold picked on
+# validation, and a plain verdict when a head is no better than chance
+
+CHANCE_MARGIN = 0.05  # balanced accuracy within this of chance: nothing learnt
+
+
+def balanced_accuracy(labels: np.ndarray, pred: np.ndarray, classes: int) -> float | None:
+    """Mean recall over the classes present: a majority-class guess scores 1/classes
+    present, whatever the imbalance, so it cannot pass for a model."""
+    labels, pred = np.asarray(labels, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    recalls = [
+        float((pred[labels == c] == c).mean()) for c in range(classes) if (labels == c).any()
+    ]
+    return float(np.mean(recalls)) if recalls else None
+
+
+def pick_threshold(labels: np.ndarray, probs: np.ndarray) -> float | None:
+    """The smile threshold with the best balanced accuracy on these (validation) rows.
+
+    Candidates are midpoints between distinct probabilities, so a model whose
+    probabilities all sit on one side of 0.5 still gets a threshold that separates
+    what it can; None when there is nothing to choose from (one class, no rows, or one
+    probability for every row)."""
+    labels, probs = np.asarray(labels, dtype=np.int64), np.asarray(probs, dtype=np.float64)
+    if len(set(labels.tolist())) < 2:
+        return None
+    values = np.unique(probs)
+    if len(values) < 2:
+        return None
+    candidates = (values[1:] + values[:-1]) / 2
+    scores = [
+        balanced_accuracy(labels, (probs >= t).astype(np.int64), 2) or 0.0 for t in candidates
+    ]
+    best = int(np.argmax(scores))
+    return float(candidates[best])
+
+
+def majority_baseline(train_labels: np.ndarray, labels: np.ndarray, classes: int) -> dict[str, Any]:
+    """What always answering train's most common class scores on `labels`."""
+    train_labels = np.asarray(train_labels, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if not len(train_labels) or not len(labels):
+        return {"class": None, "accuracy": None, "balanced_accuracy": None, "f1": None}
+    majority = int(np.bincount(train_labels, minlength=classes).argmax())
+    pred = np.full(len(labels), majority, dtype=np.int64)
+    out: dict[str, Any] = {
+        "class": majority,
+        "accuracy": float((pred == labels).mean()),
+        "balanced_accuracy": balanced_accuracy(labels, pred, classes),
+    }
+    if classes == 2:
+        tp = int(((pred == 1) & (labels == 1)).sum())
+        fp, fn = int(((pred == 1) & (labels == 0)).sum()), int(((pred == 0) & (labels == 1)).sum())
+        out["f1"] = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0
+    return out
+
+
+def learnt(head: dict[str, Any], classes: int) -> dict[str, Any]:
+    """Did this head beat chance on validation? A verdict and the reason, in words."""
+    bal = head.get("balanced_accuracy")
+    if bal is None:
+        return {"learnt": None, "why": "no validation rows with this label: cannot tell"}
+    present = head.get("classes_present", classes)
+    if present < 2:
+        return {"learnt": None, "why": "validation holds one class only: cannot tell"}
+    chance = 1.0 / present
+    auc = head.get("roc_auc")
+    if bal <= chance + CHANCE_MARGIN and (auc is None or auc <= 0.5 + CHANCE_MARGIN):
+        return {
+            "learnt": False,
+            "why": f"balanced accuracy {bal:.1%} is chance ({chance:.1%})"
+            + (f" and ROC AUC {auc:.3f} is a coin toss" if auc is not None else ""),
+        }
+    return {"learnt": True, "why": f"balanced accuracy {bal:.1%} against chance {chance:.1%}"}

@@ -38,6 +38,7 @@ from .metrics import expression_metrics, smile_metrics, summary
 from .model import DualHeadNet, Probabilities, SmileProbability
 from .registry import register as register_model
 from .terms import TERMS_KEY, corpus_lineage, model_terms
+from .trust import EarlyStop, soft_expression_loss, trust_report
 
 MODEL_PT = "model.pt"
 MODEL_ONNX = "model.onnx"
@@ -64,6 +65,9 @@ class TrainConfig:
     max_steps: int | None = None  # stop early (smoke runs); None: all epochs
     holdout: float = 0.1  # share of train subjects held out when validation is empty
     heads: tuple[str, ...] = ("smile", "expression")  # ("smile",): no expression head at all
+    arch: str = "light"  # see model.py: light (fast, the default) or plain
+    patience: int | None = None  # stop after this many epochs without a better val loss
+    soft_labels: bool = False  # expression loss against the corpus's vote shares
 
 
 def _device(name: str) -> torch.device:
@@ -136,6 +140,7 @@ def _losses(
     batch: dict[str, torch.Tensor],
     w_smile: torch.Tensor,
     w_expr: torch.Tensor,
+    soft: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, float, float]:
     """Masked, class-weighted losses per head, and the weight each carries (for means)."""
     zero = smile_logit.sum() * 0.0
@@ -154,6 +159,8 @@ def _losses(
         target = batch["expression"][mask]
         w = w_expr[target]
         ce = F.cross_entropy(expr_logits[mask], target, reduction="none")
+        if soft and "expression_soft" in batch:
+            ce = soft_expression_loss(expr_logits[mask], batch, mask, ce)
         expr_loss, expr_w = (ce * w).sum() / w.sum().clamp_min(1e-8), float(w.sum())
     else:
         expr_loss, expr_w = zero, 0.0
@@ -191,7 +198,10 @@ def evaluate(
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    raw = {"smile_y": cat(smile_y), "smile_p": cat(smile_p), "expr_y": cat(expr_y)}
+    raw["expr_p"] = cat(expr_p)
     return {
+        "raw": raw,
         "smile_loss": sums["smile"][0] / sums["smile"][1] if sums["smile"][1] else None,
         "expression_loss": (
             sums["expression"][0] / sums["expression"][1] if sums["expression"][1] else None
@@ -199,6 +209,11 @@ def evaluate(
         "smile": smile_metrics(cat(smile_y), cat(smile_p)),
         "expression": expression_metrics(cat(expr_y), cat(expr_p), names),
     }
+
+
+def _public(result: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation without its raw arrays (what metrics.json keeps)."""
+    return {k: v for k, v in result.items() if k != "raw"}
 
 
 def _loader(ds: Any, cfg: TrainConfig, shuffle: bool) -> DataLoader:
@@ -233,7 +248,8 @@ def train(
     size = record.image.size if record.image and record.image.size else None
     expressions = len(names) if "expression" in cfg.heads else 0
     names = names if expressions else []
-    model = DualHeadNet(channels, expressions, cfg.width).to(device)
+    model = DualHeadNet(channels, expressions, cfg.width, cfg.arch).to(device)
+    soft = cfg.soft_labels and getattr(base, "has_soft", False)
     w_smile = _weights(record, "smile", 2, device)
     w_expr = _weights(record, "expression", len(names), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -242,6 +258,7 @@ def train(
     val_loader = _loader(val_ds, cfg, shuffle=False)
     before = evaluate(model, train_eval, device, w_smile, w_expr, names)
     history, step, started = [], 0, time.monotonic()
+    stop = EarlyStop(cfg.patience)
     for epoch in range(cfg.epochs):
         if isinstance(train_ds, CorpusStream):
             train_ds.set_epoch(epoch)
@@ -250,7 +267,7 @@ def train(
         for batch in train_loader:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             s, e = model(batch["image"])
-            ls, le, ws, we = _losses(s, e, batch, w_smile, w_expr)
+            ls, le, ws, we = _losses(s, e, batch, w_smile, w_expr, soft)
             loss = ls + le
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -281,6 +298,9 @@ def train(
             progress(entry)
         if cfg.max_steps is not None and step >= cfg.max_steps:
             break
+        if stop.update(model, entry):
+            break
+    stop.restore(model)
     after = evaluate(model, train_eval, device, w_smile, w_expr, names)
     final = evaluate(model, val_loader, device, w_smile, w_expr, names)
     labels = {"smile": ["no_smile", "smile"], "expression": names}
@@ -308,8 +328,11 @@ def train(
         "train_loss_after": {"smile": after["smile_loss"], "expression": after["expression_loss"]},
         "loss_trend": summary(history),
         "history": history,
-        "validation": final,
+        "validation": _public(final),
+        "early_stopping": stop.report(),
+        "soft_labels": soft,
     }
+    metrics["trust"] = trust_report(before, final, names)
     detector = (record.recipe or {}).get("detector")
     # a head without a single training label was never learnt: predict must not show it
     trained = [h for h in ("smile", "expression") if before[f"{h}_loss"] is not None]
@@ -336,6 +359,7 @@ def train(
         "heads": trained,
         TERMS_KEY: terms,
     }
+    meta["threshold"] = metrics["trust"]["smile"]["picked_threshold"]
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(
