@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,13 +51,14 @@ def test_the_reference_loop_reproduces_live_without_facedata(
     out = tmp_path / "app"
     res = run_cli(capsys, "export", str(tiny_model), "--out", str(out), "--detect-every", "1")
     assert res.code == 0, res.err
-    assert "terms unknown" in res.out
+    assert "terms unknown" not in res.out  # `train` wrote the model's terms into it
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md", "classifier.onnx", "detector.onnx", "facedata-export.json",
     ]  # fmt: skip
     spec = json.loads((out / "facedata-export.json").read_text())
-    assert spec["terms"]["known"] is False and "research only" in spec["terms"]["statement"]
-    assert "research only" in (out / "README.md").read_text()
+    statement = json.loads((tiny_model / "metrics.json").read_text())["terms"]["statement"]
+    assert spec["terms"].get("known") is not False and spec["terms"]["statement"] == statement
+    assert (out / "README.md").read_text() == (tiny_model / "README.md").read_text()
     assert spec["preprocessing"]["size"] == 32 and len(spec["preprocessing"]["template"]) == 5
     assert spec["labels"]["expression"][-1] == "contempt"
     assert spec["smoothing"]["kind"] == "ema" and 0 <= spec["threshold"] <= 1
@@ -96,18 +98,14 @@ def test_the_reference_loop_reproduces_live_without_facedata(
 
 def test_terms_travel_and_folders_are_not_clobbered(tiny_model, tmp_path, capsys):
     model = tmp_path / "m"
-    model.mkdir()
-    proto = onnx.load(str(tiny_model / "model.onnx"))
-    entry = proto.metadata_props.add()
-    terms = {"license": "CC-BY-NC-4.0", "commercial_use": False, "statement": "research"}
-    entry.key, entry.value = "facedata.terms", json.dumps(json.dumps(terms))  # a JSON string
-    onnx.save(proto, str(model / "model.onnx"))
-    (model / "README.md").write_text("# model card\nterms: CC-BY-NC-4.0\n")
+    shutil.copytree(tiny_model, model)  # a trained model, moved: its terms travel with it
+    proto = onnx.load(str(model / "model.onnx"))
+    terms = json.loads(next(p.value for p in proto.metadata_props if p.key == "facedata.terms"))
     res = run_cli(capsys, "export", str(model), "--out", str(tmp_path / "app"))
     assert res.code == 0, res.err
     spec = json.loads((tmp_path / "app" / "facedata-export.json").read_text())
-    assert spec["terms"] == terms
-    assert (tmp_path / "app" / "README.md").read_text().startswith("# model card")
+    assert spec["terms"] == terms and spec["terms"]["statement"]
+    assert (tmp_path / "app" / "README.md").read_text() == (model / "README.md").read_text()
     assert "terms unknown" not in res.out
     # an export folder is replaced; any other folder is refused untouched
     res = run_cli(capsys, "export", str(model), "--out", str(tmp_path / "app"))

@@ -239,18 +239,25 @@ def validate_meta(meta: Any, path: Path) -> dict[str, Any]:
     return meta
 
 
-def net_config(blob: Any, path: Path) -> dict[str, int]:
+def net_config(blob: Any, path: Path) -> dict[str, int | str]:
     """The network shape a model.pt asks for, bounded before any tensor is allocated:
-    a width of 10^6 would ask for terabytes."""
+    a width of 10^6 would ask for terabytes. `arch` is optional (models written before
+    the light network load as `plain`) and must name a known architecture."""
+    from .model import ARCHS
+
     config = blob.get("config") if isinstance(blob, dict) else None
-    if not isinstance(config, dict) or set(config) != {"channels", "expressions", "width"}:
+    shape = {"channels", "expressions", "width"}
+    if not isinstance(config, dict) or set(config) - {"arch"} != shape:
         raise _bad(path, "has no network config (channels, expressions, width)")
+    arch = config.get("arch", "plain")
+    if not isinstance(arch, str) or arch not in ARCHS:
+        raise _bad(path, f"network arch {repr(arch)[:40]} is not one of {', '.join(ARCHS)}")
     bounds = {"channels": (1, 3), "expressions": (0, MAX_LABELS), "width": (1, 256)}
     for key, (low, high) in bounds.items():
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise _bad(path, f"network {key} {value!r} is outside {low}..{high}")
-    return dict(config)
+    return {**{k: config[k] for k in shape}, "arch": arch}
 
 
 def check_against_card(path: Path, data: bytes | None = None) -> bool:
