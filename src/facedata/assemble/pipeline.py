@@ -83,6 +83,8 @@ class Tally:
     used_files: dict[str, dict[str, set[str]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
+    # own data: media file -> the sha256 its rows were decoded from, per dataset
+    used_sha: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     # per dataset: the file set its reader used, and what it said once about gaps
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -210,6 +212,8 @@ def _items(
             if src.kind == "local":
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
+                if (digest := (item.extra or {}).get("sha256")) is not None:
+                    tally.used_sha[m.id][media] = str(digest)
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         tally.expected -= max(estimate - seen, 0)  # the reader has its real count now
 
@@ -237,6 +241,7 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     root = Path(adm.fetched.root)
     fmt = m.format_for(src)
     used = tally.used_files.get(m.id, {})
+    decoded = tally.used_sha.get(m.id, {})
     names = [str(fmt.options.get("annotations", "annotations.csv")), *sorted(used)]
     out = []
     for name in names:
@@ -246,7 +251,8 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
                 "name": name,
                 "origin": str(p),
                 "size": p.stat().st_size,
-                "sha256": file_sha256(p),
+                # the bytes the rows came from, even if the file was replaced since
+                "sha256": decoded.get(name) or file_sha256(p),
             }
             if name in used:  # so `forget` can drop the media of a withdrawn subject
                 entry["subjects"] = sorted(used[name])
