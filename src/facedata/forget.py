@@ -34,7 +34,7 @@ from .corpus import CORPUS_JSON, DATA_DIR, file_sha256, heads_record, read_corpu
 from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
-from .withdrawals import MULTI, ledger_path, read_ledger, subjects_of
+from .withdrawals import MULTI, beside, ledger_path, publish_lock, read_ledger, subjects_of
 from .withdrawals import append as append_ledger
 
 
@@ -324,7 +324,23 @@ def forget(
     """Erase a subject from corpora (named, else every registered one) and caches; log it.
 
     `manifests` are extra manifest folders whose consent registers also know subjects.
+    Builds publish under the same lock, so none publishes the subject meanwhile.
     """
+    with publish_lock():
+        return _forget(
+            subject_id, corpora, dataset=dataset, by=by, reason=reason, manifests=manifests
+        )
+
+
+def _forget(
+    subject_id: str,
+    corpora: list[Path] | None,
+    *,
+    dataset: str | None,
+    by: str | None,
+    reason: str,
+    manifests: list[Path] | None,
+) -> dict:
     from .corpora import live_corpora
 
     subject_id = subject_id.strip()
@@ -357,6 +373,7 @@ def forget(
         and subject_id in holdings[str(p)]
         and (scope is None or scope & holdings[str(p)][subject_id])
     ]
+    own = own_sources(subject_id, scope, manifests or [])
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
@@ -364,7 +381,9 @@ def forget(
         "by": by or _user(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reason": reason,
+        "recordings": sorted({h for _, _, hashes in own for h in hashes}),
     }
+    files = record_beside(own, entry)  # first: it travels even if an erasure fails
     per_corpus: dict[str, int] = {}
     for p in targets:
         try:
@@ -388,9 +407,64 @@ def forget(
         "frames_deleted": [str(f) for f in frames],
         "unnamed": unnamed,
         "unchecked": unreadable,
+        "withdrawal_files": [str(f) for f in files],
     }
     _log(record)
     return record
+
+
+OwnSource = tuple[str, Path, set[str]]  # dataset id, consent register, recording sha256s
+
+
+def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[OwnSource]:
+    """Own sources the catalog knows whose register or annotations name the subject,
+    with the sha256 of the subject's recordings there."""
+    from .catalog import Catalog
+    from .consent import load_register
+    from .formats.local import recordings_of
+
+    try:
+        catalog = Catalog.load(manifests)
+    except FacedataError:
+        return []
+    out = []
+    for m in catalog:
+        if scope is not None and m.id not in scope:
+            continue
+        for src in m.sources:
+            if src.kind != "local" or not src.consent:
+                continue
+            register = m.resolve(src.consent)
+            try:
+                reg = load_register(register)
+                known = subject_id in reg.records or subject_id in reg.malformed
+            except FacedataError:
+                known = False
+            root = m.resolve(src.path or ".")
+            try:
+                hashes = recordings_of(root, m.format_for(src).options, subject_id)
+            except (FacedataError, OSError):
+                hashes = set()
+            if known or hashes:
+                out.append((m.id, register, hashes))
+    return out
+
+
+def record_beside(own: list[OwnSource], entry: dict) -> list[Path]:
+    """Append the withdrawal to the withdrawals file beside each register (append-only)."""
+    written = []
+    for dataset_id, register, hashes in own:
+        path = beside(register)
+        try:
+            append_ledger({**entry, "dataset": dataset_id, "recordings": sorted(hashes)}, path)
+        except OSError as exc:
+            raise FacedataError(
+                f"cannot record the withdrawal in {path}: {exc.strerror or exc}",
+                hint="it travels with the recordings so every later build drops the subject; "
+                "make that folder writable and run forget again",
+            ) from None
+        written.append(path)
+    return written
 
 
 def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:

@@ -198,7 +198,7 @@ def _video_samples(
         keep[t] = (rel, annotated[0][1], subject)
     if not keep:
         return
-    digest = file_sha256(path)  # before decoding: the rows describe these bytes
+    digest = recording_sha256(path)  # before decoding: the rows describe these bytes
     for t, image in frames_at(path, list(keep)):
         rel, codes, subject = keep[t]
         key = f"{rel}@{t:.3f}"
@@ -215,3 +215,38 @@ def _video_samples(
             subject_id=subject,
             extra={"video": rel, "time": t, "sha256": digest},
         )
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def recording_sha256(path: Path) -> str:
+    """sha256 of a recording, remembered per (path, size, mtime, inode) within a run."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_sha256(path)
+    return _DIGESTS[key]
+
+
+def recordings_of(root: Path, options: dict[str, Any], subject: str | None = None) -> set[str]:
+    """sha256 of the media files the annotations name (only `subject`'s, if given).
+
+    What identifies "the same recordings" across copies: their bytes, not their names.
+    Unreadable or unsafe rows are skipped here; the reader counts them as drops.
+    """
+    ann_path = Path(root) / options.get("annotations", "annotations.csv")
+    if not ann_path.is_file():
+        return set()
+    found: set[str] = set()
+    with open_csv(ann_path) as fh:
+        for row in csv.DictReader(fh):
+            rel = (row.get("file") or "").strip()
+            who = [s for s in (row.get("subject_id") or "").strip().split(MULTI) if s]
+            if not rel or (subject is not None and subject not in who):
+                continue
+            path = label_path(Path(root), rel)
+            if isinstance(path, str) or not path.is_file() or not confine.is_inside(root, path):
+                continue
+            found.add(recording_sha256(path))
+    return found
