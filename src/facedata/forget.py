@@ -408,6 +408,7 @@ def _forget(
         "unnamed": unnamed,
         "unchecked": unreadable,
         "withdrawal_files": [str(f) for f in files],
+        "missing": [] if named else _missing(),
     }
     _log(record)
     return record
@@ -487,6 +488,13 @@ def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
     hashes = fetched.get(dataset, set())
     copies = {c for src in manifest.sources for c in twins.copies(manifest, src, hashes)}
     return frozenset({dataset, *copies})
+
+
+def _missing() -> list[dict]:
+    """Registered corpora forget could not reach: moved or deleted since they were built."""
+    from .corpora import missing_corpora
+
+    return [{"id": r.id, "path": str(r.path)} for r in missing_corpora()]
 
 
 def _user() -> str:

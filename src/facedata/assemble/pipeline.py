@@ -359,6 +359,20 @@ def corpus_license(
     return corpus_terms(inputs, purpose, [c.model_dump(mode="json") for c in cleared]).to_dict()
 
 
+def _corpus_id(out: Path) -> str:
+    """The id of the corpus a build replaces (a rebuild is the same corpus), else new."""
+    import uuid
+
+    try:
+        old = json.loads((out / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    try:
+        return str(uuid.UUID(str(old))) if old else str(uuid.uuid4())
+    except ValueError:
+        return str(uuid.uuid4())
+
+
 def _previous_marks(out: Path) -> list[dict]:
     """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
     record = out / CORPUS_JSON
@@ -421,6 +435,7 @@ def _build(
     requested = [ds for ds, _ in recipe.pinned()]
     warnings = check_clearances(clearances, catalog, requested, detector_names())
     marks = _previous_marks(Path(recipe.out))
+    corpus_id = _corpus_id(Path(recipe.out))
     withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
@@ -495,6 +510,7 @@ def _build(
                 recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
             )
             corpus.update(
+                id=corpus_id,
                 created=now.isoformat(timespec="seconds"),
                 policy_date=today.isoformat(),
                 detector_decision=detector.to_dict() if detector else None,
@@ -611,6 +627,7 @@ def _corpus_record(
     counts = tally.counts()
     return {
         "format": CORPUS_FORMAT,
+        "id": None,  # set by build(): stable across rebuilds, copies and moves
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "policy_date": None,  # the UTC date every policy decision used; set by build()
