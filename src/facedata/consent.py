@@ -307,6 +307,12 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
         problem = _column_problem(path, 1, header)
         if problem is not None:
             raise problem
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:  # csv keeps the last value: an earlier `expires` would be ignored
+            raise ManifestError(
+                f"{path}:1: column(s) {', '.join(twice)} appear more than once",
+                hint="keep one column of each name",
+            )
         out = []
         for i, r in enumerate(reader):
             if r.get(None):  # type: ignore[call-overload]  # values past the last column

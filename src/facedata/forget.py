@@ -34,7 +34,14 @@ from .corpus import CORPUS_JSON, DATA_DIR, file_sha256, heads_record, read_corpu
 from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
-from .withdrawals import MULTI, beside, ledger_path, publish_lock, read_ledger, subjects_of
+from .withdrawals import (
+    MULTI,
+    beside_files,
+    ledger_path,
+    publish_lock,
+    read_ledger,
+    subjects_of,
+)
 from .withdrawals import append as append_ledger
 
 
@@ -414,7 +421,7 @@ def _forget(
     return record
 
 
-OwnSource = tuple[str, Path, set[str]]  # dataset id, consent register, recording sha256s
+OwnSource = tuple[str, list[Path], set[str]]  # dataset id, withdrawals files, recording sha256s
 
 
 def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[OwnSource]:
@@ -447,24 +454,25 @@ def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[Ow
             except (FacedataError, OSError):
                 hashes = set()
             if known or hashes:
-                out.append((m.id, register, hashes))
+                out.append((m.id, beside_files(register, root), hashes))
     return out
 
 
 def record_beside(own: list[OwnSource], entry: dict) -> list[Path]:
-    """Append the withdrawal to the withdrawals file beside each register (append-only)."""
+    """Append the withdrawal to each source's withdrawals files (append-only)."""
     written = []
-    for dataset_id, register, hashes in own:
-        path = beside(register)
-        try:
-            append_ledger({**entry, "dataset": dataset_id, "recordings": sorted(hashes)}, path)
-        except OSError as exc:
-            raise FacedataError(
-                f"cannot record the withdrawal in {path}: {exc.strerror or exc}",
-                hint="it travels with the recordings so every later build drops the subject; "
-                "make that folder writable and run forget again",
-            ) from None
-        written.append(path)
+    for dataset_id, paths, hashes in own:
+        record = {**entry, "dataset": dataset_id, "recordings": sorted(hashes)}
+        for path in paths:
+            try:
+                append_ledger(record, path)
+            except OSError as exc:
+                raise FacedataError(
+                    f"cannot record the withdrawal in {path}: {exc.strerror or exc}",
+                    hint="it travels with the recordings so every later build drops the "
+                    "subject; make that folder writable and run forget again",
+                ) from None
+            written.append(path)
     return written
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,14 +115,27 @@ def beside(register: Path) -> Path:
     return Path(register).parent / BESIDE_NAME
 
 
-def read_beside(register: Path) -> list[Withdrawal]:
-    """Withdrawals recorded beside a register; they hold for any id the source gets."""
-    path = beside(register)
-    if not path.exists():
-        return []
-    if not path.is_file():
-        raise _damaged(path, 0, "not a regular file")
-    return read_ledger(path)
+def beside_files(register: Path, recordings: Path) -> list[Path]:
+    """The withdrawals files of one own source: beside its register and at the top of
+    its recordings folder (one file when they share a folder, as the template lays out)."""
+    files = [beside(register), Path(recordings) / BESIDE_NAME]
+    out: list[Path] = []
+    for f in files:
+        if all(os.path.abspath(f) != os.path.abspath(o) for o in out):
+            out.append(f)
+    return out
+
+
+def read_beside(register: Path, recordings: Path | None = None) -> list[Withdrawal]:
+    """Withdrawals recorded with a source; they hold for any id the source gets."""
+    found: list[Withdrawal] = []
+    for path in beside_files(register, recordings or Path(register).parent):
+        if not os.path.lexists(path):
+            continue
+        if not path.is_file():
+            raise _damaged(path, 0, "not a regular file")
+        found += read_ledger(path)
+    return found
 
 
 def read_ledger(path: Path | None = None) -> list[Withdrawal]:

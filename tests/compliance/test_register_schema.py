@@ -156,3 +156,9 @@ def test_an_unknown_column_stops_the_build_with_file_and_line(team):
     assert "consent.csv:1" in res.err and "expiry" in res.err
     assert "Traceback" not in res.err
     assert not team.out("r").exists()
+
+
+def test_a_column_named_twice_is_an_error(tmp_path):
+    # csv would keep the second, empty `expires` and admit an expired consent
+    with pytest.raises(ManifestError, match="more than once"):
+        _reg(tmp_path, f"{HEADER},expires,expires\nP001,commercial,2026-01-10,,2026-02-01,\n")

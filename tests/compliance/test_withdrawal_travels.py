@@ -87,3 +87,37 @@ def test_a_withdrawal_during_the_build_is_never_published(team, monkeypatch):
     assert corpus(out)["counts"]["total"] == len(subjects(out)) + 1  # P001's two frames
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".second.")]
     assert leftovers in ([], [".second.lock"])
+
+
+def test_a_register_kept_apart_from_the_recordings(team, tmp_path, monkeypatch):
+    import yaml
+
+    # the register lives in an office folder, the recordings elsewhere
+    office = tmp_path / "office"
+    office.mkdir()
+    shutil.move(team.rec / "consent.csv", office / "consent.csv")
+    data = yaml.safe_load(team.manifest.read_text())
+    data["sources"][0]["consent"] = str(office / "consent.csv")
+    team.manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert team.build("r").code == 0
+    assert team.cli("forget", "--subject", "P001").code == 0
+    assert (office / "withdrawals.jsonl").is_file()
+    assert (team.rec / "withdrawals.jsonl").is_file()
+    # only the recordings folder is copied; its new owner writes a copy of the register
+    other = tmp_path / "b"
+    shutil.copytree(team.rec, other / "recordings")
+    shutil.copy(office / "consent.csv", other / "recordings" / "consent.csv")
+    (other / "manifests").mkdir()
+    new_local_manifest(other / "recordings", "b-data", out=other / "manifests" / "b-data.yaml")
+    monkeypatch.setenv("FACEDATA_MANIFESTS", str(other / "manifests"))
+    monkeypatch.setenv("FACEDATA_HOME", str(other / "home"))
+    res = team.build("b", datasets="b-data")
+    assert res.code == 0, res.err
+    assert "P001" not in subjects(team.out("b"))
+
+
+def test_a_damaged_withdrawals_file_stops_the_build(team):
+    (team.rec / "withdrawals.jsonl").write_text('{"subject_id": "P001", "when": "2026-12-01"}\n{\n')
+    res = team.build("r")
+    assert res.code != 0 and "withdrawals.jsonl:2" in res.err
+    assert not team.out("r").exists()

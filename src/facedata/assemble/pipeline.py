@@ -239,8 +239,9 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     m, src = adm.manifest, adm.source
     if src.kind != "local" or not src.consent:
         return [], set()
-    beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent))]
-    hashes = recordings_of(Path(adm.fetched.root), m.format_for(src).options)
+    root = Path(adm.fetched.root)
+    beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
+    hashes = recordings_of(root, m.format_for(src).options)
     return beside, withdrawn.same_bytes(hashes) - {m.id}
 
 
