@@ -39,7 +39,10 @@ def samples(data: CorpusData) -> str:
             cells = []
             for t in thumbs:
                 if t.hidden:
-                    img = '<div class="broken hidden-face">not shown: no publication consent</div>'
+                    img = (
+                        f'<div class="broken hidden-face" title="{esc(t.key)}">'
+                        "not shown: no publication consent</div>"
+                    )
                 elif t.uri:
                     img = f'<img src="{esc(t.uri)}" alt="{esc(t.key)}" title="{esc(t.key)}">'
                 else:
