@@ -390,7 +390,7 @@ def _forget(
         "reason": reason,
         "recordings": sorted({h for _, _, hashes in own for h in hashes}),
     }
-    files = record_beside(own, entry)  # first: it travels even if an erasure fails
+    files, unwritten = record_beside(own, entry)  # first: it travels if an erasure fails
     per_corpus: dict[str, int] = {}
     for p in targets:
         try:
@@ -418,6 +418,13 @@ def _forget(
         "missing": [] if named else _missing(),
     }
     _log(record)
+    if unwritten:
+        raise FacedataError(
+            "the subject was erased and the withdrawal logged in this home, but it could not "
+            "be recorded with the recordings: " + "; ".join(unwritten),
+            hint="builds of a copy of those recordings on another home will not see it; make "
+            "that folder writable and run this forget again",
+        )
     return record
 
 
@@ -458,22 +465,20 @@ def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[Ow
     return out
 
 
-def record_beside(own: list[OwnSource], entry: dict) -> list[Path]:
-    """Append the withdrawal to each source's withdrawals files (append-only)."""
-    written = []
+def record_beside(own: list[OwnSource], entry: dict) -> tuple[list[Path], list[str]]:
+    """Append the withdrawal to each source's withdrawals files (append-only); return
+    the files written and the problems of those that could not be."""
+    written, failed = [], []
     for dataset_id, paths, hashes in own:
         record = {**entry, "dataset": dataset_id, "recordings": sorted(hashes)}
         for path in paths:
             try:
                 append_ledger(record, path)
-            except OSError as exc:
-                raise FacedataError(
-                    f"cannot record the withdrawal in {path}: {exc.strerror or exc}",
-                    hint="it travels with the recordings so every later build drops the "
-                    "subject; make that folder writable and run forget again",
-                ) from None
+            except (OSError, TimeoutError) as exc:
+                failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+                continue
             written.append(path)
-    return written
+    return written, failed
 
 
 def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:

@@ -121,3 +121,13 @@ def test_a_damaged_withdrawals_file_stops_the_build(team):
     res = team.build("r")
     assert res.code != 0 and "withdrawals.jsonl:2" in res.err
     assert not team.out("r").exists()
+
+
+def test_an_unwritable_withdrawals_file_still_erases_and_says_what_failed(team):
+    assert team.build("r").code == 0
+    (team.rec / "withdrawals.jsonl").mkdir()  # cannot be written, even by root
+    res = team.cli("forget", "--subject", "P003")
+    assert res.code != 0 and "withdrawals.jsonl" in res.err and "Traceback" not in res.err
+    assert "could not be recorded with the recordings" in " ".join(res.err.split())
+    assert "P003" not in subjects(team.out("r"))
+    assert team.ledger()[-1]["subject_id"] == "P003"
