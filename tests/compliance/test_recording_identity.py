@@ -88,3 +88,15 @@ def test_two_folders_under_one_id_never_share_frames(team, tmp_path, monkeypatch
     a, b = _images(team.out("a")), _images(team.out("b"))
     keys = [k for k in a if k.startswith("videos/")]
     assert keys and all(a[k] != b[k] for k in keys)
+
+
+def test_an_unreadable_range_puts_its_person_on_every_frame(team):
+    # P101 (research only) annotated with a reversed range: when they are on screen is
+    # unknown, so no frame of that recording enters a commercial corpus
+    team.consent(f"P101,research,{LONG_AGO},\nP102,research;commercial,{LONG_AGO},\n")
+    team.annotate(
+        "videos/P001_a.mp4,P102,0.0,2.0,1,happy\nvideos/P001_a.mp4,P101,2.0,0.5,1,happy\n"
+    )
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    res = team.build("c", "--commercial", "--clearances", str(clear))
+    assert res.code != 0 or rows(team.out("c")) == []

@@ -162,15 +162,17 @@ def _on_screen(rows: list[Row], t: float) -> list[tuple[str, dict[str, str], str
 
     Ends are inclusive for other people (fail closed: someone whose range ends at t is
     still on screen). A person's own label at t comes from the range that starts there
-    when two of their ranges meet at t.
+    when two of their ranges meet at t. A range that cannot be read (NaN, end before
+    start) puts its person on screen at every time of the recording: fail closed.
     """
     eps = 1e-9
     found: dict[str, list[tuple[str, dict[str, str], str]]] = {}
     inside: dict[str, list[tuple[str, dict[str, str], str]]] = {}
     for rel, start, end, codes, subject in rows:
-        if start - eps <= t <= end + eps:
+        unknown = not start <= end  # NaN or reversed: they may be on screen at any time
+        if unknown or start - eps <= t <= end + eps:
             found.setdefault(subject, []).append((rel, codes, subject))
-            if t < end - eps:
+            if not unknown and t < end - eps:
                 inside.setdefault(subject, []).append((rel, codes, subject))
     return [a for s, rs in found.items() for a in inside.get(s, rs)]
 
