@@ -289,6 +289,14 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
         rows = data.get("subjects", []) if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise ManifestError(f"{path}: expected `subjects:` with a list of records")
+        for key in data:
+            if key != "subjects" and not str(key).lower().startswith(NOTE_PREFIX):
+                line = doc.line_of((key,)) or 1
+                raise ManifestError(  # `defaults: {expires: ...}` would be read by nobody
+                    f"{path}:{line}: unknown key {key!r} in the consent register",
+                    hint="the register holds only `subjects:` (and `x-...` notes); see "
+                    "docs/consent.md",
+                )
         return [
             (doc.line_of(("subjects", i)) or i + 1, r if isinstance(r, dict) else {})
             for i, r in enumerate(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,21 @@ def test_a_column_named_twice_is_an_error(tmp_path):
     # csv would keep the second, empty `expires` and admit an expired consent
     with pytest.raises(ManifestError, match="more than once"):
         _reg(tmp_path, f"{HEADER},expires,expires\nP001,commercial,2026-01-10,,2026-02-01,\n")
+
+
+def test_an_unknown_top_level_yaml_key_is_an_error(tmp_path):
+    with pytest.raises(ManifestError) as err:
+        _reg(
+            tmp_path,
+            "defaults:\n  expires: 2026-02-01\n"
+            "subjects:\n  - {subject_id: P001, scopes: [commercial], signed: 2026-01-10}\n",
+            "consent.yaml",
+        )
+    assert re.search(r"consent.yaml:[12]: unknown key .defaults.", err.value.message)
+    reg = _reg(
+        tmp_path,
+        "x-owner: research office\n"
+        "subjects:\n  - {subject_id: P001, scopes: [commercial], signed: 2026-01-10}\n",
+        "consent.yaml",
+    )
+    assert reg.decide("P001", "commercial", DAY)[0]
