@@ -172,10 +172,13 @@ def relocate(found: list[tuple[str | None, Path]]) -> list[tuple[Registered, Pat
 
 
 def drop(corpus_id_: str) -> list[Registered]:
-    """Remove the missing entries with this id (a corpus deleted on purpose)."""
+    """Remove the missing entries with this id or registered path (a corpus deleted on
+    purpose; corpora built before ids are named by path)."""
     with _lock():
         entries = read_registry()
-        gone = [r for r in entries if r.id == corpus_id_ and not r.exists]
+        gone = [
+            r for r in entries if not r.exists and (r.id == corpus_id_ or str(r.path) == corpus_id_)
+        ]
         if gone:
             _write([r for r in entries if r not in gone])
     return gone

@@ -70,3 +70,20 @@ def test_a_deleted_corpus_is_reported_until_dropped(team):
     assert team.cli("corpora", "drop", cid).code == 0
     res = team.cli("forget", "--subject", "P002")
     assert not said("moved or deleted", res.out)
+
+
+def test_a_corpus_from_before_ids_is_reported_and_dropped_by_path(team):
+    import json
+
+    assert team.build("r").code == 0
+    registry = team.home / "corpora.json"
+    data = json.loads(registry.read_text())
+    for entry in data["corpora"]:
+        entry.pop("id")  # a registry written before corpus ids
+    registry.write_text(json.dumps(data))
+    shutil.rmtree(team.out("r"))
+    res = team.cli("forget", "--subject", "P003")
+    assert said("moved or deleted", res.out)
+    assert said(f"facedata corpora drop {team.out('r')}", res.out)
+    assert team.cli("corpora", "drop", str(team.out("r").resolve())).code == 0
+    assert not said("moved or deleted", team.cli("forget", "--subject", "P002").out)

@@ -58,7 +58,9 @@ def find(
 
 @corpora_app.command("drop")
 def drop(
-    corpus_id: Annotated[str, typer.Argument(help="Id of a corpus deleted on purpose.")],
+    corpus_id: Annotated[
+        str, typer.Argument(help="Id (or registered path) of a corpus deleted on purpose.")
+    ],
 ) -> None:
     """Forget the registry entry of a corpus that was deleted (only while it is missing)."""
     from ..corpora import drop as drop_entry

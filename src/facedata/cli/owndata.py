@@ -83,7 +83,7 @@ def forget(
             f"[yellow]warning:[/] registered corpus {escape(gone['path'])} is no longer there "
             f"(moved or deleted) and was not erased; if it was moved, run {find} on the folder "
             f"it went to, then `facedata forget --subject {escape(subject)}` again; if it was "
-            f"deleted, `facedata corpora drop {escape(str(gone['id']))}`"
+            f"deleted, `facedata corpora drop {escape(str(gone['id'] or gone['path']))}`"
         )
     for path in record["unchecked"]:
         console.print(
