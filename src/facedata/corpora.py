@@ -3,8 +3,11 @@
 A withdrawal must reach every copy of a person's rows, including corpora nobody
 named on the command line. Each build records its output (absolute path, purpose,
 datasets, creation time and policy date) in `$FACEDATA_HOME/corpora.json`, written
-atomically under a lock. Corpora deleted since are tolerated: they are reported as
-gone, never an error, and dropped from the registry on the next write. A report page
+atomically under a lock, with the corpus's stable id (corpus.json `id`, a uuid4 that
+copies and moves keep). A corpus no longer where it was registered (moved or deleted)
+stays listed, and `forget` reports it: `facedata corpora find DIR` looks for corpora
+under a folder by id and re-registers a moved one at its new place; `facedata corpora
+drop ID` removes an entry for a corpus that was deleted on purpose. A report page
 written outside its corpus (`facedata report DIR --out FILE`) carries thumbnails of
 the rows, so its path is recorded with the corpus for `forget` to rewrite.
 """
@@ -37,13 +40,18 @@ class Registered:
     created: str
     policy_date: str | None = None
     reports: tuple[str, ...] = ()  # report pages written outside the corpus folder
+    id: str | None = None  # corpus.json `id`; None for corpora built before ids
 
     @property
     def exists(self) -> bool:
-        return (self.path / CORPUS_JSON).is_file()
+        """The corpus is where it was registered (the same one, when it has an id)."""
+        if not (self.path / CORPUS_JSON).is_file():
+            return False
+        return self.id is None or corpus_id(self.path) == self.id
 
     def to_dict(self) -> dict:
         return {
+            "id": self.id,
             "path": str(self.path),
             "purpose": self.purpose,
             "datasets": list(self.datasets),
@@ -73,6 +81,7 @@ def read_registry() -> list[Registered]:
                 str(e.get("created") or ""),
                 e.get("policy_date"),
                 tuple(str(r) for r in e.get("reports") or ()),
+                e.get("id"),
             )
             for e in raw["corpora"]
         ]
@@ -93,14 +102,86 @@ def register(out: Path, corpus: dict) -> Registered:
         tuple(d["id"] for d in corpus.get("datasets") or []),
         str(corpus.get("created") or ""),
         corpus.get("policy_date"),
+        id=corpus.get("id"),
     )
     with _lock():
         old = read_registry()
         pages = [page for r in old if r.path == entry.path for page in r.reports]
         entry = replace(entry, reports=tuple(dict.fromkeys(pages)))  # a rebuild keeps them
-        kept = [r for r in old if r.path != entry.path and r.exists]
+        # a missing corpus stays listed (forget reports it) unless this one is it, moved
+        kept = [
+            r
+            for r in old
+            if r.path != entry.path and (r.exists or not (entry.id and r.id == entry.id))
+        ]
         _write([*kept, entry])
     return entry
+
+
+def corpus_id(path: Path) -> str | None:
+    """The `id` in a corpus folder's corpus.json, or None (no record, none, unreadable)."""
+    try:
+        value = json.loads((Path(path) / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def missing_corpora() -> list[Registered]:
+    """Registered corpora no longer where they were registered: moved or deleted."""
+    return [r for r in read_registry() if not r.exists]
+
+
+FIND_LIMIT = 10_000  # folders visited per search: a search of `/` ends
+
+
+def find_corpora(folder: Path, wanted: str | None = None) -> list[tuple[str | None, Path]]:
+    """(id, path) of every corpus under `folder` (optionally only id `wanted`).
+
+    Links are not followed, and the walk stops after FIND_LIMIT folders."""
+    import os
+
+    found: list[tuple[str | None, Path]] = []
+    for seen, (here, dirs, files) in enumerate(os.walk(folder, followlinks=False)):
+        if seen >= FIND_LIMIT:
+            break
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if CORPUS_JSON in files:
+            cid = corpus_id(Path(here))
+            if wanted is None or cid == wanted:
+                found.append((cid, Path(here).resolve()))
+            dirs[:] = []  # a corpus holds no corpora
+    return found
+
+
+def relocate(found: list[tuple[str | None, Path]]) -> list[tuple[Registered, Path]]:
+    """Point missing registry entries at the found corpus with the same id."""
+    moved = []
+    with _lock():
+        entries = read_registry()
+        by_id = {cid: path for cid, path in found if cid}
+        out = []
+        for r in entries:
+            if not r.exists and r.id and r.id in by_id:
+                moved.append((r, by_id[r.id]))
+                r = replace(r, path=by_id[r.id])
+            out.append(r)
+        if moved:
+            _write(out)
+    return moved
+
+
+def drop(corpus_id_: str) -> list[Registered]:
+    """Remove the missing entries with this id or registered path (a corpus deleted on
+    purpose; corpora built before ids are named by path)."""
+    with _lock():
+        entries = read_registry()
+        gone = [
+            r for r in entries if not r.exists and (r.id == corpus_id_ or str(r.path) == corpus_id_)
+        ]
+        if gone:
+            _write([r for r in entries if r not in gone])
+    return gone
 
 
 def _write(entries: list[Registered]) -> None:

@@ -34,7 +34,14 @@ from .corpus import CORPUS_JSON, DATA_DIR, file_sha256, heads_record, read_corpu
 from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
-from .withdrawals import MULTI, ledger_path, read_ledger, subjects_of
+from .withdrawals import (
+    MULTI,
+    beside_files,
+    ledger_path,
+    publish_lock,
+    read_ledger,
+    subjects_of,
+)
 from .withdrawals import append as append_ledger
 
 
@@ -324,7 +331,23 @@ def forget(
     """Erase a subject from corpora (named, else every registered one) and caches; log it.
 
     `manifests` are extra manifest folders whose consent registers also know subjects.
+    Builds publish under the same lock, so none publishes the subject meanwhile.
     """
+    with publish_lock():
+        return _forget(
+            subject_id, corpora, dataset=dataset, by=by, reason=reason, manifests=manifests
+        )
+
+
+def _forget(
+    subject_id: str,
+    corpora: list[Path] | None,
+    *,
+    dataset: str | None,
+    by: str | None,
+    reason: str,
+    manifests: list[Path] | None,
+) -> dict:
     from .corpora import live_corpora
 
     subject_id = subject_id.strip()
@@ -357,6 +380,7 @@ def forget(
         and subject_id in holdings[str(p)]
         and (scope is None or scope & holdings[str(p)][subject_id])
     ]
+    own = own_sources(subject_id, scope, manifests or [])
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
@@ -364,7 +388,9 @@ def forget(
         "by": by or _user(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reason": reason,
+        "recordings": sorted({h for _, _, hashes in own for h in hashes}),
     }
+    files, unwritten = record_beside(own, entry)  # first: it travels if an erasure fails
     per_corpus: dict[str, int] = {}
     for p in targets:
         try:
@@ -391,9 +417,71 @@ def forget(
         "frames_deleted": [str(f) for f in frames],
         "unnamed": unnamed,
         "unchecked": unreadable,
+        "withdrawal_files": [str(f) for f in files],
+        "missing": [] if named else _missing(),
     }
     _log(record)
+    if unwritten:
+        raise FacedataError(
+            "the subject was erased and the withdrawal logged in this home, but it could not "
+            "be recorded with the recordings: " + "; ".join(unwritten),
+            hint="builds of a copy of those recordings on another home will not see it; make "
+            "that folder writable and run this forget again",
+        )
     return record
+
+
+OwnSource = tuple[str, list[Path], set[str]]  # dataset id, withdrawals files, recording sha256s
+
+
+def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[OwnSource]:
+    """Own sources the catalog knows whose register or annotations name the subject,
+    with the sha256 of the subject's recordings there."""
+    from .catalog import Catalog
+    from .consent import load_register
+    from .formats.local import recordings_of
+
+    try:
+        catalog = Catalog.load(manifests)
+    except FacedataError:
+        return []
+    out = []
+    for m in catalog:
+        if scope is not None and m.id not in scope:
+            continue
+        for src in m.sources:
+            if src.kind != "local" or not src.consent:
+                continue
+            register = m.resolve(src.consent)
+            try:
+                reg = load_register(register)
+                known = subject_id in reg.records or subject_id in reg.malformed
+            except FacedataError:
+                known = False
+            root = m.resolve(src.path or ".")
+            try:
+                hashes = recordings_of(root, m.format_for(src).options, subject_id)
+            except (FacedataError, OSError):
+                hashes = set()
+            if known or hashes:
+                out.append((m.id, beside_files(register, root), hashes))
+    return out
+
+
+def record_beside(own: list[OwnSource], entry: dict) -> tuple[list[Path], list[str]]:
+    """Append the withdrawal to each source's withdrawals files (append-only); return
+    the files written and the problems of those that could not be."""
+    written, failed = [], []
+    for dataset_id, paths, hashes in own:
+        record = {**entry, "dataset": dataset_id, "recordings": sorted(hashes)}
+        for path in paths:
+            try:
+                append_ledger(record, path)
+            except (OSError, TimeoutError) as exc:
+                failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+                continue
+            written.append(path)
+    return written, failed
 
 
 def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
@@ -416,6 +504,13 @@ def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
     hashes = fetched.get(dataset, set())
     copies = {c for src in manifest.sources for c in twins.copies(manifest, src, hashes)}
     return frozenset({dataset, *copies})
+
+
+def _missing() -> list[dict]:
+    """Registered corpora forget could not reach: moved or deleted since they were built."""
+    from .corpora import missing_corpora
+
+    return [{"id": r.id, "path": str(r.path)} for r in missing_corpora()]
 
 
 def _user() -> str:

@@ -71,6 +71,12 @@ class Clearance(BaseModel):
     evidence: str = Field(min_length=1, description="signed agreement, invoice, licence id ...")
     expires: dt.date
     notes: str = ""
+    sha256: list[str] | None = Field(
+        None,
+        description="sha256 of the delivery's files this clearance covers; omitted: bound to "
+        "the delivery it first admits (see facedata.bindings)",
+    )
+    any_version: bool = Field(False, description="covers any delivery of the dataset")
     _where: str = PrivateAttr("")
 
     @field_validator("expires", mode="before")

@@ -7,6 +7,13 @@ machine's build of the same folder) brings the person back. So `forget` appends 
 `forgotten` list, and a build drops the subject's rows, before any pixel is decoded,
 until the consent register re-grants with a signature dated after the withdrawal.
 
+A ledger lives in one FACEDATA_HOME, so a withdrawal also travels with the recordings:
+`forget` appends it to `withdrawals.jsonl` beside the consent register of every own
+source that knows the subject. Whoever copies the folder copies that file, and every
+build of a source reads the file beside its register, whatever the dataset id, manifest
+folder, home or machine. Ledger entries also name the sha256 of the subject's
+recordings, so a copy of the same bytes under another id is caught in that home.
+
 A ledger line that cannot be read stops the build: skipping it could bring back a
 person who asked to leave.
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +38,8 @@ if TYPE_CHECKING:
     from .consent import ConsentRegister
 
 LEDGER_NAME = "erasure-log.jsonl"
+BESIDE_NAME = "withdrawals.jsonl"  # beside a consent register: travels with the recordings
+PUBLISH_GUARD = ".publish.guard"  # a build's last check + publish, and a whole forget
 LEDGER_REASON = "consent: withdrawn (erasure ledger)"
 Admit = Callable[[str | None], tuple[bool, str]]
 MULTI = "+"  # a frame showing several participants carries their ids joined by this
@@ -53,6 +63,7 @@ class Withdrawal:
     when: str  # ISO timestamp, UTC
     by: str = ""
     reason: str = ""
+    recordings: tuple[str, ...] = ()  # sha256 of the subject's recordings, when known
 
     @property
     def date(self) -> dt.date:
@@ -69,7 +80,12 @@ class Withdrawal:
             "when": self.when,
             "by": self.by,
             "reason": self.reason,
+            "recordings": list(self.recordings),
         }
+
+    @property
+    def key(self) -> tuple:
+        return (self.subject_id, self.dataset, self.when)
 
 
 def _parse(entry: object, where: str) -> Withdrawal:
@@ -81,13 +97,45 @@ def _parse(entry: object, where: str) -> Withdrawal:
     except ValueError:
         raise ValueError(f"`when` {when!r} is not an ISO date") from None
     dataset = entry.get("dataset")
+    recordings = entry.get("recordings") or []
+    if not isinstance(recordings, list) or not all(isinstance(h, str) for h in recordings):
+        raise ValueError("`recordings` must be a list of sha256 strings")
     return Withdrawal(
         entry["subject_id"],
         dataset if isinstance(dataset, str) and dataset else None,
         when,
         str(entry.get("by") or ""),
         str(entry.get("reason") or ""),
+        tuple(recordings),
     )
+
+
+def beside(register: Path) -> Path:
+    """The withdrawals file that travels with a consent register (same folder)."""
+    return Path(register).parent / BESIDE_NAME
+
+
+def beside_files(register: Path, recordings: Path) -> list[Path]:
+    """The withdrawals files of one own source: beside its register and at the top of
+    its recordings folder (one file when they share a folder, as the template lays out)."""
+    files = [beside(register), Path(recordings) / BESIDE_NAME]
+    out: list[Path] = []
+    for f in files:
+        if all(os.path.abspath(f) != os.path.abspath(o) for o in out):
+            out.append(f)
+    return out
+
+
+def read_beside(register: Path, recordings: Path | None = None) -> list[Withdrawal]:
+    """Withdrawals recorded with a source; they hold for any id the source gets."""
+    found: list[Withdrawal] = []
+    for path in beside_files(register, recordings or Path(register).parent):
+        if not os.path.lexists(path):
+            continue
+        if not path.is_file():
+            raise _damaged(path, 0, "not a regular file")
+        found += read_ledger(path)
+    return found
 
 
 def read_ledger(path: Path | None = None) -> list[Withdrawal]:
@@ -119,12 +167,14 @@ def _damaged(path: Path, line: int, problem: str) -> FacedataError:
     )
 
 
-def append(record: dict) -> None:
-    """Add one erasure record; the whole file is rewritten atomically under a lock."""
+def append(record: dict, path: Path | None = None) -> None:
+    """Add one erasure record; the whole file is rewritten atomically under a lock.
+
+    Only lines are added: earlier ones are kept byte for byte (append-only)."""
     _parse(record, "new record")  # a record later builds could not read is never written
-    path = ledger_path()
+    path = path or ledger_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path.with_name(f".{LEDGER_NAME}.guard")), timeout=60):
+    with FileLock(str(path.with_name(f".{path.name}.guard")), timeout=60):
         old = path.read_text(encoding="utf-8") if path.is_file() else ""
         if old and not old.endswith("\n"):
             old += "\n"
@@ -164,6 +214,24 @@ class WithdrawalIndex:
 
     def all(self) -> list[Withdrawal]:
         return [w for ws in self.by_subject.values() for w in ws]
+
+    def plus(self, more: Iterable[Withdrawal]) -> WithdrawalIndex:
+        """This index and `more` (a source's own withdrawals file)."""
+        index = {k: list(v) for k, v in self.by_subject.items()}
+        for w in more:
+            index.setdefault(w.subject_id, []).append(w)
+        return WithdrawalIndex(index)
+
+    def same_bytes(self, hashes: set[str]) -> set[str]:
+        """Dataset ids whose withdrawals named any of these recordings: the same people."""
+        return {w.dataset for w in self.all() if w.dataset and hashes & set(w.recordings)}
+
+
+def publish_lock() -> FileLock:
+    """Held by a build from its last withdrawal check until its corpus is registered,
+    and by `forget` throughout: a withdrawal lands before that check or finds the corpus."""
+    home().mkdir(parents=True, exist_ok=True)
+    return FileLock(str(home() / PUBLISH_GUARD), timeout=600)
 
 
 def admission(

@@ -144,6 +144,10 @@ def gate(
             official_only=official_only,
             twins=twins.twins(manifest, source, hashes),
         )
+        if d.clearance is not None and result is not None:
+            from ..bindings import bind
+
+            d = bind(d, hashes)  # a clearance covers the bytes it cleared
         decisions.append(d)
         if not d.admitted:
             continue

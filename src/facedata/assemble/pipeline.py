@@ -9,13 +9,14 @@ replaces the output only when complete.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,14 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..withdrawals import WithdrawalIndex, admission, subjects_of
+from ..withdrawals import (
+    Withdrawal,
+    WithdrawalIndex,
+    admission,
+    publish_lock,
+    read_beside,
+    subjects_of,
+)
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -83,6 +91,8 @@ class Tally:
     used_files: dict[str, dict[str, set[str]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set))
     )
+    # own data: media file -> the sha256 its rows were decoded from, per dataset
+    used_sha: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     # per dataset: the file set its reader used, and what it said once about gaps
     file_sets: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -152,6 +162,7 @@ def _items(
     tally: Tally,
     withdrawn: WithdrawalIndex | None = None,
     registers: dict[str, ConsentRegister | None] | None = None,
+    own: dict[str, OwnWithdrawals] | None = None,
 ) -> Iterator[Item]:
     """Stream labelled samples from every admitted source; count every drop."""
     from ..formats import read_source
@@ -171,16 +182,17 @@ def _items(
         register = (
             registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
         )
+        beside, same_bytes = (own or {}).get(m.id) or ([], set())
         admit = admission(
             m.id,
             register,
-            withdrawn,
+            withdrawn.plus(beside),
             recipe.purpose,
             tally.today,
             on_withdrawn=lambda w: tally.withdrawn.__setitem__(
                 (w.subject_id, w.dataset, w.when), w.to_dict()
             ),
-            copies=adm.copies,
+            copies=(*adm.copies, *sorted(same_bytes)),
         )
         seen, estimate = 0, m.images or 0
         for item in read_source(m, src, adm.fetched.root, admit, defer_pixels=True):
@@ -210,8 +222,27 @@ def _items(
             if src.kind == "local":
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
+                if (digest := (item.extra or {}).get("sha256")) is not None:
+                    tally.used_sha[m.id][media] = str(digest)
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         tally.expected -= max(estimate - seen, 0)  # the reader has its real count now
+
+
+OwnWithdrawals = tuple[list[Withdrawal], set[str]]
+
+
+def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawals:
+    """Own data: the withdrawals file beside its register (held for this source whatever
+    its id), and ids whose ledger withdrawals named these very recordings."""
+    from ..formats.local import recordings_of
+
+    m, src = adm.manifest, adm.source
+    if src.kind != "local" or not src.consent:
+        return [], set()
+    root = Path(adm.fetched.root)
+    beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
+    hashes = recordings_of(root, m.format_for(src).options)
+    return beside, withdrawn.same_bytes(hashes) - {m.id}
 
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
@@ -237,6 +268,7 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     root = Path(adm.fetched.root)
     fmt = m.format_for(src)
     used = tally.used_files.get(m.id, {})
+    decoded = tally.used_sha.get(m.id, {})
     names = [str(fmt.options.get("annotations", "annotations.csv")), *sorted(used)]
     out = []
     for name in names:
@@ -246,7 +278,8 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
                 "name": name,
                 "origin": str(p),
                 "size": p.stat().st_size,
-                "sha256": file_sha256(p),
+                # the bytes the rows came from, even if the file was replaced since
+                "sha256": decoded.get(name) or file_sha256(p),
             }
             if name in used:  # so `forget` can drop the media of a withdrawn subject
                 entry["subjects"] = sorted(used[name])
@@ -327,6 +360,20 @@ def corpus_license(
     return corpus_terms(inputs, purpose, [c.model_dump(mode="json") for c in cleared]).to_dict()
 
 
+def _corpus_id(out: Path) -> str:
+    """The id of the corpus a build replaces (a rebuild is the same corpus), else new."""
+    import uuid
+
+    try:
+        old = json.loads((out / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    try:
+        return str(uuid.UUID(str(old))) if old else str(uuid.uuid4())
+    except ValueError:
+        return str(uuid.uuid4())
+
+
 def _previous_marks(out: Path) -> list[dict]:
     """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
     record = out / CORPUS_JSON
@@ -389,6 +436,7 @@ def _build(
     requested = [ds for ds, _ in recipe.pinned()]
     warnings = check_clearances(clearances, catalog, requested, detector_names())
     marks = _previous_marks(Path(recipe.out))
+    corpus_id = _corpus_id(Path(recipe.out))
     withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
@@ -401,6 +449,7 @@ def _build(
     tally = Tally(today=today)
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, recipe, tally) for a in admitted}
+    own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}
     detector = (
         detector_gate(recipe.detector, recipe.purpose, clearances, today)
         if needs_detector(admitted)
@@ -429,7 +478,8 @@ def _build(
         datasets = [_dataset_record(a) for a in admitted]
         # a withdrawal logged since that build began (same second included) may concern
         # its rows: never "up to date" then
-        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in withdrawn.all())
+        every = [*withdrawn.all(), *(w for b, _ in own.values() for w in b)]
+        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in every)
         if not withdrawn_since and same_build(
             old, recipe, datasets, [d.to_dict() for d in decisions]
         ):
@@ -441,50 +491,94 @@ def _build(
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
     tally.expected = sum(a.manifest.images or 0 for a in admitted)
-    with atomic_dir(Path(recipe.out)) as tmp:
-        # chunks run on the recipe's engine; the merge dedups on hashes (merge.py)
-        shards = run_sharded(
-            _items(admitted, catalog, recipe, tally, withdrawn, registers),
-            settings,
-            recipe,
-            tally,
-            dedup,
-            leaks,
-            tmp,
-            schema,
-            codec,
-            max_listed=MAX_LISTED,
-            progress=progress,
-        )
-        corpus = _corpus_record(
-            recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
-        )
-        corpus.update(
-            created=now.isoformat(timespec="seconds"),
-            policy_date=today.isoformat(),
-            detector_decision=detector.to_dict() if detector else None,
-            license=corpus_license(admitted, recipe.purpose, detector),
-            warnings=warnings,
-            forgotten=_forgotten(marks, tally),
-            withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
-        )
-        if detector is not None and detector.clearance is not None:
-            corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
-        corpus["seconds"] = round(time.monotonic() - started, 3)
-        record = CorpusRecord.model_validate(corpus)
-        record.write(tmp)
-        atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
-        _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
-    try:
-        register(Path(recipe.out), record.to_dict())
-    except OSError as exc:
-        raise BuildError(
-            f"{recipe.out} was built, but it could not be added to the corpus registry: "
-            f"{exc.strerror or exc}",
-            hint="until it is registered, `facedata forget` reaches it only when named; fix "
-            "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
-        ) from None
+    with contextlib.ExitStack() as publishing:
+        with atomic_dir(Path(recipe.out)) as tmp:
+            # chunks run on the recipe's engine; the merge dedups on hashes (merge.py)
+            shards = run_sharded(
+                _items(admitted, catalog, recipe, tally, withdrawn, registers, own),
+                settings,
+                recipe,
+                tally,
+                dedup,
+                leaks,
+                tmp,
+                schema,
+                codec,
+                max_listed=MAX_LISTED,
+                progress=progress,
+            )
+            corpus = _corpus_record(
+                recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
+            )
+            corpus.update(
+                id=corpus_id,
+                created=now.isoformat(timespec="seconds"),
+                policy_date=today.isoformat(),
+                detector_decision=detector.to_dict() if detector else None,
+                license=corpus_license(admitted, recipe.purpose, detector),
+                warnings=warnings,
+                forgotten=_forgotten(marks, tally),
+                withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
+            )
+            if detector is not None and detector.clearance is not None:
+                corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
+            corpus["seconds"] = round(time.monotonic() - started, 3)
+            record = CorpusRecord.model_validate(corpus)
+            record.write(tmp)
+            atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
+            _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
+            # from here to registration, no `forget` runs: one that ran during the build is
+            # read now, and one that starts later finds this corpus registered
+            publishing.enter_context(publish_lock())
+            if _erase_late(tmp, admitted, marks, withdrawn, own):
+                record = parse_record(
+                    json.loads((tmp / CORPUS_JSON).read_text(encoding="utf-8")), str(recipe.out)
+                )
+        try:
+            register(Path(recipe.out), record.to_dict())
+        except OSError as exc:
+            raise BuildError(
+                f"{recipe.out} was built, but it could not be added to the corpus registry: "
+                f"{exc.strerror or exc}",
+                hint="until it is registered, `facedata forget` reaches it only when named; fix "
+                "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
+            ) from None
     return record
+
+
+def _erase_late(
+    tmp: Path,
+    admitted: list[Admitted],
+    marks: list[dict],
+    withdrawn: WithdrawalIndex,
+    own: dict[str, OwnWithdrawals],
+) -> bool:
+    """Erase from the unpublished corpus anyone withdrawn since the build read the ledger
+    and the withdrawals files; each is recorded in `forgotten`. True if any was."""
+    from ..forget import forget_in_corpus, subjects_in
+    from ..locking import lock_path
+
+    seen = {w.key for w in withdrawn.all()} | {w.key for b, _ in own.values() for w in b}
+    now = WithdrawalIndex.load(marks)
+    late: list[tuple[Withdrawal, str]] = []
+    for adm in admitted:
+        beside, same_bytes = _own_withdrawals(adm, now)
+        names = {adm.manifest.id, *adm.copies, *same_bytes}
+        for w in [*now.all(), *beside]:
+            if w.key not in seen and (w.dataset is None or w.dataset in names):
+                late.append((w, adm.manifest.id))
+    if not late:
+        return False
+    present = subjects_in(tmp)
+    erased = False
+    for w, dataset in late:
+        if dataset in present.get(w.subject_id, set()):
+            present[w.subject_id].discard(dataset)  # one erasure per subject and dataset
+            entry = {**w.to_dict(), "source": "withdrawn during the build"}
+            forget_in_corpus(tmp, w.subject_id, frozenset({dataset}), entry)
+            erased = True
+    lock_path(tmp).unlink(missing_ok=True)  # forget's lock on the unpublished folder
+    return erased
 
 
 def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
@@ -534,6 +628,7 @@ def _corpus_record(
     counts = tally.counts()
     return {
         "format": CORPUS_FORMAT,
+        "id": None,  # set by build(): stable across rebuilds, copies and moves
         "tool": {"name": "facedata", "version": __version__},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "policy_date": None,  # the UTC date every policy decision used; set by build()

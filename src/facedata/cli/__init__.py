@@ -25,6 +25,7 @@ from . import build
 from . import cite
 from . import report
 from . import owndata
+from . import corpora
 from . import learn
 from .app import app, console_err, readable_help, refuse_empty_paths
 

@@ -73,6 +73,18 @@ def forget(
             f"not named; run `facedata forget --subject {escape(subject)}` without paths to "
             "erase from every registered corpus"
         )
+    for gone in record.get("missing") or []:
+        find = (
+            f"`facedata corpora find DIR --id {escape(gone['id'])}`"
+            if gone["id"]
+            else "`facedata corpora find DIR`"
+        )
+        console.print(
+            f"[yellow]warning:[/] registered corpus {escape(gone['path'])} is no longer there "
+            f"(moved or deleted) and was not erased; if it was moved, run {find} on the folder "
+            f"it went to, then `facedata forget --subject {escape(subject)}` again; if it was "
+            f"deleted, `facedata corpora drop {escape(str(gone['id'] or gone['path']))}`"
+        )
     for path in record["unchecked"]:
         console.print(
             f"[yellow]warning:[/] registered corpus {escape(path)} could not be read; check "

@@ -113,6 +113,9 @@ class CorpusRecord(_Open):
     """Everything about a corpus except its rows."""
 
     format: str = CORPUS_FORMAT
+    id: str | None = Field(
+        None, description="stable corpus id (uuid4): kept by copies, moves and rebuilds"
+    )
     tool: dict[str, Any] = Field(default_factory=dict)
     created: str | None = None
     command: list[str] | None = None

@@ -8,7 +8,14 @@ annotations.csv (one row per image, or per annotated time range of a video):
 
 Video frames are sampled at `fps` (option, default 2) with at most
 `max_frames_per_range` (default 50) per row, and cached as JPEG under
-home()/frames/<dataset>/<subject_id>/ so `facedata forget` can delete them.
+home()/frames/<dataset>/<subject_id>/ so `facedata forget` can delete them. A cached
+frame is found by the recording's sha256, the extraction settings and the time, never
+by the file's name: a corrected recording, or another folder registered under the same
+id, never reuses frames of other bytes.
+
+A video frame at time t belongs to everyone whose annotated [start, end] contains t,
+not only to the rows whose sampled times happen to equal t: two people on screen at
+once make a shared frame (`P101+P102`) even when their ranges start at different times.
 
 Consent comes before pixels: a build passes `admit`, and a participant it may not
 use is dropped (and counted) from the annotations, so none of their frames is ever
@@ -27,6 +34,7 @@ from typing import Any
 
 from .. import confine
 from ..atomic import atomic_write_bytes
+from ..corpus import file_sha256
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..paths import home
@@ -37,10 +45,18 @@ from ._common import label_path, open_csv
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 HEADS = ("smile", "expression")
+JPEG_QUALITY = 95
+EXTRACTION = f"jpeg-q{JPEG_QUALITY}"  # part of every cache key: new settings, new frames
 
 
 def frame_cache(dataset: str, subject_id: str) -> Path:
+    """Where a subject's frames live: grouped so `forget` reaches them, not looked up by."""
     return home() / "frames" / dataset / subject_id
+
+
+def frame_name(recording_sha256: str, t: float) -> str:
+    """The cache key of one frame: the recording's bytes, the settings, the time."""
+    return f"{recording_sha256}-{EXTRACTION}-{int(round(t * 1000)):09d}.jpg"
 
 
 def _float(value: str, what: str) -> float:
@@ -128,7 +144,7 @@ def _participants(
     each of them may, and carries all their ids (joined by '+') so forgetting any of
     them removes it. Their labels must agree: one aligned face cannot carry two.
     """
-    people = list(dict.fromkeys(s for _, _, s in annotated))
+    people = sorted(set(s for _, _, s in annotated))  # one id for the same people
     if admit is not None:
         for person in people:
             ok, why = admit(person)
@@ -141,6 +157,26 @@ def _participants(
     return MULTI.join(people), ""
 
 
+def _on_screen(rows: list[Row], t: float) -> list[tuple[str, dict[str, str], str]]:
+    """Everyone whose annotated [start, end] contains t, whichever row sampled it.
+
+    Ends are inclusive for other people (fail closed: someone whose range ends at t is
+    still on screen). A person's own label at t comes from the range that starts there
+    when two of their ranges meet at t. A range that cannot be read (NaN, end before
+    start) puts its person on screen at every time of the recording: fail closed.
+    """
+    eps = 1e-9
+    found: dict[str, list[tuple[str, dict[str, str], str]]] = {}
+    inside: dict[str, list[tuple[str, dict[str, str], str]]] = {}
+    for rel, start, end, codes, subject in rows:
+        unknown = not start <= end  # NaN or reversed: they may be on screen at any time
+        if unknown or start - eps <= t <= end + eps:
+            found.setdefault(subject, []).append((rel, codes, subject))
+            if not unknown and t < end - eps:
+                inside.setdefault(subject, []).append((rel, codes, subject))
+    return [a for s, rs in found.items() for a in inside.get(s, rs)]
+
+
 def _video_samples(
     dataset: str,
     path: Path,
@@ -150,25 +186,28 @@ def _video_samples(
     admit: Callable[[str | None], tuple[bool, str]] | None = None,
 ) -> Iterator[Sample | Drop]:
     """Decode only the frames whose every participant is admitted; count the rest."""
-    wanted: dict[float, list[tuple[str, dict[str, str], str]]] = defaultdict(list)
-    for rel, start, end, codes, subject in rows:
+    wanted: dict[float, str] = {}
+    for rel, start, end, _codes, _subject in rows:
         for t in sample_times(start, end, fps, cap):
-            wanted[t].append((rel, codes, subject))
+            wanted.setdefault(t, rel)
     keep: dict[float, tuple[str, dict[str, str], str]] = {}
-    for t, annotated in sorted(wanted.items()):
-        rel, codes, _ = annotated[0]
+    for t, rel in sorted(wanted.items()):
+        annotated = _on_screen(rows, t)
         subject, why = _participants(admit, annotated)
         if subject is None:
             yield Drop(dataset, why, f"{rel}@{t:.3f}")
             continue
-        keep[t] = (rel, codes, subject)
+        keep[t] = (rel, annotated[0][1], subject)
+    if not keep:
+        return
+    digest = recording_sha256(path)  # before decoding: the rows describe these bytes
     for t, image in frames_at(path, list(keep)):
         rel, codes, subject = keep[t]
         key = f"{rel}@{t:.3f}"
-        out = frame_cache(dataset, subject) / f"{path.stem}_{int(round(t * 1000)):09d}.jpg"
+        out = frame_cache(dataset, subject) / frame_name(digest, t)
         if not out.is_file():
             buf = io.BytesIO()
-            image.convert("RGB").save(buf, format="JPEG", quality=95)
+            image.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY)
             atomic_write_bytes(out, buf.getvalue())
         yield Sample(
             dataset,
@@ -176,5 +215,40 @@ def _video_samples(
             FileImage(out),
             dict(codes),
             subject_id=subject,
-            extra={"video": rel, "time": t},
+            extra={"video": rel, "time": t, "sha256": digest},
         )
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def recording_sha256(path: Path) -> str:
+    """sha256 of a recording, remembered per (path, size, mtime, inode) within a run."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_sha256(path)
+    return _DIGESTS[key]
+
+
+def recordings_of(root: Path, options: dict[str, Any], subject: str | None = None) -> set[str]:
+    """sha256 of the media files the annotations name (only `subject`'s, if given).
+
+    What identifies "the same recordings" across copies: their bytes, not their names.
+    Unreadable or unsafe rows are skipped here; the reader counts them as drops.
+    """
+    ann_path = Path(root) / options.get("annotations", "annotations.csv")
+    if not ann_path.is_file():
+        return set()
+    found: set[str] = set()
+    with open_csv(ann_path) as fh:
+        for row in csv.DictReader(fh):
+            rel = (row.get("file") or "").strip()
+            who = [s for s in (row.get("subject_id") or "").strip().split(MULTI) if s]
+            if not rel or (subject is not None and subject not in who):
+                continue
+            path = label_path(Path(root), rel)
+            if isinstance(path, str) or not path.is_file() or not confine.is_inside(root, path):
+                continue
+            found.add(recording_sha256(path))
+    return found

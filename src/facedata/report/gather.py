@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from ..corpus import CORPUS_JSON, DATA_DIR, LabelCodec, codec_of, read_corpus
 from ..errors import FacedataError
 from .keys import align_label
-from .thumbs import Thumb, to_data_uri
+from .thumbs import Publication, Thumb, to_data_uri
 
 # The columns every count is broken down by; a combination counter over them is
 # small (splits x datasets x classes x licenses x statuses) whatever the row count.
@@ -226,7 +226,15 @@ def load_samples(stats: ShardStats) -> dict[tuple[str, str], list[Thumb]]:
         names = set(pf.schema_arrow.names)
         if "image" not in names:
             continue
-        wanted_columns = ("image", "dataset", "split", "key", "align_status", "detector")
+        wanted_columns = (
+            "image",
+            "dataset",
+            "split",
+            "key",
+            "align_status",
+            "detector",
+            "subject_id",
+        )
         columns = [c for c in wanted_columns if c in names]
         starts = _row_groups(pf)
         by_group: dict[int, list[int]] = defaultdict(list)
@@ -244,6 +252,7 @@ def load_samples(stats: ShardStats) -> dict[tuple[str, str], list[Thumb]]:
                     split=rec.get("split") or "?",
                     key=rec.get("key") or "",
                     align=align_label(rec.get("align_status"), rec.get("detector")),
+                    subject=rec.get("subject_id"),
                 )
                 for cls in rows[row]:
                     found[(cls, shard, row)] = thumb
@@ -275,4 +284,6 @@ def gather(root: Path, sample_cap: int = 8) -> CorpusData:
     meta = load_corpus_json(root)
     check_listed_shards(root, meta)
     stats = scan_shards(root, sample_cap)
-    return CorpusData(root, meta, stats, load_samples(stats), sample_cap)
+    publication = Publication.of(meta)
+    picked = {k: publication.apply(v) for k, v in load_samples(stats).items()}
+    return CorpusData(root, meta, stats, picked, sample_cap)

@@ -14,6 +14,14 @@ def samples(data: CorpusData) -> str:
             "(deterministic, spread over datasets and splits)."
         )
     ]
+    hidden = {(t.dataset, t.key) for ts in data.samples.values() for t in ts if t.hidden}
+    if hidden:
+        parts.append(
+            note(
+                f"{len(hidden)} picked face(s) not shown: the participant has no "
+                "publication consent in the consent register."
+            )
+        )
     counts = {h: keyed(data.stats.count_by(h)) for h in ("smile", "expression")}
     for head in ("smile", "expression"):
         parts.append(f"<h3>{esc(HEAD_TITLES[head])}</h3>")
@@ -30,11 +38,16 @@ def samples(data: CorpusData) -> str:
             )
             cells = []
             for t in thumbs:
-                img = (
-                    f'<img src="{esc(t.uri)}" alt="{esc(t.key)}" title="{esc(t.key)}">'
-                    if t.uri
-                    else '<div class="broken">cannot decode</div>'
-                )
+                if t.hidden:
+                    img = (
+                        f'<div class="broken hidden-face" title="{esc(t.key)}">'
+                        "not shown: no publication consent</div>"
+                    )
+                elif t.uri:
+                    img = f'<img src="{esc(t.uri)}" alt="{esc(t.key)}" title="{esc(t.key)}">'
+                else:
+                    img = '<div class="broken">cannot decode</div>'
+
                 caption = f"{esc(t.dataset)} · {esc(t.split)}"
                 if t.align:
                     fallback = ' class="fallback"' if t.align == FALLBACK_FRAME else ""

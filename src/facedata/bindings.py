@@ -1,0 +1,104 @@
+"""A clearance binds to the bytes it cleared.
+
+A person cleared one delivery of a dataset, after reading what it held. A different
+delivery registered later (`fetch --force --from` another archive) is not what they
+saw, so a clearance covers:
+
+- the files whose sha256 it lists (`sha256: [...]` in the clearance file), or
+- any delivery, when it says `any_version: true`, or otherwise
+- the delivery it first admitted under this FACEDATA_HOME: the first build that uses
+  it records that delivery's file hashes in `$FACEDATA_HOME/clearance-bindings.json`,
+  and a later build with other bytes is refused until the clearance names them.
+
+Whatever binds it, the corpus records the sha256 of the files each clearance admitted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from filelock import FileLock
+
+from .atomic import atomic_write_text
+from .errors import FacedataError
+from .licensing import Clearance, Decision
+from .paths import home
+
+BINDINGS_NAME = "clearance-bindings.json"
+
+
+def bindings_path() -> Path:
+    return home() / BINDINGS_NAME
+
+
+def _key(c: Clearance) -> str:
+    """Who cleared what, for what, on which evidence, until when: one clearance."""
+    return json.dumps(
+        [c.dataset, c.source, c.purpose, c.cleared_by, c.evidence, str(c.expires)],
+        separators=(",", ":"),
+    )
+
+
+def _read(path: Path) -> dict[str, list[str]]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): [str(h) for h in v] for k, v in data["bindings"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise FacedataError(
+            f"the clearance bindings {path} are unreadable: {exc}",
+            hint="they record which delivery each clearance admitted; restore the file, or "
+            "name the sha256 of the cleared files in each clearance (`sha256: [...]`)",
+        ) from None
+
+
+def bind(decision: Decision, hashes: Iterable[str]) -> Decision:
+    """The decision, refused if its clearance was given for other bytes; on first use
+    the delivery is recorded. The returned clearance carries the admitted sha256."""
+    c = decision.clearance
+    if c is None or not decision.admitted:
+        return decision
+    delivered = sorted(set(hashes))
+    admitted = replace(decision, clearance=c.model_copy(update={"sha256": delivered}))
+    if c.any_version:
+        return admitted
+    if c.sha256 is not None:
+        unnamed = [h for h in delivered if h not in set(c.sha256)]
+        if not delivered or unnamed:
+            return _refuse(decision, c, delivered, "the files it names")
+        return admitted
+    path = bindings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_name(f".{BINDINGS_NAME}.guard")), timeout=60):
+        known = _read(path)
+        first = known.get(_key(c))
+        if first is None:
+            known[_key(c)] = delivered
+            atomic_write_text(path, json.dumps({"bindings": known}, indent=2) + "\n")
+            return admitted
+    if sorted(first) != delivered:
+        return _refuse(decision, c, delivered, f"the delivery it first admitted ({_short(first)})")
+    return admitted
+
+
+def _short(hashes: list[str]) -> str:
+    shown = ", ".join(h[:12] for h in hashes[:3])
+    return f"sha256 {shown}{', ...' if len(hashes) > 3 else ''}" if hashes else "no files"
+
+
+def _refuse(decision: Decision, c: Clearance, delivered: list[str], bound: str) -> Decision:
+    where = f"{c.where}: " if c.where else ""
+    return replace(
+        decision,
+        admitted=False,
+        clearance=None,
+        reason=(
+            f"{where}the clearance by {c.cleared_by} covers {bound}, not this delivery "
+            f"({_short(delivered)}); a different delivery needs its own review: add its "
+            "files' sha256 to the clearance (`sha256: [...]`) or `any_version: true`"
+        ),
+    )

@@ -1,0 +1,75 @@
+"""`facedata corpora`: the registry of built corpora, and finding moved ones by id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..errors import FacedataError
+from .app import app, console
+
+corpora_app = typer.Typer(
+    help="Corpora built here: list them, find moved ones by id.", no_args_is_help=True
+)
+app.add_typer(corpora_app, name="corpora")
+
+
+@corpora_app.command("list")
+def list_corpora() -> None:
+    """Every registered corpus with its id, and whether it is still where it was built."""
+    from ..corpora import read_registry
+
+    entries = read_registry()
+    if not entries:
+        console.print("no corpus is registered under this FACEDATA_HOME")
+    for r in entries:
+        state = "ok" if r.exists else "[yellow]missing (moved or deleted)[/]"
+        console.print(f"{escape(str(r.id or '-'))}  {escape(str(r.path))}  {state}")
+
+
+@corpora_app.command("find")
+def find(
+    folder: Annotated[Path, typer.Argument(help="Folder to search (links are not followed).")],
+    corpus_id: Annotated[
+        str | None, typer.Option("--id", help="Only the corpus with this id.")
+    ] = None,
+) -> None:
+    """Find corpora under FOLDER by id; a registered corpus found moved is re-registered
+    there, so `forget` reaches it again."""
+    from ..corpora import find_corpora, relocate
+
+    if not folder.is_dir():
+        raise FacedataError(f"{folder} is not a folder", hint="pass the folder to search")
+    found = find_corpora(folder, corpus_id)
+    for cid, path in found:
+        console.print(f"{escape(str(cid or '-'))}  {escape(str(path))}")
+    for old, new in relocate(found):
+        console.print(
+            f"re-registered {escape(str(old.id))}: {escape(str(old.path))} -> {escape(str(new))}"
+        )
+    if not found:
+        console.print(
+            f"no corpus{' with that id' if corpus_id else ''} under {escape(str(folder))}"
+        )
+
+
+@corpora_app.command("drop")
+def drop(
+    corpus_id: Annotated[
+        str, typer.Argument(help="Id (or registered path) of a corpus deleted on purpose.")
+    ],
+) -> None:
+    """Forget the registry entry of a corpus that was deleted (only while it is missing)."""
+    from ..corpora import drop as drop_entry
+
+    gone = drop_entry(corpus_id)
+    if not gone:
+        raise FacedataError(
+            f"no missing registered corpus has id {corpus_id!r}",
+            hint="`facedata corpora list` shows ids; a corpus still in place is not dropped",
+        )
+    for r in gone:
+        console.print(f"dropped {escape(str(r.id))} ({escape(str(r.path))}) from the registry")
