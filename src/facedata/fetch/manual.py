@@ -26,6 +26,7 @@ from ..errors import (
 )
 from ..manifest import FileSpec, Manifest, Source
 from .integrity import check, expected_for
+from .probe import probe_delivery
 from .store import (
     LockEntry,
     SourceLock,
@@ -151,7 +152,8 @@ def register(
     else:
         reg = _register_file(manifest, src, from_path.resolve(), pinned, notes)
     claimed = {e.name for e in reg.record.files}
-    reg.check = lambda tree: check_delivery(manifest, src, tree, from_path, claimed, notes)
+    entries = [] if reg.loose else list(reg.record.files)
+    reg.check = lambda tree: check_delivery(manifest, src, tree, from_path, claimed, notes, entries)
     return reg
 
 
@@ -272,6 +274,7 @@ def check_delivery(
     given: Path,
     claimed: set[str],
     notes: list[str],
+    claimed_entries: list[LockEntry] | None = None,
 ) -> None:
     """Refuse a staged tree the build could not read, naming what is missing.
 
@@ -324,6 +327,25 @@ def check_delivery(
             f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {message}",
             hint=hint or "pass the folder or archive as the dataset's publisher ships it",
         ) from None
+    # own recordings (reader local) are described by the person's own annotations.csv
+    if fmt.reader != "local" and not _confirmed(src, claimed_entries):
+        probe_delivery(manifest, src, tree, given)
+
+
+def _confirmed(src: Source, entries: list[LockEntry] | None) -> bool:
+    """Every registered file is a listed one whose verified sha256 it matches.
+
+    Only then do the bytes say what the delivery is; anything else (an unverified or
+    absent hash, a wrapper archive, loose files) is read with its reader first.
+    """
+    if not entries:
+        return False
+    specs = {f.name: f for f in src.files}
+    for e in entries:
+        spec = specs.get(e.name)
+        if spec is None or not spec.verified or spec.sha256 != e.sha256:
+            return False
+    return True
 
 
 def tree_entry(
