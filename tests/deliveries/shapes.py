@@ -362,5 +362,21 @@ def smilesmiled_extracted(tmp: Path) -> Delivery:
     return Delivery("smilesmiled", None, tmp / "s" / "SMILEsmileD-master", exp)
 
 
+def ferplus_data_folder(tmp: Path) -> Delivery:
+    """microsoft/FERPlus data/ after src/generate_training_data.py -d data: the
+    FER2013Train|Valid|Test/ folders with their label.csv, as src/ferplus.py reads them."""
+    exp = layouts.make_ferplus(tmp / "FERPlus" / "data")
+    return Delivery("ferplus", None, tmp / "FERPlus" / "data", exp)
+
+
+def ferplus_repo_zip(tmp: Path) -> Delivery:
+    """The same folder zipped with the repository around it (FERPlus-master/data/...)."""
+    exp = layouts.make_ferplus(tmp / "data")
+    path = zip_tree(tmp / "data", tmp / "FERPlus-master.zip", prefix="FERPlus-master/data/")
+    return Delivery("ferplus", None, path, exp)
+
+
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["ferplus data folder"] = ferplus_data_folder
+ALL["ferplus repository zip"] = ferplus_repo_zip
 ALL["smilesmiled extracted folder"] = smilesmiled_extracted

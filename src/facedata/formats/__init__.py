@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (imported to register the readers)
     affectnet,
     celeba,
     ckplus,
+    ferplus,
     genki,
     imagefolder,
     lfwcrop,
