@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fixtures import layouts
+from tests.fixtures import hf, layouts
 from tests.fixtures.layouts import Expected, ExpectedSample
 
 
@@ -376,7 +376,41 @@ def ferplus_repo_zip(tmp: Path) -> Delivery:
     return Delivery("ferplus", None, path, exp)
 
 
+def fer2013_hf_snapshot(tmp: Path) -> Delivery:
+    """`hf download AutumnQiu/fer2013 --repo-type dataset --local-dir fer2013`: README.md
+    and data/{train,test}-0000N-of-00002.parquet (huggingface/datasets push_to_hub names)."""
+    exp = hf.make_fer2013_hf(tmp / "fer2013")
+    return Delivery("fer2013", "hf-autumnqiu", tmp / "fer2013", exp)
+
+
+def fer2013_hf_cache(tmp: Path) -> Delivery:
+    """The Hub cache after `snapshot_download` (huggingface_hub file_download.py):
+    datasets--AutumnQiu--fer2013/snapshots/<commit>/..., each file a link into blobs/."""
+    repo = tmp / "hub" / "datasets--AutumnQiu--fer2013"
+    snap = repo / "snapshots" / ("a1" * 20)
+    exp = hf.make_fer2013_hf(tmp / "plain")
+    (repo / "blobs").mkdir(parents=True)
+    for rel in exp.files:
+        blob = repo / "blobs" / f"{abs(hash(rel)):x}"
+        shutil.copyfile(tmp / "plain" / rel, blob)
+        (snap / rel).parent.mkdir(parents=True, exist_ok=True)
+        (snap / rel).symlink_to(Path("../" * rel.count("/") + "../../blobs") / blob.name)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a1" * 20)
+    exp = Expected(exp.dataset, snap, exp.format, exp.labels, exp.samples, files=exp.files)
+    return Delivery("fer2013", "hf-autumnqiu", snap, exp)
+
+
+def celeba_hf_snapshot(tmp: Path) -> Delivery:
+    """flwrlabs/celeba downloaded: boolean attribute columns, celeb_id, train/valid/test."""
+    exp = hf.make_celeba_hf(tmp / "celeba")
+    return Delivery("celeba", "hf-flwrlabs", tmp / "celeba", exp)
+
+
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["fer2013 hf snapshot folder"] = fer2013_hf_snapshot
+ALL["fer2013 hf hub cache snapshot"] = fer2013_hf_cache
+ALL["celeba hf snapshot folder"] = celeba_hf_snapshot
 ALL["ferplus data folder"] = ferplus_data_folder
 ALL["ferplus repository zip"] = ferplus_repo_zip
 ALL["smilesmiled extracted folder"] = smilesmiled_extracted

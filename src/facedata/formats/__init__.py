@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (imported to register the readers)
     ckplus,
     ferplus,
     genki,
+    hfparquet,
     imagefolder,
     lfwcrop,
     pixels_csv,
