@@ -128,3 +128,20 @@ def test_an_archive_whose_codes_the_label_map_does_not_know_is_refused(tmp_path,
     text = " ".join(res.err.split())
     assert "no labelled sample" in text and "unmapped smile code '7'" in text, text
     assert fetched(Catalog.load().get("genki4k")) is None
+
+
+def test_a_parquet_snapshot_given_to_the_official_source_names_the_mirror_source(
+    tmp_path, capsys
+):
+    """The official AffectNet source used to say "set format.options"; a Hub snapshot
+    is another source's shape, and the error names it with the command to run."""
+    d = shapes.fer2013_hf_snapshot(tmp_path / "made")
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(d.path))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert f"facedata fetch fer2013 --source hf-autumnqiu --from {d.path}" in text, text
+    assert fetched(Catalog.load().get("fer2013")) is None
+    res = run_cli(capsys, "fetch", "affectnet", "--from", str(d.path))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "format.options" not in text and "--source hf-" in text, text

@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..manifest import FileSpec, Manifest, Source
 from .integrity import check, expected_for
-from .probe import probe_delivery
+from .probe import matching_sources, probe_delivery
 from .store import (
     LockEntry,
     SourceLock,
@@ -153,7 +153,30 @@ def register(
         reg = _register_file(manifest, src, from_path.resolve(), pinned, notes)
     claimed = {e.name for e in reg.record.files}
     entries = [] if reg.loose else list(reg.record.files)
-    reg.check = lambda tree: check_delivery(manifest, src, tree, from_path, claimed, notes, entries)
+
+    def _check(tree: Path) -> None:
+        try:
+            check_delivery(manifest, src, tree, from_path, claimed, notes, entries)
+        except FetchError as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            found = matching_sources(manifest, src, tree, from_path)
+            if len(found) == 1:
+                m, other = found[0]
+                exc.hint = (
+                    f"it has the shape of {m.id} [{other.id}] ({other.kind}, "
+                    f"{'official' if other.official else 'unofficial'}): run `facedata fetch "
+                    f"{m.id} --source {other.id} --from {from_path}`"
+                )
+            elif found:
+                shown = ", ".join(f"{m.id} --source {o.id}" for m, o in found)
+                exc.hint = (
+                    f"it can be read as: {shown}; if it is one of these, run `facedata fetch "
+                    f"DATASET --source SOURCE --from {from_path}`"
+                )
+            raise
+
+    reg.check = _check
     return reg
 
 

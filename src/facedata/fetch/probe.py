@@ -68,3 +68,44 @@ def probe_delivery(manifest: Manifest, src: Source, tree: Path, given: Path) -> 
         hint="is it the right file? Check that the archive or folder is this dataset "
         f"({manifest.name}); a different dataset renamed to its file name is refused",
     )
+
+
+def matching_sources(
+    manifest: Manifest, src: Source, tree: Path, given: Path, limit: int = 4
+) -> list[tuple[Manifest, Source]]:
+    """Other sources whose reader reads `tree`: this manifest's, else the catalog's.
+
+    A refused delivery is often the right data in another copy's shape (a Hugging Face
+    Parquet snapshot passed to the official source): naming the sources whose reader
+    does read it sends the person the right way, instead of to format options. The
+    manifest's own sources are tried first; only when none reads it are the other
+    manifests tried, and every one that reads it is named (several mirrors read by name
+    may read the same shape: the person picks the one the copy is).
+    """
+    from ..catalog import Catalog
+
+    own = _readers_of(tree, given, [(manifest, s) for s in manifest.sources if s.id != src.id])
+    if own:
+        return own[:1]
+    try:
+        others = [m for m in Catalog.load() if m.id != manifest.id]
+    except Exception:  # a broken manifest elsewhere must not hide the first error
+        return []
+    return _readers_of(tree, given, [(m, s) for m in others for s in m.sources])[:limit]
+
+
+def _readers_of(
+    tree: Path, given: Path, candidates: list[tuple[Manifest, Source]]
+) -> list[tuple[Manifest, Source]]:
+    from .manual import check_delivery
+
+    found = []
+    for m, s in candidates:
+        if s.kind == "local":
+            continue
+        try:
+            check_delivery(m, s, tree, given, set(), [], None)
+        except Exception:  # another reader on a stranger's tree: any failure is "no"
+            continue
+        found.append((m, s))
+    return found

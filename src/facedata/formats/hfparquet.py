@@ -181,6 +181,15 @@ def _code(value: Any, names: list[str] | None) -> str | None:
     return str(value)
 
 
+def _batches(pf: Any, columns: list[str]) -> Iterator[Any]:
+    """Record batches one row group at a time: iter_batches over the whole file reads
+    row groups ahead, which holds most of a file of images in memory at once."""
+    for group in range(pf.num_row_groups):
+        yield from pf.iter_batches(
+            batch_size=BATCH_ROWS, row_groups=[group], columns=columns, use_threads=False
+        )
+
+
 def _markers(options: dict[str, Any]) -> list[str]:
     return []
 
@@ -244,7 +253,7 @@ def read_hfparquet(
         }
         split = split_of(path, root, words)
         row = 0
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        for batch in _batches(pf, columns):
             data = batch.to_pydict()
             for i in range(batch.num_rows):
                 where = f"{name}#{row}"
