@@ -130,9 +130,7 @@ def test_an_archive_whose_codes_the_label_map_does_not_know_is_refused(tmp_path,
     assert fetched(Catalog.load().get("genki4k")) is None
 
 
-def test_a_parquet_snapshot_given_to_the_official_source_names_the_mirror_source(
-    tmp_path, capsys
-):
+def test_a_parquet_snapshot_given_to_the_official_source_names_the_mirror_source(tmp_path, capsys):
     """The official AffectNet source used to say "set format.options"; a Hub snapshot
     is another source's shape, and the error names it with the command to run."""
     d = shapes.fer2013_hf_snapshot(tmp_path / "made")
