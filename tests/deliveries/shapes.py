@@ -407,7 +407,25 @@ def celeba_hf_snapshot(tmp: Path) -> Delivery:
     return Delivery("celeba", "hf-flwrlabs", tmp / "celeba", exp)
 
 
+def ck48_zip(tmp: Path) -> Delivery:
+    """Kaggle's CK+48 zip: CK+48/<class>/S010_004_00000017.png (the folder the loaders in
+    public notebooks open, e.g. `os.listdir("CK+48")`, one class per folder)."""
+    exp = layouts.make_ck48_folders(tmp / "ck")
+    path = zip_tree(tmp / "ck", tmp / "archive.zip")
+    return Delivery("ckplus-kaggle", "ck48-folders", path, exp)
+
+
+def fer_oheix_zip(tmp: Path) -> Delivery:
+    """jonathanoheix/face-expression-recognition-dataset: the zip holds images/train/
+    and images/validation/ class folders."""
+    exp = layouts.make_fer_oheix(tmp / "fer")
+    path = zip_tree(tmp / "fer", tmp / "face-expression-recognition-dataset.zip")
+    return Delivery("fer2013-folders", "kaggle-oheix", path, exp)
+
+
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["ckplus-kaggle CK+48 class folders zip"] = ck48_zip
+ALL["fer2013-folders train/validation zip"] = fer_oheix_zip
 ALL["fer2013 hf snapshot folder"] = fer2013_hf_snapshot
 ALL["fer2013 hf hub cache snapshot"] = fer2013_hf_cache
 ALL["celeba hf snapshot folder"] = celeba_hf_snapshot
