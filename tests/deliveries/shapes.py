@@ -423,7 +423,20 @@ def fer_oheix_zip(tmp: Path) -> Delivery:
     return Delivery("fer2013-folders", "kaggle-oheix", path, exp)
 
 
+def genki_release(tmp: Path) -> Delivery:
+    """The GENKI-R2009a release folder (files/ + Subsets/GENKI-4K/ lists), as given."""
+    exp = layouts.make_genki_release(tmp / "r")
+    return Delivery(
+        "genki4k",
+        None,
+        tmp / "r" / "GENKI-R2009a",
+        exp,
+        "GENKI-R2009a release (Subsets/GENKI-4K lists)",
+    )
+
+
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["genki4k GENKI-R2009a release folder"] = genki_release
 ALL["ckplus-kaggle CK+48 class folders zip"] = ck48_zip
 ALL["fer2013-folders train/validation zip"] = fer_oheix_zip
 ALL["fer2013 hf snapshot folder"] = fer2013_hf_snapshot
