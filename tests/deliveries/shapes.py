@@ -435,7 +435,15 @@ def genki_release(tmp: Path) -> Delivery:
     )
 
 
+def raf_basic_aligned(tmp: Path) -> Delivery:
+    """The folder holding raf-basic/ (EmoLabel/ + Image/aligned/ only), as research
+    code keeps it; read aligned, with the missing original/ said once."""
+    exp = layouts.make_raf_basic_aligned(tmp / "data")
+    return Delivery("rafdb", None, tmp / "data", exp, notes=("no Image/original/",))
+
+
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["rafdb raf-basic aligned only"] = raf_basic_aligned
 ALL["genki4k GENKI-R2009a release folder"] = genki_release
 ALL["ckplus-kaggle CK+48 class folders zip"] = ck48_zip
 ALL["fer2013-folders train/validation zip"] = fer_oheix_zip

@@ -337,8 +337,8 @@ def check_delivery(
         top = fmt.root.split("/")[0]
         if given.is_dir() and top not in (".", "") and fnmatch.fnmatch(given.name, top):
             raise FetchError(
-                f"{given} is the {top}/ folder itself; {manifest.id} [{src.id}] is registered "
-                f"from the folder that holds {top}/",
+                f"{given} is the {given.name}/ folder itself; {manifest.id} [{src.id}] is "
+                f"registered from the folder that holds {given.name}/",
                 hint=f"run `facedata fetch {manifest.id} --from {given.parent}`",
             ) from None
         # the staged tree is a temp folder: name places relative to what was given
