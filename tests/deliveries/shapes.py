@@ -258,6 +258,30 @@ def celeba_without_identities(tmp: Path) -> Delivery:
     )
 
 
+def celeba_torchvision_root(tmp: Path) -> Delivery:
+    """torchvision's CelebA root after `CelebA(root, download=True)` (pytorch/vision
+    torchvision/datasets/celeba.py: base_folder "celeba", every file flat in it, and
+    img_align_celeba.zip extracted beside itself, the zip kept)."""
+    exp = layouts.make_celeba(tmp / "celeba-tree")
+    tree = tmp / "celeba-tree"
+    folder = tmp / "root" / "celeba"
+    zip_tree(
+        tree / "Img",
+        folder / "img_align_celeba.zip",
+        names=[f for f in _members(tree / "Img", "img_align_celeba")],
+    )
+    shutil.copytree(tree / "Img" / "img_align_celeba", folder / "img_align_celeba")
+    for rel in (
+        "Anno/list_attr_celeba.txt",
+        "Anno/identity_CelebA.txt",
+        "Anno/list_landmarks_align_celeba.txt",
+        "Anno/list_bbox_celeba.txt",
+        "Eval/list_eval_partition.txt",
+    ):
+        shutil.copy(tree / rel, folder / Path(rel).name)
+    return Delivery("celeba", "official", tmp / "root", exp, align="dataset_landmarks")
+
+
 # ---------------------------------------------------------------- CK+ on Kaggle
 
 
@@ -443,6 +467,7 @@ def raf_basic_aligned(tmp: Path) -> Delivery:
 
 
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["celeba torchvision root"] = celeba_torchvision_root
 ALL["rafdb raf-basic aligned only"] = raf_basic_aligned
 ALL["genki4k GENKI-R2009a release folder"] = genki_release
 ALL["ckplus-kaggle CK+48 class folders zip"] = ck48_zip

@@ -277,9 +277,10 @@ def _register_folder(
         p, e = _take(spec.name, folder / rel, spec, src, pinned, notes)
         placements.append(p)
         entries.append(e)
+    beside = _extracted_beside(names, claimed, src, notes)
     loose = []
     for rel in names:
-        if rel in claimed:
+        if rel in claimed or rel.startswith(beside):
             continue
         if is_archive_name(rel) and archive_kind(folder / rel) is not None:
             p, e = _take(rel, folder / rel, None, src, pinned, notes)
@@ -288,6 +289,32 @@ def _register_folder(
         else:
             loose.append(rel)
     return Registered(placements, _record(manifest, src, folder, entries), folder, loose)
+
+
+def _extracted_beside(
+    names: list[str], claimed: set[str], src: Source, notes: list[str]
+) -> tuple[str, ...]:
+    """Folders that are a taken archive's own extraction, lying beside it.
+
+    torchvision's CelebA download leaves img_align_celeba.zip and the folder it
+    extracted side by side; both copied would put the images in the tree twice, and a
+    reader could not tell which to read. The archive (hash-checked) is used, and the
+    folder is left out, said once.
+    """
+    listed = {Path(f.name).name: f for f in src.files}
+    found: list[str] = []
+    for rel in claimed:
+        spec = listed.get(Path(rel).name)
+        if spec is None or not is_archive_name(spec.name) or not spec.unpacks_to:
+            continue
+        inside = [spec.unpacks_to] if isinstance(spec.unpacks_to, str) else spec.unpacks_to
+        parent = str(Path(rel).parent)
+        for name in inside:
+            prefix = (name.strip("/") if parent == "." else f"{parent}/{name.strip('/')}") + "/"
+            if any(n.startswith(prefix) for n in names):
+                found.append(prefix)
+                notes.append(f"{prefix} lies beside {rel}, its own extraction: the archive is used")
+    return tuple(found)
 
 
 def check_delivery(
