@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,13 +283,18 @@ def _register_folder(
     for rel in names:
         if rel in claimed or rel.startswith(beside):
             continue
-        if is_archive_name(rel) and archive_kind(folder / rel) is not None:
+        archive = is_archive_name(rel) and archive_kind(folder / rel) is not None
+        if archive or (src.kind == "huggingface" and rel.endswith(".parquet")):
+            # a Hub snapshot's shards are pinned one by one, as a Hub fetch pins them
             p, e = _take(rel, folder / rel, None, src, pinned, notes)
             placements.append(p)
             entries.append(e)
         else:
             loose.append(rel)
-    return Registered(placements, _record(manifest, src, folder, entries), folder, loose)
+    record = _record(manifest, src, folder, entries)
+    if src.kind == "huggingface" and _HUB_COMMIT.fullmatch(folder.name):
+        record.version = folder.name  # the Hub cache's snapshots/<commit>/ names the commit
+    return Registered(placements, record, folder, loose)
 
 
 def _extracted_beside(
@@ -413,6 +419,9 @@ def tree_entry(
         notes.append(f"the files of {folder} differ from those registered before; re-pinned")
     pinned_at = pin.pinned_at if pin and pin.sha256 == digest else now()
     return LockEntry(name, str(folder), total, digest, src.official, pinned_at, kind="tree")
+
+
+_HUB_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def _record(manifest: Manifest, src: Source, path: Path, entries: list[LockEntry]) -> SourceLock:
