@@ -312,7 +312,7 @@ def fetch_hf_sample(repo: str, into: Path) -> Path:
 
     ep = endpoint()
     try:
-        info = HfApi(endpoint=ep).dataset_info(repo, files_metadata=True)
+        info = HfApi(endpoint=ep).dataset_info(repo, revision="main", files_metadata=True)
     except Exception as exc:  # the Hub's errors are many; all mean "could not read it"
         raise FacedataError(
             f"cannot read {repo} on {ep}: {exc}",

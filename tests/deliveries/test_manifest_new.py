@@ -92,3 +92,41 @@ def test_an_existing_manifest_is_not_overwritten(tmp_path, capsys):
     )
     assert res.code != 0 and "already exists" in res.err
     assert out.read_text() == "keep me"
+
+
+def test_hf_repo_on_the_hub_is_described_from_its_card_and_smallest_shard(
+    tmp_path, capsys, monkeypatch
+):
+    """Online: the real huggingface_hub client against a fake Hub on 127.0.0.1."""
+    from tests.helpers.servers import HubRepo, serve_hub
+
+    d = shapes.fer2013_hf_snapshot(tmp_path / "made")
+    files = {rel: (d.path / rel).read_bytes() for rel in d.expected.files}
+    out = tmp_path / "fer-online.yaml"
+    with serve_hub() as fake:
+        fake.add("someone/fer-online", HubRepo(files, commit="c" * 40))
+        monkeypatch.setenv("HF_ENDPOINT", fake.url)
+        res = run_cli(capsys, "manifest", "new", "--hf", "someone/fer-online", "--out", str(out))
+        assert res.code == 0, res.err
+        data = yaml.safe_load(out.read_text())
+        assert data["format"]["options"]["names"] == {"label": hf.FER_NAMES}
+        assert data["sources"][0]["repo_id"] == "someone/fer-online"
+        # and the mirror source of fer2013 fetches the whole repo, pinned, then builds
+        fake.add("AutumnQiu/fer2013", HubRepo(files, commit="d" * 40))
+        res = run_cli(capsys, "fetch", "fer2013", "--source", "hf-autumnqiu")
+        assert res.code == 0, res.err
+    out_dir = tmp_path / "corpus"
+    res = run_cli(
+        capsys,
+        "build",
+        "--datasets",
+        "fer2013:hf-autumnqiu",
+        "--out",
+        str(out_dir),
+        "--workers",
+        "1",
+    )
+    assert res.code == 0, res.err
+    rows = list(iter_rows(out_dir, ["key", "expression"]))
+    want = d.expected.kept
+    assert {r["key"]: r["expression"] for r in rows} == {k: s.expression for k, s in want.items()}
