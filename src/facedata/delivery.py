@@ -63,12 +63,15 @@ def locate(root: Path, spec: FileSpec, index: TreeIndex | None = None) -> Path |
     found = index.below(spec.name, dirs=False)
     if found is not None:
         return found
-    if spec.unpacks_to:
-        direct = root / spec.unpacks_to
+    inside = [spec.unpacks_to] if isinstance(spec.unpacks_to, str) else spec.unpacks_to or []
+    for name in inside:
+        direct = root / name
         if direct.exists():
             return direct
-        inner = spec.unpacks_to.rstrip("/")
-        return index.below(inner, dirs=True) or index.below(inner, dirs=False)
+        inner = name.rstrip("/")
+        hit = index.below(inner, dirs=True) or index.below(inner, dirs=False)
+        if hit is not None:
+            return hit
     return None
 
 

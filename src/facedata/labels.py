@@ -27,11 +27,13 @@ class Labelled:
     expression: str | None
     smile_derived: bool
     source_label: str  # verbatim codes, e.g. "expression=3"
+    expression_votes: list[float] | None = None  # vote shares in the taxonomy's order
 
     def as_row(self) -> dict[str, Any]:
         return {
             "smile": self.smile,
             "expression": self.expression,
+            "expression_votes": self.expression_votes,
             "smile_derived": self.smile_derived,
             "source_label": self.source_label,
         }
@@ -53,6 +55,34 @@ def source_label(codes: dict[str, str]) -> str:
 
 def _where(sample: Sample) -> str:
     return sample.where or sample.key
+
+
+def vote_shares(
+    votes: Any, spec: HeadMap | None, expressions: list[str] | tuple[str, ...]
+) -> list[float] | None:
+    """A reader's per-code vote counts (extra["votes"]) as shares per expression.
+
+    Codes go through the manifest's expression map like a label does, so the order is
+    the taxonomy's; codes the map does not know or drops (FER+ unknown, not-a-face)
+    are left out, and the rest sum to 1. None where there are no usable votes.
+    """
+    if spec is None or not isinstance(votes, dict):
+        return None
+    counts = [0.0] * len(expressions)
+    index = {name: i for i, name in enumerate(expressions)}
+    for code, n in votes.items():
+        name = spec.codes.get(str(code).strip())
+        if name is None or str(name) not in index:
+            continue
+        try:
+            value = float(n)
+        except (TypeError, ValueError):
+            return None
+        if not value >= 0:  # negative or NaN: not votes
+            return None
+        counts[index[str(name)]] += value
+    total = sum(counts)
+    return [c / total for c in counts] if total > 0 else None
 
 
 def remap(
@@ -99,11 +129,16 @@ def remap(
             sample.dataset, reason, _where(sample), f"{sample.key}: {source_label(sample.codes)}"
         )
     smile = values.get("smile")
+    votes = (sample.extra or {}).get("votes")
+    shares = None
+    if votes is not None and "expression" in values:
+        shares = vote_shares(votes, labels.expression, taxonomy.expressions)
     return Labelled(
         smile=int(smile) if smile is not None else None,
         expression=str(values["expression"]) if "expression" in values else None,
         smile_derived=derived and smile is not None,
         source_label=source_label(sample.codes),
+        expression_votes=shares,
     )
 
 

@@ -91,10 +91,11 @@ class FileSpec(_Strict):
         False,
         description="a delivery may lack it; readers degrade (and say so) when it is absent",
     )
-    unpacks_to: str | None = Field(
+    unpacks_to: str | list[str] | None = Field(
         None,
         description="archives: a path its contents include (e.g. Emotion/); an already "
-        "extracted copy counts as this file",
+        "extracted copy counts as this file. A list: any one of them (the layouts of one "
+        "dataset's copies)",
     )
 
     @field_validator("name")

@@ -191,7 +191,31 @@ class PixelImage:
         return self.origin or f"<{self.width}x{self.height} {self.mode} pixels>"
 
 
-ImageRef = FileImage | ZipMemberImage | PixelImage
+@pickled_as_call
+@dataclass(frozen=True, slots=True)
+class BytesImage:
+    """An encoded image held in memory: a Parquet cell (`image.bytes`) read by row group.
+
+    The reader streams one row group at a time, so only the rows on their way to a
+    worker are held; `where` names the file and row for messages.
+    """
+
+    data: bytes
+    where: str
+
+    def read_bytes(self) -> bytes:
+        if len(self.data) > MAX_IMAGE_BYTES:
+            raise ImageError(
+                f"{self.where} is over {MAX_IMAGE_BYTES:,} bytes: not a face photo",
+                hint="the row is refused; check the dataset's contents",
+            )
+        return self.data
+
+    def describe(self) -> str:
+        return self.where
+
+
+ImageRef = FileImage | ZipMemberImage | PixelImage | BytesImage
 
 
 @pickled_as_call

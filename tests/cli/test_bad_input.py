@@ -147,7 +147,9 @@ def test_fetch_from_a_different_file_after_a_pin_says_how_to_unpin(capsys, tmp_p
     for name, n in (("a", 1), ("b", 2)):
         (tmp_path / name).mkdir()
         with tarfile.open(tmp_path / name / "genki4k.tar", "w") as tf:
-            for f in sorted((tmp_path / "src" / "GENKI4K").rglob("*"))[: 3 + n]:
+            # a readable delivery (labels.txt and some images): fetch reads it before pinning
+            labels = tmp_path / "src" / "GENKI4K" / "labels.txt"
+            for f in [*sorted((tmp_path / "src" / "GENKI4K").rglob("*"))[: 3 + n], labels]:
                 tf.add(f, f.relative_to(tmp_path / "src").as_posix())
     assert (
         run_cli(capsys, "fetch", "genki4k", "--from", str(tmp_path / "a" / "genki4k.tar")).code == 0

@@ -100,10 +100,11 @@ def test_relabelled_mirror_inherits_by_license_id(team):
 def test_relabelled_mirror_inherits_by_fetched_bytes(team):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
-        data = b"not really genki"
-        info = tarfile.TarInfo("files/file0001.jpg")
-        info.size = len(data)
-        tf.addfile(info, io.BytesIO(data))
+        # GENKI's shape (fetch reads a delivery before registering it), not its pictures
+        for name, data in (("labels.txt", b"1 0 0 0\n"), ("files/file0001.jpg", b"not genki")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
     archive = team.root / "downloaded.tar"
     archive.write_bytes(buf.getvalue())
     copy_of_genki(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fixtures import layouts
+from tests.fixtures import hf, layouts
 from tests.fixtures.layouts import Expected, ExpectedSample
 
 
@@ -258,6 +258,30 @@ def celeba_without_identities(tmp: Path) -> Delivery:
     )
 
 
+def celeba_torchvision_root(tmp: Path) -> Delivery:
+    """torchvision's CelebA root after `CelebA(root, download=True)` (pytorch/vision
+    torchvision/datasets/celeba.py: base_folder "celeba", every file flat in it, and
+    img_align_celeba.zip extracted beside itself, the zip kept)."""
+    exp = layouts.make_celeba(tmp / "celeba-tree")
+    tree = tmp / "celeba-tree"
+    folder = tmp / "root" / "celeba"
+    zip_tree(
+        tree / "Img",
+        folder / "img_align_celeba.zip",
+        names=[f for f in _members(tree / "Img", "img_align_celeba")],
+    )
+    shutil.copytree(tree / "Img" / "img_align_celeba", folder / "img_align_celeba")
+    for rel in (
+        "Anno/list_attr_celeba.txt",
+        "Anno/identity_CelebA.txt",
+        "Anno/list_landmarks_align_celeba.txt",
+        "Anno/list_bbox_celeba.txt",
+        "Eval/list_eval_partition.txt",
+    ):
+        shutil.copy(tree / rel, folder / Path(rel).name)
+    return Delivery("celeba", "official", tmp / "root", exp, align="dataset_landmarks")
+
+
 # ---------------------------------------------------------------- CK+ on Kaggle
 
 
@@ -362,5 +386,95 @@ def smilesmiled_extracted(tmp: Path) -> Delivery:
     return Delivery("smilesmiled", None, tmp / "s" / "SMILEsmileD-master", exp)
 
 
+def ferplus_data_folder(tmp: Path) -> Delivery:
+    """microsoft/FERPlus data/ after src/generate_training_data.py -d data: the
+    FER2013Train|Valid|Test/ folders with their label.csv, as src/ferplus.py reads them."""
+    exp = layouts.make_ferplus(tmp / "FERPlus" / "data")
+    return Delivery("ferplus", None, tmp / "FERPlus" / "data", exp)
+
+
+def ferplus_repo_zip(tmp: Path) -> Delivery:
+    """The same folder zipped with the repository around it (FERPlus-master/data/...)."""
+    exp = layouts.make_ferplus(tmp / "data")
+    path = zip_tree(tmp / "data", tmp / "FERPlus-master.zip", prefix="FERPlus-master/data/")
+    return Delivery("ferplus", None, path, exp)
+
+
+def fer2013_hf_snapshot(tmp: Path) -> Delivery:
+    """`hf download AutumnQiu/fer2013 --repo-type dataset --local-dir fer2013`: README.md
+    and data/{train,test}-0000N-of-00002.parquet (huggingface/datasets push_to_hub names)."""
+    exp = hf.make_fer2013_hf(tmp / "fer2013")
+    return Delivery("fer2013", "hf-autumnqiu", tmp / "fer2013", exp)
+
+
+def fer2013_hf_cache(tmp: Path) -> Delivery:
+    """The Hub cache after `snapshot_download` (huggingface_hub file_download.py):
+    datasets--AutumnQiu--fer2013/snapshots/<commit>/..., each file a link into blobs/."""
+    repo = tmp / "hub" / "datasets--AutumnQiu--fer2013"
+    snap = repo / "snapshots" / ("a1" * 20)
+    exp = hf.make_fer2013_hf(tmp / "plain")
+    (repo / "blobs").mkdir(parents=True)
+    for rel in exp.files:
+        blob = repo / "blobs" / f"{abs(hash(rel)):x}"
+        shutil.copyfile(tmp / "plain" / rel, blob)
+        (snap / rel).parent.mkdir(parents=True, exist_ok=True)
+        (snap / rel).symlink_to(Path("../" * rel.count("/") + "../../blobs") / blob.name)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a1" * 20)
+    exp = Expected(exp.dataset, snap, exp.format, exp.labels, exp.samples, files=exp.files)
+    return Delivery("fer2013", "hf-autumnqiu", snap, exp)
+
+
+def celeba_hf_snapshot(tmp: Path) -> Delivery:
+    """flwrlabs/celeba downloaded: boolean attribute columns, celeb_id, train/valid/test."""
+    exp = hf.make_celeba_hf(tmp / "celeba")
+    return Delivery("celeba", "hf-flwrlabs", tmp / "celeba", exp)
+
+
+def ck48_zip(tmp: Path) -> Delivery:
+    """Kaggle's CK+48 zip: CK+48/<class>/S010_004_00000017.png (the folder the loaders in
+    public notebooks open, e.g. `os.listdir("CK+48")`, one class per folder)."""
+    exp = layouts.make_ck48_folders(tmp / "ck")
+    path = zip_tree(tmp / "ck", tmp / "archive.zip")
+    return Delivery("ckplus-kaggle", "ck48-folders", path, exp)
+
+
+def fer_oheix_zip(tmp: Path) -> Delivery:
+    """jonathanoheix/face-expression-recognition-dataset: the zip holds images/train/
+    and images/validation/ class folders."""
+    exp = layouts.make_fer_oheix(tmp / "fer")
+    path = zip_tree(tmp / "fer", tmp / "face-expression-recognition-dataset.zip")
+    return Delivery("fer2013-folders", "kaggle-oheix", path, exp)
+
+
+def genki_release(tmp: Path) -> Delivery:
+    """The GENKI-R2009a release folder (files/ + Subsets/GENKI-4K/ lists), as given."""
+    exp = layouts.make_genki_release(tmp / "r")
+    return Delivery(
+        "genki4k",
+        None,
+        tmp / "r" / "GENKI-R2009a",
+        exp,
+        "GENKI-R2009a release (Subsets/GENKI-4K lists)",
+    )
+
+
+def raf_basic_aligned(tmp: Path) -> Delivery:
+    """The folder holding raf-basic/ (EmoLabel/ + Image/aligned/ only), as research
+    code keeps it; read aligned, with the missing original/ said once."""
+    exp = layouts.make_raf_basic_aligned(tmp / "data")
+    return Delivery("rafdb", None, tmp / "data", exp, notes=("no Image/original/",))
+
+
 ALL["genki4k extracted folder"] = genki_extracted
+ALL["celeba torchvision root"] = celeba_torchvision_root
+ALL["rafdb raf-basic aligned only"] = raf_basic_aligned
+ALL["genki4k GENKI-R2009a release folder"] = genki_release
+ALL["ckplus-kaggle CK+48 class folders zip"] = ck48_zip
+ALL["fer2013-folders train/validation zip"] = fer_oheix_zip
+ALL["fer2013 hf snapshot folder"] = fer2013_hf_snapshot
+ALL["fer2013 hf hub cache snapshot"] = fer2013_hf_cache
+ALL["celeba hf snapshot folder"] = celeba_hf_snapshot
+ALL["ferplus data folder"] = ferplus_data_folder
+ALL["ferplus repository zip"] = ferplus_repo_zip
 ALL["smilesmiled extracted folder"] = smilesmiled_extracted

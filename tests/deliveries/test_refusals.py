@@ -89,3 +89,57 @@ def test_info_tells_required_optional_and_alternative_files(capsys):
     res = run_cli(capsys, "info", "ckplus")
     text = " ".join(res.out.replace("│", " ").split())
     assert "Landmarks.zip ? B hash pinned on first fetch [optional]" in text
+
+
+def test_a_different_archive_renamed_genki4k_tar_is_refused_despite_unverified_hashes(
+    tmp_path, capsys
+):
+    """GENKI-4K's size and sha256 are unverified, so a mismatch alone is only a note:
+    what the archive holds decides. A SMILEsmileD tree renamed genki4k.tar is refused,
+    saying what was expected and what was found, and nothing is registered."""
+    layouts.make_smilesmiled(tmp_path / "s")
+    wrong = shapes.tar_tree(
+        tmp_path / "s",
+        tmp_path / "genki4k.tar",
+        [p.relative_to(tmp_path / "s").as_posix() for p in (tmp_path / "s").rglob("*")],
+        gz=False,
+    )
+    res = run_cli(capsys, "fetch", "genki4k", "--from", str(wrong))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "labels.txt not found" in text and "found at its top: SMILEsmileD-master/" in text
+    assert fetched(Catalog.load().get("genki4k")) is None
+    assert "Traceback" not in res.err
+
+
+def test_an_archive_whose_codes_the_label_map_does_not_know_is_refused(tmp_path, capsys):
+    """Right file names, wrong content: a labels.txt of another dataset's codes."""
+    layouts.make_genki4k(tmp_path / "g")
+    labels = tmp_path / "g" / "GENKI4K" / "labels.txt"
+    labels.write_text("".join("7 0 0 0\n" for _ in labels.read_text().splitlines()))
+    wrong = shapes.tar_tree(
+        tmp_path / "g",
+        tmp_path / "genki4k.tar",
+        ["GENKI4K", *shapes._members(tmp_path / "g", "GENKI4K")],
+        gz=False,
+    )
+    res = run_cli(capsys, "fetch", "genki4k", "--from", str(wrong))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "no labelled sample" in text and "unmapped smile code '7'" in text, text
+    assert fetched(Catalog.load().get("genki4k")) is None
+
+
+def test_a_parquet_snapshot_given_to_the_official_source_names_the_mirror_source(tmp_path, capsys):
+    """The official AffectNet source used to say "set format.options"; a Hub snapshot
+    is another source's shape, and the error names it with the command to run."""
+    d = shapes.fer2013_hf_snapshot(tmp_path / "made")
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(d.path))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert f"facedata fetch fer2013 --source hf-autumnqiu --from {d.path}" in text, text
+    assert fetched(Catalog.load().get("fer2013")) is None
+    res = run_cli(capsys, "fetch", "affectnet", "--from", str(d.path))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "format.options" not in text and "--source hf-" in text, text

@@ -176,7 +176,7 @@ def _floats(values: Any) -> list[float] | None:
 
 
 # Sample.extra keys that have their own column; everything else goes to source_extra.
-FLAG_KEYS = ("neutral_by_convention", "landmarks_error")
+FLAG_KEYS = ("neutral_by_convention", "landmarks_error", "votes")
 MAX_EXTRA_CHARS = 4096
 
 
@@ -185,6 +185,7 @@ def reader_flags(s: Sample) -> dict[str, Any]:
     extra = dict(s.extra or {})
     convention = bool(extra.pop("neutral_by_convention", False))
     error = extra.pop("landmarks_error", None)
+    extra.pop("votes", None)  # the expression_votes column holds them
     text = json.dumps(extra, sort_keys=True, default=str) if extra else None
     if text is not None and len(text) > MAX_EXTRA_CHARS:  # bounded: readers parse hostile files
         text = json.dumps({"truncated": text[:MAX_EXTRA_CHARS]})
@@ -251,6 +252,7 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         },
         "smile": item.labels.get("smile"),
         "expression": item.labels.get("expression"),
+        "expression_votes": item.labels.get("expression_votes"),
         "smile_derived": bool(item.labels.get("smile_derived", False)),
         **flags,
         "source_label": item.labels.get("source_label"),

@@ -1,4 +1,4 @@
-"""Own-data commands: `manifest new --local DIR` and `forget`."""
+"""`manifest new` (own recordings, a Hub dataset, class folders) and `forget`."""
 
 from __future__ import annotations
 
@@ -15,20 +15,78 @@ from .catalog import manifest_app
 @manifest_app.command("new")
 def new(
     local: Annotated[
-        Path, typer.Option("--local", help="Folder of your recordings.", file_okay=False)
-    ],
+        Path | None,
+        typer.Option("--local", help="Folder of your recordings.", file_okay=False),
+    ] = None,
+    hf: Annotated[
+        str | None,
+        typer.Option("--hf", help="A Hugging Face dataset (owner/name) stored as Parquet."),
+    ] = None,
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            "--folder", help="A class-folder tree ([split/]class/image).", file_okay=False
+        ),
+    ] = None,
+    from_path: Annotated[
+        Path | None,
+        typer.Option("--from", help="With --hf: its snapshot folder (offline).", file_okay=False),
+    ] = None,
     dataset_id: Annotated[
-        str, typer.Option("--id", help="Dataset id for the manifest.")
-    ] = "own-data",
+        str | None, typer.Option("--id", help="Dataset id for the manifest.")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Human-readable name.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the manifest.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a manifest for your own recorded participants from the template."""
-    from ..owndata import new_local_manifest
+    """Write a manifest: for your own recordings (--local), a Hugging Face Parquet
+    dataset (--hf, offline with --from SNAPSHOT) or a class-folder tree (--folder)."""
+    from ..errors import FacedataError
 
-    path = new_local_manifest(local, dataset_id, name, out, force)
-    console.print(f"wrote {path}; edit it, then `facedata manifest validate {path}`")
+    given = [x for x in (local, hf, folder) if x is not None]
+    if len(given) != 1:
+        raise FacedataError(
+            "say what to describe: one of --local DIR, --hf REPO or --folder DIR",
+            hint="e.g. `facedata manifest new --hf owner/name --from SNAPSHOT_DIR`",
+        )
+    if local is not None:
+        from ..owndata import new_local_manifest
+
+        path = new_local_manifest(local, dataset_id or "own-data", name, out, force)
+        console.print(f"wrote {path}; edit it, then `facedata manifest validate {path}`")
+        return
+    from .. import newmanifest
+
+    if hf is not None:
+        if from_path is not None:
+            data = newmanifest.hf_manifest(hf, from_path, dataset_id)
+        else:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="facedata-hf-") as tmp:
+                data = newmanifest.hf_manifest(
+                    hf, newmanifest.fetch_hf_sample(hf, Path(tmp)), dataset_id
+                )
+        what = f"the Hugging Face dataset {hf}"
+    else:
+        assert folder is not None
+        data = newmanifest.folder_manifest(folder, dataset_id)
+        what = f"the class folders in {folder}"
+    if name:
+        data["name"] = name
+    path = Path(out) if out else Path(f"{data['id']}.yaml")
+    header = (
+        f"# Written from {what}. Check every field (license tier, label map, faces),\n"
+        f"# then run: facedata manifest validate {path}\n"
+    )
+    newmanifest.write_manifest(data, path, force, header)
+    dropped = [n for block in data["labels"].values() for n in block.get("drop", {})]
+    console.print(f"wrote {escape(str(path))}; check it, then `facedata manifest validate {path}`")
+    if dropped:
+        console.print(
+            f"[yellow]note:[/] no taxonomy name for {escape(', '.join(dropped))}: listed under "
+            "drop; map them by hand if they are expressions"
+        )
 
 
 @app.command()

@@ -82,6 +82,14 @@ def columns(expressions: Sequence[str], image_mode: str = "RGB") -> tuple[Column
             {"names": list(expressions), "_type": "ClassLabel"},
             "the facial expression, an index into the taxonomy's names; -1 not said",
         ),
+        Column(
+            "expression_votes",
+            pa.list_(pa.float32()),
+            _floats(),
+            "soft label: the share of the annotators' votes per expression, in the order of "
+            "expression's names (sums to 1); null where the source gives one label only "
+            "(FER+: the ten annotators' votes, unknown and not-a-face left out)",
+        ),
         Column("smile_derived", flag, _value("bool"), "smile inferred from expression (opt-in)"),
         Column(
             "label_by_convention",

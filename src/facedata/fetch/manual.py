@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from ..errors import (
 )
 from ..manifest import FileSpec, Manifest, Source
 from .integrity import check, expected_for
+from .probe import matching_sources, probe_delivery
 from .store import (
     LockEntry,
     SourceLock,
@@ -151,7 +153,31 @@ def register(
     else:
         reg = _register_file(manifest, src, from_path.resolve(), pinned, notes)
     claimed = {e.name for e in reg.record.files}
-    reg.check = lambda tree: check_delivery(manifest, src, tree, from_path, claimed, notes)
+    entries = [] if reg.loose else list(reg.record.files)
+
+    def _check(tree: Path) -> None:
+        try:
+            check_delivery(manifest, src, tree, from_path, claimed, notes, entries)
+        except FetchError as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            found = matching_sources(manifest, src, tree, from_path)
+            if len(found) == 1:
+                m, other = found[0]
+                exc.hint = (
+                    f"it has the shape of {m.id} [{other.id}] ({other.kind}, "
+                    f"{'official' if other.official else 'unofficial'}): run `facedata fetch "
+                    f"{m.id} --source {other.id} --from {from_path}`"
+                )
+            elif found:
+                shown = ", ".join(f"{m.id} --source {o.id}" for m, o in found)
+                exc.hint = (
+                    f"it can be read as: {shown}; if it is one of these, run `facedata fetch "
+                    f"DATASET --source SOURCE --from {from_path}`"
+                )
+            raise
+
+    reg.check = _check
     return reg
 
 
@@ -252,17 +278,49 @@ def _register_folder(
         p, e = _take(spec.name, folder / rel, spec, src, pinned, notes)
         placements.append(p)
         entries.append(e)
+    beside = _extracted_beside(names, claimed, src, notes)
     loose = []
     for rel in names:
-        if rel in claimed:
+        if rel in claimed or rel.startswith(beside):
             continue
-        if is_archive_name(rel) and archive_kind(folder / rel) is not None:
+        archive = is_archive_name(rel) and archive_kind(folder / rel) is not None
+        if archive or (src.kind == "huggingface" and rel.endswith(".parquet")):
+            # a Hub snapshot's shards are pinned one by one, as a Hub fetch pins them
             p, e = _take(rel, folder / rel, None, src, pinned, notes)
             placements.append(p)
             entries.append(e)
         else:
             loose.append(rel)
-    return Registered(placements, _record(manifest, src, folder, entries), folder, loose)
+    record = _record(manifest, src, folder, entries)
+    if src.kind == "huggingface" and _HUB_COMMIT.fullmatch(folder.name):
+        record.version = folder.name  # the Hub cache's snapshots/<commit>/ names the commit
+    return Registered(placements, record, folder, loose)
+
+
+def _extracted_beside(
+    names: list[str], claimed: set[str], src: Source, notes: list[str]
+) -> tuple[str, ...]:
+    """Folders that are a taken archive's own extraction, lying beside it.
+
+    torchvision's CelebA download leaves img_align_celeba.zip and the folder it
+    extracted side by side; both copied would put the images in the tree twice, and a
+    reader could not tell which to read. The archive (hash-checked) is used, and the
+    folder is left out, said once.
+    """
+    listed = {Path(f.name).name: f for f in src.files}
+    found: list[str] = []
+    for rel in claimed:
+        spec = listed.get(Path(rel).name)
+        if spec is None or not is_archive_name(spec.name) or not spec.unpacks_to:
+            continue
+        inside = [spec.unpacks_to] if isinstance(spec.unpacks_to, str) else spec.unpacks_to
+        parent = str(Path(rel).parent)
+        for name in inside:
+            prefix = (name.strip("/") if parent == "." else f"{parent}/{name.strip('/')}") + "/"
+            if any(n.startswith(prefix) for n in names):
+                found.append(prefix)
+                notes.append(f"{prefix} lies beside {rel}, its own extraction: the archive is used")
+    return tuple(found)
 
 
 def check_delivery(
@@ -272,6 +330,7 @@ def check_delivery(
     given: Path,
     claimed: set[str],
     notes: list[str],
+    claimed_entries: list[LockEntry] | None = None,
 ) -> None:
     """Refuse a staged tree the build could not read, naming what is missing.
 
@@ -311,8 +370,8 @@ def check_delivery(
         top = fmt.root.split("/")[0]
         if given.is_dir() and top not in (".", "") and fnmatch.fnmatch(given.name, top):
             raise FetchError(
-                f"{given} is the {top}/ folder itself; {manifest.id} [{src.id}] is registered "
-                f"from the folder that holds {top}/",
+                f"{given} is the {given.name}/ folder itself; {manifest.id} [{src.id}] is "
+                f"registered from the folder that holds {given.name}/",
                 hint=f"run `facedata fetch {manifest.id} --from {given.parent}`",
             ) from None
         # the staged tree is a temp folder: name places relative to what was given
@@ -324,6 +383,25 @@ def check_delivery(
             f"{given} does not hold the tree {manifest.id} [{src.id}] reads: {message}",
             hint=hint or "pass the folder or archive as the dataset's publisher ships it",
         ) from None
+    # own recordings (reader local) are described by the person's own annotations.csv
+    if fmt.reader != "local" and not _confirmed(src, claimed_entries):
+        probe_delivery(manifest, src, tree, given)
+
+
+def _confirmed(src: Source, entries: list[LockEntry] | None) -> bool:
+    """Every registered file is a listed one whose verified sha256 it matches.
+
+    Only then do the bytes say what the delivery is; anything else (an unverified or
+    absent hash, a wrapper archive, loose files) is read with its reader first.
+    """
+    if not entries:
+        return False
+    specs = {f.name: f for f in src.files}
+    for e in entries:
+        spec = specs.get(e.name)
+        if spec is None or not spec.verified or spec.sha256 != e.sha256:
+            return False
+    return True
 
 
 def tree_entry(
@@ -341,6 +419,9 @@ def tree_entry(
         notes.append(f"the files of {folder} differ from those registered before; re-pinned")
     pinned_at = pin.pinned_at if pin and pin.sha256 == digest else now()
     return LockEntry(name, str(folder), total, digest, src.official, pinned_at, kind="tree")
+
+
+_HUB_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def _record(manifest: Manifest, src: Source, path: Path, entries: list[LockEntry]) -> SourceLock:

@@ -12,6 +12,12 @@ Some mirrors (a Kaggle copy) ship the images sorted into class folders instead,
 `files/smile/` and `files/nonsmile/` (also read: `non_smile/`, `non-smile/`), with no
 labels.txt and so no pose: that layout is read too, as codes "1" and "0", and the
 missing pose is said once.
+
+The GENKI-R2009a release itself (the tree the MPLab page describes) keeps the images in
+`GENKI-R2009a/files/` and the subset's lists in `Subsets/GENKI-4K/`:
+`GENKI-4K_Labels.txt` (the same `smile yaw pitch roll` lines) and `GENKI-4K_Images.txt`
+(line N names the image of label line N). That layout is read too, pairing the two
+files line by line; keys stay `files/<name>`, as in the tar.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Note, Sample
-from ._common import find_one, floats, is_image, rel, text_lines
+from ._common import find_one, floats, is_image, label_path, rel, text_lines
 from .registry import register
 
 SMILE_DIRS = ("smile", "smiles")
@@ -56,6 +62,62 @@ def _read_folders(ds: str, root: Path, folders: tuple[Path, Path]) -> Iterator[S
                 yield Sample(ds, key, FileImage(path), {"smile": code}, where=key)
 
 
+RELEASE_LABELS = "GENKI-4K_Labels.txt"
+RELEASE_IMAGES = "GENKI-4K_Images.txt"
+
+
+def _read_release(ds: str, labels: Path) -> Iterator[Sample | Drop | Note]:
+    """GENKI-R2009a/Subsets/GENKI-4K/{GENKI-4K_Labels.txt, GENKI-4K_Images.txt} with the
+    images in GENKI-R2009a/files/ (two levels above the lists)."""
+    names_file = labels.parent / RELEASE_IMAGES
+    if not names_file.is_file():
+        raise ReaderError(
+            f"{ds}: {RELEASE_IMAGES} not found beside {labels.name} in {labels.parent}",
+            hint="the GENKI-R2009a release pairs the two lists line by line; pass the whole "
+            "GENKI-R2009a folder",
+        )
+    base = labels.parent.parent.parent
+    images = base / "files"
+    if not images.is_dir():
+        raise ReaderError(
+            f"{ds}: the release's files/ folder not found at {images}",
+            hint="GENKI-R2009a keeps the images in files/ beside Subsets/; pass the whole "
+            "GENKI-R2009a folder",
+        )
+    names = [line.strip() for _, line in text_lines(names_file)]
+    rows = list(text_lines(labels))
+    yield Note(ds, "file_set", "GENKI-R2009a release (Subsets/GENKI-4K lists)")
+    yield Note(ds, "count", str(len(rows)))
+    if len(names) != len(rows):
+        raise ReaderError(
+            f"{ds}: {RELEASE_IMAGES} has {len(names)} lines and {labels.name} {len(rows)}",
+            hint="the lists pair line by line: a copy with different counts would shift "
+            "every label; get a complete copy of the release",
+        )
+    for (n, line), name in zip(rows, names, strict=True):
+        where = f"{labels.name}:{n}"
+        tokens = line.split()
+        if len(tokens) != 4:
+            yield Drop(ds, "malformed row", where, f"expected 'smile yaw pitch roll', got {line!r}")
+            continue
+        try:
+            yaw, pitch, roll = floats(tokens[1:])
+        except ValueError:
+            yield Drop(ds, "bad number", where, f"pose is not numeric: {line!r}")
+            continue
+        path = label_path(images, name)
+        if isinstance(path, str):
+            yield Drop(ds, "unsafe path", where, path)
+            continue
+        key = rel(path, base)
+        if not path.is_file():
+            yield Drop(ds, "missing image", where, key)
+            continue
+        yield Sample(
+            ds, key, FileImage(path), {"smile": tokens[0]}, pose=(yaw, pitch, roll), where=where
+        )
+
+
 @register("genki")
 def read_genki(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
@@ -63,6 +125,10 @@ def read_genki(
     labels = root / options.get("labels", "labels.txt")
     if not labels.is_file():
         found = find_one(root, "labels.txt", required=False)
+        release = find_one(root, RELEASE_LABELS, required=False) if found is None else None
+        if release is not None:
+            yield from _read_release(manifest.id, release)
+            return
         if found is None:
             folders = _class_folders(root)
             if folders is not None:

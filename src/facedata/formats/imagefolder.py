@@ -10,6 +10,9 @@ Options:
   extensions: [.jpg, ...]
   unlabeled: [folder, ...]  class-level folders with no label (chazzer `test/`):
                             their images are counted as drops, not read
+  subject: <regex>          the person id from the file name, the regex's first group
+                            (CK+48 `S010_004_00000017.png` -> S010): a build can then
+                            split by person; a name it does not match has no subject
 
 The key is the whole relative path: FER2013 folder copies reuse a file name in
 several class folders, so the file name alone is not unique.
@@ -17,6 +20,7 @@ several class folders, so the file name alone is not unique.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,21 @@ def _split_folders(options: dict[str, Any]) -> list[str]:
     return list(splits) if isinstance(splits, dict) else []
 
 
+def _subject_pattern(ds: str, value: object) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    try:
+        pattern = re.compile(str(value))
+    except re.error as exc:
+        raise ReaderError(f"{ds}: format.options.subject is not a regex: {exc}") from None
+    if pattern.groups < 1:
+        raise ReaderError(
+            f"{ds}: format.options.subject needs one group, the person id",
+            hint=r"e.g. subject: '^(S\d+)_'",
+        )
+    return pattern
+
+
 @register("imagefolder", markers=_split_folders)
 def read_imagefolder(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
@@ -56,6 +75,7 @@ def read_imagefolder(
         raise ReaderError(f"{ds}: format.options.head must be smile or expression, got {head!r}")
     extensions = frozenset(e.lower() for e in options.get("extensions", IMAGE_EXTENSIONS))
     unlabeled = set(options.get("unlabeled", []))
+    subject = _subject_pattern(ds, options.get("subject"))
     splits: dict[str, str] | None = options.get("splits")
     if splits:
         tops = [
@@ -83,11 +103,13 @@ def read_imagefolder(
                 continue
             for path in _images(folder, extensions):
                 key = rel(path, root)
+                found = subject.match(path.name) if subject else None
                 yield Sample(
                     ds,
                     key,
                     FileImage(path),
                     {head: folder.name},
                     split=split if splits else normalise_split(None),
+                    subject_id=found.group(1) if found else None,
                     where=key,
                 )

@@ -5,6 +5,8 @@ the label file (train ids have 5 digits, test ids 4), never rebuilt from numbers
 Split is the name prefix. Manual 5-point landmarks and boxes are in original-image
 coordinates, so they are attached only when reading Image/original/; the aligned
 100x100 images (option `images: aligned`) get neither. RAF-DB has no subject ids.
+A copy with only Image/aligned/ (the `raf-basic/` folder research code loads, e.g.
+EmoLabel/ + Image/aligned/*_aligned.jpg) is read aligned, and says so once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
-from ..sample import Drop, FileImage, Sample
+from ..sample import Drop, FileImage, Note, Sample
 from ._common import find_one, floats, label_path, rel, text_lines
 from .registry import register
 
@@ -57,14 +59,28 @@ def _bbox(path: Path) -> list[float]:
 @register("rafdb")
 def read_rafdb(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
-) -> Iterator[Sample | Drop]:
+) -> Iterator[Sample | Drop | Note]:
     ds = manifest.id
     labels = _label_file(root)
     variant = options.get("images", "original")
     if variant not in ("original", "aligned"):
         raise ReaderError(f"{ds}: format.options.images must be original or aligned")
-    images = find_one(root, variant, dirs=True)
-    assert images is not None
+    images = find_one(root, variant, dirs=True, required=variant == "aligned")
+    if images is None:  # aligned-only copies (raf-basic/ in research code): read those
+        images = find_one(root, "aligned", dirs=True, required=False)
+        if images is None:
+            raise ReaderError(
+                f"{ds}: neither Image/original/ nor Image/aligned/ found under {root}",
+                hint="unpack basic/Image/original.zip (or aligned.zip) in place, or pass the "
+                "folder that holds them",
+            )
+        variant = "aligned"
+        yield Note(
+            ds,
+            "degraded",
+            "no Image/original/ in this copy: the aligned 100x100 faces are read, without "
+            "the manual landmarks (faces are detected)",
+        )
     manual = find_one(root, "manual", dirs=True, required=False) if variant == "original" else None
     boxes = (
         find_one(root, "boundingbox", dirs=True, required=False) if variant == "original" else None

@@ -1,0 +1,111 @@
+"""Read the start of a staged delivery with its own reader before it is registered.
+
+File names and hashes cannot tell a right delivery from a wrong one when the
+manifest's hashes are unverified (a third-party size and sha256, kept as a note on a
+mismatch): any archive renamed `genki4k.tar` would be registered, and the build would
+then make a mislabelled corpus. So the reader that the build will use reads the first
+samples of the staged tree, and the first label codes go through the manifest's label
+map. A tree the reader cannot open, where it finds no image, or whose codes the label
+map does not know, is refused before anything is published.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from ..errors import FetchError, ReaderError
+from ..labels import remap
+from ..manifest import Manifest, Source
+from ..sample import Drop, FileImage, Sample
+
+PROBE_ITEMS = 200  # samples and drops read from the start of the tree
+
+
+def probe_delivery(manifest: Manifest, src: Source, tree: Path, given: Path) -> None:
+    """Refuse a staged tree whose first samples the build could not use, saying why."""
+    from ..formats import read_source
+    from ..formats.registry import _listing
+    from ..taxonomy import load_taxonomy
+
+    what = f"{manifest.id} [{src.id}]"
+    samples = labelled = 0
+    drops: Counter[str] = Counter()
+    unmapped: Counter[str] = Counter()
+    taxonomy = load_taxonomy()
+    try:
+        for n, item in enumerate(read_source(manifest, src, tree)):
+            if n >= PROBE_ITEMS or labelled >= 20:
+                break
+            if isinstance(item, Drop):
+                drops[item.reason] += 1
+            elif isinstance(item, Sample):
+                samples += 1
+                if isinstance(item.image, FileImage) and not Path(item.image.path).is_file():
+                    drops["image file missing"] += 1
+                    continue
+                out = remap(item, manifest.labels_for(src), taxonomy)
+                if isinstance(out, Drop):
+                    unmapped[out.reason] += 1
+                else:
+                    labelled += 1
+    except ReaderError as exc:
+        shown = exc.message.replace(f"{tree}/", "").replace(str(tree), given.name)
+        shown = shown.replace(f"{manifest.id}: ", "", 1)
+        raise FetchError(
+            f"{given} is not a copy {what} can read: {shown}; found at its top: {_listing(tree)}",
+            hint=(exc.hint or "").replace(f"{tree}/", "").replace(str(tree), given.name)
+            or "pass the archive or folder of this dataset as its publisher ships it",
+        ) from None
+    if labelled:
+        return
+    found = [f"{c} x {r}" for r, c in (drops + unmapped).most_common(3)]
+    detail = f"it read {samples} image(s) and no labelled sample"
+    if found:
+        detail += f" ({'; '.join(found)})"
+    raise FetchError(
+        f"{given} does not hold what {what} expects: {detail}; found at its top: {_listing(tree)}",
+        hint="is it the right file? Check that the archive or folder is this dataset "
+        f"({manifest.name}); a different dataset renamed to its file name is refused",
+    )
+
+
+def matching_sources(
+    manifest: Manifest, src: Source, tree: Path, given: Path, limit: int = 4
+) -> list[tuple[Manifest, Source]]:
+    """Other sources whose reader reads `tree`: this manifest's, else the catalog's.
+
+    A refused delivery is often the right data in another copy's shape (a Hugging Face
+    Parquet snapshot passed to the official source): naming the sources whose reader
+    does read it sends the person the right way, instead of to format options. The
+    manifest's own sources are tried first; only when none reads it are the other
+    manifests tried, and every one that reads it is named (several mirrors read by name
+    may read the same shape: the person picks the one the copy is).
+    """
+    from ..catalog import Catalog
+
+    own = _readers_of(tree, given, [(manifest, s) for s in manifest.sources if s.id != src.id])
+    if own:
+        return own[:1]
+    try:
+        others = [m for m in Catalog.load() if m.id != manifest.id]
+    except Exception:  # a broken manifest elsewhere must not hide the first error
+        return []
+    return _readers_of(tree, given, [(m, s) for m in others for s in m.sources])[:limit]
+
+
+def _readers_of(
+    tree: Path, given: Path, candidates: list[tuple[Manifest, Source]]
+) -> list[tuple[Manifest, Source]]:
+    from .manual import check_delivery
+
+    found = []
+    for m, s in candidates:
+        if s.kind == "local":
+            continue
+        try:
+            check_delivery(m, s, tree, given, set(), [], None)
+        except Exception:  # another reader on a stranger's tree: any failure is "no"
+            continue
+        found.append((m, s))
+    return found
