@@ -65,6 +65,11 @@ class LicenseInfo(_Strict):
     notes: str = ""
     text: str | None = Field(None, description="verbatim excerpt of the terms")
 
+    @field_validator("terms_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
+
     @field_validator("id")
     @classmethod
     def _spdx_like(cls, value: str) -> str:
@@ -135,6 +140,11 @@ class AccessInfo(_Strict):
     instructions: str = ""
     request_url: str | None = None
     contact: str | None = None
+
+    @field_validator("request_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
 
 
 class FormatSpec(_Strict):
@@ -266,11 +276,22 @@ class Manifest(_Strict):
     @field_validator("citation")
     @classmethod
     def _bibtex(cls, value: str) -> str:
+        from .sanitize import UnsafeTextError, bibtex
+
         if not re.search(r"@\w+\s*\{", value):
             raise ValueError("expected BibTeX (e.g. @article{key, ...})")
         if value.count("{") != value.count("}"):
             raise ValueError("unbalanced braces in BibTeX")
+        try:
+            bibtex(value, "BibTeX")
+        except UnsafeTextError as exc:
+            raise ValueError(f"{exc.message} ({exc.hint})") from None
         return value
+
+    @field_validator("homepage")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
