@@ -31,6 +31,7 @@ Md5 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 _LICENSE_ID = re.compile(r"^(LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)$")
+LICENSE_ID = _LICENSE_ID  # what an SPDX id or LicenseRef-* looks like (the bundle checks records)
 
 
 def check_url(value: str) -> str:

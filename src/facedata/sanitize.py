@@ -212,6 +212,19 @@ def _closing(text: str, at: int, opener: str) -> int:
     return -1
 
 
+def _balanced(text: str) -> bool:
+    """Every `}` closes an earlier `{`, and every `{` is closed."""
+    depth = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def bibtex(value: object, where: str = "citation") -> str:
     """BibTeX that LaTeX may safely read: the known entries, verbatim, one blank line apart.
 
@@ -222,7 +235,7 @@ def bibtex(value: object, where: str = "citation") -> str:
     dropped; `@comment` entries too.
     """
     text = plain_text(value)
-    if text.count("{") != text.count("}"):
+    if not _balanced(text):
         raise UnsafeTextError(
             f"{where}: unbalanced braces in BibTeX",
             hint="every { needs its } (a citation cut short?); fix the citation and retry",

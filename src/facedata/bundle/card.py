@@ -108,7 +108,8 @@ def front_matter(corpus: CorpusView) -> dict[str, Any]:
         },
     }
     if t.noncommercial:
-        meta["extra_gated_prompt"] = sanitize.yaml_text(t.statement)
+        # the Hub shows the prompt as Markdown: the Markdown policy, not just YAML's
+        meta["extra_gated_prompt"] = text(t.statement)
     return meta
 
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from .. import sanitize
 from ..corpus import DATA_DIR, SPLITS, columns, default_expressions
+from ..manifest import LICENSE_ID
 from .bibtex import render_bib, unique_entries
 from .record import CorpusView
 
@@ -122,6 +123,8 @@ def _licenses(corpus: CorpusView) -> list[str]:
     for d in corpus.datasets:
         if sanitize.url(d.terms_url):
             value = str(d.terms_url)
+        elif not LICENSE_ID.match(d.license_id):
+            value = "LICENSES/README.md"  # a damaged record: point at the terms written out
         elif not d.license_id.startswith("LicenseRef-"):
             value = f"https://spdx.org/licenses/{d.license_id}.html"
         else:
