@@ -96,6 +96,10 @@ def test_hostile_manifest_text_is_inert_in_every_bundle_file(team):
     assert ESC not in shown.out and "\x07" not in shown.out and "alert(1)" in shown.out
     listed = team.cli("list")
     assert ESC not in listed.out
+    table = team.cli("licenses", "--markdown")
+    assert table.code == 0 and "alert(1)" in table.out
+    assert_inert_markdown(table.out)
+    assert ESC not in team.cli("licenses").out
 
 
 @pytest.mark.parametrize("field", ["homepage", "license.terms_url"])
