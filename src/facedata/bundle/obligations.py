@@ -19,6 +19,7 @@ from typing import Any
 from ..licensing import attribution_required, share_alike
 from .bibtex import names, parse, plain
 
+_NOT_DETECTED = {"dataset_landmarks", "precropped", "whole_frame"}
 _MODES = {"L": "converted to greyscale", "RGB": "converted to RGB"}
 
 
@@ -103,7 +104,8 @@ def modifications(corpus: dict[str, Any]) -> list[str]:
     statuses = (corpus.get("counts") or {}).get("align_status") or {}
     detector = corpus.get("detector") or {}
     how = []
-    if statuses.get("detected") or statuses.get("multiple_faces") or (detector and not statuses):
+    by_detector = any(n and k not in _NOT_DETECTED for k, n in statuses.items())
+    if by_detector or (detector and not statuses):
         how.append(f"detected with {detector.get('name') or 'a face detector'}")
     if statuses.get("dataset_landmarks"):
         how.append("located on the source's own landmarks")
