@@ -284,9 +284,9 @@ class Manifest(_Strict):
         if value.count("{") != value.count("}"):
             raise ValueError("unbalanced braces in BibTeX")
         try:
-            bibtex(value, "BibTeX")
+            bibtex(value, "")
         except UnsafeTextError as exc:
-            raise ValueError(f"{exc.message} ({exc.hint})") from None
+            raise ValueError(f"{exc.message.removeprefix(': ')} ({exc.hint})") from None
         return value
 
     @field_validator("homepage")

@@ -243,8 +243,8 @@ def bibtex(value: object, where: str = "citation") -> str:
     danger = _TEX_DANGER.search(text)
     if danger:
         raise UnsafeTextError(
-            f"{where}: BibTeX contains the TeX command {danger.group(0)!r}, which can "
-            "write files or run commands when LaTeX reads the .bib",
+            f"{where}: the TeX command '{danger.group(0)}' can write files or run "
+            "commands when LaTeX reads the .bib",
             hint="a citation needs no TeX commands of this kind: remove it from the citation",
         )
     out: list[str] = []

@@ -20,7 +20,7 @@ from ..licensing import attribution_required, share_alike
 from .bibtex import names, parse, plain
 
 _NOT_DETECTED = {"dataset_landmarks", "precropped", "whole_frame"}
-_MODES = {"L": "converted to greyscale", "RGB": "converted to RGB"}
+_MODES = {"L": "converted to greyscale", "RGB": "stored as RGB (greyscale sources converted)"}
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def modifications(corpus: dict[str, Any]) -> list[str]:
         out.append(f"re-encoded as {image['format']}")
     out.append(
         "labels remapped into facedata's smile and expression schema (each row keeps "
-        "its source label in `source_label`)"
+        "its original label in the source_label column)"
     )
     dedup = corpus.get("dedup") or {}
     if (dedup.get("exact") or 0) + (dedup.get("near") or 0):
