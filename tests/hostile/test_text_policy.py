@@ -258,3 +258,13 @@ def test_every_catalog_manifest_passes_the_policies():
         sanitize.bibtex(m.citation, m.id)
         for url in (m.homepage, m.license.terms_url):
             assert url is None or sanitize.url(url) == url, (m.id, url)
+
+
+def test_the_report_page_uses_the_html_policy():
+    from facedata.report.html import esc, link
+
+    assert esc("\x1b[31m<b>") == "&lt;b&gt;"
+    assert "<a" not in link("javascript:alert(1)") and "<a" not in link(" https://x y")
+    assert link("https://example.org/a?b=1&c").startswith(
+        '<a href="https://example.org/a?b=1&amp;c"'
+    )

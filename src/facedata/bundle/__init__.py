@@ -12,9 +12,17 @@ from typing import Any
 from ..atomic import atomic_write_text
 from ..manifest import Manifest
 from . import attribution, card, cff, croissant, licenses, references
+from .obligations import terms_and_obligations
 from .record import CorpusView, corpus_from_manifests, load_corpus, view
 
-__all__ = ["CorpusView", "corpus_from_manifests", "load_corpus", "render_bundle", "write_bundle"]
+__all__ = [
+    "CorpusView",
+    "corpus_from_manifests",
+    "load_corpus",
+    "render_bundle",
+    "terms_and_obligations",
+    "write_bundle",
+]
 
 
 def render_bundle(
