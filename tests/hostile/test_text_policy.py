@@ -268,3 +268,17 @@ def test_the_report_page_uses_the_html_policy():
     assert link("https://example.org/a?b=1&c").startswith(
         '<a href="https://example.org/a?b=1&amp;c"'
     )
+
+
+def test_forget_is_not_blocked_by_a_tampered_citation(team):
+    """An erasure must go through; the unsafe citation is withheld, and the bundle says so."""
+    assert team.build("c").code == 0
+    out = team.out("c")
+    record = json.loads((out / "corpus.json").read_text())
+    record["datasets"][0]["citation"] = BAD_BIBTEX["preamble"]
+    (out / "corpus.json").write_text(json.dumps(record))
+    res = team.cli("forget", "--subject", "P002", str(out))
+    assert res.code == 0, res.err
+    assert "write18" not in (out / "references.bib").read_text()
+    attribution = " ".join((out / "ATTRIBUTION.md").read_text().split())
+    assert "Citation withheld from references.bib" in attribution and "immediate" in attribution

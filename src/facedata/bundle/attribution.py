@@ -65,6 +65,11 @@ def _section(d: DatasetInfo) -> list[str]:
     if d.homepage:
         lines.append(f"- Homepage: {link(d.homepage)}")
     lines.append(f"- Full terms: [LICENSES/{d.id}.md](LICENSES/{d.id}.md)")
+    if d.citation_withheld:
+        lines.append(
+            f"- Citation withheld from references.bib: {text(d.citation_withheld)}; "
+            "see the dataset's homepage for how to cite it"
+        )
     return [*lines, ""]
 
 

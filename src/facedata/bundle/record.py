@@ -21,7 +21,7 @@ from ..corpus.record import CorpusError
 from ..licensing import CorpusTerms as Terms
 from ..licensing import corpus_terms, share_alike, share_alike_sentence
 from ..manifest import Manifest
-from ..sanitize import bibtex
+from ..sanitize import UnsafeTextError, bibtex
 from .obligations import Credit, credit, modifications
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -47,6 +47,7 @@ class DatasetInfo:
     homepage: str | None
     version: str | None
     clearance: dict[str, Any] | None = None  # the clearance that admitted it, if one did
+    citation_withheld: str | None = None  # why a citation was left out (unsafe BibTeX)
 
     @property
     def share_alike(self) -> bool:
@@ -185,9 +186,18 @@ def _name(corpus: dict[str, Any], out_dir: Path) -> str:
 
 
 def view(
-    corpus: dict[str, Any], out_dir: Path, manifests: dict[str, Manifest] | None = None
+    corpus: dict[str, Any],
+    out_dir: Path,
+    manifests: dict[str, Manifest] | None = None,
+    *,
+    withhold_unsafe: bool = False,
 ) -> CorpusView:
-    """Resolve a corpus record (and, optionally, manifests) into what the bundle states."""
+    """Resolve a corpus record (and, optionally, manifests) into what the bundle states.
+
+    A citation that fails the BibTeX policy is refused (UnsafeTextError), or, with
+    `withhold_unsafe` (an erasure must not be blocked by a damaged record), left out
+    and the reason kept in `citation_withheld`.
+    """
     manifests = manifests or {}
     datasets: list[DatasetInfo] = []
     seen: set[str] = set()
@@ -205,9 +215,15 @@ def view(
         seen.add(record["id"])
         info = _dataset(record, manifests.get(record["id"]))
         if str(info.citation).strip():
-            # one BibTeX policy for every format: refused here, before any file is written
-            safe = bibtex(str(info.citation), f"corpus.json: dataset {info.id}: citation")
-            info = replace(info, citation=safe)
+            # one BibTeX policy for every format: applied here, before any file is written
+            try:
+                safe = bibtex(str(info.citation), f"corpus.json: dataset {info.id}: citation")
+            except UnsafeTextError as exc:
+                if not withhold_unsafe:
+                    raise
+                info = replace(info, citation="", citation_withheld=exc.message)
+            else:
+                info = replace(info, citation=safe)
         datasets.append(info)
     purpose = corpus.get("purpose") or "research"
     shards = list(corpus.get("shards") or [])
