@@ -282,3 +282,40 @@ def test_forget_is_not_blocked_by_a_tampered_citation(team):
     assert "write18" not in (out / "references.bib").read_text()
     attribution = " ".join((out / "ATTRIBUTION.md").read_text().split())
     assert "Citation withheld from references.bib" in attribution and "immediate" in attribution
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "id",
+        "name",
+        "source",
+        "official",
+        "license_id",
+        "tier",
+        "derivatives",
+        "redistribution",
+        "terms_url",
+        "license_notes",
+        "license_text",
+        "attribution",
+        "citation",
+        "homepage",
+        "version",
+        "clearance",
+    ],
+)
+def test_cite_on_a_record_with_wrong_types_ends_cleanly(tmp_path, capsys, monkeypatch, field):
+    from tests.bundle.conftest import DATASETS, make_corpus
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    for i, value in enumerate([123, 1.5, True, [], ["a"], {"a": 1}, "x" * 5000, "free"]):
+        root = tmp_path / f"c{i}"
+        corpus = make_corpus(root, [dict(d) for d in DATASETS])
+        corpus["datasets"][0][field] = value
+        (root / "corpus.json").write_text(json.dumps(corpus))
+        res = run_cli(capsys, "cite", str(root))
+        assert res.code in (0, 1) and "Traceback" not in res.err, (value, res.err)
+        if res.code == 0 and field == "tier":
+            readme = (root / "LICENSES" / "README.md").read_text()
+            assert "non-commercial research only" in readme  # a made-up tier grants nothing

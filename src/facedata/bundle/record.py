@@ -24,7 +24,7 @@ from ..manifest import Manifest
 from ..sanitize import UnsafeTextError, bibtex
 from .obligations import Credit, credit, modifications
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # a file name under LICENSES/
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,41 @@ def load_corpus(path: Path) -> dict[str, Any]:
     ).to_dict()
 
 
+_TIERS = ("commercial", "noncommercial", "research-only", "unknown")
+_PERMISSIONS = ("allowed", "forbidden", "unknown")
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A text field of a record someone may have edited: scalars as text, the rest as absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
+    text_keys = {
+        "name",
+        "source",
+        "license_id",
+        "terms_url",
+        "license_notes",
+        "license_text",
+        "attribution",
+        "citation",
+        "homepage",
+        "version",
+    }
+
     def pick(key: str, fallback: Any) -> Any:
         value = record.get(key)
+        if key in text_keys:
+            value = _text_or_none(value)
+        elif key == "tier" and value is not None and value not in _TIERS:
+            value = "unknown"  # a tier nobody defined grants nothing
+        elif key in ("derivatives", "redistribution") and value is not None:
+            value = value if value in _PERMISSIONS else "unknown"
         return fallback if value is None else value
 
     lic = manifest.license if manifest else None
