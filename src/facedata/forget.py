@@ -194,7 +194,9 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dic
         if removed:
             from .bundle import write_bundle
 
-            write_bundle(tmp, corpus)  # card counts and Croissant file hashes changed
+            # card counts and Croissant file hashes changed; a damaged citation in the
+            # record is left out rather than allowed to block the erasure
+            write_bundle(tmp, corpus, withhold_unsafe=True)
         _rewrite_report(tmp)
     return removed
 

@@ -13,6 +13,7 @@ yesterday in UTC must not come back because the machine's zone is behind UTC.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,6 +328,40 @@ def decide(
     )
 
 
+# Licenses that waive attribution; every other license (LicenseRef-* included) is
+# taken to require credit: a credit nobody needed costs a line, a missing one is a breach.
+_NO_ATTRIBUTION = re.compile(
+    r"^(CC0-1\.0|PDDL-1\.0|Unlicense|0BSD|LicenseRef-Public-?Domain.*|public-domain)$",
+    re.IGNORECASE,
+)
+# Copyleft for data and text: adapted material must be shared under the same terms.
+_SHARE_ALIKE = re.compile(
+    r"^(CC-BY(-NC)?-SA-\d.*|ODbL-\d.*|GFDL-.*|CDLA-Sharing-.*|[AL]?GPL-.*|"
+    r"LicenseRef-.*-(SA|ShareAlike)(-.*)?)$",
+    re.IGNORECASE,
+)
+
+
+def attribution_required(license_id: str) -> bool:
+    """Whether a license asks for credit: false only for those that waive it (CC0, PD)."""
+    return not _NO_ATTRIBUTION.match(license_id.strip())
+
+
+def share_alike(license_id: str) -> bool:
+    """Whether adapted material must be licensed alike (CC BY-SA §3(b), ODbL §4.4 ...)."""
+    return bool(_SHARE_ALIKE.match(license_id.strip()))
+
+
+def share_alike_sentence(licensed: Iterable[str]) -> str:
+    """The statement's share-alike clause, naming each input and its license."""
+    names = ", ".join(licensed)
+    return (
+        f"ShareAlike: {names} require(s) that adapted material (this aligned, remapped "
+        "copy included) be shared only under the same license or one its licensor lists "
+        "as compatible, with the same credit."
+    )
+
+
 def most_restrictive_tier(tiers: list[str]) -> str:
     """The corpus's own tier: its most restrictive input decides."""
     return max(tiers, key=_RESTRICTIVENESS.index) if tiers else "unknown"
@@ -343,6 +378,7 @@ class CorpusTerms:
     no_redistribution: bool
     unknown: bool
     clearances: tuple[dict, ...] = ()
+    share_alike: tuple[str, ...] = ()  # "dataset (license id)" of each share-alike input
 
     def to_dict(self) -> dict:
         return {
@@ -351,6 +387,7 @@ class CorpusTerms:
             # unknown counts as forbidden: nobody granted it
             "derivatives": "forbidden" if self.no_derivatives else "allowed",
             "redistribution": "forbidden" if self.no_redistribution else "allowed",
+            "share_alike": list(self.share_alike),
             "clearances": list(self.clearances),
         }
 
@@ -370,15 +407,19 @@ def corpus_terms(
     inputs: Iterable[tuple[str, str, str]],
     purpose: str,
     clearances: Iterable[dict] = (),
+    *,
+    share_alike: Iterable[str] = (),
 ) -> CorpusTerms:
     """Terms of a corpus from its inputs' (tier, derivatives, redistribution).
 
     An input admitted by a commercial clearance passes its tier as `commercial` (the
     caller decides that); the clearances are stated, since the corpus's commercial
     use lasts only as long as they do. Unknown derivatives or redistribution count
-    as forbidden.
+    as forbidden. `share_alike` names the inputs ("id (license)") whose license is
+    share-alike: the corpus may be shared only on their terms.
     """
     inputs = list(inputs)
+    alike = tuple(dict.fromkeys(share_alike))
     cleared = tuple(dict(c) for c in clearances)
     tier = most_restrictive_tier([t for t, _, _ in inputs])
     no_deriv = any(d != "allowed" for _, d, _ in inputs)
@@ -403,11 +444,13 @@ def corpus_terms(
             "Derivatives (this aligned, remapped copy included) may not be shared: at least "
             "one input forbids it or does not say it is allowed."
         )
+    if alike:
+        parts.append(share_alike_sentence(alike))
     if tier == "unknown":
         parts.append("At least one input has no known license grant.")
     parts.append("Each input's own terms apply; see LICENSES/.")
     return CorpusTerms(
-        tier, " ".join(parts), noncommercial, no_deriv, no_redist, tier == "unknown", cleared
+        tier, " ".join(parts), noncommercial, no_deriv, no_redist, tier == "unknown", cleared, alike
     )
 
 

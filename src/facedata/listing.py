@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from . import sanitize
 from .catalog import Catalog
 from .licensing import Clearance, TwinIndex, decide
 from .manifest import Manifest
@@ -64,7 +67,8 @@ def dataset_rows(catalog: Catalog, clearances: list[Clearance] = ()) -> list[dic
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: one line, every `|` not already escaped escaped."""
+    return re.sub(r"(?<!\\)\|", r"\\|", str(text).replace("\n", " "))
 
 
 def licenses_markdown(catalog: Catalog) -> str:
@@ -81,13 +85,13 @@ def licenses_markdown(catalog: Catalog) -> str:
             + " | ".join(
                 _cell(v)
                 for v in (
-                    f"{row['name']} (`{row['id']}`)",
+                    f"{sanitize.markdown(row['name'])} (`{row['id']}`)",
                     f"`{row['license_id']}`",
                     row["tier"],
                     row["derivatives"],
                     row["redistribution"],
                     verdict,
-                    row["terms_url"] or "",
+                    sanitize.url(row["terms_url"]) or "",
                 )
             )
             + " |"

@@ -31,6 +31,7 @@ Md5 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="32 lowercase 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 _LICENSE_ID = re.compile(r"^(LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9][A-Za-z0-9.+-]*)$")
+LICENSE_ID = _LICENSE_ID  # what an SPDX id or LicenseRef-* looks like (the bundle checks records)
 
 
 def check_url(value: str) -> str:
@@ -64,6 +65,11 @@ class LicenseInfo(_Strict):
     terms_url: str | None = None
     notes: str = ""
     text: str | None = Field(None, description="verbatim excerpt of the terms")
+
+    @field_validator("terms_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
 
     @field_validator("id")
     @classmethod
@@ -136,6 +142,11 @@ class AccessInfo(_Strict):
     instructions: str = ""
     request_url: str | None = None
     contact: str | None = None
+
+    @field_validator("request_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
 
 
 class FormatSpec(_Strict):
@@ -267,11 +278,22 @@ class Manifest(_Strict):
     @field_validator("citation")
     @classmethod
     def _bibtex(cls, value: str) -> str:
+        from .sanitize import UnsafeTextError, bibtex
+
         if not re.search(r"@\w+\s*\{", value):
             raise ValueError("expected BibTeX (e.g. @article{key, ...})")
         if value.count("{") != value.count("}"):
             raise ValueError("unbalanced braces in BibTeX")
+        try:
+            bibtex(value, "")
+        except UnsafeTextError as exc:
+            raise ValueError(f"{exc.message.removeprefix(': ')} ({exc.hint})") from None
         return value
+
+    @field_validator("homepage")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

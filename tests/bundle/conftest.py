@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from facedata.corpus import CORPUS_FORMAT, CORPUS_JSON, column_names, table_of
+from tests.compliance.conftest import team  # noqa: F401 - real builds of own recordings
 
 CKPLUS_BIB = """@inproceedings{lucey2010ckplus,
   title     = {The Extended Cohn-Kanade Dataset ({CK+}): A complete dataset},

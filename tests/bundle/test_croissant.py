@@ -69,3 +69,18 @@ def test_a_bundle_before_any_build_validates(tmp_path, caplog):
     doc = json.loads((tmp_path / "croissant.json").read_text())
     assert [d["@type"] for d in doc["distribution"]] == ["cr:FileSet"]
     _validate(tmp_path / "croissant.json", caplog)
+
+
+def test_rai_fields_for_face_data_validate_and_read_back(corpus_dir, caplog):
+    root, corpus = corpus_dir
+    write_bundle(root, corpus)
+    ds = _validate(root / "croissant.json", caplog)
+    meta = ds.metadata
+    personal = " ".join(meta.personal_sensitive_information or [])
+    assert "biometric" in personal and "subject_id" in personal
+    assert "Consent:" in (meta.data_collection or "")
+    assert "ckplus: collected by its creators" in meta.data_collection
+    assert meta.data_collection_type == ["Secondary Data Analysis"]
+    assert any("Art. 5(1)(f)" in u for u in meta.data_use_cases or [])
+    assert any("aligned" in p for p in meta.data_preprocessing_protocol or [])
+    assert meta.data_social_impact and meta.data_release_maintenance_plan

@@ -44,6 +44,26 @@ HEADS = ("smile", "expression")
 MAX_EXAMPLES = 20
 
 
+def _stricter_terms(first: Kept, row: dict[str, Any]) -> dict[str, Any]:
+    """The kept row now holds `row`'s labels: it carries the stricter tier of the two and
+    both license ids, so a CC BY row holding a CC BY-NC set's label says non-commercial."""
+    from ..licensing import most_restrictive_tier
+
+    changes: dict[str, Any] = {}
+    theirs_id, theirs_tier = row.get("license_id"), row.get("license_tier")
+    if theirs_id and first.license_id and theirs_id not in first.license_id.split(" AND "):
+        first.license_id = f"{first.license_id} AND {theirs_id}"
+        changes["license_id"] = first.license_id
+    if theirs_tier and first.license_tier and theirs_tier != first.license_tier:
+        try:
+            tier = most_restrictive_tier([first.license_tier, theirs_tier])
+        except ValueError:  # a tier the policy does not know: nothing granted it
+            tier = "unknown"
+        if tier != first.license_tier:
+            first.license_tier = changes["license_tier"] = tier
+    return changes
+
+
 def _bands(bits: int, parts: int) -> list[tuple[int, int]]:
     size, extra = divmod(bits, parts)
     spans, start = [], 0
@@ -76,6 +96,8 @@ class Kept:
     smile_derived: bool
     merged_from: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    license_id: str | None = None
+    license_tier: str | None = None
 
     @property
     def labels(self) -> dict[str, Any]:
@@ -168,6 +190,8 @@ class Deduper:
                 smile=row.get("smile"),
                 expression=row.get("expression"),
                 smile_derived=bool(row.get("smile_derived")),
+                license_id=row.get("license_id"),
+                license_tier=row.get("license_tier"),
             )
         )
         self._exact.setdefault(row["sha256"], idx)
@@ -236,6 +260,7 @@ class Deduper:
         if changes:
             first.merged_from = (*first.merged_from, ident)
             changes["merged_from"] = list(first.merged_from)
+            changes.update(_stricter_terms(first, row))
         return changes
 
     def to_dict(self) -> dict[str, Any]:

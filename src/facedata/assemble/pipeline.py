@@ -36,7 +36,7 @@ from ..corpus import (
 from ..corpus.counts import RowCounter
 from ..corpus.shards import file_sha256
 from ..errors import BuildError, PolicyError
-from ..licensing import corpus_terms, load_clearances, policy_now
+from ..licensing import corpus_terms, load_clearances, policy_now, share_alike
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
 from ..withdrawals import (
@@ -357,7 +357,14 @@ def corpus_license(
     cleared = [a.decision.clearance for a in admitted if a.decision.clearance]
     if detector is not None and detector.clearance is not None:
         cleared.append(detector.clearance)
-    return corpus_terms(inputs, purpose, [c.model_dump(mode="json") for c in cleared]).to_dict()
+    alike = [
+        f"{a.manifest.id} ({a.manifest.license.id})"
+        for a in admitted
+        if share_alike(a.manifest.license.id)
+    ]
+    return corpus_terms(
+        inputs, purpose, [c.model_dump(mode="json") for c in cleared], share_alike=alike
+    ).to_dict()
 
 
 def _corpus_id(out: Path) -> str:

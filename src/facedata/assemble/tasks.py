@@ -26,7 +26,16 @@ from .worker import Failed, Item, WorkSettings, process_item
 ROW_GROUP = 512  # rows per Parquet row group in final shards: bounded memory per read
 # what the merge reads of a row (dedup, leak check, counts); the rest stays in the
 # partial shard, so results stay small on their way back to the driver
-MERGE_COLUMNS = (*COUNT_COLUMNS, "key", "subject_id", "sha256", "phash", "smile_derived")
+MERGE_COLUMNS = (
+    *COUNT_COLUMNS,
+    "key",
+    "subject_id",
+    "sha256",
+    "phash",
+    "smile_derived",
+    "license_id",
+    "license_tier",  # a merged row takes the stricter terms (dedup)
+)
 
 
 @dataclass(frozen=True)

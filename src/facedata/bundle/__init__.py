@@ -12,16 +12,28 @@ from typing import Any
 from ..atomic import atomic_write_text
 from ..manifest import Manifest
 from . import attribution, card, cff, croissant, licenses, references
+from .obligations import terms_and_obligations
 from .record import CorpusView, corpus_from_manifests, load_corpus, view
 
-__all__ = ["CorpusView", "corpus_from_manifests", "load_corpus", "render_bundle", "write_bundle"]
+__all__ = [
+    "CorpusView",
+    "corpus_from_manifests",
+    "load_corpus",
+    "render_bundle",
+    "terms_and_obligations",
+    "write_bundle",
+]
 
 
 def render_bundle(
-    out_dir: Path, corpus: dict[str, Any], manifests: dict[str, Manifest] | None = None
+    out_dir: Path,
+    corpus: dict[str, Any],
+    manifests: dict[str, Manifest] | None = None,
+    *,
+    withhold_unsafe: bool = False,
 ) -> dict[str, str]:
     """Relative path -> text of every bundle file, without touching the disk."""
-    v: CorpusView = view(corpus, out_dir, manifests)
+    v: CorpusView = view(corpus, out_dir, manifests, withhold_unsafe=withhold_unsafe)
     files = {
         "references.bib": references.render(v),
         "CITATION.cff": cff.render(v),
@@ -48,15 +60,22 @@ def _stale_licenses(out_dir: Path, keep: set[str]) -> list[Path]:
 
 
 def write_bundle(
-    out_dir: Path, corpus: dict[str, Any], manifests: dict[str, Manifest] | None = None
+    out_dir: Path,
+    corpus: dict[str, Any],
+    manifests: dict[str, Manifest] | None = None,
+    *,
+    withhold_unsafe: bool = False,
 ) -> list[Path]:
     """Write the bundle for `corpus` into `out_dir`; return the paths written.
 
     `manifests` (id -> Manifest) only fill what the record lacks: the record says
-    what a build actually used, so it wins.
+    what a build actually used, so it wins. A citation that fails the BibTeX policy
+    stops the write (facedata.sanitize.UnsafeTextError), unless `withhold_unsafe`:
+    then it is left out and ATTRIBUTION.md says why (for `forget`, which must not be
+    blocked by a damaged record).
     """
     out_dir = Path(out_dir)
-    files = render_bundle(out_dir, corpus, manifests)
+    files = render_bundle(out_dir, corpus, manifests, withhold_unsafe=withhold_unsafe)
     written = []
     for rel, text in files.items():
         path = out_dir / rel

@@ -13,10 +13,12 @@ from typing import Any
 
 import yaml
 
+from .. import sanitize
 from ..corpus import CORPUS_JSON, DATA_DIR, SPLITS
 from ..licensing import clearance_line
+from .attribution import credit_lines, modification_lines
 from .bibtex import render_bib, unique_entries
-from .markdown import fence, table
+from .markdown import code, fence, table, text
 from .record import CorpusView
 
 LICENSE_LINK = "LICENSES/README.md"
@@ -71,6 +73,8 @@ def front_matter(corpus: CorpusView) -> dict[str, Any]:
         tags.append("no-derivatives")
     if t.no_redistribution:
         tags.append("no-redistribution")
+    if t.share_alike:
+        tags.append("share-alike")
     rows = {
         s: int((corpus.counts.get("splits") or {}).get(s) or 0)
         or sum(int(x.get("rows") or 0) for x in corpus.shards if x.get("split") == s)
@@ -81,7 +85,7 @@ def front_matter(corpus: CorpusView) -> dict[str, Any]:
         for s in splits
     }
     meta: dict[str, Any] = {
-        "pretty_name": corpus.name,
+        "pretty_name": sanitize.yaml_text(corpus.name),
         "license": "other",
         "license_name": _license_name(corpus),
         "license_link": LICENSE_LINK,
@@ -104,23 +108,33 @@ def front_matter(corpus: CorpusView) -> dict[str, Any]:
         },
     }
     if t.noncommercial:
-        meta["extra_gated_prompt"] = t.statement
+        # the Hub shows the prompt as Markdown: the Markdown policy, not just YAML's
+        meta["extra_gated_prompt"] = text(t.statement)
     return meta
 
 
 def _terms(corpus: CorpusView) -> list[str]:
     t = corpus.terms
-    lines = [f"> **Terms.** {t.statement}", ">"]
+    lines = [f"> **Terms.** {text(t.statement)}", ">"]
     if t.noncommercial:
         lines.append("> - For non-commercial research only.")
     else:
         lines.append("> - Commercial use: allowed on the terms above, for this purpose only.")
     for c in t.clearances:
-        lines.append(f"> - Clearance: {clearance_line(c)}.")
+        lines.append(f"> - Clearance: {text(clearance_line(c))}.")
     if t.no_redistribution:
         lines.append("> - Not for redistribution: keep it within your site.")
     if t.no_derivatives:
         lines.append("> - Derivatives may not be shared: this aligned, remapped corpus is one.")
+    if t.share_alike:
+        lines.append(
+            "> - ShareAlike: " + text(", ".join(t.share_alike)) + " require(s) that this "
+            "adapted copy be shared only under the same license (or a compatible one)."
+        )
+    if any(d.credit.required for d in corpus.datasets):
+        lines.append(
+            "> - Attribution: credit every input as [ATTRIBUTION.md](ATTRIBUTION.md) says."
+        )
     if t.unknown:
         lines.append("> - At least one input has no known license grant.")
     lines.append(f"> - Full terms: [{LICENSE_LINK}]({LICENSE_LINK})")
@@ -132,7 +146,7 @@ def _count_table(per_split: dict[str, dict[str, int]], splits: list[str]) -> lis
     rows = []
     for c in classes:
         values = [int(per_split.get(s, {}).get(c, 0)) for s in splits]
-        rows.append([c, *map(str, values), str(sum(values))])
+        rows.append([text(c), *map(str, values), str(sum(values))])
     return table(["class", *splits, "total"], rows, numeric=len(splits) + 1)
 
 
@@ -145,10 +159,10 @@ def _contents(corpus: CorpusView) -> list[str]:
         n = per_dataset.get(d.id, {})
         rows.append(
             [
-                f"{d.name} (`{d.id}`)",
-                d.license_id,
-                d.tier,
-                "official" if d.official else f"mirror `{d.source}`",
+                f"{text(d.name)} ({code(d.id)})",
+                text(d.license_id),
+                text(d.tier),
+                "official" if d.official else f"mirror {code(d.source)}",
                 *(str(int(n.get(s, 0))) for s in splits),
             ]
         )
@@ -197,12 +211,15 @@ def _citation(corpus: CorpusView) -> list[str]:
 
 def _attribution(corpus: CorpusView) -> list[str]:
     lines = ["## Attribution", ""]
-    required = [d for d in corpus.datasets if d.attribution]
-    if not required:
-        lines += ["No input requires an attribution string beyond citation.", ""]
-    for d in required:
-        lines += [f"{d.name} (`{d.id}`) requires, verbatim:", "", *fence(d.attribution or ""), ""]
-    lines += ["Details per dataset: [ATTRIBUTION.md](ATTRIBUTION.md).", ""]
+    for d in corpus.datasets:
+        lines += [f"**{text(d.name)}** ({code(d.id)}):", "", *credit_lines(d)]
+    lines += [
+        "Details per dataset: [ATTRIBUTION.md](ATTRIBUTION.md).",
+        "",
+        "## Notice of modifications",
+        "",
+        *modification_lines(corpus),
+    ]
     return lines
 
 
@@ -211,8 +228,8 @@ def _provenance(corpus: CorpusView) -> list[str]:
     lines = [
         "## Provenance",
         "",
-        f"Built with {tool.get('name', 'facedata')} {tool.get('version', '')} on "
-        f"{corpus.date} (purpose: {corpus.purpose}).",
+        f"Built with {text(tool.get('name', 'facedata'))} {text(tool.get('version', ''))} on "
+        f"{text(corpus.date)} (purpose: {text(corpus.purpose)}).",
     ]
     if corpus.built:
         lines.append(
@@ -222,7 +239,7 @@ def _provenance(corpus: CorpusView) -> list[str]:
         )
     if corpus.detector:
         lines.append(
-            f"Faces were aligned with {corpus.detector.get('name', 'a detector')}; its terms "
+            f"Faces were aligned with {text(corpus.detector.get('name', 'a detector'))}; its terms "
             f"and those of its training data are in [{LICENSE_LINK}]({LICENSE_LINK})."
         )
     decision = corpus.detector_decision
@@ -231,12 +248,12 @@ def _provenance(corpus: CorpusView) -> list[str]:
         verdict = "admitted" if decision.get("admitted") else "refused"
         lines += [
             "",
-            f"Detector {decision.get('name')} ({decision.get('purpose')} build): {verdict}: "
-            f"{decision.get('reason')}",
+            f"Detector {text(decision.get('name'))} ({text(decision.get('purpose'))} build): "
+            f"{verdict}: {text(decision.get('reason'))}",
             "",
-            f"- weights license: {terms.get('weights_license')}",
-            f"- training data: {terms.get('training_data')}",
-            f"- training data terms: {terms.get('training_data_terms')}",
+            f"- weights license: {text(terms.get('weights_license'))}",
+            f"- training data: {text(terms.get('training_data'))}",
+            f"- training data terms: {text(terms.get('training_data_terms'))}",
             f"- commercial use without a clearance: "
             f"{'yes' if terms.get('commercial_use') else 'no'}",
         ]
@@ -245,13 +262,13 @@ def _provenance(corpus: CorpusView) -> list[str]:
 
 def render(corpus: CorpusView) -> str:
     header = yaml.safe_dump(front_matter(corpus), sort_keys=False, allow_unicode=True, width=100)
-    ids = ", ".join(f"`{d.id}`" for d in corpus.datasets)
+    ids = ", ".join(code(d.id) for d in corpus.datasets)
     lines = [
         "---",
         header.rstrip("\n"),
         "---",
         "",
-        f"# {corpus.name}",
+        f"# {text(corpus.name)}",
         "",
         f"Aligned face images labelled for smile and facial expression, from {ids}, "
         "remapped into one schema by facedata.",

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from .. import sanitize
 from .bibtex import BibEntry, Name, names, plain, unique_entries
 from .record import CorpusView
 
@@ -87,7 +88,7 @@ def reference(entry: BibEntry, cited_for: list[str]) -> dict[str, Any]:
         ref["publisher"] = {"name": plain(org)}
     if _DOI.match(f.get("doi", "")):
         ref["doi"] = f["doi"]
-    if url := _url(entry):
+    if url := sanitize.url(_url(entry)):
         ref["url"] = url
     notes = [plain(f["note"])] if f.get("note") else []
     notes.append("Cited for: " + ", ".join(cited_for))
@@ -130,6 +131,17 @@ def document(corpus: CorpusView) -> dict[str, Any]:
     return doc
 
 
+def _clean(value: Any) -> Any:
+    """Every string in the document through the YAML text policy."""
+    if isinstance(value, str):
+        return sanitize.yaml_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
 def render(corpus: CorpusView) -> str:
-    body = yaml.safe_dump(document(corpus), sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.safe_dump(_clean(document(corpus)), sort_keys=False, allow_unicode=True, width=100)
     return "# CITATION.cff for a facedata corpus (Citation File Format 1.2.0)\n" + body

@@ -12,7 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import sanitize
 from ..corpus import DATA_DIR, SPLITS, columns, default_expressions
+from ..manifest import LICENSE_ID
 from .bibtex import render_bib, unique_entries
 from .record import CorpusView
 
@@ -119,8 +121,10 @@ def _licenses(corpus: CorpusView) -> list[str]:
     """A URL where one is known, else the id: Croissant wants links, ids beat nothing."""
     out: list[str] = []
     for d in corpus.datasets:
-        if d.terms_url:
-            value = d.terms_url
+        if sanitize.url(d.terms_url):
+            value = str(d.terms_url)
+        elif not LICENSE_ID.match(d.license_id):
+            value = "LICENSES/README.md"  # a damaged record: point at the terms written out
         elif not d.license_id.startswith("LicenseRef-"):
             value = f"https://spdx.org/licenses/{d.license_id}.html"
         else:
@@ -139,6 +143,7 @@ def _restrictions(corpus: CorpusView) -> list[str]:
             ("non-commercial", t.noncommercial),
             ("no-derivatives", t.no_derivatives),
             ("no-redistribution", t.no_redistribution),
+            ("share-alike", bool(t.share_alike)),
         )
         if on
     ]
@@ -147,6 +152,101 @@ def _restrictions(corpus: CorpusView) -> list[str]:
 def _splits(corpus: CorpusView) -> list[str]:
     present = {s.get("split") for s in corpus.shards} | set(corpus.counts.get("splits") or {})
     return [s for s in SPLITS if s in present] or list(SPLITS)
+
+
+def _consent(corpus: CorpusView) -> str:
+    """What is known of the subjects' consent, per input, with its scope."""
+    parts = []
+    for d in corpus.datasets:
+        reg = corpus.consent.get(d.id)
+        if isinstance(reg, dict):
+            subjects = reg.get("subjects")
+            parts.append(
+                f"{d.id}: own recordings; each subject admitted only where the consent "
+                f"register {reg.get('register')} (sha256 {reg.get('sha256')}) grants "
+                f"{reg.get('purpose')} use on {reg.get('date')}"
+                + (
+                    f"; subjects by reason: {json.dumps(subjects, sort_keys=True)}"
+                    if subjects
+                    else ""
+                )
+            )
+        else:
+            parts.append(
+                f"{d.id}: collected by its creators; consent and its scope are as their "
+                f"terms state ({d.terms_url or d.license_id}), not recorded by facedata"
+            )
+    return "Consent: " + "; ".join(parts) + "." if parts else "Consent: no inputs."
+
+
+def rai(corpus: CorpusView) -> dict[str, Any]:
+    """The Croissant RAI fields that apply to a corpus of faces."""
+    ids = ", ".join(d.id for d in corpus.datasets)
+    own = [d.id for d in corpus.datasets if d.id in corpus.consent]
+    kinds = ["Secondary Data Analysis"] if len(own) < len(corpus.datasets) else []
+    if own:
+        kinds.append("Direct Measurement")
+    return {
+        "rai:dataCollection": (
+            f"Face images taken from existing datasets ({ids}), fetched from the sources "
+            "recorded in corpus.json with each file's sha256; facedata collected no "
+            "images itself except own recordings admitted through a consent register. "
+            + _consent(corpus)
+        ),
+        "rai:dataCollectionType": kinds,
+        "rai:dataCollectionRawData": (
+            "The original images and label files of each input dataset, listed with their "
+            "sha256 in corpus.json; they are not part of this corpus."
+        ),
+        "rai:dataPreprocessingProtocol": list(corpus.modifications),
+        "rai:dataAnnotationProtocol": [
+            "Labels are the input datasets' own annotations, remapped into one smile and "
+            "expression schema; smile inferred from an emotion label is flagged "
+            "(smile_derived) and the source label is kept (source_label)."
+        ],
+        "rai:personalSensitiveInformation": [
+            "Facial images of identifiable people: biometric data when processed to "
+            "identify a person (GDPR Art. 4(14), Art. 9).",
+            "Facial expression labels, which may be read as emotional states.",
+            "Pseudonymous subject ids (subject_id) linking images of one person.",
+        ],
+        "rai:dataUseCases": [
+            "Training and evaluating smile and facial-expression classifiers "
+            f"({corpus.purpose} use). " + corpus.terms.statement,
+            "Inferring emotions from faces is an emotion recognition system under the EU AI "
+            "Act (Art. 3(39)): high-risk (Annex III 1(c)) and prohibited in workplaces and "
+            "education institutions (Art. 5(1)(f)); detecting a visible smile alone is not "
+            "(recital 18).",
+        ],
+        "rai:dataLimitations": [
+            "Posed and in-the-wild sources are mixed; label definitions differ by source "
+            "and are mapped, not re-annotated.",
+            "Only what each input's license and consent allow: see LICENSES/.",
+        ],
+        "rai:dataBiases": [
+            "Age, sex, skin tone and culture follow each input's collection and are not "
+            "balanced or measured by facedata."
+        ],
+        "rai:dataSocialImpact": (
+            "Faces are personal data: use within the stated terms, honour withdrawals "
+            "(`facedata forget`), and do not use the corpus to identify people."
+        ),
+        "rai:dataReleaseMaintenancePlan": (
+            "Withdrawn subjects are removed with `facedata forget`, which rewrites the "
+            "shards and this file; use the newest copy from its publisher."
+        ),
+    }
+
+
+def _clean(value: Any) -> Any:
+    """Every string in the document through the JSON-LD text policy."""
+    if isinstance(value, str):
+        return sanitize.jsonld_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
 
 
 def document(corpus: CorpusView) -> dict[str, Any]:
@@ -184,53 +284,57 @@ def document(corpus: CorpusView) -> dict[str, Any]:
     )
     if not corpus.built:
         description += " No data has been built yet: this describes the corpus a build writes."
-    return {
-        "@context": CONTEXT,
-        "@type": "sc:Dataset",
-        "name": corpus.name,
-        "description": description,
-        "conformsTo": CONFORMS_TO,
-        "citeAs": citation,
-        "license": _licenses(corpus),
-        "datePublished": corpus.date,
-        "version": "1.0.0",
-        "keywords": [
-            "face",
-            "facial expression",
-            "smile",
-            "image classification",
-            *_restrictions(corpus),
-        ],
-        "distribution": files,
-        "recordSet": [
-            {
-                "@type": "cr:RecordSet",
-                "@id": SPLIT_SET,
-                "name": SPLIT_SET,
-                "description": "The corpus's splits.",
-                "dataType": "cr:Split",
-                "key": {"@id": f"{SPLIT_SET}/name"},
-                "field": [
-                    {
-                        "@type": "cr:Field",
-                        "@id": f"{SPLIT_SET}/name",
-                        "name": "name",
-                        "description": "The name of the split.",
-                        "dataType": "sc:Text",
-                    }
-                ],
-                "data": [{f"{SPLIT_SET}/name": s} for s in splits],
-            },
-            {
-                "@type": "cr:RecordSet",
-                "@id": RECORD_SET,
-                "name": RECORD_SET,
-                "description": "One aligned face per record, with its labels and provenance.",
-                "field": [_field(c) for c in MAIN_COLUMNS],
-            },
-        ],
-    }
+    return _clean(
+        {
+            "@context": CONTEXT,
+            "@type": "sc:Dataset",
+            "name": corpus.name,
+            "description": description,
+            "conformsTo": CONFORMS_TO,
+            "citeAs": citation,
+            "license": _licenses(corpus),
+            "datePublished": corpus.date,
+            "version": "1.0.0",
+            "keywords": [
+                "face",
+                "facial expression",
+                "smile",
+                "image classification",
+                *_restrictions(corpus),
+            ],
+            "distribution": files,
+            "recordSet": [
+                {
+                    "@type": "cr:RecordSet",
+                    "@id": SPLIT_SET,
+                    "name": SPLIT_SET,
+                    "description": "The corpus's splits.",
+                    "dataType": "cr:Split",
+                    "key": {"@id": f"{SPLIT_SET}/name"},
+                    "field": [
+                        {
+                            "@type": "cr:Field",
+                            "@id": f"{SPLIT_SET}/name",
+                            "name": "name",
+                            "description": "The name of the split.",
+                            "dataType": "sc:Text",
+                        }
+                    ],
+                    "data": [{f"{SPLIT_SET}/name": s} for s in splits],
+                },
+                {
+                    "@type": "cr:RecordSet",
+                    "@id": RECORD_SET,
+                    "name": RECORD_SET,
+                    "description": "One aligned face per record, with its labels and provenance.",
+                    "field": [_field(c) for c in MAIN_COLUMNS],
+                },
+            ],
+            **rai(corpus),
+        }
+    )
 
 
 def render(corpus: CorpusView) -> str:
-    return json.dumps(document(corpus), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document(corpus), indent=2, ensure_ascii=False)
+    return sanitize.jsonld_document(text) + "\n"

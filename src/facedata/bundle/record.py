@@ -11,15 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..corpus import CORPUS_FORMAT, default_expressions, hf_features, read_corpus
+from ..corpus.record import CorpusError
 from ..licensing import CorpusTerms as Terms
-from ..licensing import corpus_terms
+from ..licensing import corpus_terms, share_alike, share_alike_sentence
 from ..manifest import Manifest
+from ..sanitize import UnsafeTextError, bibtex
+from .obligations import Credit, credit, modifications
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # a file name under LICENSES/
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,24 @@ class DatasetInfo:
     homepage: str | None
     version: str | None
     clearance: dict[str, Any] | None = None  # the clearance that admitted it, if one did
+    citation_withheld: str | None = None  # why a citation was left out (unsafe BibTeX)
+
+    @property
+    def share_alike(self) -> bool:
+        """Whether its license makes adaptations share alike (CC BY-SA, ODbL ...)."""
+        return share_alike(self.license_id)
+
+    @property
+    def credit(self) -> Credit:
+        """The credit owed: the manifest's string, or one composed where the license asks."""
+        return credit(
+            self.name,
+            self.license_id,
+            self.attribution,
+            self.citation,
+            self.homepage,
+            self.terms_url,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,8 @@ class CorpusView:
     built: bool
     features: dict[str, Any] = field(default_factory=dict)  # the rows' HF features
     detector_decision: dict[str, Any] | None = None
+    modifications: list[str] = field(default_factory=list)  # what the build did to inputs
+    consent: dict[str, Any] = field(default_factory=dict)  # own data: register per dataset
 
     @property
     def date(self) -> str:
@@ -77,9 +102,41 @@ def load_corpus(path: Path) -> dict[str, Any]:
     ).to_dict()
 
 
+_TIERS = ("commercial", "noncommercial", "research-only", "unknown")
+_PERMISSIONS = ("allowed", "forbidden", "unknown")
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A text field of a record someone may have edited: scalars as text, the rest as absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
+    text_keys = {
+        "name",
+        "source",
+        "license_id",
+        "terms_url",
+        "license_notes",
+        "license_text",
+        "attribution",
+        "citation",
+        "homepage",
+        "version",
+    }
+
     def pick(key: str, fallback: Any) -> Any:
         value = record.get(key)
+        if key in text_keys:
+            value = _text_or_none(value)
+        elif key == "tier" and value is not None and value not in _TIERS:
+            value = "unknown"  # a tier nobody defined grants nothing
+        elif key in ("derivatives", "redistribution") and value is not None:
+            value = value if value in _PERMISSIONS else "unknown"
         return fallback if value is None else value
 
     lic = manifest.license if manifest else None
@@ -121,6 +178,7 @@ def derive_terms(datasets: Iterable[DatasetInfo], purpose: str) -> Terms:
         ),
         purpose,
         cleared,
+        share_alike=[f"{d.id} ({d.license_id})" for d in datasets if d.share_alike],
     )
 
 
@@ -134,14 +192,19 @@ def _terms(record: dict[str, Any] | None, datasets: list[DatasetInfo], purpose: 
     if not record:
         return derived
     recorded = record.get("clearances")
+    statement = str(record.get("statement") or derived.statement)
+    if derived.share_alike and "sharealike" not in statement.lower().replace("-", ""):
+        # an older record, or one edited: the share-alike duty is stated all the same
+        statement = statement + " " + share_alike_sentence(derived.share_alike)
     return Terms(
         tier=record.get("tier") or derived.tier,
-        statement=record.get("statement") or derived.statement,
+        statement=statement,
         noncommercial=derived.noncommercial or record.get("tier") not in (None, "commercial"),
         no_derivatives=derived.no_derivatives or record.get("derivatives") == "forbidden",
         no_redistribution=derived.no_redistribution or record.get("redistribution") == "forbidden",
         unknown=derived.unknown or record.get("tier") == "unknown",
         clearances=tuple(recorded) if isinstance(recorded, list) else derived.clearances,
+        share_alike=derived.share_alike,
     )
 
 
@@ -155,17 +218,45 @@ def _name(corpus: dict[str, Any], out_dir: Path) -> str:
 
 
 def view(
-    corpus: dict[str, Any], out_dir: Path, manifests: dict[str, Manifest] | None = None
+    corpus: dict[str, Any],
+    out_dir: Path,
+    manifests: dict[str, Manifest] | None = None,
+    *,
+    withhold_unsafe: bool = False,
 ) -> CorpusView:
-    """Resolve a corpus record (and, optionally, manifests) into what the bundle states."""
+    """Resolve a corpus record (and, optionally, manifests) into what the bundle states.
+
+    A citation that fails the BibTeX policy is refused (UnsafeTextError), or, with
+    `withhold_unsafe` (an erasure must not be blocked by a damaged record), left out
+    and the reason kept in `citation_withheld`.
+    """
     manifests = manifests or {}
     datasets: list[DatasetInfo] = []
     seen: set[str] = set()
     for record in corpus.get("datasets") or []:
+        if not isinstance(record, dict) or not _ID.match(str(record.get("id") or "")):
+            bad = record.get("id") if isinstance(record, dict) else record
+            raise CorpusError(
+                f"corpus.json names a dataset {str(bad)[:80]!r} that is not a dataset id "
+                "(lowercase letters, digits, '.', '_', '-')",
+                hint="the record was edited or damaged: rebuild the corpus, or restore its "
+                "corpus.json from the build",
+            )
         if record.get("id") in seen:
             continue
         seen.add(record["id"])
-        datasets.append(_dataset(record, manifests.get(record["id"])))
+        info = _dataset(record, manifests.get(record["id"]))
+        if str(info.citation).strip():
+            # one BibTeX policy for every format: applied here, before any file is written
+            try:
+                safe = bibtex(str(info.citation), f"corpus.json: dataset {info.id}: citation")
+            except UnsafeTextError as exc:
+                if not withhold_unsafe:
+                    raise
+                info = replace(info, citation="", citation_withheld=exc.message)
+            else:
+                info = replace(info, citation=safe)
+        datasets.append(info)
     purpose = corpus.get("purpose") or "research"
     shards = list(corpus.get("shards") or [])
     return CorpusView(
@@ -181,6 +272,8 @@ def view(
         built=bool(shards),
         features=_features(corpus),
         detector_decision=corpus.get("detector_decision"),
+        modifications=modifications(corpus),
+        consent=corpus.get("consent") if isinstance(corpus.get("consent"), dict) else {},
     )
 
 

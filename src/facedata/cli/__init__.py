@@ -12,6 +12,7 @@ import sys
 from rich.markup import escape
 
 from ..errors import FacedataError
+from ..sanitize import terminal
 
 # Command modules register themselves on import; the order is the order in --help,
 # which follows the data: demo first (the way in), then catalog, fetch, read, faces,
@@ -74,13 +75,15 @@ def _main() -> None:
         if _Interrupt.seen:  # a cleanup step reported the interruption as an error
             _interrupted()
         console_err.print(
-            f"[bold red]error:[/] {escape(exc.message)}",
+            f"[bold red]error:[/] {escape(terminal(exc.message))}",
             highlight=False,
             soft_wrap=True,
         )
         if exc.hint:
             console_err.print(
-                f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True
+                f"[yellow]hint:[/] {escape(terminal(exc.hint))}",
+                highlight=False,
+                soft_wrap=True,
             )
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -21,8 +21,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-console_err = Console(stderr=True)
+
+
+class TerminalConsole(Console):
+    """A rich Console whose text passes the terminal policy (facedata.sanitize.terminal).
+
+    Every string rich renders (print arguments, table cells, panel bodies) goes
+    through `render_str`, so an escape sequence in a manifest field, a file name or an
+    error message reaches the screen as nothing, wherever a command prints it. Rich's
+    own colours are added after this point and are unaffected.
+    """
+
+    def render_str(self, text: str, *args: Any, **kwargs: Any) -> Any:
+        from ..sanitize import terminal
+
+        return super().render_str(terminal(text), *args, **kwargs)
+
+
+console = TerminalConsole()
+console_err = TerminalConsole(stderr=True)
 
 
 def _version(value: bool) -> None:

@@ -12,10 +12,17 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..errors import FacedataError, ManifestError
+from ..sanitize import terminal
 from .app import ManifestsOpt, app, console, load_catalog
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+
+
+def shown(value: object) -> str:
+    """Manifest text for the terminal: no escape sequences, no rich markup."""
+    return escape(terminal(value))
+
 
 ClearancesOpt = Annotated[
     Path | None,
@@ -50,15 +57,16 @@ def list_(
     table = Table(title="facedata datasets")
     body = []
     for r in rows:
+        name = terminal(r["name"], newlines=False)
         cells = [
-            r["id"],
-            r["name"] if len(r["name"]) <= 26 else r["name"][:25] + "…",
+            shown(r["id"]),
+            escape(name if len(name) <= 26 else name[:25] + "…"),
             f"{r['images']:,}" if r["images"] else "?",
-            "+".join(r["labels"]),
-            r["tier"],
-            r["access"],
+            shown("+".join(r["labels"])),
+            shown(r["tier"]),
+            shown(r["access"]),
             "[green]yes[/]" if r["commercial"] else "[red]no[/]",
-            f"[green]{escape(r['fetched'])}[/]" if r["fetched"] else "–",
+            f"[green]{shown(r['fetched'])}[/]" if r["fetched"] else "–",
         ]
         body.append(cells)
     columns = ("id", "name", "images", "labels", "license tier", "access", "commercial", "fetched")
@@ -76,7 +84,7 @@ def list_(
         console.print("[bold]commercial build[/] (fails closed; clear a source with --clearances):")
         for r in rows:
             verdict = "[green]admitted[/]" if r["commercial"] else "[red]refused[/]"
-            console.print(f"  {r['id']}: {verdict}: {escape(r['commercial_reason'])}")
+            console.print(f"  {shown(r['id'])}: {verdict}: {shown(r['commercial_reason'])}")
 
 
 def _fetched(catalog: Catalog) -> dict[str, str]:
@@ -101,11 +109,11 @@ def info(
 
     m = load_catalog(manifests).get(dataset)
     lic = m.license
-    console.print(f"[bold]{escape(m.name)}[/] ([cyan]{m.id}[/]) {escape(m.version or '')}")
+    console.print(f"[bold]{shown(m.name)}[/] ([cyan]{m.id}[/]) {shown(m.version or '')}")
     if m.homepage:
-        console.print(f"homepage: {m.homepage}")
+        console.print(f"homepage: {shown(m.homepage)}")
     if m.description:
-        console.print(escape(m.description.strip()))
+        console.print(shown(m.description.strip()))
     console.print(f"labels: {', '.join(m.tasks)}   images: {m.images or 'unknown'}")
     terms = [
         f"license: {lic.id}   tier: {lic.tier}",
@@ -119,7 +127,7 @@ def info(
     for purpose in ("research", "commercial"):
         d = decide(m, m.sources[0], purpose)
         terms.append(f"{purpose} build: {'admitted' if d.admitted else 'refused'}: {d.reason}")
-    console.print(Panel(escape("\n".join(terms)), title="license terms"))
+    console.print(Panel(shown("\n".join(terms)), title="license terms"))
     for i, s in enumerate(m.sources, 1):
         where = s.url or s.kaggle or s.kaggle_competition or s.repo_id or ""
         kind = "official" if s.official else "unofficial mirror"
@@ -148,10 +156,10 @@ def info(
                 body.append(f"  {extra}")
         if s.notes:
             body.append(s.notes.strip())
-        console.print(Panel(escape("\n".join(body)), title=f"source {i}: {s.id}"))
+        console.print(Panel(shown("\n".join(body)), title=f"source {i}: {s.id}"))
     if m.attribution:
-        console.print(Panel(escape(m.attribution.strip()), title="required attribution"))
-    console.print(Panel(escape(m.citation.strip()), title="citation (BibTeX)"))
+        console.print(Panel(shown(m.attribution.strip()), title="required attribution"))
+    console.print(Panel(shown(m.citation.strip()), title="citation (BibTeX)"))
 
 
 @app.command()
@@ -166,7 +174,7 @@ def licenses(
 
     catalog = load_catalog(manifests)
     if markdown:
-        typer.echo(licenses_markdown(catalog), nl=False)
+        typer.echo(terminal(licenses_markdown(catalog)), nl=False)
         return
     table = Table(title="dataset licenses")
     for col in ("id", "license", "tier", "derivatives", "redistribution", "terms"):
@@ -174,7 +182,8 @@ def licenses(
     for m in catalog:
         lic = m.license
         table.add_row(
-            m.id, lic.id, lic.tier, lic.derivatives, lic.redistribution, lic.terms_url or ""
+            *(shown(v) for v in (m.id, lic.id, lic.tier, lic.derivatives, lic.redistribution)),
+            shown(lic.terms_url or ""),
         )
     console.print(table)
 
@@ -218,4 +227,4 @@ def validate(
     if errors:
         raise ManifestError("\n".join(errors), hint="fix the fields named above and validate again")
     for m in loaded:
-        console.print(f"[green]ok[/] {m.path}: {m.id} ({len(m.sources)} sources)")
+        console.print(f"[green]ok[/] {shown(m.path)}: {m.id} ({len(m.sources)} sources)")

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..errors import FacedataError
+from ..sanitize import terminal
 from .app import ManifestsOpt, app, console, load_catalog
 
 
@@ -68,7 +70,9 @@ def cite(
         target = out
     written = write_bundle(target, corpus, None)
     for p in written:
-        console.print(str(p), highlight=False, soft_wrap=True)
+        console.print(escape(terminal(p)), highlight=False, soft_wrap=True)
     console.print(
-        f"[green]wrote {len(written)} files[/] in {target}", highlight=False, soft_wrap=True
+        f"[green]wrote {len(written)} files[/] in {escape(terminal(target))}",
+        highlight=False,
+        soft_wrap=True,
     )

@@ -7,9 +7,9 @@ archive or an e-mail, years after the build, and a dataset name like
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
-from urllib.parse import urlparse
+
+from .. import sanitize
 
 CSS = """
 :root { --fg:#1f2328; --muted:#636c76; --line:#d8dee4; --bg:#fff; --card:#f6f8fa; }
@@ -57,7 +57,8 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 
 
 def esc(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Text for the page: the HTML policy (escaped, control characters dropped)."""
+    return sanitize.html("" if value is None else value)
 
 
 def num(n: int | float) -> str:
@@ -71,8 +72,9 @@ def pct(n: int, total: int) -> str:
 def link(url: object, text: object | None = None) -> str:
     """A link only for http(s) URLs: a `javascript:` URL from data stays inert text."""
     shown = esc(text if text is not None else url)
-    if isinstance(url, str) and urlparse(url).scheme in ("http", "https"):
-        return f'<a href="{esc(url)}" rel="noreferrer noopener">{shown}</a>'
+    good = sanitize.url(url)
+    if good is not None:
+        return f'<a href="{esc(good)}" rel="noreferrer noopener">{shown}</a>'
     return shown
 
 
