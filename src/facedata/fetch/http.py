@@ -24,6 +24,7 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from .. import jsontext
 from ..errors import FetchError, IntegrityError
 from . import progress
 
@@ -145,7 +146,7 @@ def _meta_path(part: Path) -> Path:
 
 def _load_meta(part: Path) -> dict:
     try:
-        return json.loads(_meta_path(part).read_text())
+        return jsontext.loads(_meta_path(part).read_text())
     except (OSError, ValueError):
         return {}
 

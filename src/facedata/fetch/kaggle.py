@@ -12,13 +12,13 @@ KAGGLE_API_TOKEN, ~/.kaggle/access_token, KAGGLE_USERNAME + KAGGLE_KEY,
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from .. import jsontext
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import FileSpec, Manifest, Source
 from .http import OFFLINE_HINT
@@ -70,7 +70,7 @@ def find_credentials() -> Credentials:
     p = _config_dir() / "kaggle.json"
     if p.is_file():
         try:
-            data = json.loads(p.read_text())
+            data = jsontext.loads(p.read_text())
             return Credentials(str(p), username=data["username"], key=data["key"])
         except (ValueError, KeyError, TypeError):
             raise FetchError(
