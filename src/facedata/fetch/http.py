@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import queue
 import re
 import socket
@@ -24,7 +23,7 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .. import jsontext
+from .. import jsontext, settings
 from ..errors import FetchError, IntegrityError
 from . import progress
 
@@ -45,12 +44,9 @@ SIZE_MARGIN = 0.05
 
 
 def _setting(name: str, default: float) -> float:
-    """A positive number from the environment (tests and slow links tune these)."""
-    try:
-        value = float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    """A positive number from the environment (tests and slow links tune these),
+    validated by `settings`: NaN, infinities, negatives and words are refused."""
+    return settings.number(name, default)
 
 
 def deadline_s() -> float:
