@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import confine
 from ..atomic import atomic_dir
+from . import treelist
 from .store import link_or_copy, tree_dir
 from .unpack import Budget, archive_kind, is_archive_name, unpack
 
@@ -76,6 +77,8 @@ def build_tree(
         confine.sweep_links(tmp)
         if check is not None:
             check(tmp)
+        files = treelist.record(tmp)  # what verify re-hashes and a build compares with
+    treelist.write(dataset, source, files)
     return target
 
 
