@@ -11,7 +11,7 @@ import sys
 
 from rich.markup import escape
 
-from ..errors import FacedataError
+from ..errors import FacedataError, disk_error
 
 # Command modules register themselves on import; the order is the order in --help,
 # which follows the data: demo first (the way in), then catalog, fetch, read, faces,
@@ -70,18 +70,9 @@ def _main() -> None:
         if isinstance(code, int) and not isinstance(code, bool) and code:
             sys.exit(code)  # a typer.Exit(code) raised inside a command
     except FacedataError as exc:
-        if _Interrupt.seen:  # a cleanup step reported the interruption as an error
-            _interrupted()
-        console_err.print(
-            f"[bold red]error:[/] {escape(exc.message)}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if exc.hint:
-            console_err.print(
-                f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True
-            )
-        sys.exit(exc.exit_code)
+        _fail(exc)
+    except OSError as exc:  # the disk or the environment: a full disk, a read-only folder
+        _fail(disk_error(exc))
     except KeyboardInterrupt:
         _interrupted()
     except SystemExit:
@@ -96,6 +87,19 @@ def _main() -> None:
         if isinstance(exc, abort):
             sys.exit(1)
         raise
+
+
+def _fail(exc: FacedataError) -> None:
+    if _Interrupt.seen:  # a cleanup step reported the interruption as an error
+        _interrupted()
+    console_err.print(
+        f"[bold red]error:[/] {escape(exc.message)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if exc.hint:
+        console_err.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
+    sys.exit(exc.exit_code)
 
 
 def _click_errors() -> tuple[type[Exception], type[Exception]]:

@@ -250,6 +250,18 @@ def manual_access_error(manifest: Manifest, src: Source, others: list[Source]) -
 
 
 def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: bool) -> FetchResult:
+    try:
+        return _fetch_one_guarded(manifest, src, from_path, force)
+    except OSError as exc:  # a full disk, a read-only cache: staged files are discarded
+        from ..errors import disk_error
+        from ..paths import home
+
+        raise disk_error(exc, home(), "write to the cache at") from None
+
+
+def _fetch_one_guarded(
+    manifest: Manifest, src: Source, from_path: Path | None, force: bool
+) -> FetchResult:
     notes: list[str] = []
     with source_guard(manifest.id, src.id):
         pinned = get_source_lock(manifest.id, src.id)

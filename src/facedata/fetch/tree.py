@@ -77,8 +77,10 @@ def build_tree(
         confine.sweep_links(tmp)
         if check is not None:
             check(tmp)
-        files = treelist.record(tmp)  # what verify re-hashes and a build compares with
-    treelist.write(dataset, source, files)
+        # what verify re-hashes and a build compares with; written before the tree is
+        # published, so a failure here (a full disk) leaves the old tree in place, and
+        # a crash between the two leaves a list the old tree fails (refused, never trusted)
+        treelist.write(dataset, source, treelist.record(tmp))
     return target
 
 
