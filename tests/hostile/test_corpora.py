@@ -107,3 +107,26 @@ def test_deeply_nested_corpus_json_is_a_clear_error(
         assert result.code != 0, args
         assert "Traceback" not in result.err
         assert "nested" in result.err + result.out, args
+
+
+@pytest.mark.parametrize("kind", ["link-out", "fifo", "dev-zero"])
+def test_corpus_json_that_is_not_a_file_of_the_corpus_is_refused(
+    tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    import os
+
+    record = corpus / "corpus.json"
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(record.read_bytes())
+    record.unlink()
+    if kind == "link-out":
+        record.symlink_to(elsewhere)
+    elif kind == "fifo":
+        os.mkfifo(record)
+    else:
+        record.symlink_to("/dev/zero")
+    for args in _commands(corpus):
+        result = run_cli(capsys, *args)
+        assert result.code != 0, args
+        assert "Traceback" not in result.err
+        assert "corpus" in result.err, args

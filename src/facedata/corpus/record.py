@@ -20,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .. import confine, jsontext
 from ..atomic import atomic_write_text
-from ..errors import FacedataError
+from ..errors import FacedataError, UnsafePathError
 from .shards import CORPUS_JSON
 
 CORPUS_FORMAT = "facedata-corpus/2"
 READABLE_FORMATS = ("facedata-corpus/1", CORPUS_FORMAT)
 REBUILD = "rebuild it with `facedata build` (or restore a copy)"
+MAX_RECORD = 256 * 1024 * 1024  # bytes of corpus.json; a real one is well under 1 MiB
 
 
 class CorpusError(FacedataError):
@@ -253,10 +254,15 @@ def read_corpus(
     if not record.is_file():
         raise CorpusError(f"{path} is not a facedata corpus (no {CORPUS_JSON})", hint=missing_hint)
     try:
-        data = jsontext.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        # a received corpus: the record is a regular file inside it, of a bounded size
+        raw = confine.read_regular(confine.inside(path, record, CORPUS_JSON), MAX_RECORD)
+        if len(raw) > MAX_RECORD:
+            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
+        data = jsontext.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, UnsafePathError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        why = exc.message if isinstance(exc, FacedataError) else exc
         raise CorpusError(
-            f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {exc}", hint=REBUILD
+            f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {why}", hint=REBUILD
         ) from None
     for key in require if isinstance(data, dict) else ():
         if data.get(key) is None:
