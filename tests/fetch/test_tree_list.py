@@ -79,3 +79,15 @@ def test_a_damaged_file_list_is_refused_not_trusted(manifest_dir, fetch_env):
     listing_path("tset", "official").write_text("[" * 100_000)
     with pytest.raises(FetchError, match="unreadable"):
         fetched(m)
+
+
+def test_a_cache_copied_without_its_file_times_is_still_read(manifest_dir, fetch_env):
+    """cp -r (no -p) gives every file a new time: the bytes decide, once."""
+    with serve_files({"genki4k.tar": TAR}) as url:
+        m = http_manifest(manifest_dir, url)
+        res = fetch_dataset(m)
+    for path in res.root.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(1, 1_000_000_000))
+    assert fetched(m) is not None
+    assert all(v.ok for v in verify(m))

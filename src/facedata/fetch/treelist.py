@@ -7,8 +7,9 @@ tree is built, beside it (`.SOURCE.files.json`, outside the tree the readers wal
 
 - `verify` re-hashes every file against it and reports added, removed and changed
   files; a tree that fails is marked damaged in the list;
-- `build` (through `fetched`) compares sizes and modification times, cheaply, and
-  refuses a tree that changed or that verify marked damaged, until it is fetched
+- `build` (through `fetched`) compares sizes and modification times, cheaply (a
+  file whose time changed is hashed, so a cache copied without its times is read),
+  and refuses a tree that changed or that verify marked damaged, until it is fetched
   again (`facedata fetch ID --force`).
 
 A tree without a list (fetched by an older facedata) is read as before.
@@ -16,6 +17,7 @@ A tree without a list (fetched by an older facedata) is read as before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -95,9 +97,13 @@ def _summary(kind: str, names: list[str]) -> str:
     return f"{len(names)} {kind} ({shown})"
 
 
-def differences(root: Path, files: dict[str, FileState], full: bool) -> str:
+def differences(
+    root: Path, files: dict[str, FileState], full: bool, retimed: set[str] | None = None
+) -> str:
     """What differs between the tree at `root` and its list ("" when nothing): files
-    added, removed, or changed (by size and time, or with `full` by sha256)."""
+    added, removed, or changed (by sha256 with `full`; else by size, and a file whose
+    time changed is hashed, so a cache copied without its times is not refused; such
+    files are added to `retimed`)."""
     now = _files(root)
     added = sorted(set(now) - set(files))
     removed = sorted(set(files) - set(now))
@@ -106,11 +112,11 @@ def differences(root: Path, files: dict[str, FileState], full: bool) -> str:
         want, st = files[rel], now[rel]
         if st.st_size != want.size:
             changed.append(rel)
-        elif full:
+        elif full or st.st_mtime_ns != want.mtime_ns:
             if file_sha256(root / rel)[0] != want.sha256:
                 changed.append(rel)
-        elif st.st_mtime_ns != want.mtime_ns:
-            changed.append(rel)
+            elif st.st_mtime_ns != want.mtime_ns and retimed is not None:
+                retimed.add(rel)
     parts = [
         _summary(kind, names)
         for kind, names in (("changed", changed), ("added", added), ("removed", removed))
@@ -125,7 +131,16 @@ def refuse_if_changed(dataset: str, source: str, root: Path) -> None:
     if listed is None:
         return
     files, damaged = listed
-    problem = damaged or differences(root, files, full=False)
+    retimed: set[str] = set()
+    problem = damaged or differences(root, files, full=False, retimed=retimed)
+    if retimed and not problem:  # same bytes, new times (a copied cache): remember them
+        now = _files(root)
+        files = {
+            k: FileState(v.size, v.sha256, now[k].st_mtime_ns) if k in retimed else v
+            for k, v in files.items()
+        }
+        with contextlib.suppress(OSError):  # a read-only cache is still readable
+            write(dataset, source, files)
     if problem:
         raise FetchError(
             f"the cached files of {dataset} [{source}] changed since they were fetched: {problem}",
