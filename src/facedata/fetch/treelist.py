@@ -158,5 +158,6 @@ def verify_tree(dataset: str, source: str, root: Path) -> tuple[bool, str] | Non
     files, damaged = listed
     problem = differences(root, files, full=True) or damaged
     if problem and not damaged:
-        write(dataset, source, files, damaged=problem)
+        with contextlib.suppress(OSError):  # a read-only cache: reported, not recorded
+            write(dataset, source, files, damaged=problem)
     return (not problem, problem)
