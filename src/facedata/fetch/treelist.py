@@ -49,12 +49,17 @@ def _files(root: Path) -> dict[str, os.stat_result]:
     """Regular files below `root`, links not followed (the links a tree keeps resolve
     inside it, so their targets are listed themselves)."""
     out: dict[str, os.stat_result] = {}
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            path = Path(dirpath, name)
-            st = path.lstat()
-            if stat.S_ISREG(st.st_mode):
-                out[path.relative_to(root).as_posix()] = st
+    stack = [""]  # relative folders still to list; scandir's entries carry their lstat
+    while stack:
+        rel = stack.pop()
+        with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(name)
+                elif stat.S_ISREG(st.st_mode):
+                    out[name] = st
     return out
 
 
