@@ -20,6 +20,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from . import jsontext
 from .atomic import atomic_write_text
 from .corpus.shards import CORPUS_JSON
 from .errors import FacedataError
@@ -72,7 +73,7 @@ def read_registry() -> list[Registered]:
     if not path.is_file():
         return []
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = jsontext.loads(path.read_text(encoding="utf-8"))
         return [
             Registered(
                 Path(e["path"]),

@@ -30,7 +30,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .atomic import atomic_dir, atomic_write_text
-from .corpus import CORPUS_JSON, DATA_DIR, file_sha256, heads_record, read_corpus, renumber
+from .corpus import (
+    CORPUS_JSON,
+    DATA_DIR,
+    file_sha256,
+    heads_record,
+    read_corpus,
+    renumber,
+    shard_file,
+)
 from .corpus.counts import count_shards
 from .errors import FacedataError
 from .paths import home
@@ -76,7 +84,7 @@ def _check_shards(path: Path, corpus: dict) -> None:
     """Open every listed shard's footer, so a broken one stops forget before any write."""
     for shard in corpus["shards"]:
         try:
-            pq.ParquetFile(Path(path) / shard["path"]).schema_arrow  # noqa: B018
+            pq.ParquetFile(shard_file(path, shard["path"])).schema_arrow  # noqa: B018
         except (pa.ArrowException, OSError) as exc:
             raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
 
@@ -119,7 +127,9 @@ def subjects_in(path: Path, corpus: dict | None = None) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for shard in corpus["shards"]:
         try:
-            table = pq.read_table(Path(path) / shard["path"], columns=["subject_id", "dataset"])
+            table = pq.read_table(
+                shard_file(path, shard["path"]), columns=["subject_id", "dataset"]
+            )
         except (pa.ArrowException, OSError) as exc:
             raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
         ids, sets = table.column("subject_id").to_pylist(), table.column("dataset").to_pylist()
@@ -131,7 +141,7 @@ def subjects_in(path: Path, corpus: dict | None = None) -> dict[str, set[str]]:
 
 def _recount(root: Path, corpus: dict) -> None:
     """Counts and head statistics from the shards as they are now."""
-    counts = count_shards([root / s["path"] for s in corpus["shards"]]).to_dict()
+    counts = count_shards([shard_file(root, s["path"]) for s in corpus["shards"]]).to_dict()
     corpus["counts"] = {**counts, "read": corpus["counts"].get("read")}
     if corpus.get("heads"):  # a record from before head statistics gets none invented
         names = corpus["heads"].get("expression", {}).get("names") or None
@@ -166,7 +176,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dic
         removed = 0
         touched = set()
         for shard in corpus["shards"]:
-            src, dst = path / shard["path"], tmp / shard["path"]
+            src, dst = shard_file(path, shard["path"]), tmp / shard["path"]
             dst.parent.mkdir(parents=True, exist_ok=True)
             n = _filter_shard(src, dst, subject_id, scope)
             if n:

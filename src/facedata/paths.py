@@ -13,7 +13,18 @@ from pathlib import Path
 def home() -> Path:
     """The cache root: `$FACEDATA_HOME`, else `~/.cache/facedata`."""
     env = os.environ.get("FACEDATA_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "facedata"
+    if not env:
+        return Path.home() / ".cache" / "facedata"
+    path = Path(env).expanduser()
+    if os.path.exists(path) and not os.path.isdir(path):
+        from .errors import DiskError
+
+        raise DiskError(
+            f"FACEDATA_HOME={env} is a file, not a folder",
+            hint="point FACEDATA_HOME at a folder (it is created if missing), or unset it to "
+            "use ~/.cache/facedata",
+        )
+    return path
 
 
 def builtin_manifest_dir() -> Path:

@@ -7,16 +7,13 @@ is alive without filling the log with redraws.
 
 from __future__ import annotations
 
-import os
+from . import settings
 
 DEFAULT_INTERVAL = 10.0
 
 
 def interval() -> float:
-    try:
-        return max(float(os.environ.get("FACEDATA_PROGRESS_SECONDS", DEFAULT_INTERVAL)), 0.0)
-    except ValueError:
-        return DEFAULT_INTERVAL
+    return settings.number("FACEDATA_PROGRESS_SECONDS", DEFAULT_INTERVAL)
 
 
 def size(n: float) -> str:

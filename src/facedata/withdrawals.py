@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
+from . import jsontext
 from .atomic import atomic_write_text
 from .errors import FacedataError
 from .paths import home
@@ -152,7 +153,7 @@ def read_ledger(path: Path | None = None) -> list[Withdrawal]:
         if not line.strip():
             continue
         try:
-            out.append(_parse(json.loads(line), f"{path}:{i}"))
+            out.append(_parse(jsontext.loads(line), f"{path}:{i}"))
         except ValueError as exc:
             raise _damaged(path, i, str(exc)) from None
     return out

@@ -7,6 +7,7 @@ The port is fixed by the client's TEST environment, so these tests run one at a 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -188,3 +189,29 @@ def test_kaggle_api_answer_without_end_is_cut(kaggle, manifest_dir, monkeypatch)
     kaggle.server.routes.insert(0, ("POST", re.compile(r".*/GetDataset"), endless))
     with pytest.raises(FetchError, match="more than 1,048,576 bytes"):
         fetch_dataset(kaggle_manifest(manifest_dir))
+
+
+@pytest.mark.parametrize("answer", ["2", "../../..", 2.5, True, -1, 0, None, [2]])
+def test_a_version_that_is_not_a_number_is_a_clean_error(kaggle, manifest_dir, monkeypatch, answer):
+    def get_dataset(h, m) -> None:
+        h.read_body()
+        h.send_json({"ref": "alice/smiles", "currentVersionNumber": answer})
+
+    kaggle.server.routes.insert(0, ("POST", re.compile(r".*/GetDataset"), get_dataset))
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "test-token")
+    with pytest.raises(FetchError, match="version|cannot be read"):
+        fetch_dataset(kaggle_manifest(manifest_dir))
+    assert get_source_lock("ks", "kaggle") is None
+
+
+def test_a_pinned_version_that_is_not_a_number_is_a_clean_error(kaggle, manifest_dir, monkeypatch):
+    from facedata.fetch.store import lock_path
+
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "test-token")
+    m = kaggle_manifest(manifest_dir)
+    fetch_dataset(m)
+    lock = json.loads(lock_path().read_text())
+    lock["datasets"]["ks"]["kaggle"]["version"] = "../../x"
+    lock_path().write_text(json.dumps(lock))
+    with pytest.raises(FetchError, match="not a version number"):
+        fetch_dataset(m, force=True)

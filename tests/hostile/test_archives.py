@@ -173,8 +173,22 @@ def test_petabyte_member_is_refused_from_its_header(outside, gz):
         ([("file", "a", b"1"), ("sym", "a", "b")], "twice"),
         ([("hard", "h", "later"), ("file", "later", b"1")], "before it"),
         ([("hard", "h", "nowhere")], "before it"),
+        ([("file", "a", b"1"), ("file", "a/x", b"2")], "both a file and the folder"),
+        ([("file", "a/x", b"2"), ("file", "a", b"1")], "both a file and the folder"),
+        ([("file", "a/b/x", b"2"), ("file", "a/b", b"1")], "both a file and the folder"),
+        ([("file", "t", b"1"), ("hard", "a", "t"), ("file", "a/x", b"2")], "both a file"),
     ],
-    ids=["file-dir", "dir-file", "file-link", "hardlink-later", "hardlink-none"],
+    ids=[
+        "file-dir",
+        "dir-file",
+        "file-link",
+        "hardlink-later",
+        "hardlink-none",
+        "file-then-implied-folder",
+        "implied-folder-then-file",
+        "deep-implied-folder-then-file",
+        "hardlink-then-implied-folder",
+    ],
 )
 def test_duplicate_and_forward_members_are_clean_errors(outside, entries, why, capsys):
     folder = outside.root / "manifests"

@@ -74,14 +74,60 @@ def test_non_utf8_file_name_is_a_clean_error(outside, capsys):
     assert res.code == 1 and "Traceback" not in res.err and "UTF-8" in res.err, res.err
 
 
-def test_a_link_to_a_regular_file_is_copied_not_linked(outside, capsys):
+def test_a_link_to_a_regular_file_in_the_folder_is_copied_not_linked(outside, capsys):
     given = outside.root / "given"
     given.mkdir()
     (given / "ok.txt").write_text("fine")
-    (given / "alias.txt").symlink_to(outside.victim)
+    (given / "sub").mkdir()
+    (given / "sub" / "alias.txt").symlink_to("../ok.txt")
     outside.before = outside.snapshot()
     res = _fetch(capsys, outside, given)
     assert res.code == 0, res.err
-    placed = tree_dir("given", "manual") / "alias.txt"
-    assert not placed.is_symlink() and placed.read_text() == "precious"
+    placed = tree_dir("given", "manual") / "sub" / "alias.txt"
+    assert not placed.is_symlink() and placed.read_text() == "fine"
+    outside.assert_unchanged()
+
+
+@pytest.mark.parametrize("target", ["victim", "chain", "folder"])
+def test_a_link_out_of_the_folder_is_refused_not_followed(outside, capsys, target):
+    """The same rule as in archives: the person's other files never reach the cache."""
+    given = outside.root / "given"
+    given.mkdir()
+    (given / "ok.txt").write_text("fine")
+    if target == "victim":
+        (given / "labels.txt").symlink_to(outside.victim)
+    elif target == "chain":  # each link looks local; the chain ends outside
+        (given / "u1").symlink_to(".")
+        (given / "u2").symlink_to("u1/..")
+        (given / "labels.txt").symlink_to("u2/victim.txt")
+    else:
+        (given / "up").symlink_to("..")
+    outside.before = outside.snapshot()
+    res = _fetch(capsys, outside, given)
+    assert res.code == 1 and "Traceback" not in res.err, res.err
+    assert "outside" in res.err and "not followed" in res.err, res.err
+    assert not tree_dir("given", "manual").exists()
+    blobs = list((outside.root / "cache").rglob("*"))
+    assert not any(p.is_file() and p.read_bytes() == b"precious" for p in blobs)
+    outside.assert_unchanged()
+
+
+def test_a_hard_linked_file_is_copied_so_the_cache_shares_no_inode(outside, capsys):
+    """A hard link in the cache would let a write to either side change the other."""
+    mine = outside.root / "mine.txt"
+    mine.write_text("mine")
+    given = outside.root / "given"
+    given.mkdir()
+    os.link(mine, given / "notes.txt")
+    (given / "ok.txt").write_text("fine")
+    outside.before = outside.snapshot()
+    res = _fetch(capsys, outside, given)
+    assert res.code == 0, res.err
+    user = {(p.stat().st_dev, p.stat().st_ino) for p in (mine, given / "ok.txt")}
+    cached = {
+        (p.stat().st_dev, p.stat().st_ino)
+        for p in (outside.root / "cache").rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+    assert not user & cached
     outside.assert_unchanged()

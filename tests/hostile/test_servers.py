@@ -23,7 +23,7 @@ from facedata.manifest import load_manifest
 from facedata.taxonomy import load_taxonomy
 from tests.fetch.conftest import write_manifest
 from tests.helpers.cli import run_cli
-from tests.helpers.servers import Handler, LoopbackServer
+from tests.helpers.servers import Handler, LoopbackServer, make_tar, make_zip
 
 BODY = b"0123456789" * 100  # 1,000 bytes
 
@@ -332,3 +332,55 @@ def test_html_saved_as_a_label_file_is_refused_by_fetch_from(outside, capsys):
     res = run_cli(capsys, "fetch", "hset", "--from", str(page), "--manifests", str(folder))
     assert res.code == 1 and "HTML page" in res.err and "Traceback" not in res.err, res.err
     assert get_source_lock("hset", "m") is None
+
+
+GZ_ARCHIVE = make_tar({"a/labels.txt": b"1 0\n"}, gz=True)
+ZIP_ARCHIVE = make_zip({"a/labels.txt": b"1 0\n"})
+
+
+@pytest.mark.parametrize(
+    "name, file, on_the_wire",
+    [
+        # a .tar.gz whose own compression the server labels as the transfer's (common)
+        ("d.tar.gz", GZ_ARCHIVE, lambda b: b),
+        # the same file compressed once more for the transfer, as HTTP means it
+        ("d.tar.gz", GZ_ARCHIVE, gzip.compress),
+        ("d.zip", ZIP_ARCHIVE, gzip.compress),
+    ],
+    ids=["tgz-labelled", "tgz-double", "zip-encoded"],
+)
+@pytest.mark.parametrize("pinned", [False, True], ids=["unpinned", "pinned"])
+def test_an_archive_sent_with_gzip_encoding_is_stored_as_the_file(
+    server, outside, name, file, on_the_wire, pinned
+):
+    body = on_the_wire(file)
+
+    def send(h: Handler, m: re.Match[str]) -> None:
+        _send_head(h, 200, {"Content-Length": str(len(body)), "Content-Encoding": "gzip"})
+        h.wfile.write(body)
+
+    server.route("GET", f"/{name}", send)
+    spec = {"sha256": hashlib.sha256(file).hexdigest(), "size": len(file)} if pinned else {}
+    m = _http_manifest(
+        outside.root / "manifests", f"{server.url}/{name}", name=name, unpack=True, **spec
+    )
+    res = fetch_dataset(m)
+    assert res.files[0].sha256 == hashlib.sha256(file).hexdigest()
+    assert (tree_dir("hset", "web") / "a" / "labels.txt").read_bytes() == b"1 0\n"
+
+
+def test_html_content_type_in_place_of_a_label_file_is_not_pinned(server, outside):
+    page = b"Your download quota is exceeded. Try again tomorrow."
+
+    def quota(h: Handler, m: re.Match[str]) -> None:
+        _send_head(
+            h, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(page))}
+        )
+        h.wfile.write(page)
+
+    server.route("GET", "/labels.csv", quota)
+    m = _http_manifest(outside.root / "manifests", f"{server.url}/labels.csv", name="labels.csv")
+    with pytest.raises(HtmlPageError):
+        fetch_dataset(m)
+    assert get_source_lock("hset", "web") is None
+    assert not tree_dir("hset", "web").exists()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import sys
 import time
 from collections import Counter, defaultdict
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, jsontext
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
@@ -387,7 +386,7 @@ def _previous_marks(out: Path) -> list[dict]:
     if not record.is_file():
         return []
     try:
-        marks = json.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
+        marks = jsontext.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
     except (OSError, ValueError, AttributeError):
         return []
     return [m for m in marks if isinstance(m, dict)]

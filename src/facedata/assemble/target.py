@@ -10,11 +10,10 @@ corpus.json.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, jsontext
 from ..corpus import CORPUS_JSON
 from ..errors import BuildError
 from .recipe import Recipe
@@ -26,7 +25,7 @@ NOT_CONTENT = ("out", "workers", "batch_size", "engine")
 def existing_record(out: Path) -> dict[str, Any] | None:
     """The corpus.json at `out`, or None when there is none (or it is unreadable)."""
     try:
-        record = json.loads((Path(out) / CORPUS_JSON).read_text(encoding="utf-8"))
+        record = jsontext.loads((Path(out) / CORPUS_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None

@@ -11,7 +11,7 @@ import sys
 
 from rich.markup import escape
 
-from ..errors import FacedataError
+from ..errors import FacedataError, disk_error
 from ..sanitize import terminal
 
 # Command modules register themselves on import; the order is the order in --help,
@@ -72,20 +72,9 @@ def _main() -> None:
         if isinstance(code, int) and not isinstance(code, bool) and code:
             sys.exit(code)  # a typer.Exit(code) raised inside a command
     except FacedataError as exc:
-        if _Interrupt.seen:  # a cleanup step reported the interruption as an error
-            _interrupted()
-        console_err.print(
-            f"[bold red]error:[/] {escape(terminal(exc.message))}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if exc.hint:
-            console_err.print(
-                f"[yellow]hint:[/] {escape(terminal(exc.hint))}",
-                highlight=False,
-                soft_wrap=True,
-            )
-        sys.exit(exc.exit_code)
+        _fail(exc)
+    except OSError as exc:  # the disk or the environment: a full disk, a read-only folder
+        _fail(disk_error(exc))
     except KeyboardInterrupt:
         _interrupted()
     except SystemExit:
@@ -100,6 +89,21 @@ def _main() -> None:
         if isinstance(exc, abort):
             sys.exit(1)
         raise
+
+
+def _fail(exc: FacedataError) -> None:
+    if _Interrupt.seen:  # a cleanup step reported the interruption as an error
+        _interrupted()
+    console_err.print(
+        f"[bold red]error:[/] {escape(terminal(exc.message))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if exc.hint:
+        console_err.print(
+            f"[yellow]hint:[/] {escape(terminal(exc.hint))}", highlight=False, soft_wrap=True
+        )
+    sys.exit(exc.exit_code)
 
 
 def _click_errors() -> tuple[type[Exception], type[Exception]]:

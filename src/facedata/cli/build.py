@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..errors import BuildError
+from ..errors import BuildError, disk_error
 from .app import ManifestsOpt, app, console
 from .progress import build_progress
 
@@ -201,7 +201,12 @@ def build(
     )
     argv = ["facedata", *sys.argv[1:]]
     with build_progress(console) as update:
-        corpus = run_build(recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay)
+        try:
+            corpus = run_build(
+                recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
+            )
+        except OSError as exc:  # a full disk under --out; the corpus there is left as it was
+            raise disk_error(exc, recipe.out, "write the corpus at") from None
     if corpus.get("up_to_date"):
         console.print(
             f"[bold]{escape(str(recipe.out))}[/]: up to date (same recipe, inputs and facedata "

@@ -22,6 +22,7 @@ from .record import (
     json_schema_text,
     parse_record,
     read_corpus,
+    shard_file,
 )
 from .row import (
     ALIGN_STATUSES,
@@ -91,6 +92,7 @@ __all__ = [
     "parse_record",
     "read_corpus",
     "renumber",
+    "shard_file",
     "shard_files",
     "shard_name",
     "shard_path",

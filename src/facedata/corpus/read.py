@@ -9,14 +9,20 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from .record import shard_file
 from .row import HEADS, codec_of
 from .shards import DATA_DIR
 
 
 def shard_files(root: Path) -> list[Path]:
-    """The corpus's shards in name order; hidden names are shards still being written."""
+    """The corpus's shards in name order; hidden names are shards still being written.
+
+    A corpus may come from someone else: a shard that is a link leading out of it is
+    refused (UnsafePathError), never read.
+    """
     data = Path(root) / DATA_DIR
-    return sorted(p for p in data.glob("*.parquet") if not p.name.startswith("."))
+    found = sorted(p for p in data.glob("*.parquet") if not p.name.startswith("."))
+    return [shard_file(root, p.relative_to(root).as_posix()) for p in found]
 
 
 def iter_rows(root: Path, columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:

@@ -16,15 +16,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .. import confine, jsontext
 from ..atomic import atomic_write_text
-from ..errors import FacedataError
+from ..errors import FacedataError, UnsafePathError
 from .shards import CORPUS_JSON
 
 CORPUS_FORMAT = "facedata-corpus/2"
 READABLE_FORMATS = ("facedata-corpus/1", CORPUS_FORMAT)
 REBUILD = "rebuild it with `facedata build` (or restore a copy)"
+MAX_RECORD = 256 * 1024 * 1024  # bytes of corpus.json; a real one is well under 1 MiB
 
 
 class CorpusError(FacedataError):
@@ -43,6 +45,33 @@ class Shard(_Open):
     rows: int = 0
     sha256: str | None = None
     bytes: int | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _stays_inside(cls, value: str) -> str:
+        """A corpus may come from someone else: a shard path naming a file outside it
+        (absolute, or climbing out with '..') would make forget rewrite that file and
+        report show its faces, so it is damage, refused before anything is opened."""
+        problem = confine.name_problem(value)
+        if problem:
+            raise ValueError(f"shard path must stay inside the corpus: {problem}")
+        return value
+
+    def file(self, root: Path) -> Path:
+        """This shard's file under `root`, resolved; see `shard_file`."""
+        return shard_file(root, self.path)
+
+
+def shard_file(root: Path, rel: str) -> Path:
+    """The file a shard path names, resolved, or an UnsafePathError when it (or a link on
+    the way) leads out of the corpus at `root`.
+
+    Every reader of shards (forget, report, cite, train, the PyTorch dataset) goes
+    through this: the text of the path is checked (`confine.check_name`), then where it
+    really ends, so `data/x.parquet -> /elsewhere/y.parquet` is refused as well.
+    """
+    confine.check_name(rel, f"shard path in {CORPUS_JSON}")
+    return confine.inside(Path(root), Path(root) / rel, f"shard {rel}")
 
 
 class Counts(_Open):
@@ -228,10 +257,15 @@ def read_corpus(
     if not record.is_file():
         raise CorpusError(f"{path} is not a facedata corpus (no {CORPUS_JSON})", hint=missing_hint)
     try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        # a received corpus: the record is a regular file inside it, of a bounded size
+        raw = confine.read_regular(confine.inside(path, record, CORPUS_JSON), MAX_RECORD)
+        if len(raw) > MAX_RECORD:
+            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
+        data = jsontext.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, UnsafePathError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        why = exc.message if isinstance(exc, FacedataError) else exc
         raise CorpusError(
-            f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {exc}", hint=REBUILD
+            f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {why}", hint=REBUILD
         ) from None
     for key in require if isinstance(data, dict) else ():
         if data.get(key) is None:

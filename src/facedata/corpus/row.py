@@ -22,6 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import jsontext
+
 MISSING = -1  # Hugging Face's ClassLabel convention for "no label"
 SMILE_NAMES = ("no_smile", "smile")  # index == the smile value (0 / 1)
 HEADS = ("smile", "expression")
@@ -284,7 +286,7 @@ def features_of(schema: pa.Schema) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        return json.loads(raw)["info"]["features"]
+        return jsontext.loads(raw)["info"]["features"]
     except (ValueError, KeyError, TypeError):
         return {}
 

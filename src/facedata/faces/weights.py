@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .. import jsontext
 from ..atomic import atomic_write_text
 from ..errors import IntegrityError
 from ..paths import home
@@ -174,7 +175,7 @@ def bundled_weights() -> Weights:
 
 def read_pins() -> dict[str, str]:
     try:
-        return dict(json.loads(pins_file().read_text()))
+        return dict(jsontext.loads(pins_file().read_text()))
     except FileNotFoundError:
         return {}
     except (ValueError, TypeError) as exc:

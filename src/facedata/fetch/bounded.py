@@ -16,6 +16,7 @@ the same gaps for its API calls: `bound_requests_session` closes them on its ses
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,17 +58,75 @@ def limits(bounds: Limits) -> Iterator[None]:
         _LIMITS.reset(token)
 
 
-class _Counted(httpx2.SyncByteStream):
-    """A response body that stops at the size cap, the deadline or the minimum rate."""
+class _Decoded:
+    """Counts what a compressed body expands to, without keeping it.
 
-    def __init__(self, inner: Any, bounds: Limits) -> None:
+    httpx decodes a `Content-Encoding: gzip` body after this layer sees it, so counting
+    the bytes on the wire let a 1 MiB listing that expands to 1 GiB pass a 64 MiB cap.
+    Each chunk is expanded here in bounded pieces only to be counted.
+    """
+
+    STEP = 1024 * 1024
+
+    def __init__(self, encoding: str) -> None:
+        # 47: gzip or zlib header, detected; a raw deflate stream is tried as such
+        self.encoding = encoding
+        self.inflate = zlib.decompressobj(47)
+        self.raw_tried = encoding != "deflate"
+        self.size = 0
+
+    def count(self, chunk: bytes) -> int:
+        """Bytes `chunk` expands to, added to the total; returns the total."""
+        data = chunk
+        while data:
+            try:
+                out = self.inflate.decompress(data, self.STEP)
+            except zlib.error:
+                if self.raw_tried or self.size:
+                    return self.size  # httpx reports the damage itself when it decodes
+                self.raw_tried, self.inflate = True, zlib.decompressobj(-15)
+                continue
+            self.size += len(out)
+            data = self.inflate.unconsumed_tail
+            if self.inflate.eof:
+                break
+        return self.size
+
+
+_DECODED = ("gzip", "x-gzip", "deflate")
+
+
+def _encoding(response: Any) -> str | None:
+    """The body's Content-Encoding when it expands (gzip, deflate); any other
+    encoding but identity is refused, since its expanded size cannot be counted."""
+    enc = str(response.headers.get("Content-Encoding", "")).strip().lower()
+    if enc in ("", "identity"):
+        return None
+    if enc in _DECODED:
+        return enc
+    raise FetchError(
+        f"{response.request.url} answered with Content-Encoding {enc!r}, which facedata "
+        "does not accept (its expanded size cannot be bounded)",
+        hint="the server or a proxy on the way re-encodes answers; use another endpoint",
+    )
+
+
+class _Counted(httpx2.SyncByteStream):
+    """A response body that stops at the size cap, the deadline or the minimum rate.
+
+    The cap holds for the body as the caller gets it: a compressed body is counted
+    by what it expands to (`_Decoded`)."""
+
+    def __init__(self, inner: Any, bounds: Limits, encoding: str | None = None) -> None:
         self.inner, self.bounds = inner, bounds
+        self.decoded = _Decoded(encoding) if encoding else None
 
     def __iter__(self) -> Iterator[bytes]:
         b = self.bounds
-        got, meter = 0, MinRate()
+        wire, meter = 0, MinRate()
         for chunk in self.inner:
-            got += len(chunk)
+            wire += len(chunk)
+            got = wire if self.decoded is None else max(wire, self.decoded.count(chunk))
             if got > b.max_bytes:
                 raise SizeExceeded(
                     f"the server sent more than {b.max_bytes:,} bytes for {b.what}, the "
@@ -104,7 +163,7 @@ def _bound_wait(request: Any) -> None:
 def _bound_body(response: Any) -> None:
     bounds = _LIMITS.get()
     if bounds is not None:
-        response.stream = _Counted(response.stream, bounds)
+        response.stream = _Counted(response.stream, bounds, _encoding(response))
 
 
 def _bounded(make: Callable[[], Any]) -> Callable[[], Any]:

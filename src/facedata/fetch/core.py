@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import Manifest, Source
-from . import progress
+from . import progress, treelist
 from .integrity import expected_for
 from .obtain import Candidate, mirror_candidates, obtain
 from .store import (
@@ -180,6 +180,8 @@ def fetched(manifest: Manifest, source_id: str | None = None) -> FetchResult | N
         record = locks.get(src.id)
         root = tree_dir(manifest.id, src.id)
         if record is not None and root.is_dir():
+            # sizes and times against the tree's file list; verify re-hashes it
+            treelist.refuse_if_changed(manifest.id, src.id, root)
             return FetchResult(manifest.id, src, root, record.files, cached=True)
     return None
 
@@ -248,6 +250,18 @@ def manual_access_error(manifest: Manifest, src: Source, others: list[Source]) -
 
 
 def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: bool) -> FetchResult:
+    try:
+        return _fetch_one_guarded(manifest, src, from_path, force)
+    except OSError as exc:  # a full disk, a read-only cache: staged files are discarded
+        from ..errors import disk_error
+        from ..paths import home
+
+        raise disk_error(exc, home(), "write to the cache at") from None
+
+
+def _fetch_one_guarded(
+    manifest: Manifest, src: Source, from_path: Path | None, force: bool
+) -> FetchResult:
     notes: list[str] = []
     with source_guard(manifest.id, src.id):
         pinned = get_source_lock(manifest.id, src.id)
@@ -333,6 +347,7 @@ def verify(manifest: Manifest | None = None) -> list[Verified]:
             root = tree_dir(dataset, source)
             if not root.is_dir():
                 out.append(Verified(dataset, source, "(tree)", False, f"{root} is missing"))
+            start = len(out)
             for e in record.files:
                 if e.kind == "tree":
                     if not root.is_dir():
@@ -357,7 +372,23 @@ def verify(manifest: Manifest | None = None) -> list[Verified]:
                             out.append(
                                 Verified(dataset, source, e.name, False, f"{placed} was modified")
                             )
+            out.extend(_verify_unpacked(dataset, source, root, reported=out[start:]))
     return out
+
+
+def _verify_unpacked(
+    dataset: str, source: str, root: Path, reported: list[Verified]
+) -> list[Verified]:
+    """The unpacked files re-hashed against the tree's file list. Always run (a failure
+    is recorded, so builds refuse the tree), shown only when it fails and nothing
+    else of the source already did (one change is reported once)."""
+    if not root.is_dir():
+        return []
+    judged = treelist.verify_tree(dataset, source, root)
+    if judged is None or judged[0] or any(not v.ok for v in reported):
+        return []
+    problem = f"{judged[1]}; fetch it again with `facedata fetch {dataset} --force`"
+    return [Verified(dataset, source, "(unpacked files)", False, problem)]
 
 
 def _with_offline_ways(err: FetchError, dataset: str) -> FetchError:

@@ -10,8 +10,10 @@ per call, so tests and private hubs need no process-wide state.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ..confine import name_problem
 from ..errors import AccessRequiredError, FetchError
@@ -70,7 +72,52 @@ def _translate(exc: BaseException, src: Source, ep: str, revision: str) -> Fetch
     return FetchError(f"Hugging Face Hub error for {src.repo_id}: {exc}", hint="try again later")
 
 
-MAX_LISTING_BYTES = 64 * 1024 * 1024  # the Hub's JSON file list of one repo
+MAX_LISTING_BYTES = 64 * 1024 * 1024  # the Hub's JSON file list of one repo, decoded
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def is_commit_id(value: object) -> bool:
+    """A git commit id: 40 lowercase hex digits, nothing else (it becomes part of URLs,
+    cache paths and the lock file, so `../../..` must never pass as one)."""
+    return isinstance(value, str) and _COMMIT.fullmatch(value) is not None
+
+
+def _malformed(src: Source, ep: str, problem: str) -> FetchError:
+    return FetchError(
+        f"the Hub's listing of {src.repo_id} ({ep}) {problem}",
+        hint="the endpoint did not answer as the Hugging Face Hub does; check HF_ENDPOINT "
+        "and try again later. Nothing was downloaded",
+    )
+
+
+def _checked_listing(info: Any, src: Source, ep: str) -> tuple[str, dict[str, Any]]:
+    """The commit and the files by name of a Hub listing, each checked for what it is
+    before anything is pinned or downloaded: the listing is a stranger's JSON."""
+    commit = getattr(info, "sha", None)
+    if not is_commit_id(commit):
+        raise _malformed(
+            src, ep, f"names commit {str(commit)[:60]!r}, not a commit id (40 hex digits)"
+        )
+    listed = getattr(info, "siblings", None)
+    if listed is None:
+        listed = []
+    if not isinstance(listed, list):
+        raise _malformed(src, ep, f"holds a file list that is a {type(listed).__name__}")
+    siblings: dict[str, Any] = {}
+    for sib in listed:
+        name = getattr(sib, "rfilename", None)
+        if not isinstance(name, str):
+            raise _malformed(src, ep, f"lists a file whose name is {type(name).__name__}")
+        if name in siblings:
+            raise _malformed(src, ep, f"lists {name[:80]!r} twice")
+        size = getattr(sib, "size", None)
+        if size is not None and (not isinstance(size, int) or size < 0):
+            raise _malformed(src, ep, f"gives {name[:80]!r} the size {str(size)[:40]!r}")
+        siblings[name] = sib
+    folders = {"/".join(n.split("/")[:i]) for n in siblings for i in range(1, n.count("/") + 1)}
+    if clash := sorted(folders & set(siblings)):
+        raise _malformed(src, ep, f"lists {clash[0][:80]!r} both as a file and as a folder")
+    return commit, siblings
 
 
 @bounded_hub_client()  # every Hub call below runs on facedata's bounded client
@@ -87,6 +134,13 @@ def fetch_hf(
 
     assert src.repo_id is not None
     ep = endpoint()
+    if pinned is not None and pinned.version and not is_commit_id(pinned.version):
+        raise FetchError(
+            f"the lock file pins {src.repo_id} to {str(pinned.version)[:60]!r}, "
+            "which is not a commit id (40 hex digits)",
+            hint=f"the lock file was edited or damaged; run `facedata fetch {manifest.id} "
+            "--force` to pin the current commit again",
+        )
     use_pin = pinned is not None and pinned.version and src.revision in ("main", pinned.version)
     revision = pinned.version if use_pin and pinned else src.revision
     staging = partial_dir(manifest.id, src.id) / "hf"
@@ -97,8 +151,9 @@ def fetch_hf(
             )
     except _errors() as exc:
         raise _translate(exc, src, ep, revision) from None
-    commit = info.sha
-    siblings = {s.rfilename: s for s in info.siblings or []}
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # parsed, wrong shape
+        raise _malformed(src, ep, f"cannot be read ({type(exc).__name__}: {exc})") from None
+    commit, siblings = _checked_listing(info, src, ep)
     specs = {f.name: f for f in src.files}
     names = list(specs) or sorted(n for n in siblings if n not in SKIP)
     placements: list[Placement] = []

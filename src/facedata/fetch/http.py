@@ -12,18 +12,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import queue
 import re
 import socket
 import threading
 import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from .. import jsontext, settings
 from ..errors import FetchError, IntegrityError
 from . import progress
 
@@ -44,12 +46,9 @@ SIZE_MARGIN = 0.05
 
 
 def _setting(name: str, default: float) -> float:
-    """A positive number from the environment (tests and slow links tune these)."""
-    try:
-        value = float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    """A positive number from the environment (tests and slow links tune these),
+    validated by `settings`: NaN, infinities, negatives and words are refused."""
+    return settings.number(name, default)
 
 
 def deadline_s() -> float:
@@ -145,7 +144,7 @@ def _meta_path(part: Path) -> Path:
 
 def _load_meta(part: Path) -> dict:
     try:
-        return json.loads(_meta_path(part).read_text())
+        return jsontext.loads(_meta_path(part).read_text())
     except (OSError, ValueError):
         return {}
 
@@ -334,11 +333,11 @@ def download(
                 if meta.get("validator"):
                     req_headers["If-Range"] = meta["validator"]
             try:
-                resp = sess.get(url, headers=req_headers, stream=True, timeout=TIMEOUT)
+                resp = sess.get(url, headers=req_headers, stream=True, timeout=clock.timeout())
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if isinstance(exc, requests.exceptions.InvalidURL):
                     raise _bad_url(url, name, exc) from None
-                attempt = _next_attempt(attempt, url, name, exc)
+                attempt = _next_attempt(attempt, url, name, exc, clock=clock)
                 continue
             except requests.TooManyRedirects:
                 raise FetchError(
@@ -358,7 +357,7 @@ def download(
                 if resp.status_code == 416 and have:
                     discard(part)  # our partial is longer than the file: start over
                     meta = {"key": key}
-                    attempt = _next_attempt(attempt, url, name, None)
+                    attempt = _next_attempt(attempt, url, name, None, clock=clock)
                     continue
                 if resp.status_code not in (200, 206):
                     raise _status_error(resp, url, name)
@@ -367,7 +366,7 @@ def download(
                 except _Restart:
                     discard(part)
                     meta = {"key": key}
-                    attempt = _next_attempt(attempt, url, name, None)
+                    attempt = _next_attempt(attempt, url, name, None, clock=clock)
                     continue
                 offset = have if resp.status_code == 206 else 0
                 if first_offset is None or offset == 0:
@@ -411,7 +410,9 @@ def download(
                     if encoding:  # a decoded body cannot be resumed by byte range
                         discard(part)
                         meta = {"key": key}
-                    attempt = _next_attempt(attempt, url, name, exc.cause, progressed=grew)
+                    attempt = _next_attempt(
+                        attempt, url, name, exc.cause, progressed=grew, clock=clock
+                    )
                     continue
                 break
         size = part.stat().st_size
@@ -449,6 +450,13 @@ class Clock:
 
     def left(self) -> float:
         return max(self.end - time.monotonic(), 0.0)
+
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) timeouts for the next request, none longer than the time left,
+        so a server that stops answering cannot hold a download past its deadline by
+        more than a moment."""
+        left = max(self.left(), 0.05)
+        return (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
 
     def check(self) -> None:
         if time.monotonic() > self.end:
@@ -525,6 +533,58 @@ def _encoding(resp: requests.Response, url: str, name: str) -> str | None:
     )
 
 
+_GZIP_NAMES = (".gz", ".tgz")
+
+
+def _reader(
+    resp: requests.Response, name: str, encoding: str | None, url: str
+) -> Callable[[], bytes]:
+    """A function giving the next piece of the file as it is meant to be stored (b""
+    at the end).
+
+    A body sent with `Content-Encoding: gzip` is decoded, as HTTP says, except for a
+    file that is itself gzip (`x.tar.gz`): many servers label such a file's own
+    compression as the transfer's, and decoding it would store `x.tar` under the
+    name `x.tar.gz` (and fail a well-behaved mirror's pin). For those, the first bytes
+    decide: a body whose decoded start is gzip again was compressed twice and is
+    decoded once; any other is the file itself, stored as sent.
+    """
+    if not encoding:
+        return lambda: resp.raw.read1(CHUNK, decode_content=False)
+    if encoding not in ("gzip", "x-gzip") or not name.lower().endswith(_GZIP_NAMES):
+        return lambda: resp.raw.read1(CHUNK, decode_content=True)
+    pending = [resp.raw.read1(CHUNK, decode_content=False)]
+
+    def raw() -> bytes:
+        return pending.pop() if pending else resp.raw.read1(CHUNK, decode_content=False)
+
+    try:
+        head = zlib.decompressobj(31).decompress(pending[0], 2)
+    except zlib.error:
+        head = b""
+    if not head.startswith(b"\x1f\x8b"):
+        return raw
+    inflate = zlib.decompressobj(31)
+
+    def decoded() -> bytes:
+        while True:
+            data = inflate.unconsumed_tail or raw()
+            if not data:
+                return inflate.flush()
+            try:
+                out = inflate.decompress(data, CHUNK)  # bounded: a bomb meets the size cap
+            except zlib.error:
+                raise FetchError(
+                    f"{url} sent {name} with a damaged gzip Content-Encoding",
+                    hint="try again later, or download the file another way and register it "
+                    "with `facedata fetch ID --from PATH`",
+                ) from None
+            if out:
+                return out
+
+    return decoded
+
+
 class _Interrupted(Exception):
     def __init__(self, received: int, cause: BaseException, slow: bool = False) -> None:
         super().__init__(str(cause))
@@ -557,9 +617,18 @@ def _unresolvable(cause: BaseException | None) -> bool:
 
 
 def _next_attempt(
-    attempt: int, url: str, name: str, cause: BaseException | None, progressed: bool = False
+    attempt: int,
+    url: str,
+    name: str,
+    cause: BaseException | None,
+    progressed: bool = False,
+    clock: Clock | None = None,
 ) -> int:
-    """Sleep before the next try; a try that grew the file does not count (MAX_TRIES does)."""
+    """Sleep before the next try; a try that grew the file does not count (MAX_TRIES does).
+
+    The sleep never outlasts the overall deadline (`clock`): backing off 0.5 + 1 + 2 +
+    4 + 8 s once let an 8 s deadline end a stuck download after 17 s.
+    """
     if progressed:
         return 0
     if _unresolvable(cause):
@@ -576,7 +645,10 @@ def _next_attempt(
             hint="check the connection and run the same command again: it resumes where it "
             f"stopped; {OFFLINE_HINT}",
         )
-    time.sleep(min(BACKOFF * 2**attempt, MAX_BACKOFF))
+    pause = min(BACKOFF * 2**attempt, MAX_BACKOFF)
+    time.sleep(pause if clock is None else min(pause, clock.left()))
+    if clock is not None:
+        clock.check()
     return attempt + 1
 
 
@@ -605,8 +677,9 @@ def _stream(
         progress.transfer(name, total, offset) as advance,
     ):
         try:
+            read = _reader(resp, name, encoding, url)
             while True:
-                chunk = resp.raw.read1(CHUNK, decode_content=bool(encoding))
+                chunk = read()
                 if not chunk:
                     break
                 if (

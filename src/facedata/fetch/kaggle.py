@@ -12,13 +12,13 @@ KAGGLE_API_TOKEN, ~/.kaggle/access_token, KAGGLE_USERNAME + KAGGLE_KEY,
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from .. import jsontext
 from ..errors import AccessRequiredError, FetchError
 from ..manifest import FileSpec, Manifest, Source
 from .http import OFFLINE_HINT
@@ -70,7 +70,7 @@ def find_credentials() -> Credentials:
     p = _config_dir() / "kaggle.json"
     if p.is_file():
         try:
-            data = json.loads(p.read_text())
+            data = jsontext.loads(p.read_text())
             return Credentials(str(p), username=data["username"], key=data["key"])
         except (ValueError, KeyError, TypeError):
             raise FetchError(
@@ -203,15 +203,41 @@ def _resolve(client, src: Source, pinned: SourceLock | None):  # noqa: ANN001, A
     owner, slug = src.kaggle.split("/")
     version = src.kaggle_version
     if version is None and pinned is not None and pinned.version:
-        version = int(pinned.version)
+        version = version_number(pinned.version, "the lock file", pinned=True)
     if version is None:
         greq = ApiGetDatasetRequest()
         greq.owner_slug, greq.dataset_slug = owner, slug
-        version = client.datasets.dataset_api_client.get_dataset(greq).current_version_number
+        answer = client.datasets.dataset_api_client.get_dataset(greq)
+        version = version_number(getattr(answer, "current_version_number", None), "Kaggle")
     dreq = ApiDownloadDatasetRequest()
     dreq.owner_slug, dreq.dataset_slug = owner, slug
     dreq.dataset_version_number = version
     return _location(client, client.datasets.dataset_api_client.download_dataset, dreq), version
+
+
+MAX_VERSION = 1_000_000
+
+
+def version_number(value: object, where: str, pinned: bool = False) -> int:
+    """A dataset version as Kaggle numbers them: a whole number from 1 up. `where` said
+    it (Kaggle's answer, or the lock file, which stores it as digits); anything else
+    (a string, a float, a bool, a path) is refused before it reaches a URL or the lock."""
+    if pinned and isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VERSION:
+        return value
+    shown = repr(value)[:60]
+    if pinned:
+        raise FetchError(
+            f"{where} pins Kaggle version {shown}, which is not a version number",
+            hint="the lock file was edited or damaged; fetch again with --force to pin the "
+            "current version",
+        )
+    raise FetchError(
+        f"{where} answered with dataset version {shown}, which is not a version number",
+        hint="the endpoint did not answer as Kaggle does; try again later, or pin "
+        "`kaggle_version` in the manifest",
+    )
 
 
 def archive_name(src: Source) -> str:
@@ -249,6 +275,11 @@ def fetch_kaggle(
             raise FetchError(
                 f"cannot reach Kaggle: {exc}",
                 hint=f"check the connection and try again; {OFFLINE_HINT}",
+            ) from None
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a malformed answer
+            raise FetchError(
+                f"Kaggle's answer about {ref} cannot be read ({type(exc).__name__}: {exc})"[:300],
+                hint="the endpoint did not answer as Kaggle does; try again later",
             ) from None
         vtag = str(version) if version else None
         pin = pinned.entry(name) if pinned and pinned.version == vtag else None

@@ -72,21 +72,41 @@ class Registered:
 
 
 def walk(folder: Path) -> list[str]:
-    """Relative paths of the regular files below `folder` (links to regular files count).
+    """Relative paths of the regular files below `folder` (links to regular files in
+    the folder count).
 
-    Anything else (a FIFO would hang the hashing, a link to /dev/zero would fill the
-    disk) and names that are not text refuse the whole folder, naming the culprit.
+    The same link rule as archives: a link that leads out of the folder (to a file of
+    someone else's, `/etc/passwd`, a folder above) is never followed; it refuses the
+    folder, naming the link. Anything else that is not a regular file (a FIFO would
+    hang the hashing, a link to /dev/zero would fill the disk) and names that are not
+    text refuse the whole folder too, naming the culprit.
     """
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d != "__MACOSX" and not d.startswith("."))
+        for d in dirnames:
+            _refuse_link_out(folder, Path(dirpath, d))
         for f in sorted(filenames):
             if f.startswith("._") or f == ".DS_Store":
                 continue
             path = Path(dirpath, f)
             _refuse_odd(path)
+            _refuse_link_out(folder, path)
             out.append(path.relative_to(folder).as_posix())
     return out
+
+
+def _refuse_link_out(folder: Path, path: Path) -> None:
+    from ..confine import is_inside
+
+    if path.is_symlink() and not is_inside(folder, path):
+        shown = os.fsencode(path).decode("utf-8", "replace")
+        raise FetchError(
+            f"--from: {shown} is a link to {os.path.realpath(path)}, outside {folder}; "
+            "it was not followed and nothing was copied",
+            hint="links in a delivery must stay inside it: replace the link with the file "
+            "itself (copy it in), then run again",
+        )
 
 
 def _refuse_odd(path: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from .. import jsontext
 from ..atomic import atomic_write_text
 from ..errors import FetchError
 from ..paths import home
@@ -190,7 +191,7 @@ def read_lock() -> dict[str, dict[str, SourceLock]]:
     if not path.exists():
         return {}
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = jsontext.loads(path.read_text(encoding="utf-8"))
         return {
             ds: {src: SourceLock.from_dict(rec) for src, rec in sources.items()}
             for ds, sources in raw.get("datasets", {}).items()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import confine
 from ..atomic import atomic_dir
+from . import treelist
 from .store import link_or_copy, tree_dir
 from .unpack import Budget, archive_kind, is_archive_name, unpack
 
@@ -76,6 +77,10 @@ def build_tree(
         confine.sweep_links(tmp)
         if check is not None:
             check(tmp)
+        # what verify re-hashes and a build compares with; written before the tree is
+        # published, so a failure here (a full disk) leaves the old tree in place, and
+        # a crash between the two leaves a list the old tree fails (refused, never trusted)
+        treelist.write(dataset, source, treelist.record(tmp))
     return target
 
 
@@ -97,13 +102,16 @@ def unpack_inner(
 
 
 def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
-    """Hard-link (else copy) loose files of a registered folder into the tree."""
+    """Copy the loose files of a registered folder into the tree.
+
+    Always a copy, never a hard link: a link would share the inode with the person's
+    own file, so a later write to the cache (or theirs to the file) would change both.
+    Each file is opened as a regular file that resolves inside `src` (a link inside the
+    folder may point to another file in it, never out), and written as a new file that
+    is not a link.
+    """
+    checked: set[Path] = set()
     for name in names:
         s, d = src / name, dst / name
-        d.parent.mkdir(parents=True, exist_ok=True)
-        if s.is_symlink():
-            # follow it (the tree must not point outside the cache), regular files only
-            with confine.open_regular(None, s) as fh, open(d, "wb") as out:
-                shutil.copyfileobj(fh, out)
-        else:
-            link_or_copy(s, d)
+        with confine.open_regular(src, s) as fh, confine.create_new(dst, d, checked) as out:
+            shutil.copyfileobj(fh, out, 1024 * 1024)

@@ -30,25 +30,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .. import confine
+from .. import confine, settings
 from ..errors import UnsafeArchiveError, UnsafePathError
 
 
 def _env_number(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    try:
-        return float(value) if value else default
-    except ValueError:
-        return default
+    """The setting `name` (validated by `settings`), else `default`."""
+    return settings.number(name, default)
 
 
-MAX_BYTES = int(_env_number("FACEDATA_UNPACK_MAX_BYTES", 256 * 1024**3))
-MAX_MEMBERS = int(_env_number("FACEDATA_UNPACK_MAX_MEMBERS", 5_000_000))
+# Defaults; the environment is read when an unpack starts (see Budget), not at import.
+MAX_BYTES = int(settings.NUMBERS["FACEDATA_UNPACK_MAX_BYTES"].default)
+MAX_MEMBERS = int(settings.NUMBERS["FACEDATA_UNPACK_MAX_MEMBERS"].default)
 # Image data barely compresses (JPEG, PNG: about 1:1; PPM, pixel CSVs: 2-5:1). A far
 # larger ratio is a decompression bomb. Below RATIO_FLOOR the ratio is not judged:
 # a small label file may well compress 50:1.
-MAX_RATIO = _env_number("FACEDATA_UNPACK_MAX_RATIO", 100.0)
-RATIO_FLOOR = int(_env_number("FACEDATA_UNPACK_RATIO_FLOOR", 64 * 1024**2))
+MAX_RATIO = settings.NUMBERS["FACEDATA_UNPACK_MAX_RATIO"].default
+RATIO_FLOOR = int(settings.NUMBERS["FACEDATA_UNPACK_RATIO_FLOOR"].default)
 MAX_DEPTH = 2  # an archive, and archives inside it
 _MAX_LINK = 4096  # bytes of a zip symlink's target worth reading
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -257,6 +255,7 @@ def _check(members: list[_Member], archive: Path, budget: Budget) -> list[_Membe
     last = {m.name: i for i, m in enumerate(members) if m.kind == "file"}
     members = [m for i, m in enumerate(members) if m.kind != "file" or last[m.name] == i]
     kinds: dict[str, str] = {}
+    folders: set[str] = set()  # every folder a member's path implies
     files: set[str] = set()
     links = {m.name for m in members if m.kind == "symlink"}
     for m in members:
@@ -268,6 +267,7 @@ def _check(members: list[_Member], archive: Path, budget: Budget) -> list[_Membe
                 "write through the first); nothing was extracted",
             )
         kinds[m.name] = m.kind
+        _check_folders(m, kinds, folders, archive)
         _check_link(m, links, archive)
         if m.kind == "hardlink" and m.link not in files:
             raise UnsafeArchiveError(
@@ -278,6 +278,28 @@ def _check(members: list[_Member], archive: Path, budget: Budget) -> list[_Membe
         if m.kind == "file":
             files.add(m.name)
     return members
+
+
+def _check_folders(m: _Member, kinds: dict[str, str], folders: set[str], archive: Path) -> None:
+    """Refuse a file that is also a folder: `a` stored as a file and `a/x` under it, in
+    either order. Only explicit entries of one name were compared before, so the
+    second write met the first on disk (FileExistsError, a traceback)."""
+    parts = m.name.split("/")
+    for i in range(1, len(parts)):
+        folder = "/".join(parts[:i])
+        if kinds.get(folder) in ("file", "hardlink"):
+            raise _file_and_folder(archive, folder, m.name)
+        folders.add(folder)
+    if m.kind in ("file", "hardlink") and m.name in folders:
+        raise _file_and_folder(archive, m.name, m.name + "/...")
+
+
+def _file_and_folder(archive: Path, name: str, inner: str) -> UnsafeArchiveError:
+    return UnsafeArchiveError(
+        f"{archive.name}: {name!r} is both a file and the folder holding {inner!r}",
+        hint="one path cannot be both; the archive is damaged or crafted, nothing was "
+        "extracted. Get a clean copy",
+    )
 
 
 class Budget:

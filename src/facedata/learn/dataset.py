@@ -69,7 +69,8 @@ class _Corpus:
         self.root = Path(root)
         self.record: CorpusRecord = read_corpus(self.root, require=("shards",))
         self.split = split
-        self.shards = [self.root / s.path for s in self.record.shards if s.split == split]
+        # resolved through the corpus's confinement: a shard leading out of it is refused
+        self.shards = [s.file(self.root) for s in self.record.shards if s.split == split]
         if not self.shards:
             have = sorted({s.split for s in self.record.shards if s.split})
             raise CorpusError(
@@ -79,7 +80,7 @@ class _Corpus:
         missing = [p for p in self.shards if not p.is_file()]
         if missing:
             raise CorpusError(
-                f"{self.root} lacks shard {missing[0].relative_to(self.root)}",
+                f"{self.root} lacks shard {missing[0].name}",
                 hint="the corpus is incomplete; copy it whole or rebuild it",
             )
         self.mode = self.record.image.mode if self.record.image else "RGB"

@@ -19,7 +19,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..corpus import CORPUS_JSON, DATA_DIR, LabelCodec, codec_of, read_corpus
+from ..corpus import (
+    CORPUS_JSON,
+    DATA_DIR,
+    LabelCodec,
+    codec_of,
+    read_corpus,
+    shard_file,
+    shard_files,
+)
 from ..errors import FacedataError
 from .keys import align_label
 from .thumbs import Publication, Thumb, to_data_uri
@@ -103,8 +111,9 @@ def shard_paths(root: Path) -> list[Path]:
             f"{root} has no {DATA_DIR}/ folder with Parquet shards",
             hint="the build did not finish or the folder was moved; rebuild with `facedata build`",
         )
-    # Hidden names are shards still being written (or left by a crash): not the corpus.
-    return sorted(p for p in data.glob("*.parquet") if not p.name.startswith("."))
+    # Hidden names are shards still being written (or left by a crash): not the corpus;
+    # a shard that is a link out of the corpus is refused (shard_files), never shown.
+    return shard_files(root)
 
 
 def _with_all_columns(batch: pa.RecordBatch, wanted: tuple[str, ...]) -> pa.Table:
@@ -269,7 +278,7 @@ def check_listed_shards(root: Path, meta: dict[str, Any]) -> None:
     if not isinstance(listed, list):
         return
     names = [s.get("path") for s in listed if isinstance(s, dict)]
-    missing = [n for n in names if isinstance(n, str) and not (root / n).is_file()]
+    missing = [n for n in names if isinstance(n, str) and not shard_file(root, n).is_file()]
     if missing:
         raise ReportError(
             f"{root}: {len(missing)} of {len(names)} shards that {CORPUS_JSON} lists are "
