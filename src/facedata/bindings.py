@@ -22,6 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from . import jsontext
 from .atomic import atomic_write_text
 from .errors import FacedataError
 from .licensing import Clearance, Decision
@@ -46,7 +47,7 @@ def _read(path: Path) -> dict[str, list[str]]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
         return {str(k): [str(h) for h in v] for k, v in data["bindings"].items()}
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise FacedataError(

@@ -122,7 +122,7 @@ def register(out: Path, corpus: dict) -> Registered:
 def corpus_id(path: Path) -> str | None:
     """The `id` in a corpus folder's corpus.json, or None (no record, none, unreadable)."""
     try:
-        value = json.loads((Path(path) / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
+        value = jsontext.loads((Path(path) / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None

@@ -371,7 +371,7 @@ def _corpus_id(out: Path) -> str:
     import uuid
 
     try:
-        old = json.loads((out / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
+        old = jsontext.loads((out / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
     except (OSError, ValueError, AttributeError):
         old = None
     try:
@@ -538,7 +538,7 @@ def _build(
             publishing.enter_context(publish_lock())
             if _erase_late(tmp, admitted, marks, withdrawn, own):
                 record = parse_record(
-                    json.loads((tmp / CORPUS_JSON).read_text(encoding="utf-8")), str(recipe.out)
+                    jsontext.loads((tmp / CORPUS_JSON).read_text(encoding="utf-8")), str(recipe.out)
                 )
         try:
             register(Path(recipe.out), record.to_dict())

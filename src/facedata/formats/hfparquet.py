@@ -28,12 +28,12 @@ Options:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import jsontext
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import BytesImage, Drop, FileImage, Note, Sample
@@ -78,7 +78,7 @@ def schema_names(schema: Any) -> dict[str, list[str]]:
     if not raw:
         return {}
     try:
-        features = json.loads(raw)["info"]["features"]
+        features = jsontext.loads(raw)["info"]["features"]
     except (ValueError, KeyError, TypeError):
         return {}
     out: dict[str, list[str]] = {}
