@@ -62,7 +62,10 @@ def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
         latest["c"] = dict(c)
         line = rate.describe(c)  # every update, so the rate clock starts with the first
         now = time.monotonic()
-        if now - last["at"] >= every:
+        # Once every expected row is read, the closing line says it: printing the same
+        # counts just before it would show the summary twice.
+        complete = 0 < c.get("expected", 0) <= c["read"]
+        if now - last["at"] >= every and not complete:
             last["at"] = now
             console.print(f"{label}: {line}", highlight=False)
 
@@ -73,19 +76,23 @@ def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
 
 @contextlib.contextmanager
 def _live(console: Console, label: str, rate: Rate) -> Iterator[Update]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
         SpinnerColumn(),
+        TextColumn(f"{label}:"),
+        BarColumn(bar_width=24),  # pulses until the readers know the count
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     )
-    task = bar.add_task(label)
+    task = bar.add_task(label, total=None)
 
     def update(c: dict[str, int]) -> None:
-        bar.update(task, description=rate.describe(c))
+        expected = c.get("expected", 0)
+        total = max(expected, c["read"]) if expected else None
+        bar.update(task, description=rate.describe(c), total=total, completed=c["read"])
 
     with bar:
         yield update
