@@ -117,8 +117,11 @@ def _project_hint() -> str | None:
 
     from ..project import find_project, project_hint
 
-    if os.environ.get("FACEDATA_HOME") or find_project() is not None:
-        return None
+    try:
+        if find_project() is not None:
+            return None  # already inside a project: its cache was used
+    except FacedataError:
+        return None  # a broken marker here: the error being shown says so
     for arg in sys.argv[1:]:
         if arg.startswith("-"):
             continue

@@ -76,7 +76,7 @@ def _summary(result: DemoResult) -> None:
             )
         )
     rows.append(("report", str(result.report.relative_to(result.root))))
-    console.print(f"\n[bold green]demo built[/] in {escape(str(result.root))}")
+    console.print(f"\n[bold green]demo corpus built[/] in {escape(str(result.root))}")
     for name, text in rows:
         console.print(f"  {name:<11}{escape(text)}", highlight=False, soft_wrap=True)
     for p in PARTICIPANTS:
@@ -117,7 +117,10 @@ def _summary(result: DemoResult) -> None:
             f"facedata predict models/demo {photo_arg}",
             "the readout for one photo",
         ),
-        ("facedata list", "then the real datasets, their licenses and access"),
+        ("cd ..", "back to your own cache: the real data never goes into the demo's"),
+        ("facedata list", "the real datasets, their licenses and access"),
+        ("facedata fetch genki4k", "the real GENKI-4K (or --from genki4k.tar offline)"),
+        ("facedata build --datasets genki4k --out output/smile-v1", "your first real corpus"),
     ]
     for cmd, why in steps:
         console.print(f"  {escape(cmd)}", highlight=False, soft_wrap=True)
