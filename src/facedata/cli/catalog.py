@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..errors import FacedataError, ManifestError
 from .app import ManifestsOpt, app, console, load_catalog
+from .tables import show_table
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -49,10 +50,11 @@ def list_(
         return
     table = Table(title="facedata datasets")
     body = []
+    short = console.is_terminal  # a pipe gets every name whole
     for r in rows:
         cells = [
             r["id"],
-            r["name"] if len(r["name"]) <= 26 else r["name"][:25] + "…",
+            r["name"] if len(r["name"]) <= 26 or not short else r["name"][:25] + "…",
             f"{r['images']:,}" if r["images"] else "?",
             "+".join(r["labels"]),
             r["tier"],
@@ -66,7 +68,7 @@ def list_(
         table.add_column(col, overflow="fold")
     for cells in body:
         table.add_row(*cells)
-    console.print(table)
+    show_table(console, table)
     if not any(r["fetched"] for r in rows):
         console.print(
             "nothing fetched yet: `facedata fetch ID` (or `facedata demo` to try it offline)",
@@ -159,6 +161,7 @@ def licenses(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the LICENSES.md table.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     manifests: ManifestsOpt = None,
 ) -> None:
     """The license table of every dataset (the content of LICENSES.md)."""
@@ -168,6 +171,20 @@ def licenses(
     if markdown:
         typer.echo(licenses_markdown(catalog), nl=False)
         return
+    if as_json:
+        rows = [
+            {
+                "id": m.id,
+                "license": m.license.id,
+                "tier": m.license.tier,
+                "derivatives": m.license.derivatives,
+                "redistribution": m.license.redistribution,
+                "terms": m.license.terms_url,
+            }
+            for m in catalog
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
     table = Table(title="dataset licenses")
     for col in ("id", "license", "tier", "derivatives", "redistribution", "terms"):
         table.add_column(col, overflow="fold")
@@ -176,7 +193,7 @@ def licenses(
         table.add_row(
             m.id, lic.id, lic.tier, lic.derivatives, lic.redistribution, lic.terms_url or ""
         )
-    console.print(table)
+    show_table(console, table)
 
 
 manifest_app = typer.Typer(help="Work with manifest files.", no_args_is_help=True)
