@@ -34,6 +34,11 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Path:
     monkeypatch.delenv("FACEDATA_MANIFESTS", raising=False)
     res = run_cli(capsys, "demo")
     assert res.code == 0, res.err
+    # the summary says the counts once: no closing progress line repeating them
+    counts = [ln.removesuffix("  (done)") for ln in res.out.splitlines() if "build: read" in ln]
+    assert len(counts) == len(set(counts)) and not any(
+        "(done)" in ln for ln in res.out.splitlines()
+    )
     return work / "facedata-demo"
 
 

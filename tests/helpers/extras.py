@@ -14,10 +14,11 @@ from types import ModuleType
 
 import pytest
 
+INSTALL_TORCH = 'pip install torch==2.13.0 && pip install -e ".[torch]"'
 # module -> the install line that provides it
 INSTALL = {
-    "torch": 'pip install torch==2.13.0 && pip install -e ".[torch]"',
-    "onnx": 'pip install -e ".[torch]"',
+    "torch": INSTALL_TORCH,
+    "onnx": INSTALL_TORCH,
     "ray": 'pip install -e ".[ray]"',
 }
 DEV = 'pip install -e ".[dev]"'

@@ -43,7 +43,7 @@ def demo(
     def say(message: str) -> None:
         console.print(f"[dim]·[/] {escape(message)}", highlight=False, soft_wrap=True)
 
-    with build_progress(console, "demo build") as update:
+    with build_progress(console, "demo build", closing=False) as update:
         result = run_demo(out, overwrite=overwrite, say=say, progress=update)
     _summary(result)
 

@@ -48,7 +48,11 @@ class Rate:
 
 
 @contextlib.contextmanager
-def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
+def build_progress(
+    console: Console, label: str = "build", closing: bool = True
+) -> Iterator[Update]:
+    """`closing=False`: the caller prints its own summary of the counts (the demo), so
+    the plain closing line would say the same thing twice."""
     rate = Rate()
     if console.is_terminal:
         with _live(console, label, rate) as update:
@@ -62,15 +66,12 @@ def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
         latest["c"] = dict(c)
         line = rate.describe(c)  # every update, so the rate clock starts with the first
         now = time.monotonic()
-        # Once every expected row is read, the closing line says it: printing the same
-        # counts just before it would show the summary twice.
-        complete = 0 < c.get("expected", 0) <= c["read"]
-        if now - last["at"] >= every and not complete:
+        if now - last["at"] >= every:
             last["at"] = now
             console.print(f"{label}: {line}", highlight=False)
 
     yield update
-    if "c" in latest:
+    if "c" in latest and closing:
         console.print(f"{label}: {rate.describe(latest['c'], final=True)}  (done)", highlight=False)
 
 
