@@ -108,10 +108,7 @@ def _summary(result: DemoResult) -> None:
             "rebuild for commercial use: P03 stays out, P02 (research only) too",
         ),
         ("facedata report commercial", "its report: who was admitted, who was refused, and why"),
-        (
-            'pip install torch==2.13.0 && pip install -e ".[torch]"',
-            "the trainer side (once)",
-        ),
+        *_trainer_install(),
         ("facedata train corpus --out models/demo --epochs 3", "both heads: smile and expression"),
         (
             f"facedata predict models/demo {photo_arg}",
@@ -125,6 +122,28 @@ def _summary(result: DemoResult) -> None:
     for cmd, why in steps:
         console.print(f"  {escape(cmd)}", highlight=False, soft_wrap=True)
         console.print(f"      [dim]{escape(why)}[/]", highlight=False)
+
+
+def _trainer_install() -> list[tuple[str, str]]:
+    """The install line for `train` / `predict`, runnable from the demo folder; none
+    when PyTorch is already importable."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("onnx"):
+        return []
+    checkout = Path(__file__).resolve().parents[3]
+    target = (
+        shlex.quote(f"{checkout}[torch]")
+        if (checkout / "pyproject.toml").is_file()
+        else '"facedata[torch]"'
+    )
+    editable = "-e " if (checkout / "pyproject.toml").is_file() else ""
+    return [
+        (
+            f"pip install torch==2.13.0 && pip install {editable}{target}",
+            "the trainer side, once (the CPU build of PyTorch)",
+        )
+    ]
 
 
 def _subjects(corpus: Path | None) -> list[str]:

@@ -88,7 +88,7 @@ def _live(console: Console, label: str, rate: Rate) -> Iterator[Update]:
         console=console,
         transient=True,
     )
-    task = bar.add_task(label, total=None)
+    task = bar.add_task("starting", total=None)
 
     def update(c: dict[str, int]) -> None:
         expected = c.get("expected", 0)
