@@ -63,7 +63,10 @@ def test_the_closing_list_walks_forget_commercial_build_and_report(demo, capsys,
     res = out(capsys, "inspect", OWN_ID)
     assert res.code == 0, res.err
     assert "subjects 4" in res.out
-    res = out(capsys, "forget", "--subject", "P03", "--by", "dpo@example.org")
+    # as the closing list says: the corpora named, so a moved demo folder works too
+    res = out(
+        capsys, "forget", "--subject", "P03", "--by", "dpo@example.org", "corpus", "commercial"
+    )
     assert res.code == 0, res.err
     assert "P03" not in _subjects(commercial) | _subjects(demo / "corpus")
     res = out(
@@ -98,7 +101,11 @@ def test_a_marker_is_read_only_in_its_own_folder_and_only_inside_it(tmp_path, mo
     with pytest.raises(Exception, match="leaves the project folder"):
         find_project(parent)
 
-    (parent / MARKER).write_text('home = "cache"\n')
+    (parent / "cache").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (parent / MARKER).write_text('home = "cache"\n')  # a link out of the folder
+    with pytest.raises(Exception, match="leaves the project folder"):
+        find_project(parent)
+    (parent / "cache").unlink()
     os.chmod(parent / MARKER, 0o666)  # anyone could have written it: ignored
     assert find_project(parent) is None
 

@@ -99,7 +99,7 @@ def _summary(result: DemoResult) -> None:
         (result.report.as_uri(), "the report, in a browser: funnel, balance, consent, faces"),
         ("facedata inspect own-data", "per-class / per-split counts of the participants"),
         (
-            "facedata forget --subject P03 --by you@example.org",
+            "facedata forget --subject P03 --by you@example.org corpus commercial",
             "P03 withdraws: their rows leave both corpora, and the erasure is logged",
         ),
         (
