@@ -7,9 +7,17 @@ smiles first) from real face photos that ship inside installed wheels, packed as
 tar like the real download, described by its own manifest, registered with the same
 code as `fetch --from`, built and reported with the same code as `build` and `report`.
 
-Everything lives under one folder: the "download", the manifest, a private cache
-(FACEDATA_HOME for the demo only, so the user's cache is never touched) and the
-corpus. Deleting that folder undoes the demo.
+Beside it, the demo writes an own-data project in miniature (`own-data/`): four
+pseudonymous participants, both label heads, and a consent register in which one
+participant consented to research only, one will withdraw, and one gave no
+publication consent. The research corpus holds both sources; a commercial build of
+the same list refuses the public sample and every participant without commercial
+consent, so `forget`, `build --commercial` and `report` have something to show.
+
+Everything lives under one folder: the "download", the manifests, a private cache
+(FACEDATA_HOME for the demo only, so the user's cache is never touched; commands run
+inside the folder find it through its `facedata.toml`) and the corpora. Deleting that
+folder undoes the demo.
 
 The smile labels are illustrative: the faces of scikit-image's `lfw_subset` carry no
 expression labels, so each was judged by eye (see SMILE_RULE) and the judgements are
@@ -39,6 +47,7 @@ from .atomic import ordinary_mode
 from .errors import FacedataError
 
 DATASET_ID = "facedata-demo"
+OWN_ID = "own-data"
 TAR_NAME = "genki4k-sample.tar"
 MARKER = "demo.json"
 SMILE_RULE = (
@@ -77,6 +86,50 @@ class Photo:
     image: Image.Image
 
 
+@dataclass(frozen=True)
+class Participant:
+    """One pseudonymous participant of the demo's own-data project."""
+
+    subject_id: str
+    scopes: str  # the consent register's `scopes` cell
+    story: str  # what the demo shows with them
+    faces: tuple[int, ...]  # indices into lfw_subset() (mirrored: not the sample's copies)
+
+
+# The four participants; the faces are LFW photos mirrored, so they are new images to
+# the deduplicator and stand for "frames of one person" only for illustration.
+PARTICIPANTS = (
+    Participant("P01", "research;commercial;publication", "consents to everything", (1, 10, 11)),
+    Participant("P02", "research", "research only: a commercial build leaves them out", (3, 4, 5)),
+    Participant(
+        "P03",
+        "research;commercial;publication",
+        "consents, then withdraws: `facedata forget --subject P03`",
+        (8, 9, 12),
+    ),
+    Participant(
+        "P04",
+        "research;commercial",
+        "no publication consent: keep their faces out of anything published",
+        (21, 22, 26),
+    ),
+)
+CONSENT_SIGNED = "2025-01-10"
+# Illustrative only: a commercial build also needs the face detector's weights cleared
+# (RetinaFace learnt from WIDER FACE, research terms); a real clearance names who
+# reviewed what evidence.
+DEMO_CLEARANCE = """\
+# Illustrative, written by `facedata demo`: NOT a legal review. A commercial build
+# needs every source and the face detector's weights cleared for commercial use;
+# your own participants are admitted one by one by their consent register.
+clearances:
+  - detector: retinaface-mnet025
+    cleared_by: facedata demo (illustration only)
+    evidence: none - this file only shows where a real clearance goes
+    expires: {expires}
+"""
+
+
 @dataclass
 class DemoResult:
     root: Path
@@ -88,6 +141,10 @@ class DemoResult:
     record: dict
     images: int
     smiles: int
+    own: Path | None = None
+    commercial: Path | None = None
+    commercial_record: dict | None = None
+    clearances: Path | None = None
 
 
 # -- the sample
@@ -151,6 +208,62 @@ def _readme() -> str:
         "matplotlib (grace_hopper.jpg). Line N of labels.txt labels files/fileNNNN.jpg\n"
         "as `smile yaw pitch roll`. Smile labels are illustrative, judged by eye:\n"
         f"{SMILE_RULE}. Head pose is unknown for these photos: nan.\n\nfile  origin\n"
+    )
+
+
+# -- the own-data project
+
+
+def write_own_data(folder: Path, manifests: Path) -> Path:
+    """Four participants' photos, annotations.csv, consent.csv and their manifest."""
+    from skimage import data
+
+    from .owndata import new_local_manifest
+
+    faces = data.lfw_subset()
+    images = folder / "images"
+    images.mkdir(parents=True)
+    lines = ["file,subject_id,start,end,smile,expression"]
+    for p in PARTICIPANTS:
+        for n, i in enumerate(p.faces, 1):
+            arr = np.asarray(faces[i])
+            if arr.dtype != np.uint8:
+                arr = np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            side = 112 + 9 * n
+            img = Image.fromarray(arr[:, ::-1].copy(), "L").resize(
+                (side, side), Image.Resampling.LANCZOS
+            )
+            name = f"images/{p.subject_id}_{n:02d}.jpg"
+            (folder / name).write_bytes(_jpeg(img))
+            smile = LFW_SMILES[i]
+            lines.append(
+                f"{name},{p.subject_id},,,{smile},{'happy' if smile == '1' else 'neutral'}"
+            )
+    (folder / "annotations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    consent = ["subject_id,scopes,signed,withdrawn,notes"]
+    consent += [f"{p.subject_id},{p.scopes},{CONSENT_SIGNED},,{p.story}" for p in PARTICIPANTS]
+    (folder / "consent.csv").write_text("\n".join(consent) + "\n", encoding="utf-8")
+    (folder / "README.txt").write_text(_own_readme(), encoding="utf-8")
+    path = new_local_manifest(
+        folder, OWN_ID, name="facedata demo participants", out=manifests / f"{OWN_ID}.yaml"
+    )
+    text = path.read_text(encoding="utf-8")
+    # LFW crops are tight, like the sample's: pad and upscale before detecting
+    path.write_text(
+        text.replace("  align: detect\n", "  align: detect\n  precropped: true\n"), encoding="utf-8"
+    )
+    return path
+
+
+def _own_readme() -> str:
+    who = "".join(f"  {p.subject_id}  {p.scopes:<32} {p.story}\n" for p in PARTICIPANTS)
+    return (
+        "An own-data project in miniature, written by `facedata demo`.\n"
+        "images/           the participants' photos (mirrored LFW faces, for illustration)\n"
+        "annotations.csv   file,subject_id,start,end,smile,expression (start/end: seconds,\n"
+        "                  for videos; empty for images)\n"
+        "consent.csv       subject_id,scopes,signed,withdrawn[,notes]: pseudonymous ids only\n"
+        "\nparticipants (smile judged by eye; expression follows it, for illustration):\n" + who
     )
 
 
@@ -321,17 +434,24 @@ def run_demo(
 
 
 def _run(out: Path, say: Say, progress: Callable[[dict[str, int]], None] | None) -> DemoResult:
+    import datetime as dt
+
     from .assemble.pipeline import build
     from .assemble.recipe import Recipe
     from .catalog import Catalog
     from .fetch import fetch_dataset
     from .fetch.store import file_sha256
+    from .project import MARKER as PROJECT_MARKER
+    from .project import marker_text
     from .report import write_report
 
     tar = out / TAR_NAME
     manifests = out / "manifests"
     home = out / "cache"
     corpus = out / "corpus"
+    own = out / OWN_ID
+    commercial = out / "commercial"
+    clearances = out / "clearances.yaml"
     say("writing the sample: 102 real faces in GENKI-4K's layout")
     sample = photos()
     fd, tmp = tempfile.mkstemp(prefix=f".{TAR_NAME}.", suffix=".tmp", dir=out)
@@ -342,15 +462,32 @@ def _run(out: Path, say: Say, progress: Callable[[dict[str, int]], None] | None)
     sha, size = file_sha256(tar)
     manifests.mkdir()
     (manifests / f"{DATASET_ID}.yaml").write_text(manifest_yaml(size, sha), encoding="utf-8")
+    say(f"writing an own-data project: {len(PARTICIPANTS)} participants, consent register")
+    write_own_data(own, manifests)
+    expires = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=365)
+    clearances.write_text(DEMO_CLEARANCE.format(expires=expires.isoformat()), encoding="utf-8")
+    (out / PROJECT_MARKER).write_text(marker_text("cache", ("manifests",)), encoding="utf-8")
+    argv = ["facedata", "demo", "--out", str(out)]
     with private_home(home):
-        say(f"registering it as `{DATASET_ID}` (fetch --from, cache {home})")
+        say(f"registering the sample as `{DATASET_ID}` (fetch --from, cache {home})")
         catalog = Catalog.load([manifests])
         fetch_dataset(catalog.get(DATASET_ID), from_path=tar)
-        say("building the corpus (detect, align, dedup, split, write, bundle)")
-        recipe = Recipe(datasets=[DATASET_ID], out=corpus, manifests=[manifests], workers=1)
-        record = build(recipe, argv=["facedata", "demo", "--out", str(out)], progress=progress)
-        say("writing the report")
+        say("building the research corpus (detect, align, dedup, split, write, bundle)")
+        recipe = Recipe(datasets=[DATASET_ID, OWN_ID], out=corpus, manifests=[manifests], workers=1)
+        record = build(recipe, argv=argv, progress=progress)
+        say("building the commercial corpus: only who may be admitted")
+        recipe = Recipe(
+            datasets=[DATASET_ID, OWN_ID],
+            purpose="commercial",
+            out=commercial,
+            manifests=[manifests],
+            clearances=clearances,
+            workers=1,
+        )
+        commercial_record = build(recipe, argv=argv)
+        say("writing the reports")
         report = write_report(corpus)
+        write_report(commercial)
     marker = {"dataset": DATASET_ID, "tar_sha256": sha, "corpus": "corpus", "cache": "cache"}
     (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return DemoResult(
@@ -363,4 +500,8 @@ def _run(out: Path, say: Say, progress: Callable[[dict[str, int]], None] | None)
         record,
         len(sample),
         sum(p.smile == "1" for p in sample),
+        own,
+        commercial,
+        commercial_record,
+        clearances,
     )

@@ -47,6 +47,10 @@ class AccessRequiredError(FetchError):
     exit_code = 2
 
 
+class NoNetworkError(FetchError):
+    """A host could not be reached at all (its name does not resolve): likely offline."""
+
+
 class IntegrityError(FetchError):
     """Bytes on disk or on the wire do not match the expected hash."""
 

@@ -30,6 +30,7 @@ from facedata.errors import PolicyError
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
+from tests.helpers.extras import needs
 from tests.helpers.servers import serve_files
 
 
@@ -339,8 +340,10 @@ def test_two_workers_write_the_same_corpus(world):
     assert c2["detector"] == world["corpus"]["detector"]
 
 
+@needs("torch")
 def test_dataloader_batches_a_corpus_of_grey_and_colour_sources(world):
-    torch = pytest.importorskip("torch")
+    import torch
+
     from facedata.learn.dataset import load
 
     out = world["out"]
@@ -364,9 +367,8 @@ def test_dataloader_batches_a_corpus_of_grey_and_colour_sources(world):
     assert keys == sorted(int(ds[i]["smile"]) for i in range(len(ds)))
 
 
+@needs("torch", "onnx")
 def test_train_and_predict_on_the_built_corpus(world, capsys):
-    pytest.importorskip("torch")
-    pytest.importorskip("onnx")
     from tests.helpers.photos import face_variant
 
     model = world["tmp"] / "models" / "smile-v1"

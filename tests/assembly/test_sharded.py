@@ -28,6 +28,7 @@ from facedata.corpus import LabelCodec, arrow_schema
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
+from tests.helpers.extras import needs
 from tests.helpers.manifests import write_local_copy
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -115,8 +116,8 @@ def test_same_corpus_for_any_workers_and_chunk_size(world, workers, batch) -> No
     _same_corpus(world["corpus"], c, world["base"].out, out)
 
 
+@needs("ray")
 def test_ray_engine_builds_the_same_corpus(world) -> None:
-    pytest.importorskip("ray")
     out = world["tmp"] / "out" / "ray"
     recipe = world["base"].model_copy(
         update={"out": out, "workers": 2, "batch_size": 4, "engine": "ray"}

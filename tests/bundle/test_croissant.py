@@ -10,10 +10,12 @@ import pytest
 
 from facedata.bundle import corpus_from_manifests, write_bundle
 from facedata.catalog import Catalog
+from tests.helpers.extras import needs, optional
 
-mlc = pytest.importorskip("mlcroissant")
+mlc = optional("mlcroissant")
 
 pytestmark = [
+    needs("mlcroissant"),
     pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated"),
     pytest.mark.filterwarnings("ignore:The inplace keyword"),
 ]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from facedata.catalog import Catalog
-from facedata.demo import DATASET_ID, LFW_SMILES, TAR_NAME
+from facedata.demo import DATASET_ID, LFW_SMILES, OWN_ID, TAR_NAME
 from tests.cli.conftest import snapshot
 from tests.helpers.cli import run_cli
 
@@ -54,10 +54,15 @@ def test_demo_builds_a_real_corpus_and_report_in_a_fresh_folder(user, capsys):
 
     # a real corpus: every row read, aligned, labelled as the sample says
     rows = pq.read_table(corpus / "data").to_pylist()
-    assert record["counts"]["read"] == 102
-    assert len(rows) == record["counts"]["total"] > 90
-    assert Counter(r["smile"] for r in rows)[1] <= expected_smiles
-    assert {r["dataset"] for r in rows} == {DATASET_ID}
+    # the sample's 102 rows plus the own-data participants' 12 (both heads, subject ids)
+    assert record["counts"]["read"] == 102 + 12
+    sample = [r for r in rows if r["dataset"] == DATASET_ID]
+    assert len(rows) == record["counts"]["total"] > 90 + 12
+    assert Counter(r["smile"] for r in sample)[1] <= expected_smiles
+    assert {r["dataset"] for r in rows} == {DATASET_ID, OWN_ID}
+    own = [r for r in rows if r["dataset"] == OWN_ID]
+    assert {r["subject_id"] for r in own} == {"P01", "P02", "P03", "P04"}
+    assert all(r["expression"] >= 0 and r["smile"] >= 0 for r in own)  # both heads
     assert all(r["align_status"] in ("detected", "multiple_faces", "whole_frame") for r in rows)
     assert record["datasets"][0]["inputs"][0]["name"] == TAR_NAME
     assert (corpus / "report.html").stat().st_size > 10_000

@@ -10,11 +10,14 @@ import pytest
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
+from tests.helpers.extras import needs, optional
 from tests.helpers.photos import face_variant
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
+torch = optional("torch")
+ort = optional("onnxruntime")
+onnx = optional("onnx")
+
+pytestmark = needs("torch", "onnxruntime", "onnx")
 
 
 def _write_video(path: Path, frames: int = 6, fps: int = 2) -> None:

@@ -6,6 +6,7 @@ only wires them up and turns FacedataError into a clean message and exit code.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -29,6 +30,9 @@ from . import owndata
 from . import corpora
 from . import learn
 from .app import app, console_err, readable_help, refuse_empty_paths
+
+# what a project folder's facedata.toml may set (facedata/project.py)
+PROJECT_VARS = ("FACEDATA_HOME", "FACEDATA_MANIFESTS")
 
 
 class _Interrupt:
@@ -54,17 +58,26 @@ def main() -> None:
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.default_int_handler:
         signal.signal(signal.SIGINT, _Interrupt.handler)
+    saved = {k: os.environ.get(k) for k in PROJECT_VARS}
     try:
         _main()
     finally:
         if previous is signal.default_int_handler:
             signal.signal(signal.SIGINT, previous)
+        for key, value in saved.items():  # in-process callers get their environment back
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _main() -> None:
     try:
         import typer
 
+        from ..project import apply_project
+
+        apply_project()
         command = refuse_empty_paths(readable_help(typer.main.get_command(app)))
         code = command(standalone_mode=False)
         if _Interrupt.seen or code == 130:
@@ -99,11 +112,36 @@ def _fail(exc: FacedataError) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    if exc.hint:
+    for hint in (h for h in (exc.hint, _project_hint()) if h):
         console_err.print(
-            f"[yellow]hint:[/] {escape(terminal(exc.hint))}", highlight=False, soft_wrap=True
+            f"[yellow]hint:[/] {escape(terminal(hint))}", highlight=False, soft_wrap=True
         )
     sys.exit(exc.exit_code)
+
+
+def _project_hint() -> str | None:
+    """A failed command that named a project folder (or a path in one) from outside it:
+    say how to use that folder's own cache. Only a hint; nothing is read from it."""
+    from pathlib import Path
+
+    from ..project import find_project, project_hint
+
+    try:
+        if find_project() is not None:
+            return None  # already inside a project: its cache was used
+    except FacedataError:
+        return None  # a broken marker here: the error being shown says so
+    for arg in sys.argv[1:]:
+        if arg.startswith("-"):
+            continue
+        path = Path(arg)
+        for folder in (path, *path.parents):
+            if str(folder) in ("", "."):
+                break
+            hint = project_hint(str(folder))
+            if hint:
+                return hint
+    return None
 
 
 def _click_errors() -> tuple[type[Exception], type[Exception]]:

@@ -14,6 +14,7 @@ from rich.table import Table
 from ..errors import FacedataError, ManifestError
 from ..sanitize import terminal
 from .app import ManifestsOpt, app, console, load_catalog
+from .tables import show_table
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -56,11 +57,12 @@ def list_(
         return
     table = Table(title="facedata datasets")
     body = []
+    short = console.is_terminal  # a pipe gets every name whole
     for r in rows:
         name = terminal(r["name"], newlines=False)
         cells = [
             shown(r["id"]),
-            escape(name if len(name) <= 26 else name[:25] + "…"),
+            escape(name if len(name) <= 26 or not short else name[:25] + "…"),
             f"{r['images']:,}" if r["images"] else "?",
             shown("+".join(r["labels"])),
             shown(r["tier"]),
@@ -74,7 +76,7 @@ def list_(
         table.add_column(col, overflow="fold")
     for cells in body:
         table.add_row(*cells)
-    console.print(table)
+    show_table(console, table)
     if not any(r["fetched"] for r in rows):
         console.print(
             "nothing fetched yet: `facedata fetch ID` (or `facedata demo` to try it offline)",
@@ -167,6 +169,7 @@ def licenses(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the LICENSES.md table.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     manifests: ManifestsOpt = None,
 ) -> None:
     """The license table of every dataset (the content of LICENSES.md)."""
@@ -175,6 +178,20 @@ def licenses(
     catalog = load_catalog(manifests)
     if markdown:
         typer.echo(terminal(licenses_markdown(catalog)), nl=False)
+        return
+    if as_json:
+        rows = [
+            {
+                "id": m.id,
+                "license": m.license.id,
+                "tier": m.license.tier,
+                "derivatives": m.license.derivatives,
+                "redistribution": m.license.redistribution,
+                "terms": m.license.terms_url,
+            }
+            for m in catalog
+        ]
+        typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="dataset licenses")
     for col in ("id", "license", "tier", "derivatives", "redistribution", "terms"):
@@ -185,7 +202,7 @@ def licenses(
             *(shown(v) for v in (m.id, lic.id, lic.tier, lic.derivatives, lic.redistribution)),
             shown(lic.terms_url or ""),
         )
-    console.print(table)
+    show_table(console, table)
 
 
 manifest_app = typer.Typer(help="Work with manifest files.", no_args_is_help=True)

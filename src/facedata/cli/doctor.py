@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..errors import FacedataError
 from .app import app, console
+from .tables import show_table
 
 
 def _runtime() -> dict[str, object]:
@@ -63,7 +64,7 @@ def doctor(
                 escape(r.get("source", "")),
                 escape(r.get("problem") or r.get("sha256", "")[:16]),
             )
-        console.print(table)
+        show_table(console, table)
     default = next(r for r in rows if r["name"] == DEFAULT_DETECTOR)
     if not runtime["onnxruntime"] or not default["ready"]:
         raise FacedataError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from ..errors import IntegrityError
 from .app import ManifestsOpt, app, console, load_catalog
+from .tables import show_table
 
 
 @app.command()
@@ -57,6 +59,9 @@ def verify_(
     dataset: Annotated[
         str | None, typer.Argument(help="Dataset id; every fetched dataset when omitted.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable output (exit 1 if any file fails).")
+    ] = False,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Re-hash what is cached and compare it with the lock file."""
@@ -64,6 +69,16 @@ def verify_(
 
     manifest = load_catalog(manifests).get(dataset) if dataset else None
     results = verify(manifest)
+    if as_json:
+        rows = [
+            {"dataset": r.dataset, "source": r.source, "file": r.name, "ok": r.ok,
+             "problem": None if r.ok else r.problem}
+            for r in results
+        ]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2))
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)
+        return
     if not results:
         console.print("nothing fetched yet" + (f" for {dataset}" if dataset else ""))
         return
@@ -73,7 +88,7 @@ def verify_(
     for r in results:
         status = "[green]ok[/]" if r.ok else f"[red]{escape(r.problem)}[/]"
         table.add_row(escape(r.dataset), escape(r.source), escape(r.name), status)
-    console.print(table)
+    show_table(console, table)
     bad = [r for r in results if not r.ok]
     if bad:
         names = sorted({r.dataset for r in bad})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from .app import ManifestsOpt, app, console, load_catalog
+from .tables import show_table
 
 if TYPE_CHECKING:
     from ..inspection import InspectReport
@@ -17,7 +19,9 @@ if TYPE_CHECKING:
 
 def _print(report: InspectReport) -> None:
     console.print(
-        f"[bold]{report.dataset}[/] (source {report.source})  root: {report.root}", highlight=False
+        f"[bold]{report.dataset}[/] (source {report.source})  "
+        f"root: {os.path.normpath(report.root)}",
+        highlight=False,
     )
     console.print(
         f"read {report.read}, kept {report.kept}, dropped {report.drops.total}"
@@ -34,27 +38,34 @@ def _print(report: InspectReport) -> None:
         table = Table(title=f"{head} per class")
         table.add_column("class")
         for s in splits:
-            table.add_column(s, justify="right")
+            table.add_column(_split_name(s), justify="right")
         table.add_column("total", justify="right")
         for value in sorted(counts):
             per = [str(report.by_split[s][head].get(value, 0)) for s in splits]
             table.add_row(value, *per, str(counts[value]))
-        console.print(table)
+        show_table(console, table, titled=True)
     table = Table(title="splits")
     table.add_column("split")
     table.add_column("samples", justify="right")
     for s in splits:
-        table.add_row(s, str(report.splits[s]))
-    console.print(table)
+        table.add_row(_split_name(s), str(report.splits[s]))
+    show_table(console, table, titled=True)
     if report.drops.total:
         table = Table(title="drops")
         for col in ("dataset", "reason", "count", "examples"):
             table.add_column(col, justify="right" if col == "count" else "left")
         for d, r, n, ex in report.drops.rows():
             table.add_row(d, r, str(n), ", ".join(ex))
-        console.print(table)
+        show_table(console, table, titled=True)
     else:
         console.print("no drops")
+
+
+def _split_name(split: str) -> str:
+    """A source without splits reads as such, not as a "(none)" column."""
+    from ..inspection import NO_SPLIT
+
+    return "unsplit" if split == NO_SPLIT else split
 
 
 @app.command()

@@ -48,7 +48,11 @@ class Rate:
 
 
 @contextlib.contextmanager
-def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
+def build_progress(
+    console: Console, label: str = "build", closing: bool = True
+) -> Iterator[Update]:
+    """`closing=False`: the caller prints its own summary of the counts (the demo), so
+    the plain closing line would say the same thing twice."""
     rate = Rate()
     if console.is_terminal:
         with _live(console, label, rate) as update:
@@ -67,25 +71,29 @@ def build_progress(console: Console, label: str = "build") -> Iterator[Update]:
             console.print(f"{label}: {line}", highlight=False)
 
     yield update
-    if "c" in latest:
+    if "c" in latest and closing:
         console.print(f"{label}: {rate.describe(latest['c'], final=True)}  (done)", highlight=False)
 
 
 @contextlib.contextmanager
 def _live(console: Console, label: str, rate: Rate) -> Iterator[Update]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
         SpinnerColumn(),
+        TextColumn(f"{label}:"),
+        BarColumn(bar_width=24),  # pulses until the readers know the count
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     )
-    task = bar.add_task(label)
+    task = bar.add_task("starting", total=None)
 
     def update(c: dict[str, int]) -> None:
-        bar.update(task, description=rate.describe(c))
+        expected = c.get("expected", 0)
+        total = max(expected, c["read"]) if expected else None
+        bar.update(task, description=rate.describe(c), total=total, completed=c["read"])
 
     with bar:
         yield update

@@ -8,8 +8,22 @@ lock file. See `store` for the layout on disk.
 
 from __future__ import annotations
 
-from .core import FetchResult, Verified, fetch_dataset, fetched, select_sources, verify
-from .store import LockEntry, SourceLock
+import importlib
+from typing import Any
+
+# name -> the submodule defining it. Imported on first use: `facedata list` asks only
+# `fetched`, and the download stack (requests, tarfile, the unpackers) would cost
+# every command that reads manifests most of its start-up time.
+_WHERE = {
+    "FetchResult": "core",
+    "Verified": "core",
+    "fetch_dataset": "core",
+    "fetched": "core",
+    "select_sources": "core",
+    "verify": "core",
+    "LockEntry": "store",
+    "SourceLock": "store",
+}
 
 __all__ = [
     "FetchResult",
@@ -21,3 +35,11 @@ __all__ = [
     "select_sources",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

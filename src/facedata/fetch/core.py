@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import AccessRequiredError, FetchError
+from ..errors import AccessRequiredError, FetchError, NoNetworkError
 from ..manifest import Manifest, Source
 from . import progress, treelist
 from .integrity import expected_for
@@ -209,6 +209,7 @@ def fetch_dataset(
     if not force and (hit := fetched(manifest, source_id)) is not None:
         return hit
     failures: list[str] = []
+    offline: list[NoNetworkError] = []  # the first "no network" failure, if any
     for i, src in enumerate(candidates):
         if src.kind == "local":
             raise FetchError(
@@ -226,9 +227,10 @@ def fetch_dataset(
             raise
         except FetchError as exc:
             if len(candidates) == 1 or i == len(candidates) - 1:
-                if failures:
-                    exc.message += "\n\nother sources failed first:\n" + "\n".join(failures)
-                raise _with_offline_ways(exc, manifest.id) from None
+                lead = _offline_first(exc, src.id, offline, failures)
+                raise _with_offline_ways(lead, manifest.id) from None
+            if isinstance(exc, NoNetworkError) and not offline:
+                offline.append(exc)
             failures.append(f"  {src.id}: {exc.message}")
             progress.say(f"{manifest.id} [{src.id}] failed ({exc.message}); trying the next source")
             continue
@@ -391,6 +393,27 @@ def _verify_unpacked(
     return [Verified(dataset, source, "(unpacked files)", False, problem)]
 
 
+def _offline_first(
+    last: FetchError, last_id: str, offline: list[NoNetworkError], failures: list[str]
+) -> FetchError:
+    """The error to show when every source failed.
+
+    Without a connection the real cause is the network: a later source's complaint
+    (say, no Kaggle credentials) would send the person after the wrong fix, so the
+    network failure leads and the others are listed under it.
+    """
+    if not offline or isinstance(last, NoNetworkError):
+        if failures:
+            last.message += "\n\nother sources failed first:\n" + "\n".join(failures)
+        return last
+    lead = offline[0]
+    others = [*failures, f"  {last_id}: {last.message}"]
+    lead_line = next((f for f in failures if lead.message in f), None)
+    others = [f for f in others if f is not lead_line]
+    message = f"{lead.message}\n\nthe other sources failed too:\n" + "\n".join(others)
+    return NoNetworkError(message, hint=lead.hint)
+
+
 def _with_offline_ways(err: FetchError, dataset: str) -> FetchError:
     """Every way to download failed: the last hint also names the ways that need no
     network, whichever source failed last (a Kaggle token hint alone leaves an offline
@@ -399,6 +422,8 @@ def _with_offline_ways(err: FetchError, dataset: str) -> FetchError:
         f"without network, register a copy you have: `facedata fetch {dataset} --from PATH`, "
         "or serve files by sha256 with FACEDATA_MIRROR=URL"
     )
+    if err.hint and "fetch ID --from" in err.hint:
+        err.hint = err.hint.replace("fetch ID --from", f"fetch {dataset} --from")
     if "--from" not in (err.hint or ""):
         err.hint = f"{err.hint}; {ways}" if err.hint else ways
     return err

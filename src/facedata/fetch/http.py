@@ -26,7 +26,7 @@ import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .. import jsontext, settings
-from ..errors import FetchError, IntegrityError
+from ..errors import FetchError, IntegrityError, NoNetworkError
 from . import progress
 
 CHUNK = 1024 * 1024
@@ -633,7 +633,7 @@ def _next_attempt(
         return 0
     if _unresolvable(cause):
         host = requests.utils.urlparse(url).hostname or url
-        raise FetchError(
+        raise NoNetworkError(
             f"could not download {name}: the host name {host} does not resolve (no network, "
             "or no DNS)",
             hint=f"check the connection; {OFFLINE_HINT}",

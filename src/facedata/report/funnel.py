@@ -210,11 +210,20 @@ def leaks(data: CorpusData) -> str:
     """Subjects found in more than one split: a test score that includes them is inflated."""
     found = [x for x in get_list(data.meta, "leaks") if isinstance(x, dict)]
     if not found:
-        return section(
-            "leaks",
-            "Subject leaks",
-            note("No subject appears in more than one split (for datasets that name subjects)."),
-        )
+        named = data.stats.with_subject
+        if not named:
+            text = (
+                "Leaks could not be checked: no row names its subject, so the same person "
+                "may appear in more than one split."
+            )
+        elif named < data.stats.rows:
+            text = (
+                f"No subject appears in more than one split among the {num(named)} row(s) "
+                f"that name one; the other {num(data.stats.rows - named)} could not be checked."
+            )
+        else:
+            text = "No subject appears in more than one split."
+        return section("leaks", "Subject leaks", note(text))
     rows = [
         [
             str(x.get("dataset", "?")),

@@ -74,6 +74,7 @@ class ShardStats:
     score_edges: np.ndarray = field(default_factory=lambda: np.linspace(0.0, 1.0, SCORE_BINS + 1))
     scored: int = 0
     score_outside: int = 0  # scores outside [0, 1], counted but not binned
+    with_subject: int = 0  # rows that name a subject: only these can be checked for leaks
     missing_columns: list[str] = field(default_factory=list)
     picks: dict[tuple[str, str], list[Pick]] = field(default_factory=lambda: defaultdict(list))
 
@@ -190,7 +191,8 @@ def scan_shards(root: Path, sample_cap: int) -> ShardStats:
     for shard, path in enumerate(stats.shards):
         pf = _open(path)
         present = set(pf.schema_arrow.names)
-        wanted = [c for c in (*GROUP_COLUMNS, "det_score", "sha256") if c in present]
+        extra = ("det_score", "sha256", "subject_id")
+        wanted = [c for c in (*GROUP_COLUMNS, *extra) if c in present]
         missing |= set(GROUP_COLUMNS) - present
         codec = codec_of(pf.schema_arrow)
         offset = 0
@@ -202,6 +204,9 @@ def scan_shards(root: Path, sample_cap: int) -> ShardStats:
                     n = row.pop("count_all")
                     stats.combos[tuple(row[c] for c in GROUP_COLUMNS)] += n
                 _scores(stats, table)
+                if "subject_id" in table.column_names:
+                    subjects = table.column("subject_id")
+                    stats.with_subject += len(subjects) - subjects.null_count
                 if sample_cap > 0:
                     _pick(stats, table, shard, offset, sample_cap)
                 offset += len(table)

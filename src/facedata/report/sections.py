@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from . import plots
-from .gather import CorpusData
+from .gather import CorpusData, ShardStats
 from .html import figure, note, num, pct, section, table
 from .keys import (
     DECLARED_CROP,
@@ -231,15 +231,23 @@ def detector_scores(data: CorpusData) -> str:
         parts.append(note("No row has a detector score."))
     unscored = stats.rows - stats.scored - stats.score_outside
     if unscored:
-        parts.append(
-            note(
-                f"{num(unscored)} row(s) have no score: aligned from dataset landmarks or "
-                "used as precropped."
-            )
-        )
+        parts.append(note(f"{num(unscored)} row(s) have no score: {_unscored_why(stats)}."))
     if stats.score_outside:
         parts.append(note(f"{num(stats.score_outside)} score(s) fall outside [0, 1]."))
     return section("scores", "Detector scores", "".join(parts))
+
+
+def _unscored_why(stats: ShardStats) -> str:
+    """Why rows carry no detector score, from what each row's alignment says."""
+    counts: dict[str, int] = {}
+    for (status, detector), n in stats.count_by("align_status", "detector").items():
+        if status in ("detected", "multiple_faces"):
+            continue  # these have scores
+        label = align_label(status, detector)
+        counts[label] = counts.get(label, 0) + n
+    if not counts:
+        return "no reason recorded"
+    return ", ".join(f"{num(n)} {label}" for label, n in sorted(counts.items()))
 
 
 def drops(data: CorpusData) -> str:

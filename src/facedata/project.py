@@ -1,0 +1,142 @@
+"""A project folder that carries its own cache: `facedata.toml` in the current folder.
+
+`facedata demo` writes a folder with a private cache and its own manifests, so that
+the user's cache is never touched. A command run from inside that folder must find
+them without the person exporting FACEDATA_HOME and FACEDATA_MANIFESTS by hand, so
+the folder holds a marker::
+
+    # facedata.toml
+    home = "cache"              # FACEDATA_HOME for commands run in this folder
+    manifests = ["manifests"]   # added to FACEDATA_MANIFESTS
+
+The marker is read only from the current folder itself, never from a parent: a
+`facedata.toml` planted in /tmp, a shared drive or a home folder above the one the
+person stands in could otherwise redirect every command run below it (its cache,
+its consent registers, its manifests). For the same reason a marker is ignored
+unless the person running facedata owns it and nobody else may write to it, and its
+paths are relative and must stay inside the marker's own folder. An explicit
+FACEDATA_HOME or FACEDATA_MANIFESTS in the environment always wins.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ManifestError
+
+MARKER = "facedata.toml"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A folder with its own cache and manifests."""
+
+    root: Path
+    home: Path
+    manifests: tuple[Path, ...]
+
+
+def marker_text(home: str = "cache", manifests: tuple[str, ...] = ("manifests",)) -> str:
+    """The marker a project folder holds (written by `facedata demo`)."""
+    listed = ", ".join(f'"{m}"' for m in manifests)
+    return (
+        "# facedata commands run in this folder use this project's own cache and\n"
+        "# manifests (paths relative to this folder, and inside it). Only this folder:\n"
+        "# a marker in a parent folder is never read.\n"
+        f'home = "{home}"\n'
+        f"manifests = [{listed}]\n"
+    )
+
+
+def _inside(root: Path, value: object, what: str, marker: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(
+            f"{marker}: `{what}` must be a folder name", hint=f'write e.g. {what} = "cache"'
+        )
+    rel = Path(value)
+    target = (root / rel).resolve()
+    if rel.is_absolute() or (target != root and root not in target.parents):
+        raise ManifestError(
+            f"{marker}: `{what}` = {value!r} leaves the project folder",
+            hint="a project's cache and manifests live inside its own folder",
+        )
+    return target
+
+
+def _trusted(path: Path) -> bool:
+    """Owned by whoever runs facedata, and writable by nobody else."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return False
+    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def find_project(folder: Path | None = None) -> Project | None:
+    """The project whose marker is in `folder` (default: the current folder), if any."""
+    try:
+        root = (folder or Path.cwd()).resolve()
+    except OSError:  # the current folder was deleted under us
+        return None
+    marker = root / MARKER
+    if not marker.is_file() or not _trusted(marker) or not _trusted(root):
+        return None
+    try:
+        data = tomllib.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(
+            f"{marker}: not a readable project marker ({exc})",
+            hint='it holds two lines: home = "cache" and manifests = ["manifests"]',
+        ) from None
+    home = _inside(root, data.get("home", "cache"), "home", marker)
+    listed = data.get("manifests", [])
+    if not isinstance(listed, list):
+        raise ManifestError(
+            f"{marker}: `manifests` must be a list", hint='write manifests = ["manifests"]'
+        )
+    manifests = tuple(_inside(root, m, "manifests", marker) for m in listed)
+    return Project(root, home, manifests)
+
+
+def apply_project(environ: dict[str, str] | os._Environ[str] = os.environ) -> Project | None:
+    """Point FACEDATA_HOME / FACEDATA_MANIFESTS at the current folder's project.
+
+    Only where the environment does not already name them: an explicit setting wins.
+    """
+    project = find_project()
+    if project is None:
+        return None
+    if not environ.get("FACEDATA_HOME"):
+        environ["FACEDATA_HOME"] = str(project.home)
+    if project.manifests and not environ.get("FACEDATA_MANIFESTS"):
+        environ["FACEDATA_MANIFESTS"] = os.pathsep.join(str(m) for m in project.manifests)
+    return project
+
+
+def project_hint(name: str) -> str | None:
+    """For a dataset or folder the cache does not know: `name` is a project folder here."""
+    folder = Path(name)
+    if not (folder / MARKER).is_file():
+        return None
+    try:
+        project = find_project(folder)
+    except ManifestError:
+        return None
+    if project is None:
+        return None
+    return (
+        f"{name} is a project folder with its own cache: run the command from inside it "
+        f"(cd {_quote(str(folder))}), or set FACEDATA_HOME={_quote(str(project.home))}"
+    )
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
