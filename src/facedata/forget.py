@@ -195,7 +195,9 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dic
             rel = item.relative_to(path)
             if rel.parts[0] == DATA_DIR or rel.as_posix() == CORPUS_JSON:
                 continue  # shards and provenance were rewritten above
-            if item.is_file() and not (tmp / rel).exists():
+            # a link is never carried over: in a corpus received from someone else it
+            # may lead anywhere, and following it would copy that file into the corpus
+            if not item.is_symlink() and item.is_file() and not (tmp / rel).exists():
                 _link_or_copy(item, tmp / rel)
         _recount(tmp, corpus)
         corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})

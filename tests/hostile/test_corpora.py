@@ -130,3 +130,20 @@ def test_corpus_json_that_is_not_a_file_of_the_corpus_is_refused(
         assert result.code != 0, args
         assert "Traceback" not in result.err
         assert "corpus" in result.err, args
+
+
+def test_forget_never_copies_a_linked_file_into_the_rewritten_corpus(
+    tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A received corpus may hold a link beside its shards (say, to the person's key
+    file); rewriting the corpus for an erasure must not copy what it points to."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private key material")
+    (corpus / "NOTES.txt").symlink_to(secret)
+    result = run_cli(capsys, "forget", "--subject", "smiles-s1", str(corpus))
+    assert result.code == 0, result.err
+    assert not (corpus / "NOTES.txt").exists()
+    assert not any(
+        p.is_file() and p.read_bytes() == b"private key material" for p in corpus.rglob("*")
+    )
+    assert secret.read_text() == "private key material"
