@@ -398,3 +398,21 @@ def test_a_withdrawal_scoped_to_another_dataset_leaves_the_model_alone(tmp_path,
     shutil.rmtree(tmp_path / "ma")
     res = run_cli(capsys, "models")
     assert "(gone)" in res.out
+
+
+def test_the_card_carries_share_alike_owed_credit_and_the_modifications(tmp_path, capsys):
+    """A CC-BY-SA input without an attribution string: the model card names the
+    share-alike obligation, a composed credit and what the build did to the images."""
+    sa = FixtureDataset("sa", "Shared faces", ("smile",), "CC-BY-SA-4.0", "commercial")
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32, datasets=(sa,))
+    assert _train(capsys, corpus, tmp_path / "m").code == 0
+    terms = _card(tmp_path / "m")["facedata"]["terms"]
+    (entry,) = terms["inputs"]
+    assert entry["share_alike"] and entry["attribution_required"]
+    assert entry["attribution"]
+    assert terms["share_alike"] and "ShareAlike" in terms["statement"]
+    assert terms["modifications"]
+    text = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "ShareAlike" in text and "## Modifications of the inputs" in text
+    assert _onnx_terms(tmp_path / "m" / "model.onnx")["share_alike"] == terms["share_alike"]

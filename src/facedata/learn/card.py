@@ -157,6 +157,14 @@ def render(terms: dict[str, Any], metrics: dict[str, Any], files: dict[str, str]
         lines += [f"- {_md(k.replace('_', ' '))}: {_md(v)}" for k, v in dterms.items()]
     else:
         lines.append(f"- {_md(dterms or 'not recorded')}")
+    if terms.get("share_alike"):
+        lines += [
+            "",
+            "**ShareAlike.** These inputs are licensed share-alike; adaptations must carry the "
+            "same license: " + ", ".join(_md(x) for x in terms["share_alike"]) + ".",
+        ]
+    lines += ["", "## Modifications of the inputs", ""]
+    lines += [f"- {_md(m)}" for m in terms.get("modifications") or ["not recorded"]]
     lines += ["", "## Clearances relied on", ""]
     if terms["clearances"]:
         lines += [

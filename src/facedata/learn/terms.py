@@ -251,6 +251,7 @@ def model_terms(
     `row_tiers` are the license tiers the rows read carry, per dataset: an input is
     never taken as less restricted than its own rows say.
     """
+    from ..bundle.obligations import modifications
     from ..bundle.record import derive_terms, view
 
     corpus = record.to_dict()
@@ -294,6 +295,8 @@ def model_terms(
         "no_redistribution": t.no_redistribution,
         "unknown_license": t.unknown,
         "corpus_statement": t.statement,
+        "share_alike": list(derived.share_alike),
+        "modifications": modifications(corpus),
         "inputs": [
             {
                 "id": d.id,
@@ -303,7 +306,12 @@ def model_terms(
                 "derivatives": d.derivatives,
                 "redistribution": d.redistribution,
                 "terms_url": d.terms_url,
-                "attribution": d.attribution,
+                # the credit the license asks for: the manifest's words, or composed
+                # from the citation where the license requires one and gives none
+                "attribution": d.credit.text,
+                "attribution_required": d.credit.required,
+                "attribution_composed": d.credit.composed,
+                "share_alike": d.share_alike,
                 "official": d.official,
             }
             for d in inputs
