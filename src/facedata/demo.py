@@ -114,6 +114,15 @@ PARTICIPANTS = (
         (21, 22, 26),
     ),
 )
+# The expression head is judged on its own, by eye, never derived from the smile column:
+# a smile is a visible expression, "happy" an emotion label (face 12 smiles politely and
+# is labelled neutral).
+OWN_EXPRESSIONS = {
+    1: "happy", 10: "happy", 11: "happy",
+    3: "neutral", 4: "neutral", 5: "neutral",
+    8: "neutral", 9: "neutral", 12: "neutral",
+    21: "happy", 22: "happy", 26: "neutral",
+}  # fmt: skip
 CONSENT_SIGNED = "2025-01-10"
 # Illustrative only: a commercial build also needs the face detector's weights cleared
 # (RetinaFace learnt from WIDER FACE, research terms); a real clearance names who
@@ -236,13 +245,11 @@ def write_own_data(folder: Path, manifests: Path) -> Path:
             name = f"images/{p.subject_id}_{n:02d}.jpg"
             (folder / name).write_bytes(_jpeg(img))
             smile = LFW_SMILES[i]
-            lines.append(
-                f"{name},{p.subject_id},,,{smile},{'happy' if smile == '1' else 'neutral'}"
-            )
+            lines.append(f"{name},{p.subject_id},,,{smile},{OWN_EXPRESSIONS[i]}")
     (folder / "annotations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    consent = ["subject_id,scopes,signed,withdrawn,notes"]
-    consent += [f"{p.subject_id},{p.scopes},{CONSENT_SIGNED},,{p.story}" for p in PARTICIPANTS]
-    (folder / "consent.csv").write_text("\n".join(consent) + "\n", encoding="utf-8")
+    rows = [["subject_id", "scopes", "signed", "withdrawn", "notes"]]
+    rows += [[p.subject_id, p.scopes, CONSENT_SIGNED, "", p.story] for p in PARTICIPANTS]
+    _write_csv(folder / "consent.csv", rows)
     (folder / "README.txt").write_text(_own_readme(), encoding="utf-8")
     path = new_local_manifest(
         folder, OWN_ID, name="facedata demo participants", out=manifests / f"{OWN_ID}.yaml"
@@ -505,3 +512,11 @@ def _run(out: Path, say: Say, progress: Callable[[dict[str, int]], None] | None)
         commercial_record,
         clearances,
     )
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> None:
+    """A CSV a spreadsheet and the register reader agree on: commas in notes are quoted."""
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
