@@ -131,3 +131,31 @@ def test_a_hard_linked_file_is_copied_so_the_cache_shares_no_inode(outside, caps
     }
     assert not user & cached
     outside.assert_unchanged()
+
+
+@pytest.mark.parametrize("escape", ["other-repo", "blob-links-out"])
+def test_a_hub_snapshot_may_link_into_its_own_blobs_and_nowhere_else(outside, capsys, escape):
+    """huggingface_hub's cache links `snapshots/<commit>/` files into the repository's
+    own `blobs/`: only that one folder is allowed, and a blob that is itself a link
+    out is still refused."""
+    repo = outside.root / "hub" / "datasets--someone--faces"
+    snap = repo / "snapshots" / ("a" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    snap.mkdir(parents=True)
+    (repo / "blobs" / "1234").write_text("fine")
+    (snap / "ok.txt").symlink_to(Path("..", "..", "blobs", "1234"))
+    if escape == "other-repo":
+        other = outside.root / "hub" / "datasets--else--x" / "blobs"
+        other.mkdir(parents=True)
+        (other / "9").write_text("not this repo's")
+        (snap / "labels.txt").symlink_to(other / "9")
+    else:
+        (repo / "blobs" / "5678").symlink_to(outside.victim)
+        (snap / "labels.txt").symlink_to(Path("..", "..", "blobs", "5678"))
+    outside.before = outside.snapshot()
+    res = _fetch(capsys, outside, snap)
+    assert res.code == 1 and "not followed" in res.err, res.err
+    (snap / "labels.txt").unlink()
+    res = _fetch(capsys, outside, snap)
+    assert res.code == 0, res.err
+    assert (tree_dir("given", "manual") / "ok.txt").read_text() == "fine"

@@ -37,7 +37,7 @@ from .store import (
     now,
     tree_digest,
 )
-from .tree import Placement
+from .tree import Placement, hub_blobs
 from .unpack import archive_kind, is_archive_name, should_unpack
 
 
@@ -99,14 +99,18 @@ def walk(folder: Path) -> list[str]:
 def _refuse_link_out(folder: Path, path: Path) -> None:
     from ..confine import is_inside
 
-    if path.is_symlink() and not is_inside(folder, path):
-        shown = os.fsencode(path).decode("utf-8", "replace")
-        raise FetchError(
-            f"--from: {shown} is a link to {os.path.realpath(path)}, outside {folder}; "
-            "it was not followed and nothing was copied",
-            hint="links in a delivery must stay inside it: replace the link with the file "
-            "itself (copy it in), then run again",
-        )
+    if not path.is_symlink() or is_inside(folder, path):
+        return
+    blobs = hub_blobs(folder)
+    if blobs is not None and path.is_file() and is_inside(blobs, path):
+        return
+    shown = os.fsencode(path).decode("utf-8", "replace")
+    raise FetchError(
+        f"--from: {shown} is a link to {os.path.realpath(path)}, outside {folder}; "
+        "it was not followed and nothing was copied",
+        hint="links in a delivery must stay inside it: replace the link with the file "
+        "itself (copy it in), then run again",
+    )
 
 
 def _refuse_odd(path: Path) -> None:

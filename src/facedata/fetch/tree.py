@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,17 +102,38 @@ def unpack_inner(
         unpack_inner(path.parent, inner, budget, depth + 1)
 
 
+def hub_blobs(folder: Path) -> Path | None:
+    """The `blobs/` folder of a Hugging Face cache snapshot (`snapshots/<commit>/`).
+
+    huggingface_hub stores a snapshot's files once, under the repository's `blobs/`,
+    and links them from `snapshots/<commit>/`: those links, and only those, may lead
+    out of such a folder (into that one `blobs/`), so a Hub cache can be passed as is.
+    """
+    folder = Path(os.path.abspath(folder))
+    blobs = folder.parent.parent / "blobs"
+    if (
+        folder.parent.name == "snapshots"
+        and re.fullmatch(r"[0-9a-f]{40}", folder.name)
+        and blobs.is_dir()
+        and not blobs.is_symlink()
+    ):
+        return blobs
+    return None
+
+
 def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
     """Copy the loose files of a registered folder into the tree.
 
     Always a copy, never a hard link: a link would share the inode with the person's
     own file, so a later write to the cache (or theirs to the file) would change both.
     Each file is opened as a regular file that resolves inside `src` (a link inside the
-    folder may point to another file in it, never out), and written as a new file that
-    is not a link.
+    folder may point to another file in it, never out; a Hub cache snapshot's links
+    may point into its own `blobs/`), and written as a new file that is not a link.
     """
     checked: set[Path] = set()
+    blobs = hub_blobs(src)
     for name in names:
         s, d = src / name, dst / name
-        with confine.open_regular(src, s) as fh, confine.create_new(dst, d, checked) as out:
+        root = blobs if blobs is not None and confine.is_inside(blobs, s) else src
+        with confine.open_regular(root, s) as fh, confine.create_new(dst, d, checked) as out:
             shutil.copyfileobj(fh, out, 1024 * 1024)
