@@ -138,7 +138,10 @@ def _project_hint() -> str | None:
         for folder in (path, *path.parents):
             if str(folder) in ("", "."):
                 break
-            hint = project_hint(str(folder))
+            try:
+                hint = project_hint(str(folder))
+            except OSError:  # a name too long to look at: no hint, the error still shows
+                hint = None
             if hint:
                 return hint
     return None
