@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -121,8 +122,11 @@ def read_local(
                 end = _float(row.get("end") or "", "end")
             except ValueError as exc:
                 yield Drop(manifest.id, "bad time range", where, str(exc))
+                # when this person is on screen is unknown: on every frame (fail closed)
+                ranges[path].append((rel, math.nan, math.nan, codes, subject))
                 continue
             ranges[path].append((rel, start, end, codes, subject))
+    images, ranges = _by_content(images), _by_content(ranges)
     for path, annotated in images.items():
         rel, codes, _ = annotated[0]
         subject, why = _participants(admit, annotated)
@@ -132,6 +136,19 @@ def read_local(
         yield Sample(manifest.id, rel, FileImage(path), codes, subject_id=subject)
     for path, rows in ranges.items():
         yield from _video_samples(manifest.id, path, rows, fps, cap, admit)
+
+
+def _by_content(groups: dict[Path, list[Any]]) -> dict[Path, list[Any]]:
+    """Files with the same bytes (a copy under another name, a link) are one recording:
+    everyone annotated on any of them is in it, so their rows are decided together."""
+    merged: dict[str, tuple[Path, list[Any]]] = {}
+    for path, rows in groups.items():
+        digest = recording_sha256(path)
+        if digest in merged:
+            merged[digest][1].extend(rows)
+        else:
+            merged[digest] = (path, list(rows))
+    return dict(merged.values())
 
 
 def _participants(
