@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from .conftest import LONG_AGO
+from .conftest import DETECTOR_CLEARANCE, LONG_AGO
 
 pytest.importorskip("torch")
 
@@ -63,3 +63,19 @@ def test_a_later_signature_admits_a_later_corpus(team):
     assert team.build("again").code == 0
     res = _train(team, "again")
     assert res.code == 0, res.err
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        f"P001,research;commercial,{LONG_AGO},2026-02-01",  # withdrawn in the register
+        f"P001,research,{LONG_AGO},",  # the corpus is commercial, consent now research only
+    ],
+)
+def test_a_consent_ended_in_the_register_stops_training(team, row):
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    assert team.build("c", "--commercial", "--clearances", str(clear)).code == 0
+    # the register changed after the build; no `forget` was run
+    team.consent(f"{row}\nP002,research,{LONG_AGO},\nP003,research;commercial,{LONG_AGO},\n")
+    res = _train(team, "c")
+    assert res.code != 0 and "P001" in res.err and "Traceback" not in res.err

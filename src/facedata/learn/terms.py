@@ -177,6 +177,18 @@ def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[
             hint=f"run `facedata forget --subject {w.subject_id} {root}` on this copy (or "
             "rebuild it with `facedata build`), then train again",
         )
+    for ds, register in registers.items():
+        if register is None:
+            continue  # the register is not at hand here (see docs/consent.md)
+        for sid in sorted(s for s, sets in subjects.items() if ds in sets):
+            ok, why = register.decide(sid, purpose, today)
+            if not ok:
+                raise LineageError(
+                    f"{root} holds rows of subject {sid} ({ds}), whose consent no longer "
+                    f"covers this {purpose} corpus today ({why}, per {register.path})",
+                    hint=f"run `facedata forget --subject {sid} {root}` (or rebuild it with "
+                    "`facedata build`), then train again",
+                )
 
 
 def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:
