@@ -147,3 +147,15 @@ def test_forget_without_the_manifest_folder_still_writes_beside_the_register(
     _copy_elsewhere(team, tmp_path, monkeypatch, "team-b-data")
     assert team.build("copy", datasets="team-b-data").code == 0
     assert subjects(team.out("copy")) == {"P002", "P003"}
+
+
+def test_inspecting_a_copy_on_another_home_decodes_nothing_of_the_withdrawn(
+    team, tmp_path, monkeypatch
+):
+    assert team.build("r").code == 0
+    assert team.cli("forget", "--subject", "P001").code == 0
+    other = _copy_elsewhere(team, tmp_path, monkeypatch, "team-b-data")
+    res = team.cli("inspect", "team-b-data")
+    assert res.code == 0, res.err
+    frames = other / "home" / "frames" / "team-b-data"
+    assert not (frames / "P001").exists()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ class Publication:
             origin = next(
                 (i.get("origin") for i in inputs if i.get("role") == "consent register"), None
             )
+            origin = origin if isinstance(origin, str) and origin else None
             if origin or any("subjects" in i for i in inputs):
                 own.add(record["id"])  # recordings attributed to participants
             if record["id"] not in own:
@@ -83,7 +84,10 @@ class Publication:
             copies = out.withdrawn.same_bytes(hashes)
             try:
                 register = load_register(Path(origin)) if origin else None
-                index = out.withdrawn.plus(read_beside(Path(origin))) if origin else None
+                # the file travels with the recordings: it holds for this id, whatever
+                # id the withdrawal was recorded under
+                beside = read_beside(Path(origin)) if origin else []
+                index = out.withdrawn.plus(replace(w, dataset=record["id"]) for w in beside)
             except (FacedataError, OSError):
                 register = index = None  # unreadable: no face is shown
             out.registers[record["id"]] = register
@@ -107,8 +111,6 @@ class Publication:
 
     def apply(self, thumbs: list[Thumb]) -> list[Thumb]:
         """The thumbs, with every face that may not be rendered replaced by a placeholder."""
-        from dataclasses import replace
-
         return [
             t if self.may_render(t.dataset, t.subject) else replace(t, uri=None, hidden=True)
             for t in thumbs
