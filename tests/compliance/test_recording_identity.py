@@ -145,3 +145,24 @@ def test_the_same_photo_under_two_names_is_one_photo(team, how):
     assert _commercial_rows(team) == []
     assert team.build("r").code == 0
     assert {r["subject_id"] for r in rows(team.out("r"))} == {"P002+P003"}
+
+
+@pytest.mark.parametrize(
+    "header,row,where",
+    [
+        # a second person in a column nobody reads
+        (",also_on_screen", ",P101", "annotations.csv:1"),
+        (",subject_id", ",P101", "annotations.csv:1"),  # csv would keep only the last
+        ("", ",P101", "annotations.csv:2"),  # a value past the header
+    ],
+)
+def test_annotations_name_nobody_in_a_place_no_one_reads(team, header, row, where):
+    team.consent(f"P101,research,{LONG_AGO},\nP102,research;commercial,{LONG_AGO},\n")
+    (team.rec / "annotations.csv").write_text(
+        f"file,subject_id,start,end,smile,expression{header}\n"
+        f"videos/P001_a.mp4,P102,0.0,2.0,1,happy{row}\n"
+    )
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    res = team.build("c", "--commercial", "--clearances", str(clear))
+    assert res.code != 0 and where in res.err and "Traceback" not in res.err
+    assert not team.out("c").exists()
