@@ -79,3 +79,19 @@ def test_a_consent_ended_in_the_register_stops_training(team, row):
     team.consent(f"{row}\nP002,research,{LONG_AGO},\nP003,research;commercial,{LONG_AGO},\n")
     res = _train(team, "c")
     assert res.code != 0 and "P001" in res.err and "Traceback" not in res.err
+
+
+def test_a_corpus_stripped_of_its_register_is_checked_against_the_catalogs(team):
+    assert team.build("r").code == 0
+    path = team.out("r") / "corpus.json"
+    meta = json.loads(path.read_text())
+    meta["consent"] = {}  # received from elsewhere: it claims nothing about consent
+    for record in meta["datasets"]:
+        record["inputs"] = [i for i in record["inputs"] if i.get("role") != "consent register"]
+    path.write_text(json.dumps(meta))
+    team.consent(
+        f"P001,research;commercial,{LONG_AGO},2026-02-01\n"
+        f"P002,research,{LONG_AGO},\nP003,research;commercial,{LONG_AGO},\n"
+    )
+    res = _train(team, "r")
+    assert res.code != 0 and "P001" in res.err and "Traceback" not in res.err

@@ -155,7 +155,7 @@ def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[
     created = str(record.created or "")
     ledger = read_ledger()  # a damaged ledger is refused here, with its own message
     copies = _ledger_copies()
-    beside, registers = _source_withdrawals(record)
+    beside, registers = _source_withdrawals(record, {d for ds in subjects.values() for d in ds})
     today = dt.datetime.now(dt.UTC).date()
     purpose = record.purpose if record.purpose in ("research", "commercial") else "commercial"
     for w in [*ledger, *beside]:
@@ -201,16 +201,20 @@ def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:
     )
 
 
-def _source_withdrawals(record: CorpusRecord) -> tuple[list[Any], dict[str, Any]]:
+def _source_withdrawals(
+    record: CorpusRecord, held: Iterable[str] = ()
+) -> tuple[list[Any], dict[str, Any]]:
     """Withdrawals recorded beside the registers of the corpus's own sources (each
     scoped to that dataset id: the file travels with those recordings only), and the
     registers themselves, by dataset id. A register or withdrawals file that cannot
-    be read leaves that dataset without a register: nothing is re-granted."""
+    be read leaves that dataset without a register: nothing is re-granted.
+
+    Registers come from corpus.json, and for held datasets it does not describe (a
+    corpus received with its records stripped) from the catalog's local sources."""
     from ..consent import load_register
     from ..withdrawals import Withdrawal, read_beside
 
-    found: list[Withdrawal] = []
-    registers: dict[str, Any] = {}
+    places: dict[str, tuple[Path, Path | None]] = {}
     for ds in record.datasets:
         origin = next(
             (
@@ -220,17 +224,42 @@ def _source_withdrawals(record: CorpusRecord) -> tuple[list[Any], dict[str, Any]
             ),
             None,
         )
-        if not isinstance(ds.get("id"), str) or not isinstance(origin, str):
-            continue
+        if isinstance(ds.get("id"), str) and isinstance(origin, str) and origin:
+            places[ds["id"]] = (Path(origin), None)
+    places.update(_catalog_registers(set(held) - set(places)))
+    found: list[Withdrawal] = []
+    registers: dict[str, Any] = {}
+    for dataset, (register, recordings) in places.items():
         try:
-            registers[ds["id"]] = load_register(Path(origin))
+            registers[dataset] = load_register(register)
         except (FacedataError, OSError):
-            registers[ds["id"]] = None
+            registers[dataset] = None
         found += [
-            Withdrawal(w.subject_id, ds["id"], w.when, w.by, w.reason, w.recordings)
-            for w in read_beside(Path(origin))  # a damaged file stops training
+            Withdrawal(w.subject_id, dataset, w.when, w.by, w.reason, w.recordings)
+            for w in read_beside(register, recordings)  # a damaged file stops training
         ]
     return found, registers
+
+
+def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]]:
+    """(register, recordings folder) of each of `datasets` the catalog knows as own data."""
+    from ..catalog import Catalog
+
+    if not datasets:
+        return {}
+    try:
+        catalog = Catalog.load()
+    except FacedataError:
+        return {}
+    out: dict[str, tuple[Path, Path | None]] = {}
+    for dataset in sorted(datasets):
+        if dataset not in catalog:
+            continue
+        m = catalog.get(dataset)
+        for src in m.sources:
+            if src.kind == "local" and src.consent:
+                out[dataset] = (m.resolve(src.consent), m.resolve(src.path or "."))
+    return out
 
 
 def _ledger_copies() -> dict[tuple[str, str], set[str]]:
