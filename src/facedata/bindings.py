@@ -8,7 +8,9 @@ saw, so a clearance covers:
 - any delivery, when it says `any_version: true`, or otherwise
 - the delivery it first admitted under this FACEDATA_HOME: the first build that uses
   it records that delivery's file hashes in `$FACEDATA_HOME/clearance-bindings.json`,
-  and a later build with other bytes is refused until the clearance names them.
+  and a later build with other bytes is refused until the clearance names them. The
+  binding belongs to what is cleared (dataset or source, purpose), not to the wording:
+  a renewed or reworded clearance stays bound to that delivery.
 
 Whatever binds it, the corpus records the sha256 of the files each clearance admitted.
 """
@@ -36,11 +38,24 @@ def bindings_path() -> Path:
 
 
 def _key(c: Clearance) -> str:
-    """Who cleared what, for what, on which evidence, until when: one clearance."""
-    return json.dumps(
-        [c.dataset, c.source, c.purpose, c.cleared_by, c.evidence, str(c.expires)],
-        separators=(",", ":"),
-    )
+    """What a clearance clears: the dataset (or source) for a purpose. Who signed it, on
+    which evidence and until when are left out: rewording or renewing a clearance must
+    not rebind it to whatever delivery is registered at the time."""
+    return json.dumps([c.dataset, c.source, c.purpose], separators=(",", ":"))
+
+
+def _bound(known: dict[str, list[str]], c: Clearance) -> list[list[str]]:
+    """Deliveries bound to this clearance's subject, also under the older, longer keys
+    (which named who cleared it, the evidence and the expiry)."""
+    out = []
+    for key, hashes in known.items():
+        try:
+            parts = json.loads(key)
+        except ValueError:
+            continue
+        if isinstance(parts, list) and parts[:3] == [c.dataset, c.source, c.purpose]:
+            out.append(sorted(hashes))
+    return out
 
 
 def _read(path: Path) -> dict[str, list[str]]:
@@ -76,13 +91,14 @@ def bind(decision: Decision, hashes: Iterable[str]) -> Decision:
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path.with_name(f".{BINDINGS_NAME}.guard")), timeout=60):
         known = _read(path)
-        first = known.get(_key(c))
-        if first is None:
+        bound = _bound(known, c)
+        if not bound:
             known[_key(c)] = delivered
             atomic_write_text(path, json.dumps({"bindings": known}, indent=2) + "\n")
             return admitted
-    if sorted(first) != delivered:
-        return _refuse(decision, c, delivered, f"the delivery it first admitted ({_short(first)})")
+    if delivered not in bound:
+        shown = _short(bound[0])
+        return _refuse(decision, c, delivered, f"the delivery it first admitted ({shown})")
     return admitted
 
 

@@ -281,6 +281,9 @@ def _rows(path: Path) -> list[tuple[int, dict]]:
         ) from None
 
 
+SHORT_ROW = "\0short"  # marks a CSV row with fewer values than its header
+
+
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
     if path.suffix.lower() in (".yaml", ".yml"):
         # load_yaml: duplicate keys and impossible dates (2026-02-30) are file:line errors
@@ -303,7 +306,14 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
         ]
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or [] if h]
+        names = [(h or "").strip() for h in reader.fieldnames or []]
+        header = [h for h in names if h]
+        if header and len(header) < len(names):  # its values would be read by no one
+            raise ManifestError(
+                f"{path}:1: the header has a column without a name (column {names.index('') + 1})",
+                hint="name the column (free notes: `notes` or `x-...`) or remove it, "
+                "trailing comma included",
+            )
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             # A header that names none of the columns would silently admit no one.
@@ -328,7 +338,12 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
                     f"{path}:{i + 2}: more values than the header has columns",
                     hint="quote values that contain commas, or add the column to the header",
                 )
-            out.append((i + 2, {k.strip(): v for k, v in r.items() if k}))
+            row = {k.strip(): v for k, v in r.items() if k}
+            if any(v is None for v in row.values()):
+                # a short row (a truncated or shifted line): which value is which is a
+                # guess, so the participant is refused rather than read without a column
+                row = {**row, SHORT_ROW: True}
+            out.append((i + 2, row))
         return out
 
 
@@ -355,13 +370,26 @@ def load_register(path: Path) -> ConsentRegister:
         )
     rows = _rows(path)
     reg = ConsentRegister(path)
+    seen: dict[str, str] = {}  # casefolded id -> the id as first written
     for line, row in rows:
+        short = bool(row.pop(SHORT_ROW, False))
         problem = _column_problem(path, line, [str(c) for c in row])
         if problem is not None:
             raise problem
         sid = str(row.get("subject_id") or "").strip()
         if not sid:
             continue  # nothing to attach the row to; it cannot admit anyone
+        same = seen.setdefault(sid.casefold(), sid)
+        if same != sid:  # `P001` and `p001 `: one person or two? refuse both
+            reg.malformed[sid] = reg.malformed[same] = (
+                f"{path.name}:{line}: subject listed twice ({same!r} and {sid!r})"
+            )
+            reg.records.pop(same, None)
+            continue
+        if short:
+            reg.malformed[sid] = f"{path.name}:{line}: fewer values than the header has columns"
+            reg.records.pop(sid, None)
+            continue
         fields = {k: v for k, v in row.items() if not str(k).lower().startswith(NOTE_PREFIX)}
         try:
             record = ConsentRow.model_validate(fields)

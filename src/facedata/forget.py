@@ -395,6 +395,7 @@ def _forget(
         and (scope is None or scope & holdings[str(p)][subject_id])
     ]
     own = own_sources(subject_id, scope, manifests or [])
+    own += corpus_sources(subject_id, scope, [*targets, *map(Path, unnamed)], own)
     entry = {
         "subject_id": subject_id,
         "dataset": dataset,
@@ -480,6 +481,63 @@ def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[Ow
             if known or hashes:
                 out.append((m.id, beside_files(register, root), hashes))
     return out
+
+
+def corpus_sources(
+    subject_id: str, scope: Scope, corpora: list[Path], known: list[OwnSource]
+) -> list[OwnSource]:
+    """Own sources the corpora were built from that the catalog did not name (a forget
+    run without the team's manifest folder): corpus.json records where their register
+    and recordings were, so the withdrawal still lands beside them and travels."""
+    from .consent import load_register
+
+    covered = {os.path.abspath(f) for _, files, _ in known for f in files}
+    out: list[OwnSource] = []
+    for path in corpora:
+        try:
+            records = _load_corpus(path).get("datasets") or []
+        except FacedataError:
+            continue
+        for rec in records:
+            if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
+                continue
+            if scope is not None and rec["id"] not in scope:
+                continue
+            inputs = [i for i in rec.get("inputs") or [] if isinstance(i, dict)]
+            register = next(
+                (i.get("origin") for i in inputs if i.get("role") == "consent register"), None
+            )
+            if not isinstance(register, str):
+                continue
+            mine = [i for i in inputs if subject_id in (i.get("subjects") or [])]
+            try:
+                reg = load_register(Path(register))
+                named = subject_id in reg.records or subject_id in reg.malformed
+            except FacedataError:
+                named = False
+            if not (named or mine):
+                continue
+            first = inputs[0] if inputs else {}
+            root = _input_root(first) or Path(register).parent
+            files = [
+                f for f in beside_files(Path(register), root) if os.path.abspath(f) not in covered
+            ]
+            if files:
+                covered.update(os.path.abspath(f) for f in files)
+                hashes = {str(i["sha256"]) for i in mine if isinstance(i.get("sha256"), str)}
+                out.append((rec["id"], files, hashes))
+    return out
+
+
+def _input_root(entry: dict) -> Path | None:
+    """The recordings folder an input was read from (its origin less its name)."""
+    origin, name = entry.get("origin"), entry.get("name")
+    if not isinstance(origin, str) or not isinstance(name, str) or not name:
+        return None
+    origin_path, parts = Path(origin), Path(name).parts
+    if origin_path.parts[-len(parts) :] != parts:
+        return None
+    return Path(*origin_path.parts[: -len(parts)]) if len(origin_path.parts) > len(parts) else None
 
 
 def record_beside(own: list[OwnSource], entry: dict) -> tuple[list[Path], list[str]]:

@@ -8,7 +8,7 @@ before spending an hour on alignment.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +86,26 @@ def _admit_local(manifest: Manifest, src: Source) -> Admit | None:
     if src.kind != "local":
         return None
     from .consent import load_register
+    from .formats.local import recordings_of
     from .licensing import policy_today
+    from .withdrawals import read_beside
 
-    register = load_register(manifest.resolve(src.consent or ""))
-    return admission(manifest.id, register, WithdrawalIndex.load(), "research", policy_today())
+    path = manifest.resolve(src.consent or "")
+    register = load_register(path)
+    # as a build does: the withdrawals file that travels with the recordings, and
+    # withdrawals this home recorded for the same bytes under another id
+    root = manifest.resolve(src.path or ".")
+    beside = [replace(w, dataset=manifest.id) for w in read_beside(path, root)]
+    ledger = WithdrawalIndex.load()
+    copies = ledger.same_bytes(recordings_of(root, manifest.format_for(src).options))
+    return admission(
+        manifest.id,
+        register,
+        ledger.plus(beside),
+        "research",
+        policy_today(),
+        copies=sorted(copies - {manifest.id}),
+    )
 
 
 def inspect_source(

@@ -93,3 +93,25 @@ def test_any_version_covers_every_delivery(team):
     assert res.code == 0, res.err
     recorded = next(c for c in corpus(team.out("b"))["clearances"] if c.get("dataset"))
     assert recorded["sha256"] == _current_hashes(team)
+
+
+def test_rewording_a_clearance_does_not_rebind_it_to_another_delivery(team):
+    first = _delivery(team, "first", 7)
+    assert team.cli("fetch", "genki4k", "--from", str(first)).code == 0
+    clear = team.clearances(DETECTOR_CLEARANCE + GENKI)
+    assert team.build("a", "--commercial", "--clearances", str(clear), datasets="genki4k").code == 0
+    _register_other(team, _delivery(team, "second", 6))
+    # the same clearance with a new expiry, other evidence or another reviewer is still
+    # the clearance of the first delivery: only naming the new files admits them
+    for old, new in (
+        ("2099-12-31", "2099-12-30"),
+        ("MPL-2026-7", "MPL-2026-7 (renewed)"),
+        ("Legal team", "Legal"),
+    ):
+        reworded = team.clearances(DETECTOR_CLEARANCE + GENKI.replace(old, new), "re.yaml")
+        res = team.build("b", "--commercial", "--clearances", str(reworded), datasets="genki4k")
+        assert res.code != 0 and "not this delivery" in _flat(res.err), (old, res.err)
+    # the first delivery stays admitted under the reworded clearance
+    _register_other(team, first)
+    res = team.build("c", "--commercial", "--clearances", str(reworded), datasets="genki4k")
+    assert res.code == 0, res.err

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 
 import pyarrow.parquet as pq
+import pytest
 
 from facedata.owndata import new_local_manifest
 
@@ -100,3 +102,67 @@ def test_an_unreadable_range_puts_its_person_on_every_frame(team):
     clear = team.clearances(DETECTOR_CLEARANCE)
     res = team.build("c", "--commercial", "--clearances", str(clear))
     assert res.code != 0 or rows(team.out("c")) == []
+
+
+def _commercial_rows(team) -> list[dict]:
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    res = team.build("c", "--commercial", "--clearances", str(clear))
+    assert res.code == 0, res.err
+    return rows(team.out("c"))
+
+
+@pytest.mark.parametrize("start,end", [("", ""), ("soon", "2.0"), ("0.5", "later")])
+def test_a_range_that_cannot_be_read_still_puts_its_person_on_screen(team, start, end):
+    # P101 (research only) is on the recording, but when is unreadable: no frame of it
+    # may enter a commercial corpus as P102's alone
+    team.consent(f"P101,research,{LONG_AGO},\nP102,research;commercial,{LONG_AGO},\n")
+    team.annotate(
+        f"videos/P001_a.mp4,P102,0.0,2.0,1,happy\nvideos/P001_a.mp4,P101,{start},{end},1,happy\n"
+    )
+    assert _commercial_rows(team) == []
+
+
+def test_the_same_video_under_two_names_is_one_recording(team):
+    team.consent(f"P101,research,{LONG_AGO},\nP102,research;commercial,{LONG_AGO},\n")
+    shutil.copy(team.rec / "videos" / "P001_a.mp4", team.rec / "videos" / "take2.mp4")
+    team.annotate("videos/P001_a.mp4,P102,0.0,2.0,1,happy\nvideos/take2.mp4,P101,1.0,2.0,1,happy\n")
+    assert [r["key"] for r in _commercial_rows(team)] == [
+        "videos/P001_a.mp4@0.000",
+        "videos/P001_a.mp4@0.500",
+    ]
+
+
+@pytest.mark.parametrize("how", ["copy", "link"])
+def test_the_same_photo_under_two_names_is_one_photo(team, how):
+    photo = team.rec / "images" / "P003_0001.jpg"
+    alias = team.rec / "images" / "group.jpg"
+    if how == "copy":
+        shutil.copy(photo, alias)
+    else:
+        os.symlink(photo.name, alias)
+    # P003 (commercial) and P002 (research only) are both in this photo
+    team.annotate("images/P003_0001.jpg,P003,,,0,neutral\nimages/group.jpg,P002,,,0,neutral\n")
+    assert _commercial_rows(team) == []
+    assert team.build("r").code == 0
+    assert {r["subject_id"] for r in rows(team.out("r"))} == {"P002+P003"}
+
+
+@pytest.mark.parametrize(
+    "header,row,where",
+    [
+        # a second person in a column nobody reads
+        (",also_on_screen", ",P101", "annotations.csv:1"),
+        (",subject_id", ",P101", "annotations.csv:1"),  # csv would keep only the last
+        ("", ",P101", "annotations.csv:2"),  # a value past the header
+    ],
+)
+def test_annotations_name_nobody_in_a_place_no_one_reads(team, header, row, where):
+    team.consent(f"P101,research,{LONG_AGO},\nP102,research;commercial,{LONG_AGO},\n")
+    (team.rec / "annotations.csv").write_text(
+        f"file,subject_id,start,end,smile,expression{header}\n"
+        f"videos/P001_a.mp4,P102,0.0,2.0,1,happy{row}\n"
+    )
+    clear = team.clearances(DETECTOR_CLEARANCE)
+    res = team.build("c", "--commercial", "--clearances", str(clear))
+    assert res.code != 0 and where in res.err and "Traceback" not in res.err
+    assert not team.out("c").exists()

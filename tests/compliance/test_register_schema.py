@@ -181,3 +181,39 @@ def test_an_unknown_top_level_yaml_key_is_an_error(tmp_path):
         "consent.yaml",
     )
     assert reg.decide("P001", "commercial", DAY)[0]
+
+
+def test_a_value_under_a_nameless_column_stops_the_build(team):
+    # a trailing comma in the header: the withdrawal date below it was read by no one
+    (team.rec / "consent.csv").write_text(
+        f"{HEADER},\nP001,research;commercial,{LONG_AGO},,2026-02-01\n"
+        f"P003,research;commercial,{LONG_AGO},,\n"
+    )
+    res = team.build("r")
+    assert res.code != 0 and "consent.csv:1" in res.err and "without a name" in res.err
+    assert "Traceback" not in res.err and not team.out("r").exists()
+
+
+def test_a_short_row_refuses_its_participant(team):
+    # P001's row stops before `expires`: a truncated line, not a consent without expiry
+    (team.rec / "consent.csv").write_text(
+        f"{HEADER},expires\nP001,research;commercial,{LONG_AGO}\n"
+        f"P003,research;commercial,{LONG_AGO},,2099-01-01\n"
+    )
+    res = team.build("r")
+    assert res.code == 0, res.err
+    assert subjects(team.out("r")) == {"P003"}
+    assert drops(team.out("r"))["own-data: consent: unparseable record"] == 2  # two frames
+
+
+@pytest.mark.parametrize("other", ["p001", "P001 ", " p001"])
+def test_ids_that_differ_only_in_case_or_spaces_refuse_both(team, other):
+    # one person listed twice with conflicting values: neither row is trusted
+    (team.rec / "consent.csv").write_text(
+        f"{HEADER}\nP001,research;commercial,{LONG_AGO},\n"
+        f"{other},research;commercial,{LONG_AGO},2026-02-01\n"
+        f"P003,research;commercial,{LONG_AGO},\n"
+    )
+    res = team.build("r")
+    assert res.code == 0, res.err
+    assert subjects(team.out("r")) == {"P003"}

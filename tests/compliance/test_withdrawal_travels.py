@@ -131,3 +131,31 @@ def test_an_unwritable_withdrawals_file_still_erases_and_says_what_failed(team):
     assert "could not be recorded with the recordings" in " ".join(res.err.split())
     assert "P003" not in subjects(team.out("r"))
     assert team.ledger()[-1]["subject_id"] == "P003"
+
+
+def test_forget_without_the_manifest_folder_still_writes_beside_the_register(
+    team, tmp_path, monkeypatch
+):
+    # the privacy officer runs forget on the corpus alone, without the team's manifests:
+    # corpus.json says where the register was, so the withdrawal still travels
+    assert team.build("r").code == 0
+    monkeypatch.delenv("FACEDATA_MANIFESTS")
+    res = team.cli("forget", "--subject", "P001", str(team.out("r")))
+    assert res.code == 0, res.err
+    entry = json.loads((team.rec / "withdrawals.jsonl").read_text().splitlines()[-1])
+    assert entry["subject_id"] == "P001" and len(entry["recordings"]) == 1
+    _copy_elsewhere(team, tmp_path, monkeypatch, "team-b-data")
+    assert team.build("copy", datasets="team-b-data").code == 0
+    assert subjects(team.out("copy")) == {"P002", "P003"}
+
+
+def test_inspecting_a_copy_on_another_home_decodes_nothing_of_the_withdrawn(
+    team, tmp_path, monkeypatch
+):
+    assert team.build("r").code == 0
+    assert team.cli("forget", "--subject", "P001").code == 0
+    other = _copy_elsewhere(team, tmp_path, monkeypatch, "team-b-data")
+    res = team.cli("inspect", "team-b-data")
+    assert res.code == 0, res.err
+    frames = other / "home" / "frames" / "team-b-data"
+    assert not (frames / "P001").exists()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -92,8 +93,15 @@ def read_local(
                 f"{ann_path}: missing column(s) {sorted(missing)}",
                 hint="the header must be file,subject_id,start,end,smile,expression",
             )
+        _check_header(ann_path, list(reader.fieldnames or []))
         for line, row in enumerate(reader, start=2):
             where = f"{ann_path.name}:{line}"
+            if row.get(None):  # type: ignore[call-overload]  # values past the header
+                raise ReaderError(
+                    f"{ann_path}:{line}: more values than the header has columns",
+                    hint="quote values that contain commas; a second person on the same "
+                    "recording gets a row of their own",
+                )
             rel = (row.get("file") or "").strip()
             subject = (row.get("subject_id") or "").strip()
             codes = {h: (row.get(h) or "").strip() for h in HEADS if (row.get(h) or "").strip()}
@@ -121,8 +129,11 @@ def read_local(
                 end = _float(row.get("end") or "", "end")
             except ValueError as exc:
                 yield Drop(manifest.id, "bad time range", where, str(exc))
+                # when this person is on screen is unknown: on every frame (fail closed)
+                ranges[path].append((rel, math.nan, math.nan, codes, subject))
                 continue
             ranges[path].append((rel, start, end, codes, subject))
+    images, ranges = _by_content(images), _by_content(ranges)
     for path, annotated in images.items():
         rel, codes, _ = annotated[0]
         subject, why = _participants(admit, annotated)
@@ -132,6 +143,41 @@ def read_local(
         yield Sample(manifest.id, rel, FileImage(path), codes, subject_id=subject)
     for path, rows in ranges.items():
         yield from _video_samples(manifest.id, path, rows, fps, cap, admit)
+
+
+ANNOTATION_COLUMNS = frozenset({"file", "subject_id", "start", "end", *HEADS, "notes"})
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    """Every annotation column is one the reader reads (or a free `x-...` / `notes`):
+    a column nobody reads (`also_on_screen`, `subject_2`) could name a person who is in
+    the recording, and a column named twice keeps only its last value."""
+    unknown = [n for n in names if n not in ANNOTATION_COLUMNS and not n.lower().startswith("x-")]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if unknown or twice:
+        problem = (
+            f"unknown column(s) {', '.join(map(repr, unknown))}"
+            if unknown
+            else f"column(s) {', '.join(twice)} appear more than once"
+        )
+        raise ReaderError(
+            f"{path}:1: {problem}",
+            hint="the columns are file,subject_id,start,end,smile,expression (free notes: "
+            "`notes` or `x-...`); a second person on a recording gets a row of their own",
+        )
+
+
+def _by_content(groups: dict[Path, list[Any]]) -> dict[Path, list[Any]]:
+    """Files with the same bytes (a copy under another name, a link) are one recording:
+    everyone annotated on any of them is in it, so their rows are decided together."""
+    merged: dict[str, tuple[Path, list[Any]]] = {}
+    for path, rows in groups.items():
+        digest = recording_sha256(path)
+        if digest in merged:
+            merged[digest][1].extend(rows)
+        else:
+            merged[digest] = (path, list(rows))
+    return dict(merged.values())
 
 
 def _participants(

@@ -142,28 +142,124 @@ def learnt_from(terms: dict[str, Any], subject_id: str) -> bool:
 
 
 def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[str]]) -> None:
-    """Refuse a corpus still holding someone the erasure ledger says was forgotten.
+    """Refuse a corpus still holding someone who asked to be forgotten.
 
     A copy made before `forget` ran keeps the person's rows: training on it would
-    bring them back. A corpus built after the withdrawal was built through the ledger
-    (its rows were admitted by a later consent), so only older corpora are refused.
+    bring them back. Withdrawals come from this home's ledger and from the
+    withdrawals file beside each own source's register (it travels with the
+    recordings, so a copy trained under another home is refused too). The rows are
+    accepted again only when the register shows a signature dated after the
+    withdrawal that grants the corpus's purpose, and the corpus was made after it:
+    `created` alone is a claim anyone can write into a corpus.json.
     """
     created = str(record.created or "")
     ledger = read_ledger()  # a damaged ledger is refused here, with its own message
     copies = _ledger_copies()
-    for w in ledger:
+    beside, registers = _source_withdrawals(record, {d for ds in subjects.values() for d in ds})
+    today = dt.datetime.now(dt.UTC).date()
+    purpose = record.purpose if record.purpose in ("research", "commercial") else "commercial"
+    for w in [*ledger, *beside]:
         sets = subjects.get(w.subject_id)
         scope = copies.get((w.subject_id, w.when), set())
-        if not sets or not any(w.applies(ds) or ds in scope for ds in sets):
+        hit = {ds for ds in sets or () if w.applies(ds) or ds in scope}
+        if not hit:
             continue
-        if created and created[:19] > w.when[:19]:
-            continue  # built after the withdrawal, through the ledger: re-granted
+        if (
+            created
+            and created[:19] > w.when[:19]
+            and all(_regranted(registers.get(ds), w, purpose, today) for ds in hit)
+        ):
+            continue  # built after the withdrawal, admitted again by a later signature
         raise LineageError(
             f"{root} holds rows of subject {w.subject_id}, who withdrew on {w.when[:10]} "
-            f"({w.reason or 'consent withdrawn'}); this corpus was made before that erasure",
+            f"({w.reason or 'consent withdrawn'}); this corpus was made before that erasure "
+            "or no later consent re-grants them",
             hint=f"run `facedata forget --subject {w.subject_id} {root}` on this copy (or "
             "rebuild it with `facedata build`), then train again",
         )
+    for ds, register in registers.items():
+        if register is None:
+            continue  # the register is not at hand here (see docs/consent.md)
+        for sid in sorted(s for s, sets in subjects.items() if ds in sets):
+            ok, why = register.decide(sid, purpose, today)
+            if not ok:
+                raise LineageError(
+                    f"{root} holds rows of subject {sid} ({ds}), whose consent no longer "
+                    f"covers this {purpose} corpus today ({why}, per {register.path})",
+                    hint=f"run `facedata forget --subject {sid} {root}` (or rebuild it with "
+                    "`facedata build`), then train again",
+                )
+
+
+def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:
+    """Does `register` show a signature after withdrawal `w` that grants `purpose`?"""
+    if register is None:
+        return False
+    rec = register.records.get(w.subject_id)
+    return (
+        rec is not None and rec.signed > w.date and register.decide(w.subject_id, purpose, today)[0]
+    )
+
+
+def _source_withdrawals(
+    record: CorpusRecord, held: Iterable[str] = ()
+) -> tuple[list[Any], dict[str, Any]]:
+    """Withdrawals recorded beside the registers of the corpus's own sources (each
+    scoped to that dataset id: the file travels with those recordings only), and the
+    registers themselves, by dataset id. A register or withdrawals file that cannot
+    be read leaves that dataset without a register: nothing is re-granted.
+
+    Registers come from corpus.json, and for held datasets it does not describe (a
+    corpus received with its records stripped) from the catalog's local sources."""
+    from ..consent import load_register
+    from ..withdrawals import Withdrawal, read_beside
+
+    places: dict[str, tuple[Path, Path | None]] = {}
+    for ds in record.datasets:
+        origin = next(
+            (
+                i.get("origin")
+                for i in ds.get("inputs") or []
+                if isinstance(i, dict) and i.get("role") == "consent register"
+            ),
+            None,
+        )
+        if isinstance(ds.get("id"), str) and isinstance(origin, str) and origin:
+            places[ds["id"]] = (Path(origin), None)
+    places.update(_catalog_registers(set(held) - set(places)))
+    found: list[Withdrawal] = []
+    registers: dict[str, Any] = {}
+    for dataset, (register, recordings) in places.items():
+        try:
+            registers[dataset] = load_register(register)
+        except (FacedataError, OSError):
+            registers[dataset] = None
+        found += [
+            Withdrawal(w.subject_id, dataset, w.when, w.by, w.reason, w.recordings)
+            for w in read_beside(register, recordings)  # a damaged file stops training
+        ]
+    return found, registers
+
+
+def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]]:
+    """(register, recordings folder) of each of `datasets` the catalog knows as own data."""
+    from ..catalog import Catalog
+
+    if not datasets:
+        return {}
+    try:
+        catalog = Catalog.load()
+    except FacedataError:
+        return {}
+    out: dict[str, tuple[Path, Path | None]] = {}
+    for dataset in sorted(datasets):
+        if dataset not in catalog:
+            continue
+        m = catalog.get(dataset)
+        for src in m.sources:
+            if src.kind == "local" and src.consent:
+                out[dataset] = (m.resolve(src.consent), m.resolve(src.path or "."))
+    return out
 
 
 def _ledger_copies() -> dict[tuple[str, str], set[str]]:

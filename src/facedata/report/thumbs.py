@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,49 +41,97 @@ class Thumb:
 
 @dataclass
 class Publication:
-    """Which faces may be rendered: per dataset with a consent register, its register."""
+    """Which faces may be rendered: per dataset with a consent register, its register
+    and every withdrawal on record (the ledger, the corpus's own `forgotten` marks and
+    the withdrawals file beside the register).
+
+    A report may be written from a copy of a corpus made before a `forget`, or from a
+    corpus received from elsewhere: its rows still hold the person, and its corpus.json
+    may say nothing about consent. So which datasets are the team's participants is
+    not taken from corpus.json alone: any dataset the catalog knows as a local source
+    needs a register too, and a register that cannot be found shows no face.
+    """
 
     registers: dict[str, Any] = field(default_factory=dict)  # dataset -> register or None
     on: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+    admits: dict[str, Any] = field(default_factory=dict)  # dataset -> admission callable
+    withdrawn: Any = None  # WithdrawalIndex: every withdrawal on record
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> Publication:
-        from ..consent import load_register
+        from ..consent import PUBLICATION, load_register
         from ..errors import FacedataError
+        from ..withdrawals import WithdrawalIndex, admission, read_beside
 
         out = cls()
+        forgotten = [m for m in meta.get("forgotten") or [] if isinstance(m, dict)]
+        out.withdrawn = WithdrawalIndex.load(forgotten)
         consent = meta.get("consent") if isinstance(meta.get("consent"), dict) else {}
+        own = set(consent) | _local_sources()
         for record in meta.get("datasets") or []:
-            if not isinstance(record, dict) or record.get("id") not in consent:
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 continue
+            inputs = [i for i in record.get("inputs") or [] if isinstance(i, dict)]
             origin = next(
-                (
-                    i.get("origin")
-                    for i in record.get("inputs") or []
-                    if isinstance(i, dict) and i.get("role") == "consent register"
-                ),
-                None,
+                (i.get("origin") for i in inputs if i.get("role") == "consent register"), None
             )
+            origin = origin if isinstance(origin, str) and origin else None
+            if origin or any("subjects" in i for i in inputs):
+                own.add(record["id"])  # recordings attributed to participants
+            if record["id"] not in own:
+                continue
+            hashes = {i["sha256"] for i in inputs if isinstance(i.get("sha256"), str)}
+            copies = out.withdrawn.same_bytes(hashes)
             try:
-                out.registers[record["id"]] = load_register(Path(origin)) if origin else None
+                register = load_register(Path(origin)) if origin else None
+                # the file travels with the recordings: it holds for this id, whatever
+                # id the withdrawal was recorded under
+                beside = read_beside(Path(origin)) if origin else []
+                index = out.withdrawn.plus(replace(w, dataset=record["id"]) for w in beside)
             except (FacedataError, OSError):
-                out.registers[record["id"]] = None  # unreadable: no face is shown
+                register = index = None  # unreadable: no face is shown
+            out.registers[record["id"]] = register
+            if register is not None and index is not None:
+                out.admits[record["id"]] = admission(
+                    record["id"], register, index, PUBLICATION, out.on, copies=copies
+                )
+        for dataset in own - set(out.registers):
+            out.registers[dataset] = None  # the team's participants, no register at hand
         return out
 
     def may_render(self, dataset: str, subject: str | None) -> bool:
         if dataset not in self.registers:
-            return True  # not the team's participants: the dataset's license decides
-        register = self.registers[dataset]
-        return register is not None and register.may_publish(subject, self.on)
+            # not the team's participants: the dataset's license decides, but a subject
+            # who asked to be forgotten is never shown
+            return self.withdrawn is None or not any(
+                self.withdrawn.latest(dataset, s) for s in _people(subject)
+            )
+        admit = self.admits.get(dataset)
+        return self.registers[dataset] is not None and admit is not None and admit(subject)[0]
 
     def apply(self, thumbs: list[Thumb]) -> list[Thumb]:
         """The thumbs, with every face that may not be rendered replaced by a placeholder."""
-        from dataclasses import replace
-
         return [
             t if self.may_render(t.dataset, t.subject) else replace(t, uri=None, hidden=True)
             for t in thumbs
         ]
+
+
+def _people(subject: str | None) -> list[str]:
+    from ..withdrawals import subjects_of
+
+    return subjects_of(subject)
+
+
+def _local_sources() -> set[str]:
+    """Ids the catalog knows as the team's own recordings (a local source)."""
+    from ..catalog import Catalog
+    from ..errors import FacedataError
+
+    try:
+        return {m.id for m in Catalog.load() if any(s.kind == "local" for s in m.sources)}
+    except (FacedataError, OSError, ValueError):
+        return set()
 
 
 def _uri(mime: str, data: bytes) -> str:
