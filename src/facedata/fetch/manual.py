@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,10 +97,30 @@ def walk(folder: Path) -> list[str]:
     return out
 
 
+def _hub_blob(folder: Path, path: Path) -> bool:
+    """A file link of the Hub cache into its own `blobs/` (huggingface_hub
+    file_download.py: `<repo>/snapshots/<commit>/<file>` -> `<repo>/blobs/<hash>`).
+
+    The one kind of link out of a given folder that is followed: the snapshot's files
+    are that repository's blobs, and the link may lead nowhere else (another repo, a
+    folder, a device).
+    """
+    from ..confine import is_inside
+    from .tree import hub_repo
+
+    repo = hub_repo(folder)
+    if repo is None or path.is_dir() or not is_inside(repo / "blobs", path):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _refuse_link_out(folder: Path, path: Path) -> None:
     from ..confine import is_inside
 
-    if path.is_symlink() and not is_inside(folder, path):
+    if path.is_symlink() and not is_inside(folder, path) and not _hub_blob(folder, path):
         shown = os.fsencode(path).decode("utf-8", "replace")
         raise FetchError(
             f"--from: {shown} is a link to {os.path.realpath(path)}, outside {folder}; "

@@ -101,6 +101,18 @@ def unpack_inner(
         unpack_inner(path.parent, inner, budget, depth + 1)
 
 
+def hub_repo(folder: Path) -> Path | None:
+    """The Hub cache repository folder when `folder` is one of its `snapshots/<commit>/`
+    (huggingface_hub file_download.py: each file there is a link into `<repo>/blobs/`),
+    else None. A snapshot's files are read confined to that repository, not to the
+    snapshot folder their links leave."""
+    repo = folder.parent.parent
+    blobs = repo / "blobs"
+    if folder.parent.name == "snapshots" and blobs.is_dir() and not blobs.is_symlink():
+        return repo
+    return None
+
+
 def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
     """Copy the loose files of a registered folder into the tree.
 
@@ -111,7 +123,8 @@ def copy_folder(src: Path, dst: Path, names: list[str]) -> None:
     is not a link.
     """
     checked: set[Path] = set()
+    within = hub_repo(src) or src
     for name in names:
         s, d = src / name, dst / name
-        with confine.open_regular(src, s) as fh, confine.create_new(dst, d, checked) as out:
+        with confine.open_regular(within, s) as fh, confine.create_new(dst, d, checked) as out:
             shutil.copyfileobj(fh, out, 1024 * 1024)
