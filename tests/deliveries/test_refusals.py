@@ -143,3 +143,29 @@ def test_a_parquet_snapshot_given_to_the_official_source_names_the_mirror_source
     assert res.code == 1
     text = " ".join(res.err.split())
     assert "format.options" not in text and "--source hf-" in text, text
+
+
+def test_class_folders_numbered_another_way_are_refused(tmp_path, capsys):
+    """RAF-DB class folders 0-6 (the 0-based numbering many training scripts write,
+    e.g. a torchvision ImageFolder export) given to the Kaggle source, whose folders
+    use the official 1-7 codes: read anyway, folder 1 would be labelled surprise
+    though it holds fear. Some codes known and others not refuses the copy."""
+    root = tmp_path / "raf" / "DATASET"
+    i = 0
+    for split in ("train", "test"):
+        for c in range(7):
+            (root / split / str(c)).mkdir(parents=True)
+            i += 1
+            img = root / split / str(c) / f"{split}_{i:05d}_aligned.jpg"
+            photos.lfw_face(i, (100, 100), "RGB").save(img)
+    res = run_cli(capsys, "fetch", "rafdb", "--source", "kaggle", "--from", str(tmp_path / "raf"))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "unmapped expression code '0'" in text and "1, 2, 3, 4, 5, 6, 7" in text, text
+    assert "hint:" in res.err and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("rafdb")) is None
+    # the official numbering in the same shape is read
+    for split in ("train", "test"):
+        (root / split / "0").rename(root / split / "7")
+    res = run_cli(capsys, "fetch", "rafdb", "--source", "kaggle", "--from", str(tmp_path / "raf"))
+    assert res.code == 0, res.err
