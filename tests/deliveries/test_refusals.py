@@ -169,3 +169,20 @@ def test_class_folders_numbered_another_way_are_refused(tmp_path, capsys):
         (root / split / "0").rename(root / split / "7")
     res = run_cli(capsys, "fetch", "rafdb", "--source", "kaggle", "--from", str(tmp_path / "raf"))
     assert res.code == 0, res.err
+
+
+def test_a_celeba_copy_without_its_partition_file_is_refused(tmp_path, capsys):
+    """jessicali9530/celeba-dataset ships list_eval_partition.csv beside
+    list_attr_celeba.csv (torchvision's celeba.py reads the .txt twin as the split).
+    A copy without it used to register, every row without a split, while the build's
+    note claimed the official partition was used."""
+    layouts.make_celeba_kaggle(tmp_path / "ck")
+    next((tmp_path / "ck").rglob("list_eval_partition.csv")).unlink()
+    res = run_cli(
+        capsys, "fetch", "celeba", "--source", "kaggle-csv", "--from", str(tmp_path / "ck")
+    )
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "list_eval_partition.csv not found" in text and "official train/valid/test" in text
+    assert "hint:" in res.err and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("celeba")) is None
