@@ -186,3 +186,25 @@ def test_a_celeba_copy_without_its_partition_file_is_refused(tmp_path, capsys):
     assert "list_eval_partition.csv not found" in text and "official train/valid/test" in text
     assert "hint:" in res.err and "Traceback" not in res.err
     assert fetched(Catalog.load().get("celeba")) is None
+
+
+def test_a_parquet_copy_of_bare_class_numbers_says_how_to_name_them(tmp_path, capsys):
+    """A FER2013 upload whose `label` is a plain int64 (a pandas `to_parquet` export: no
+    ClassLabel in the schema, no card) cannot be labelled by name. It is refused with
+    how to name the classes, not with "is it the right file?"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.fixtures import hf
+
+    root = tmp_path / "fer"
+    (root / "data").mkdir(parents=True)
+    images = [{"bytes": hf._png(i, (48, 48), "L"), "path": None} for i in range(4)]
+    table = pa.table({"image": pa.array(images), "label": pa.array([0, 3, 6, 4], pa.int64())})
+    pq.write_table(table, root / "data" / "train-00000-of-00001.parquet")
+    res = run_cli(capsys, "fetch", "fer2013", "--source", "hf-autumnqiu", "--from", str(root))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "bare class numbers" in text and "manifest new --hf" in text, text
+    assert "is it the right file" not in text
+    assert fetched(Catalog.load().get("fer2013")) is None

@@ -192,3 +192,21 @@ def test_a_string_column_of_paths_reads_the_image_folder_beside_it(tmp_path):
     assert by_name == {"a.png": "happy", "b.png": "surprise"}
     assert all(s.image.path.is_file() for s in got.samples.values())
     assert got.drop_counts == {"unsafe path": 1, "no image": 1}
+
+
+@pytest.mark.parametrize("column", ["labels", "emotion"])
+def test_a_label_column_named_another_way_says_how_to_describe_the_copy(tmp_path, column):
+    """Uploads name the label column `labels` or `emotion` as often as `label`. The
+    refusal says how to describe such a copy (a manifest written from its files), not
+    to edit the options of a shipped manifest."""
+    from datasets import ClassLabel, Features, Image
+
+    exp = hf.make_fer2013_hf(tmp_path / "unused", card=False)
+    root = tmp_path / "r"
+    images = [{"bytes": _png(i), "path": None} for i in (1, 2)]
+    features = Features({"image": Image(), column: ClassLabel(names=hf.FER_NAMES)})
+    hf.write_shards(root, {"train": {"image": images, column: [3, 0]}}, features)
+    with pytest.raises(ReaderError) as err:
+        read(manifest_for(exp), root)
+    assert f"image, {column}" in err.value.hint
+    assert "manifest new --hf" in err.value.hint and "--manifests" in err.value.hint

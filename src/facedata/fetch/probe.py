@@ -68,11 +68,34 @@ def probe_delivery(manifest: Manifest, src: Source, tree: Path, given: Path) -> 
     detail = f"it read {samples} image(s) and no labelled sample"
     if found:
         detail += f" ({'; '.join(found)})"
+    hint = (
+        "is it the right file? Check that the archive or folder is this dataset "
+        f"({manifest.name}); a different dataset renamed to its file name is refused"
+    )
+    if _bare_numbers(manifest, src, unmapped):
+        hint = (
+            "its labels are bare class numbers and nothing in the copy names the classes "
+            "(no ClassLabel in the files or the card), while the label map is by name: "
+            "guessing the order would risk every label, so write a manifest for this copy "
+            "that names them (`facedata manifest new --hf OWNER/NAME --from FOLDER`, then "
+            "format.options.names from the uploader's card or code) and pass it with "
+            "--manifests"
+        )
     raise FetchError(
         f"{given} does not hold what {what} expects: {detail}; found at its top: {_listing(tree)}",
-        hint="is it the right file? Check that the archive or folder is this dataset "
-        f"({manifest.name}); a different dataset renamed to its file name is refused",
+        hint=hint,
     )
+
+
+def _bare_numbers(manifest: Manifest, src: Source, unmapped: Counter[str]) -> bool:
+    """A Parquet copy whose every unknown code is an integer while the map knows only
+    names (a label column written without its ClassLabel)."""
+    if manifest.format_for(src).reader != "hfparquet":
+        return False
+    codes = [r.rsplit(" ", 1)[-1].strip("'") for r in unmapped if r.startswith("unmapped ")]
+    labels = manifest.labels_for(src)
+    known = [c for h in ("smile", "expression") if (m := getattr(labels, h)) for c in m.codes]
+    return bool(codes) and all(c.isdigit() for c in codes) and not any(k.isdigit() for k in known)
 
 
 def matching_sources(

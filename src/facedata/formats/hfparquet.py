@@ -249,8 +249,10 @@ def read_hfparquet(
         if missing:
             raise ReaderError(
                 f"{ds}: {rel(path, root)} has no column {', '.join(map(repr, missing))}",
-                hint=f"its columns are {', '.join(pf.schema_arrow.names)}; set "
-                "format.options (image, labels, subject) to them",
+                hint=f"its columns are {', '.join(pf.schema_arrow.names)}; write a manifest "
+                "for this copy from what its files say (`facedata manifest new --hf OWNER/NAME "
+                "--from FOLDER`), check it (`facedata manifest validate FILE`) and pass it "
+                "with --manifests",
             )
         parsed.append((path, pf))
         total += pf.metadata.num_rows
