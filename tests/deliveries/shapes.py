@@ -412,6 +412,16 @@ def ferplus_votes_beside_fer2013(tmp: Path) -> Delivery:
     return Delivery("ferplus", None, path, exp, file_set="fer2013new.csv+fer2013.csv")
 
 
+def affectnet_yolo_zip(tmp: Path) -> Delivery:
+    """Kaggle's fatihkgg/affectnet-yolo-format download: `archive.zip` holding
+    YOLO_format/ (data.yaml, {train,valid,test}/{images,labels}/), the layout
+    Ultralytics trains from (ultralytics/data/utils.py img2label_paths: images/ ->
+    labels/, same stem, .txt)."""
+    exp = layouts.make_affectnet_yolo(tmp / "YOLO_format")
+    path = zip_tree(tmp / "YOLO_format", tmp / "archive.zip", prefix="YOLO_format/")
+    return Delivery("affectnet", "kaggle-yolo", path, exp)
+
+
 def fer2013_hf_snapshot(tmp: Path) -> Delivery:
     """`hf download AutumnQiu/fer2013 --repo-type dataset --local-dir fer2013`: README.md
     and data/{train,test}-0000N-of-00002.parquet (huggingface/datasets push_to_hub names)."""
@@ -490,4 +500,5 @@ ALL["celeba hf snapshot folder"] = celeba_hf_snapshot
 ALL["ferplus data folder"] = ferplus_data_folder
 ALL["ferplus repository zip"] = ferplus_repo_zip
 ALL["ferplus fer2013new.csv beside fer2013.csv"] = ferplus_votes_beside_fer2013
+ALL["affectnet kaggle YOLO export zip"] = affectnet_yolo_zip
 ALL["smilesmiled extracted folder"] = smilesmiled_extracted
