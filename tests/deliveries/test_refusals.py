@@ -208,3 +208,40 @@ def test_a_parquet_copy_of_bare_class_numbers_says_how_to_name_them(tmp_path, ca
     assert "bare class numbers" in text and "manifest new --hf" in text, text
     assert "is it the right file" not in text
     assert fetched(Catalog.load().get("fer2013")) is None
+
+
+def test_a_verified_file_inside_a_zip_is_held_to_its_hash(tmp_path, capsys):
+    """Kaggle dataset copies of FER2013 (e.g. deadskull7/fer2013: a zip holding
+    fer2013.csv) carry the file torchvision checks by md5. Given as itself it is
+    hashed; inside a zip it used to be taken on its name, so a copy without its test
+    rows registered. The right bytes in a zip are still accepted."""
+    import hashlib
+
+    import yaml
+
+    layouts.make_fer2013(tmp_path / "parts")
+    csv = tmp_path / "parts" / "fer2013" / "fer2013.csv"
+    manifest = tmp_path / "manifests" / "fer2013.yaml"
+    data = yaml.safe_load(manifest.read_text())
+    (kaggle,) = [s for s in data["sources"] if s["id"] == "kaggle"]
+    (spec,) = [f for f in kaggle["files"] if f["name"] == "fer2013/fer2013.csv"]
+    spec["md5"] = hashlib.md5(csv.read_bytes()).hexdigest()
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    lines = csv.read_text().splitlines(keepends=True)
+    train_only = "".join(lines[:1] + [x for x in lines[1:] if x.rstrip().endswith("Training")])
+    bad = tmp_path / "bad" / "fer2013.zip"
+    bad.parent.mkdir()
+    bad.write_bytes(shapes.zip_bytes({"fer2013.csv": train_only.encode()}))
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(bad))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "holds fer2013.csv, which is not the fer2013/fer2013.csv" in text, text
+    assert "md5 is" in text and "hint:" in res.err and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("fer2013")) is None
+
+    good = tmp_path / "good" / "fer2013.zip"
+    good.parent.mkdir()
+    good.write_bytes(shapes.zip_bytes({"fer2013.csv": csv.read_bytes()}))
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(good))
+    assert res.code == 0, res.err
