@@ -245,3 +245,18 @@ def test_a_verified_file_inside_a_zip_is_held_to_its_hash(tmp_path, capsys):
     good.write_bytes(shapes.zip_bytes({"fer2013.csv": csv.read_bytes()}))
     res = run_cli(capsys, "fetch", "fer2013", "--from", str(good))
     assert res.code == 0, res.err
+
+
+def test_rafdb_basic_saved_under_another_name_says_which_folder_to_rename(tmp_path, capsys):
+    """basic/'s content kept under a download's own name (RAF-DB-basic-emotion/): the
+    refusal used to say only that '*basic' matched nothing."""
+    layouts.make_rafdb(tmp_path / "RAF-DB")
+    shutil.copytree(tmp_path / "RAF-DB" / "basic", tmp_path / "given" / "RAF-DB-basic-emotion")
+    res = run_cli(capsys, "fetch", "rafdb", "--from", str(tmp_path / "given"))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "RAF-DB-basic-emotion/ holds what it reads" in text, text
+    assert "name that folder 'basic'" in text and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("rafdb")) is None
+    (tmp_path / "given" / "RAF-DB-basic-emotion").rename(tmp_path / "given" / "basic")
+    assert run_cli(capsys, "fetch", "rafdb", "--from", str(tmp_path / "given")).code == 0

@@ -130,6 +130,8 @@ def resolve_root(
         )
     if len(hits) == 1:
         return hits[0]
+    if not hits and found is None and markers:
+        _refuse_misnamed(root, pattern, label, markers)
     if len(hits) > 1:
         shown = ", ".join(str(h.relative_to(root)) for h in hits[:6])
         raise ReaderError(
@@ -138,6 +140,22 @@ def resolve_root(
             hint="set format.root to the one to read",
         )
     raise first
+
+
+def _refuse_misnamed(root: Path, pattern: str, label: str, markers: list[str]) -> None:
+    """The reader's files are there, in a folder whose name `format.root` does not
+    match (RAF-DB's basic/ saved as `RAF-DB-basic-emotion/`): say which folder and
+    the name it needs, instead of only that the pattern matched nothing."""
+    for cand in [root, *_folders_below(root)]:
+        if all((cand / m).exists() for m in markers):
+            name = pattern.strip("*?[]/") or pattern
+            where = "the folder given" if cand == root else f"{cand.relative_to(root)}/"
+            raise ReaderError(
+                f"{label}format.root {pattern!r} matches no folder under {root}, but "
+                f"{where} holds what it reads ({', '.join(markers)})",
+                hint=f"name that folder {name!r} (to match {pattern!r}) inside a folder of "
+                "its own, and pass that outer folder or an archive of it",
+            )
 
 
 def _folders_below(root: Path) -> Iterator[Path]:
