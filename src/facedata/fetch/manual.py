@@ -380,6 +380,7 @@ def check_delivery(
     complete file set, the reader's root absent) fails here, with the fix.
     """
     from ..formats import markers_for, resolve_root
+    from ..formats.registry import SIGNATURES, refuse_misnamed
 
     state = completeness(tree, src, manifest.required_files(src), claimed)
     listed = ", ".join(f.name for f in src.files)
@@ -407,7 +408,13 @@ def check_delivery(
     if state.file_set is not None:
         options.update(state.file_set.options)
     try:
-        resolve_root(tree, fmt.root, manifest.id, markers_for(fmt.reader, options))
+        try:
+            resolve_root(tree, fmt.root, manifest.id, markers_for(fmt.reader, options))
+        except ReaderError:
+            sig = SIGNATURES.get(fmt.reader)
+            if sig and any(ch in fmt.root for ch in "*?["):
+                refuse_misnamed(tree, fmt.root, f"{manifest.id}: ", sig)
+            raise
     except ReaderError as exc:
         top = fmt.root.split("/")[0]
         if given.is_dir() and top not in (".", "") and fnmatch.fnmatch(given.name, top):

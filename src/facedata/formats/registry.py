@@ -27,13 +27,20 @@ Markers = Callable[[dict[str, Any]], list[str]]
 
 READERS: dict[str, Reader] = {}
 MARKERS: dict[str, Markers] = {}
+SIGNATURES: dict[str, list[str]] = {}
 
 _IGNORED = {"__MACOSX", ".DS_Store"}
 _WRAPPER_DEPTH = 3
 
 
-def register(name: str, markers: Markers | None = None) -> Callable[[Reader], Reader]:
-    """Make a reader reachable from manifests as `format.reader: <name>`."""
+def register(
+    name: str, markers: Markers | None = None, signature: list[str] | None = None
+) -> Callable[[Reader], Reader]:
+    """Make a reader reachable from manifests as `format.reader: <name>`.
+
+    `signature`: paths that identify the reader's folder whatever it is called, so a
+    refusal can name a copy saved under another name (used only to explain).
+    """
 
     def deco(fn: Reader) -> Reader:
         if name in READERS and READERS[name] is not fn:
@@ -41,6 +48,8 @@ def register(name: str, markers: Markers | None = None) -> Callable[[Reader], Re
         READERS[name] = fn
         if markers is not None:
             MARKERS[name] = markers
+        if signature is not None:
+            SIGNATURES[name] = list(signature)
         return fn
 
     return deco
@@ -130,8 +139,6 @@ def resolve_root(
         )
     if len(hits) == 1:
         return hits[0]
-    if not hits and found is None and markers:
-        _refuse_misnamed(root, pattern, label, markers)
     if len(hits) > 1:
         shown = ", ".join(str(h.relative_to(root)) for h in hits[:6])
         raise ReaderError(
@@ -142,7 +149,7 @@ def resolve_root(
     raise first
 
 
-def _refuse_misnamed(root: Path, pattern: str, label: str, markers: list[str]) -> None:
+def refuse_misnamed(root: Path, pattern: str, label: str, markers: list[str]) -> None:
     """The reader's files are there, in a folder whose name `format.root` does not
     match (RAF-DB's basic/ saved as `RAF-DB-basic-emotion/`): say which folder and
     the name it needs, instead of only that the pattern matched nothing."""
