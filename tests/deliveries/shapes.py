@@ -390,14 +390,36 @@ def ferplus_data_folder(tmp: Path) -> Delivery:
     """microsoft/FERPlus data/ after src/generate_training_data.py -d data: the
     FER2013Train|Valid|Test/ folders with their label.csv, as src/ferplus.py reads them."""
     exp = layouts.make_ferplus(tmp / "FERPlus" / "data")
-    return Delivery("ferplus", None, tmp / "FERPlus" / "data", exp)
+    return Delivery(
+        "ferplus", None, tmp / "FERPlus" / "data", exp, file_set="FER2013Train|Valid|Test"
+    )
 
 
 def ferplus_repo_zip(tmp: Path) -> Delivery:
     """The same folder zipped with the repository around it (FERPlus-master/data/...)."""
     exp = layouts.make_ferplus(tmp / "data")
     path = zip_tree(tmp / "data", tmp / "FERPlus-master.zip", prefix="FERPlus-master/data/")
-    return Delivery("ferplus", None, path, exp)
+    return Delivery("ferplus", None, path, exp, file_set="FER2013Train|Valid|Test")
+
+
+def ferplus_votes_beside_fer2013(tmp: Path) -> Delivery:
+    """A clone of microsoft/FERPlus (fer2013new.csv at its top, as the repository ships
+    it) with FER2013's fer2013.csv copied beside it, the script never run: the inputs
+    its README names for src/generate_training_data.py (-fer fer2013.csv -ferplus
+    fer2013new.csv), zipped as the clone's folder."""
+    exp = layouts.make_ferplus_csv(tmp / "FERPlus-master")
+    path = zip_tree(tmp / "FERPlus-master", tmp / "FERPlus.zip", prefix="FERPlus-master/")
+    return Delivery("ferplus", None, path, exp, file_set="fer2013new.csv+fer2013.csv")
+
+
+def affectnet_yolo_zip(tmp: Path) -> Delivery:
+    """Kaggle's fatihkgg/affectnet-yolo-format download: `archive.zip` holding
+    YOLO_format/ (data.yaml, {train,valid,test}/{images,labels}/), the layout
+    Ultralytics trains from (ultralytics/data/utils.py img2label_paths: images/ ->
+    labels/, same stem, .txt)."""
+    exp = layouts.make_affectnet_yolo(tmp / "YOLO_format")
+    path = zip_tree(tmp / "YOLO_format", tmp / "archive.zip", prefix="YOLO_format/")
+    return Delivery("affectnet", "kaggle-yolo", path, exp)
 
 
 def fer2013_hf_snapshot(tmp: Path) -> Delivery:
@@ -477,4 +499,6 @@ ALL["fer2013 hf hub cache snapshot"] = fer2013_hf_cache
 ALL["celeba hf snapshot folder"] = celeba_hf_snapshot
 ALL["ferplus data folder"] = ferplus_data_folder
 ALL["ferplus repository zip"] = ferplus_repo_zip
+ALL["ferplus fer2013new.csv beside fer2013.csv"] = ferplus_votes_beside_fer2013
+ALL["affectnet kaggle YOLO export zip"] = affectnet_yolo_zip
 ALL["smilesmiled extracted folder"] = smilesmiled_extracted

@@ -143,3 +143,120 @@ def test_a_parquet_snapshot_given_to_the_official_source_names_the_mirror_source
     assert res.code == 1
     text = " ".join(res.err.split())
     assert "format.options" not in text and "--source hf-" in text, text
+
+
+def test_class_folders_numbered_another_way_are_refused(tmp_path, capsys):
+    """RAF-DB class folders 0-6 (the 0-based numbering many training scripts write,
+    e.g. a torchvision ImageFolder export) given to the Kaggle source, whose folders
+    use the official 1-7 codes: read anyway, folder 1 would be labelled surprise
+    though it holds fear. Some codes known and others not refuses the copy."""
+    root = tmp_path / "raf" / "DATASET"
+    i = 0
+    for split in ("train", "test"):
+        for c in range(7):
+            (root / split / str(c)).mkdir(parents=True)
+            i += 1
+            img = root / split / str(c) / f"{split}_{i:05d}_aligned.jpg"
+            photos.lfw_face(i, (100, 100), "RGB").save(img)
+    res = run_cli(capsys, "fetch", "rafdb", "--source", "kaggle", "--from", str(tmp_path / "raf"))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "unmapped expression code '0'" in text and "1, 2, 3, 4, 5, 6, 7" in text, text
+    assert "hint:" in res.err and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("rafdb")) is None
+    # the official numbering in the same shape is read
+    for split in ("train", "test"):
+        (root / split / "0").rename(root / split / "7")
+    res = run_cli(capsys, "fetch", "rafdb", "--source", "kaggle", "--from", str(tmp_path / "raf"))
+    assert res.code == 0, res.err
+
+
+def test_a_celeba_copy_without_its_partition_file_is_refused(tmp_path, capsys):
+    """jessicali9530/celeba-dataset ships list_eval_partition.csv beside
+    list_attr_celeba.csv (torchvision's celeba.py reads the .txt twin as the split).
+    A copy without it used to register, every row without a split, while the build's
+    note claimed the official partition was used."""
+    layouts.make_celeba_kaggle(tmp_path / "ck")
+    next((tmp_path / "ck").rglob("list_eval_partition.csv")).unlink()
+    res = run_cli(
+        capsys, "fetch", "celeba", "--source", "kaggle-csv", "--from", str(tmp_path / "ck")
+    )
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "list_eval_partition.csv not found" in text and "official train/valid/test" in text
+    assert "hint:" in res.err and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("celeba")) is None
+
+
+def test_a_parquet_copy_of_bare_class_numbers_says_how_to_name_them(tmp_path, capsys):
+    """A FER2013 upload whose `label` is a plain int64 (a pandas `to_parquet` export: no
+    ClassLabel in the schema, no card) cannot be labelled by name. It is refused with
+    how to name the classes, not with "is it the right file?"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.fixtures import hf
+
+    root = tmp_path / "fer"
+    (root / "data").mkdir(parents=True)
+    images = [{"bytes": hf._png(i, (48, 48), "L"), "path": None} for i in range(4)]
+    table = pa.table({"image": pa.array(images), "label": pa.array([0, 3, 6, 4], pa.int64())})
+    pq.write_table(table, root / "data" / "train-00000-of-00001.parquet")
+    res = run_cli(capsys, "fetch", "fer2013", "--source", "hf-autumnqiu", "--from", str(root))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "bare class numbers" in text and "manifest new --hf" in text, text
+    assert "is it the right file" not in text
+    assert fetched(Catalog.load().get("fer2013")) is None
+
+
+def test_a_verified_file_inside_a_zip_is_held_to_its_hash(tmp_path, capsys):
+    """Kaggle dataset copies of FER2013 (e.g. deadskull7/fer2013: a zip holding
+    fer2013.csv) carry the file torchvision checks by md5. Given as itself it is
+    hashed; inside a zip it used to be taken on its name, so a copy without its test
+    rows registered. The right bytes in a zip are still accepted."""
+    import hashlib
+
+    import yaml
+
+    layouts.make_fer2013(tmp_path / "parts")
+    csv = tmp_path / "parts" / "fer2013" / "fer2013.csv"
+    manifest = tmp_path / "manifests" / "fer2013.yaml"
+    data = yaml.safe_load(manifest.read_text())
+    (kaggle,) = [s for s in data["sources"] if s["id"] == "kaggle"]
+    (spec,) = [f for f in kaggle["files"] if f["name"] == "fer2013/fer2013.csv"]
+    spec["md5"] = hashlib.md5(csv.read_bytes()).hexdigest()
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    lines = csv.read_text().splitlines(keepends=True)
+    train_only = "".join(lines[:1] + [x for x in lines[1:] if x.rstrip().endswith("Training")])
+    bad = tmp_path / "bad" / "fer2013.zip"
+    bad.parent.mkdir()
+    bad.write_bytes(shapes.zip_bytes({"fer2013.csv": train_only.encode()}))
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(bad))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "holds fer2013.csv, which is not the fer2013/fer2013.csv" in text, text
+    assert "md5 is" in text and "hint:" in res.err and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("fer2013")) is None
+
+    good = tmp_path / "good" / "fer2013.zip"
+    good.parent.mkdir()
+    good.write_bytes(shapes.zip_bytes({"fer2013.csv": csv.read_bytes()}))
+    res = run_cli(capsys, "fetch", "fer2013", "--from", str(good))
+    assert res.code == 0, res.err
+
+
+def test_rafdb_basic_saved_under_another_name_says_which_folder_to_rename(tmp_path, capsys):
+    """basic/'s content kept under a download's own name (RAF-DB-basic-emotion/): the
+    refusal used to say only that '*basic' matched nothing."""
+    layouts.make_rafdb(tmp_path / "RAF-DB")
+    shutil.copytree(tmp_path / "RAF-DB" / "basic", tmp_path / "given" / "RAF-DB-basic-emotion")
+    res = run_cli(capsys, "fetch", "rafdb", "--from", str(tmp_path / "given"))
+    assert res.code == 1
+    text = " ".join(res.err.split())
+    assert "RAF-DB-basic-emotion/ holds what it reads" in text, text
+    assert "name that folder 'basic'" in text and "Traceback" not in res.err
+    assert fetched(Catalog.load().get("rafdb")) is None
+    (tmp_path / "given" / "RAF-DB-basic-emotion").rename(tmp_path / "given" / "basic")
+    assert run_cli(capsys, "fetch", "rafdb", "--from", str(tmp_path / "given")).code == 0

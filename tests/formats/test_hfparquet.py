@@ -168,3 +168,45 @@ def test_the_schema_metadata_is_what_datasets_writes(tmp_path):
     features = json.loads(meta[b"huggingface"])["info"]["features"]
     assert features["label"] == {"names": hf.FER_NAMES, "_type": "ClassLabel"}
     assert layouts  # the generators draw faces from the layouts' picture source
+
+
+def test_a_string_column_of_paths_reads_the_image_folder_beside_it(tmp_path):
+    """A table written with pandas (`df.to_parquet`) whose image column is a plain path
+    string into the repository's image folder, as an `imagefolder` metadata file names
+    its files (huggingface/datasets docs, image_dataset: `file_name` relative paths)."""
+    root = tmp_path / "r"
+    (root / "images").mkdir(parents=True)
+    (root / "data").mkdir()
+    photos.lfw_face(3, (48, 48), "L").save(root / "images" / "a.png")
+    photos.lfw_face(4, (48, 48), "L").save(root / "data" / "b.png")
+    table = pa.table(
+        {
+            "image": pa.array(["images/a.png", "b.png", "../x.png", ""], pa.string()),
+            "label": pa.array([3, 5, 1, 2], pa.int64()),
+        }
+    )
+    pq.write_table(table, root / "data" / "train-00000-of-00001.parquet")
+    exp = hf.make_fer2013_hf(tmp_path / "unused", card=False)
+    got = read(manifest_for(exp, names={"label": hf.FER_NAMES}), root)
+    by_name = {s.image.path.name: s.codes["expression"] for s in got.samples.values()}
+    assert by_name == {"a.png": "happy", "b.png": "surprise"}
+    assert all(s.image.path.is_file() for s in got.samples.values())
+    assert got.drop_counts == {"unsafe path": 1, "no image": 1}
+
+
+@pytest.mark.parametrize("column", ["labels", "emotion"])
+def test_a_label_column_named_another_way_says_how_to_describe_the_copy(tmp_path, column):
+    """Uploads name the label column `labels` or `emotion` as often as `label`. The
+    refusal says how to describe such a copy (a manifest written from its files), not
+    to edit the options of a shipped manifest."""
+    from datasets import ClassLabel, Features, Image
+
+    exp = hf.make_fer2013_hf(tmp_path / "unused", card=False)
+    root = tmp_path / "r"
+    images = [{"bytes": _png(i), "path": None} for i in (1, 2)]
+    features = Features({"image": Image(), column: ClassLabel(names=hf.FER_NAMES)})
+    hf.write_shards(root, {"train": {"image": images, column: [3, 0]}}, features)
+    with pytest.raises(ReaderError) as err:
+        read(manifest_for(exp), root)
+    assert f"image, {column}" in err.value.hint
+    assert "manifest new --hf" in err.value.hint and "--manifests" in err.value.hint

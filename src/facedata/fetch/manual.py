@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,6 +364,7 @@ def check_delivery(
     complete file set, the reader's root absent) fails here, with the fix.
     """
     from ..formats import markers_for, resolve_root
+    from ..formats.registry import SIGNATURES, refuse_misnamed
 
     state = completeness(tree, src, manifest.required_files(src), claimed)
     listed = ", ".join(f.name for f in src.files)
@@ -384,12 +386,19 @@ def check_delivery(
         )
     if state.file_set is not None:
         notes.append(f"will read the file set {state.file_set.id}")
+    _check_members(manifest, src, tree, given, claimed)
     fmt = manifest.format_for(src)
     options = dict(fmt.options)
     if state.file_set is not None:
         options.update(state.file_set.options)
     try:
-        resolve_root(tree, fmt.root, manifest.id, markers_for(fmt.reader, options))
+        try:
+            resolve_root(tree, fmt.root, manifest.id, markers_for(fmt.reader, options))
+        except ReaderError:
+            sig = SIGNATURES.get(fmt.reader)
+            if sig and any(ch in fmt.root for ch in "*?["):
+                refuse_misnamed(tree, fmt.root, f"{manifest.id}: ", sig)
+            raise
     except ReaderError as exc:
         top = fmt.root.split("/")[0]
         if given.is_dir() and top not in (".", "") and fnmatch.fnmatch(given.name, top):
@@ -410,6 +419,51 @@ def check_delivery(
     # own recordings (reader local) are described by the person's own annotations.csv
     if fmt.reader != "local" and not _confirmed(src, claimed_entries):
         probe_delivery(manifest, src, tree, given)
+
+
+def _check_members(
+    manifest: Manifest, src: Source, tree: Path, given: Path, claimed: set[str]
+) -> None:
+    """Hold a listed file found inside an unpacked wrapper to its verified hashes.
+
+    A file given as itself (or in a folder) is hashed against the manifest when it is
+    registered; the same file inside a zip (a Kaggle dataset's `fer2013.zip` holding
+    fer2013.csv, a shared-drive wrapper) was taken on its name alone, so a re-sorted,
+    truncated or filtered copy (one without its test rows) passed where the file
+    itself is refused. Only verified hashes refuse; unverified ones never decide.
+    """
+    import hashlib
+
+    from ..delivery import TreeIndex, locate
+
+    index: TreeIndex | None = None
+    for spec in src.files:
+        if spec.name in claimed or not spec.verified or not (spec.sha256 or spec.md5):
+            continue
+        index = index or TreeIndex(tree)
+        path = locate(tree, spec, index)
+        if path is None or path.name != Path(spec.name).name or not path.is_file():
+            continue  # absent, or only its extraction is there
+        sha, size = file_sha256(path)
+        md5 = None
+        if spec.md5:
+            h = hashlib.md5()
+            with open(path, "rb") as fh:
+                while chunk := fh.read(4 << 20):
+                    h.update(chunk)
+            md5 = h.hexdigest()
+        inside = path.relative_to(tree).as_posix()
+        try:
+            check(inside, sha, size, md5, expected_for(spec, None), [])
+        except IntegrityError as exc:
+            detail = exc.message.split(": ", 1)[-1].split(" (from ", 1)[0]
+            raise IntegrityError(
+                f"{given} holds {inside}, which is not the {spec.name} {manifest.id} "
+                f"[{src.id}] lists: {detail}; nothing was stored",
+                hint="a re-sorted, filtered, truncated or re-encoded copy would give wrong or "
+                "missing rows: pass the file as the publisher ships it (check that you "
+                "downloaded the right dataset and release)",
+            ) from None
 
 
 def _confirmed(src: Source, entries: list[LockEntry] | None) -> bool:

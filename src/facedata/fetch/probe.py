@@ -6,7 +6,9 @@ mismatch): any archive renamed `genki4k.tar` would be registered, and the build 
 then make a mislabelled corpus. So the reader that the build will use reads the first
 samples of the staged tree, and the first label codes go through the manifest's label
 map. A tree the reader cannot open, where it finds no image, or whose codes the label
-map does not know, is refused before anything is published.
+map does not know, is refused before anything is published. So is a tree where some
+codes are known and others are not (class folders 0-6 given to a map of 1-7): the
+known ones would then be read under another numbering, every label wrong.
 """
 
 from __future__ import annotations
@@ -57,17 +59,43 @@ def probe_delivery(manifest: Manifest, src: Source, tree: Path, given: Path) -> 
             hint=(exc.hint or "").replace(f"{tree}/", "").replace(str(tree), given.name)
             or "pass the archive or folder of this dataset as its publisher ships it",
         ) from None
-    if labelled:
+    unknown = Counter({r: c for r, c in unmapped.items() if r.startswith("unmapped ")})
+    if labelled and not unknown:
         return
+    if labelled:
+        _refuse_mixed_codes(manifest, src, given, tree, what, labelled, unknown)
     found = [f"{c} x {r}" for r, c in (drops + unmapped).most_common(3)]
     detail = f"it read {samples} image(s) and no labelled sample"
     if found:
         detail += f" ({'; '.join(found)})"
+    hint = (
+        "is it the right file? Check that the archive or folder is this dataset "
+        f"({manifest.name}); a different dataset renamed to its file name is refused"
+    )
+    if _bare_numbers(manifest, src, unmapped):
+        hint = (
+            "its labels are bare class numbers and nothing in the copy names the classes "
+            "(no ClassLabel in the files or the card), while the label map is by name: "
+            "guessing the order would risk every label, so write a manifest for this copy "
+            "that names them (`facedata manifest new --hf OWNER/NAME --from FOLDER`, then "
+            "format.options.names from the uploader's card or code) and pass it with "
+            "--manifests"
+        )
     raise FetchError(
         f"{given} does not hold what {what} expects: {detail}; found at its top: {_listing(tree)}",
-        hint="is it the right file? Check that the archive or folder is this dataset "
-        f"({manifest.name}); a different dataset renamed to its file name is refused",
+        hint=hint,
     )
+
+
+def _bare_numbers(manifest: Manifest, src: Source, unmapped: Counter[str]) -> bool:
+    """A Parquet copy whose every unknown code is an integer while the map knows only
+    names (a label column written without its ClassLabel)."""
+    if manifest.format_for(src).reader != "hfparquet":
+        return False
+    codes = [r.rsplit(" ", 1)[-1].strip("'") for r in unmapped if r.startswith("unmapped ")]
+    labels = manifest.labels_for(src)
+    known = [c for h in ("smile", "expression") if (m := getattr(labels, h)) for c in m.codes]
+    return bool(codes) and all(c.isdigit() for c in codes) and not any(k.isdigit() for k in known)
 
 
 def matching_sources(
@@ -109,3 +137,36 @@ def _readers_of(
             continue
         found.append((m, s))
     return found
+
+
+def _refuse_mixed_codes(
+    manifest: Manifest,
+    src: Source,
+    given: Path,
+    tree: Path,
+    what: str,
+    labelled: int,
+    unmapped: Counter[str],
+) -> None:
+    """Refuse a tree whose first codes the label map only partly knows.
+
+    Every seed manifest maps (or drops by name) each code its dataset uses, so an
+    unknown code beside known ones is another copy's numbering or class order, not
+    noise: read anyway, its known codes would carry the wrong labels.
+    """
+    from ..formats.registry import _listing
+
+    labels = manifest.labels_for(src)
+    known = sorted(
+        {c for head in ("smile", "expression") if (m := getattr(labels, head)) for c in m.codes}
+    )
+    found = "; ".join(f"{c} x {r}" for r, c in unmapped.most_common(4))
+    raise FetchError(
+        f"{given} does not hold what {what} expects: of the first samples, {labelled} have "
+        f"codes the label map knows and others do not ({found}); the map's codes are "
+        f"{', '.join(known)}; found at its top: {_listing(tree)}",
+        hint="this copy numbers or names its classes another way, so the known codes would "
+        "be read with the wrong labels: check which copy it is (`--source`), or describe it "
+        "in a manifest of its own (`facedata manifest new --folder DIR`, then "
+        "`facedata manifest validate FILE`)",
+    )

@@ -23,6 +23,7 @@ _READERS = (
     "smilesmiled",
     "table",
     "trainingdatapro",
+    "yolo",
 )
 
 __all__ = [

@@ -210,6 +210,21 @@ def _assemble(
         )
 
 
+def _partition(root: Path, options: dict[str, Any], default: str, attr: Path) -> Path:
+    """The partition file, required: without it every row would lose CelebA's
+    official train/valid/test split, and the build would silently make its own."""
+    name = options.get("partition", default)
+    found = find_one(root, name, required=False)
+    if found is None:
+        raise ReaderError(
+            f"{name} not found under {root}: CelebA's official train/valid/test split is "
+            f"missing ({attr.name} is there)",
+            hint=f"every CelebA copy ships {name} with {attr.name}: pass the complete "
+            "download (or set format.options.partition to where this copy keeps it)",
+        )
+    return found
+
+
 @register("celeba")
 def read_celeba(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
@@ -217,7 +232,7 @@ def read_celeba(
     ds = manifest.id
     attr = option_path(root, options, "attributes", "list_attr_celeba.txt")
     count, names = _txt_header(attr)
-    part = find_one(root, options.get("partition", "list_eval_partition.txt"), required=False)
+    part = _partition(root, options, "list_eval_partition.txt", attr)
     ident = find_one(root, options.get("identity", "identity_CelebA.txt"), required=False)
     lmk = find_one(
         root, options.get("landmarks", "list_landmarks_align_celeba.txt"), required=False
@@ -237,7 +252,7 @@ def read_celeba(
         _images_dir(root, options),
         names,
         counted(),
-        Joined(_txt_rows(part, 0) if part else None, part),
+        Joined(_txt_rows(part, 0), part),
         Joined(_txt_rows(ident, 0) if ident else None, ident),
         Joined(_txt_rows(lmk, 2) if lmk else None, lmk),
         attr.name,
@@ -253,7 +268,7 @@ def read_celeba_csv(
     ds = manifest.id
     attr = option_path(root, options, "attributes", "list_attr_celeba.csv")
     names, attrs = _csv_header(attr), _csv_rows(attr)
-    part = find_one(root, options.get("partition", "list_eval_partition.csv"), required=False)
+    part = _partition(root, options, "list_eval_partition.csv", attr)
     lmk = find_one(
         root, options.get("landmarks", "list_landmarks_align_celeba.csv"), required=False
     )
@@ -264,7 +279,7 @@ def read_celeba_csv(
         _images_dir(root, options),
         names,
         attrs,
-        Joined(_csv_rows(part) if part else None, part),
+        Joined(_csv_rows(part), part),
         Joined(None, None),  # the Kaggle copy ships no identities
         Joined(_csv_rows(lmk) if lmk else None, lmk),
         attr.name,

@@ -9,7 +9,9 @@ src/datasets/data_files.py, the default split patterns):
     train.parquet                            a single file per split
 
 An image column is a struct {bytes, path}: bytes are used where present, else the
-path (relative to the file's folder). Label names come, in that order of trust, from
+path; or a plain string column of paths (a table that points into an image folder
+beside it). A path is found relative to the file's folder, else to the snapshot's
+top. Label names come, in that order of trust, from
 the ClassLabel feature in the file's own `huggingface` schema metadata, from the
 card's `dataset_info` (README.md front matter), or from the manifest; where two of
 them name the classes they must agree, because a different order would give every
@@ -54,6 +56,17 @@ def parquet_files(root: Path, config: str | None = None) -> list[Path]:
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
     return files
+
+
+def _image_file(folder: Path, root: Path, name: str) -> Path | str:
+    """An image path from a row: relative to its Parquet file's folder, else to the
+    snapshot's root (a `file_name`/`image_path` string column usually names the file
+    from the repository's top, `images/0001.png` beside `data/`)."""
+    found = label_path(folder, name)
+    if isinstance(found, str) or found.is_file():
+        return found
+    top = label_path(root, name)
+    return top if isinstance(top, Path) and top.is_file() else found
 
 
 def split_of(path: Path, root: Path, words: dict[str, str] | None = None) -> str | None:
@@ -236,8 +249,10 @@ def read_hfparquet(
         if missing:
             raise ReaderError(
                 f"{ds}: {rel(path, root)} has no column {', '.join(map(repr, missing))}",
-                hint=f"its columns are {', '.join(pf.schema_arrow.names)}; set "
-                "format.options (image, labels, subject) to them",
+                hint=f"its columns are {', '.join(pf.schema_arrow.names)}; write a manifest "
+                "for this copy from what its files say (`facedata manifest new --hf OWNER/NAME "
+                "--from FOLDER`), check it (`facedata manifest validate FILE`) and pass it "
+                "with --manifests",
             )
         parsed.append((path, pf))
         total += pf.metadata.num_rows
@@ -267,8 +282,14 @@ def read_hfparquet(
                 ref: BytesImage | FileImage | None = None
                 if isinstance(image, dict) and image.get("bytes"):
                     ref = BytesImage(image["bytes"], where)
-                elif isinstance(image, dict) and image.get("path"):
-                    found = label_path(path.parent, str(image["path"]))
+                elif (
+                    isinstance(image, dict)
+                    and image.get("path")
+                    or isinstance(image, str)
+                    and image
+                ):
+                    given = image if isinstance(image, str) else str(image["path"])
+                    found = _image_file(path.parent, root, given)
                     if isinstance(found, str):
                         yield Drop(ds, "unsafe path", where, found)
                         continue

@@ -113,6 +113,12 @@ class TrainingDataProOptions(_Options):
     emotions: list[str] | None = None
 
 
+class YoloOptions(_Options):
+    splits: dict[RelPath, Split] | None = None
+    head: Literal["expression", "smile"] = "expression"
+    names_file: RelPath | None = None
+
+
 class LocalOptions(_Options):
     fps: Annotated[float, Field(gt=0, le=1000)] = 2.0
     max_frames_per_range: Annotated[int, Field(ge=1)] = 50
@@ -133,6 +139,7 @@ SCHEMAS: dict[str, type[_Options]] = {
     "smilesmiled": SmilesmiledOptions,
     "trainingdatapro": TrainingDataProOptions,
     "local": LocalOptions,
+    "yolo": YoloOptions,
 }
 
 

@@ -56,7 +56,11 @@ def _bbox(path: Path) -> list[float]:
     return [x0, y0, x1 - x0, y1 - y0]
 
 
-@register("rafdb")
+# what tells basic/'s content apart, wherever it was saved (see registry.SIGNATURES)
+SIGNATURE = ["EmoLabel/list_patition_label.txt"]
+
+
+@register("rafdb", signature=SIGNATURE)
 def read_rafdb(
     manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
 ) -> Iterator[Sample | Drop | Note]:

@@ -27,13 +27,20 @@ Markers = Callable[[dict[str, Any]], list[str]]
 
 READERS: dict[str, Reader] = {}
 MARKERS: dict[str, Markers] = {}
+SIGNATURES: dict[str, list[str]] = {}
 
 _IGNORED = {"__MACOSX", ".DS_Store"}
 _WRAPPER_DEPTH = 3
 
 
-def register(name: str, markers: Markers | None = None) -> Callable[[Reader], Reader]:
-    """Make a reader reachable from manifests as `format.reader: <name>`."""
+def register(
+    name: str, markers: Markers | None = None, signature: list[str] | None = None
+) -> Callable[[Reader], Reader]:
+    """Make a reader reachable from manifests as `format.reader: <name>`.
+
+    `signature`: paths that identify the reader's folder whatever it is called, so a
+    refusal can name a copy saved under another name (used only to explain).
+    """
 
     def deco(fn: Reader) -> Reader:
         if name in READERS and READERS[name] is not fn:
@@ -41,6 +48,8 @@ def register(name: str, markers: Markers | None = None) -> Callable[[Reader], Re
         READERS[name] = fn
         if markers is not None:
             MARKERS[name] = markers
+        if signature is not None:
+            SIGNATURES[name] = list(signature)
         return fn
 
     return deco
@@ -138,6 +147,22 @@ def resolve_root(
             hint="set format.root to the one to read",
         )
     raise first
+
+
+def refuse_misnamed(root: Path, pattern: str, label: str, markers: list[str]) -> None:
+    """The reader's files are there, in a folder whose name `format.root` does not
+    match (RAF-DB's basic/ saved as `RAF-DB-basic-emotion/`): say which folder and
+    the name it needs, instead of only that the pattern matched nothing."""
+    for cand in [root, *_folders_below(root)]:
+        if all((cand / m).exists() for m in markers):
+            name = pattern.strip("*?[]/") or pattern
+            where = "the folder given" if cand == root else f"{cand.relative_to(root)}/"
+            raise ReaderError(
+                f"{label}format.root {pattern!r} matches no folder under {root}, but "
+                f"{where} holds what it reads ({', '.join(markers)})",
+                hint=f"name that folder {name!r} (to match {pattern!r}) inside a folder of "
+                "its own, and pass that outer folder or an archive of it",
+            )
 
 
 def _folders_below(root: Path) -> Iterator[Path]:
