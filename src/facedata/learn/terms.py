@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from ..corpus import file_sha256
-from ..corpus.record import CorpusRecord
+from ..corpus.record import CorpusRecord, read_corpus
 from ..errors import FacedataError
-from ..withdrawals import read_ledger, subjects_of
+from ..withdrawals import Withdrawal, WithdrawalIndex, read_ledger, subjects_of
 
 TERMS_FORMAT = "facedata-model-terms/1"
 TERMS_KEY = "terms"  # model.onnx metadata key facedata.terms, model.pt key terms
@@ -260,6 +260,27 @@ def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]
             if src.kind == "local" and src.consent:
                 out[dataset] = (m.resolve(src.consent), m.resolve(src.path or "."))
     return out
+
+
+def known_withdrawals(root: Path) -> dict[tuple[str, str | None, str], Withdrawal]:
+    """Every withdrawal known now: this home's erasure ledger and the `forgotten` marks
+    in the corpus at `root` (which `forget` writes before it marks any model)."""
+    try:
+        marks = list(read_corpus(root).forgotten)
+    except (FacedataError, OSError, ValueError):
+        marks = []
+    found = WithdrawalIndex.load(marks).all()
+    return {(w.subject_id, w.dataset, w.when[:19]): w for w in found}
+
+
+def learnt_withdrawals(terms: dict[str, Any], found: Iterable[Withdrawal]) -> list[Withdrawal]:
+    """The withdrawals in `found` of a subject the model with `terms` learnt from."""
+    datasets = set(terms.get("datasets") or [])
+    return [
+        w
+        for w in found
+        if (w.dataset is None or w.dataset in datasets) and learnt_from(terms, w.subject_id)
+    ]
 
 
 def _ledger_copies() -> dict[tuple[str, str], set[str]]:

@@ -1,0 +1,88 @@
+"""Erasure against a model in the making, and against a corpus that vouches for itself.
+
+A `forget` that runs while `train` is running must still reach the model, and a copy
+made before an erasure must not pass as one built after it by editing its `created`.
+Everything runs through the real CLI; the race is made deterministic by running the
+withdrawal at the two moments that matter.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facedata import forget as forget_module
+from facedata.learn import train as train_module
+from tests.helpers.cli import run_cli
+from tests.helpers.corpus import make_corpus
+
+pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+
+FAST = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
+SUBJECT = "smiles-s1"  # has train rows in the fixture corpus
+
+
+def _train(capsys, corpus: Path, out: Path):
+    return run_cli(capsys, "train", str(corpus), "--out", str(out), *FAST)
+
+
+def test_a_withdrawal_during_training_stops_the_model_being_written(tmp_path, capsys, monkeypatch):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    real = train_module.model_terms
+
+    def forget_while_training(*args, **kwargs):  # the loop has run: the weights hold P
+        forget_module.forget(SUBJECT, [corpus])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "model_terms", forget_while_training)
+    res = _train(capsys, corpus, tmp_path / "m")
+    assert res.code != 0 and "Traceback" not in res.err
+    assert SUBJECT in res.err and "withdrew while this model trained" in res.err
+    assert not (tmp_path / "m").exists()
+    monkeypatch.setattr(train_module, "model_terms", real)
+    assert _train(capsys, corpus, tmp_path / "m").code == 0  # the erased corpus trains
+
+
+def test_a_withdrawal_as_the_model_is_registered_still_marks_it(tmp_path, capsys, monkeypatch):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    out = tmp_path / "m"
+    real = train_module.register_model
+
+    def forget_then_register(*args, **kwargs):  # forget marks the registry first
+        record = forget_module.forget(SUBJECT, [corpus])
+        assert record["models"] == []  # the new model is not registered yet
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "register_model", forget_then_register)
+    res = _train(capsys, corpus, out)
+    assert res.code != 0 and "Traceback" not in res.err
+    assert SUBJECT in res.err and "retrain" in res.err
+    marks = json.loads((out / "MARKS.json").read_text())["marks"]
+    assert [m["subject_id"] for m in marks] == [SUBJECT]
+    listed = json.loads(run_cli(capsys, "models", "--json").out)["models"]
+    assert [m["subject_id"] for m in listed[0]["marks"]] == [SUBJECT]
+    # a second withdrawal of the same person marks once more, never twice for one
+    assert run_cli(capsys, "forget", "--subject", "smiles-s2", str(corpus)).code == 0
+    listed = json.loads(run_cli(capsys, "models", "--json").out)["models"]
+    assert [m["subject_id"] for m in listed[0]["marks"]] == [SUBJECT, "smiles-s2"]
+
+
+def test_a_pre_erasure_copy_with_a_forged_created_is_refused(tmp_path, capsys):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    assert run_cli(capsys, "forget", "--subject", SUBJECT, str(corpus)).code == 0
+    record = json.loads((copy / "corpus.json").read_text())
+    record["created"] = "2099-01-01T00:00:00+00:00"  # "built after the withdrawal"
+    (copy / "corpus.json").write_text(json.dumps(record))
+    res = _train(capsys, copy, tmp_path / "m")
+    assert res.code != 0 and "Traceback" not in res.err
+    assert SUBJECT in res.err and "forget --subject" in res.err
+    assert not (tmp_path / "m").exists()
