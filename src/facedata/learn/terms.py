@@ -333,6 +333,14 @@ def _detector_line(det: dict[str, Any]) -> str:
     return f"detector {det.get('name')} ({terms or 'terms not recorded'})"
 
 
+def _in_force(clearance: dict[str, Any], today: dt.date) -> bool:
+    """A clearance counts only until its expiry; an unreadable expiry is no clearance."""
+    try:
+        return dt.date.fromisoformat(str(clearance.get("expires"))[:10]) >= today
+    except ValueError:
+        return False
+
+
 def _detector_commercial(det: dict[str, Any], clearances: list[dict[str, Any]]) -> bool:
     terms = det.get("terms")
     if isinstance(terms, dict) and terms.get("commercial_use") is True:
@@ -368,19 +376,30 @@ def model_terms(
     `row_tiers` are the license tiers the rows read carry, per dataset: an input is
     never taken as less restricted than its own rows say.
     """
+    from dataclasses import replace
+
     from ..bundle.obligations import modifications
     from ..bundle.record import derive_terms, view
+    from ..licensing import policy_today
 
     corpus = record.to_dict()
     v = view(corpus, root)
-    inputs = _inputs_with_row_tiers(v.datasets, row_tiers or {})
+    today_date = policy_today()
+    # a clearance that has expired by the training date admits nothing into the model
+    inputs = [
+        d
+        if d.clearance is None or _in_force(d.clearance, today_date)
+        else replace(d, clearance=None)
+        for d in _inputs_with_row_tiers(v.datasets, row_tiers or {})
+    ]
     # the statement comes from the inputs themselves: a corpus.json whose statement
     # (or an input's tier) was edited to say less cannot make the model say less
     derived = derive_terms(inputs, v.purpose)
     t = _stricter(v.terms, derived)
     clearances = _clearances(record, t)
+    lapsed = [c for c in clearances if not _in_force(c, today_date)]
     det = _detector(record, detector_name)
-    det_commercial = _detector_commercial(det, clearances)
+    det_commercial = _detector_commercial(det, [c for c in clearances if c not in lapsed])
     noncommercial = t.noncommercial or not det_commercial
     parts = []
     if noncommercial and not derived.noncommercial:  # the inputs allow it; the detector not
@@ -388,6 +407,12 @@ def model_terms(
     parts.append(derived.statement)
     if t.statement and t.statement != derived.statement:
         parts.append(f"The corpus states: {t.statement}")
+    for c in lapsed:
+        what = c.get("dataset") or c.get("source") or f"detector {c.get('detector')}"
+        parts.append(
+            f"The clearance for {what} expired on {c.get('expires')}, before this model was "
+            "trained: it is not relied on."
+        )
     parts.append(
         "Faces are found by the "
         + _detector_line(det)
