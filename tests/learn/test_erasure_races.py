@@ -9,6 +9,7 @@ withdrawal at the two moments that matter.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from facedata import forget as forget_module
 from facedata.learn import train as train_module
 from tests.helpers.cli import run_cli
-from tests.helpers.corpus import make_corpus
+from tests.helpers.corpus import aligned_face, make_corpus
 
 pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
@@ -86,3 +87,21 @@ def test_a_pre_erasure_copy_with_a_forged_created_is_refused(tmp_path, capsys):
     assert res.code != 0 and "Traceback" not in res.err
     assert SUBJECT in res.err and "forget --subject" in res.err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_withdrawal_in_the_same_second_as_training_is_flagged(tmp_path, capsys, monkeypatch):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    out = tmp_path / "m"
+    assert _train(capsys, corpus, out).code == 0
+    text = (out / "README.md").read_text(encoding="utf-8")
+    trained = re.search(r"^    trained: '([^']+)'", text, re.M).group(1)
+    other = tmp_path / "other-home"  # the model came from elsewhere: only the ledger knows
+    other.mkdir()
+    monkeypatch.setenv("FACEDATA_HOME", str(other))
+    line = {"subject_id": SUBJECT, "dataset": None, "by": "dpo", "when": trained, "reason": "r"}
+    (other / "erasure-log.jsonl").write_text(json.dumps(line) + "\n")
+    face = tmp_path / "face.png"
+    aligned_face(3, 32).save(face)
+    res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
+    assert res.code == 0 and "warning" in res.err and SUBJECT in res.err

@@ -102,7 +102,7 @@ def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or "the erasure ledger"}
         for w in ledger
-        if w.when[:19] > trained[:19]
+        if w.when[:19] >= trained[:19]
         and (w.dataset is None or w.dataset in datasets)
         and learnt_from(terms, w.subject_id)
     ]
