@@ -105,3 +105,33 @@ def test_a_withdrawal_in_the_same_second_as_training_is_flagged(tmp_path, capsys
     aligned_face(3, 32).save(face)
     res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
     assert res.code == 0 and "warning" in res.err and SUBJECT in res.err
+
+
+@pytest.mark.parametrize("target", ["folder", "model.onnx"])
+def test_terms_edited_inside_a_registered_model_are_not_what_predict_states(
+    tmp_path, capsys, target
+):
+    onnx = pytest.importorskip("onnx")
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    out = tmp_path / "m"
+    assert _train(capsys, corpus, out).code == 0
+    model = onnx.load(str(out / "model.onnx"))
+    for prop in model.metadata_props:
+        if prop.key == "facedata.terms":
+            terms = json.loads(prop.value)
+            terms.update(banner="commercial use allowed", statement="Commercial use allowed.")
+            prop.value = json.dumps(terms)
+    onnx.save(model, str(out / "model.onnx"))
+    (out / "README.md").unlink()  # no card beside it to check the file against
+    face = tmp_path / "face.png"
+    aligned_face(3, 32).save(face)
+    path = out if target == "folder" else out / "model.onnx"
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame")
+    assert res.code == 0, res.err
+    assert res.err.startswith("terms: research only") and "commercial use allowed" not in res.err
+    assert "recorded" in res.err
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame", "--json")
+    body = json.loads(res.out)["model"]
+    assert body["banner"].startswith("terms: research only")
+    assert any("registry" in w for w in body["warnings"])

@@ -67,15 +67,26 @@ def notice(model_file: Path, terms: Any) -> Notice:
     else:
         terms, banner, statement = {}, "terms: " + UNKNOWN, None
     folder = Path(model_file).parent
+    entries = entries_for(folder, terms)
+    warnings: list[str] = []
+    recorded = _recorded_terms(entries, terms, statement)
+    if recorded is not None:
+        statement = recorded["statement"]
+        banner = "terms: " + inert(recorded.get("banner") or statement)
+        warnings.append(
+            "the terms inside this model differ from those `facedata train` recorded for it "
+            "in this home's model registry (the model file was edited or replaced): the "
+            "recorded terms are shown; retrain it, or restore the file train wrote"
+        )
     marks = list(marks_in(folder))
-    found = [m for e in entries_for(folder, terms) for m in e.get("marks") or []]
+    found = [m for e in entries for m in e.get("marks") or []]
     found += _ledger_marks(terms)
     seen = {m.get("subject_id") for m in marks}
     for m in found:
         if isinstance(m, dict) and m.get("subject_id") not in seen:
             seen.add(m.get("subject_id"))
             marks.append(m)
-    warnings = [_mark_line(m) for m in marks]
+    warnings += [_mark_line(m) for m in marks]
     for c in expired(terms):
         what = c.get("dataset") or f"detector {c.get('detector')}"
         warnings.append(
@@ -85,6 +96,22 @@ def notice(model_file: Path, terms: Any) -> Notice:
             )
         )
     return Notice(banner, statement, warnings, marks)
+
+
+def _recorded_terms(
+    entries: list[dict[str, Any]], terms: dict[str, Any], statement: str | None
+) -> dict[str, Any] | None:
+    """The registry's record of this model when its statement differs from the model's
+    own: what `train` wrote outranks metadata anyone can edit. An entry of the same
+    training (same subject salt) is preferred to one that only shares the folder."""
+    if not entries:
+        return None
+    salt = (terms.get("subjects") or {}).get("salt") if isinstance(terms, dict) else None
+    same = [e for e in entries if salt and (e.get("subjects") or {}).get("salt") == salt]
+    best = (same or entries)[-1]
+    if not isinstance(best.get("statement"), str) or best["statement"] == statement:
+        return None
+    return best
 
 
 def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
