@@ -135,3 +135,21 @@ def test_terms_edited_inside_a_registered_model_are_not_what_predict_states(
     body = json.loads(res.out)["model"]
     assert body["banner"].startswith("terms: research only")
     assert any("registry" in w for w in body["warnings"])
+
+
+def test_a_model_trained_under_another_home_on_a_pre_erasure_copy_is_flagged(
+    tmp_path, capsys, monkeypatch
+):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    assert run_cli(capsys, "forget", "--subject", SUBJECT, str(corpus)).code == 0
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "elsewhere"))  # never heard of it
+    out = tmp_path / "m"
+    assert _train(capsys, copy, out).code == 0
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))  # the home that forgot
+    face = tmp_path / "face.png"
+    aligned_face(3, 32).save(face)
+    res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
+    assert res.code == 0 and "warning" in res.err and SUBJECT in res.err

@@ -115,12 +115,18 @@ def _recorded_terms(
 
 
 def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
-    """Withdrawals in this home's erasure ledger, recorded after the model was trained,
-    of a subject it learnt from: a model copied in from elsewhere, or trained under
-    another home, is flagged even though no `forget` here ever marked it."""
+    """Withdrawals in this home's erasure ledger of a subject the model learnt from: a
+    model copied in from elsewhere, or trained under another home (whose ledger never
+    heard of the withdrawal), is flagged even though no `forget` here ever marked it.
+
+    Only a corpus built after the withdrawal can hold the person lawfully again (the
+    build admits them on a later consent), so a withdrawal older than the corpus the
+    model records is passed over; one logged after training never is."""
     if not terms.get("subjects"):
         return []
     trained = str(terms.get("trained") or "")
+    corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
+    created = str(corpus.get("created") or "")
     datasets = set(terms.get("datasets") or [])
     try:
         ledger = read_ledger()
@@ -129,7 +135,7 @@ def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or "the erasure ledger"}
         for w in ledger
-        if w.when[:19] >= trained[:19]
+        if (w.when[:19] >= trained[:19] or not created or created[:19] <= w.when[:19])
         and (w.dataset is None or w.dataset in datasets)
         and learnt_from(terms, w.subject_id)
     ]
