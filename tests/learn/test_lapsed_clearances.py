@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -35,9 +37,19 @@ def _clearance(expires: str, **what: str) -> dict:
     }
 
 
+def _found_by(corpus: Path, detector: str) -> None:
+    """Every row's `detector` as a real build writes it (the fixture's is no real name)."""
+    for shard in sorted((corpus / "data").glob("*.parquet")):
+        table = pq.read_table(shard)
+        rows = pa.array([detector] * table.num_rows, table.schema.field("detector").type)
+        table = table.set_column(table.schema.get_field_index("detector"), "detector", rows)
+        pq.write_table(table, shard)
+
+
 def _corpus(tmp_path: Path, ds: FixtureDataset, clearances: list[dict]) -> Path:
     corpus = tmp_path / "c"
     make_corpus(corpus, n=24, size=32, datasets=(ds,), purpose="commercial")
+    _found_by(corpus, "retinaface-mnet025")
     record = json.loads((corpus / "corpus.json").read_text())
     record["clearances"] = clearances
     for d in record["datasets"]:
@@ -88,3 +100,20 @@ def test_a_dataset_clearance_expired_before_training_is_not_relied_on(tmp_path, 
     assert terms["noncommercial"] is True and terms["tier"] != "commercial"
     assert terms["banner"].startswith("research only")
     assert "clearance for paid expired on 2021-06-30" in terms["statement"]
+
+
+@pytest.mark.parametrize("claimed", ["blazeface-full", "no-such-detector"])
+def test_a_recipe_edited_to_name_a_freer_detector_cannot_speak_for_the_rows(
+    tmp_path, capsys, claimed
+):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32, datasets=(FREE,), purpose="commercial")
+    _found_by(corpus, "retinaface-mnet025")  # as a build's rows say
+    record = json.loads((corpus / "corpus.json").read_text())
+    record["recipe"]["detector"] = claimed
+    record["detector"]["name"] = claimed
+    (corpus / "corpus.json").write_text(json.dumps(record))
+    terms = _terms(capsys, corpus, tmp_path / "m")
+    assert terms["noncommercial"] is True, terms["statement"]
+    assert terms["detector"]["name"] == "retinaface-mnet025"
+    assert "WIDER FACE" in terms["banner"]

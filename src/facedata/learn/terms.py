@@ -90,13 +90,18 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     learnt: dict[str, set[str]] = {}
     held: dict[str, set[str]] = {}
     tiers: dict[str, set[str]] = {}  # dataset -> license tiers its rows carry
+    detectors: set[str] = set()  # the detectors that found the faces read
     for split, path in sorted(_shards(root, record), key=lambda sp: (str(sp[0]), str(sp[1]))):
         read = split in SPLITS_READ
         if read:
             h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
         names = pq.ParquetFile(path).schema_arrow.names
-        columns = ["subject_id", "dataset"] + (["license_tier"] if "license_tier" in names else [])
+        columns = ["subject_id", "dataset"] + [
+            c for c in ("license_tier", "detector") if c in names
+        ]
         table = pq.read_table(path, columns=columns)
+        if read and "detector" in names:
+            detectors.update(str(d) for d in table.column("detector").to_pylist() if d)
         ids = table.column("subject_id").to_pylist()
         sets = table.column("dataset").to_pylist()
         if read and "license_tier" in names:
@@ -112,6 +117,7 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
         "subjects": learnt,
         "held": held,
         "tiers": tiers,
+        "detectors": detectors,
     }
 
 
@@ -312,6 +318,9 @@ def _detector(record: CorpusRecord, name: str | None) -> dict[str, Any]:
         info = get_detector_info(name) if name else get_detector_info()
     except FacedataError:
         info = {}
+    if not info and name and name != recorded.get("name"):
+        # neither known here nor the detector the corpus records: no terms to rely on
+        return {"name": name, "terms": None, "weights_sha256": None}
     terms = info.get("terms") or recorded.get("terms")
     return {
         "name": info.get("name") or recorded.get("name") or name,
@@ -331,6 +340,20 @@ def _detector_line(det: dict[str, Any]) -> str:
         )
         return f"detector {det.get('name')} weights trained on {data.split(',')[0]}: {restriction}"
     return f"detector {det.get('name')} ({terms or 'terms not recorded'})"
+
+
+def _strictest_detector(
+    record: CorpusRecord, names: list[str | None], clearances: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The detector whose terms bind the model: the recipe names one, but the rows say
+    which found each face, and a recipe edited to name a freer detector cannot speak
+    for rows another detector found. One neither free nor cleared wins, the one
+    whose terms are known first (rows before the recipe)."""
+    unique = list(dict.fromkeys(names))  # None: the default detector, as before
+    found = [_detector(record, n) for n in unique]
+    bound = [d for d in found if not _detector_commercial(d, clearances)]
+    known = [d for d in bound if isinstance(d.get("terms"), dict)]  # facts to state
+    return (known or bound or found)[0]
 
 
 def _in_force(clearance: dict[str, Any], today: dt.date) -> bool:
@@ -370,6 +393,7 @@ def model_terms(
     subjects: dict[str, set[str]],
     fingerprint: str,
     row_tiers: dict[str, set[str]] | None = None,
+    row_detectors: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The governance record of a model trained on the corpus at `root`.
 
@@ -398,7 +422,9 @@ def model_terms(
     t = _stricter(v.terms, derived)
     clearances = _clearances(record, t)
     lapsed = [c for c in clearances if not _in_force(c, today_date)]
-    det = _detector(record, detector_name)
+    det = _strictest_detector(
+        record, [*sorted(row_detectors), detector_name], [c for c in clearances if c not in lapsed]
+    )
     det_commercial = _detector_commercial(det, [c for c in clearances if c not in lapsed])
     noncommercial = t.noncommercial or not det_commercial
     parts = []

@@ -360,6 +360,7 @@ def train(
         lineage["subjects"],
         lineage["fingerprint"],
         lineage["tiers"],
+        lineage["detectors"],
     )
     metrics["terms"] = {"statement": terms["statement"], "banner": terms["banner"]}
     meta = {
