@@ -153,3 +153,32 @@ def test_a_model_trained_under_another_home_on_a_pre_erasure_copy_is_flagged(
     aligned_face(3, 32).save(face)
     res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
     assert res.code == 0 and "warning" in res.err and SUBJECT in res.err
+
+
+def test_a_dataset_withdrawal_covering_the_models_copy_of_the_images_is_flagged(
+    tmp_path, capsys, monkeypatch
+):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)  # its `smiles` rows are a copy of `smiles-orig`
+    out = tmp_path / "m"
+    assert _train(capsys, corpus, out).code == 0
+    other = tmp_path / "other-home"
+    other.mkdir()
+    monkeypatch.setenv("FACEDATA_HOME", str(other))
+    line = {
+        "subject_id": SUBJECT,
+        "dataset": "smiles-orig",
+        "copies": ["smiles"],
+        "by": "dpo",
+        "when": "2099-01-01T00:00:00+00:00",
+        "reason": "consent withdrawn",
+    }
+    (other / "erasure-log.jsonl").write_text(json.dumps(line) + "\n")
+    face = tmp_path / "face.png"
+    aligned_face(3, 32).save(face)
+    res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
+    assert res.code == 0 and "warning" in res.err and SUBJECT in res.err
+    line.update(dataset="unrelated", copies=["also-unrelated"])
+    (other / "erasure-log.jsonl").write_text(json.dumps(line) + "\n")
+    res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
+    assert res.code == 0 and "warning" not in res.err

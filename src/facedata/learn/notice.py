@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import FacedataError
 from ..withdrawals import read_ledger
 from .registry import entries_for, marks_in
-from .terms import expired, learnt_from
+from .terms import expired, learnt_withdrawals
 
 UNKNOWN = (
     "terms not recorded in this model: treat it as research only, and check the terms of "
@@ -127,15 +127,12 @@ def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
     trained = str(terms.get("trained") or "")
     corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
     created = str(corpus.get("created") or "")
-    datasets = set(terms.get("datasets") or [])
     try:
         ledger = read_ledger()
     except FacedataError:
         return []
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or "the erasure ledger"}
-        for w in ledger
-        if (w.when[:19] >= trained[:19] or not created or created[:19] <= w.when[:19])
-        and (w.dataset is None or w.dataset in datasets)
-        and learnt_from(terms, w.subject_id)
+        for w in learnt_withdrawals(terms, ledger)
+        if w.when[:19] >= trained[:19] or not created or created[:19] <= w.when[:19]
     ]

@@ -280,12 +280,23 @@ def known_withdrawals(root: Path) -> dict[tuple[str, str | None, str], Withdrawa
 
 
 def learnt_withdrawals(terms: dict[str, Any], found: Iterable[Withdrawal]) -> list[Withdrawal]:
-    """The withdrawals in `found` of a subject the model with `terms` learnt from."""
+    """The withdrawals in `found` of a subject the model with `terms` learnt from, a
+    dataset-scoped one included when the model learnt from another id of the same
+    images (the ledger's `copies`)."""
     datasets = set(terms.get("datasets") or [])
+    try:
+        copies = _ledger_copies()
+    except (OSError, UnicodeDecodeError):
+        copies = {}
     return [
         w
         for w in found
-        if (w.dataset is None or w.dataset in datasets) and learnt_from(terms, w.subject_id)
+        if (
+            w.dataset is None
+            or w.dataset in datasets
+            or datasets & copies.get((w.subject_id, w.when), set())
+        )
+        and learnt_from(terms, w.subject_id)
     ]
 
 
