@@ -182,3 +182,21 @@ def test_a_dataset_withdrawal_covering_the_models_copy_of_the_images_is_flagged(
     (other / "erasure-log.jsonl").write_text(json.dumps(line) + "\n")
     res = run_cli(capsys, "predict", str(out), str(face), "--whole-frame")
     assert res.code == 0 and "warning" not in res.err
+
+
+def test_a_model_marked_for_a_withdrawal_is_not_exported(tmp_path, capsys):
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    out = tmp_path / "m"
+    assert _train(capsys, corpus, out).code == 0
+    res = run_cli(capsys, "export", str(out), "--out", str(tmp_path / "app"))
+    assert res.code == 0, res.err
+    assert json.loads((tmp_path / "app" / "facedata-export.json").read_text())["warnings"] == []
+    assert run_cli(capsys, "forget", "--subject", SUBJECT, str(corpus)).code == 0
+    for target in (out, out / "model.onnx", out / "model.pt"):
+        res = run_cli(capsys, "export", str(target), "--out", str(tmp_path / "app2"))
+        assert res.code != 0 and "Traceback" not in res.err, res.err
+        assert SUBJECT in res.err and "retrain" in res.err
+        assert not (tmp_path / "app2").exists()
+    assert _train(capsys, corpus, out).code == 0  # retrained on the erased corpus
+    assert run_cli(capsys, "export", str(out), "--out", str(tmp_path / "app2")).code == 0
