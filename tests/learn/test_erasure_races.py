@@ -200,3 +200,23 @@ def test_a_model_marked_for_a_withdrawal_is_not_exported(tmp_path, capsys):
         assert not (tmp_path / "app2").exists()
     assert _train(capsys, corpus, out).code == 0  # retrained on the erased corpus
     assert run_cli(capsys, "export", str(out), "--out", str(tmp_path / "app2")).code == 0
+
+
+def test_live_states_the_terms_and_warns_of_a_withdrawal(tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    import numpy as np
+
+    corpus = tmp_path / "c"
+    make_corpus(corpus, n=24, size=32)
+    out = tmp_path / "m"
+    assert _train(capsys, corpus, out).code == 0
+    assert run_cli(capsys, "forget", "--subject", SUBJECT, str(corpus)).code == 0
+    frame = np.zeros((32, 32, 3), np.uint8).tobytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(frame * 2)))
+    res = run_cli(capsys, "live", str(out), "-", "--size", "32x32", "--every-frame", "--json")
+    assert res.code == 0, res.err
+    assert res.err.startswith("terms: research only") and "WIDER FACE" in res.err
+    assert "warning" in res.err and SUBJECT in res.err
+    assert all(json.loads(line) for line in res.out.splitlines())  # stdout keeps its shape
