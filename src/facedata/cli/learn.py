@@ -318,6 +318,7 @@ def live(
     from ..learn.stream import LivePredictor, LiveSettings, load_model, run
 
     m = load_model(model)
+    _notice(m.notice)  # the terms and any withdrawal, as predict says them (stderr)
     if threshold is None:
         threshold = float(m.meta.get("threshold") or 0.8)
     check_threshold(threshold)

@@ -24,6 +24,7 @@ from ..atomic import atomic_dir
 from ..errors import FacedataError
 from ..faces import retinaface
 from ..faces.align import template
+from .notice import inert
 from .predict import Model
 from .stream import LiveSettings
 
@@ -119,12 +120,27 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "threshold": live["threshold"],
         "smoothing": live["smoothing"],
         "terms": terms if terms else UNKNOWN_TERMS,
+        "warnings": list(model.notice.warnings),  # an expired clearance, edited terms
     }
+
+
+def _refuse_withdrawn(model: Model) -> None:
+    """A model marked as trained on someone who withdrew is not shipped: an export is
+    how a model leaves facedata, and nothing outside it would ever warn again."""
+    marks = model.notice.marks
+    if marks:
+        ids = ", ".join(sorted({str(m.get("subject_id")) for m in marks}))
+        raise ExportError(
+            f"{model.path} was trained on rows of subject(s) {inert(ids)}, who withdrew: "
+            "it is not exported",
+            hint="retrain it on the erased corpus (`facedata train`), then export the new model",
+        )
 
 
 def export(model_path: Path, out: Path, settings: LiveSettings | None = None) -> dict[str, Any]:
     """Write the export folder `out`; return its JSON."""
     model = Model(model_path)
+    _refuse_withdrawn(model)
     onnx_path = model.path if model.path.suffix == ".onnx" else model.path.with_suffix(".onnx")
     if not onnx_path.is_file():
         raise ExportError(f"no model.onnx beside {model.path}", hint="pass the model folder")

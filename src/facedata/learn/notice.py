@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import FacedataError
 from ..withdrawals import read_ledger
 from .registry import entries_for, marks_in
-from .terms import expired, learnt_from
+from .terms import expired, learnt_withdrawals
 
 UNKNOWN = (
     "terms not recorded in this model: treat it as research only, and check the terms of "
@@ -67,15 +67,26 @@ def notice(model_file: Path, terms: Any) -> Notice:
     else:
         terms, banner, statement = {}, "terms: " + UNKNOWN, None
     folder = Path(model_file).parent
+    entries = entries_for(folder, terms)
+    warnings: list[str] = []
+    recorded = _recorded_terms(entries, terms, statement)
+    if recorded is not None:
+        statement = recorded["statement"]
+        banner = "terms: " + inert(recorded.get("banner") or statement)
+        warnings.append(
+            "the terms inside this model differ from those `facedata train` recorded for it "
+            "in this home's model registry (the model file was edited or replaced): the "
+            "recorded terms are shown; retrain it, or restore the file train wrote"
+        )
     marks = list(marks_in(folder))
-    found = [m for e in entries_for(folder, terms) for m in e.get("marks") or []]
+    found = [m for e in entries for m in e.get("marks") or []]
     found += _ledger_marks(terms)
     seen = {m.get("subject_id") for m in marks}
     for m in found:
         if isinstance(m, dict) and m.get("subject_id") not in seen:
             seen.add(m.get("subject_id"))
             marks.append(m)
-    warnings = [_mark_line(m) for m in marks]
+    warnings += [_mark_line(m) for m in marks]
     for c in expired(terms):
         what = c.get("dataset") or f"detector {c.get('detector')}"
         warnings.append(
@@ -87,22 +98,41 @@ def notice(model_file: Path, terms: Any) -> Notice:
     return Notice(banner, statement, warnings, marks)
 
 
+def _recorded_terms(
+    entries: list[dict[str, Any]], terms: dict[str, Any], statement: str | None
+) -> dict[str, Any] | None:
+    """The registry's record of this model when its statement differs from the model's
+    own: what `train` wrote outranks metadata anyone can edit. An entry of the same
+    training (same subject salt) is preferred to one that only shares the folder."""
+    if not entries:
+        return None
+    salt = (terms.get("subjects") or {}).get("salt") if isinstance(terms, dict) else None
+    same = [e for e in entries if salt and (e.get("subjects") or {}).get("salt") == salt]
+    best = (same or entries)[-1]
+    if not isinstance(best.get("statement"), str) or best["statement"] == statement:
+        return None
+    return best
+
+
 def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
-    """Withdrawals in this home's erasure ledger, recorded after the model was trained,
-    of a subject it learnt from: a model copied in from elsewhere, or trained under
-    another home, is flagged even though no `forget` here ever marked it."""
+    """Withdrawals in this home's erasure ledger of a subject the model learnt from: a
+    model copied in from elsewhere, or trained under another home (whose ledger never
+    heard of the withdrawal), is flagged even though no `forget` here ever marked it.
+
+    Only a corpus built after the withdrawal can hold the person lawfully again (the
+    build admits them on a later consent), so a withdrawal older than the corpus the
+    model records is passed over; one logged after training never is."""
     if not terms.get("subjects"):
         return []
     trained = str(terms.get("trained") or "")
-    datasets = set(terms.get("datasets") or [])
+    corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
+    created = str(corpus.get("created") or "")
     try:
         ledger = read_ledger()
     except FacedataError:
         return []
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or "the erasure ledger"}
-        for w in ledger
-        if w.when[:19] > trained[:19]
-        and (w.dataset is None or w.dataset in datasets)
-        and learnt_from(terms, w.subject_id)
+        for w in learnt_withdrawals(terms, ledger)
+        if w.when[:19] >= trained[:19] or not created or created[:19] <= w.when[:19]
     ]

@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from ..corpus import file_sha256
-from ..corpus.record import CorpusRecord
+from ..corpus.record import CorpusRecord, read_corpus
 from ..errors import FacedataError
-from ..withdrawals import read_ledger, subjects_of
+from ..withdrawals import Withdrawal, WithdrawalIndex, read_ledger, subjects_of
 
 TERMS_FORMAT = "facedata-model-terms/1"
 TERMS_KEY = "terms"  # model.onnx metadata key facedata.terms, model.pt key terms
@@ -90,13 +90,18 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     learnt: dict[str, set[str]] = {}
     held: dict[str, set[str]] = {}
     tiers: dict[str, set[str]] = {}  # dataset -> license tiers its rows carry
+    detectors: set[str] = set()  # the detectors that found the faces read
     for split, path in sorted(_shards(root, record), key=lambda sp: (str(sp[0]), str(sp[1]))):
         read = split in SPLITS_READ
         if read:
             h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
         names = pq.ParquetFile(path).schema_arrow.names
-        columns = ["subject_id", "dataset"] + (["license_tier"] if "license_tier" in names else [])
+        columns = ["subject_id", "dataset"] + [
+            c for c in ("license_tier", "detector") if c in names
+        ]
         table = pq.read_table(path, columns=columns)
+        if read and "detector" in names:
+            detectors.update(str(d) for d in table.column("detector").to_pylist() if d)
         ids = table.column("subject_id").to_pylist()
         sets = table.column("dataset").to_pylist()
         if read and "license_tier" in names:
@@ -112,6 +117,7 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
         "subjects": learnt,
         "held": held,
         "tiers": tiers,
+        "detectors": detectors,
     }
 
 
@@ -262,6 +268,38 @@ def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]
     return out
 
 
+def known_withdrawals(root: Path) -> dict[tuple[str, str | None, str], Withdrawal]:
+    """Every withdrawal known now: this home's erasure ledger and the `forgotten` marks
+    in the corpus at `root` (which `forget` writes before it marks any model)."""
+    try:
+        marks = list(read_corpus(root).forgotten)
+    except (FacedataError, OSError, ValueError):
+        marks = []
+    found = WithdrawalIndex.load(marks).all()
+    return {(w.subject_id, w.dataset, w.when[:19]): w for w in found}
+
+
+def learnt_withdrawals(terms: dict[str, Any], found: Iterable[Withdrawal]) -> list[Withdrawal]:
+    """The withdrawals in `found` of a subject the model with `terms` learnt from, a
+    dataset-scoped one included when the model learnt from another id of the same
+    images (the ledger's `copies`)."""
+    datasets = set(terms.get("datasets") or [])
+    try:
+        copies = _ledger_copies()
+    except (OSError, UnicodeDecodeError):
+        copies = {}
+    return [
+        w
+        for w in found
+        if (
+            w.dataset is None
+            or w.dataset in datasets
+            or datasets & copies.get((w.subject_id, w.when), set())
+        )
+        and learnt_from(terms, w.subject_id)
+    ]
+
+
 def _ledger_copies() -> dict[tuple[str, str], set[str]]:
     """Other ids of the same images a dataset-scoped withdrawal also covered (`copies`),
     by (subject, when); `read_ledger` has already refused a damaged ledger."""
@@ -291,6 +329,9 @@ def _detector(record: CorpusRecord, name: str | None) -> dict[str, Any]:
         info = get_detector_info(name) if name else get_detector_info()
     except FacedataError:
         info = {}
+    if not info and name and name != recorded.get("name"):
+        # neither known here nor the detector the corpus records: no terms to rely on
+        return {"name": name, "terms": None, "weights_sha256": None}
     terms = info.get("terms") or recorded.get("terms")
     return {
         "name": info.get("name") or recorded.get("name") or name,
@@ -310,6 +351,28 @@ def _detector_line(det: dict[str, Any]) -> str:
         )
         return f"detector {det.get('name')} weights trained on {data.split(',')[0]}: {restriction}"
     return f"detector {det.get('name')} ({terms or 'terms not recorded'})"
+
+
+def _strictest_detector(
+    record: CorpusRecord, names: list[str | None], clearances: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The detector whose terms bind the model: the recipe names one, but the rows say
+    which found each face, and a recipe edited to name a freer detector cannot speak
+    for rows another detector found. One neither free nor cleared wins, the one
+    whose terms are known first (rows before the recipe)."""
+    unique = list(dict.fromkeys(names))  # None: the default detector, as before
+    found = [_detector(record, n) for n in unique]
+    bound = [d for d in found if not _detector_commercial(d, clearances)]
+    known = [d for d in bound if isinstance(d.get("terms"), dict)]  # facts to state
+    return (known or bound or found)[0]
+
+
+def _in_force(clearance: dict[str, Any], today: dt.date) -> bool:
+    """A clearance counts only until its expiry; an unreadable expiry is no clearance."""
+    try:
+        return dt.date.fromisoformat(str(clearance.get("expires"))[:10]) >= today
+    except ValueError:
+        return False
 
 
 def _detector_commercial(det: dict[str, Any], clearances: list[dict[str, Any]]) -> bool:
@@ -341,25 +404,39 @@ def model_terms(
     subjects: dict[str, set[str]],
     fingerprint: str,
     row_tiers: dict[str, set[str]] | None = None,
+    row_detectors: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The governance record of a model trained on the corpus at `root`.
 
     `row_tiers` are the license tiers the rows read carry, per dataset: an input is
     never taken as less restricted than its own rows say.
     """
+    from dataclasses import replace
+
     from ..bundle.obligations import modifications
     from ..bundle.record import derive_terms, view
+    from ..licensing import policy_today
 
     corpus = record.to_dict()
     v = view(corpus, root)
-    inputs = _inputs_with_row_tiers(v.datasets, row_tiers or {})
+    today_date = policy_today()
+    # a clearance that has expired by the training date admits nothing into the model
+    inputs = [
+        d
+        if d.clearance is None or _in_force(d.clearance, today_date)
+        else replace(d, clearance=None)
+        for d in _inputs_with_row_tiers(v.datasets, row_tiers or {})
+    ]
     # the statement comes from the inputs themselves: a corpus.json whose statement
     # (or an input's tier) was edited to say less cannot make the model say less
     derived = derive_terms(inputs, v.purpose)
     t = _stricter(v.terms, derived)
     clearances = _clearances(record, t)
-    det = _detector(record, detector_name)
-    det_commercial = _detector_commercial(det, clearances)
+    lapsed = [c for c in clearances if not _in_force(c, today_date)]
+    det = _strictest_detector(
+        record, [*sorted(row_detectors), detector_name], [c for c in clearances if c not in lapsed]
+    )
+    det_commercial = _detector_commercial(det, [c for c in clearances if c not in lapsed])
     noncommercial = t.noncommercial or not det_commercial
     parts = []
     if noncommercial and not derived.noncommercial:  # the inputs allow it; the detector not
@@ -367,6 +444,12 @@ def model_terms(
     parts.append(derived.statement)
     if t.statement and t.statement != derived.statement:
         parts.append(f"The corpus states: {t.statement}")
+    for c in lapsed:
+        what = c.get("dataset") or c.get("source") or f"detector {c.get('detector')}"
+        parts.append(
+            f"The clearance for {what} expired on {c.get('expires')}, before this model was "
+            "trained: it is not relied on."
+        )
     parts.append(
         "Faces are found by the "
         + _detector_line(det)

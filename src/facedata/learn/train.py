@@ -32,12 +32,21 @@ from torch.utils.data import DataLoader, Subset
 
 from ..atomic import atomic_dir
 from ..errors import FacedataError
+from ..withdrawals import Withdrawal
 from .card import write_card
 from .dataset import CorpusDataset, CorpusStream
 from .metrics import expression_metrics, smile_metrics, summary
 from .model import DualHeadNet, Probabilities, SmileProbability
+from .registry import mark_models
 from .registry import register as register_model
-from .terms import TERMS_KEY, corpus_lineage, model_terms
+from .terms import (
+    TERMS_KEY,
+    LineageError,
+    corpus_lineage,
+    known_withdrawals,
+    learnt_withdrawals,
+    model_terms,
+)
 from .trust import EarlyStop, soft_expression_loss, trust_report
 
 MODEL_PT = "model.pt"
@@ -244,6 +253,7 @@ def train(
     base = train_ds.dataset if isinstance(train_ds, Subset) else train_ds
     record, names = base.record, base.names["expression"]
     lineage = corpus_lineage(corpus, record)  # refuses a copy holding a withdrawn person
+    known = known_withdrawals(corpus)  # a withdrawal logged while training is checked at the end
     channels = 1 if base.mode == "L" else 3
     size = record.image.size if record.image and record.image.size else None
     expressions = len(names) if "expression" in cfg.heads else 0
@@ -350,6 +360,7 @@ def train(
         lineage["subjects"],
         lineage["fingerprint"],
         lineage["tiers"],
+        lineage["detectors"],
     )
     metrics["terms"] = {"statement": terms["statement"], "banner": terms["banner"]}
     meta = {
@@ -360,6 +371,7 @@ def train(
         TERMS_KEY: terms,
     }
     meta["threshold"] = metrics["trust"]["smile"]["picked_threshold"]
+    _refuse_late_withdrawals(corpus, terms, known)
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(
@@ -371,7 +383,49 @@ def train(
         plot(metrics, tmp / PLOT)
         write_card(tmp, terms, metrics)
     register_model(out, terms)
+    _mark_late_withdrawals(corpus, out, terms, known)
     return metrics
+
+
+def _late(corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal]) -> list[Withdrawal]:
+    return learnt_withdrawals(
+        terms, [w for k, w in known_withdrawals(corpus).items() if k not in known]
+    )
+
+
+def _refuse_late_withdrawals(
+    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal]
+) -> None:
+    """A `forget` that ran while this model trained: the weights hold the person, so
+    nothing is written."""
+    late = _late(corpus, terms, known)
+    if late:
+        ids = ", ".join(sorted({w.subject_id for w in late}))
+        raise LineageError(
+            f"subject(s) {ids} withdrew while this model trained on {corpus}: it learnt "
+            "from their rows, so it was not written",
+            hint=f"train again: {corpus} no longer holds them (`facedata forget` erased them)",
+        )
+
+
+def _mark_late_withdrawals(
+    corpus: Path, out: Path, terms: dict[str, Any], known: dict[Any, Withdrawal]
+) -> None:
+    """A `forget` that ran between the last check and the registration may have marked
+    the registered models before this one was among them: mark it here, and say so.
+
+    `forget` rewrites the corpus before it marks models, so a withdrawal missed here
+    finds this model already registered."""
+    late = _late(corpus, terms, known)
+    for w in late:
+        mark_models(w.subject_id, w.to_dict())
+    if late:
+        ids = ", ".join(sorted({w.subject_id for w in late}))
+        raise LineageError(
+            f"subject(s) {ids} withdrew as this model was written to {out}: it is marked "
+            "`retrain` (MARKS.json, `facedata models`)",
+            hint=f"train again on {corpus}, which no longer holds them",
+        )
 
 
 def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int) -> None:
