@@ -28,6 +28,7 @@ fixed in LFW_SMILES below. Head pose is unknown for these photos and is written 
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -240,9 +241,12 @@ def write_own_data(folder: Path, manifests: Path) -> Path:
                 f"{name},{p.subject_id},,,{smile},{'happy' if smile == '1' else 'neutral'}"
             )
     (folder / "annotations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    consent = ["subject_id,scopes,signed,withdrawn,notes"]
-    consent += [f"{p.subject_id},{p.scopes},{CONSENT_SIGNED},,{p.story}" for p in PARTICIPANTS]
-    (folder / "consent.csv").write_text("\n".join(consent) + "\n", encoding="utf-8")
+    # csv quotes a story with a comma in it; a bare join would shift its columns
+    consent = io.StringIO()
+    writer = csv.writer(consent, lineterminator="\n")
+    writer.writerow(["subject_id", "scopes", "signed", "withdrawn", "notes"])
+    writer.writerows([p.subject_id, p.scopes, CONSENT_SIGNED, "", p.story] for p in PARTICIPANTS)
+    (folder / "consent.csv").write_text(consent.getvalue(), encoding="utf-8")
     (folder / "README.txt").write_text(_own_readme(), encoding="utf-8")
     path = new_local_manifest(
         folder, OWN_ID, name="facedata demo participants", out=manifests / f"{OWN_ID}.yaml"
