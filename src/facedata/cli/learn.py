@@ -154,10 +154,21 @@ def predict(
     model: Annotated[
         Path, typer.Argument(help="A `facedata train` folder, or its model.onnx / model.pt.")
     ],
-    media: Annotated[Path, typer.Argument(help="An image or a video file.")],
+    media: Annotated[
+        str,
+        typer.Argument(
+            help="An image or a video file; or a live source (a camera index, a URL, or - "
+            "for raw frames on standard input), read by `facedata live`."
+        ),
+    ],
     threshold: Annotated[
-        float, typer.Option("--threshold", help="Smile probability that counts as smiling.")
-    ] = 0.8,
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Smile probability that counts as smiling; default: the one picked on "
+            "validation, else 0.8 (as `live` and `export`).",
+        ),
+    ] = None,
     fps: Annotated[
         float, typer.Option("--fps", min=0.01, help="Video: frames read per second.")
     ] = 1.0,
@@ -165,9 +176,41 @@ def predict(
         bool,
         typer.Option("--whole-frame", help="The input is already an aligned face crop."),
     ] = False,
+    size: Annotated[
+        str | None, typer.Option("--size", help="Raw frames on stdin (-): WIDTHxHEIGHT.")
+    ] = None,
+    stdin_format: Annotated[
+        str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
+    ] = "rgb24",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
-    """Smile and expression probabilities for the face in an image, or per video frame."""
+    """Smile and expression probabilities for the face in an image, or per video frame.
+
+    A live source (camera, URL, `-`) goes to `facedata live`, the streaming predictor,
+    with its defaults: one code path for streams, so both commands agree on them."""
+    if is_live_source(media):
+        live(Path(model), media, threshold=threshold, size=size, stdin_format=stdin_format,
+             as_json=as_json)  # fmt: skip
+        return
+    _predict_file(model, Path(media), threshold, fps, whole_frame, as_json)
+
+
+def is_live_source(media: str) -> bool:
+    """`-`, a camera index or a URL, unless a file of that name is there."""
+    if Path(media).is_file():
+        return False
+    return media == "-" or media.isdigit() or "://" in media
+
+
+def _predict_file(
+    model: Path,
+    media: Path,
+    threshold: float | None,
+    fps: float,
+    whole_frame: bool,
+    as_json: bool,
+) -> None:
+    """An image, or a video sampled at `fps`: the readout or JSON."""
     from ..learn.predict import (
         Model,
         PredictError,
@@ -179,10 +222,17 @@ def predict(
         video_readout,
     )
 
-    check_threshold(threshold)
+    if threshold is not None:
+        check_threshold(threshold)  # a typo is named before any model is read
     if not media.is_file():
-        raise PredictError(f"no file at {media}", hint="pass an image or a video file")
+        raise PredictError(
+            f"no file at {media}",
+            hint="pass an image or a video file, or a camera index, a URL or - (raw stdin)",
+        )
     loaded = Model(model)
+    if threshold is None:
+        threshold = float(loaded.meta.get("threshold") or 0.8)
+    check_threshold(threshold)
     note = loaded.notice
     predictor = Predictor(loaded, whole_frame=whole_frame)
     if not as_json:
@@ -318,6 +368,7 @@ def live(
     from ..learn.stream import LivePredictor, LiveSettings, load_model, run
 
     m = load_model(model)
+    _notice(m.notice)  # the terms and every reason to doubt the model, before any verdict
     if threshold is None:
         threshold = float(m.meta.get("threshold") or 0.8)
     check_threshold(threshold)

@@ -165,8 +165,8 @@ def learnt(head: dict[str, Any], classes: int) -> dict[str, Any]:
         if auc <= 0.5 + CHANCE_MARGIN:
             return {
                 "learnt": False,
-                "why": f"ROC AUC {auc:.3f} is a coin toss or worse (balanced accuracy "
-                f"{bal:.1%} is at a threshold fitted to the same validation rows)",
+                "why": f"ROC AUC {auc:.3f} is a coin toss or worse; the balanced accuracy "
+                f"{bal:.1%} is at a threshold fitted to these same rows",
             }
         p = head.get("auc_chance_p")
         if p is not None and p >= CHANCE_P:
