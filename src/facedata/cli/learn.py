@@ -411,8 +411,10 @@ def export(
     from ..learn.predict import Model, check_threshold
     from ..learn.stream import LiveSettings
 
+    loaded = Model(model)
+    _notice(loaded.notice)  # what an application will be shipped with, said before it is
     if threshold is None:
-        threshold = float(Model(model).meta.get("threshold") or 0.8)
+        threshold = float(loaded.meta.get("threshold") or 0.8)
     check_threshold(threshold)
     settings = LiveSettings(
         threshold=threshold,

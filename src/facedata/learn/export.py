@@ -102,7 +102,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "classifier": {
             "file": CLASSIFIER,
             "input": "image: NCHW float32 in [0, 1], batch free",
-            "outputs": ["smile (probability [N])", "expression (probabilities [N, K])"],
+            "outputs": [OUTPUTS[h] for h in ("smile", "expression") if h in model.heads],
             "heads": model.heads,
         },
         "preprocessing": {
@@ -118,8 +118,12 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "labels": {"smile": ["no_smile", "smile"], "expression": model.names},
         "threshold": live["threshold"],
         "smoothing": live["smoothing"],
+        "warnings": list(model.notice.warnings),
         "terms": terms if terms else UNKNOWN_TERMS,
     }
+
+
+OUTPUTS = {"smile": "smile (probability [N])", "expression": "expression (probabilities [N, K])"}
 
 
 def export(model_path: Path, out: Path, settings: LiveSettings | None = None) -> dict[str, Any]:
