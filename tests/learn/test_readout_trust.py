@@ -96,3 +96,17 @@ def test_live_states_the_terms_and_that_a_head_learnt_nothing(
     res = run_cli(capsys, "predict", str(model), str(photo), "--json")
     warnings = json.loads(res.out)["model"]["warnings"]
     assert any("smile head no better than chance" in w for w in warnings)
+
+
+def test_raw_frames_of_the_wrong_size_are_named_not_read_silently(tiny_model, capsys, monkeypatch):
+    frame = np.asarray(face_variant(2, (320, 240)))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(frame.tobytes() * 2)))
+    res = run_cli(capsys, "live", str(tiny_model), "-", "--size", "321x240", "--json")
+    assert res.code == 0, res.err
+    assert "ended with 229680 bytes, not a whole 321x240 rgb24 frame" in res.err
+    assert "check --size" in res.err
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(frame.tobytes())))
+    res = run_cli(capsys, "live", str(tiny_model), "-", "--size", "640x480", "--json")
+    assert res.code == 1 and "gave no frames (standard input ended with 230400 bytes" in res.err
+    assert "check --size and --stdin-format" in res.err and "Traceback" not in res.err

@@ -385,12 +385,39 @@ def live(
     results = run(src, predictor, max_frames)
     piped = as_json or not console.is_terminal
     last = write_json(results) if piped else show_live(results, threshold, console)
+    torn = _torn_tail(src)
     if last is None:
         from ..learn.stream import LiveError
 
-        raise LiveError(f"{source} gave no frames", hint="check the source plays")
+        raise LiveError(
+            f"{source} gave no frames" + (f" ({torn})" if torn else ""),
+            hint="check --size and --stdin-format" if torn else "check the source plays",
+        )
     if piped:
         typer.echo(final_status(last), err=True)
+    if torn:
+        from .app import console_err
+
+        console_err.print(
+            f"[yellow]warning:[/] {escape(torn)}: if the faces were not found, check --size "
+            "and --stdin-format",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _torn_tail(src: object) -> str | None:
+    """Raw frames have no header, so a wrong --size reads sheared frames without an error;
+    the only trace is a tail that is not a whole frame. Say it, in bytes."""
+    from ..learn.sources import RawSource
+
+    if not isinstance(src, RawSource) or not src.partial:
+        return None
+    w, h = src.size
+    return (
+        f"standard input ended with {src.partial} bytes, not a whole {w}x{h} "
+        f"{src.fmt} frame of {src.frame_bytes} bytes"
+    )
 
 
 @app.command()
