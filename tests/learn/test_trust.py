@@ -189,3 +189,21 @@ def test_random_labels_on_real_faces_are_never_presented_as_learnt(tmp_path, cap
     smile = json.loads((out / "metrics.json").read_text())["trust"]["smile"]
     assert smile["learnt"] is not True, smile
     assert "LEARNT NOTHING" in res.out or "cannot tell" in res.out
+
+
+def test_a_head_trained_on_one_class_learnt_nothing(tmp_path, capsys):
+    make_corpus(tmp_path / "c", n=40, size=32)
+
+    def fn(t: pa.Table, split: str) -> pa.Table:
+        smile = np.ones(len(t), dtype=np.int64) if split == "train" else np.arange(len(t)) % 2
+        return t.set_column(t.schema.get_field_index("smile"), "smile", pa.array(smile))
+
+    _rewrite(tmp_path / "c", fn)
+    out = tmp_path / "m"
+    res = run_cli(
+        capsys, "train", str(tmp_path / "c"), "--out", str(out), "--epochs", "1",
+        "--heads", "smile", *TRAIN,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert "LEARNT NOTHING: the smile head" in res.out and "train holds one class only" in res.out
+    assert json.loads((out / "metrics.json").read_text())["trust"]["smile"]["learnt"] is False

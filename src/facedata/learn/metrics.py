@@ -153,6 +153,8 @@ def learnt(head: dict[str, Any], classes: int) -> dict[str, Any]:
     Where a ROC AUC exists it decides: the balanced accuracy beside it was measured at a
     threshold picked on those same rows, so on few rows it beats chance by construction
     even for a model that ranks the faces backwards."""
+    if head.get("train_classes") == 1:  # whatever validation says, nothing was told apart
+        return {"learnt": False, "why": "train holds one class only: nothing to tell apart"}
     bal = head.get("balanced_accuracy")
     if bal is None:
         return {"learnt": None, "why": "no validation rows with this label: cannot tell"}
