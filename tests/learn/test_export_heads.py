@@ -79,3 +79,28 @@ def test_an_export_carries_the_warnings_predict_prints(tiny_model, tmp_path, cap
     assert "terms:" in res.err and "smile head no better than chance" in res.err
     spec = json.loads((tmp_path / "app" / "facedata-export.json").read_text())
     assert any("smile head no better than chance" in w for w in spec["warnings"])
+
+
+def test_an_export_at_full_size_reproduces_predict_on_a_photo(tiny_model, tmp_path, capsys):
+    """`predict` detects on the whole image; an export with `--detect-side 0` does too,
+    and then the reference loop gives predict's numbers for the same picture."""
+    out = tmp_path / "app"
+    res = run_cli(capsys, "export", str(tiny_model), "--out", str(out), "--detect-side", "0")
+    assert res.code == 0, res.err
+    photo, raw = tmp_path / "face.png", tmp_path / "face.rgb"
+    face_variant(1, (640, 480)).save(photo)
+    raw.write_bytes(np.asarray(face_variant(1, (640, 480))).tobytes())
+    res = run_cli(capsys, "predict", str(tiny_model), str(photo), "--json")
+    assert res.code == 0, res.err
+    said = json.loads(res.out)
+    ref = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(_reference_loop(tmp_path)), str(out), str(raw),
+         "640x480"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert ref.returncode == 0, ref.stderr
+    faces = json.loads(ref.stdout.splitlines()[0])["faces"]
+    assert len(faces) == 1
+    assert faces[0]["smile"] == pytest.approx(said["smile"], abs=1e-5)
+    for name, p in said["expression"].items():
+        assert faces[0]["expression"][name] == pytest.approx(p, abs=1e-5)
