@@ -110,3 +110,18 @@ def test_raw_frames_of_the_wrong_size_are_named_not_read_silently(tiny_model, ca
     res = run_cli(capsys, "live", str(tiny_model), "-", "--size", "640x480", "--json")
     assert res.code == 1 and "gave no frames (standard input ended with 230400 bytes" in res.err
     assert "check --size and --stdin-format" in res.err and "Traceback" not in res.err
+
+
+def test_threads_beyond_the_cpus_are_capped_not_started(tiny_model, capsys, monkeypatch):
+    """`--threads 100000` used to start that many runtime threads and hang; the count is
+    capped at the CPUs there are (one here, by monkeypatch) and said."""
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    frame = np.asarray(face_variant(2, (320, 240)))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(frame.tobytes())))
+    res = run_cli(
+        capsys, "live", str(tiny_model), "-", "--size", "320x240", "--threads", "3", "--json"
+    )
+    assert res.code == 0, res.err
+    assert "--threads 3 is more than the 1 CPUs here; using 1" in res.err

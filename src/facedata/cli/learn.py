@@ -7,6 +7,7 @@ Both import their libraries (and with them PyTorch / onnxruntime) only when run,
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -67,7 +68,7 @@ def train(
     from ..learn.train import train as run_train
 
     if threads:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(_cpu_threads(threads))
     cfg = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
@@ -101,6 +102,20 @@ def train(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",
         highlight=False,
     )
+
+
+def _cpu_threads(asked: int) -> int:
+    """At most one thread per CPU: a `--threads 100000` would have the runtime start a
+    hundred thousand threads and hang the machine before the first frame."""
+    cpus = os.cpu_count() or 1
+    if asked > cpus:
+        from .app import console_err
+
+        console_err.print(
+            f"[yellow]note:[/] --threads {asked} is more than the {cpus} CPUs here; using {cpus}",
+            highlight=False,
+        )
+    return min(asked, cpus)
 
 
 def _arch(name: str) -> str:
@@ -378,7 +393,7 @@ def live(
         detect_side=detect_side,
         time_constant=smoothing,
         hysteresis=hysteresis,
-        threads=threads,
+        threads=_cpu_threads(threads),
     )
     predictor = LivePredictor(m, settings)
     src = open_source(source, raw_format=stdin_format, size=size, every_frame=every_frame)
