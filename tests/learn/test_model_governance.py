@@ -166,7 +166,8 @@ def test_forget_names_and_marks_the_model_and_predict_warns(trained, tmp_path, c
     assert res.code == 0, res.err
     first = res.err.splitlines()[0]
     assert first.startswith("terms: research only") and "WIDER FACE" in first
-    assert "warning" not in res.err and res.out.splitlines()[0].startswith("smile:")
+    # no withdrawal yet (the tiny model may still be warned about as learning nothing)
+    assert "withdrew" not in res.err and res.out.splitlines()[0].startswith("smile:")
     before = _card(out)["facedata"]["terms"]["corpus"]["fingerprint"]
 
     subject = _subjects(corpus)[0]

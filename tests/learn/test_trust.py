@@ -134,3 +134,76 @@ def test_soft_labels_train_on_vote_shares_and_are_skipped_without_them(tmp_path,
     )  # fmt: skip
     assert res.code == 0, res.err
     assert "no expression vote shares; trained on hard labels" in res.out
+
+
+def test_a_threshold_fitted_to_few_rows_does_not_pass_for_learning():
+    """Picked on the validation rows it is scored on, the threshold makes a model that
+    ranks faces backwards (ROC AUC 0.17) look 58% balanced-accurate on seven rows."""
+    from facedata.learn.trust import headline, trust_report
+
+    labels = np.array([0, 0, 0, 0, 1, 1, 1])
+    probs = np.array([0.5, 0.6, 0.7, 0.2, 0.9, 0.1, 0.15])
+    empty = np.zeros(0)
+    raw_v = {"smile_y": labels, "smile_p": probs, "expr_y": empty, "expr_p": empty}
+    raw_t = {"smile_y": np.array([0, 1, 0, 1]), "smile_p": empty, "expr_y": empty, "expr_p": empty}
+    rep = trust_report({"raw": raw_t}, {"raw": raw_v}, ["neutral", "happy"])
+    smile = rep["smile"]
+    assert smile["roc_auc"] < 0.5 and smile["balanced_accuracy"] > 0.55
+    assert smile["learnt"] is False
+    text = " ".join(headline(rep, ["smile"]))
+    assert "LEARNT NOTHING: the smile head is no better than chance (ROC AUC" in text
+
+
+def test_a_chance_auc_on_a_handful_of_rows_is_not_called_learnt():
+    from facedata.learn.trust import trust_report
+
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probs = np.array([0.1, 0.4, 0.2, 0.3, 0.5, 0.15])  # ROC AUC 0.67: chance on six rows
+    empty = np.zeros(0)
+    raw_v = {"smile_y": labels, "smile_p": probs, "expr_y": empty, "expr_p": empty}
+    raw_t = {"smile_y": np.array([0, 1]), "smile_p": empty, "expr_y": empty, "expr_p": empty}
+    smile = trust_report({"raw": raw_t}, {"raw": raw_v}, ["neutral", "happy"])["smile"]
+    assert smile["learnt"] is None and "cannot tell" in smile["why"]
+
+
+def _random_labels(root: Path) -> None:
+    """Real, different faces with smile labels dealt at random: nothing to learn."""
+    make_corpus(root, n=40, size=32)
+    rng = np.random.default_rng(3)
+
+    def fn(t: pa.Table, split: str) -> pa.Table:
+        smile = pa.array(rng.integers(0, 2, len(t)), pa.int64())
+        return t.set_column(t.schema.get_field_index("smile"), "smile", smile)
+
+    _rewrite(root, fn)
+
+
+def test_random_labels_on_real_faces_are_never_presented_as_learnt(tmp_path, capsys):
+    _random_labels(tmp_path / "c")
+    out = tmp_path / "m"
+    res = run_cli(
+        capsys, "train", str(tmp_path / "c"), "--out", str(out), "--epochs", "1",
+        "--heads", "smile", *TRAIN,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    smile = json.loads((out / "metrics.json").read_text())["trust"]["smile"]
+    assert smile["learnt"] is not True, smile
+    assert "LEARNT NOTHING" in res.out or "cannot tell" in res.out
+
+
+def test_a_head_trained_on_one_class_learnt_nothing(tmp_path, capsys):
+    make_corpus(tmp_path / "c", n=40, size=32)
+
+    def fn(t: pa.Table, split: str) -> pa.Table:
+        smile = np.ones(len(t), dtype=np.int64) if split == "train" else np.arange(len(t)) % 2
+        return t.set_column(t.schema.get_field_index("smile"), "smile", pa.array(smile))
+
+    _rewrite(tmp_path / "c", fn)
+    out = tmp_path / "m"
+    res = run_cli(
+        capsys, "train", str(tmp_path / "c"), "--out", str(out), "--epochs", "1",
+        "--heads", "smile", *TRAIN,
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert "LEARNT NOTHING: the smile head" in res.out and "train holds one class only" in res.out
+    assert json.loads((out / "metrics.json").read_text())["trust"]["smile"]["learnt"] is False

@@ -7,6 +7,7 @@ Both import their libraries (and with them PyTorch / onnxruntime) only when run,
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -67,7 +68,7 @@ def train(
     from ..learn.train import train as run_train
 
     if threads:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(_cpu_threads(threads))
     cfg = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
@@ -101,6 +102,20 @@ def train(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",
         highlight=False,
     )
+
+
+def _cpu_threads(asked: int) -> int:
+    """At most one thread per CPU: a `--threads 100000` would have the runtime start a
+    hundred thousand threads and hang the machine before the first frame."""
+    cpus = os.cpu_count() or 1
+    if asked > cpus:
+        from .app import console_err
+
+        console_err.print(
+            f"[yellow]note:[/] --threads {asked} is more than the {cpus} CPUs here; using {cpus}",
+            highlight=False,
+        )
+    return min(asked, cpus)
 
 
 def _arch(name: str) -> str:
@@ -154,10 +169,21 @@ def predict(
     model: Annotated[
         Path, typer.Argument(help="A `facedata train` folder, or its model.onnx / model.pt.")
     ],
-    media: Annotated[Path, typer.Argument(help="An image or a video file.")],
+    media: Annotated[
+        str,
+        typer.Argument(
+            help="An image or a video file; or a live source (a camera index, a URL, or - "
+            "for raw frames on standard input), read by `facedata live`."
+        ),
+    ],
     threshold: Annotated[
-        float, typer.Option("--threshold", help="Smile probability that counts as smiling.")
-    ] = 0.8,
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Smile probability that counts as smiling; default: the one picked on "
+            "validation, else 0.8 (as `live` and `export`).",
+        ),
+    ] = None,
     fps: Annotated[
         float, typer.Option("--fps", min=0.01, help="Video: frames read per second.")
     ] = 1.0,
@@ -165,9 +191,41 @@ def predict(
         bool,
         typer.Option("--whole-frame", help="The input is already an aligned face crop."),
     ] = False,
+    size: Annotated[
+        str | None, typer.Option("--size", help="Raw frames on stdin (-): WIDTHxHEIGHT.")
+    ] = None,
+    stdin_format: Annotated[
+        str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
+    ] = "rgb24",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
 ) -> None:
-    """Smile and expression probabilities for the face in an image, or per video frame."""
+    """Smile and expression probabilities for the face in an image, or per video frame.
+
+    A live source (camera, URL, `-`) goes to `facedata live`, the streaming predictor,
+    with its defaults: one code path for streams, so both commands agree on them."""
+    if is_live_source(media):
+        live(Path(model), media, threshold=threshold, size=size, stdin_format=stdin_format,
+             as_json=as_json)  # fmt: skip
+        return
+    _predict_file(model, Path(media), threshold, fps, whole_frame, as_json)
+
+
+def is_live_source(media: str) -> bool:
+    """`-`, a camera index or a URL, unless a file of that name is there."""
+    if Path(media).is_file():
+        return False
+    return media == "-" or media.isdigit() or "://" in media
+
+
+def _predict_file(
+    model: Path,
+    media: Path,
+    threshold: float | None,
+    fps: float,
+    whole_frame: bool,
+    as_json: bool,
+) -> None:
+    """An image, or a video sampled at `fps`: the readout or JSON."""
     from ..learn.predict import (
         Model,
         PredictError,
@@ -179,10 +237,17 @@ def predict(
         video_readout,
     )
 
-    check_threshold(threshold)
+    if threshold is not None:
+        check_threshold(threshold)  # a typo is named before any model is read
     if not media.is_file():
-        raise PredictError(f"no file at {media}", hint="pass an image or a video file")
+        raise PredictError(
+            f"no file at {media}",
+            hint="pass an image or a video file, or a camera index, a URL or - (raw stdin)",
+        )
     loaded = Model(model)
+    if threshold is None:
+        threshold = float(loaded.meta.get("threshold") or 0.8)
+    check_threshold(threshold)
     note = loaded.notice
     predictor = Predictor(loaded, whole_frame=whole_frame)
     if not as_json:
@@ -318,7 +383,7 @@ def live(
     from ..learn.stream import LivePredictor, LiveSettings, load_model, run
 
     m = load_model(model)
-    _notice(m.notice)  # the terms and any withdrawal, as predict says them (stderr)
+    _notice(m.notice)  # the terms and every reason to doubt the model, before any verdict
     if threshold is None:
         threshold = float(m.meta.get("threshold") or 0.8)
     check_threshold(threshold)
@@ -328,19 +393,46 @@ def live(
         detect_side=detect_side,
         time_constant=smoothing,
         hysteresis=hysteresis,
-        threads=threads,
+        threads=_cpu_threads(threads),
     )
     predictor = LivePredictor(m, settings)
     src = open_source(source, raw_format=stdin_format, size=size, every_frame=every_frame)
     results = run(src, predictor, max_frames)
     piped = as_json or not console.is_terminal
     last = write_json(results) if piped else show_live(results, threshold, console)
+    torn = _torn_tail(src)
     if last is None:
         from ..learn.stream import LiveError
 
-        raise LiveError(f"{source} gave no frames", hint="check the source plays")
+        raise LiveError(
+            f"{source} gave no frames" + (f" ({torn})" if torn else ""),
+            hint="check --size and --stdin-format" if torn else "check the source plays",
+        )
     if piped:
         typer.echo(final_status(last), err=True)
+    if torn:
+        from .app import console_err
+
+        console_err.print(
+            f"[yellow]warning:[/] {escape(torn)}: if the faces were not found, check --size "
+            "and --stdin-format",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _torn_tail(src: object) -> str | None:
+    """Raw frames have no header, so a wrong --size reads sheared frames without an error;
+    the only trace is a tail that is not a whole frame. Say it, in bytes."""
+    from ..learn.sources import RawSource
+
+    if not isinstance(src, RawSource) or not src.partial:
+        return None
+    w, h = src.size
+    return (
+        f"standard input ended with {src.partial} bytes, not a whole {w}x{h} "
+        f"{src.fmt} frame of {src.frame_bytes} bytes"
+    )
 
 
 @app.command()
@@ -361,8 +453,10 @@ def export(
     from ..learn.predict import Model, check_threshold
     from ..learn.stream import LiveSettings
 
+    loaded = Model(model)
+    _notice(loaded.notice)  # what an application will be shipped with, said before it is
     if threshold is None:
-        threshold = float(Model(model).meta.get("threshold") or 0.8)
+        threshold = float(loaded.meta.get("threshold") or 0.8)
     check_threshold(threshold)
     settings = LiveSettings(
         threshold=threshold,

@@ -103,7 +103,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "classifier": {
             "file": CLASSIFIER,
             "input": "image: NCHW float32 in [0, 1], batch free",
-            "outputs": ["smile (probability [N])", "expression (probabilities [N, K])"],
+            "outputs": [OUTPUTS[h] for h in ("smile", "expression") if h in model.heads],
             "heads": model.heads,
         },
         "preprocessing": {
@@ -120,7 +120,8 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "threshold": live["threshold"],
         "smoothing": live["smoothing"],
         "terms": terms if terms else UNKNOWN_TERMS,
-        "warnings": list(model.notice.warnings),  # an expired clearance, edited terms
+        # an expired clearance, edited terms, a head that learnt nothing
+        "warnings": list(model.notice.warnings),
     }
 
 
@@ -135,6 +136,9 @@ def _refuse_withdrawn(model: Model) -> None:
             "it is not exported",
             hint="retrain it on the erased corpus (`facedata train`), then export the new model",
         )
+
+
+OUTPUTS = {"smile": "smile (probability [N])", "expression": "expression (probabilities [N, K])"}
 
 
 def export(model_path: Path, out: Path, settings: LiveSettings | None = None) -> dict[str, Any]:

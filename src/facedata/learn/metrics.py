@@ -7,6 +7,7 @@ out of that head's metrics (the masks), never counted as wrong.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -131,8 +132,29 @@ def majority_baseline(train_labels: np.ndarray, labels: np.ndarray, classes: int
     return out
 
 
+CHANCE_P = 0.05  # a ROC AUC this likely under random labels is not evidence of learning
+
+
+def auc_chance_p(auc: float | None, positives: int, negatives: int) -> float | None:
+    """One-sided p-value of a ROC AUC at least this high if the scores knew nothing.
+
+    The Mann-Whitney statistic's normal approximation: under random labels the AUC is
+    0.5 with variance (n+ + n- + 1) / (12 n+ n-). On a handful of validation rows an AUC
+    of 0.7 is a coin toss, and saying "learnt" then would present chance as a model."""
+    if auc is None or not positives or not negatives:
+        return None
+    sd = math.sqrt((positives + negatives + 1) / (12.0 * positives * negatives))
+    return float(0.5 * math.erfc((auc - 0.5) / sd / math.sqrt(2.0)))
+
+
 def learnt(head: dict[str, Any], classes: int) -> dict[str, Any]:
-    """Did this head beat chance on validation? A verdict and the reason, in words."""
+    """Did this head beat chance on validation? A verdict and the reason, in words.
+
+    Where a ROC AUC exists it decides: the balanced accuracy beside it was measured at a
+    threshold picked on those same rows, so on few rows it beats chance by construction
+    even for a model that ranks the faces backwards."""
+    if head.get("train_classes") == 1:  # whatever validation says, nothing was told apart
+        return {"learnt": False, "why": "train holds one class only: nothing to tell apart"}
     bal = head.get("balanced_accuracy")
     if bal is None:
         return {"learnt": None, "why": "no validation rows with this label: cannot tell"}
@@ -141,6 +163,20 @@ def learnt(head: dict[str, Any], classes: int) -> dict[str, Any]:
         return {"learnt": None, "why": "validation holds one class only: cannot tell"}
     chance = 1.0 / present
     auc = head.get("roc_auc")
+    if auc is not None:
+        if auc <= 0.5 + CHANCE_MARGIN:
+            return {
+                "learnt": False,
+                "why": f"ROC AUC {auc:.3f} is a coin toss or worse; the balanced accuracy "
+                f"{bal:.1%} is at a threshold fitted to these same rows",
+            }
+        p = head.get("auc_chance_p")
+        if p is not None and p >= CHANCE_P:
+            return {
+                "learnt": None,
+                "why": f"ROC AUC {auc:.3f} on {head.get('rows', '?')} validation rows is "
+                f"within chance (p {p:.2f}): cannot tell; validate on more subjects",
+            }
     if bal <= chance + CHANCE_MARGIN and (auc is None or auc <= 0.5 + CHANCE_MARGIN):
         return {
             "learnt": False,

@@ -95,6 +95,7 @@ def notice(model_file: Path, terms: Any) -> Notice:
                 "its use under that clearance has ended"
             )
         )
+    warnings += _untrained_heads(folder)
     return Notice(banner, statement, warnings, marks)
 
 
@@ -112,6 +113,36 @@ def _recorded_terms(
     if not isinstance(best.get("statement"), str) or best["statement"] == statement:
         return None
     return best
+
+
+def _untrained_heads(folder: Path) -> list[str]:
+    """A warning per head that `facedata train` found no better than chance: its
+    probabilities and verdicts look like any other model's, so say it before them.
+    Read from metrics.json beside the model; a model without one says nothing here."""
+    from ..jsontext import loads
+
+    path = folder / "metrics.json"
+    try:
+        if not path.is_file() or path.stat().st_size > 16 * 2**20:
+            return []
+        metrics = loads(path.read_bytes())
+        trust = metrics.get("trust") or {}
+        heads = metrics.get("trained_heads") or ["smile", "expression"]
+    except (OSError, ValueError, AttributeError, FacedataError):
+        return []
+    out = []
+    for head in ("smile", "expression"):
+        if not isinstance(heads, list) or head not in heads:
+            continue
+        verdict = trust.get(head) if isinstance(trust, dict) else None
+        if isinstance(verdict, dict) and verdict.get("learnt") is False:
+            out.append(
+                inert(
+                    f"training found the {head} head no better than chance "
+                    f"({verdict.get('why')}): its probabilities and verdicts mean nothing"
+                )
+            )
+    return out
 
 
 def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:

@@ -165,10 +165,16 @@ class Classifier:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.outputs = [o.name for o in self.session.get_outputs()]
 
     def __call__(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        smile, expr = self.session.run(None, {"image": faces})
-        return np.asarray(smile), np.asarray(expr)
+        """Smile [N] and expression [N, K]; a head the model lacks (a smile-only model has
+        one output) comes back as zeros that the predictor never shows."""
+        got = dict(zip(self.outputs, self.session.run(None, {"image": faces}), strict=True))
+        n = len(faces)
+        smile = np.asarray(got["smile"]) if "smile" in got else np.zeros(n, np.float32)
+        expr = np.asarray(got["expression"]) if "expression" in got else np.zeros((n, 0))
+        return smile, expr
 
 
 def reduce_for_detection(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:

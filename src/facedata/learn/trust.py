@@ -17,7 +17,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .metrics import balanced_accuracy, learnt, majority_baseline, pick_threshold, smile_metrics
+from .metrics import (
+    auc_chance_p,
+    balanced_accuracy,
+    learnt,
+    majority_baseline,
+    pick_threshold,
+    smile_metrics,
+)
 
 
 def trust_report(train: dict[str, Any], val: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -43,6 +50,8 @@ def trust_report(train: dict[str, Any], val: dict[str, Any], names: list[str]) -
     )
     smile["at_0.5"] = smile_metrics(y, p, 0.5)
     smile["baseline"] = majority_baseline(raw_t["smile_y"], y, 2)
+    smile["auc_chance_p"] = auc_chance_p(smile["roc_auc"], int((y == 1).sum()), int((y == 0).sum()))
+    smile["train_classes"] = len(set(raw_t["smile_y"].astype(np.int64).tolist()))
     smile.update(learnt(smile, 2))
     k = len(names)
     ey, ep = raw_v["expr_y"].astype(np.int64), raw_v["expr_p"].astype(np.int64)
@@ -52,6 +61,7 @@ def trust_report(train: dict[str, Any], val: dict[str, Any], names: list[str]) -
         "balanced_accuracy": balanced_accuracy(ey, ep, k),
         "classes_present": len(set(ey.tolist())),
         "baseline": majority_baseline(raw_t["expr_y"], ey, k),
+        "train_classes": len(set(raw_t["expr_y"].astype(np.int64).tolist())),
     }
     expr.update(learnt(expr, k))
     return {"smile": smile, "expression": expr}
