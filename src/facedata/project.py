@@ -26,9 +26,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ManifestError
+from .confine import inside, name_problem, read_regular
+from .errors import ManifestError, UnsafePathError
 
 MARKER = "facedata.toml"
+MARKER_MAX_BYTES = 64 * 1024  # two lines are expected
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,21 @@ def _inside(root: Path, value: object, what: str, marker: Path) -> Path:
             f"{marker}: `{what}` must be a folder name", hint=f'write e.g. {what} = "cache"'
         )
     rel = Path(value)
-    target = (root / rel).resolve()
+    # NUL bytes, unencodable or over-long names are refused before the file system
+    # sees them; absolute paths and '..' are judged below by where they lead.
+    problem = None if rel.is_absolute() else name_problem(value.replace("..", "_"))
+    if problem:
+        raise ManifestError(
+            f"{marker}: `{what}` is unusable: {problem}",
+            hint='write e.g. home = "cache" and manifests = ["manifests"]',
+        )
+    try:
+        target = (root / rel).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a link loop, a NUL byte
+        raise ManifestError(
+            f"{marker}: `{what}` = {value!r} cannot be resolved ({exc})",
+            hint="point it at a plain folder inside the project",
+        ) from None
     if rel.is_absolute() or (target != root and root not in target.parents):
         raise ManifestError(
             f"{marker}: `{what}` = {value!r} leaves the project folder",
@@ -88,8 +104,22 @@ def find_project(folder: Path | None = None) -> Project | None:
     if not marker.is_file() or not _trusted(marker) or not _trusted(root):
         return None
     try:
-        data = tomllib.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        # The marker itself is confined like any file we did not author: a link that
+        # leads out of the folder, or a marker of megabytes, is not read.
+        raw = read_regular(inside(root, marker, str(marker)), MARKER_MAX_BYTES)
+        if len(raw) > MARKER_MAX_BYTES:
+            raise ValueError(f"over {MARKER_MAX_BYTES:,} bytes")
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnsafePathError as exc:
+        raise ManifestError(
+            f"{marker}: not read: {exc.message}",
+            hint="a project marker is a plain file in the project folder, not a link out of it",
+        ) from None
+    except (
+        OSError,
+        ValueError,  # UnicodeDecodeError and TOMLDecodeError included
+        RecursionError,
+    ) as exc:
         raise ManifestError(
             f"{marker}: not a readable project marker ({exc})",
             hint='it holds two lines: home = "cache" and manifests = ["manifests"]',
