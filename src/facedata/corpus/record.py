@@ -13,6 +13,8 @@ know about. Types are checked: a key holding the wrong kind of value is damage.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,19 @@ def shard_file(root: Path, rel: str) -> Path:
     really ends, so `data/x.parquet -> /elsewhere/y.parquet` is refused as well.
     """
     confine.check_name(rel, f"shard path in {CORPUS_JSON}")
-    return confine.inside(Path(root), Path(root) / rel, f"shard {rel}")
+    real = confine.inside(Path(root), Path(root) / rel, f"shard {rel}")
+    # A FIFO would hang the reader, a device never end: only a regular file (or
+    # nothing, which the callers report as missing) is a shard.
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:
+        return real
+    if not stat.S_ISREG(mode):
+        raise UnsafePathError(
+            f"shard {rel} is {confine.kind_of(mode)}, not a file",
+            hint="a corpus's shards are plain Parquet files; get a clean copy of the corpus",
+        )
+    return real
 
 
 class Counts(_Open):

@@ -56,10 +56,51 @@ def to_tensor(img: Image.Image) -> torch.Tensor:
     return arr.div_(255.0)
 
 
+# A corpus image is an aligned crop (or a frame scaled to the build's decode side): far
+# below this. A corpus received from someone else may hold a decompression bomb instead.
+MAX_PIXELS = 64_000_000
+
+
 def decode(data: bytes, mode: str) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    return img if img.mode == mode else img.convert(mode)
+    """The corpus image in `mode`; an image that is not one (a bomb, not an image, no
+    bytes) is a CorpusError, never PIL's exception from deep inside a training loop."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        if img.width * img.height > MAX_PIXELS:
+            raise ValueError(f"{img.width}x{img.height} pixels is over {MAX_PIXELS:,}")
+        img.load()
+        return img if img.mode == mode else img.convert(mode)
+    except (OSError, ValueError, TypeError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise CorpusError(
+            f"a corpus image cannot be decoded: {exc}",
+            hint="the corpus is damaged or was not written by facedata; rebuild it with "
+            "`facedata build`",
+        ) from None
+
+
+def _shard_error(path: Path, exc: Exception) -> CorpusError:
+    first = (str(exc).splitlines() or [""])[0][:300]  # Arrow appends the whole schema
+    return CorpusError(
+        f"cannot read shard {path}: {first}",
+        hint="the shard is damaged or was not written by facedata; rebuild the corpus with "
+        "`facedata build`",
+    )
+
+
+def _image_bytes(table: pa.Table, path: Path | str) -> pa.Array:
+    """The image column's encoded bytes, after checking it is what facedata writes."""
+    column = table.column("image")
+    kind = column.type
+    if not (
+        pa.types.is_struct(kind)
+        and kind.get_field_index("bytes") >= 0
+        and pa.types.is_binary(kind.field("bytes").type)
+    ):
+        raise CorpusError(
+            f"column image of shard {path} holds {kind}, not encoded images",
+            hint="the shard was not written by facedata; rebuild the corpus with `facedata build`",
+        )
+    return column.combine_chunks().field("bytes")
 
 
 class _Corpus:
@@ -123,17 +164,26 @@ class CorpusDataset(_Corpus, Dataset):
         self, root: Path | str, split: str = "train", transform: Transform | None = None
     ) -> None:
         super().__init__(root, split, transform)
-        names = pq.read_schema(self.shards[0]).names
+        try:
+            names = pq.read_schema(self.shards[0]).names
+        except (pa.ArrowException, OSError) as exc:
+            raise _shard_error(self.shards[0], exc) from None
         soft = next((c for c in SOFT_COLUMNS if c in names), None)
         extra = [soft] if soft else []
         tables = []
         for path in self.shards:
-            tables.append(
-                pq.read_table(path, columns=["image", *LABEL_COLUMNS, "subject_id", *extra])
-            )
-        table = pa.concat_tables(tables)
+            try:
+                tables.append(
+                    pq.read_table(path, columns=["image", *LABEL_COLUMNS, "subject_id", *extra])
+                )
+            except (pa.ArrowException, OSError) as exc:
+                raise _shard_error(path, exc) from None
+        try:
+            table = pa.concat_tables(tables)
+        except pa.ArrowException as exc:
+            raise _shard_error(self.shards[-1], exc) from None
         self.soft, self.has_soft = _soft(table, soft, len(self.names["expression"]))
-        self._images = table.column("image").combine_chunks().field("bytes")
+        self._images = _image_bytes(table, self.root)
         labels = _labels(table)
         self.smile, self.expression = labels["smile"], labels["expression"]
         self.subject_id = table.column("subject_id").to_pylist()
@@ -203,11 +253,18 @@ class CorpusStream(_Corpus, IterableDataset):
 
     def _rows(self, shards: list[Path]) -> Iterator[tuple[bytes, int, int]]:
         for path in shards:
-            pf = pq.ParquetFile(path)
-            for group in range(pf.metadata.num_row_groups):
-                table = pf.read_row_group(group, columns=["image", *LABEL_COLUMNS])
+            try:
+                pf = pq.ParquetFile(path)
+                groups = pf.metadata.num_row_groups
+            except (pa.ArrowException, OSError) as exc:
+                raise _shard_error(path, exc) from None
+            for group in range(groups):
+                try:
+                    table = pf.read_row_group(group, columns=["image", *LABEL_COLUMNS])
+                except (pa.ArrowException, OSError) as exc:
+                    raise _shard_error(path, exc) from None
                 # one row group as Python objects: cheaper per row than Arrow scalars
-                images = table.column("image").combine_chunks().field("bytes").to_pylist()
+                images = _image_bytes(table, path).to_pylist()
                 labels = _labels(table)
                 yield from zip(
                     images, labels["smile"].tolist(), labels["expression"].tolist(), strict=True

@@ -259,9 +259,13 @@ def load_samples(stats: ShardStats) -> dict[tuple[str, str], list[Thumb]]:
             table = pf.read_row_group(group, columns=columns)
             local = [r - starts[group] for r in group_rows]
             for row, rec in zip(group_rows, table.take(local).to_pylist(), strict=True):
+                # a shard from elsewhere may hold anything in these columns: a value
+                # of the wrong type is shown as unknown, never trusted
+                rec = {k: v if isinstance(v, (str, dict)) else None for k, v in rec.items()}
                 image = rec.get("image") or {}
+                data = image.get("bytes") if isinstance(image, dict) else None
                 thumb = Thumb(
-                    uri=to_data_uri(image.get("bytes")),
+                    uri=to_data_uri(data if isinstance(data, bytes) else None),
                     dataset=rec.get("dataset") or "?",
                     split=rec.get("split") or "?",
                     key=rec.get("key") or "",
