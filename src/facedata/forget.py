@@ -40,6 +40,7 @@ from .corpus import (
     shard_file,
 )
 from .corpus.counts import count_shards
+from .corpus.read import text_problem
 from .errors import FacedataError
 from .paths import home
 from .withdrawals import (
@@ -84,9 +85,12 @@ def _check_shards(path: Path, corpus: dict) -> None:
     """Open every listed shard's footer, so a broken one stops forget before any write."""
     for shard in corpus["shards"]:
         try:
-            pq.ParquetFile(shard_file(path, shard["path"])).schema_arrow  # noqa: B018
+            schema = pq.ParquetFile(shard_file(path, shard["path"])).schema_arrow
         except (pa.ArrowException, OSError) as exc:
             raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
+        problem = text_problem(schema, ("subject_id", "dataset", "split"))
+        if problem:
+            raise _damaged(path, f"shard {shard['path']}: {problem}")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -102,3 +102,36 @@ def test_train_refuses_a_decompression_bomb_in_a_shard(corpus, capsys):
             ),
         )
     _clean(_train(capsys, corpus), "cannot be decoded", "pixels")
+
+
+@pytest.mark.parametrize("column", ["subject_id", "dataset", "split"])
+def test_forget_refuses_id_columns_that_are_not_text(corpus, capsys, column):
+    """Compared as text, a number or a list matches nobody: a withdrawal would miss."""
+    shard = _first_train(corpus)
+    before = shard.read_bytes()
+    _retype(shard, column, lambda n: pa.array([[1]] * n))
+    changed = shard.read_bytes()
+    res = run_cli(capsys, "forget", "--subject", "ds-a-s1", str(corpus))
+    _clean(res, "damaged corpus", f"column {column}", "not text")
+    assert shard.read_bytes() == changed != before
+
+
+def test_train_refuses_a_subject_column_that_is_not_text(corpus, capsys):
+    for shard in (corpus / "data").glob("*.parquet"):
+        _retype(shard, "subject_id", lambda n: pa.array(range(n)))
+    _clean(_train(capsys, corpus), "column subject_id", "not text")
+
+
+def test_train_refuses_a_class_index_past_the_heads_classes(corpus, capsys):
+    for shard in (corpus / "data").glob("*.parquet"):
+        _retype(shard, "smile", lambda n: pa.array([2**62] * n))
+    _clean(_train(capsys, corpus), "column smile holds class index")
+
+
+def test_report_skips_detection_scores_that_are_not_numbers(corpus, capsys):
+    for shard in (corpus / "data").glob("*.parquet"):
+        _retype(shard, "det_score", lambda n: pa.array(["high"] * n))
+    out = corpus.parent / "r.html"
+    res = run_cli(capsys, "report", str(corpus), "--out", str(out))
+    assert res.code == 0 and "Traceback" not in res.err, res.err
+    assert out.is_file()

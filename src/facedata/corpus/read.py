@@ -7,11 +7,27 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .record import shard_file
 from .row import HEADS, codec_of
 from .shards import DATA_DIR
+
+
+def text_problem(schema: pa.Schema, columns: Sequence[str]) -> str | None:
+    """Why one of `columns` (those present) does not hold text, or None.
+
+    A shard from someone else may type a subject id as a number or a list; compared
+    as text it would match nobody (a withdrawal missed) or end in a TypeError."""
+    for name in columns:
+        if name in schema.names:
+            kind = schema.field(name).type
+            if not (
+                pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
+            ):
+                return f"column {name} holds {kind}, not text"
+    return None
 
 
 def shard_files(root: Path) -> list[Path]:

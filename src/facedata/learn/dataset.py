@@ -144,7 +144,7 @@ class _Corpus:
         }
 
 
-def _labels(table: pa.Table) -> dict[str, np.ndarray]:
+def _labels(table: pa.Table, names: dict[str, list[str]]) -> dict[str, np.ndarray]:
     out = {}
     for head in HEADS:
         column = table.column(head)
@@ -153,7 +153,17 @@ def _labels(table: pa.Table) -> dict[str, np.ndarray]:
                 f"column {head} holds {column.type}, not class indices",
                 hint="this corpus predates typed labels; rebuild it with `facedata build`",
             )
-        out[head] = column.fill_null(-1).to_numpy().astype(np.int64)
+        values = column.fill_null(-1).to_numpy().astype(np.int64)
+        # an index past the head's classes would index the loss weights out of range
+        bad = values[(values < -1) | (values >= len(names[head]))]
+        if bad.size:
+            raise CorpusError(
+                f"column {head} holds class index {int(bad[0])}; the corpus names "
+                f"{len(names[head])} classes",
+                hint="the corpus is damaged or was not written by facedata; rebuild it with "
+                "`facedata build`",
+            )
+        out[head] = values
     return out
 
 
@@ -184,7 +194,7 @@ class CorpusDataset(_Corpus, Dataset):
             raise _shard_error(self.shards[-1], exc) from None
         self.soft, self.has_soft = _soft(table, soft, len(self.names["expression"]))
         self._images = _image_bytes(table, self.root)
-        labels = _labels(table)
+        labels = _labels(table, self.names)
         self.smile, self.expression = labels["smile"], labels["expression"]
         self.subject_id = table.column("subject_id").to_pylist()
 
@@ -265,7 +275,7 @@ class CorpusStream(_Corpus, IterableDataset):
                     raise _shard_error(path, exc) from None
                 # one row group as Python objects: cheaper per row than Arrow scalars
                 images = _image_bytes(table, path).to_pylist()
-                labels = _labels(table)
+                labels = _labels(table, self.names)
                 yield from zip(
                     images, labels["smile"].tolist(), labels["expression"].tolist(), strict=True
                 )

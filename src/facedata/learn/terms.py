@@ -22,10 +22,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..corpus import file_sha256
+from ..corpus import CorpusError, file_sha256
+from ..corpus.read import text_problem
 from ..corpus.record import CorpusRecord, read_corpus
 from ..errors import FacedataError
 from ..withdrawals import Withdrawal, WithdrawalIndex, read_ledger, subjects_of
@@ -95,11 +97,22 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
         read = split in SPLITS_READ
         if read:
             h.update(f"{split}\0{path.name}\0{file_sha256(path)}\n".encode())
-        names = pq.ParquetFile(path).schema_arrow.names
-        columns = ["subject_id", "dataset"] + [
-            c for c in ("license_tier", "detector") if c in names
-        ]
-        table = pq.read_table(path, columns=columns)
+        try:
+            schema = pq.ParquetFile(path).schema_arrow
+            names = schema.names
+            problem = text_problem(schema, ("subject_id", "dataset", "license_tier"))
+            if problem:
+                raise ValueError(problem)
+            columns = ["subject_id", "dataset"] + [
+                c for c in ("license_tier", "detector") if c in names
+            ]
+            table = pq.read_table(path, columns=columns)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise CorpusError(
+                f"cannot read shard {path}: {(str(exc).splitlines() or [''])[0][:300]}",
+                hint="the shard is damaged or was not written by facedata; rebuild the corpus "
+                "with `facedata build`",
+            ) from None
         if read and "detector" in names:
             detectors.update(str(d) for d in table.column("detector").to_pylist() if d)
         ids = table.column("subject_id").to_pylist()

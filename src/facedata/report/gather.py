@@ -166,6 +166,9 @@ def _pick(stats: ShardStats, table: pa.Table, shard: int, offset: int, cap: int)
 def _scores(stats: ShardStats, table: pa.Table) -> None:
     if "det_score" not in table.column_names:
         return
+    kind = table.column("det_score").type
+    if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+        return  # a shard from elsewhere with scores as text: no score histogram
     values = table.column("det_score").drop_null().to_numpy().astype(np.float64)
     values = values[np.isfinite(values)]
     inside = (values >= 0.0) & (values <= 1.0)
