@@ -28,6 +28,7 @@ fixed in LFW_SMILES below. Head pose is unknown for these photos and is written 
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -240,9 +241,10 @@ def write_own_data(folder: Path, manifests: Path) -> Path:
                 f"{name},{p.subject_id},,,{smile},{'happy' if smile == '1' else 'neutral'}"
             )
     (folder / "annotations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    consent = ["subject_id,scopes,signed,withdrawn,notes"]
-    consent += [f"{p.subject_id},{p.scopes},{CONSENT_SIGNED},,{p.story}" for p in PARTICIPANTS]
-    (folder / "consent.csv").write_text("\n".join(consent) + "\n", encoding="utf-8")
+    consent = [("subject_id", "scopes", "signed", "withdrawn", "notes")]
+    consent += [(p.subject_id, p.scopes, CONSENT_SIGNED, "", p.story) for p in PARTICIPANTS]
+    # csv.writer quotes a note holding a comma; the register refuses an unquoted one
+    (folder / "consent.csv").write_text(_csv_text(consent), encoding="utf-8")
     (folder / "README.txt").write_text(_own_readme(), encoding="utf-8")
     path = new_local_manifest(
         folder, OWN_ID, name="facedata demo participants", out=manifests / f"{OWN_ID}.yaml"
@@ -253,6 +255,13 @@ def write_own_data(folder: Path, manifests: Path) -> Path:
         text.replace("  align: detect\n", "  align: detect\n  precropped: true\n"), encoding="utf-8"
     )
     return path
+
+
+def _csv_text(rows: list[tuple[str, ...]]) -> str:
+    """Rows as CSV text, quoted where a value needs it, one `\\n` per line."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def _own_readme() -> str:
