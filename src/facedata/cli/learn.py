@@ -156,8 +156,9 @@ def predict(
     ],
     media: Annotated[Path, typer.Argument(help="An image or a video file.")],
     threshold: Annotated[
-        float, typer.Option("--threshold", help="Smile probability that counts as smiling.")
-    ] = 0.8,
+        float | None,
+        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+    ] = None,
     fps: Annotated[
         float, typer.Option("--fps", min=0.01, help="Video: frames read per second.")
     ] = 1.0,
@@ -174,15 +175,19 @@ def predict(
         Predictor,
         check_threshold,
         is_video,
+        model_threshold,
         readout,
         result_json,
         video_readout,
     )
 
-    check_threshold(threshold)
+    if threshold is not None:
+        check_threshold(threshold)
     if not media.is_file():
         raise PredictError(f"no file at {media}", hint="pass an image or a video file")
     loaded = Model(model)
+    if threshold is None:  # as `live` and `export`: train's verdict and predict's agree
+        threshold = model_threshold(loaded.meta)
     note = loaded.notice
     predictor = Predictor(loaded, whole_frame=whole_frame)
     if not as_json:
@@ -312,14 +317,14 @@ def live(
     ] = False,
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
-    from ..learn.predict import check_threshold
+    from ..learn.predict import check_threshold, model_threshold
     from ..learn.readout import final_status, show_live, write_json
     from ..learn.sources import open_source
     from ..learn.stream import LivePredictor, LiveSettings, load_model, run
 
     m = load_model(model)
     if threshold is None:
-        threshold = float(m.meta.get("threshold") or 0.8)
+        threshold = model_threshold(m.meta)
     check_threshold(threshold)
     settings = LiveSettings(
         threshold=threshold,
@@ -357,11 +362,11 @@ def export(
 ) -> None:
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
     from ..learn.export import export as run_export
-    from ..learn.predict import Model, check_threshold
+    from ..learn.predict import Model, check_threshold, model_threshold
     from ..learn.stream import LiveSettings
 
     if threshold is None:
-        threshold = float(Model(model).meta.get("threshold") or 0.8)
+        threshold = model_threshold(Model(model).meta)
     check_threshold(threshold)
     settings = LiveSettings(
         threshold=threshold,

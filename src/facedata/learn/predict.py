@@ -314,6 +314,23 @@ def video_readout(s: VideoSummary, threshold: float) -> Iterator[str]:
     yield from readout(mean_smile, mean_expr, threshold)
 
 
+def model_threshold(meta: dict[str, Any]) -> float:
+    """The smile threshold `facedata train` picked on validation, so that `predict`,
+    `live` and `export` give the verdict train reported; 0.8 for a model without one.
+    The metadata is untrusted: anything but a probability is refused with a hint."""
+    value = meta.get("threshold")
+    if value is None:
+        return 0.8
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = math.nan
+    if not (0.0 <= value <= 1.0):  # also NaN
+        raise PredictError(
+            f"the model's threshold {meta.get('threshold')!r} is not a probability",
+            hint="pass --threshold P (a value in [0, 1]), or retrain the model",
+        )
+    return float(value)
+
+
 def check_threshold(threshold: float) -> float:
     if not (0.0 <= threshold <= 1.0) or math.isnan(threshold):
         raise PredictError(
