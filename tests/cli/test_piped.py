@@ -65,3 +65,25 @@ def test_inspect_names_a_source_without_splits_unsplit(capsys, world, monkeypatc
     assert res.code == 0, res.err
     assert "(none)" not in res.out and "unsplit" in res.out
     assert "# splits" in res.out  # several tables: each headed when piped
+
+
+def test_a_long_line_of_text_stays_one_line_when_piped():
+    """rich wraps at 80 columns off a terminal: a path or a sentence cut in two is
+    lost to grep. Text stays whole; a table still renders as a table."""
+    import io
+
+    from rich.table import Table
+
+    from facedata.cli.app import TerminalConsole
+
+    buf = io.StringIO()
+    out = TerminalConsole(file=buf)
+    long = "root: /" + "/".join(["a-long-folder-name"] * 12)
+    out.print(long, highlight=False)
+    out.print("withdrawal logged", "(later builds leave the subject out)" * 3)
+    assert buf.getvalue().splitlines()[0] == long
+    assert len(buf.getvalue().splitlines()) == 2
+    table = Table("id", "name")
+    table.add_row("x", "y")
+    out.print(table)
+    assert "x" in buf.getvalue().splitlines()[-2]
