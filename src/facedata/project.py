@@ -132,8 +132,51 @@ def project_hint(name: str) -> str | None:
         return None
     return (
         f"{name} is a project folder with its own cache: run the command from inside it "
-        f"(cd {_quote(str(folder))}), or set FACEDATA_HOME={_quote(str(project.home))}"
+        f"(cd {_quote(str(folder))}), or set {_env_line(project)}"
     )
+
+
+def _env_line(project: Project) -> str:
+    """Both settings a command needs to work on `project` from elsewhere: its cache
+    alone would not find the datasets declared in its manifests."""
+    line = f"FACEDATA_HOME={_quote(str(project.home))}"
+    if project.manifests:
+        joined = os.pathsep.join(str(m) for m in project.manifests)
+        line += f" FACEDATA_MANIFESTS={_quote(joined)}"
+    return line
+
+
+# A failed command in a big folder (a home with thousands of entries) looks at this
+# many of them at most: the hint is a courtesy, never a slow path.
+SCAN_LIMIT = 512
+
+
+def dataset_hint(ids: list[str], folder: Path | None = None) -> str | None:
+    """For a dataset id the cache does not know: a project folder just below `folder`
+    (default: the current one) declares it, as `facedata demo`'s `own-data` is."""
+    wanted = {i.strip() for i in ids if i.strip() and "/" not in i and "\\" not in i}
+    if not wanted:
+        return None
+    try:
+        entries = list(os.scandir(folder or Path.cwd()))[:SCAN_LIMIT]
+    except OSError:
+        return None
+    for entry in sorted(entries, key=lambda e: e.name):
+        if not entry.is_dir(follow_symlinks=False) or not (Path(entry.path) / MARKER).is_file():
+            continue
+        try:
+            project = find_project(Path(entry.path))
+        except ManifestError:
+            continue
+        if project is None:
+            continue
+        found = sorted(i for i in wanted for m in project.manifests if (m / f"{i}.yaml").is_file())
+        if found:
+            return (
+                f"{', '.join(found)} is declared by the project folder {entry.name}: run the "
+                f"command from inside it (cd {_quote(entry.name)}), or set {_env_line(project)}"
+            )
+    return None
 
 
 def _quote(text: str) -> str:

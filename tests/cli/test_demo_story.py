@@ -81,10 +81,63 @@ def test_the_closing_list_walks_forget_commercial_build_and_report(demo, capsys,
     assert "FACEDATA_HOME" not in os.environ  # the CLI gave the environment back
 
 
-def test_from_outside_the_hint_says_how_to_reach_its_cache(demo, capsys):
+def test_from_outside_the_hint_says_how_to_reach_its_cache(demo, capsys, monkeypatch):
     res = run_cli(capsys, "inspect", "facedata-demo")
     assert res.code != 0
     assert "cd facedata-demo" in res.err and str(demo / "cache") in res.err
+    # the folder's hint leads: "run `facedata list`" would send the user the wrong way
+    assert res.err.splitlines()[1].startswith("hint: facedata-demo is a project folder")
+    # an id the demo declares, named from the folder above it
+    res = run_cli(capsys, "inspect", OWN_ID)
+    assert res.code != 0 and "declared by the project folder facedata-demo" in res.err
+    assert "cd facedata-demo" in res.err
+    # the hint's other way, followed literally, works: the cache alone would not do
+    hint = next(ln for ln in res.err.splitlines() if "FACEDATA_HOME=" in ln)
+    settings = dict(w.split("=", 1) for w in hint.split(", or set ")[1].split())
+    assert set(settings) == {"FACEDATA_HOME", "FACEDATA_MANIFESTS"}
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    for dataset in (OWN_ID, DATASET_ID):
+        res = run_cli(capsys, "inspect", dataset)
+        assert res.code == 0, res.err
+
+
+def test_a_moved_demo_folder_still_walks_its_closing_list(demo, capsys, monkeypatch):
+    moved = demo.parent / "demo2"
+    demo.rename(moved)
+    monkeypatch.delenv("FACEDATA_HOME")
+    monkeypatch.chdir(moved)
+    assert run_cli(capsys, "inspect", OWN_ID).code == 0
+    res = run_cli(capsys, "forget", "--subject", "P03", "--by", "dpo@example.org", "corpus")
+    assert res.code == 0, res.err
+    res = run_cli(
+        capsys, "build", "--commercial", "--datasets", f"{DATASET_ID},{OWN_ID}",
+        "--clearances", "clearances.yaml", "--out", "commercial", "--overwrite",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert _subjects(moved / "commercial") == {"P01", "P04"}
+    assert run_cli(capsys, "report", "commercial").code == 0
+
+
+def test_the_id_hint_only_names_a_project_that_declares_the_id(tmp_path, monkeypatch, capsys):
+    """No demo needed: a project folder is a marker and a manifests folder."""
+    from facedata.project import dataset_hint, marker_text
+
+    project = tmp_path / "proj"
+    (project / "manifests").mkdir(parents=True)
+    (project / MARKER).write_text(marker_text())
+    (project / "manifests" / "mine.yaml").write_text("id: mine\n")
+    assert "cd proj" in (dataset_hint(["other", "mine"], tmp_path) or "")
+    assert dataset_hint(["other"], tmp_path) is None
+    assert dataset_hint(["../proj/manifests/mine"], tmp_path) is None
+    os.chmod(project / MARKER, 0o666)  # a marker anyone may write is never followed
+    assert dataset_hint(["mine"], tmp_path) is None
+    os.chmod(project / MARKER, 0o644)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FACEDATA_MANIFESTS", raising=False)
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    res = run_cli(capsys, "inspect", "mine")
+    assert res.code != 0 and "declared by the project folder proj" in res.err
 
 
 def test_a_marker_is_read_only_in_its_own_folder_and_only_inside_it(tmp_path, monkeypatch):
