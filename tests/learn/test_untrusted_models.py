@@ -226,3 +226,14 @@ def test_a_crafted_threshold_is_a_clear_error(tmp_path, capsys, bad):
         assert res.code == 0 and "threshold 0.80" in res.out
         return
     assert res.code != 0 and "not a probability" in res.err and "Traceback" not in res.err
+
+
+def test_a_threshold_two_decimals_would_round_is_shown_in_full(tmp_path, capsys):
+    """49.16% beside "threshold 0.49" and NOT SMILING reads as a contradiction."""
+    from facedata.learn.metrics import threshold_text
+
+    assert threshold_text(0.8) == "0.80" and threshold_text(0.49351) == "0.4935"
+    path, face = _write(tmp_path, _model({"threshold": 0.49351})), _img(tmp_path)
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame")
+    assert res.code == 0, res.err
+    assert res.out.splitlines()[0].rstrip().endswith("threshold 0.4935")

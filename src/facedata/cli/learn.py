@@ -362,6 +362,7 @@ def export(
 ) -> None:
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
     from ..learn.export import export as run_export
+    from ..learn.metrics import threshold_text
     from ..learn.predict import Model, check_threshold, model_threshold
     from ..learn.stream import LiveSettings
 
@@ -379,7 +380,7 @@ def export(
     known = doc["terms"].get("known", True)
     console.print(
         f"wrote {escape(str(out))}: detector.onnx, classifier.onnx, facedata-export.json, "
-        f"README.md; threshold {doc['threshold']:.2f}",
+        f"README.md; threshold {threshold_text(doc['threshold'])}",
         highlight=False,
     )
     if known is False:

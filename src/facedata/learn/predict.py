@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import FacedataError
+from .metrics import threshold_text
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 BAR = 20  # blocks for 100%
@@ -271,7 +272,7 @@ def readout(smile: float | None, expression: dict[str, float], threshold: float)
             ]
             + ["verdict: none (no smile head)"]
         )
-    lines = [f"{_line('smile', smile):<{10 + 7 + BAR}}  threshold {threshold:.2f}"]
+    lines = [f"{_line('smile', smile):<{10 + 7 + BAR}}  threshold {threshold_text(threshold)}"]
     for name, p in sorted(expression.items(), key=lambda kv: -kv[1]):
         lines.append(_line(name, p).rstrip())
     if not expression:
