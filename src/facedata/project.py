@@ -104,6 +104,34 @@ def find_project(folder: Path | None = None) -> Project | None:
     return Project(root, home, manifests)
 
 
+def home_project(home_dir: Path) -> Path | None:
+    """The project folder whose own cache `home_dir` is (`facedata demo`'s), if any."""
+    here = Path(home_dir).resolve()
+    try:
+        project = find_project(here.parent)
+    except ManifestError:
+        return None
+    return project.root if project is not None and project.home == here else None
+
+
+def in_project(path: Path, root: Path | None) -> str | None:
+    """`path` relative to the project folder, for the registries of its cache."""
+    path = Path(path)
+    return path.relative_to(root).as_posix() if root and path.is_relative_to(root) else None
+
+
+def from_project(recorded: str, rel: object, root: Path | None) -> str:
+    """Where a registry entry of a project's cache points now: inside the folder the
+    cache is in, wherever that folder was copied or moved to. Registries hold absolute
+    paths; without this, `forget` in a copy of the demo reached the original's corpora
+    and models, and a moved demo found none of its own."""
+    if root is None or not isinstance(rel, str) or Path(rel).is_absolute():
+        return recorded
+    if ".." in Path(rel).parts:
+        return recorded
+    return str(root / rel)
+
+
 def apply_project(environ: dict[str, str] | os._Environ[str] = os.environ) -> Project | None:
     """Point FACEDATA_HOME / FACEDATA_MANIFESTS at the current folder's project.
 

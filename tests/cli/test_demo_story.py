@@ -171,3 +171,44 @@ def test_an_explicit_facedata_home_wins_over_the_marker(demo, capsys, monkeypatc
     monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "explicit"))
     rows = json.loads(run_cli(capsys, "list", "--json").out)
     assert {r["id"]: r["fetched"] for r in rows}[DATASET_ID] is None  # the explicit one
+
+
+def test_a_copied_project_folder_reaches_its_own_corpora_and_models(tmp_path, monkeypatch, capsys):
+    """The registries of a project's cache hold absolute paths: `forget` run in a copy
+    of the demo reached (and erased) the original folder's corpora and models."""
+    import shutil
+
+    from facedata.corpora import read_registry, register
+    from facedata.learn.registry import read_models
+    from facedata.learn.registry import register as register_model
+    from facedata.project import marker_text
+
+    original = tmp_path / "facedata-demo"
+    (original / "manifests").mkdir(parents=True)
+    (original / MARKER).write_text(marker_text())
+    (original / "corpus").mkdir()
+    (original / "corpus" / "corpus.json").write_text(json.dumps({"id": "c-1"}))
+    (original / "models" / "m").mkdir(parents=True)
+    monkeypatch.setenv("FACEDATA_HOME", str(original / "cache"))
+    register(original / "corpus", {"id": "c-1", "datasets": [{"id": "own-data"}]})
+    keys = ("trained", "statement", "banner", "tier", "heads", "datasets", "corpus")
+    register_model(
+        original / "models" / "m",
+        {**dict.fromkeys(keys, "x"), "subjects": {}, "clearances": []},
+    )
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    monkeypatch.setenv("FACEDATA_HOME", str(copy / "cache"))
+    assert [r.path for r in read_registry()] == [(copy / "corpus").resolve()]
+    assert [m["path"] for m in read_models()] == [str((copy / "models" / "m").resolve())]
+    # through the CLI, from inside the copy with no FACEDATA_HOME: the copy's own
+    monkeypatch.delenv("FACEDATA_HOME")
+    monkeypatch.chdir(copy)
+    listed = json.loads(run_cli(capsys, "corpora", "list", "--json").out)
+    assert [(r["path"], r["state"]) for r in listed] == [(str((copy / "corpus").resolve()), "ok")]
+    shutil.rmtree(copy / "corpus")  # gone from the copy: missing, never the original
+    listed = json.loads(run_cli(capsys, "corpora", "list", "--json").out)
+    assert [r["state"] for r in listed] == ["missing"]
+    # the original still reaches its own
+    monkeypatch.setenv("FACEDATA_HOME", str(original / "cache"))
+    assert [r.path for r in read_registry()] == [(original / "corpus").resolve()]
