@@ -88,3 +88,11 @@ def test_the_funnel_line_names_why_the_readers_dropped_entries():
     )
     corpus["drops"].update({f"r{i}": {"count": 1, "stage": "reader"} for i in range(3)})
     assert "; 2 more reasons in corpus.json)" in _funnel_line(corpus)
+
+
+def test_info_labels_the_version(capsys, tmp_path, monkeypatch):
+    """`GENKI-4K (genki4k) GENKI-R2009a` and the demo's `(facedata-demo) 1` read as noise."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    res = run_cli(capsys, "info", "genki4k")
+    assert res.code == 0, res.err
+    assert res.out.splitlines()[0].endswith("(genki4k), version GENKI-R2009a")
