@@ -150,7 +150,10 @@ def apply_project(environ: dict[str, str] | os._Environ[str] = os.environ) -> Pr
 def project_hint(name: str) -> str | None:
     """For a dataset or folder the cache does not know: `name` is a project folder here."""
     folder = Path(name)
-    if not (folder / MARKER).is_file():
+    try:
+        if not (folder / MARKER).is_file():
+            return None
+    except OSError:  # a path longer than the system allows: no hint, never a traceback
         return None
     try:
         project = find_project(folder)
@@ -190,7 +193,12 @@ def dataset_hint(ids: list[str], folder: Path | None = None) -> str | None:
     except OSError:
         return None
     for entry in sorted(entries, key=lambda e: e.name):
-        if not entry.is_dir(follow_symlinks=False) or not (Path(entry.path) / MARKER).is_file():
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if not (Path(entry.path) / MARKER).is_file():
+                continue
+        except OSError:
             continue
         try:
             project = find_project(Path(entry.path))
