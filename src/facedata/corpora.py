@@ -25,6 +25,7 @@ from .atomic import atomic_write_text
 from .corpus.shards import CORPUS_JSON
 from .errors import FacedataError
 from .paths import home
+from .project import from_project, home_project, in_project
 
 REGISTRY_NAME = "corpora.json"
 
@@ -74,9 +75,10 @@ def read_registry() -> list[Registered]:
         return []
     try:
         raw = jsontext.loads(path.read_text(encoding="utf-8"))
+        root = home_project(home())
         return [
             Registered(
-                Path(e["path"]),
+                Path(from_project(e["path"], e.get("in_project"), root)),
                 str(e.get("purpose") or "research"),
                 tuple(e.get("datasets") or ()),
                 str(e.get("created") or ""),
@@ -186,7 +188,9 @@ def drop(corpus_id_: str) -> list[Registered]:
 
 
 def _write(entries: list[Registered]) -> None:
-    body = {"corpora": [r.to_dict() for r in entries]}
+    root = home_project(home())
+    rows = [{**r.to_dict(), "in_project": in_project(r.path, root)} for r in entries]
+    body = {"corpora": rows}
     atomic_write_text(registry_path(), json.dumps(body, indent=2) + "\n")
 
 

@@ -213,7 +213,7 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dic
             # card counts and Croissant file hashes changed; a damaged citation in the
             # record is left out rather than allowed to block the erasure
             write_bundle(tmp, corpus, withhold_unsafe=True)
-        _rewrite_report(tmp)
+        _rewrite_report(tmp, name=path)  # the page names the corpus, not its temp copy
     return removed
 
 
@@ -243,7 +243,7 @@ def _scrub(corpus: dict, subject_id: str, scope: Scope = None) -> None:
         ]
 
 
-def _rewrite_report(root: Path, page: Path | None = None) -> None:
+def _rewrite_report(root: Path, page: Path | None = None, name: Path | None = None) -> None:
     """A report embeds thumbnails of rows: rebuild it from what is left, or delete it.
 
     `page` is one written outside the corpus (`report --out`); default: the corpus's own.
@@ -255,7 +255,7 @@ def _rewrite_report(root: Path, page: Path | None = None) -> None:
         return
     target.unlink()  # a hard link to the old page: never write through it
     try:
-        write_report(root, page)
+        write_report(root, page, name=name)
     except Exception:  # the page is derived; without it nothing of the subject remains
         target.unlink(missing_ok=True)
 

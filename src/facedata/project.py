@@ -134,6 +134,34 @@ def find_project(folder: Path | None = None) -> Project | None:
     return Project(root, home, manifests)
 
 
+def home_project(home_dir: Path) -> Path | None:
+    """The project folder whose own cache `home_dir` is (`facedata demo`'s), if any."""
+    here = Path(home_dir).resolve()
+    try:
+        project = find_project(here.parent)
+    except ManifestError:
+        return None
+    return project.root if project is not None and project.home == here else None
+
+
+def in_project(path: Path, root: Path | None) -> str | None:
+    """`path` relative to the project folder, for the registries of its cache."""
+    path = Path(path)
+    return path.relative_to(root).as_posix() if root and path.is_relative_to(root) else None
+
+
+def from_project(recorded: str, rel: object, root: Path | None) -> str:
+    """Where a registry entry of a project's cache points now: inside the folder the
+    cache is in, wherever that folder was copied or moved to. Registries hold absolute
+    paths; without this, `forget` in a copy of the demo reached the original's corpora
+    and models, and a moved demo found none of its own."""
+    if root is None or not isinstance(rel, str) or Path(rel).is_absolute():
+        return recorded
+    if ".." in Path(rel).parts:
+        return recorded
+    return str(root / rel)
+
+
 def apply_project(environ: dict[str, str] | os._Environ[str] = os.environ) -> Project | None:
     """Point FACEDATA_HOME / FACEDATA_MANIFESTS at the current folder's project.
 
@@ -152,7 +180,10 @@ def apply_project(environ: dict[str, str] | os._Environ[str] = os.environ) -> Pr
 def project_hint(name: str) -> str | None:
     """For a dataset or folder the cache does not know: `name` is a project folder here."""
     folder = Path(name)
-    if not (folder / MARKER).is_file():
+    try:
+        if not (folder / MARKER).is_file():
+            return None
+    except OSError:  # a path longer than the system allows: no hint, never a traceback
         return None
     try:
         project = find_project(folder)
@@ -162,8 +193,56 @@ def project_hint(name: str) -> str | None:
         return None
     return (
         f"{name} is a project folder with its own cache: run the command from inside it "
-        f"(cd {_quote(str(folder))}), or set FACEDATA_HOME={_quote(str(project.home))}"
+        f"(cd {_quote(str(folder))}), or set {_env_line(project)}"
     )
+
+
+def _env_line(project: Project) -> str:
+    """Both settings a command needs to work on `project` from elsewhere: its cache
+    alone would not find the datasets declared in its manifests."""
+    line = f"FACEDATA_HOME={_quote(str(project.home))}"
+    if project.manifests:
+        joined = os.pathsep.join(str(m) for m in project.manifests)
+        line += f" FACEDATA_MANIFESTS={_quote(joined)}"
+    return line
+
+
+# A failed command in a big folder (a home with thousands of entries) looks at this
+# many of them at most: the hint is a courtesy, never a slow path.
+SCAN_LIMIT = 512
+
+
+def dataset_hint(ids: list[str], folder: Path | None = None) -> str | None:
+    """For a dataset id the cache does not know: a project folder just below `folder`
+    (default: the current one) declares it, as `facedata demo`'s `own-data` is."""
+    wanted = {i.strip() for i in ids if i.strip() and "/" not in i and "\\" not in i}
+    if not wanted:
+        return None
+    try:
+        entries = list(os.scandir(folder or Path.cwd()))[:SCAN_LIMIT]
+    except OSError:
+        return None
+    for entry in sorted(entries, key=lambda e: e.name):
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if not (Path(entry.path) / MARKER).is_file():
+                continue
+        except OSError:
+            continue
+        try:
+            project = find_project(Path(entry.path))
+        except ManifestError:
+            continue
+        if project is None:
+            continue
+        found = sorted(i for i in wanted for m in project.manifests if (m / f"{i}.yaml").is_file())
+        if found:
+            return (
+                f"{', '.join(found)} is declared by the project folder {entry.name}: run the "
+                f"command from inside it (cd {_quote(entry.name)}), or set {_env_line(project)}"
+            )
+    return None
 
 
 def _quote(text: str) -> str:

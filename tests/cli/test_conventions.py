@@ -67,3 +67,32 @@ def test_help_imports_no_heavy_library():
     )
     res = run_python(code)
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_funnel_line_names_why_the_readers_dropped_entries():
+    """`after 6 unusable entries` hid that a participant's consent refused them."""
+    from facedata.cli.build import _funnel_line
+
+    corpus = {
+        "funnel": {"read": 6, "written": 5, "stages": {"reader": 6, "face": 1}},
+        "drops": {
+            "own-data: consent: no commercial scope": {"count": 3, "stage": "reader"},
+            "own-data: consent: withdrawn (erasure ledger)": {"count": 3, "stage": "reader"},
+            "own-data: no face": {"count": 1, "stage": "face"},
+        },
+    }
+    line = _funnel_line(corpus)
+    assert line == (
+        "6 read (after 6 entries dropped by the readers: own-data: consent: no commercial "
+        "scope 3; own-data: consent: withdrawn (erasure ledger) 3) - no face 1 = 5 written"
+    )
+    corpus["drops"].update({f"r{i}": {"count": 1, "stage": "reader"} for i in range(3)})
+    assert "; 2 more reasons in corpus.json)" in _funnel_line(corpus)
+
+
+def test_info_labels_the_version(capsys, tmp_path, monkeypatch):
+    """`GENKI-4K (genki4k) GENKI-R2009a` and the demo's `(facedata-demo) 1` read as noise."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    res = run_cli(capsys, "info", "genki4k")
+    assert res.code == 0, res.err
+    assert res.out.splitlines()[0].endswith("(genki4k), version GENKI-R2009a")

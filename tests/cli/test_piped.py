@@ -65,3 +65,44 @@ def test_inspect_names_a_source_without_splits_unsplit(capsys, world, monkeypatc
     assert res.code == 0, res.err
     assert "(none)" not in res.out and "unsplit" in res.out
     assert "# splits" in res.out  # several tables: each headed when piped
+
+
+def test_a_long_line_of_text_stays_one_line_when_piped():
+    """rich wraps at 80 columns off a terminal: a path or a sentence cut in two is
+    lost to grep. Text stays whole; a table still renders as a table."""
+    import io
+
+    from rich.table import Table
+
+    from facedata.cli.app import TerminalConsole
+
+    buf = io.StringIO()
+    out = TerminalConsole(file=buf)
+    long = "root: /" + "/".join(["a-long-folder-name"] * 12)
+    out.print(long, highlight=False)
+    out.print("withdrawal logged", "(later builds leave the subject out)" * 3)
+    assert buf.getvalue().splitlines()[0] == long
+    assert len(buf.getvalue().splitlines()) == 2
+    table = Table("id", "name")
+    table.add_row("x", "y")
+    out.print(table)
+    assert "x" in buf.getvalue().splitlines()[-2]
+
+
+def test_corpora_list_piped_and_as_json(capsys, tmp_path):
+    from facedata.corpora import register
+
+    assert json.loads(run_cli(capsys, "corpora", "list", "--json").out) == []
+    corpus = tmp_path / "with a space" / "c1"
+    corpus.mkdir(parents=True)
+    record = {"id": "c-1", "purpose": "research", "datasets": [{"id": "a"}, {"id": "b"}]}
+    (corpus / "corpus.json").write_text(json.dumps(record))
+    register(corpus, {**record, "created": "2026-01-01T00:00:00+00:00"})
+    register(tmp_path / "gone", {"id": "c-2", "datasets": [{"id": "a"}]})
+    rows = _tsv(run_cli(capsys, "corpora", "list").out)
+    assert rows[0] == ["id", "path", "purpose", "datasets", "created", "state"]
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id["c-1"][1] == str(corpus.resolve()) and by_id["c-1"][3] == "a,b"
+    assert by_id["c-1"][-1] == "ok" and by_id["c-2"][-1].startswith("missing")
+    data = json.loads(run_cli(capsys, "corpora", "list", "--json").out)
+    assert {d["id"]: d["state"] for d in data} == {"c-1": "ok", "c-2": "missing"}

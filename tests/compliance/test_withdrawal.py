@@ -122,6 +122,8 @@ def test_report_page_is_rewritten_without_the_subject(team):
     assert team.cli("forget", "--subject", "P001", str(a)).code == 0
     after = (a / "report.html").read_text()
     assert "P001" not in after and "P002_0001.jpg" in after
+    # the rewritten page names the corpus, never the temporary copy it was rebuilt in
+    assert ".partial" not in after and f"Corpus report: {a.parent.name}/{a.name}" in after
 
 
 def test_a_report_written_outside_the_corpus_is_rewritten_too(team):

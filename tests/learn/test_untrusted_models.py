@@ -202,3 +202,38 @@ def test_a_crafted_model_pt_config_is_refused_before_allocating(tmp_path, capsys
     torch.save(blob, path)
     res = run_cli(capsys, "predict", str(path), str(_img(tmp_path)), "--whole-frame")
     assert res.code != 0 and "network" in res.err and "Traceback" not in res.err
+
+
+@pytest.mark.parametrize("picked", [0.01, 0.99])
+def test_predict_uses_the_threshold_train_picked(tmp_path, capsys, picked):
+    """train reports the threshold it picked on validation; predict's verdict must use it
+    (as live and export do), not a fixed 0.8 the user never chose."""
+    path, face = _write(tmp_path, _model({"threshold": picked})), _img(tmp_path)
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame")
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0].rstrip().endswith(f"threshold {picked:.2f}")
+    assert lines[-1].startswith("verdict: SMILING" if picked < 0.5 else "verdict: NOT SMILING")
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame", "--threshold", "0.5")
+    assert res.code == 0 and res.out.splitlines()[0].rstrip().endswith("threshold 0.50")
+
+
+@pytest.mark.parametrize("bad", ['"0.7"', 7, -1, True, None, [0.5]])
+def test_a_crafted_threshold_is_a_clear_error(tmp_path, capsys, bad):
+    path, face = _write(tmp_path, _model({"threshold": bad})), _img(tmp_path)
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame")
+    if bad is None:  # JSON null: no threshold recorded, the documented 0.8
+        assert res.code == 0 and "threshold 0.80" in res.out
+        return
+    assert res.code != 0 and "not a probability" in res.err and "Traceback" not in res.err
+
+
+def test_a_threshold_two_decimals_would_round_is_shown_in_full(tmp_path, capsys):
+    """49.16% beside "threshold 0.49" and NOT SMILING reads as a contradiction."""
+    from facedata.learn.metrics import threshold_text
+
+    assert threshold_text(0.8) == "0.80" and threshold_text(0.49351) == "0.4935"
+    path, face = _write(tmp_path, _model({"threshold": 0.49351})), _img(tmp_path)
+    res = run_cli(capsys, "predict", str(path), str(face), "--whole-frame")
+    assert res.code == 0, res.err
+    assert res.out.splitlines()[0].rstrip().endswith("threshold 0.4935")

@@ -175,6 +175,25 @@ def test_commercial_banner(tmp_path: Path) -> None:
     assert "Cleared for commercial use" in html and "Non-commercial research only" not in html
 
 
+def test_a_refused_source_is_named_with_its_reason(tmp_path: Path) -> None:
+    """A refused source has no rows: only the decisions say it was asked for and why."""
+    cleared = FixtureDataset("cleared", "Cleared", ("smile",), "cc-by-4.0", "commercial")
+    make_corpus(tmp_path, 10, datasets=(cleared,), purpose="commercial")
+    record = json.loads((tmp_path / "corpus.json").read_text())
+    record["decisions"] = [
+        {"dataset": "cleared", "source": "official", "admitted": True, "reason": "cc-by-4.0"},
+        {"dataset": "sample", "source": "demo", "admitted": False, "reason": f"unknown {EVIL}"},
+    ]
+    record["detector_decision"] = {"name": "retinaface-mnet025", "admitted": False}
+    (tmp_path / "corpus.json").write_text(json.dumps(record))
+    html = write_report(tmp_path, samples=1).read_text()
+    assert "License decisions for this commercial build" in html
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "sample (demo) refused unknown x&lt;script&gt;" in text
+    assert "cleared (official) admitted" in text
+    assert "detector retinaface-mnet025 refused" in text
+
+
 def test_smile_only_corpus(tmp_path: Path) -> None:
     make_corpus(tmp_path, 12, datasets=(SMILE_SET,))
     html = write_report(tmp_path, samples=2).read_text()

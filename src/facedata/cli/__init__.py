@@ -12,7 +12,7 @@ import sys
 
 from rich.markup import escape
 
-from ..errors import FacedataError, disk_error
+from ..errors import FacedataError, UnknownDatasetError, disk_error
 from ..sanitize import terminal
 
 # Command modules register themselves on import; the order is the order in --help,
@@ -112,19 +112,20 @@ def _fail(exc: FacedataError) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    for hint in (h for h in (exc.hint, _project_hint()) if h):
+    # the project folder's hint first: it is what fixes the command, where it applies
+    for hint in (h for h in (_project_hint(exc), exc.hint) if h):
         console_err.print(
             f"[yellow]hint:[/] {escape(terminal(hint))}", highlight=False, soft_wrap=True
         )
     sys.exit(exc.exit_code)
 
 
-def _project_hint() -> str | None:
+def _project_hint(exc: FacedataError) -> str | None:
     """A failed command that named a project folder (or a path in one) from outside it:
     say how to use that folder's own cache. Only a hint; nothing is read from it."""
     from pathlib import Path
 
-    from ..project import find_project, project_hint
+    from ..project import dataset_hint, find_project, project_hint
 
     try:
         if find_project() is not None:
@@ -144,7 +145,11 @@ def _project_hint() -> str | None:
                 hint = None
             if hint:
                 return hint
-    return None
+    if not isinstance(exc, UnknownDatasetError):
+        return None
+    # `facedata inspect own-data` one folder above the demo: an id, not a path
+    ids = [i for a in sys.argv[1:] if not a.startswith("-") for i in a.split(",")]
+    return dataset_hint(ids)
 
 
 def _click_errors() -> tuple[type[Exception], type[Exception]]:

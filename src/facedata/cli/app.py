@@ -37,6 +37,19 @@ class TerminalConsole(Console):
 
         return super().render_str(terminal(text), *args, **kwargs)
 
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """Off a terminal (a pipe, a file, a CI log) a line of text stays one line:
+        rich would wrap it at 80 columns, breaking a path or a sentence that `grep`
+        then cannot find. Tables and panels keep their layout."""
+        if (
+            "soft_wrap" not in kwargs
+            and objects
+            and all(isinstance(o, str) for o in objects)
+            and not self.is_terminal
+        ):
+            kwargs["soft_wrap"] = True
+        super().print(*objects, **kwargs)
+
 
 console = TerminalConsole()
 console_err = TerminalConsole(stderr=True)

@@ -267,7 +267,7 @@ def build(
 
 
 STEP_NAMES = {
-    "reader": "unusable entries",
+    "reader": "entries dropped by the readers",
     "consent": "consent",
     "labels": "unmapped labels",
     "image": "undecodable",
@@ -284,9 +284,26 @@ def _funnel_line(corpus: dict) -> str:
     steps = [f" - {STEP_NAMES.get(k, k)} {n:,}" for k, n in stages.items() if n and k != "reader"]
     before = stages.get("reader", 0)
     head = f"{funnel.get('read', 0):,} read" + (
-        f" (after {before:,} {STEP_NAMES['reader']})" if before else ""
+        f" (after {before:,} {STEP_NAMES['reader']}{_reader_reasons(corpus)})" if before else ""
     )
     return f"{head}{''.join(steps)} = {funnel.get('written', 0):,} written"
+
+
+def _reader_reasons(corpus: dict, shown: int = 3) -> str:
+    """`: own-data: consent: no commercial scope 3`: a reader drops for many reasons
+    (consent refused, a missing file, a bad label row); the line names the largest."""
+    drops = corpus.get("drops") or {}
+    found = [
+        (str(reason), d["count"])
+        for reason, d in drops.items()
+        if isinstance(d, dict) and d.get("stage") == "reader" and isinstance(d.get("count"), int)
+    ]
+    if not found:
+        return ""
+    found.sort(key=lambda t: (-t[1], t[0]))
+    named = "; ".join(f"{reason} {n:,}" for reason, n in found[:shown])
+    more = f"; {len(found) - shown} more reasons in corpus.json" if len(found) > shown else ""
+    return f": {named}{more}"
 
 
 def _quoted(path: Path) -> str:

@@ -111,7 +111,8 @@ def info(
 
     m = load_catalog(manifests).get(dataset)
     lic = m.license
-    console.print(f"[bold]{shown(m.name)}[/] ([cyan]{m.id}[/]) {shown(m.version or '')}")
+    version = f", version {shown(m.version)}" if m.version else ""  # not a stray "1"
+    console.print(f"[bold]{shown(m.name)}[/] ([cyan]{m.id}[/]){version}")
     if m.homepage:
         console.print(f"homepage: {shown(m.homepage)}")
     if m.description:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -18,16 +19,35 @@ app.add_typer(corpora_app, name="corpora")
 
 
 @corpora_app.command("list")
-def list_corpora() -> None:
+def list_corpora(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+) -> None:
     """Every registered corpus with its id, and whether it is still where it was built."""
+    from rich.table import Table
+
     from ..corpora import read_registry
+    from .tables import show_table
 
     entries = read_registry()
+    if as_json:
+        rows = [{**r.to_dict(), "state": "ok" if r.exists else "missing"} for r in entries]
+        print(json.dumps(rows, indent=2))
+        return
     if not entries:
         console.print("no corpus is registered under this FACEDATA_HOME")
+        return
+    table = Table("id", "path", "purpose", "datasets", "created", "state")
     for r in entries:
         state = "ok" if r.exists else "[yellow]missing (moved or deleted)[/]"
-        console.print(f"{escape(str(r.id or '-'))}  {escape(str(r.path))}  {state}")
+        table.add_row(
+            escape(str(r.id or "-")),
+            escape(str(r.path)),
+            escape(r.purpose),
+            escape(",".join(r.datasets)),
+            escape(r.created),
+            state,
+        )
+    show_table(console, table)
 
 
 @corpora_app.command("find")

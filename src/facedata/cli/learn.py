@@ -232,6 +232,7 @@ def _predict_file(
         Predictor,
         check_threshold,
         is_video,
+        model_threshold,
         readout,
         result_json,
         video_readout,
@@ -245,9 +246,8 @@ def _predict_file(
             hint="pass an image or a video file, or a camera index, a URL or - (raw stdin)",
         )
     loaded = Model(model)
-    if threshold is None:
-        threshold = float(loaded.meta.get("threshold") or 0.8)
-    check_threshold(threshold)
+    if threshold is None:  # as `live` and `export`: train's verdict and predict's agree
+        threshold = model_threshold(loaded.meta)
     note = loaded.notice
     predictor = Predictor(loaded, whole_frame=whole_frame)
     if not as_json:
@@ -377,7 +377,7 @@ def live(
     ] = False,
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
-    from ..learn.predict import check_threshold
+    from ..learn.predict import check_threshold, model_threshold
     from ..learn.readout import final_status, show_live, write_json
     from ..learn.sources import open_source
     from ..learn.stream import LivePredictor, LiveSettings, load_model, run
@@ -385,7 +385,7 @@ def live(
     m = load_model(model)
     _notice(m.notice)  # the terms and every reason to doubt the model, before any verdict
     if threshold is None:
-        threshold = float(m.meta.get("threshold") or 0.8)
+        threshold = model_threshold(m.meta)
     check_threshold(threshold)
     settings = LiveSettings(
         threshold=threshold,
@@ -450,13 +450,14 @@ def export(
 ) -> None:
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
     from ..learn.export import export as run_export
-    from ..learn.predict import Model, check_threshold
+    from ..learn.metrics import threshold_text
+    from ..learn.predict import Model, check_threshold, model_threshold
     from ..learn.stream import LiveSettings
 
     loaded = Model(model)
     _notice(loaded.notice)  # what an application will be shipped with, said before it is
     if threshold is None:
-        threshold = float(loaded.meta.get("threshold") or 0.8)
+        threshold = model_threshold(loaded.meta)
     check_threshold(threshold)
     settings = LiveSettings(
         threshold=threshold,
@@ -469,7 +470,7 @@ def export(
     known = doc["terms"].get("known", True)
     console.print(
         f"wrote {escape(str(out))}: detector.onnx, classifier.onnx, facedata-export.json, "
-        f"README.md; threshold {doc['threshold']:.2f}",
+        f"README.md; threshold {threshold_text(doc['threshold'])}",
         highlight=False,
     )
     if known is False:

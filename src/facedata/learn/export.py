@@ -25,7 +25,7 @@ from ..errors import FacedataError
 from ..faces import retinaface
 from ..faces.align import template
 from .notice import inert
-from .predict import Model
+from .predict import Model, model_threshold
 from .stream import LiveSettings
 
 FORMAT = "facedata.export/1"
@@ -149,7 +149,7 @@ def export(model_path: Path, out: Path, settings: LiveSettings | None = None) ->
     if not onnx_path.is_file():
         raise ExportError(f"no model.onnx beside {model.path}", hint="pass the model folder")
     if settings is None:
-        settings = LiveSettings(threshold=float(model.meta.get("threshold") or 0.8))
+        settings = LiveSettings(threshold=model_threshold(model.meta))
     out = Path(out)
     _check_out(out)
     detector, info = _detector(model)

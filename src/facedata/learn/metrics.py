@@ -14,6 +14,13 @@ from typing import Any
 import numpy as np
 
 
+def threshold_text(threshold: float) -> str:
+    """`0.80`, but `0.4935` where two decimals would round: a readout of 49.16% beside
+    "threshold 0.49" and the verdict NOT SMILING would look wrong."""
+    short = f"{threshold:.2f}"
+    return short if abs(float(short) - threshold) < 1e-9 else f"{threshold:.4f}"
+
+
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     """Area under the ROC curve (Mann-Whitney with tied ranks); None with one class."""
     labels = np.asarray(labels).astype(bool)

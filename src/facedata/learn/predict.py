@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import FacedataError
+from .metrics import threshold_text
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 BAR = 20  # blocks for 100%
@@ -271,7 +272,7 @@ def readout(smile: float | None, expression: dict[str, float], threshold: float)
             ]
             + ["verdict: none (no smile head)"]
         )
-    lines = [f"{_line('smile', smile):<{10 + 7 + BAR}}  threshold {threshold:.2f}"]
+    lines = [f"{_line('smile', smile):<{10 + 7 + BAR}}  threshold {threshold_text(threshold)}"]
     for name, p in sorted(expression.items(), key=lambda kv: -kv[1]):
         lines.append(_line(name, p).rstrip())
     if not expression:
@@ -312,6 +313,23 @@ def video_readout(s: VideoSummary, threshold: float) -> Iterator[str]:
     names = list(readings[0].expression)
     mean_expr = {n: float(np.mean([r.expression[n] for r in readings])) for n in names}
     yield from readout(mean_smile, mean_expr, threshold)
+
+
+def model_threshold(meta: dict[str, Any]) -> float:
+    """The smile threshold `facedata train` picked on validation, so that `predict`,
+    `live` and `export` give the verdict train reported; 0.8 for a model without one.
+    The metadata is untrusted: anything but a probability is refused with a hint."""
+    value = meta.get("threshold")
+    if value is None:
+        return 0.8
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = math.nan
+    if not (0.0 <= value <= 1.0):  # also NaN
+        raise PredictError(
+            f"the model's threshold {meta.get('threshold')!r} is not a probability",
+            hint="pass --threshold P (a value in [0, 1]), or retrain the model",
+        )
+    return float(value)
 
 
 def check_threshold(threshold: float) -> float:

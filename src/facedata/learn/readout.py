@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
+from .metrics import threshold_text
 from .stream import FrameResult
 
 BAR = 20
@@ -28,7 +29,8 @@ def block(result: FrameResult, threshold: float) -> list[str]:
         if face.smile_smoothed is not None:
             p = face.smile_smoothed
             lines.append(
-                f"{'smile:':<10}{p * 100:>6.2f}% {_bar(p):<{BAR}}  ← threshold {threshold:.2f}"
+                f"{'smile:':<10}{p * 100:>6.2f}% {_bar(p):<{BAR}}  "
+                f"← threshold {threshold_text(threshold)}"
             )
         expr = face.expression_smoothed
         for name, p in sorted(expr.items(), key=lambda kv: -kv[1]):

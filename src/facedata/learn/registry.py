@@ -22,6 +22,7 @@ from filelock import FileLock
 from ..atomic import atomic_write_text
 from ..errors import FacedataError
 from ..paths import home
+from ..project import from_project, home_project, in_project
 from .terms import learnt_from
 
 REGISTRY_NAME = "models.json"
@@ -50,6 +51,9 @@ def read_models() -> list[dict[str, Any]]:
             isinstance(m, dict) and isinstance(m.get("path"), str) for m in models
         ):
             raise ValueError("`models` is not a list of model entries")
+        root = home_project(registry_path().parent)
+        for m in models:  # a copied or moved project folder: its own models
+            m["path"] = from_project(m["path"], m.get("in_project"), root)
         return [_clean(m) for m in models]
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise FacedataError(
@@ -72,6 +76,8 @@ def _clean(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(models: list[dict[str, Any]]) -> None:
+    root = home_project(registry_path().parent)
+    models = [{**m, "in_project": in_project(Path(m["path"]), root)} for m in models]
     atomic_write_text(registry_path(), json.dumps({"models": models}, indent=2) + "\n")
 
 

@@ -24,6 +24,7 @@ from .metrics import (
     majority_baseline,
     pick_threshold,
     smile_metrics,
+    threshold_text,
 )
 
 
@@ -82,7 +83,8 @@ def headline(trust: dict[str, Any], heads: list[str]) -> list[str]:
         lines.append(
             f"validation smile ({s['rows']} rows): balanced accuracy {pct(s['balanced_accuracy'])}"
             f" (majority baseline {pct(b['balanced_accuracy'])}), F1 {num(s['f1'])} (baseline "
-            f"{num(b['f1'])}), ROC AUC {num(s['roc_auc'])}; threshold {s['threshold']:.2f} "
+            f"{num(b['f1'])}), ROC AUC {num(s['roc_auc'])}; "
+            f"threshold {threshold_text(s['threshold'])} "
             + ("picked on validation" if s["picked_threshold"] is not None else "(default)")
         )
     if "expression" in heads:

@@ -6,7 +6,7 @@ from collections import Counter
 
 from . import plots
 from .gather import CorpusData, ShardStats
-from .html import figure, note, num, pct, section, table
+from .html import esc, figure, note, num, pct, section, table
 from .keys import (
     DECLARED_CROP,
     FALLBACK_FRAME,
@@ -136,10 +136,32 @@ def class_balance(data: CorpusData, head: str) -> str:
     return section(anchor, title, "".join(parts))
 
 
+def decisions(data: CorpusData) -> str:
+    """Each source's license decision, refused ones included: a refused source has no
+    rows, so without this table the page would not say it was asked for at all."""
+    rows = []
+    for d in data.meta.get("decisions") or []:
+        if isinstance(d, dict):
+            verdict = "admitted" if d.get("admitted") is True else "refused"
+            where = f"{d.get('dataset', '?')} ({d.get('source', '?')})"
+            rows.append([where, verdict, str(d.get("reason") or "")])
+    det = data.meta.get("detector_decision")
+    if isinstance(det, dict) and det.get("name"):
+        verdict = "admitted" if det.get("admitted") is True else "refused"
+        rows.append([f"detector {det['name']}", verdict, str(det.get("reason") or "")])
+    if not rows:
+        return ""
+    purpose = str(data.meta.get("purpose") or "this")
+    return f"<h3>License decisions for this {esc(purpose)} build</h3>" + table(
+        ["source", "decision", "why"], rows
+    )
+
+
 def license_mix(data: CorpusData) -> str:
     by = keyed(data.stats.count_by("license_tier", "license_id"))
+    decided = decisions(data)
     if not by:
-        return section("licenses", "License mix", note("The shards hold no rows."))
+        return section("licenses", "License mix", note("The shards hold no rows.") + decided)
     items = sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))
     total = sum(by.values())
     labels = [f"{lid} ({tier})" for (tier, lid), _ in items]
@@ -156,7 +178,7 @@ def license_mix(data: CorpusData) -> str:
     body = figure(plot, "rows per license") + table(
         ["tier", "license", "rows", "share"], rows, numeric=[2, 3]
     )
-    return section("licenses", "License mix", body)
+    return section("licenses", "License mix", body + decided)
 
 
 def alignment(data: CorpusData) -> str:
