@@ -41,7 +41,9 @@ def test_predict_defaults_to_the_threshold_live_and_export_use(tmp_path, capsys)
     res = run_cli(capsys, "predict", str(model), str(photo))
     assert res.code == 0, res.err
     first = res.out.splitlines()[0]
-    assert first.rstrip().endswith(f"threshold {picked:.2f}"), first
+    from facedata.learn.metrics import threshold_text
+
+    assert first.rstrip().endswith(f"threshold {threshold_text(picked)}"), first
     smile = float(first.split()[1].rstrip("%")) / 100
     verdict = "SMILING (at or above" if smile >= picked else "NOT SMILING (below"
     assert res.out.splitlines()[-1].startswith(f"verdict: {verdict}")
