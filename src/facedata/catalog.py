@@ -31,7 +31,16 @@ def manifest_dirs(extra: Iterable[Path] = ()) -> list[Path]:
                 f"manifest folder {d} does not exist",
                 hint="pass an existing folder to --manifests or fix FACEDATA_MANIFESTS",
             )
-    return dirs
+    # One folder named twice (a recipe's absolute path and the project marker's
+    # relative one) is read once: its manifests are not duplicates of themselves.
+    seen: set[Path] = set()
+    unique: list[Path] = []
+    for d in dirs:
+        key = d.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return unique
 
 
 def manifest_files(directory: Path) -> list[Path]:
