@@ -297,6 +297,12 @@ def _known_subjects(
     return known, per_corpus, unreadable
 
 
+def _learnt_by_a_model(subject_id: str) -> bool:
+    from .learn.registry import learnt_by_any
+
+    return learnt_by_any(subject_id)
+
+
 def _register_subjects(manifests: list[Path]) -> set[str]:
     """Subject ids in the consent registers of every local source the catalog knows."""
     from .catalog import Catalog
@@ -385,7 +391,7 @@ def _forget(
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
     known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
-    if subject_id not in known:
+    if subject_id not in known and not _learnt_by_a_model(subject_id):
         raise _unknown_subject(subject_id, known)
     scope: Scope = None
     if dataset is not None:

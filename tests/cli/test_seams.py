@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,23 @@ def test_the_recipe_rebuilds_from_inside_the_demo_folder(demo, capsys):
     assert res.code == 0, res.err
     assert "duplicate dataset id" not in res.err
     assert "withdrawn (erasure ledger) 3" in res.out
+
+
+def test_forget_without_paths_marks_a_model_trained_on_a_copy_under_another_home(
+    demo, tmp_path, capsys, monkeypatch
+):
+    pytest.importorskip("torch")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(demo / "corpus", elsewhere / "corpus")
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "second-home"))
+    monkeypatch.chdir(elsewhere)
+    res = run_cli(capsys, "train", "corpus", "--out", "m", "--epochs", "1", "--width", "4")
+    assert res.code == 0, res.err
+    # this home built no corpus, but a model here learnt from P04: forget must mark it
+    res = run_cli(capsys, "forget", "--subject", "P04")
+    assert res.code == 0, res.err
+    assert "marked for retraining" in res.out
+    res = run_cli(capsys, "models", "--json")
+    assert res.code == 0, res.err
+    [model] = json.loads(res.out)["models"]
+    assert [m["subject_id"] for m in model["marks"]] == ["P04"]

@@ -121,6 +121,15 @@ def marks_in(folder: Path) -> list[dict[str, Any]]:
     return [{"subject_id": "?", "action": RETRAIN, "reason": f"{MARKS} is unreadable"}]
 
 
+def learnt_by_any(subject_id: str) -> bool:
+    """Did a model registered in this home learn from `subject_id`? A model trained on
+    a corpus this home never built (a copy) still makes the id one `forget` must mark."""
+    try:
+        return any(learnt_from(m, subject_id) for m in read_models())
+    except (FacedataError, OSError):
+        return False
+
+
 def mark_models(subject_id: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
     """Mark every registered model trained on `subject_id`; return what was marked.
 
