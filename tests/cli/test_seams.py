@@ -53,3 +53,17 @@ def test_forget_without_paths_marks_a_model_trained_on_a_copy_under_another_home
     assert res.code == 0, res.err
     [model] = json.loads(res.out)["models"]
     assert [m["subject_id"] for m in model["marks"]] == ["P04"]
+
+
+def test_a_repeated_forget_marks_a_model_once(demo, capsys):
+    pytest.importorskip("torch")
+    res = run_cli(capsys, "train", "corpus", "--out", "m", "--epochs", "1", "--width", "4")
+    assert res.code == 0, res.err
+    for _ in range(2):
+        res = run_cli(capsys, "forget", "--subject", "P02")
+        assert res.code == 0, res.err
+    res = run_cli(capsys, "models", "--json")
+    [model] = json.loads(res.out)["models"]
+    assert [m["subject_id"] for m in model["marks"]] == ["P02"]
+    res = run_cli(capsys, "models")
+    assert "RETRAIN (1 withdrawal(s))" in res.out

@@ -160,7 +160,7 @@ def _mark(subject_id: str, entry: dict[str, Any], mark: dict[str, Any]) -> list[
             if not learnt_from(m, subject_id) or not _in_scope(m, entry):
                 continue
             if any(_same_mark(k, mark) for k in m.get("marks") or []):
-                continue  # already marked for this withdrawal (forget and train both mark)
+                continue  # already marked for this subject (forget and train both mark)
             m.setdefault("marks", []).append(mark)
             folder = Path(m["path"])
             present, problem = exists(m), None
@@ -179,10 +179,9 @@ def _mark(subject_id: str, entry: dict[str, Any], mark: dict[str, Any]) -> list[
 
 
 def _same_mark(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return (
-        a.get("subject_id") == b.get("subject_id")
-        and str(a.get("when") or "")[:19] == str(b.get("when") or "")[:19]
-    )
+    """One mark per subject: a model already told to retrain without them needs no
+    second mark (a repeated forget would count one withdrawal twice)."""
+    return a.get("subject_id") == b.get("subject_id")
 
 
 def _in_scope(model: dict[str, Any], entry: dict[str, Any]) -> bool:
