@@ -67,3 +67,18 @@ def test_a_repeated_forget_marks_a_model_once(demo, capsys):
     assert [m["subject_id"] for m in model["marks"]] == ["P02"]
     res = run_cli(capsys, "models")
     assert "RETRAIN (1 withdrawal(s))" in res.out
+
+
+def test_predict_warns_once_per_withdrawn_subject(demo, capsys):
+    pytest.importorskip("torch")
+    res = run_cli(capsys, "train", "corpus", "--out", "m", "--epochs", "1", "--width", "4")
+    assert res.code == 0, res.err
+    res = run_cli(capsys, "forget", "--subject", "P02")
+    assert res.code == 0, res.err
+    # a folder marked twice for one subject (as an older facedata wrote a repeated forget)
+    marks_file = demo / "m" / "MARKS.json"
+    marks = json.loads(marks_file.read_text())["marks"]
+    marks_file.write_text(json.dumps({"marks": [*marks, {**marks[0], "when": "2026-01-01"}]}))
+    res = run_cli(capsys, "predict", "m", "own-data/images/P01_01.jpg")
+    assert res.code == 0, res.err
+    assert res.err.count("subject P02, who withdrew") == 1

@@ -78,10 +78,12 @@ def notice(model_file: Path, terms: Any) -> Notice:
             "in this home's model registry (the model file was edited or replaced): the "
             "recorded terms are shown; retrain it, or restore the file train wrote"
         )
-    marks = list(marks_in(folder))
-    found = [m for e in entries for m in e.get("marks") or []]
+    # one warning per subject: a folder marked twice for one withdrawal says it once
+    marks: list[dict[str, Any]] = []
+    found = list(marks_in(folder))
+    found += [m for e in entries for m in e.get("marks") or []]
     found += _ledger_marks(terms)
-    seen = {m.get("subject_id") for m in marks}
+    seen: set[Any] = set()
     for m in found:
         if isinstance(m, dict) and m.get("subject_id") not in seen:
             seen.add(m.get("subject_id"))
