@@ -265,7 +265,8 @@ def decide(
             reason="unofficial mirror refused by --official-only; fetch the official source",
         )
     consent = (
-        f"; each participant is admitted only where the consent register ({source.consent}) "
+        f"; each participant is admitted only where the consent register ({source.consent}, "
+        "relative to its manifest) "
         f"grants {purpose} use on the build date"
         if source.kind == "local"
         else ""

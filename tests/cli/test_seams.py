@@ -82,3 +82,10 @@ def test_predict_warns_once_per_withdrawn_subject(demo, capsys):
     res = run_cli(capsys, "predict", "m", "own-data/images/P01_01.jpg")
     assert res.code == 0, res.err
     assert res.err.count("subject P02, who withdrew") == 1
+
+
+def test_the_consent_register_path_says_what_it_is_relative_to(demo, capsys):
+    # run from the project folder, a bare `../own-data/consent.csv` points outside it
+    res = run_cli(capsys, "build", "--datasets", "own-data", "--out", "own")
+    assert res.code == 0, res.err
+    assert "consent register (../own-data/consent.csv, relative to its manifest)" in res.out
