@@ -8,9 +8,11 @@ import shutil
 
 import pytest
 
+from tests.helpers.extras import needs
+
 from .conftest import DETECTOR_CLEARANCE, LONG_AGO
 
-pytest.importorskip("torch")
+pytestmark = needs("torch")
 
 FAST = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
 

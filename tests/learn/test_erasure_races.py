@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 
 from facedata import forget as forget_module
-from facedata.learn import train as train_module
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import aligned_face, make_corpus
+from tests.helpers.extras import needs
 
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+pytestmark = needs("torch", "onnxruntime")
 
 FAST = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
 SUBJECT = "smiles-s1"  # has train rows in the fixture corpus
@@ -34,6 +33,8 @@ def _train(capsys, corpus: Path, out: Path):
 def test_a_withdrawal_during_training_stops_the_model_being_written(tmp_path, capsys, monkeypatch):
     corpus = tmp_path / "c"
     make_corpus(corpus, n=24, size=32)
+    from facedata.learn import train as train_module
+
     real = train_module.model_terms
 
     def forget_while_training(*args, **kwargs):  # the loop has run: the weights hold P
@@ -53,6 +54,8 @@ def test_a_withdrawal_as_the_model_is_registered_still_marks_it(tmp_path, capsys
     corpus = tmp_path / "c"
     make_corpus(corpus, n=24, size=32)
     out = tmp_path / "m"
+    from facedata.learn import train as train_module
+
     real = train_module.register_model
 
     def forget_then_register(*args, **kwargs):  # forget marks the registry first

@@ -14,15 +14,16 @@ import numpy as np
 import pytest
 
 from tests.helpers.cli import run_cli
+from tests.helpers.extras import needs, optional
 from tests.helpers.photos import face_variant
 
-pytest.importorskip("torch")
-onnx = pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
+pytestmark = needs("torch", "onnx", "onnxruntime")
+onnx = optional("onnx")
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = """
 import runpy, sys
+from tests.helpers.extras import needs, optional
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 assert not [m for m in sys.modules if m.split(".")[0] == "facedata"], "imported facedata"

@@ -14,11 +14,11 @@ import pytest
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
+from tests.helpers.extras import needs
 from tests.helpers.photos import face_variant
 from tests.learn.test_export import RUNNER, _iou, _reference_loop
 
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+pytestmark = needs("torch", "onnxruntime")
 
 
 def test_a_smile_only_model_runs_live_and_its_export_reproduces_it(tmp_path, capsys, monkeypatch):

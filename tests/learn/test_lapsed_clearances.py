@@ -18,9 +18,9 @@ import yaml
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import FixtureDataset, aligned_face, make_corpus
+from tests.helpers.extras import needs
 
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+pytestmark = needs("torch", "onnxruntime")
 
 FAST = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
 FREE = FixtureDataset("free", "Free faces", ("smile",), "CC-BY-4.0", "commercial")

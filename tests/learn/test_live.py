@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from tests.helpers.cli import run_cli
+from tests.helpers.extras import needs, optional
 from tests.helpers.photos import face_variant
 from tests.helpers.servers import serve_files
 
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
-av = pytest.importorskip("av")
+pytestmark = needs("torch", "onnxruntime", "av")
+av = optional("av")
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,10 +16,12 @@ import yaml
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import SMILE_SET, FixtureDataset, aligned_face, make_corpus
+from tests.helpers.extras import needs, optional
 
-torch = pytest.importorskip("torch")
-ort = pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
+pytestmark = needs("torch", "onnxruntime", "onnx")
+torch = optional("torch")
+ort = optional("onnxruntime")
+onnx = optional("onnx")
 
 FAST = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
 

@@ -15,10 +15,10 @@ import pytest
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
+from tests.helpers.extras import needs
 from tests.helpers.photos import face_variant
 
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
+pytestmark = needs("torch", "onnxruntime")
 
 
 def test_predict_defaults_to_the_threshold_live_and_export_use(tmp_path, capsys):

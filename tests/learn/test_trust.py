@@ -13,8 +13,9 @@ import pytest
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
+from tests.helpers.extras import needs
 
-pytest.importorskip("torch")
+pytestmark = needs("torch")
 
 TRAIN = ("--width", "4", "--batch-size", "8", "--threads", "1")
 

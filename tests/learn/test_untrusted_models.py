@@ -15,10 +15,12 @@ import pytest
 
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import aligned_face
+from tests.helpers.extras import needs, optional
 
-onnx = pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+pytestmark = needs("onnx", "onnxruntime")
+onnx = optional("onnx")
+if onnx is not None:  # without the extra every test here skips (pytestmark)
+    from onnx import TensorProto, helper, numpy_helper
 
 LABELS = {"smile": ["no_smile", "smile"], "expression": ["neutral", "happy"]}
 IMAGE = {"mode": "RGB", "size": 32, "channels": 3}
