@@ -104,6 +104,35 @@ def train(
     )
 
 
+def _live_settings(
+    loaded,  # noqa: ANN001 - a facedata.learn.predict.Model
+    threshold: float | None,
+    detect_every: int,
+    detect_side: int,
+    smoothing: float,
+    hysteresis: float,
+    threads: int = 1,
+):  # noqa: ANN202 - a facedata.learn.stream.LiveSettings
+    """What `live` runs and `export` ships, in one place: the model's terms and every
+    reason to doubt it said first, then the threshold (given, else the one train picked,
+    so their verdicts are train's) and the detection and smoothing settings."""
+    from ..learn.predict import check_threshold, model_threshold
+    from ..learn.stream import LiveSettings
+
+    _notice(loaded.notice)
+    if threshold is None:
+        threshold = model_threshold(loaded.meta)
+    check_threshold(threshold)
+    return LiveSettings(
+        threshold=threshold,
+        detect_every=detect_every,
+        detect_side=detect_side,
+        time_constant=smoothing,
+        hysteresis=hysteresis,
+        threads=threads,
+    )
+
+
 def _cpu_threads(asked: int) -> int:
     """At most one thread per CPU: a `--threads 100000` would have the runtime start a
     hundred thousand threads and hang the machine before the first frame."""
@@ -377,29 +406,19 @@ def live(
     ] = False,
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
-    from ..learn.predict import check_threshold, model_threshold
     from ..learn.readout import final_status, show_live, write_json
     from ..learn.sources import open_source
-    from ..learn.stream import LivePredictor, LiveSettings, load_model, run
+    from ..learn.stream import LivePredictor, load_model, run
 
     m = load_model(model)
-    _notice(m.notice)  # the terms and every reason to doubt the model, before any verdict
-    if threshold is None:
-        threshold = model_threshold(m.meta)
-    check_threshold(threshold)
-    settings = LiveSettings(
-        threshold=threshold,
-        detect_every=detect_every,
-        detect_side=detect_side,
-        time_constant=smoothing,
-        hysteresis=hysteresis,
-        threads=_cpu_threads(threads),
+    settings = _live_settings(
+        m, threshold, detect_every, detect_side, smoothing, hysteresis, _cpu_threads(threads)
     )
     predictor = LivePredictor(m, settings)
     src = open_source(source, raw_format=stdin_format, size=size, every_frame=every_frame)
     results = run(src, predictor, max_frames)
     piped = as_json or not console.is_terminal
-    last = write_json(results) if piped else show_live(results, threshold, console)
+    last = write_json(results) if piped else show_live(results, settings.threshold, console)
     torn = _torn_tail(src)
     if last is None:
         from ..learn.stream import LiveError
@@ -451,20 +470,10 @@ def export(
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
     from ..learn.export import export as run_export
     from ..learn.metrics import threshold_text
-    from ..learn.predict import Model, check_threshold, model_threshold
-    from ..learn.stream import LiveSettings
+    from ..learn.predict import Model
 
-    loaded = Model(model)
-    _notice(loaded.notice)  # what an application will be shipped with, said before it is
-    if threshold is None:
-        threshold = model_threshold(loaded.meta)
-    check_threshold(threshold)
-    settings = LiveSettings(
-        threshold=threshold,
-        detect_every=detect_every,
-        detect_side=detect_side,
-        time_constant=smoothing,
-        hysteresis=hysteresis,
+    settings = _live_settings(
+        Model(model), threshold, detect_every, detect_side, smoothing, hysteresis
     )
     doc = run_export(model, out, settings)
     known = doc["terms"].get("known", True)
