@@ -92,6 +92,18 @@ def _count_rows(path: Path) -> int:
     return lines + (last != b"\n") - 1  # a last line without newline; minus the header
 
 
+def _votes(ds: str, row: list[str], where: str) -> list[float] | Drop:
+    """The ten annotators' vote counts of a FER+ label row (both the folders' label.csv
+    and fer2013new.csv put them after two leading fields), or the row's drop."""
+    try:
+        votes = [float(v) for v in row[2:]]
+    except ValueError:
+        return Drop(ds, "malformed row", where, "vote counts are not numbers")
+    if any(v < 0 or v != v for v in votes):
+        return Drop(ds, "malformed row", where, "negative vote count")
+    return votes
+
+
 def _read_labels_csv(ds: str, root: Path, options: dict[str, Any]) -> Iterator[Sample | Drop]:
     """fer2013new.csv paired row by row with fer2013.csv (generate_training_data.py)."""
     votes_path = find_one(root, str(options["labels_csv"]))
@@ -153,13 +165,9 @@ def _read_labels_csv(ds: str, root: Path, options: dict[str, Any]) -> Iterator[S
             if folder is None:
                 yield Drop(ds, "unknown split", where, f"Usage {usage!r}")
                 continue
-            try:
-                votes = [float(v) for v in vrow[2:]]
-            except ValueError:
-                yield Drop(ds, "malformed row", where, "vote counts are not numbers")
-                continue
-            if any(v < 0 or v != v for v in votes):
-                yield Drop(ds, "malformed row", where, "negative vote count")
+            votes = _votes(ds, vrow, where)
+            if isinstance(votes, Drop):
+                yield votes
                 continue
             code = majority(votes)
             if code is None:
@@ -215,13 +223,9 @@ def read_ferplus(
                 if len(row) != 12:
                     yield Drop(ds, "malformed row", where, f"{len(row)} fields, expected 12")
                     continue
-                try:
-                    votes = [float(v) for v in row[2:]]
-                except ValueError:
-                    yield Drop(ds, "malformed row", where, "vote counts are not numbers")
-                    continue
-                if any(v < 0 or v != v for v in votes):
-                    yield Drop(ds, "malformed row", where, "negative vote count")
+                votes = _votes(ds, row, where)
+                if isinstance(votes, Drop):
+                    yield votes
                     continue
                 path = label_path(folder, row[0].strip())
                 if isinstance(path, str):
