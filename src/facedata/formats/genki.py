@@ -66,6 +66,19 @@ RELEASE_LABELS = "GENKI-4K_Labels.txt"
 RELEASE_IMAGES = "GENKI-4K_Images.txt"
 
 
+def _label_line(ds: str, line: str, where: str) -> tuple[str, tuple[float, ...]] | Drop:
+    """One GENKI-4K label line, `smile yaw pitch roll` (the same in the release's
+    GENKI-4K_Labels.txt and a mirror's labels.txt), or the line's drop."""
+    tokens = line.split()
+    if len(tokens) != 4:
+        return Drop(ds, "malformed row", where, f"expected 'smile yaw pitch roll', got {line!r}")
+    try:
+        pose = tuple(floats(tokens[1:]))
+    except ValueError:
+        return Drop(ds, "bad number", where, f"pose is not numeric: {line!r}")
+    return tokens[0], pose
+
+
 def _read_release(ds: str, labels: Path) -> Iterator[Sample | Drop | Note]:
     """GENKI-R2009a/Subsets/GENKI-4K/{GENKI-4K_Labels.txt, GENKI-4K_Images.txt} with the
     images in GENKI-R2009a/files/ (two levels above the lists)."""
@@ -96,15 +109,11 @@ def _read_release(ds: str, labels: Path) -> Iterator[Sample | Drop | Note]:
         )
     for (n, line), name in zip(rows, names, strict=True):
         where = f"{labels.name}:{n}"
-        tokens = line.split()
-        if len(tokens) != 4:
-            yield Drop(ds, "malformed row", where, f"expected 'smile yaw pitch roll', got {line!r}")
+        parsed = _label_line(ds, line, where)
+        if isinstance(parsed, Drop):
+            yield parsed
             continue
-        try:
-            yaw, pitch, roll = floats(tokens[1:])
-        except ValueError:
-            yield Drop(ds, "bad number", where, f"pose is not numeric: {line!r}")
-            continue
+        smile, pose = parsed
         path = label_path(images, name)
         if isinstance(path, str):
             yield Drop(ds, "unsafe path", where, path)
@@ -113,9 +122,7 @@ def _read_release(ds: str, labels: Path) -> Iterator[Sample | Drop | Note]:
         if not path.is_file():
             yield Drop(ds, "missing image", where, key)
             continue
-        yield Sample(
-            ds, key, FileImage(path), {"smile": tokens[0]}, pose=(yaw, pitch, roll), where=where
-        )
+        yield Sample(ds, key, FileImage(path), {"smile": smile}, pose=pose, where=where)
 
 
 @register("genki")
@@ -156,14 +163,11 @@ def read_genki(
             continue
         path = images / pattern.format(n=n)
         key = rel(path, base)
-        if len(tokens) != 4:
-            yield Drop(ds, "malformed row", where, f"expected 'smile yaw pitch roll', got {line!r}")
+        parsed = _label_line(ds, line, where)
+        if isinstance(parsed, Drop):
+            yield parsed
             continue
-        try:
-            yaw, pitch, roll = floats(tokens[1:])
-        except ValueError:
-            yield Drop(ds, "bad number", where, f"pose is not numeric: {line!r}")
-            continue
+        smile, pose = parsed
         if not path.is_file():
             yield Drop(ds, "missing image", where, key)
             continue
@@ -171,8 +175,8 @@ def read_genki(
             ds,
             key,
             FileImage(path),
-            {"smile": tokens[0]},
-            pose=(yaw, pitch, roll),
+            {"smile": smile},
+            pose=pose,
             where=where,
         )
     # Images beyond the last label line have no label: count them, never drop silently.
