@@ -35,6 +35,7 @@ from .heads import heads_record
 from .shards import CORPUS_JSON
 
 if TYPE_CHECKING:
+    from ..licensing import Clearance
     from ..manifest import Manifest, Source
 
 CORPUS_FORMAT = "facedata-corpus/2"
@@ -190,8 +191,8 @@ class DatasetEntry(_Open):
     inputs: list[dict[str, Any]] = Field(
         default_factory=list, description="files read: name, origin, size, sha256"
     )
-    file_set: str | None = None
-    notes: list[Any] = Field(default_factory=list)
+    file_set: str | None = Field(None, description="the file set of the source that was read")
+    notes: list[str] = Field(default_factory=list, description="what the readers noted")
 
     @classmethod
     def of(
@@ -200,10 +201,10 @@ class DatasetEntry(_Open):
         source: Source,
         *,
         tier: str,
-        clearance: Any = None,
+        clearance: Clearance | None = None,
         inputs: Iterable[Mapping[str, Any]] = (),
         file_set: str | None = None,
-        notes: Iterable[Any] = (),
+        notes: Iterable[str] = (),
     ) -> DatasetEntry:
         """The entry of `source` of `manifest`, admitted at `tier` (under `clearance`)."""
         lic = manifest.license
