@@ -273,6 +273,18 @@ class CorpusRecord(_Open):
     shards: list[Shard] = Field(default_factory=list)
     forgotten: list[dict[str, Any]] = Field(default_factory=list)
     seconds: float | None = None
+    policy_date: str | None = Field(
+        None, description="the UTC date every license, clearance and consent decision used"
+    )
+    detector_decision: dict[str, Any] | None = Field(
+        None, description="whether the face detector's weights may serve the purpose, and why"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="what the build found wrong but not fatal"
+    )
+    withdrawals_applied: list[dict[str, Any]] = Field(
+        default_factory=list, description="logged withdrawals that left rows out of this build"
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form, holding only what the record has (absent keys stay absent).
