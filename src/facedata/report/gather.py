@@ -102,7 +102,7 @@ def load_corpus_json(root: Path) -> dict[str, Any]:
     return read_corpus(
         root,
         missing_hint="point at the folder `facedata build` wrote (it holds corpus.json and data/)",
-    ).to_dict()
+    ).to_json()
 
 
 def shard_paths(root: Path) -> list[Path]:
