@@ -38,6 +38,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now, share_alike
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
+from ..vocabulary import HEADS
 from ..withdrawals import (
     Withdrawal,
     WithdrawalIndex,
@@ -110,7 +111,7 @@ class Tally:
 
     def relabel(self, split: str, before: dict, changes: dict) -> None:
         """A written row's labels changed (a duplicate merged into it): fix the counts."""
-        for head in ("smile", "expression"):
+        for head in HEADS:
             if head in changes:
                 self.rows.label(split, head, before.get(head), -1)
                 self.rows.label(split, head, changes[head], +1)
@@ -129,7 +130,7 @@ class Tally:
 
     def duplicate(self, row: dict) -> None:
         """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
-        for head in ("smile", "expression"):
+        for head in HEADS:
             if row.get(head) is not None:
                 self.duplicates[head][str(row[head])] += 1
 

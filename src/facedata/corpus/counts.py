@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from ..vocabulary import HEADS
 from .row import codec_of
 
 # the columns `RowCounter.add` reads
@@ -86,7 +87,7 @@ def count_shards(paths: list[Path]) -> RowCounter:
         present = [c for c in COUNT_COLUMNS if c in pf.schema_arrow.names]
         for batch in pf.iter_batches(batch_size=4096, columns=present):
             for row in batch.to_pylist():
-                for head in ("smile", "expression"):
+                for head in HEADS:
                     value = row.get(head)
                     if isinstance(value, int):  # a class index (older corpora: a name)
                         row[head] = codec.decode(head, value)

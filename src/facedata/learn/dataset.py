@@ -40,7 +40,7 @@ from ..corpus import CorpusError, CorpusRecord, read_corpus
 from ..corpus.row import HEADS
 
 Transform = Callable[[Image.Image], torch.Tensor]
-LABEL_COLUMNS = ("smile", "expression")
+LABEL_COLUMNS = HEADS  # one column per head
 # the FER+ vote shares (a list of floats in taxonomy order, or null), under the names
 # a corpus may give them; absent from most corpora, and then simply not used
 SOFT_COLUMNS = ("expression_soft", "expression_votes")

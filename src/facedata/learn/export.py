@@ -24,6 +24,7 @@ from ..atomic import atomic_dir
 from ..errors import FacedataError
 from ..faces import retinaface
 from ..faces.align import template
+from ..vocabulary import HEADS
 from .notice import inert
 from .predict import Model, model_threshold
 from .stream import LiveSettings
@@ -103,7 +104,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "classifier": {
             "file": CLASSIFIER,
             "input": "image: NCHW float32 in [0, 1], batch free",
-            "outputs": [OUTPUTS[h] for h in ("smile", "expression") if h in model.heads],
+            "outputs": [OUTPUTS[h] for h in HEADS if h in model.heads],
             "heads": model.heads,
         },
         "preprocessing": {

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..vocabulary import HEADS
 from . import plots
 from .gather import CorpusData
 from .html import esc, figure, note, num, pct, section, table
@@ -174,7 +175,7 @@ def _dedup_balance(data: CorpusData) -> str:
     """Per head: class counts before dedup (kept + removed as duplicates) and after."""
     removed = get_dict(get_dict(data.meta, "funnel"), "duplicates_by_label")
     parts = []
-    for head in ("smile", "expression"):
+    for head in HEADS:
         kept = {k: n for k, n in keyed(data.stats.count_by(head)).items() if k != "(none)"}
         dups = Counter(
             {str(k): v for k, v in get_dict(removed, head).items() if _int(v) is not None}
