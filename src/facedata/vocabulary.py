@@ -99,7 +99,7 @@ class TierTerm:
     allows: frozenset[Purpose]
     meaning: str
     refusal: str | None
-    colour: str
+    color: str
 
 
 TIER_TERMS: dict[str, TierTerm] = {
@@ -142,7 +142,7 @@ TIER_TERMS: dict[str, TierTerm] = {
     )
 }
 UNKNOWN_TIER: Tier = "unknown"
-TIER_COLOURS: dict[str, str] = {t.name: t.colour for t in TIER_TERMS.values()}
+TIER_COLORS: dict[str, str] = {t.name: t.color for t in TIER_TERMS.values()}
 TIER_REFUSALS: dict[str, str] = {t.name: t.refusal for t in TIER_TERMS.values() if t.refusal}
 
 
