@@ -181,14 +181,13 @@ PERMISSION_WORDING: dict[str, str] = {
 # A new scope is one entry here: its name (as written in a register) and what it
 # permits. "research" and "commercial" are build purposes; "publication" permits
 # rendering the face for people outside the team.
-Scope = Literal["research", "commercial", "publication"]
 SCOPES: dict[str, str] = {
     "research": "rows may enter research corpora",
     "commercial": "rows may enter commercial corpora",
     "publication": "the face may be rendered for people outside the team "
     "(report thumbnails, dataset card samples)",
 }
-PUBLICATION: Scope = "publication"
+PUBLICATION = "publication"  # the scope report thumbnails and card samples need
 
 # --- drop stages -------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now, share_alike
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
-from ..vocabulary import HEADS
+from ..vocabulary import HEADS, STAGES
 from ..withdrawals import (
     Withdrawal,
     WithdrawalIndex,
@@ -63,8 +63,6 @@ from .target import existing_record, refuse_overwrite, same_build
 from .worker import Item, WorkSettings
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
-# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
-STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
