@@ -115,7 +115,7 @@ class TrainingDataProOptions(_Options):
 
 class YoloOptions(_Options):
     splits: dict[RelPath, Split] | None = None
-    head: Literal["expression", "smile"] = "expression"
+    head: Head = "expression"
     names_file: RelPath | None = None
 
 

@@ -38,6 +38,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..corpus import CorpusError, CorpusRecord, read_corpus
 from ..corpus.row import HEADS
+from ..vocabulary import SMILE_NAMES
 
 Transform = Callable[[Image.Image], torch.Tensor]
 LABEL_COLUMNS = HEADS  # one column per head
@@ -127,7 +128,7 @@ class _Corpus:
         self.mode = self.record.image.mode if self.record.image else "RGB"
         self.transform = transform or to_tensor
         self.names = {
-            "smile": ["no_smile", "smile"],
+            "smile": list(SMILE_NAMES),
             "expression": self.record.expression_names(),
         }
 

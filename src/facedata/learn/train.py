@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ..atomic import atomic_dir
 from ..errors import FacedataError
-from ..vocabulary import HEADS
+from ..vocabulary import HEADS, SMILE_NAMES
 from ..withdrawals import Withdrawal
 from .card import write_card
 from .dataset import CorpusDataset, CorpusStream
@@ -314,7 +314,7 @@ def train(
     stop.restore(model)
     after = evaluate(model, train_eval, device, w_smile, w_expr, names)
     final = evaluate(model, val_loader, device, w_smile, w_expr, names)
-    labels = {"smile": ["no_smile", "smile"], "expression": names}
+    labels = {"smile": list(SMILE_NAMES), "expression": names}
     image = {"mode": base.mode, "size": size, "channels": channels}
     metrics = {
         "corpus": {
