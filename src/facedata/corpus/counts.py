@@ -20,8 +20,7 @@ from .row import codec_of
 COUNT_COLUMNS = (
     "split",
     "dataset",
-    "smile",
-    "expression",
+    *HEADS,
     "align_status",
     "label_by_convention",
     "landmarks_error",

@@ -38,8 +38,7 @@ from .thumbs import Publication, Thumb, to_data_uri
 GROUP_COLUMNS = (
     "split",
     "dataset",
-    "smile",
-    "expression",
+    *HEADS,
     "license_id",
     "license_tier",
     "align_status",
