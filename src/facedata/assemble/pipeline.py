@@ -42,6 +42,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now, share_alike
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
+from ..vocabulary import HEADS, STAGES
 from ..withdrawals import (
     Withdrawal,
     WithdrawalIndex,
@@ -66,8 +67,6 @@ from .target import refuse_overwrite, same_build
 from .worker import Item, WorkSettings
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
-# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
-STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
@@ -114,7 +113,7 @@ class Tally:
 
     def relabel(self, split: str, before: dict, changes: dict) -> None:
         """A written row's labels changed (a duplicate merged into it): fix the counts."""
-        for head in ("smile", "expression"):
+        for head in HEADS:
             if head in changes:
                 self.rows.label(split, head, before.get(head), -1)
                 self.rows.label(split, head, changes[head], +1)
@@ -133,7 +132,7 @@ class Tally:
 
     def duplicate(self, row: dict) -> None:
         """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
-        for head in ("smile", "expression"):
+        for head in HEADS:
             if row.get(head) is not None:
                 self.duplicates[head][str(row[head])] += 1
 
