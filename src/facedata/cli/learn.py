@@ -185,14 +185,6 @@ def _summary(m: dict, out: Path, soft_labels: bool) -> None:
     )
 
 
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.1%}"
-
-
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.3f}"
-
-
 @app.command()
 def predict(
     model: Annotated[
