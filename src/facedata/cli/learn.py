@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from .app import app, console
+from .options import JsonInsteadFlag, json_flag
 
 
 @app.command()
@@ -218,7 +219,7 @@ def predict(
     stdin_format: Annotated[
         str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
     ] = "rgb24",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    as_json: JsonInsteadFlag = False,
 ) -> None:
     """Smile and expression probabilities for the face in an image, or per video frame.
 
@@ -312,7 +313,7 @@ def _notice(note) -> None:  # noqa: ANN001 - a facedata.learn.notice.Notice
 
 @app.command("models")
 def models(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    as_json: JsonInsteadFlag = False,
 ) -> None:
     """List the models trained under this FACEDATA_HOME, with their terms and marks."""
     from ..learn.notice import inert
@@ -394,7 +395,7 @@ def live(
     ] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 1,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON line per frame (the default when piped).")
+        bool, json_flag("One JSON line per frame (the default when piped).")
     ] = False,
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
