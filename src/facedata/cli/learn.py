@@ -17,6 +17,25 @@ from rich.markup import escape
 from .app import app, console
 from .options import JsonInsteadFlag, json_flag
 
+# What `live` runs and `export` ships: one declaration of each setting, so the two
+# commands take the same flags with the same checks (defaults: learn.stream.LiveSettings).
+ThresholdOpt = Annotated[
+    float | None,
+    typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+]
+DetectEveryOpt = Annotated[
+    int, typer.Option("--detect-every", min=1, help="Run the detector every N frames.")
+]
+DetectSideOpt = Annotated[
+    int, typer.Option("--detect-side", min=0, help="Detect on a copy this long (0: full).")
+]
+SmoothingOpt = Annotated[
+    float, typer.Option("--smoothing", min=0.0, help="EMA time constant, seconds.")
+]
+HysteresisOpt = Annotated[
+    float, typer.Option("--hysteresis", min=0.0, max=0.5, help="Verdict dead band.")
+]
+
 
 @app.command()
 def train(
@@ -362,22 +381,11 @@ def live(
             "or - for raw frames on standard input."
         ),
     ],
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
-    ] = None,
-    detect_every: Annotated[
-        int, typer.Option("--detect-every", min=1, help="Run the detector every N frames.")
-    ] = 5,
-    detect_side: Annotated[
-        int, typer.Option("--detect-side", min=0, help="Detect on a copy this long (0: full).")
-    ] = 320,
-    smoothing: Annotated[
-        float, typer.Option("--smoothing", min=0.0, help="EMA time constant, seconds.")
-    ] = 0.25,
-    hysteresis: Annotated[
-        float, typer.Option("--hysteresis", min=0.0, max=0.5, help="Verdict dead band.")
-    ] = 0.05,
+    threshold: ThresholdOpt = None,
+    detect_every: DetectEveryOpt = 5,
+    detect_side: DetectSideOpt = 320,
+    smoothing: SmoothingOpt = 0.25,
+    hysteresis: HysteresisOpt = 0.05,
     stdin_format: Annotated[
         str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
     ] = "rgb24",
@@ -451,14 +459,11 @@ def _torn_tail(src: object) -> str | None:
 def export(
     model: Annotated[Path, typer.Argument(help="A `facedata train` folder or its model.onnx.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the exported files.")],
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
-    ] = None,
-    detect_every: Annotated[int, typer.Option("--detect-every", min=1)] = 5,
-    detect_side: Annotated[int, typer.Option("--detect-side", min=0)] = 320,
-    smoothing: Annotated[float, typer.Option("--smoothing", min=0.0)] = 0.25,
-    hysteresis: Annotated[float, typer.Option("--hysteresis", min=0.0, max=0.5)] = 0.05,
+    threshold: ThresholdOpt = None,
+    detect_every: DetectEveryOpt = 5,
+    detect_side: DetectSideOpt = 320,
+    smoothing: SmoothingOpt = 0.25,
+    hysteresis: HysteresisOpt = 0.05,
 ) -> None:
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
     from ..learn.export import export as run_export
