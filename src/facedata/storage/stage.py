@@ -1,0 +1,184 @@
+"""Use a corpus on object storage as a local folder: staged in, and published back.
+
+`facedata report`, `cite`, `forget` and `train` work on folders. A remote corpus is
+copied (record first, then exactly the files it names, each checked against the size
+and hash the record gives) into `$FACEDATA_HOME/remote/ID-HASH`, keyed by the corpus
+id and the record's own hash, so a second read of the same version downloads nothing
+and a new version never reads a stale copy. A command that changes the corpus
+(`forget`, `cite`) works on a private copy that is published back as a new version,
+and the staged copies of older versions are deleted then: they hold rows that were
+just erased.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from .. import confine, jsontext
+from ..atomic import atomic_write_text
+from ..corpus.record import MAX_RECORD, REBUILD, CorpusError, parse_record
+from ..corpus.shards import CORPUS_JSON
+from ..paths import home
+from .layout import local_record, root_of
+from .location import Location, is_remote, parse
+from .publish import publish
+from .remote import Store, connect
+
+MAX_FILE = 256 * 1024 * 1024  # a non-shard file (README, report page, licenses)
+ATTEMPTS = 2  # a record replaced while its files were read is read again, once
+READY = ".staged"
+
+
+def cache_root() -> Path:
+    return home() / "remote"
+
+
+def _fetch_record(store: Store) -> tuple[bytes, dict[str, Any]]:
+    where = store.loc.url
+    raw = store.read_bytes(CORPUS_JSON, MAX_RECORD)
+    if raw is None:
+        raise CorpusError(
+            f"{where} is not a facedata corpus (no {CORPUS_JSON})",
+            hint="pass the URL `facedata build --out` published to",
+        )
+    try:
+        data = jsontext.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise CorpusError(f"{where} is a damaged corpus: {exc}", hint=REBUILD) from None
+    if not isinstance(data, dict):
+        raise CorpusError(f"{where} is a damaged corpus: its record is no object", hint=REBUILD)
+    return raw, data
+
+
+def _fetch_file(store: Store, key: str, dest: Path, size: int | None, sha256: str | None) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    limit = size if size is not None else MAX_FILE
+    h = hashlib.sha256()
+
+    class _Hashing:
+        def __init__(self, fh: Any) -> None:
+            self.fh = fh
+
+        def write(self, block: bytes) -> None:
+            h.update(block)
+            self.fh.write(block)
+
+    with open(dest, "xb") as fh:
+        got = store.download(key, _Hashing(fh), limit)  # type: ignore[arg-type]
+    if (size is not None and got != size) or (sha256 and h.hexdigest() != sha256):
+        raise _Changed(f"{store.loc.url}/{key} does not match the record")
+
+
+class _Changed(Exception):
+    """A file differs from what the record says: replaced meanwhile, or damaged."""
+
+
+def _stage_once(store: Store) -> Path:
+    raw, remote = _fetch_record(store)
+    where = store.loc.url
+    data, version, files = local_record(remote, where)
+    record = parse_record(data, where)  # the same checks as a local corpus
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    name = f"{record.id or 'corpus'}-{digest}"
+    confine.check_name(name, "corpus id")
+    target = cache_root() / name
+    if (target / READY).is_file():
+        return target
+    cache_root().mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache_root()))
+    try:
+        root = root_of(version)
+        for shard in record.shards:
+            dest = confine.inside(tmp, tmp / shard.path, f"shard {shard.path}")
+            _fetch_file(store, f"{root}/{shard.path}", dest, shard.bytes, shard.sha256)
+        for item in files:
+            dest = confine.inside(tmp, tmp / item["path"], f"file {item['path']}")
+            size = min(int(item["bytes"]), MAX_FILE)
+            _fetch_file(store, f"{root}/{item['path']}", dest, size, item.get("sha256"))
+        atomic_write_text(tmp / CORPUS_JSON, json.dumps(data, indent=2, default=str))
+        (tmp / READY).write_text(where + "\n", encoding="utf-8")
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / READY).is_file():  # not another reader staging the same
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def stage(loc: Location) -> Path:
+    """A local, complete, checked copy of the corpus at `loc` (shared: read only)."""
+    store = connect(loc)
+    for attempt in range(ATTEMPTS):
+        try:
+            return _stage_once(store)
+        except _Changed as exc:
+            if attempt + 1 == ATTEMPTS:
+                raise CorpusError(
+                    f"{loc.url} changed or is damaged: {exc}",
+                    hint="if a publish was running, run the command again; else publish the "
+                    "corpus again",
+                ) from None
+    raise AssertionError("unreachable")
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, str]]:
+    from ..corpus.shards import file_sha256
+
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_size, file_sha256(p))
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+    }
+
+
+def forget_stale(corpus_id: str | None, keep: Path | None = None) -> None:
+    """Delete the staged copies of a corpus other than `keep` (after it was rewritten)."""
+    if not corpus_id or not cache_root().is_dir():
+        return
+    for folder in cache_root().glob(f"{corpus_id}-*"):
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterator[Any]:
+    """`value` itself when it is local (or None); else a staged copy of the remote corpus.
+
+    With `writeback`, the copy is private and, if the body changed it, published back
+    as a new version when the body returns without an error."""
+    loc = parse(value) if is_remote(value) else None
+    if loc is None:
+        yield value
+        return
+    shared = stage(loc)
+    if not writeback:
+        yield shared
+        return
+    work = Path(tempfile.mkdtemp(prefix=".work.", dir=cache_root()))
+    try:
+        copy = work / "corpus"
+        shutil.copytree(shared, copy, ignore=shutil.ignore_patterns(READY))
+        before = _snapshot(copy)
+        yield copy
+        if copy.is_dir() and _snapshot(copy) != before:
+            publish(copy, loc)
+            corpus_id = jsontext.loads((copy / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
+            forget_stale(corpus_id if isinstance(corpus_id, str) else None)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def local_corpora(values: list[Path] | None, *, writeback: bool = True) -> Iterator[list[Path]]:
+    """`local_corpus` for a list: every remote one staged, all published back at the end."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(local_corpus(v, writeback=writeback)) for v in values or []]
