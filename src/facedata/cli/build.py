@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from ..errors import BuildError, disk_error
 from .app import ManifestsOpt, app, console
 from .progress import build_progress
@@ -200,10 +201,10 @@ def build(
         and all(v is None for v in overrides.values())
     )
     argv = ["facedata", *sys.argv[1:]]
-    with build_progress(console) as update:
+    with build_progress(console) as update, storage.build_target(recipe) as target:
         try:
             corpus = run_build(
-                recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
+                target, argv=argv, progress=update, overwrite=overwrite, replay=replay
             )
         except OSError as exc:  # a full disk under --out; the corpus there is left as it was
             raise disk_error(exc, recipe.out, "write the corpus at") from None

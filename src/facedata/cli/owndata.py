@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from .app import ManifestsOpt, app, console
 from .catalog import manifest_app
 
@@ -115,7 +116,8 @@ def forget(
     """
     from ..forget import forget as run_forget
 
-    record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
+    with storage.local_corpora(corpora) as named:
+        record = run_forget(subject, named, dataset=dataset, by=by, manifests=manifests or [])
     if record.get("copies"):
         console.print(
             f"--dataset {escape(str(dataset))} also covers "
