@@ -200,6 +200,7 @@ def build(
         and recipe_file.resolve().parent == Path(recipe.out).resolve()
         and all(v is None for v in overrides.values())
     )
+    recipe = storage.named(recipe)  # --out s3://... stays a URL, not a path
     argv = ["facedata", *sys.argv[1:]]
     with build_progress(console) as update, storage.build_target(recipe) as target:
         try:

@@ -24,7 +24,8 @@ _WHERE = {
     "redact": "location",
     "shown": "location",
     "build_target": "build",
-    "publish": "publish",
+    "named": "build",
+    "publish": "publishing",
     "local_corpora": "stage",
     "local_corpus": "stage",
 }

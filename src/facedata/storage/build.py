@@ -21,8 +21,8 @@ from ..corpus.record import MAX_RECORD, REBUILD, CorpusError
 from ..corpus.shards import CORPUS_JSON
 from ..errors import FacedataError
 from .layout import local_record
-from .location import Location, is_remote, parse, redact
-from .publish import publish
+from .location import Location, is_remote, parse, redact, shown
+from .publishing import publish
 from .remote import connect
 from .stage import cache_root, forget_stale
 
@@ -42,6 +42,14 @@ def _seed(loc: Location, out: Path) -> bytes | None:
     out.mkdir(parents=True, exist_ok=True)
     (out / CORPUS_JSON).write_bytes(body)
     return body
+
+
+def named(recipe: Any) -> Any:
+    """`recipe` with a remote --out written as its URL (a path option made `s3://b/k`
+    into `s3:/b/k`), without credentials, for every message that names it."""
+    if not is_remote(recipe.out):
+        return recipe
+    return recipe.model_copy(update={"out": shown(recipe.out)})
 
 
 @contextmanager

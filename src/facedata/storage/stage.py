@@ -28,7 +28,7 @@ from ..corpus.shards import CORPUS_JSON
 from ..paths import home
 from .layout import local_record, root_of
 from .location import Location, is_remote, parse
-from .publish import publish
+from .publishing import publish
 from .remote import Store, connect
 
 MAX_FILE = 256 * 1024 * 1024  # a non-shard file (README, report page, licenses)
