@@ -76,7 +76,7 @@ def build_target(recipe: Any) -> Iterator[Any]:
             publish(out, loc)
             corpus_id = json.loads(record.read_text(encoding="utf-8")).get("id")
             _register(out, loc, corpus_id)
-            forget_stale(corpus_id if isinstance(corpus_id, str) else None)
+            forget_stale(corpus_id if isinstance(corpus_id, str) else None, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

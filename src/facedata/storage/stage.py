@@ -86,7 +86,7 @@ def _stage_once(store: Store) -> Path:
     data, version, files = local_record(remote, where)
     record = parse_record(data, where)  # the same checks as a local corpus
     digest = hashlib.sha256(raw).hexdigest()[:16]
-    name = f"{record.id or 'corpus'}-{digest}"
+    name = f"{_family(record.id, store.loc)}-{digest}"
     confine.check_name(name, "corpus id")
     target = cache_root() / name
     if (target / READY).is_file():
@@ -140,13 +140,19 @@ def _snapshot(root: Path) -> dict[str, tuple[int, str]]:
     }
 
 
-def forget_stale(corpus_id: str | None, keep: Path | None = None) -> None:
-    """Delete the staged copies of a corpus other than `keep` (after it was rewritten)."""
-    if not corpus_id or not cache_root().is_dir():
+def _family(corpus_id: str | None, loc: Location) -> str:
+    """The first part of a staged copy's name: the corpus id, or (a corpus from before
+    ids) a hash of where it lives; every version of one corpus shares it."""
+    return corpus_id or "url-" + hashlib.sha256(loc.url.encode()).hexdigest()[:16]
+
+
+def forget_stale(corpus_id: str | None, loc: Location) -> None:
+    """Delete every staged copy of a corpus (after it was rewritten: they may hold rows
+    that were just erased)."""
+    if not cache_root().is_dir():
         return
-    for folder in cache_root().glob(f"{corpus_id}-*"):
-        if folder != keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    for folder in cache_root().glob(f"{_family(corpus_id, loc)}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -172,7 +178,7 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         if copy.is_dir() and _snapshot(copy) != before:
             publish(copy, loc)
             corpus_id = jsontext.loads((copy / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
-            forget_stale(corpus_id if isinstance(corpus_id, str) else None)
+            forget_stale(corpus_id if isinstance(corpus_id, str) else None, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
