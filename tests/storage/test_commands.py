@@ -13,8 +13,9 @@ from facedata.corpus import CORPUS_JSON
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
 from tests.helpers.extras import needs
-from tests.storage.conftest import KEY_ID, SECRET, S3
+from tests.storage.conftest import KEY_ID, S3, SECRET
 
+pytestmark = needs("moto", "boto3")
 URL = "s3://faces-bucket/shared/corpus"
 KEY = "shared/corpus"
 

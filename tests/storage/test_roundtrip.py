@@ -11,8 +11,10 @@ import pyarrow.parquet as pq
 from facedata.corpus import CORPUS_JSON
 from tests.cli.conftest import World
 from tests.helpers.cli import run_cli
+from tests.helpers.extras import needs
 from tests.storage.conftest import S3
 
+pytestmark = needs("moto", "boto3")
 URL = "s3://faces-bucket/corpora/smile"
 POSE = ("yaw", "pitch", "roll")
 

@@ -9,8 +9,11 @@ corpus or the new one, never a mix; a publish that dies half way leaves the old 
 publish once it is a day old.
 
 Only after the new record is in is the version it replaced deleted: the one named by
-the record read just before the commit. Two publishes at once both finish; the last
-record written wins, and the loser's version is swept later like a crashed one.
+the record read just before the commit. Two publishes at once both finish and the
+last record written wins; the version it replaced is deleted, and one lost in the
+race (a record written between that read and the commit) is swept later like a
+crashed publish. A reader still downloading a version as it is deleted fails its
+size and hash checks and reads the new record again.
 """
 
 from __future__ import annotations

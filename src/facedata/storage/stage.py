@@ -27,7 +27,7 @@ from ..corpus.record import MAX_RECORD, REBUILD, CorpusError, parse_record
 from ..corpus.shards import CORPUS_JSON
 from ..paths import home
 from .layout import local_record, root_of
-from .location import Location, is_remote, parse
+from .location import Location, StorageError, is_remote, parse
 from .publishing import publish
 from .remote import Store, connect
 
@@ -71,7 +71,10 @@ def _fetch_file(store: Store, key: str, dest: Path, size: int | None, sha256: st
             self.fh.write(block)
 
     with open(dest, "xb") as fh:
-        got = store.download(key, _Hashing(fh), limit)  # type: ignore[arg-type]
+        try:
+            got = store.download(key, _Hashing(fh), limit)  # type: ignore[arg-type]
+        except StorageError as exc:  # gone: a publish replaced this version meanwhile
+            raise _Changed(exc.message) from None
     if (size is not None and got != size) or (sha256 and h.hexdigest() != sha256):
         raise _Changed(f"{store.loc.url}/{key} does not match the record")
 
