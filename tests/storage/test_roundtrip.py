@@ -12,7 +12,7 @@ from facedata.corpus import CORPUS_JSON
 from tests.cli.conftest import World
 from tests.helpers.cli import run_cli
 from tests.helpers.extras import needs
-from tests.storage.conftest import S3
+from tests.storage.conftest import S3, SECRET
 
 pytestmark = needs("moto", "boto3")
 URL = "s3://faces-bucket/corpora/smile"
@@ -40,6 +40,11 @@ def test_build_to_s3_reads_back_as_the_local_build(
     version = remote["storage"]["version"]
     assert all(s["path"].startswith(f"v/{version}/data/") for s in remote["shards"])
     assert remote["recipe"]["out"] == URL
+    # the registry lists the URL, not the private folder the build ran in
+    registry = (home / "corpora.json").read_text()
+    assert URL in registry and ".build." not in registry
+    assert SECRET not in registry and SECRET not in json.dumps(remote)
+    assert SECRET not in res.out + res.err
 
     from facedata import storage
 

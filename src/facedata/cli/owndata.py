@@ -124,6 +124,7 @@ def forget(
             f"{escape(', '.join(record['copies']))}: the same images under other ids"
         )
     for path, n in record["corpora"].items():
+        path = named.named(path)  # a URL, not the folder it was staged in
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
     if not record["corpora"]:
         console.print("no corpus is registered or named; nothing to erase from corpora")

@@ -27,7 +27,7 @@ from ..corpus.record import MAX_RECORD, REBUILD, CorpusError, parse_record
 from ..corpus.shards import CORPUS_JSON
 from ..paths import home
 from .layout import local_record, root_of
-from .location import Location, StorageError, is_remote, parse
+from .location import Location, StorageError, is_remote, parse, shown
 from .publishing import publish
 from .remote import Store, connect
 
@@ -186,8 +186,22 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         shutil.rmtree(work, ignore_errors=True)
 
 
+class Staged(list):
+    """The local folders of a list of corpora, remembering which stand for a URL."""
+
+    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
+        super().__init__(local for _, local in pairs)
+        self.urls = {str(local): shown(given) for given, local in pairs if is_remote(given)}
+
+    def named(self, text: str) -> str:
+        """`text` (a staged folder's path) as the user named it: the URL, if remote."""
+        return self.urls.get(str(text), str(text))
+
+
 @contextmanager
-def local_corpora(values: list[Path] | None, *, writeback: bool = True) -> Iterator[list[Path]]:
+def local_corpora(values: list[Path] | None, *, writeback: bool = True) -> Iterator[Staged]:
     """`local_corpus` for a list: every remote one staged, all published back at the end."""
     with ExitStack() as stack:
-        yield [stack.enter_context(local_corpus(v, writeback=writeback)) for v in values or []]
+        yield Staged(
+            [(v, stack.enter_context(local_corpus(v, writeback=writeback))) for v in values or []]
+        )
