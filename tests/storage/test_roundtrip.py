@@ -45,6 +45,8 @@ def test_build_to_s3_reads_back_as_the_local_build(
     assert URL in registry and ".build." not in registry
     assert SECRET not in registry and SECRET not in json.dumps(remote)
     assert SECRET not in res.out + res.err
+    recipe = s3.get(f"corpora/smile/v/{version}/recipe.yaml").decode()
+    assert f"out: {URL}" in recipe and ".build." not in recipe
 
     from facedata import storage
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..corpus.record import MAX_RECORD, REBUILD, CorpusError
 from ..corpus.shards import CORPUS_JSON
 from ..errors import FacedataError
@@ -25,6 +26,8 @@ from .location import Location, is_remote, parse, redact, shown
 from .publishing import publish
 from .remote import connect
 from .stage import cache_root, forget_stale
+
+RECIPE = "recipe.yaml"
 
 
 def _seed(loc: Location, out: Path) -> bytes | None:
@@ -73,6 +76,9 @@ def build_target(recipe: Any) -> Iterator[Any]:
             raise
         record = out / CORPUS_JSON
         if record.is_file() and record.read_bytes() != seeded:
+            if (out / RECIPE).is_file() and hasattr(recipe, "to_yaml"):
+                # the recipe that rebuilds it names the URL, not the private folder
+                atomic_write_text(out / RECIPE, named(recipe).to_yaml())
             publish(out, loc)
             corpus_id = json.loads(record.read_text(encoding="utf-8")).get("id")
             _register(out, loc, corpus_id)
@@ -97,8 +103,6 @@ def _register(out: Path, loc: Location, corpus_id: str | None) -> None:
                 row.update(path=loc.url, in_project=False, reports=[])
         rows = [r for i, r in enumerate(rows) if r.get("path") != loc.url or _last(rows, i)]
         data["corpora"] = rows
-        from ..atomic import atomic_write_text
-
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
