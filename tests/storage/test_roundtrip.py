@@ -107,3 +107,20 @@ def test_a_published_local_corpus_stages_byte_for_byte(
     assert {k: v for k, v in again.items() if k not in ("storage", "recipe")} == {
         k: v for k, v in mine.items() if k != "recipe"
     }
+
+
+def test_a_failed_publish_leaves_no_trace(
+    world: World, home: Path, s3: S3, tmp_path: Path, capsys, monkeypatch
+):
+    from facedata.storage import StorageError, build
+
+    def fails(local: Path, url: object) -> str:
+        raise StorageError("cannot write s3://faces-bucket/x: connection reset", hint="retry")
+
+    monkeypatch.setattr(build, "publish", fails)
+    res = run_cli(capsys, "build", str(world.recipe(tmp_path / "r.yaml", URL + "-failed")))
+    assert res.code == 1 and "connection reset" in res.err and "Traceback" not in res.err
+    assert s3.objects("corpora/smile-failed") == []
+    registry = (home / "corpora.json").read_text()
+    assert ".build." not in registry and "smile-failed" not in registry
+    assert not list((home / "remote").glob(".build.*"))

@@ -79,16 +79,22 @@ def build_target(recipe: Any) -> Iterator[Any]:
             if (out / RECIPE).is_file() and hasattr(recipe, "to_yaml"):
                 # the recipe that rebuilds it names the URL, not the private folder
                 atomic_write_text(out / RECIPE, named(recipe).to_yaml())
-            publish(out, loc)
             corpus_id = json.loads(record.read_text(encoding="utf-8")).get("id")
-            _register(out, loc, corpus_id)
-            forget_stale(corpus_id if isinstance(corpus_id, str) else None, loc)
+            corpus_id = corpus_id if isinstance(corpus_id, str) else None
+            try:
+                publish(out, loc)
+            except BaseException:
+                _register(out, loc, published=False)  # the folder is about to go
+                raise
+            _register(out, loc, published=True)
+            forget_stale(corpus_id, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _register(out: Path, loc: Location, corpus_id: str | None) -> None:
-    """Point the registry entry the build made for its private folder at the URL."""
+def _register(out: Path, loc: Location, *, published: bool) -> None:
+    """Point the registry entry the build made for its private folder at the URL (or,
+    when publishing failed, remove it: the folder is deleted and the URL unchanged)."""
     from .. import corpora
 
     with corpora._lock():
@@ -98,6 +104,8 @@ def _register(out: Path, loc: Location, corpus_id: str | None) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         rows = data.get("corpora") or []
         private = str(out.resolve())
+        if not published:
+            rows = [r for r in rows if r.get("path") != private]
         for row in rows:
             if row.get("path") == private:
                 row.update(path=loc.url, in_project=False, reports=[])

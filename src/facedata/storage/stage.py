@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -83,6 +84,18 @@ class _Changed(Exception):
     """A file differs from what the record says: replaced meanwhile, or damaged."""
 
 
+def _check_room(record: Any, files: list[dict], where: str) -> None:
+    """Refuse, before downloading, a corpus that would not fit: the sizes come from a
+    record anyone with write access to the bucket may have written."""
+    need = sum(int(s.bytes or 0) for s in record.shards) + sum(int(f["bytes"]) for f in files)
+    free = shutil.disk_usage(cache_root()).free
+    if need > free:
+        raise StorageError(
+            f"{where} is {need:,} bytes, more than the {free:,} free under {cache_root()}",
+            hint="free some space, or point FACEDATA_HOME at a larger disk",
+        )
+
+
 def _stage_once(store: Store) -> Path:
     raw, remote = _fetch_record(store)
     where = store.loc.url
@@ -95,6 +108,7 @@ def _stage_once(store: Store) -> Path:
     if (target / READY).is_file():
         return target
     cache_root().mkdir(parents=True, exist_ok=True)
+    _check_room(record, files, where)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache_root()))
     try:
         root = root_of(version)
@@ -146,7 +160,9 @@ def _snapshot(root: Path) -> dict[str, tuple[int, str]]:
 def _family(corpus_id: str | None, loc: Location) -> str:
     """The first part of a staged copy's name: the corpus id, or (a corpus from before
     ids) a hash of where it lives; every version of one corpus shares it."""
-    return corpus_id or "url-" + hashlib.sha256(loc.url.encode()).hexdigest()[:16]
+    if corpus_id and re.fullmatch(r"[A-Za-z0-9-]{1,64}", corpus_id):
+        return corpus_id
+    return "url-" + hashlib.sha256(loc.url.encode()).hexdigest()[:16]
 
 
 def forget_stale(corpus_id: str | None, loc: Location) -> None:
