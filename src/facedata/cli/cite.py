@@ -57,7 +57,7 @@ def cite(
             )
         with storage.local_corpus(path, writeback=True) as staged:  # a URL: published back
             written = write_bundle(staged, load_corpus(staged), None)
-            written = [f"{storage.shown(path)}/{p.relative_to(staged).as_posix()}" for p in written]
+            written = storage.as_named(written, staged, path)
         target = storage.shown(path)
     else:
         if out is None:

@@ -26,6 +26,7 @@ _WHERE = {
     "build_target": "build",
     "named": "build",
     "publish": "publishing",
+    "as_named": "stage",
     "local_corpora": "stage",
     "local_corpus": "stage",
 }

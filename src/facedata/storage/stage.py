@@ -202,6 +202,14 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         shutil.rmtree(work, ignore_errors=True)
 
 
+def as_named(files: list[Path], staged: Path, given: str | Path) -> list[Any]:
+    """`files` written in a staged copy, named under the URL the user gave (unchanged
+    for a local corpus)."""
+    if not is_remote(given):
+        return files
+    return [f"{shown(given)}/{Path(f).relative_to(staged).as_posix()}" for f in files]
+
+
 class Staged(list):
     """The local folders of a list of corpora, remembering which stand for a URL."""
 
