@@ -45,15 +45,9 @@ UNKNOWN_SIZE_CAP = 256 * 1024**3
 SIZE_MARGIN = 0.05
 
 
-def _setting(name: str, default: float) -> float:
-    """A positive number from the environment (tests and slow links tune these),
-    validated by `settings`: NaN, infinities, negatives and words are refused."""
-    return settings.number(name, default)
-
-
 def deadline_s() -> float:
     """The whole download, every retry included (FACEDATA_FETCH_DEADLINE, seconds)."""
-    return _setting("FACEDATA_FETCH_DEADLINE", 24 * 3600.0)
+    return settings.number("FACEDATA_FETCH_DEADLINE")
 
 
 def min_rate() -> tuple[float, float]:
@@ -63,8 +57,8 @@ def min_rate() -> tuple[float, float]:
     seconds; the rate over a window does.
     """
     return (
-        _setting("FACEDATA_FETCH_MIN_RATE", 1024.0),
-        _setting("FACEDATA_FETCH_RATE_WINDOW", 60.0),
+        settings.number("FACEDATA_FETCH_MIN_RATE"),
+        settings.number("FACEDATA_FETCH_RATE_WINDOW"),
     )
 
 
@@ -77,7 +71,7 @@ def size_cap(strict: int | None, soft: int | None, server: int | None) -> int:
         return soft + max(int(soft * SIZE_MARGIN), 1024 * 1024)
     if server is not None:
         return server
-    return int(_setting("FACEDATA_FETCH_MAX_BYTES", UNKNOWN_SIZE_CAP))
+    return settings.whole("FACEDATA_FETCH_MAX_BYTES", UNKNOWN_SIZE_CAP)
 
 
 class HtmlPageError(FetchError):
