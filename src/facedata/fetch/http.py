@@ -390,7 +390,7 @@ class _Transfer:
         self.headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
         self.first_offset: int | None = None
         self.transferred = 0
-        self.retries = 0  # failed requests in a row, for the backoff and RETRIES
+        self.retries = 0  # failed requests since the file last grew: the backoff, RETRIES
         self.best = 0  # the longest the .part has been: only growth past it counts as progress
         self.goog: str | None = None
         self.digest = _Digest(md5)
