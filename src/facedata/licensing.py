@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from .fielddict import field_dict
 from .license_rules import Case, judge
 from .manifest import Manifest, Source
 from .yamlfile import describe_validation_error, load_yaml
@@ -172,25 +173,12 @@ class Decision:
     twin: Twin | None = None
 
     def to_dict(self) -> dict:
-        return {
-            "dataset": self.dataset,
-            "source": self.source,
-            "official": self.official,
-            "purpose": self.purpose,
-            "admitted": self.admitted,
-            "reason": self.reason,
-            "tier": self.tier,
-            "license_id": self.license_id,
-            "terms_url": self.terms_url,
-            "clearance": self.clearance.model_dump(mode="json") if self.clearance else None,
-            "flags": list(self.flags),
-            "declared_tier": self.declared_tier,
-            "inherited_from": (
-                {"dataset": self.twin.dataset, "tier": self.twin.tier, "why": self.twin.why}
-                if self.twin
-                else None
-            ),
-        }
+        out = field_dict(self)
+        twin = out.pop("twin")
+        out["inherited_from"] = (
+            {"dataset": twin.dataset, "tier": twin.tier, "why": twin.why} if twin else None
+        )
+        return out
 
 
 def _flags(manifest: Manifest, source: Source, tier: str) -> tuple[str, ...]:
