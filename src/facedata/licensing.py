@@ -5,6 +5,7 @@ passes on its own; everything else (unknown tiers, unofficial re-uploads, source
 whose manifest claims a laxer tier than a catalog twin) needs an explicit, recorded,
 unexpired clearance. A wrong "yes" here is a legal problem for whoever ships the
 model, a wrong "no" costs a line in a clearance file, so every doubt resolves to "no".
+The rules themselves, in the order they are asked, are `license_rules.RULES`.
 
 Every date in here is the build's UTC date (`policy_today`): a clearance that expired
 yesterday in UTC must not come back because the machine's zone is behind UTC.
