@@ -18,6 +18,7 @@ from ..errors import AccessRequiredError, FetchError, NoNetworkError
 from ..manifest import Manifest, Source
 from . import progress, treelist
 from .integrity import expected_for
+from .job import Fetched, FetchJob
 from .obtain import Candidate, mirror_candidates, obtain
 from .store import (
     LockEntry,
@@ -86,17 +87,16 @@ class Fetcher(Protocol):
         pinned: SourceLock | None,
         notes: list[str],
         force: bool,
-    ) -> tuple[list[Placement], SourceLock]: ...
+    ) -> Fetched: ...
 
 
-FetchFn = Callable[
-    [Manifest, Source, SourceLock | None, list[str], bool], tuple[list[Placement], SourceLock]
-]
+FetchFn = Callable[[FetchJob], Fetched]
 
 
 @dataclass(frozen=True)
 class FunctionFetcher:
-    """A Fetcher from a function; `load` imports it on first use (kaggle, hf are heavy)."""
+    """A Fetcher from a function of one FetchJob; `load` imports it on first use (kaggle,
+    hf are heavy)."""
 
     load: Callable[[], FetchFn]
     nested: bool = False
@@ -108,8 +108,8 @@ class FunctionFetcher:
         pinned: SourceLock | None,
         notes: list[str],
         force: bool,
-    ) -> tuple[list[Placement], SourceLock]:
-        return self.load()(manifest, src, pinned, notes, force)
+    ) -> Fetched:
+        return self.load()(FetchJob(manifest, src, pinned, notes, force))
 
 
 def _kaggle() -> FetchFn:
@@ -301,9 +301,8 @@ def _fetch_one_guarded(
     return FetchResult(manifest.id, src, root, record.files, cached=False, notes=notes)
 
 
-def _fetch_http(
-    manifest: Manifest, src: Source, pinned: SourceLock | None, notes: list[str], force: bool
-) -> tuple[list[Placement], SourceLock]:
+def _fetch_http(job: FetchJob) -> Fetched:
+    manifest, src, pinned, notes, force = job
     placements: list[Placement] = []
     entries: list[LockEntry] = []
     for spec in src.files:
