@@ -268,14 +268,14 @@ def decide(
         f"; each participant is admitted only where the consent register ({source.consent}, "
         "relative to its manifest) "
         f"grants {purpose} use on the build date"
-        if source.kind == "local"
+        if source.is_own_data
         else ""
     )
     allowed = purpose in _ALLOWS.get(tier, set())
     # A re-upload can say anything about itself: commercially, only a clearance naming it counts.
     on_own_tier = allowed and (purpose != "commercial" or source.official)
     if on_own_tier:
-        if source.kind == "local":
+        if source.is_own_data:
             reason = f"own recorded data, license tier '{tier}' ({lic.id}) allows {purpose} use"
         elif tier == "unknown":
             reason = f"license unknown ({lic.id}): admitted for research only{terms}"
@@ -460,13 +460,6 @@ def commercial_admits(manifest: Manifest, clearances: list[Clearance] = ()) -> b
     return any(decide(manifest, s, "commercial", clearances).admitted for s in manifest.sources)
 
 
-def _norm_url(url: str) -> str:
-    u = url.strip().lower().rstrip("/")
-    for prefix in ("https://", "http://"):
-        u = u.removeprefix(prefix)
-    return u.removeprefix("www.")
-
-
 def source_identities(
     manifest: Manifest, source: Source, sha256s: Iterable[str] = ()
 ) -> dict[str, str]:
@@ -475,19 +468,7 @@ def source_identities(
     SPDX ids (CC-BY-4.0 ...) are shared by unrelated datasets, so only dataset-specific
     `LicenseRef-*` ids count as an identity.
     """
-    ids: dict[str, str] = {}
-    urls = [source.url, *(f.url for f in source.files)]
-    for u in urls:
-        if u:
-            ids[f"url:{_norm_url(u)}"] = f"same URL {u}"
-    if source.kaggle:
-        ids[f"kaggle:{source.kaggle.lower()}"] = f"same Kaggle slug {source.kaggle}"
-    if source.kaggle_competition:
-        ids[f"kaggle-c:{source.kaggle_competition.lower()}"] = (
-            f"same Kaggle competition {source.kaggle_competition}"
-        )
-    if source.repo_id:
-        ids[f"hf:{source.repo_id.lower()}"] = f"same Hugging Face repo {source.repo_id}"
+    ids = source.identities()
     if manifest.license.id.startswith("LicenseRef-"):
         ids[f"license:{manifest.license.id.lower()}"] = f"same license id {manifest.license.id}"
     for f in source.files:

@@ -218,7 +218,7 @@ def _items(
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
-            if src.kind == "local":
+            if src.is_own_data:
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
                 if (digest := (item.extra or {}).get("sha256")) is not None:
@@ -236,7 +236,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     from ..formats.local import recordings_of
 
     m, src = adm.manifest, adm.source
-    if src.kind != "local" or not src.consent:
+    if not src.is_own_data or not src.consent:
         return [], set()
     root = Path(adm.fetched.root)
     beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
@@ -246,7 +246,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
     """Own data: load the register and record, per reason, how many subjects it admits."""
-    if src.kind != "local":
+    if not src.is_own_data:
         return None
     path = m.resolve(src.consent or "")
     register = load_register(path)
@@ -308,7 +308,7 @@ def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
         }
         for f in getattr(adm.fetched, "files", [])
     ]
-    if src.kind == "local" and tally is not None:
+    if src.is_own_data and tally is not None:
         inputs = _local_inputs(adm, tally)
     d = adm.decision
     return {
