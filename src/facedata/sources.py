@@ -49,7 +49,8 @@ class Source(BaseModel):
     Manifests never hold a bare `Source`; they hold one of the kinds below.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # built once `complete_kinds` has named the shared parts, not at class creation
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     # what a kind answers instead of callers testing its name
     is_own_data: ClassVar[bool] = False  # the team's own recordings, read where they lie
@@ -72,6 +73,8 @@ class Source(BaseModel):
 
     @model_validator(mode="after")
     def _rules(self) -> Source:
+        if type(self) is Source:
+            raise ValueError(f"a source is one of the kinds: {', '.join(get_args(SourceKind))}")
         self.check_kind()
         names = {f.name for f in self.files}
         for fs in self.file_sets:

@@ -96,6 +96,13 @@ def test_each_kind_checks_its_own_fields(fields, message):
         parse(id="s", official=True, **fields)
 
 
+def test_a_bare_source_is_no_kind_at_all():
+    from facedata.sources import Source
+
+    with pytest.raises(ValidationError, match="a source is one of the kinds"):
+        Source(id="s", kind="http", official=True, files=[{"name": "a", "url": "http://x/a"}])
+
+
 def test_a_field_of_another_kind_is_unknown():
     with pytest.raises(ValidationError, match="Extra inputs"):
         parse(id="s", kind="kaggle", official=True, kaggle="o/d", repo_id="x/y")
