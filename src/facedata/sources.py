@@ -8,8 +8,9 @@ checks compare these across datasets), and how it is obtained (downloaded throug
 Callers ask a source (`is_own_data`, `by_hand`, `identities()`, `address`) instead
 of testing its kind.
 
-Adding a kind: write its class here, add it to `AnySource`, and, when it can be
-downloaded, register its fetcher under the same name in `fetch.core.FETCHERS`.
+Adding a kind: write its class here, add it to `KINDS` and its name to `SourceKind`,
+and, when it can be downloaded, register its fetcher under the same name in
+`fetch.core.FETCHERS`.
 
 The parts every source shares (files, access, format, labels, faces) are defined in
 `facedata.manifest`; the kinds name them lazily and `manifest` completes the kinds
@@ -18,7 +19,7 @@ once those parts exist (`complete_kinds`), so either module may be imported firs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -236,10 +237,8 @@ KINDS: tuple[type[Source], ...] = (
     LocalSource,
 )
 
-AnySource = Annotated[
-    HttpSource | KaggleSource | HuggingFaceSource | ManualSource | LocalSource,
-    Field(discriminator="kind"),
-]
+# what a manifest's `sources` entry is: the kind its `kind` names
+AnySource = Annotated[Union[KINDS], Field(discriminator="kind")]  # noqa: UP007 (built from KINDS)
 
 
 def of_kind(sources: list[Source], kind: str) -> list[Source]:
@@ -276,7 +275,10 @@ def plain_errors(exc: ValidationError) -> ValidationError:
             err = {"type": "missing", "input": err.get("input")}
             loc = (*loc, "kind")
         out.append({**err, "loc": loc})
-    return ValidationError.from_exception_data(exc.title, out)
+    try:
+        return ValidationError.from_exception_data(exc.title, out)
+    except (KeyError, TypeError, ValueError):  # an error type pydantic cannot rebuild
+        return exc
 
 
 from . import manifest as _manifest  # noqa: E402,F401  (completes the kinds when imported first)
