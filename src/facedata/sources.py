@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
     from .manifest import AccessInfo, FaceSpec, FileSet, FileSpec, FormatSpec, LabelSpec, Slug
@@ -252,6 +253,15 @@ def complete_kinds(namespace: dict[str, Any]) -> None:
         cls.model_rebuild(_types_namespace=namespace)
 
 
+def _owners(field: str) -> str:
+    """The kinds that have `field` as their own ("http, manual"), or "" when none does."""
+    return ", ".join(
+        get_args(cls.model_fields["kind"].annotation)[0]
+        for cls in KINDS
+        if field in cls.model_fields and field not in Source.model_fields
+    )
+
+
 def plain_errors(exc: ValidationError) -> ValidationError:
     """Pydantic's report as if a source were one model: file:line and messages as always.
 
@@ -266,7 +276,11 @@ def plain_errors(exc: ValidationError) -> ValidationError:
     for err in exc.errors():
         loc = tuple(err["loc"])
         if len(loc) >= 3 and loc[0] == "sources" and loc[2] in tags:
-            loc = loc[:2] + loc[3:]
+            tag, loc = loc[2], loc[:2] + loc[3:]
+            owners = _owners(loc[2]) if err["type"] == "extra_forbidden" and len(loc) == 3 else ""
+            if owners:
+                why = f"{loc[2]} is a field of {owners} sources, not of {tag} ones"
+                err = {"type": PydanticCustomError("kind_field", why), "input": err.get("input")}
         kind = err.get("input", {}).get("kind") if isinstance(err.get("input"), dict) else None
         if err["type"] == "union_tag_invalid":
             err = {"type": "literal_error", "input": kind, "ctx": {"expected": expected}}

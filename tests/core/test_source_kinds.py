@@ -127,7 +127,10 @@ def test_union_errors_read_like_a_single_models(tmp_path):
     (extra,) = errors(
         {"id": "s", "kind": "huggingface", "official": True, "repo_id": "a/b", "x": 1}
     )
-    assert extra["loc"] == ("sources", 0, "x")
+    assert extra["loc"] == ("sources", 0, "x") and extra["type"] == "extra_forbidden"
+    (other,) = errors({"id": "s", "kind": "kaggle", "official": True, "kaggle": "o/d", "url": "u"})
+    assert other["loc"] == ("sources", 0, "url")
+    assert other["msg"] == "url is a field of http, manual sources, not of kaggle ones"
 
 
 def test_a_bad_kind_in_a_manifest_names_its_line(tmp_path):
