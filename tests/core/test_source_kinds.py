@@ -165,3 +165,13 @@ def test_no_module_tests_a_source_kind_outside_its_home():
             if any(t.search(line) for t in _TESTS):
                 found.append(f"{path.relative_to(SRC)}:{n}: {line.strip()}")
     assert not found, "test the source, not its kind name:\n" + "\n".join(found)
+
+
+def test_every_kind_is_obtained_one_way():
+    """Downloaded through its fetcher, registered by a person, or read in place: exactly one."""
+    from facedata.fetch.core import FETCHERS
+
+    for cls in KINDS:
+        name = get_args(cls.model_fields["kind"].annotation)[0]
+        ways = [name in FETCHERS, cls.by_hand, cls.is_own_data]
+        assert ways.count(True) == 1, f"{name}: {ways}"
