@@ -19,12 +19,11 @@ from .errors import ManifestError
 from .sources import AnySource, Source, complete_kinds, plain_errors
 from .sources import SourceKind as SourceKind  # the kinds, named where manifests are read
 from .taxonomy import Taxonomy
+from .vocabulary import Head, Permission, Tier
 from .yamlfile import YamlDoc, describe_validation_error, load_yaml
 
-Tier = Literal["commercial", "noncommercial", "research-only", "unknown"]
-Permission = Literal["allowed", "forbidden", "unknown"]
 AccessLevel = Literal["open", "account", "agreement"]
-Task = Literal["smile", "expression"]
+Task = Head  # a label head a dataset provides
 AlignMode = Literal["detect", "landmarks", "precropped"]
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex digits")]
