@@ -226,7 +226,7 @@ def decide(
         tier=tier,
         twin=twin,
         allowed=allows(tier, purpose),
-        own_data=source.kind == "local",
+        own_data=source.is_own_data,
     )
     rule, verdict = judge(case)
     return Decision(
@@ -377,13 +377,6 @@ def commercial_admits(manifest: Manifest, clearances: list[Clearance] = ()) -> b
     return any(decide(manifest, s, "commercial", clearances).admitted for s in manifest.sources)
 
 
-def _norm_url(url: str) -> str:
-    u = url.strip().lower().rstrip("/")
-    for prefix in ("https://", "http://"):
-        u = u.removeprefix(prefix)
-    return u.removeprefix("www.")
-
-
 def source_identities(
     manifest: Manifest, source: Source, sha256s: Iterable[str] = ()
 ) -> dict[str, str]:
@@ -392,19 +385,7 @@ def source_identities(
     SPDX ids (CC-BY-4.0 ...) are shared by unrelated datasets, so only dataset-specific
     `LicenseRef-*` ids count as an identity.
     """
-    ids: dict[str, str] = {}
-    urls = [source.url, *(f.url for f in source.files)]
-    for u in urls:
-        if u:
-            ids[f"url:{_norm_url(u)}"] = f"same URL {u}"
-    if source.kaggle:
-        ids[f"kaggle:{source.kaggle.lower()}"] = f"same Kaggle slug {source.kaggle}"
-    if source.kaggle_competition:
-        ids[f"kaggle-c:{source.kaggle_competition.lower()}"] = (
-            f"same Kaggle competition {source.kaggle_competition}"
-        )
-    if source.repo_id:
-        ids[f"hf:{source.repo_id.lower()}"] = f"same Hugging Face repo {source.repo_id}"
+    ids = source.identities()
     if manifest.license.id.startswith("LicenseRef-"):
         ids[f"license:{manifest.license.id.lower()}"] = f"same license id {manifest.license.id}"
     for f in source.files:

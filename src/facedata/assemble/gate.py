@@ -42,7 +42,7 @@ class LocalTree:
 
 def _fetched(manifest: Manifest, source_id: str | None) -> Any:
     candidates = [manifest.source(source_id)] if source_id else manifest.sources
-    if candidates[0].kind == "local":
+    if candidates[0].is_own_data:
         src = candidates[0]
         root = manifest.resolve(src.path or ".")
         if not root.is_dir():
