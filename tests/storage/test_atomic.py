@@ -144,10 +144,10 @@ def test_an_object_larger_than_its_record_says_is_refused(corpus: Path, s3: S3):
 def test_a_huge_record_is_refused_before_it_is_read(
     corpus: Path, s3: S3, monkeypatch: pytest.MonkeyPatch
 ):
-    from facedata.storage import stage
+    from facedata.corpus import record
 
-    monkeypatch.setattr(stage, "MAX_RECORD", 1000)
     storage.publish(corpus, URL)
+    monkeypatch.setattr(record, "MAX_RECORD", 1000)  # the store's record, not the local one
     with pytest.raises(storage.StorageError, match="over the 1,000 allowed"):
         _rows(URL)
 

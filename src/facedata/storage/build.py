@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..corpus.record import MAX_RECORD, REBUILD, CorpusError
-from ..corpus.shards import CORPUS_JSON
+from ..corpus.record import existing_corpus, place_record, read_stored, record_bytes
 from ..errors import FacedataError
 from .layout import local_record
 from .location import Location, is_remote, parse, redact, shown
@@ -32,19 +31,11 @@ RECIPE = "recipe.yaml"
 
 def _seed(loc: Location, out: Path) -> bytes | None:
     """Write the published record (local form) into `out`; return what was written."""
-    from .. import jsontext
-
-    raw = connect(loc).read_bytes(CORPUS_JSON, MAX_RECORD)
-    if raw is None:
+    stored = read_stored(connect(loc), loc.url)
+    if stored is None:
         return None
-    data = jsontext.loads(raw.decode("utf-8"))
-    if not isinstance(data, dict):
-        raise CorpusError(f"{loc.url} is a damaged corpus: its record is no object", hint=REBUILD)
-    local, _version, _files = local_record(data, loc.url)
-    body = json.dumps(local, indent=2, default=str).encode("utf-8")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CORPUS_JSON).write_bytes(body)
-    return body
+    local, _version, _files = local_record(stored[1], loc.url)
+    return place_record(out, local)
 
 
 def named(recipe: Any) -> Any:
@@ -74,13 +65,13 @@ def build_target(recipe: Any) -> Iterator[Any]:
             exc.message = redact(exc.message.replace(str(out), loc.url))
             exc.hint = exc.hint and redact(exc.hint.replace(str(out), loc.url))
             raise
-        record = out / CORPUS_JSON
-        if record.is_file() and record.read_bytes() != seeded:
+        written = record_bytes(out)
+        if written is not None and written != seeded:
             if (out / RECIPE).is_file() and hasattr(recipe, "to_yaml"):
                 # the recipe that rebuilds it names the URL, not the private folder
                 atomic_write_text(out / RECIPE, named(recipe).to_yaml())
-            corpus_id = json.loads(record.read_text(encoding="utf-8")).get("id")
-            corpus_id = corpus_id if isinstance(corpus_id, str) else None
+            existing = existing_corpus(out)
+            corpus_id = existing.id if existing else None
             try:
                 publish(out, loc)
             except BaseException:

@@ -19,12 +19,10 @@ size and hash checks and reads the new record again.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import jsontext
-from ..corpus.record import MAX_RECORD, read_corpus
+from ..corpus.record import CorpusError, read_corpus, read_stored, write_stored
 from ..corpus.shards import CORPUS_JSON, file_sha256
 from .layout import VERSIONS, is_version, made, new_version, remote_record, root_of
 from .location import Location, StorageError, parse
@@ -79,8 +77,7 @@ def publish(
             hint="nothing was published; rebuild the corpus, then publish it again",
         )
     previous = current_version(store)
-    body = json.dumps(remote_record(record, version, files, loc), indent=2, default=str)
-    store.write_bytes(CORPUS_JSON, body.encode("utf-8"))  # the commit point
+    write_stored(store, remote_record(record, version, files, loc))  # the commit point
     sweep(store, keep=version, replaced=previous)
     return version
 
@@ -88,10 +85,9 @@ def publish(
 def current_version(store: Store) -> str | None:
     """The version the record at the store names now, if it reads as one."""
     try:
-        raw = store.read_bytes(CORPUS_JSON, MAX_RECORD)
-        data = jsontext.loads(raw.decode("utf-8")) if raw is not None else None
-        version = data["storage"]["version"]
-    except (StorageError, ValueError, TypeError, KeyError):
+        stored = read_stored(store, store.loc.url)
+        version = stored[1]["storage"]["version"] if stored else None
+    except (StorageError, CorpusError, TypeError, KeyError):
         return None
     return version if isinstance(version, str) and is_version(version) else None
 

@@ -13,7 +13,6 @@ just erased.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -22,9 +21,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import confine, jsontext
-from ..atomic import atomic_write_text
-from ..corpus.record import MAX_RECORD, REBUILD, CorpusError, parse_record
+from .. import confine
+from ..corpus.record import (
+    CorpusError,
+    existing_corpus,
+    parse_record,
+    place_record,
+    read_stored,
+)
 from ..corpus.shards import CORPUS_JSON
 from ..paths import home
 from .layout import local_record, root_of
@@ -42,20 +46,13 @@ def cache_root() -> Path:
 
 
 def _fetch_record(store: Store) -> tuple[bytes, dict[str, Any]]:
-    where = store.loc.url
-    raw = store.read_bytes(CORPUS_JSON, MAX_RECORD)
-    if raw is None:
+    stored = read_stored(store, store.loc.url)
+    if stored is None:
         raise CorpusError(
-            f"{where} is not a facedata corpus (no {CORPUS_JSON})",
+            f"{store.loc.url} is not a facedata corpus (no {CORPUS_JSON})",
             hint="pass the URL `facedata build --out` published to",
         )
-    try:
-        data = jsontext.loads(raw.decode("utf-8"))
-    except ValueError as exc:
-        raise CorpusError(f"{where} is a damaged corpus: {exc}", hint=REBUILD) from None
-    if not isinstance(data, dict):
-        raise CorpusError(f"{where} is a damaged corpus: its record is no object", hint=REBUILD)
-    return raw, data
+    return stored
 
 
 def _fetch_file(store: Store, key: str, dest: Path, size: int | None, sha256: str | None) -> None:
@@ -119,7 +116,7 @@ def _stage_once(store: Store) -> Path:
             dest = confine.inside(tmp, tmp / item["path"], f"file {item['path']}")
             size = min(int(item["bytes"]), MAX_FILE)
             _fetch_file(store, f"{root}/{item['path']}", dest, size, item.get("sha256"))
-        atomic_write_text(tmp / CORPUS_JSON, json.dumps(data, indent=2, default=str))
+        place_record(tmp, data)
         (tmp / READY).write_text(where + "\n", encoding="utf-8")
         try:
             tmp.rename(target)
@@ -196,8 +193,8 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         yield copy
         if copy.is_dir() and _snapshot(copy) != before:
             publish(copy, loc)
-            corpus_id = jsontext.loads((copy / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
-            forget_stale(corpus_id if isinstance(corpus_id, str) else None, loc)
+            existing = existing_corpus(copy)
+            forget_stale(existing.id if existing else None, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
