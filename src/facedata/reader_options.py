@@ -198,7 +198,7 @@ class TableOptions(ReaderOptions, reader="table"):
 
 class YoloOptions(ReaderOptions, reader="yolo"):
     splits: dict[RelPath, Split] | None = None  # None: the export's own folders
-    head: Literal["expression", "smile"] = "expression"
+    head: Head = "expression"
     names_file: RelPath = "data.yaml"
 
 
