@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .confine import name_problem
 from .errors import ReaderError
+from .vocabulary import Head
 
 
 def _relative(value: str) -> str:
@@ -34,7 +35,6 @@ def _relative(value: str) -> str:
 
 RelPath = Annotated[str, AfterValidator(_relative)]
 Split = Annotated[str, Field(min_length=1)]
-Head = Literal["smile", "expression"]
 
 
 def _pattern(value: str) -> str:

@@ -17,9 +17,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from .. import __version__, jsontext
+from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
@@ -27,10 +26,15 @@ from ..corpus import (
     CORPUS_FORMAT,
     CORPUS_JSON,
     CorpusRecord,
+    DatasetEntry,
+    ExistingCorpus,
     LabelCodec,
     arrow_schema,
+    existing_corpus,
     heads_record,
     parse_record,
+    read_corpus,
+    write_corpus,
 )
 from ..corpus.counts import RowCounter
 from ..corpus.shards import file_sha256
@@ -38,6 +42,7 @@ from ..errors import BuildError, PolicyError
 from ..licensing import corpus_terms, load_clearances, policy_now, share_alike
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
+from ..vocabulary import HEADS, STAGES
 from ..withdrawals import (
     Withdrawal,
     WithdrawalIndex,
@@ -58,12 +63,10 @@ from .gate import (
 from .merge import run_sharded
 from .recipe import Recipe
 from .splits import LeakCheck
-from .target import existing_record, refuse_overwrite, same_build
+from .target import refuse_overwrite, same_build
 from .worker import Item, WorkSettings
 
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
-# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
-STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 
 Progress = Callable[[dict[str, int]], None]
 
@@ -110,7 +113,7 @@ class Tally:
 
     def relabel(self, split: str, before: dict, changes: dict) -> None:
         """A written row's labels changed (a duplicate merged into it): fix the counts."""
-        for head in ("smile", "expression"):
+        for head in HEADS:
             if head in changes:
                 self.rows.label(split, head, before.get(head), -1)
                 self.rows.label(split, head, changes[head], +1)
@@ -129,7 +132,7 @@ class Tally:
 
     def duplicate(self, row: dict) -> None:
         """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
-        for head in ("smile", "expression"):
+        for head in HEADS:
             if row.get(head) is not None:
                 self.duplicates[head][str(row[head])] += 1
 
@@ -297,43 +300,30 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     return out
 
 
-def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
-    m, src = adm.manifest, adm.source
-    inputs = [
-        {
-            "name": f.name,
-            "origin": getattr(f, "origin", None),
-            "size": getattr(f, "size", None),
-            "sha256": getattr(f, "sha256", None),
-        }
-        for f in getattr(adm.fetched, "files", [])
-    ]
+def _dataset_record(adm: Admitted, tally: Tally | None = None) -> DatasetEntry:
+    """The input's entry in corpus.json; own data lists the files its rows came from."""
+    m, src, d = adm.manifest, adm.source, adm.decision
     if src.kind == "local" and tally is not None:
         inputs = _local_inputs(adm, tally)
-    d = adm.decision
-    return {
-        "id": m.id,
-        "name": m.name,
-        "version": m.version,
-        "homepage": m.homepage,
-        "source": src.id,
-        "source_kind": src.kind,
-        "official": src.official,
-        "license_id": m.license.id,
-        "tier": d.tier,
-        "declared_tier": m.license.tier,
-        "derivatives": m.license.derivatives,
-        "redistribution": m.license.redistribution,
-        "terms_url": m.license.terms_url,
-        "license_notes": m.license.notes,
-        "license_text": m.license.text,
-        "attribution": m.attribution,
-        "citation": m.citation,
-        "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
-        "inputs": inputs,
-        "file_set": tally.file_sets.get(m.id) if tally else None,
-        "notes": list(tally.notes.get(m.id, [])) if tally else [],
-    }
+    else:
+        inputs = [
+            {
+                "name": f.name,
+                "origin": getattr(f, "origin", None),
+                "size": getattr(f, "size", None),
+                "sha256": getattr(f, "sha256", None),
+            }
+            for f in getattr(adm.fetched, "files", [])
+        ]
+    return DatasetEntry.of(
+        m,
+        src,
+        tier=d.tier,
+        clearance=d.clearance,
+        inputs=inputs,
+        file_set=tally.file_sets.get(m.id) if tally else None,
+        notes=tally.notes.get(m.id, []) if tally else [],
+    )
 
 
 def _corpus_tier(adm: Admitted, purpose: str) -> str:
@@ -366,30 +356,20 @@ def corpus_license(
     ).to_dict()
 
 
-def _corpus_id(out: Path) -> str:
+def _corpus_id(previous: ExistingCorpus | None) -> str:
     """The id of the corpus a build replaces (a rebuild is the same corpus), else new."""
     import uuid
 
+    old = previous.id if previous is not None else None
     try:
-        old = jsontext.loads((out / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
-    except (OSError, ValueError, AttributeError):
-        old = None
-    try:
-        return str(uuid.UUID(str(old))) if old else str(uuid.uuid4())
+        return str(uuid.UUID(old)) if old else str(uuid.uuid4())
     except ValueError:
         return str(uuid.uuid4())
 
 
-def _previous_marks(out: Path) -> list[dict]:
+def _previous_marks(previous: ExistingCorpus | None) -> list[dict]:
     """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
-    record = out / CORPUS_JSON
-    if not record.is_file():
-        return []
-    try:
-        marks = jsontext.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
-    except (OSError, ValueError, AttributeError):
-        return []
-    return [m for m in marks if isinstance(m, dict)]
+    return list(previous.marks) if previous is not None else []
 
 
 def build(
@@ -441,8 +421,9 @@ def _build(
     clearances = load_clearances(recipe.clearances)
     requested = [ds for ds, _ in recipe.pinned()]
     warnings = check_clearances(clearances, catalog, requested, detector_names())
-    marks = _previous_marks(Path(recipe.out))
-    corpus_id = _corpus_id(Path(recipe.out))
+    previous = existing_corpus(Path(recipe.out))
+    marks = _previous_marks(previous)
+    corpus_id = _corpus_id(previous)
     withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
@@ -480,16 +461,18 @@ def _build(
     expressions = list(catalog.taxonomy.expressions)
     schema = arrow_schema(expressions, recipe.image_mode)
     codec = LabelCodec(expressions)
-    if not overwrite and (old := existing_record(Path(recipe.out))) is not None:
-        datasets = [_dataset_record(a) for a in admitted]
+    if not overwrite and previous is not None:
+        datasets = [_dataset_record(a).to_json() for a in admitted]
         # a withdrawal logged since that build began (same second included) may concern
         # its rows: never "up to date" then
         every = [*withdrawn.all(), *(w for b, _ in own.values() for w in b)]
-        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in every)
-        if not withdrawn_since and same_build(
-            old, recipe, datasets, [d.to_dict() for d in decisions]
+        withdrawn_since = any(w.when >= previous.created for w in every)
+        if (
+            not withdrawn_since
+            and previous.record is not None
+            and same_build(previous.record, recipe, datasets, [d.to_dict() for d in decisions])
         ):
-            return parse_record({**old, "up_to_date": True}, str(recipe.out))
+            return previous.record.as_up_to_date()
         if not replay:
             raise refuse_overwrite(Path(recipe.out))
     dedup = Deduper(recipe.near_dup_distance, recipe.label_conflicts)
@@ -513,35 +496,28 @@ def _build(
                 max_listed=MAX_LISTED,
                 progress=progress,
             )
-            corpus = _corpus_record(
-                recipe, admitted, decisions, tally, dedup, leaks, shards, argv, expressions
+            record = _corpus_record(
+                recipe,
+                admitted,
+                decisions,
+                tally,
+                dedup,
+                leaks,
+                shards,
+                argv,
+                expressions,
+                made=Made(corpus_id, now, today, detector, warnings, marks, started),
             )
-            corpus.update(
-                id=corpus_id,
-                created=now.isoformat(timespec="seconds"),
-                policy_date=today.isoformat(),
-                detector_decision=detector.to_dict() if detector else None,
-                license=corpus_license(admitted, recipe.purpose, detector),
-                warnings=warnings,
-                forgotten=_forgotten(marks, tally),
-                withdrawals_applied=sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
-            )
-            if detector is not None and detector.clearance is not None:
-                corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
-            corpus["seconds"] = round(time.monotonic() - started, 3)
-            record = CorpusRecord.model_validate(corpus)
-            record.write(tmp)
+            write_corpus(tmp, record)
             atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
             _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
             # from here to registration, no `forget` runs: one that ran during the build is
             # read now, and one that starts later finds this corpus registered
             publishing.enter_context(publish_lock())
             if _erase_late(tmp, admitted, marks, withdrawn, own):
-                record = parse_record(
-                    jsontext.loads((tmp / CORPUS_JSON).read_text(encoding="utf-8")), str(recipe.out)
-                )
+                record = read_corpus(tmp)
         try:
-            register(Path(recipe.out), record.to_dict())
+            register(Path(recipe.out), record.to_json())
         except OSError as exc:
             raise BuildError(
                 f"{recipe.out} was built, but it could not be added to the corpus registry: "
@@ -620,6 +596,20 @@ def _detector_record(tally: Tally, recipe: Recipe) -> dict | None:
     return {**get_detector_info(recipe.detector), "weights_sha256": sorted(tally.weights)}
 
 
+@dataclass(frozen=True)
+class Made:
+    """When, as what and under which decisions a build made its corpus: the parts of
+    the record that are not counted from rows."""
+
+    corpus_id: str  # stable across rebuilds, copies and moves
+    now: dt.datetime  # the one instant every policy decision used
+    today: dt.date
+    detector: DetectorDecision | None
+    warnings: list
+    marks: list[dict]  # `forgotten` of the corpus this one replaces
+    started: float  # time.monotonic() when rows began to be read
+
+
 def _corpus_record(
     recipe: Recipe,
     admitted: list[Admitted],
@@ -630,41 +620,59 @@ def _corpus_record(
     shards: list[dict],
     argv: list[str] | None,
     expressions: list[str],
-) -> dict[str, Any]:
+    *,
+    made: Made,
+) -> CorpusRecord:
+    """The corpus's record, made once from the build's parts (its license included)."""
     counts = tally.counts()
-    return {
-        "format": CORPUS_FORMAT,
-        "id": None,  # set by build(): stable across rebuilds, copies and moves
-        "tool": {"name": "facedata", "version": __version__},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "policy_date": None,  # the UTC date every policy decision used; set by build()
-        "command": argv if argv is not None else sys.argv,
-        "recipe": recipe.model_dump(mode="json"),
-        "purpose": recipe.purpose,
-        "license": corpus_license(admitted, recipe.purpose),
-        "datasets": [_dataset_record(a, tally) for a in admitted],
-        "decisions": [d.to_dict() for d in decisions],
-        "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
-        "detector": _detector_record(tally, recipe),
-        "labels": {k: dict(v) for k, v in tally.labels.items()},
-        "consent": tally.consent,
-        "drops": {
-            k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
-            for k, n in tally.drops.items()
+    detector = made.detector
+    clearances = [d.clearance.model_dump(mode="json") for d in decisions if d.clearance]
+    if detector is not None and detector.clearance is not None:
+        clearances.append(detector.clearance.model_dump(mode="json"))
+    return parse_record(
+        {
+            "format": CORPUS_FORMAT,
+            "id": made.corpus_id,
+            "tool": {"name": "facedata", "version": __version__},
+            "created": made.now.isoformat(timespec="seconds"),
+            "policy_date": made.today.isoformat(),  # the UTC date every decision used
+            "command": argv if argv is not None else sys.argv,
+            "recipe": recipe.model_dump(mode="json"),
+            "purpose": recipe.purpose,
+            "license": corpus_license(admitted, recipe.purpose, detector),
+            "datasets": [_dataset_record(a, tally).to_json() for a in admitted],
+            "decisions": [d.to_dict() for d in decisions],
+            "clearances": clearances,
+            "detector": _detector_record(tally, recipe),
+            "labels": {k: dict(v) for k, v in tally.labels.items()},
+            "consent": tally.consent,
+            "drops": {
+                k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
+                for k, n in tally.drops.items()
+            },
+            "funnel": tally.funnel(),
+            "dedup": dedup.to_dict(),
+            "leaks": leaks.leaks(),
+            "image_errors": tally.image_errors,
+            "image": {
+                "mode": recipe.image_mode,
+                "size": recipe.size,
+                "format": recipe.image_format,
+            },
+            "heads": heads_record(expressions, counts),
+            "counts": counts,
+            "shards": shards,
+            "forgotten": _forgotten(made.marks, tally),
+            "detector_decision": detector.to_dict() if detector else None,
+            "warnings": made.warnings,
+            "withdrawals_applied": sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
+            "seconds": round(time.monotonic() - made.started, 3),
         },
-        "funnel": tally.funnel(),
-        "dedup": dedup.to_dict(),
-        "leaks": leaks.leaks(),
-        "image_errors": tally.image_errors,
-        "image": {"mode": recipe.image_mode, "size": recipe.size, "format": recipe.image_format},
-        "heads": heads_record(expressions, counts),
-        "counts": counts,
-        "shards": shards,
-        "forgotten": [],
-    }
+        str(recipe.out),
+    )
 
 
 def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:
     from ..bundle import write_bundle
 
-    write_bundle(root, corpus.to_dict(), manifests)
+    write_bundle(root, corpus.to_json(), manifests)

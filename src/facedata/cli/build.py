@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import BuildError, disk_error
+from ..vocabulary import STAGE_TERMS
 from .app import ManifestsOpt, app, console
 from .progress import build_progress
 
@@ -266,15 +267,7 @@ def build(
     )
 
 
-STEP_NAMES = {
-    "reader": "entries dropped by the readers",
-    "consent": "consent",
-    "labels": "unmapped labels",
-    "image": "undecodable",
-    "face": "no face",
-    "exact": "exact duplicates",
-    "near": "near duplicates",
-}
+STEP_NAMES = {s.name: s.short for s in STAGE_TERMS.values()}
 
 
 def _funnel_line(corpus: dict) -> str:

@@ -42,12 +42,12 @@ from ..paths import home
 from ..reader_options import LocalOptions, validated
 from ..sample import Drop, FileImage, Sample
 from ..video import frames_at, sample_times
+from ..vocabulary import HEADS
 from ..withdrawals import MULTI
 from ._common import label_path, open_csv
 from .registry import register
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
-HEADS = ("smile", "expression")
 JPEG_QUALITY = 95
 EXTRACTION = f"jpeg-q{JPEG_QUALITY}"  # part of every cache key: new settings, new frames
 
