@@ -11,6 +11,7 @@ from rich.markup import escape
 from ..errors import FacedataError
 from ..sanitize import terminal
 from .app import ManifestsOpt, app, console, load_catalog
+from .options import folder_option
 
 
 def _ids(datasets: str) -> list[str]:
@@ -34,10 +35,7 @@ def cite(
             "--datasets", help="Comma-separated dataset ids, for a bundle before a build."
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Folder for the --datasets bundle.", file_okay=False),
-    ] = None,
+    out: Annotated[Path | None, folder_option("--out", "Folder for the --datasets bundle.")] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Write references.bib, CITATION.cff, ATTRIBUTION.md, LICENSES/, croissant.json, README.md."""

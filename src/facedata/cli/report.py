@@ -8,16 +8,14 @@ from typing import Annotated
 import typer
 
 from .app import app, console
+from .options import file_option
 
 
 @app.command()
 def report(
     path: Annotated[Path, typer.Argument(help="Corpus folder written by `facedata build`.")],
     out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="HTML file to write (default: PATH/report.html).", dir_okay=False
-        ),
+        Path | None, file_option("--out", "HTML file to write (default: PATH/report.html).")
     ] = None,
     samples: Annotated[
         int, typer.Option("--samples", min=0, help="Sample faces shown per class.")

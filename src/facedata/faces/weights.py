@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .. import jsontext
 from ..atomic import atomic_write_text
+from ..digest import file_sha256 as sha256_file
 from ..errors import IntegrityError
 from ..paths import home
 from .detect import DetectorError
@@ -103,14 +104,6 @@ def models_dir() -> Path:
 
 def pins_file() -> Path:
     return models_dir() / "pins.json"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- the bundled default ------------------------------------------------------------
