@@ -221,7 +221,7 @@ def _items(
                 continue
             for head, value in labelled.counted().items():
                 tally.labels[f"{m.id}/{head}"][value] += 1
-            if src.kind == "local":
+            if src.is_own_data:
                 media = str((item.extra or {}).get("video") or item.key)
                 tally.used_files[m.id][media].update(subjects_of(item.subject_id))
                 if (digest := (item.extra or {}).get("sha256")) is not None:
@@ -239,7 +239,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     from ..formats.local import recordings_of
 
     m, src = adm.manifest, adm.source
-    if src.kind != "local" or not src.consent:
+    if not src.is_own_data or not src.consent:
         return [], set()
     root = Path(adm.fetched.root)
     beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
@@ -249,7 +249,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
 
 def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
     """Own data: load the register and record, per reason, how many subjects it admits."""
-    if src.kind != "local":
+    if not src.is_own_data:
         return None
     path = m.resolve(src.consent or "")
     register = load_register(path)
@@ -303,7 +303,7 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
 def _dataset_record(adm: Admitted, tally: Tally | None = None) -> DatasetEntry:
     """The input's entry in corpus.json; own data lists the files its rows came from."""
     m, src, d = adm.manifest, adm.source, adm.decision
-    if src.kind == "local" and tally is not None:
+    if src.is_own_data and tally is not None:
         inputs = _local_inputs(adm, tally)
     else:
         inputs = [

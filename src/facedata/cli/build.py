@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from ..errors import BuildError, disk_error
 from ..vocabulary import STAGE_TERMS
 from .app import ManifestsOpt, app, console
@@ -200,11 +201,12 @@ def build(
         and recipe_file.resolve().parent == Path(recipe.out).resolve()
         and all(v is None for v in overrides.values())
     )
+    recipe = storage.named(recipe)  # --out s3://... stays a URL, not a path
     argv = ["facedata", *sys.argv[1:]]
-    with build_progress(console) as update:
+    with build_progress(console) as update, storage.build_target(recipe) as target:
         try:
             corpus = run_build(
-                recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
+                target, argv=argv, progress=update, overwrite=overwrite, replay=replay
             )
         except OSError as exc:  # a full disk under --out; the corpus there is left as it was
             raise disk_error(exc, recipe.out, "write the corpus at") from None

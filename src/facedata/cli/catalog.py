@@ -131,7 +131,7 @@ def info(
         terms.append(f"{purpose} build: {'admitted' if d.admitted else 'refused'}: {d.reason}")
     console.print(Panel(shown("\n".join(terms)), title="license terms"))
     for i, s in enumerate(m.sources, 1):
-        where = s.url or s.kaggle or s.kaggle_competition or s.repo_id or ""
+        where = s.address
         kind = "official" if s.official else "unofficial mirror"
         body = [f"{s.kind}, {kind}, access: {s.access.level}"]
         if where:

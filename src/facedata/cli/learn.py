@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from .app import app, console
 from .options import JsonInsteadFlag, json_flag
 
@@ -116,7 +117,8 @@ def train(
             highlight=False,
         )
 
-    m = run_train(corpus, out, cfg, progress=progress)
+    with storage.local_corpus(corpus) as staged:
+        m = run_train(staged, out, cfg, progress=progress)
     _summary(m, out, soft_labels)
     console.print(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",

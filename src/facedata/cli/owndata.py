@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from .app import ManifestsOpt, app, console
 from .catalog import manifest_app
 from .options import folder_option, force_flag
@@ -109,13 +110,15 @@ def forget(
     """
     from ..forget import forget as run_forget
 
-    record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
+    with storage.local_corpora(corpora) as named:
+        record = run_forget(subject, named, dataset=dataset, by=by, manifests=manifests or [])
     if record.get("copies"):
         console.print(
             f"--dataset {escape(str(dataset))} also covers "
             f"{escape(', '.join(record['copies']))}: the same images under other ids"
         )
     for path, n in record["corpora"].items():
+        path = named.named(path)  # a URL, not the folder it was staged in
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
     if not record["corpora"]:
         console.print("no corpus is registered or named; nothing to erase from corpora")

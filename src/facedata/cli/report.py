@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import storage
 from .app import app, console
 from .options import file_option
 
@@ -24,6 +25,7 @@ def report(
     """Write a self-contained HTML report: class balance, licenses, drops, sample faces."""
     from ..report import write_report  # matplotlib loads only when a report is asked for
 
-    written = write_report(path, out, samples=samples)
+    with storage.local_corpus(path) as corpus:
+        written = write_report(corpus, out, samples=samples)
     size = written.stat().st_size
     console.print(f"wrote {written} ({size / 1024:,.0f} KiB)", highlight=False, soft_wrap=True)

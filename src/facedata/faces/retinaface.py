@@ -297,9 +297,9 @@ class RetinaFaceSpec:
 
 
 def _user_path(v: Variant) -> str | None:
-    import os
+    from .. import settings
 
-    return os.environ.get(v.env)
+    return settings.text(v.env) or None
 
 
 FAMILY = register(

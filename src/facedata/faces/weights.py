@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .. import jsontext
+from .. import jsontext, settings
 from ..atomic import atomic_write_text
 from ..digest import file_sha256 as sha256_file
 from ..errors import IntegrityError
@@ -241,7 +241,7 @@ def download(variant: Variant, *, timeout: float = 60.0) -> Path:
 
 def resolve(variant: Variant, path: Path | str | None = None, *, fetch: bool = True) -> Weights:
     """The weights for a variant: user path, then the wheel, then the cache (fetching)."""
-    user = path or os.environ.get(variant.env)
+    user = path or settings.text(variant.env)
     if user:
         p = Path(user).expanduser()
         if not p.is_file():

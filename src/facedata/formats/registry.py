@@ -297,7 +297,7 @@ def read_source(
     markers = list(entry.markers(options)) if entry.markers else []
     base = resolve_root(Path(root), fmt.root, manifest.id, markers)
     stream = entry.read(manifest, source, base, options)
-    if source.kind == "local":  # own recordings: read where the manifest's author put them
+    if source.is_own_data:  # own recordings: read where the manifest's author put them
         yield from stream
         return
     yield from confined(manifest.id, Path(root), stream)
