@@ -351,8 +351,8 @@ def check_labels(manifest: Manifest, taxonomy: Taxonomy) -> list[tuple[tuple, st
 
 
 def check_options(manifest: Manifest) -> list[tuple[tuple, str]]:
-    """Each reader's options against its own schema (formats/options.py)."""
-    from .formats.options import option_problems
+    """Each reader's options against its own model (reader_options.py)."""
+    from .reader_options import option_problems
 
     specs: list[tuple[tuple, FormatSpec]] = []
     if manifest.format is not None:

@@ -54,9 +54,9 @@ def test_model_terms_state_each_heads_eu_ai_act_line():
 
 def test_models_take_their_head_type_from_the_vocabulary():
     from facedata.corpus import HEADS as CORPUS_HEADS
-    from facedata.formats.options import Head
     from facedata.learn.dataset import LABEL_COLUMNS
     from facedata.manifest import Task
+    from facedata.reader_options import Head
 
     assert Head is v.Head and Task is v.Head
     assert CORPUS_HEADS is v.HEADS and LABEL_COLUMNS is v.HEADS

