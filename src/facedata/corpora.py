@@ -22,6 +22,7 @@ from filelock import FileLock
 
 from . import jsontext
 from .atomic import atomic_write_text
+from .corpus.record import existing_corpus
 from .corpus.shards import CORPUS_JSON
 from .errors import FacedataError
 from .paths import home
@@ -123,11 +124,8 @@ def register(out: Path, corpus: dict) -> Registered:
 
 def corpus_id(path: Path) -> str | None:
     """The `id` in a corpus folder's corpus.json, or None (no record, none, unreadable)."""
-    try:
-        value = jsontext.loads((Path(path) / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+    found = existing_corpus(Path(path))
+    return found.id if found is not None else None
 
 
 def missing_corpora() -> list[Registered]:

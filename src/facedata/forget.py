@@ -19,9 +19,7 @@ import contextlib
 import datetime as dt
 import difflib
 import getpass
-import json
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -29,15 +27,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .atomic import atomic_dir, atomic_write_text
+from .atomic import atomic_dir
 from .corpus import (
     CORPUS_JSON,
     DATA_DIR,
+    CorpusRecord,
     file_sha256,
-    heads_record,
     read_corpus,
     renumber,
-    shard_file,
+    write_corpus,
 )
 from .corpus.counts import count_shards
 from .corpus.read import text_problem
@@ -76,21 +74,21 @@ def _damaged(path: Path, problem: str) -> FacedataError:
     )
 
 
-def _load_corpus(path: Path) -> dict:
-    """The record, type-checked (a shard without a path is damage), in its JSON form."""
-    return read_corpus(path, require=("shards", "counts")).to_dict()
+def _load_corpus(path: Path) -> CorpusRecord:
+    """The record, type-checked (a shard without a path is damage)."""
+    return read_corpus(path, require=("shards", "counts"))
 
 
-def _check_shards(path: Path, corpus: dict) -> None:
+def _check_shards(path: Path, corpus: CorpusRecord) -> None:
     """Open every listed shard's footer, so a broken one stops forget before any write."""
-    for shard in corpus["shards"]:
+    for shard in corpus.shards:
         try:
-            schema = pq.ParquetFile(shard_file(path, shard["path"])).schema_arrow
+            schema = pq.ParquetFile(shard.file(path)).schema_arrow
         except (pa.ArrowException, OSError) as exc:
-            raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
+            raise _damaged(path, f"cannot read shard {shard.path}: {exc}") from None
         problem = text_problem(schema, ("subject_id", "dataset", "split"))
         if problem:
-            raise _damaged(path, f"shard {shard['path']}: {problem}")
+            raise _damaged(path, f"shard {shard.path}: {problem}")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -125,17 +123,15 @@ def _filter_shard(src: Path, dst: Path, subject_id: str, scope: Scope) -> int:
     return removed
 
 
-def subjects_in(path: Path, corpus: dict | None = None) -> dict[str, set[str]]:
+def subjects_in(path: Path, corpus: CorpusRecord | None = None) -> dict[str, set[str]]:
     """Every subject id in a corpus's shards, with the datasets it appears in."""
     corpus = corpus or _load_corpus(path)
     found: dict[str, set[str]] = {}
-    for shard in corpus["shards"]:
+    for shard in corpus.shards:
         try:
-            table = pq.read_table(
-                shard_file(path, shard["path"]), columns=["subject_id", "dataset"]
-            )
+            table = pq.read_table(shard.file(path), columns=["subject_id", "dataset"])
         except (pa.ArrowException, OSError) as exc:
-            raise _damaged(path, f"cannot read shard {shard['path']}: {exc}") from None
+            raise _damaged(path, f"cannot read shard {shard.path}: {exc}") from None
         ids, sets = table.column("subject_id").to_pylist(), table.column("dataset").to_pylist()
         for sid, ds in zip(ids, sets, strict=True):
             for one in subjects_of(sid):
@@ -143,14 +139,9 @@ def subjects_in(path: Path, corpus: dict | None = None) -> dict[str, set[str]]:
     return found
 
 
-def _recount(root: Path, corpus: dict) -> None:
-    """Counts and head statistics from the shards as they are now."""
-    counts = count_shards([shard_file(root, s["path"]) for s in corpus["shards"]]).to_dict()
-    corpus["counts"] = {**counts, "read": corpus["counts"].get("read")}
-    if corpus.get("heads"):  # a record from before head statistics gets none invented
-        names = corpus["heads"].get("expression", {}).get("names") or None
-        if names:
-            corpus["heads"] = heads_record(names, counts)
+def _recount(root: Path, corpus: CorpusRecord) -> CorpusRecord:
+    """The record with counts and head statistics from the shards as they are now."""
+    return corpus.with_counts(count_shards([s.file(root) for s in corpus.shards]).to_dict())
 
 
 def forget_in_corpus(path: Path, subject_id: str, scope: Scope, entry: dict) -> int:
@@ -175,17 +166,17 @@ def _forget_locked(path: Path, subject_id: str, scope: Scope, entry: dict) -> in
         ) from None
 
 
-def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dict) -> int:
+def _rewrite(path: Path, corpus: CorpusRecord, subject_id: str, scope: Scope, entry: dict) -> int:
     with atomic_dir(path) as tmp:
         removed = 0
-        touched = set()
-        for shard in corpus["shards"]:
-            src, dst = shard_file(path, shard["path"]), tmp / shard["path"]
+        shards = []
+        for listed in corpus.shards:
+            shard = listed.model_dump(mode="json", exclude_unset=True)
+            src, dst = listed.file(path), tmp / listed.path
             dst.parent.mkdir(parents=True, exist_ok=True)
             n = _filter_shard(src, dst, subject_id, scope)
             if n:
                 removed += n
-                touched.add(shard["path"])
                 shard.update(
                     rows=pq.ParquetFile(dst).metadata.num_rows,
                     sha256=file_sha256(dst),
@@ -194,7 +185,8 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dic
             else:
                 dst.unlink()
                 _link_or_copy(src, dst)
-        corpus["shards"] = renumber(tmp, corpus["shards"])
+            shards.append(shard)
+        corpus = corpus.with_shards(renumber(tmp, shards))
         for item in path.rglob("*"):
             rel = item.relative_to(path)
             if rel.parts[0] == DATA_DIR or rel.as_posix() == CORPUS_JSON:
@@ -203,44 +195,18 @@ def _rewrite(path: Path, corpus: dict, subject_id: str, scope: Scope, entry: dic
             # may lead anywhere, and following it would copy that file into the corpus
             if not item.is_symlink() and item.is_file() and not (tmp / rel).exists():
                 _link_or_copy(item, tmp / rel)
-        _recount(tmp, corpus)
-        corpus.setdefault("forgotten", []).append({**entry, "rows_removed": removed})
-        _scrub(corpus, subject_id, scope)
-        atomic_write_text(tmp / CORPUS_JSON, json.dumps(corpus, indent=2, default=str))
+        corpus = _recount(tmp, corpus).without_subject(
+            subject_id, scope, {**entry, "rows_removed": removed}
+        )
+        write_corpus(tmp, corpus)
         if removed:
             from .bundle import write_bundle
 
             # card counts and Croissant file hashes changed; a damaged citation in the
             # record is left out rather than allowed to block the erasure
-            write_bundle(tmp, corpus, withhold_unsafe=True)
+            write_bundle(tmp, corpus.to_json(), withhold_unsafe=True)
         _rewrite_report(tmp, name=path)  # the page names the corpus, not its temp copy
     return removed
-
-
-def _scrub(corpus: dict, subject_id: str, scope: Scope = None) -> None:
-    """Drop mentions of the subject: drop examples, image errors, their own media inputs."""
-    token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject_id)}(?![A-Za-z0-9])")
-    for drop in (corpus.get("drops") or {}).values():
-        if isinstance(drop, dict) and isinstance(drop.get("examples"), list):
-            drop["examples"] = [e for e in drop["examples"] if not token.search(str(e))]
-    for record in corpus.get("datasets") or []:
-        inputs = record.get("inputs") if isinstance(record, dict) else None
-        if not isinstance(inputs, list) or (scope is not None and record.get("id") not in scope):
-            continue
-        kept = []
-        for item in inputs:
-            who = item.get("subjects") if isinstance(item, dict) else None
-            if isinstance(who, list) and subject_id in who:
-                who = [w for w in who if w != subject_id]
-                if not who:
-                    continue  # media of the withdrawn subject alone
-                item = {**item, "subjects": who}
-            kept.append(item)
-        record["inputs"] = kept
-    if isinstance(corpus.get("image_errors"), list):
-        corpus["image_errors"] = [
-            e for e in corpus["image_errors"] if not token.search(json.dumps(e, default=str))
-        ]
 
 
 def _rewrite_report(root: Path, page: Path | None = None, name: Path | None = None) -> None:
@@ -505,7 +471,7 @@ def corpus_sources(
     out: list[OwnSource] = []
     for path in corpora:
         try:
-            records = _load_corpus(path).get("datasets") or []
+            records = _load_corpus(path).datasets
         except FacedataError:
             continue
         for rec in records:

@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -30,6 +29,7 @@ from pydantic import (
 )
 
 from .manifest import Manifest, Source
+from .vocabulary import TIER_REFUSALS, Purpose, allows, most_restrictive, rank
 from .yamlfile import describe_validation_error, load_yaml
 
 
@@ -40,19 +40,6 @@ def policy_now() -> dt.datetime:
 
 def policy_today() -> dt.date:
     return policy_now().date()
-
-
-Purpose = Literal["research", "commercial"]
-
-# What each tier allows. `unknown` admits research use with a warning: that is how
-# these sets are used in academia, and the corpus card says the terms are unclear.
-_ALLOWS: dict[str, set[str]] = {
-    "commercial": {"research", "commercial"},
-    "noncommercial": {"research"},
-    "research-only": {"research"},
-    "unknown": {"research"},
-}
-_RESTRICTIVENESS = ["commercial", "noncommercial", "research-only", "unknown"]
 
 
 class Clearance(BaseModel):
@@ -216,7 +203,7 @@ def effective_tier(declared: str, twins: Iterable[Twin]) -> tuple[str, Twin | No
     """The most restrictive of the manifest's own tier and every twin's; and the twin that won."""
     tier, winner = declared, None
     for t in twins:
-        if _RESTRICTIVENESS.index(t.tier) > _RESTRICTIVENESS.index(tier):
+        if rank(t.tier) > rank(tier):
             tier, winner = t.tier, t
     return tier, winner
 
@@ -271,7 +258,7 @@ def decide(
         if source.kind == "local"
         else ""
     )
-    allowed = purpose in _ALLOWS.get(tier, set())
+    allowed = allows(tier, purpose)
     # A re-upload can say anything about itself: commercially, only a clearance naming it counts.
     on_own_tier = allowed and (purpose != "commercial" or source.official)
     if on_own_tier:
@@ -317,11 +304,7 @@ def decide(
                 f"(dataset: {manifest.id}, source: {source.id}){inherited}"
             ),
         )
-    what = {
-        "unknown": "has no known license grant, so commercial use is refused (fail closed)",
-        "noncommercial": "is non-commercial only",
-        "research-only": "is for research only",
-    }.get(tier, f"does not allow {purpose} use")
+    what = TIER_REFUSALS.get(tier, f"does not allow {purpose} use")
     return Decision(
         **base,
         admitted=False,
@@ -365,7 +348,7 @@ def share_alike_sentence(licensed: Iterable[str]) -> str:
 
 def most_restrictive_tier(tiers: list[str]) -> str:
     """The corpus's own tier: its most restrictive input decides."""
-    return max(tiers, key=_RESTRICTIVENESS.index) if tiers else "unknown"
+    return most_restrictive(tiers)
 
 
 @dataclass(frozen=True)
@@ -530,12 +513,12 @@ class TwinIndex:
 
     def twins(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> list[Twin]:
         """Other datasets sharing an identity with `source` whose tier is stricter."""
-        own = _RESTRICTIVENESS.index(manifest.license.tier)
+        own = rank(manifest.license.tier)
         out: dict[str, Twin] = {}
         for key, words in source_identities(manifest, source, sha256s).items():
             for other in self._by_key.get(key, []):
                 if other.id == manifest.id or other.id in out:
                     continue
-                if _RESTRICTIVENESS.index(other.license.tier) > own:
+                if rank(other.license.tier) > own:
                     out[other.id] = Twin(other.id, other.license.tier, other.license.id, words)
-        return sorted(out.values(), key=lambda t: -_RESTRICTIVENESS.index(t.tier))
+        return sorted(out.values(), key=lambda t: -rank(t.tier))

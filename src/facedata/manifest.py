@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .confine import name_problem
 from .errors import ManifestError
 from .taxonomy import Taxonomy
+from .vocabulary import Head, Permission, Tier
 from .yamlfile import YamlDoc, describe_validation_error, load_yaml
 
-Tier = Literal["commercial", "noncommercial", "research-only", "unknown"]
-Permission = Literal["allowed", "forbidden", "unknown"]
 AccessLevel = Literal["open", "account", "agreement"]
-Task = Literal["smile", "expression"]
+Task = Head  # a label head a dataset provides
 SourceKind = Literal["http", "kaggle", "huggingface", "manual", "local"]
 AlignMode = Literal["detect", "landmarks", "precropped"]
 

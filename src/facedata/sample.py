@@ -116,7 +116,7 @@ def _parse_plain(text: str, n: int) -> bytes | None:
         return None
     if raw.count(b" ") != n - 1 or raw.translate(None, _PLAIN):
         return None
-    from .faces.align import opencv
+    from .opencv import opencv
 
     cv2 = opencv()
     pgm = np.frombuffer(b"P2 %d 1 65535\n%s\n" % (n, raw), dtype=np.uint8)

@@ -14,19 +14,23 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from .. import __version__, jsontext
+from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
 from ..consent import ConsentRegister, load_register
 from ..corpus import (
     CORPUS_FORMAT,
     CORPUS_JSON,
     CorpusRecord,
+    DatasetEntry,
+    ExistingCorpus,
+    existing_corpus,
     heads_record,
     parse_record,
+    read_corpus,
+    write_corpus,
 )
 from ..corpus.shards import file_sha256
 from ..errors import BuildError, PolicyError
@@ -55,7 +59,7 @@ from .merge import run_sharded
 from .recipe import Recipe
 from .splits import LeakCheck
 from .tally import Tally
-from .target import existing_record, refuse_overwrite, same_build
+from .target import refuse_overwrite, same_build
 from .worker import Item
 
 
@@ -191,43 +195,30 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
     return out
 
 
-def _dataset_record(adm: Admitted, tally: Tally | None = None) -> dict:
-    m, src = adm.manifest, adm.source
-    inputs = [
-        {
-            "name": f.name,
-            "origin": getattr(f, "origin", None),
-            "size": getattr(f, "size", None),
-            "sha256": getattr(f, "sha256", None),
-        }
-        for f in getattr(adm.fetched, "files", [])
-    ]
+def _dataset_record(adm: Admitted, tally: Tally | None = None) -> DatasetEntry:
+    """The input's entry in corpus.json; own data lists the files its rows came from."""
+    m, src, d = adm.manifest, adm.source, adm.decision
     if src.kind == "local" and tally is not None:
         inputs = _local_inputs(adm, tally)
-    d = adm.decision
-    return {
-        "id": m.id,
-        "name": m.name,
-        "version": m.version,
-        "homepage": m.homepage,
-        "source": src.id,
-        "source_kind": src.kind,
-        "official": src.official,
-        "license_id": m.license.id,
-        "tier": d.tier,
-        "declared_tier": m.license.tier,
-        "derivatives": m.license.derivatives,
-        "redistribution": m.license.redistribution,
-        "terms_url": m.license.terms_url,
-        "license_notes": m.license.notes,
-        "license_text": m.license.text,
-        "attribution": m.attribution,
-        "citation": m.citation,
-        "clearance": d.clearance.model_dump(mode="json") if d.clearance else None,
-        "inputs": inputs,
-        "file_set": tally.file_sets.get(m.id) if tally else None,
-        "notes": list(tally.notes.get(m.id, [])) if tally else [],
-    }
+    else:
+        inputs = [
+            {
+                "name": f.name,
+                "origin": getattr(f, "origin", None),
+                "size": getattr(f, "size", None),
+                "sha256": getattr(f, "sha256", None),
+            }
+            for f in getattr(adm.fetched, "files", [])
+        ]
+    return DatasetEntry.of(
+        m,
+        src,
+        tier=d.tier,
+        clearance=d.clearance,
+        inputs=inputs,
+        file_set=tally.file_sets.get(m.id) if tally else None,
+        notes=tally.notes.get(m.id, []) if tally else [],
+    )
 
 
 def _corpus_tier(adm: Admitted, purpose: str) -> str:
@@ -260,30 +251,20 @@ def corpus_license(
     ).to_dict()
 
 
-def _corpus_id(out: Path) -> str:
+def _corpus_id(previous: ExistingCorpus | None) -> str:
     """The id of the corpus a build replaces (a rebuild is the same corpus), else new."""
     import uuid
 
+    old = previous.id if previous is not None else None
     try:
-        old = jsontext.loads((out / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
-    except (OSError, ValueError, AttributeError):
-        old = None
-    try:
-        return str(uuid.UUID(str(old))) if old else str(uuid.uuid4())
+        return str(uuid.UUID(old)) if old else str(uuid.uuid4())
     except ValueError:
         return str(uuid.uuid4())
 
 
-def _previous_marks(out: Path) -> list[dict]:
+def _previous_marks(previous: ExistingCorpus | None) -> list[dict]:
     """`forgotten` entries of the corpus a build replaces: they hold even without the ledger."""
-    record = out / CORPUS_JSON
-    if not record.is_file():
-        return []
-    try:
-        marks = jsontext.loads(record.read_text(encoding="utf-8")).get("forgotten") or []
-    except (OSError, ValueError, AttributeError):
-        return []
-    return [m for m in marks if isinstance(m, dict)]
+    return list(previous.marks) if previous is not None else []
 
 
 def build(
@@ -324,8 +305,9 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
     recipe, out, tally = ctx.recipe, ctx.out, ctx.tally
     requested = [ds for ds, _ in recipe.pinned()]
     warnings = check_clearances(ctx.clearances, ctx.catalog, requested, detector_names())
-    marks = _previous_marks(out)
-    corpus_id = _corpus_id(out)
+    previous = existing_corpus(out)
+    marks = _previous_marks(previous)
+    corpus_id = _corpus_id(previous)
     withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
@@ -339,16 +321,18 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
     own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}
     detector = _admit_detector(ctx, admitted)
-    if not overwrite and (old := existing_record(out)) is not None:
-        datasets = [_dataset_record(a) for a in admitted]
+    if not overwrite and previous is not None:
+        datasets = [_dataset_record(a).to_json() for a in admitted]
         # a withdrawal logged since that build began (same second included) may concern
         # its rows: never "up to date" then
         every = [*withdrawn.all(), *(w for b, _ in own.values() for w in b)]
-        withdrawn_since = any(w.when >= str(old.get("created") or "") for w in every)
-        if not withdrawn_since and same_build(
-            old, recipe, datasets, [d.to_dict() for d in decisions]
+        withdrawn_since = any(w.when >= previous.created for w in every)
+        if (
+            not withdrawn_since
+            and previous.record is not None
+            and same_build(previous.record, recipe, datasets, [d.to_dict() for d in decisions])
         ):
-            return parse_record({**old, "up_to_date": True}, str(recipe.out))
+            return previous.record.as_up_to_date()
         if not replay:
             raise refuse_overwrite(out)
     started = time.monotonic()
@@ -359,7 +343,7 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
             # chunks run on the recipe's engine; the merge dedups on hashes (merge.py)
             items = _items(ctx, admitted, withdrawn, registers, own)
             shards = run_sharded(ctx, items, tmp)
-            corpus = _corpus_record(
+            record = _corpus_record(
                 recipe,
                 admitted,
                 decisions,
@@ -369,33 +353,18 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
                 shards,
                 ctx.argv,
                 ctx.expressions,
+                made=Made(corpus_id, ctx.now, ctx.today, detector, warnings, marks, started),
             )
-            corpus.update(
-                id=corpus_id,
-                created=ctx.now.isoformat(timespec="seconds"),
-                policy_date=ctx.today.isoformat(),
-                detector_decision=detector.to_dict() if detector else None,
-                license=corpus_license(admitted, recipe.purpose, detector),
-                warnings=warnings,
-                forgotten=tally.subjects.forgotten(marks),
-                withdrawals_applied=tally.subjects.applied(),
-            )
-            if detector is not None and detector.clearance is not None:
-                corpus["clearances"].append(detector.clearance.model_dump(mode="json"))
-            corpus["seconds"] = round(time.monotonic() - started, 3)
-            record = CorpusRecord.model_validate(corpus)
-            record.write(tmp)
+            write_corpus(tmp, record)
             atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
             _bundle(tmp, record, {a.manifest.id: a.manifest for a in admitted})
             # from here to registration, no `forget` runs: one that ran during the build is
             # read now, and one that starts later finds this corpus registered
             publishing.enter_context(publish_lock())
             if _erase_late(tmp, admitted, marks, withdrawn, own):
-                record = parse_record(
-                    jsontext.loads((tmp / CORPUS_JSON).read_text(encoding="utf-8")), str(recipe.out)
-                )
+                record = read_corpus(tmp)
         try:
-            register(out, record.to_dict())
+            register(out, record.to_json())
         except OSError as exc:
             raise BuildError(
                 f"{recipe.out} was built, but it could not be added to the corpus registry: "
@@ -481,6 +450,20 @@ def _detector_record(tally: Tally, recipe: Recipe) -> dict | None:
     return {**get_detector_info(recipe.detector), "weights_sha256": sorted(tally.weights)}
 
 
+@dataclass(frozen=True)
+class Made:
+    """When, as what and under which decisions a build made its corpus: the parts of
+    the record that are not counted from rows."""
+
+    corpus_id: str  # stable across rebuilds, copies and moves
+    now: dt.datetime  # the one instant every policy decision used
+    today: dt.date
+    detector: DetectorDecision | None
+    warnings: list
+    marks: list[dict]  # `forgotten` of the corpus this one replaces
+    started: float  # time.monotonic() when rows began to be read
+
+
 def _corpus_record(
     recipe: Recipe,
     admitted: list[Admitted],
@@ -491,41 +474,59 @@ def _corpus_record(
     shards: list[dict],
     argv: list[str] | None,
     expressions: list[str],
-) -> dict[str, Any]:
+    *,
+    made: Made,
+) -> CorpusRecord:
+    """The corpus's record, made once from the build's parts (its license included)."""
     counts = tally.counts()
-    return {
-        "format": CORPUS_FORMAT,
-        "id": None,  # set by build(): stable across rebuilds, copies and moves
-        "tool": {"name": "facedata", "version": __version__},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "policy_date": None,  # the UTC date every policy decision used; set by build()
-        "command": argv if argv is not None else sys.argv,
-        "recipe": recipe.model_dump(mode="json"),
-        "purpose": recipe.purpose,
-        "license": corpus_license(admitted, recipe.purpose),
-        "datasets": [_dataset_record(a, tally) for a in admitted],
-        "decisions": [d.to_dict() for d in decisions],
-        "clearances": [d.clearance.model_dump(mode="json") for d in decisions if d.clearance],
-        "detector": _detector_record(tally, recipe),
-        "labels": {k: dict(v) for k, v in tally.labels.items()},
-        "consent": tally.consent,
-        "drops": {
-            k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
-            for k, n in tally.drops.items()
+    detector = made.detector
+    clearances = [d.clearance.model_dump(mode="json") for d in decisions if d.clearance]
+    if detector is not None and detector.clearance is not None:
+        clearances.append(detector.clearance.model_dump(mode="json"))
+    return parse_record(
+        {
+            "format": CORPUS_FORMAT,
+            "id": made.corpus_id,
+            "tool": {"name": "facedata", "version": __version__},
+            "created": made.now.isoformat(timespec="seconds"),
+            "policy_date": made.today.isoformat(),  # the UTC date every decision used
+            "command": argv if argv is not None else sys.argv,
+            "recipe": recipe.model_dump(mode="json"),
+            "purpose": recipe.purpose,
+            "license": corpus_license(admitted, recipe.purpose, detector),
+            "datasets": [_dataset_record(a, tally).to_json() for a in admitted],
+            "decisions": [d.to_dict() for d in decisions],
+            "clearances": clearances,
+            "detector": _detector_record(tally, recipe),
+            "labels": {k: dict(v) for k, v in tally.labels.items()},
+            "consent": tally.consent,
+            "drops": {
+                k: {"count": n, "examples": tally.drop_examples[k], "stage": tally.drop_stage[k]}
+                for k, n in tally.drops.items()
+            },
+            "funnel": tally.funnel(),
+            "dedup": dedup.to_dict(),
+            "leaks": leaks.leaks(),
+            "image_errors": tally.image_errors,
+            "image": {
+                "mode": recipe.image_mode,
+                "size": recipe.size,
+                "format": recipe.image_format,
+            },
+            "heads": heads_record(expressions, counts),
+            "counts": counts,
+            "shards": shards,
+            "forgotten": tally.subjects.forgotten(made.marks),
+            "detector_decision": detector.to_dict() if detector else None,
+            "warnings": made.warnings,
+            "withdrawals_applied": tally.subjects.applied(),
+            "seconds": round(time.monotonic() - made.started, 3),
         },
-        "funnel": tally.funnel(),
-        "dedup": dedup.to_dict(),
-        "leaks": leaks.leaks(),
-        "image_errors": tally.image_errors,
-        "image": {"mode": recipe.image_mode, "size": recipe.size, "format": recipe.image_format},
-        "heads": heads_record(expressions, counts),
-        "counts": counts,
-        "shards": shards,
-        "forgotten": [],
-    }
+        str(recipe.out),
+    )
 
 
 def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:
     from ..bundle import write_bundle
 
-    write_bundle(root, corpus.to_dict(), manifests)
+    write_bundle(root, corpus.to_json(), manifests)

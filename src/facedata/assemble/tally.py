@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..corpus.counts import RowCounter
-from ..corpus.row import HEADS
+from ..vocabulary import HEADS, STAGES
 
 if TYPE_CHECKING:
     from ..consent import ConsentRegister
     from ..sample import Note
     from ..withdrawals import Withdrawal
 
-# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
-STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
 EXAMPLES = 5  # places named per drop reason; every drop is counted
 
 

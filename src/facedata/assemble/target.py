@@ -13,22 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, jsontext
-from ..corpus import CORPUS_JSON
+from .. import __version__
+from ..corpus import CorpusRecord
 from ..errors import BuildError
 from .recipe import Recipe
 
 # Recipe fields that change how fast a build runs, not what it writes.
 NOT_CONTENT = ("out", "workers", "batch_size", "engine")
-
-
-def existing_record(out: Path) -> dict[str, Any] | None:
-    """The corpus.json at `out`, or None when there is none (or it is unreadable)."""
-    try:
-        record = jsontext.loads((Path(out) / CORPUS_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def _recipe_key(recipe: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +54,7 @@ def _verdicts(decisions: list[dict[str, Any]]) -> list[tuple]:
 
 
 def same_build(
-    record: dict[str, Any],
+    record: CorpusRecord,
     recipe: Recipe,
     datasets: list[dict[str, Any]],
     decisions: list[dict[str, Any]],
@@ -73,15 +64,15 @@ def same_build(
     Not when rows were erased since (`forgotten`), nor for own data, whose inputs (media,
     annotations, consent register) are known only once read.
     """
-    if record.get("forgotten") or any(d.get("source_kind") == "local" for d in datasets):
+    if record.forgotten or any(d.get("source_kind") == "local" for d in datasets):
         return False
-    if (record.get("tool") or {}).get("version") != __version__:
+    if record.tool.get("version") != __version__:
         return False
-    if _recipe_key(record.get("recipe") or {}) != _recipe_key(recipe.model_dump(mode="json")):
+    if _recipe_key(record.recipe or {}) != _recipe_key(recipe.model_dump(mode="json")):
         return False
-    if _inputs(record.get("datasets") or []) != _inputs(datasets):
+    if _inputs(record.datasets) != _inputs(datasets):
         return False
-    return _verdicts(record.get("decisions") or []) == _verdicts(decisions)
+    return _verdicts(record.decisions) == _verdicts(decisions)
 
 
 def refuse_overwrite(out: Path) -> BuildError:

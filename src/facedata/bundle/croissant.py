@@ -15,6 +15,7 @@ import pyarrow as pa
 from .. import sanitize
 from ..corpus import DATA_DIR, SPLITS, columns, default_expressions
 from ..manifest import LICENSE_ID
+from ..vocabulary import HEADS
 from .bibtex import render_bib, unique_entries
 from .record import CorpusView
 
@@ -67,8 +68,7 @@ CONTEXT: dict[str, Any] = {
 # The columns a trainer reads; list columns (bbox, landmarks) stay in the Parquet only.
 MAIN_COLUMNS = (
     "image",
-    "smile",
-    "expression",
+    *HEADS,
     "smile_derived",
     "source_label",
     "dataset",

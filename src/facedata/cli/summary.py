@@ -13,15 +13,9 @@ from typing import Any
 
 from rich.markup import escape
 
-STEP_NAMES = {
-    "reader": "entries dropped by the readers",
-    "consent": "consent",
-    "labels": "unmapped labels",
-    "image": "undecodable",
-    "face": "no face",
-    "exact": "exact duplicates",
-    "near": "near duplicates",
-}
+from ..vocabulary import STAGE_TERMS
+
+STEP_NAMES = {s.name: s.short for s in STAGE_TERMS.values()}
 
 
 def render_summary(record: Any, out: Path | str | None = None) -> list[str]:
@@ -29,7 +23,7 @@ def render_summary(record: Any, out: Path | str | None = None) -> list[str]:
 
     `out` is the folder as the person named it (default: the record's recipe `out`).
     """
-    corpus: dict = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+    corpus: dict = record.to_json() if hasattr(record, "to_json") else dict(record)
     where = escape(str(out if out is not None else (corpus.get("recipe") or {}).get("out")))
     if corpus.get("up_to_date"):
         return [

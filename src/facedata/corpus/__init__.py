@@ -14,15 +14,19 @@ from .record import (
     CorpusError,
     CorpusRecord,
     Counts,
+    DatasetEntry,
     Dedup,
+    ExistingCorpus,
     Head,
     ImageSpec,
     Shard,
+    existing_corpus,
     json_schema,
     json_schema_text,
     parse_record,
     read_corpus,
     shard_file,
+    write_corpus,
 )
 from .row import (
     ALIGN_STATUSES,
@@ -69,7 +73,9 @@ __all__ = [
     "CorpusError",
     "CorpusRecord",
     "Counts",
+    "DatasetEntry",
     "Dedup",
+    "ExistingCorpus",
     "Head",
     "ImageSpec",
     "LabelCodec",
@@ -81,6 +87,7 @@ __all__ = [
     "columns",
     "default_expressions",
     "describe",
+    "existing_corpus",
     "features_of",
     "file_sha256",
     "head_record",
@@ -99,6 +106,7 @@ __all__ = [
     "split_of",
     "table_of",
     "to_table",
+    "write_corpus",
 ]
 
 

@@ -1,9 +1,13 @@
 """`corpus.json`, the provenance record of a built corpus, as a typed, versioned model.
 
-`build` returns it; `cite`, `report`, `forget` and the PyTorch dataset read it through
-`read_corpus`, which gives them the same checks and the same messages, so a damaged
-corpus reads the same everywhere. Its JSON Schema is published in
-docs/corpus-schema.json (`python -m facedata.corpus` regenerates it).
+This module is the record's only representation and its only door to disk. `build`
+makes it once from typed parts (`DatasetEntry` per admitted input); `forget` changes
+it through methods that return a new record (`with_shards`, `with_counts`,
+`without_subject`); `write_corpus` is the one writer and `read_corpus` the one reader
+(`existing_corpus` the lenient look a rebuild and the registry take), so every path
+checks the same things with the same messages, and a damaged or crafted corpus reads
+the same everywhere. Its JSON Schema is published in docs/corpus-schema.json
+(`python -m facedata.corpus` regenerates it).
 
 Every field has a default and unknown keys are kept: a record written by an older
 facedata still reads, and `forget` rewriting a record never loses what it does not
@@ -14,16 +18,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .. import confine, jsontext
 from ..atomic import atomic_write_text
 from ..errors import FacedataError, UnsafePathError
+from .heads import heads_record
 from .shards import CORPUS_JSON
+
+if TYPE_CHECKING:
+    from ..licensing import Clearance
+    from ..manifest import Manifest, Source
 
 CORPUS_FORMAT = "facedata-corpus/2"
 READABLE_FORMATS = ("facedata-corpus/1", CORPUS_FORMAT)
@@ -152,6 +165,78 @@ class ImageSpec(_Open):
     format: str | None = None
 
 
+class DatasetEntry(_Open):
+    """One admitted input as corpus.json lists it: what it is, under which terms it
+    entered, and the bytes it was read from. Made from the manifest and source by
+    `of`, so the record never restates a manifest field by hand."""
+
+    id: str
+    name: str | None = None
+    version: str | None = None
+    homepage: str | None = None
+    source: str | None = None
+    source_kind: str | None = None
+    official: bool | None = None
+    license_id: str | None = None
+    tier: str | None = Field(None, description="the tier the build decided for this input")
+    declared_tier: str | None = Field(None, description="the manifest's own tier")
+    derivatives: str | None = None
+    redistribution: str | None = None
+    terms_url: str | None = None
+    license_notes: str | None = None
+    license_text: str | None = None
+    attribution: str | None = None
+    citation: str | None = None
+    clearance: dict[str, Any] | None = None
+    inputs: list[dict[str, Any]] = Field(
+        default_factory=list, description="files read: name, origin, size, sha256"
+    )
+    file_set: str | None = Field(None, description="the file set of the source that was read")
+    notes: list[str] = Field(default_factory=list, description="what the readers noted")
+
+    @classmethod
+    def of(
+        cls,
+        manifest: Manifest,
+        source: Source,
+        *,
+        tier: str,
+        clearance: Clearance | None = None,
+        inputs: Iterable[Mapping[str, Any]] = (),
+        file_set: str | None = None,
+        notes: Iterable[str] = (),
+    ) -> DatasetEntry:
+        """The entry of `source` of `manifest`, admitted at `tier` (under `clearance`)."""
+        lic = manifest.license
+        return cls(
+            id=manifest.id,
+            name=manifest.name,
+            version=manifest.version,
+            homepage=manifest.homepage,
+            source=source.id,
+            source_kind=source.kind,
+            official=source.official,
+            license_id=lic.id,
+            tier=tier,
+            declared_tier=lic.tier,
+            derivatives=lic.derivatives,
+            redistribution=lic.redistribution,
+            terms_url=lic.terms_url,
+            license_notes=lic.notes,
+            license_text=lic.text,
+            attribution=manifest.attribution,
+            citation=manifest.citation,
+            clearance=clearance.model_dump(mode="json") if clearance is not None else None,
+            inputs=[dict(i) for i in inputs],
+            file_set=file_set,
+            notes=list(notes),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as corpus.json holds it, every key present."""
+        return self.model_dump(mode="json")
+
+
 class CorpusRecord(_Open):
     """Everything about a corpus except its rows."""
 
@@ -188,26 +273,100 @@ class CorpusRecord(_Open):
     shards: list[Shard] = Field(default_factory=list)
     forgotten: list[dict[str, Any]] = Field(default_factory=list)
     seconds: float | None = None
+    policy_date: str | None = Field(
+        None, description="the UTC date every license, clearance and consent decision used"
+    )
+    detector_decision: dict[str, Any] | None = Field(
+        None, description="whether the face detector's weights may serve the purpose, and why"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="what the build found wrong but not fatal"
+    )
+    withdrawals_applied: list[dict[str, Any]] = Field(
+        default_factory=list, description="logged withdrawals that left rows out of this build"
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form, holding only what the record has (absent keys stay absent).
+
+        What the bundle, the report and the registry are given: they never read the
+        file a second time."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, holding only what the record has (absent keys stay absent)."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        """Same as `to_json` (the name older callers use)."""
+        return self.to_json()
 
     def __getitem__(self, key: str) -> Any:
         """Read access in corpus.json's own shape (`record["counts"]["total"]`), so code
         and tests written against the JSON file read a returned record the same way."""
-        data = self.to_dict()
+        data = self.to_json()
         if key not in data:
             raise KeyError(key)
         return data[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.to_dict().get(key, default)
+        return self.to_json().get(key, default)
 
     def write(self, root: Path) -> None:
-        atomic_write_text(
-            Path(root) / CORPUS_JSON, json.dumps(self.to_dict(), indent=2, default=str)
-        )
+        """Write this record as `root`/corpus.json; see `write_corpus`."""
+        write_corpus(root, self)
+
+    def _changed(self, **fields: Any) -> CorpusRecord:
+        """A new record with `fields` replaced, checked like one read from disk (a shard
+        path set here is confined as one read from a file would be)."""
+        return parse_record({**self.to_json(), **fields})
+
+    def with_shards(self, shards: Iterable[Mapping[str, Any]]) -> CorpusRecord:
+        """The record listing `shards` (path, split, rows, sha256, bytes) instead."""
+        return self._changed(shards=[dict(s) for s in shards])
+
+    def with_counts(self, counts: Mapping[str, Any]) -> CorpusRecord:
+        """The record with row counts taken from the shards as they are now.
+
+        `read` (samples the readers yielded) stays: rows erased later were still read.
+        Head statistics follow the counts; a record from before head statistics gets
+        none invented."""
+        data = self.to_json()
+        changed: dict[str, Any] = {
+            "counts": {**counts, "read": (data.get("counts") or {}).get("read")}
+        }
+        names = ((data.get("heads") or {}).get("expression") or {}).get("names")
+        if data.get("heads") and names:
+            changed["heads"] = heads_record(names, changed["counts"])
+        return self._changed(**changed)
+
+    def without_subject(
+        self, subject_id: str, scope: frozenset[str] | None, mark: Mapping[str, Any]
+    ) -> CorpusRecord:
+        """The record after `subject_id` was erased from the datasets in `scope` (None:
+        every dataset): the erasure `mark` is appended to `forgotten`, and mentions of the
+        subject go from drop examples, image errors and the media inputs that were theirs
+        alone. Everything else (licenses, decisions, provenance of other inputs) stays."""
+        data = self.to_json()
+        token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject_id)}(?![A-Za-z0-9])")
+        changed: dict[str, Any] = {"forgotten": [*(data.get("forgotten") or []), dict(mark)]}
+        drops = data.get("drops") or {}
+        if drops:
+            changed["drops"] = {
+                key: {**d, "examples": [e for e in d["examples"] if not token.search(str(e))]}
+                if isinstance(d.get("examples"), list)
+                else d
+                for key, d in drops.items()
+            }
+        if data.get("datasets"):
+            changed["datasets"] = [
+                _without_inputs_of(d, subject_id, scope) for d in data["datasets"]
+            ]
+        if data.get("image_errors"):
+            changed["image_errors"] = [
+                e for e in data["image_errors"] if not token.search(json.dumps(e, default=str))
+            ]
+        return self._changed(**changed)
+
+    def as_up_to_date(self) -> CorpusRecord:
+        """The record a build returns when it found this corpus already built as asked."""
+        return self._changed(up_to_date=True)
 
     def expression_names(self) -> list[str]:
         head = self.heads.get("expression")
@@ -216,6 +375,25 @@ class CorpusRecord(_Open):
         from .row import default_expressions
 
         return list(default_expressions())
+
+
+def _without_inputs_of(
+    entry: dict[str, Any], subject_id: str, scope: frozenset[str] | None
+) -> dict[str, Any]:
+    """A dataset entry without the media only `subject_id` was seen in (when in scope)."""
+    inputs = entry.get("inputs")
+    if not isinstance(inputs, list) or (scope is not None and entry.get("id") not in scope):
+        return entry
+    kept = []
+    for item in inputs:
+        who = item.get("subjects") if isinstance(item, dict) else None
+        if isinstance(who, list) and subject_id in who:
+            who = [w for w in who if w != subject_id]
+            if not who:
+                continue  # media of the withdrawn subject alone
+            item = {**item, "subjects": who}
+        kept.append(item)
+    return {**entry, "inputs": kept}
 
 
 def json_schema() -> dict[str, Any]:
@@ -259,6 +437,22 @@ def parse_record(data: Any, where: str = "the corpus") -> CorpusRecord:
         ) from None
 
 
+def _load(path: Path) -> Any:
+    """The JSON value in `path`/corpus.json: a regular file inside the folder, of a
+    bounded size, nested to a bounded depth (a received corpus may be anything)."""
+    record = path / CORPUS_JSON
+    try:
+        raw = confine.read_regular(confine.inside(path, record, CORPUS_JSON), MAX_RECORD)
+        if len(raw) > MAX_RECORD:
+            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
+        return jsontext.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, UnsafePathError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        why = exc.message if isinstance(exc, FacedataError) else exc
+        raise CorpusError(
+            f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {why}", hint=REBUILD
+        ) from None
+
+
 def read_corpus(
     path: Path,
     *,
@@ -267,23 +461,76 @@ def read_corpus(
 ) -> CorpusRecord:
     """The record of the corpus at `path`; `require` names keys it must hold."""
     path = Path(path)
-    record = path / CORPUS_JSON
-    if not record.is_file():
+    if not (path / CORPUS_JSON).is_file():
         raise CorpusError(f"{path} is not a facedata corpus (no {CORPUS_JSON})", hint=missing_hint)
-    try:
-        # a received corpus: the record is a regular file inside it, of a bounded size
-        raw = confine.read_regular(confine.inside(path, record, CORPUS_JSON), MAX_RECORD)
-        if len(raw) > MAX_RECORD:
-            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
-        data = jsontext.loads(raw.decode("utf-8"))
-    except (OSError, ValueError, UnsafePathError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        why = exc.message if isinstance(exc, FacedataError) else exc
-        raise CorpusError(
-            f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {why}", hint=REBUILD
-        ) from None
+    data = _load(path)
     for key in require if isinstance(data, dict) else ():
         if data.get(key) is None:
             raise CorpusError(
                 f"{path} is a damaged corpus: {CORPUS_JSON} has no `{key}`", hint=REBUILD
             )
     return parse_record(data, str(path))
+
+
+def write_corpus(root: Path, record: CorpusRecord) -> Path:
+    """Write `record` as `root`/corpus.json, atomically (temp file, then rename); the
+    one writer of corpus.json.
+
+    The record is checked again first, as `read_corpus` would check it, and every shard
+    it lists must lie inside `root`: a record changed in memory cannot write what a
+    reader would refuse."""
+    root = Path(root)
+    checked = parse_record(record.to_json(), str(root))
+    for shard in checked.shards:
+        shard_file(root, shard.path)
+    target = root / CORPUS_JSON
+    atomic_write_text(target, json.dumps(checked.to_json(), indent=2, default=str))
+    return target
+
+
+@dataclass(frozen=True)
+class ExistingCorpus:
+    """What a folder's corpus.json says, read without trusting it whole.
+
+    A build replacing a corpus keeps its id and its `forgotten` marks even when the rest
+    of the record is damaged (a withdrawal must hold through a rebuild); the registry
+    matches corpora by id without checking the whole record. `record` is the checked
+    record, or None when it does not validate."""
+
+    data: dict[str, Any] = field(repr=False)
+    where: str = ""
+
+    @property
+    def id(self) -> str | None:
+        value = self.data.get("id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def created(self) -> str:
+        """When the corpus was built, as text ('' when unknown)."""
+        return str(self.data.get("created") or "")
+
+    @property
+    def marks(self) -> list[dict[str, Any]]:
+        """Its `forgotten` entries: erasures a rebuild must keep honouring."""
+        marks = self.data.get("forgotten")
+        return [m for m in marks if isinstance(m, dict)] if isinstance(marks, list) else []
+
+    @cached_property
+    def record(self) -> CorpusRecord | None:
+        try:
+            return parse_record(self.data, self.where)
+        except CorpusError:
+            return None
+
+
+def existing_corpus(root: Path) -> ExistingCorpus | None:
+    """The corpus.json in `root`, or None when there is none or it is not a JSON object."""
+    root = Path(root)
+    if not (root / CORPUS_JSON).is_file():
+        return None
+    try:
+        data = _load(root)
+    except CorpusError:
+        return None
+    return ExistingCorpus(data, str(root)) if isinstance(data, dict) else None

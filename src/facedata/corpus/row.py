@@ -23,10 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from .. import jsontext
+from ..vocabulary import HEADS, SMILE_NAMES  # SMILE_NAMES: index == the smile value
 
 MISSING = -1  # Hugging Face's ClassLabel convention for "no label"
-SMILE_NAMES = ("no_smile", "smile")  # index == the smile value (0 / 1)
-HEADS = ("smile", "expression")
 IMAGE_MODES = ("RGB", "L")
 
 # How each row's face was found; the report explains each.

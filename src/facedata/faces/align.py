@@ -7,15 +7,12 @@ so corpora built here line up with public face models.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from ..opencv import opencv
 from .detect import Detection
 
 ARCFACE_112 = np.array(
@@ -87,30 +84,6 @@ def align(
     if image.mode == mode:
         return warp(image, m, size, pixels=pixels), m
     return warp(image.convert(mode), m, size), m
-
-
-@lru_cache(maxsize=1)
-def opencv() -> Any:
-    """OpenCV, limited to one thread: a build's parallelism is its worker processes,
-    and one worker means one core (OpenCV would otherwise spread a 112 px warp over
-    every core, the same setting for the whole process)."""
-    # facedata reads every OpenCV failure from its return value and says what it means;
-    # OpenCV's own log would print a second, bare message per bad row. OpenCV 5 sets
-    # its log level from Python; 4.x only reads OPENCV_LOG_LEVEL, once, when loaded
-    # (set here for that moment only, so child processes get the user's environment)
-    saved = os.environ.get("OPENCV_LOG_LEVEL")
-    if saved is None and "cv2" not in sys.modules:
-        os.environ["OPENCV_LOG_LEVEL"] = "SILENT"
-    try:
-        import cv2
-    finally:
-        if saved is None:
-            os.environ.pop("OPENCV_LOG_LEVEL", None)
-    cv2.setNumThreads(1)
-    logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is not None and hasattr(logging, "setLogLevel"):
-        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
-    return cv2
 
 
 def warp(

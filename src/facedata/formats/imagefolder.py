@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
+from ..vocabulary import HEADS
 from ._common import IMAGE_EXTENSIONS, is_image, normalise_split, rel, split_option
 from .registry import register
 
@@ -71,7 +72,7 @@ def read_imagefolder(
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
     head = options.get("head", "expression")
-    if head not in ("smile", "expression"):
+    if head not in HEADS:
         raise ReaderError(f"{ds}: format.options.head must be smile or expression, got {head!r}")
     extensions = frozenset(e.lower() for e in options.get("extensions", IMAGE_EXTENSIONS))
     unlabeled = set(options.get("unlabeled", []))

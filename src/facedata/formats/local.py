@@ -41,11 +41,11 @@ from ..manifest import Manifest, Source
 from ..paths import home
 from ..sample import Drop, FileImage, Sample
 from ..video import frames_at, sample_times
+from ..vocabulary import HEADS
 from ..withdrawals import MULTI
 from ._common import label_path, open_csv
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
-HEADS = ("smile", "expression")
 JPEG_QUALITY = 95
 EXTRACTION = f"jpeg-q{JPEG_QUALITY}"  # part of every cache key: new settings, new frames
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..confine import name_problem
+from ..vocabulary import Head
 
 
 def _relative(value: str) -> str:
@@ -28,7 +29,6 @@ def _relative(value: str) -> str:
 
 RelPath = Annotated[str, AfterValidator(_relative)]
 Split = Annotated[str, Field(min_length=1)]
-Head = Literal["smile", "expression"]
 
 
 def _pattern(value: str) -> str:
@@ -115,7 +115,7 @@ class TrainingDataProOptions(_Options):
 
 class YoloOptions(_Options):
     splits: dict[RelPath, Split] | None = None
-    head: Literal["expression", "smile"] = "expression"
+    head: Head = "expression"
     names_file: RelPath | None = None
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
+from ..vocabulary import HEADS
 from ._common import csv_rows, normalise_split, open_csv, option_path, rel, split_option, text_lines
 from .registry import register
 
@@ -86,7 +87,7 @@ def read_table(
         raise ReaderError(f"{ds}: the table reader needs format.options.file (e.g. labels.csv)")
     table = option_path(root, {"file": options["file"]}, "file", str(options["file"]))
     head = options.get("head", "expression")
-    if head not in ("smile", "expression"):
+    if head not in HEADS:
         raise ReaderError(f"{ds}: format.options.head must be smile or expression, got {head!r}")
     images = (
         option_path(root, options, "images", "", dirs=True)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 
 CARD = "README.md"
 MODEL_FILES = ("model.onnx", "model.pt")
@@ -130,7 +131,7 @@ def render(terms: dict[str, Any], metrics: dict[str, Any], files: dict[str, str]
         + ("" if "expression" in heads else " It has no expression head."),
         "",
     ]
-    for h in ("smile", "expression"):
+    for h in HEADS:
         if h in terms["eu_ai_act"]:
             lines += [f"- **{h}**: {terms['eu_ai_act'][h]}"]
     lines += [f"- {terms['eu_ai_act']['note']}", "", "## Inputs", ""]

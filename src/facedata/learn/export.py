@@ -24,6 +24,7 @@ from ..atomic import atomic_dir
 from ..errors import FacedataError
 from ..faces import retinaface
 from ..faces.align import template
+from ..vocabulary import HEADS, SMILE_NAMES
 from .notice import inert
 from .predict import Model, model_threshold
 from .stream import LiveSettings
@@ -103,7 +104,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "classifier": {
             "file": CLASSIFIER,
             "input": "image: NCHW float32 in [0, 1], batch free",
-            "outputs": [OUTPUTS[h] for h in ("smile", "expression") if h in model.heads],
+            "outputs": [OUTPUTS[h] for h in HEADS if h in model.heads],
             "heads": model.heads,
         },
         "preprocessing": {
@@ -116,7 +117,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
             "warp": "cv2.warpAffine INTER_LINEAR, BORDER_CONSTANT 0",
             "scale": "divide by 255",
         },
-        "labels": {"smile": ["no_smile", "smile"], "expression": model.names},
+        "labels": {"smile": list(SMILE_NAMES), "expression": model.names},
         "threshold": live["threshold"],
         "smoothing": live["smoothing"],
         "terms": terms if terms else UNKNOWN_TERMS,

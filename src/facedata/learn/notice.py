@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 from ..withdrawals import read_ledger
 from .registry import entries_for, marks_in
 from .terms import expired, learnt_withdrawals
@@ -129,11 +130,11 @@ def _untrained_heads(folder: Path) -> list[str]:
             return []
         metrics = loads(path.read_bytes())
         trust = metrics.get("trust") or {}
-        heads = metrics.get("trained_heads") or ["smile", "expression"]
+        heads = metrics.get("trained_heads") or list(HEADS)
     except (OSError, ValueError, AttributeError, FacedataError):
         return []
     out = []
-    for head in ("smile", "expression"):
+    for head in HEADS:
         if not isinstance(heads, list) or head not in heads:
             continue
         verdict = trust.get(head) if isinstance(trust, dict) else None

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ..atomic import atomic_dir
 from ..errors import FacedataError
+from ..vocabulary import HEADS, SMILE_NAMES
 from ..withdrawals import Withdrawal
 from .card import write_card
 from .dataset import CorpusDataset, CorpusStream
@@ -73,7 +74,7 @@ class TrainConfig:
     streaming: bool = False
     max_steps: int | None = None  # stop early (smoke runs); None: all epochs
     holdout: float = 0.1  # share of train subjects held out when validation is empty
-    heads: tuple[str, ...] = ("smile", "expression")  # ("smile",): no expression head at all
+    heads: tuple[str, ...] = HEADS  # ("smile",): no expression head at all
     arch: str = "light"  # see model.py: light (fast, the default) or plain
     patience: int | None = None  # stop after this many epochs without a better val loss
     soft_labels: bool = False  # expression loss against the corpus's vote shares
@@ -313,7 +314,7 @@ def train(
     stop.restore(model)
     after = evaluate(model, train_eval, device, w_smile, w_expr, names)
     final = evaluate(model, val_loader, device, w_smile, w_expr, names)
-    labels = {"smile": ["no_smile", "smile"], "expression": names}
+    labels = {"smile": list(SMILE_NAMES), "expression": names}
     image = {"mode": base.mode, "size": size, "channels": channels}
     metrics = {
         "corpus": {
@@ -345,7 +346,7 @@ def train(
     metrics["trust"] = trust_report(before, final, names)
     detector = (record.recipe or {}).get("detector")
     # a head without a single training label was never learnt: predict must not show it
-    trained = [h for h in ("smile", "expression") if before[f"{h}_loss"] is not None]
+    trained = [h for h in HEADS if before[f"{h}_loss"] is not None]
     metrics["trained_heads"] = trained
     if not trained:
         raise TrainError(
@@ -434,7 +435,7 @@ def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int)
 
     smile_only = model.expression is None
     wrapped = (SmileProbability(model) if smile_only else Probabilities(model)).eval()
-    outputs = ["smile"] if smile_only else ["smile", "expression"]
+    outputs = ["smile"] if smile_only else list(HEADS)
     dummy = torch.zeros(1, model.channels, size, size)
     buf = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript
@@ -472,7 +473,7 @@ def plot(metrics: dict[str, Any], path: Path) -> None:
     history = metrics["history"]
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, head in zip(axes[:2], ("smile", "expression"), strict=True):
+    for ax, head in zip(axes[:2], HEADS, strict=True):
         ax.set_title(f"{head} loss (masked, class-weighted)")
         ax.set_xlabel("epoch")
         if head not in metrics.get("trained_heads", (head,)):

@@ -18,6 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..vocabulary import TIER_COLORS as TIER_COLORS  # the tier legend, re-exported
+
 DPI = 110
 WIDTH = 9.0  # inches; the page shows figures at 100% up to ~1000 px
 LABEL_CHARS = 38
@@ -47,12 +49,6 @@ CLASS_COLORS = {
     "contempt": "#9c755f",
 }
 SPLIT_COLORS = {"train": "#4e79a7", "validation": "#f28e2b", "test": "#59a14f"}
-TIER_COLORS = {
-    "commercial": "#59a14f",
-    "noncommercial": "#f28e2b",
-    "research-only": "#e15759",
-    "unknown": "#9aa5b1",
-}
 
 
 def plot_label(text: str, limit: int = LABEL_CHARS) -> str:
