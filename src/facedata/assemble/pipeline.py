@@ -119,7 +119,7 @@ def _items(
                 flow.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
             flow.labelled(m.id, labelled.counted())
-            if src.kind == "local":
+            if src.is_own_data:
                 extra = item.extra or {}
                 digest = extra.get("sha256")
                 ctx.tally.own.used(
@@ -141,7 +141,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     from ..formats.local import recordings_of
 
     m, src = adm.manifest, adm.source
-    if src.kind != "local" or not src.consent:
+    if not src.is_own_data or not src.consent:
         return [], set()
     root = Path(adm.fetched.root)
     beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
@@ -151,7 +151,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
 
 def _consent(m: Manifest, src: Source, ctx: BuildContext) -> ConsentRegister | None:
     """Own data: load the register and record, per reason, how many subjects it admits."""
-    if src.kind != "local":
+    if not src.is_own_data:
         return None
     path = m.resolve(src.consent or "")
     register = load_register(path)
@@ -198,7 +198,7 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
 def _dataset_record(adm: Admitted, tally: Tally | None = None) -> DatasetEntry:
     """The input's entry in corpus.json; own data lists the files its rows came from."""
     m, src, d = adm.manifest, adm.source, adm.decision
-    if src.kind == "local" and tally is not None:
+    if src.is_own_data and tally is not None:
         inputs = _local_inputs(adm, tally)
     else:
         inputs = [

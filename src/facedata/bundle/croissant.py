@@ -240,13 +240,7 @@ def rai(corpus: CorpusView) -> dict[str, Any]:
 
 def _clean(value: Any) -> Any:
     """Every string in the document through the JSON-LD text policy."""
-    if isinstance(value, str):
-        return sanitize.jsonld_text(value)
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
+    return sanitize.each_string(value, sanitize.jsonld_text)
 
 
 def document(corpus: CorpusView) -> dict[str, Any]:

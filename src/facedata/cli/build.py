@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .. import storage
 from ..errors import disk_error
 from .app import app, console
 from .progress import build_progress
@@ -47,11 +48,12 @@ def build(
         and recipe_file.resolve().parent == Path(recipe.out).resolve()
         and not given
     )
+    recipe = storage.named(recipe)  # --out s3://... stays a URL, not a path
     argv = ["facedata", *sys.argv[1:]]
-    with build_progress(console) as update:
+    with build_progress(console) as update, storage.build_target(recipe) as target:
         try:
             record = run_build(
-                recipe, argv=argv, progress=update, overwrite=overwrite, replay=replay
+                target, argv=argv, progress=update, overwrite=overwrite, replay=replay
             )
         except OSError as exc:  # a full disk under --out; the corpus there is left as it was
             raise disk_error(exc, recipe.out, "write the corpus at") from None

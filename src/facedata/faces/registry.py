@@ -222,6 +222,6 @@ def detector_status(name: str) -> dict[str, Any]:
 
 
 def _user_path(v: Variant) -> str | None:
-    import os
+    from .. import settings
 
-    return os.environ.get(v.env)
+    return settings.text(v.env) or None

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .detect import Detection, DetectorError, DetectorTerms
+from .runtime import PicklesAsRecipe
 from .weights import Weights
 
 STEPS = (8, 16, 32)
@@ -121,12 +122,14 @@ def to_input(image: Image.Image) -> np.ndarray:
     return x
 
 
-class RetinaFace:
+class RetinaFace(PicklesAsRecipe):
     """A RetinaFace detector. The onnxruntime session is created on first use.
 
     Creating a session costs tens of milliseconds and memory per process; builds that
     align from dataset landmarks never need one, so they never pay for it.
     """
+
+    _RUNTIME = "_session"
 
     def __init__(
         self,
@@ -156,17 +159,6 @@ class RetinaFace:
         return (
             f"RetinaFace({self.name!r}, sha256={self.weights_sha256[:12]}, threads={self.threads})"
         )
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Workers get the recipe, not the live session: sessions do not pickle.
-        state = self.__dict__.copy()
-        state["_session"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @property
     def session(self) -> Any:

@@ -135,7 +135,7 @@ def _readers_of(
 
     found = []
     for m, s in candidates:
-        if s.kind == "local":
+        if s.is_own_data:
             continue
         try:
             check_delivery(m, s, tree, given, set(), [], None)

@@ -260,7 +260,7 @@ def read_source(
         yield Note(manifest.id, "file_set", file_set)
     base = resolve_root(Path(root), fmt.root, manifest.id, markers_for(fmt.reader, options))
     stream = reader(manifest, source, base, options)
-    if source.kind == "local":  # own recordings: read where the manifest's author put them
+    if source.is_own_data:  # own recordings: read where the manifest's author put them
         yield from stream
         return
     yield from confined(manifest.id, Path(root), stream)

@@ -26,6 +26,7 @@ from ..faces import retinaface
 from ..faces.align import template
 from ..vocabulary import HEADS, SMILE_NAMES
 from .notice import inert
+from .outdir import check_replaceable
 from .predict import Model, model_threshold
 from .stream import LiveSettings
 
@@ -45,15 +46,7 @@ class ExportError(FacedataError):
 
 
 def _check_out(out: Path) -> None:
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ExportError(f"--out {out} is a file", hint="pick a folder for the export")
-    if any(out.iterdir()) and not (out / SPEC).is_file():
-        raise ExportError(
-            f"--out {out} holds files but no {SPEC}: it is not a facedata export",
-            hint="pick a new or empty folder",
-        )
+    check_replaceable(out, SPEC, ExportError, holds="export", kind="export")
 
 
 def _detector(model: Model) -> tuple[bytes, dict[str, Any]]:

@@ -10,7 +10,7 @@ expired.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,8 @@ class Notice:
     marks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "banner": self.banner,
-            "statement": self.statement,
-            "warnings": self.warnings,
-            "marks": self.marks,
-        }
+        """Every field, in order, as plain JSON values (copies: the caller may edit them)."""
+        return asdict(self)
 
 
 def _mark_line(m: dict[str, Any]) -> str:

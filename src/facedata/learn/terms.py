@@ -262,7 +262,7 @@ def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]
             continue
         m = catalog.get(dataset)
         for src in m.sources:
-            if src.kind == "local" and src.consent:
+            if src.is_own_data and src.consent:
                 out[dataset] = (m.resolve(src.consent), m.resolve(src.path or "."))
     return out
 

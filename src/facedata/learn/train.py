@@ -38,6 +38,7 @@ from .card import write_card
 from .dataset import CorpusDataset, CorpusStream
 from .metrics import expression_metrics, smile_metrics, summary
 from .model import DualHeadNet, Probabilities, SmileProbability
+from .outdir import check_replaceable
 from .registry import mark_models
 from .registry import register as register_model
 from .terms import (
@@ -90,15 +91,9 @@ def _device(name: str) -> torch.device:
 
 def _check_out(out: Path) -> None:
     """Training replaces its folder whole: only ever a previous training's folder."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise TrainError(f"--out {out} is a file", hint="pick a folder for the model")
-    if any(out.iterdir()) and not (out / METRICS).is_file():
-        raise TrainError(
-            f"--out {out} holds files but no {METRICS}: it is not a facedata model folder",
-            hint="pick a new or empty folder (e.g. output/models/NAME)",
-        )
+    check_replaceable(
+        out, METRICS, TrainError, holds="model", kind="model folder", example="output/models/NAME"
+    )
 
 
 def _bucket(subject: str) -> float:
@@ -399,14 +394,11 @@ def _refuse_late_withdrawals(
 ) -> None:
     """A `forget` that ran while this model trained: the weights hold the person, so
     nothing is written."""
-    late = _late(corpus, terms, known)
-    if late:
-        ids = ", ".join(sorted({w.subject_id for w in late}))
-        raise LineageError(
-            f"subject(s) {ids} withdrew while this model trained on {corpus}: it learnt "
-            "from their rows, so it was not written",
-            hint=f"train again: {corpus} no longer holds them (`facedata forget` erased them)",
-        )
+    _raise_late(
+        _late(corpus, terms, known),
+        f"while this model trained on {corpus}: it learnt from their rows, so it was not written",
+        hint=f"train again: {corpus} no longer holds them (`facedata forget` erased them)",
+    )
 
 
 def _mark_late_withdrawals(
@@ -420,13 +412,19 @@ def _mark_late_withdrawals(
     late = _late(corpus, terms, known)
     for w in late:
         mark_models(w.subject_id, w.to_dict())
+    _raise_late(
+        late,
+        f"as this model was written to {out}: it is marked `retrain` (MARKS.json, "
+        "`facedata models`)",
+        hint=f"train again on {corpus}, which no longer holds them",
+    )
+
+
+def _raise_late(late: list[Withdrawal], when: str, hint: str) -> None:
+    """Name every subject who withdrew `when` in one LineageError; none withdrew, no error."""
     if late:
         ids = ", ".join(sorted({w.subject_id for w in late}))
-        raise LineageError(
-            f"subject(s) {ids} withdrew as this model was written to {out}: it is marked "
-            "`retrain` (MARKS.json, `facedata models`)",
-            hint=f"train again on {corpus}, which no longer holds them",
-        )
+        raise LineageError(f"subject(s) {ids} withdrew {when}", hint=hint)
 
 
 def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int) -> None:
