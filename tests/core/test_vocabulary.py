@@ -145,8 +145,8 @@ def test_consent_scopes_cover_every_build_purpose():
 
 
 def test_every_drop_stage_has_its_wording_and_every_reader_uses_it():
-    from facedata.assemble.pipeline import STAGES
-    from facedata.cli.build import STEP_NAMES
+    from facedata.assemble.tally import STAGES
+    from facedata.cli.summary import STEP_NAMES
     from facedata.report.funnel import READER, STEPS
 
     assert STAGES is v.STAGES and v.STAGES[0] == v.READER_STAGE
