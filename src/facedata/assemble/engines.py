@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ..errors import BuildError
+from facedata.errors import BuildError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -170,7 +170,7 @@ def _in_ray_worker(fn: Callable[[T], R], task: T) -> R:
     """A task in one of this job's Ray workers, which only ever run build tasks: they
     are set up like the local engine's workers (see `assemble.process`; once per
     process, a no-op after)."""
-    from .process import for_build_work
+    from facedata.assemble.process import for_build_work
 
     for_build_work()
     return fn(task)
