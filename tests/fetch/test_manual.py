@@ -327,7 +327,8 @@ def test_fetchers_are_one_table_keyed_by_source_kind(manifest_dir, tmp_path, mon
     class Fake:
         nested = False
 
-        def fetch(self, manifest, src, pinned, notes, force):
+        def fetch(self, job):
+            manifest, src = job.manifest, job.src
             seen.append(src.id)
             blob = ingest_copy(blob_src, sha256(blob_src.read_bytes()))
             record = SourceLock(manifest.id, src.id, src.kind, True, "fake", None, now(), [])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -263,13 +263,18 @@ def admission(
         return ok, why
 
     def admit(subject_id: str | None) -> tuple[bool, str]:
-        people = subjects_of(subject_id) or [subject_id]
-        for sid in people:
-            ok, why = one(sid)
-            if not ok:
-                if len(people) > 1:
-                    return False, f"several participants, one not admitted ({why})"
-                return False, why
-        return True, ""
+        return admit_together(subjects_of(subject_id) or [subject_id], one)
 
     return admit
+
+
+def admit_together(people: Sequence[str | None], one: Admit) -> tuple[bool, str]:
+    """Several people in one frame enter only together: one refusal refuses the frame,
+    and says that it was one of several."""
+    for sid in people:
+        ok, why = one(sid)
+        if not ok:
+            return False, (
+                f"several participants, one not admitted ({why})" if len(people) > 1 else why
+            )
+    return True, ""

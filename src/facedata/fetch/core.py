@@ -81,14 +81,7 @@ class Fetcher(Protocol):
 
     nested: bool
 
-    def fetch(
-        self,
-        manifest: Manifest,
-        src: Source,
-        pinned: SourceLock | None,
-        notes: list[str],
-        force: bool,
-    ) -> Fetched: ...
+    def fetch(self, job: FetchJob) -> Fetched: ...
 
 
 FetchFn = Callable[[FetchJob], Fetched]
@@ -102,15 +95,8 @@ class FunctionFetcher:
     load: Callable[[], FetchFn]
     nested: bool = False
 
-    def fetch(
-        self,
-        manifest: Manifest,
-        src: Source,
-        pinned: SourceLock | None,
-        notes: list[str],
-        force: bool,
-    ) -> Fetched:
-        return self.load()(FetchJob(manifest, src, pinned, notes, force))
+    def fetch(self, job: FetchJob) -> Fetched:
+        return self.load()(job)
 
 
 def _kaggle() -> FetchFn:
@@ -281,7 +267,7 @@ def _fetch_one_guarded(
             nested, check = True, reg.check
         else:
             fetcher = choose_fetcher(src.kind)
-            placements, record = fetcher.fetch(manifest, src, pinned, notes, force)
+            placements, record = fetcher.fetch(FetchJob(manifest, src, pinned, notes, force))
             nested = fetcher.nested
         root = build_tree(
             manifest.id,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import facedata.files.confine as confine
-from facedata.consent.withdrawals import MULTI
+from facedata.consent.withdrawals import MULTI, admit_together
 from facedata.corpus import file_sha256
 from facedata.errors import ReaderError
 from facedata.files.atomic import atomic_write_bytes
@@ -194,12 +194,9 @@ def _participants(
     """
     people = sorted(set(s for _, _, s in annotated))  # one id for the same people
     if admit is not None:
-        for person in people:
-            ok, why = admit(person)
-            if not ok:
-                if len(people) > 1:
-                    return None, f"several participants, one not admitted ({why})"
-                return None, why
+        ok, why = admit_together(people, admit)
+        if not ok:
+            return None, why
     if len(people) > 1 and any(codes != annotated[0][1] for _, codes, _ in annotated):
         return None, "several participants with different labels"
     return MULTI.join(people), ""
