@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,16 +101,8 @@ class BuildContext:
     @cached_property
     def settings(self) -> WorkSettings:
         """What a worker needs to turn a sample into a row."""
-        r = self.recipe
-        return WorkSettings(
-            size=r.size,
-            image_format=r.image_format,
-            image_mode=r.image_mode,
-            keep_unaligned=r.keep_unaligned,
-            detector=r.detector,
-            detect_side=r.detect_side,
-            decode_side=r.decode_side,
-        )
+        shared = {f.name for f in fields(WorkSettings)} & set(type(self.recipe).model_fields)
+        return WorkSettings(**{name: getattr(self.recipe, name) for name in shared})
 
     def report(self) -> None:
         """Tell the progress display how far the funnel is."""
