@@ -203,11 +203,22 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
 
 
 def as_named(files: list[Path], staged: Path, given: str | Path) -> list[Any]:
-    """`files` written in a staged copy, named under the URL the user gave (unchanged
-    for a local corpus)."""
+    """`files` written in a staged copy, named where they are now on the store: under
+    the version the corpus's record names (read after the copy was published back);
+    unchanged for a local corpus."""
     if not is_remote(given):
         return files
-    return [f"{shown(given)}/{Path(f).relative_to(staged).as_posix()}" for f in files]
+    from .publishing import current_version
+
+    loc = parse(given)
+    assert loc is not None
+    version = current_version(connect(loc))
+    base = f"{loc.url}/{root_of(version)}" if version else loc.url
+    named = []
+    for f in files:
+        rel = Path(f).relative_to(staged).as_posix()
+        named.append(f"{loc.url}/{rel}" if rel == CORPUS_JSON else f"{base}/{rel}")
+    return named
 
 
 class Staged(list):
