@@ -251,27 +251,38 @@ def add_report(corpus_dir: Path, page: Path) -> None:
         )
 
 
+def register_remote(url: str, corpus: dict) -> None:
+    """Register the remote corpus at `url` (its record: `corpus`) unless it is already:
+    a corpus reached from this home is one `forget` without paths must reach."""
+    url = _url(url) or url
+    with _lock():
+        entries = read_registry()
+        if any(r.url == url for r in entries):
+            return
+        sets = corpus.get("datasets") or []
+        entry = Registered(
+            Path(url),
+            str(corpus.get("purpose") or "research"),
+            tuple(str(d.get("id")) for d in sets if isinstance(d, dict)),
+            str(corpus.get("created") or ""),
+            corpus.get("policy_date"),
+            id=corpus.get("id") if isinstance(corpus.get("id"), str) else None,
+            url=url,
+        )
+        _write([*entries, entry])
+
+
 def add_remote_report(url: str, page: Path, corpus: dict | None) -> None:
     """Remember a report page of the remote corpus at `url`, for `forget`; a corpus not
     registered here yet is registered with it (from `corpus`, its record), so `forget`
     without paths reaches the corpus and the page from this home too."""
     url, page = _url(url) or url, Path(page).resolve()
+    if corpus is not None:
+        register_remote(url, corpus)
     with _lock():
         entries = read_registry()
         if not any(r.url == url for r in entries):
-            if corpus is None:
-                return
-            entries.append(
-                Registered(
-                    Path(url),
-                    str(corpus.get("purpose") or "research"),
-                    tuple(d["id"] for d in corpus.get("datasets") or [] if isinstance(d, dict)),
-                    str(corpus.get("created") or ""),
-                    corpus.get("policy_date"),
-                    id=corpus.get("id"),
-                    url=url,
-                )
-            )
+            return
         _write(
             [
                 replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)])))

@@ -493,12 +493,16 @@ def _keep_pending(url: str, entry: dict) -> None:
     set_pending(url, [*pending_of(url), entry])
 
 
+REMOTE_ATTEMPTS = 5  # a remote corpus republished meanwhile is staged and erased again
+
+
 def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> int:
     """Erase from a remote corpus: a private copy, erased (with every erasure still
     pending for it), its report pages rewritten, published back as a new version.
     `given` is the URL as given (it may carry the store's settings)."""
     from .corpora import pending_of, reports_of, set_pending
     from .storage import local_corpus
+    from .storage.remote import Conflict
 
     url = _name(given)
     waiting = [
@@ -506,14 +510,21 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
         for p in pending_of(url)
         if (p.get("subject_id"), p.get("dataset")) != (subject_id, entry.get("dataset"))
     ]
-    with local_corpus(given, writeback=True) as copy:
-        for old in waiting:
-            forget_in_corpus(copy, str(old.get("subject_id")), _scope_of(old), old)
-        removed = forget_in_corpus(copy, subject_id, scope, entry)
-        for page in reports_of(url):  # pages written elsewhere with `report --out`
-            _rewrite_report(copy, page, name=Path(url))
-    set_pending(url, [])
-    return removed
+    for attempt in range(REMOTE_ATTEMPTS):
+        try:
+            with local_corpus(given, writeback=True) as copy:
+                for old in waiting:
+                    forget_in_corpus(copy, str(old.get("subject_id")), _scope_of(old), old)
+                removed = forget_in_corpus(copy, subject_id, scope, entry)
+                for page in reports_of(url):  # pages written elsewhere with `report --out`
+                    _rewrite_report(copy, page, name=Path(url))
+        except Conflict:  # published meanwhile (another forget, a build): erase from that
+            if attempt + 1 == REMOTE_ATTEMPTS:
+                raise
+            continue
+        set_pending(url, [])
+        return removed
+    raise AssertionError("unreachable")
 
 
 OwnSource = tuple[str, list[Path], set[str]]  # dataset id, withdrawals files, recording sha256s

@@ -28,7 +28,7 @@ from ..corpus.record import MAX_RECORD, read_corpus
 from ..corpus.shards import CORPUS_JSON, file_sha256
 from .layout import VERSIONS, is_version, made, new_version, remote_record, root_of
 from .location import Location, StorageError, parse
-from .remote import Store, connect
+from .remote import Conflict, Store, connect
 
 STALE = dt.timedelta(days=1)  # an unnamed version this old is a crashed or lost publish
 
@@ -52,10 +52,14 @@ def publish(
     url: str | Path | Location,
     *,
     upload: Callable[[Store, Path, str], None] | None = None,
+    base: str | None = None,
 ) -> str:
     """Publish the corpus folder `local` at `url`; return the version written.
 
-    `upload(store, file, key)` copies one file (a test replaces it to fail midway)."""
+    `upload(store, file, key)` copies one file (a test replaces it to fail midway).
+    `base`: the digest of the record `local` was made from; the commit then happens
+    only if the store still holds that record (else Conflict, and nothing replaced):
+    a change derived from one version never overwrites a newer one."""
     loc = url if isinstance(url, Location) else parse(url)
     if loc is None:
         raise StorageError(f"{url} is not an object-storage URL", hint="e.g. s3://bucket/corpus")
@@ -80,7 +84,14 @@ def publish(
         )
     previous = current_version(store)
     body = json.dumps(remote_record(record, version, files, loc), indent=2, default=str)
-    store.write_bytes(CORPUS_JSON, body.encode("utf-8"))  # the commit point
+    try:
+        if base is None:
+            store.write_bytes(CORPUS_JSON, body.encode("utf-8"))  # the commit point
+        else:
+            store.replace_bytes(CORPUS_JSON, body.encode("utf-8"), base, MAX_RECORD)
+    except Conflict:
+        sweep(store, keep=previous or "", replaced=version)  # this version is never named
+        raise
     sweep(store, keep=version, replaced=previous)
     return version
 

@@ -30,7 +30,7 @@ from ..paths import home
 from .layout import local_record, root_of
 from .location import Location, StorageError, is_remote, parse, shown
 from .publishing import publish
-from .remote import Store, connect
+from .remote import Store, connect, digest
 
 MAX_FILE = 256 * 1024 * 1024  # a non-shard file (README, report page, licenses)
 ATTEMPTS = 2  # a record replaced while its files were read is read again, once
@@ -101,8 +101,7 @@ def _stage_once(store: Store) -> Path:
     where = store.loc.url
     data, version, files = local_record(remote, where)
     record = parse_record(data, where)  # the same checks as a local corpus
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    name = f"{_family(record.id, store.loc)}-{digest}"
+    name = f"{_family(record.id, store.loc)}-{digest(raw)}"
     confine.check_name(name, "corpus id")
     target = cache_root() / name
     if (target / READY).is_file():
@@ -195,7 +194,8 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         before = _snapshot(copy)
         yield copy
         if copy.is_dir() and _snapshot(copy) != before:
-            publish(copy, loc)
+            # only over the version it was made from (else Conflict: a newer one is kept)
+            publish(copy, loc, base=shared.name.rsplit("-", 1)[-1])
             corpus_id = jsontext.loads((copy / CORPUS_JSON).read_text(encoding="utf-8")).get("id")
             forget_stale(corpus_id if isinstance(corpus_id, str) else None, loc)
     finally:
