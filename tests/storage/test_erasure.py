@@ -18,6 +18,8 @@ import pytest
 
 from facedata import corpora, storage
 from facedata.corpus import CORPUS_JSON
+from facedata.demo import DATASET_ID, OWN_ID
+from tests.cli.conftest import World
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
 from tests.helpers.extras import needs
@@ -228,3 +230,82 @@ def test_a_writeback_from_a_replaced_version_is_refused(published: dict, s3: S3)
         storage.publish(copy, URL)  # someone else published meanwhile
     files = json.loads(s3.get(f"{KEY}/{CORPUS_JSON}"))["storage"]["files"]
     assert "NOTE.md" in {f["path"] for f in files}  # theirs, kept
+
+
+def _both(world: World, path: Path, out: str) -> Path:
+    """A recipe for the demo's public sample and its own participants into `out`."""
+    lines = [
+        f"datasets: [{DATASET_ID}, {OWN_ID}]",
+        f"out: {out}",
+        f"manifests: [{world.manifests}]",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@needs("torch")
+def test_a_forget_under_another_home_stops_builds_and_training_under_the_first(
+    world: World, home: Path, s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """Home A builds to s3://; home B (no registry entry, no manifests) erases a
+    participant by URL. The withdrawals file beside the consent register then keeps
+    the person out of A's next build and refuses A's training on an older copy."""
+    url = "s3://faces-bucket/seams/own"
+    recipe = _both(world, tmp_path / "own.yaml", url)
+    res = run_cli(capsys, "build", str(recipe))
+    assert res.code == 0, res.err
+    assert "P03" in _subjects(s3, "seams/own")
+    for key in s3.objects("seams/own"):  # a copy made before the erasure
+        s3.put(key.replace("seams/own", "seams/old", 1), s3.get(key))
+    beside = sorted(world.demo.root.rglob("withdrawals.jsonl"))
+    try:
+        with monkeypatch.context() as other:
+            other.setenv("FACEDATA_HOME", str(tmp_path / "home-b"))
+            res = run_cli(capsys, "forget", "--subject", "P03", url)
+            assert res.code == 0, res.err
+        assert "P03" not in _subjects(s3, "seams/own")
+        written = sorted(world.demo.root.rglob("withdrawals.jsonl"))
+        assert len(written) > len(beside)  # beside the register, found through corpus.json
+        # home A: a fresh build of the same sources leaves P03 out
+        fresh = _both(world, tmp_path / "fresh.yaml", "s3://faces-bucket/seams/fresh")
+        res = run_cli(capsys, "build", str(fresh))
+        assert res.code == 0, res.err
+        assert "P03" not in _subjects(s3, "seams/fresh")
+        # home A: training on the copy made before the erasure is refused, naming the URL
+        res = run_cli(
+            capsys,
+            "train",
+            "s3://faces-bucket/seams/old",
+            "--out",
+            str(tmp_path / "m"),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "1",
+            "--width",
+            "4",
+        )
+        assert res.code != 0 and "P03" in res.err
+        assert "s3://faces-bucket/seams/old" in " ".join(res.err.split())
+        assert str(home / "remote") not in res.err
+        # and training on the erased corpus works
+        res = run_cli(
+            capsys,
+            "train",
+            url,
+            "--out",
+            str(tmp_path / "m2"),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "1",
+            "--width",
+            "4",
+            "--batch-size",
+            "4",
+        )
+        assert res.code == 0, res.err
+    finally:
+        for path in sorted(world.demo.root.rglob("withdrawals.jsonl")):
+            if path not in beside:
+                path.unlink()

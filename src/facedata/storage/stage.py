@@ -26,6 +26,7 @@ from .. import confine, jsontext
 from ..atomic import atomic_write_text
 from ..corpus.record import MAX_RECORD, REBUILD, CorpusError, parse_record
 from ..corpus.shards import CORPUS_JSON
+from ..errors import FacedataError
 from ..paths import home
 from .layout import local_record, root_of
 from .location import Location, StorageError, is_remote, parse, shown
@@ -185,14 +186,16 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         return
     shared = stage(loc)
     if not writeback:
-        yield shared
+        with _named_as(shared, loc):
+            yield shared
         return
     work = Path(tempfile.mkdtemp(prefix=".work.", dir=cache_root()))
     try:
         copy = work / "corpus"
         shutil.copytree(shared, copy, ignore=shutil.ignore_patterns(READY))
         before = _snapshot(copy)
-        yield copy
+        with _named_as(copy, loc):
+            yield copy
         if copy.is_dir() and _snapshot(copy) != before:
             # only over the version it was made from (else Conflict: a newer one is kept)
             publish(copy, loc, base=shared.name.rsplit("-", 1)[-1])
@@ -200,6 +203,18 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
             forget_stale(corpus_id if isinstance(corpus_id, str) else None, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def _named_as(folder: Path, loc: Location) -> Iterator[None]:
+    """An error raised about the staged `folder` names the URL instead: the user acts
+    on the corpus they named (`facedata forget ... s3://...`), not on a private copy."""
+    try:
+        yield
+    except FacedataError as exc:
+        exc.message = exc.message.replace(str(folder), loc.url)
+        exc.hint = exc.hint and exc.hint.replace(str(folder), loc.url)
+        raise
 
 
 def as_named(files: list[Path], staged: Path, given: str | Path) -> list[Any]:
