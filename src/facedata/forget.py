@@ -376,7 +376,8 @@ def _forget(
         raise _unknown_subject(subject_id, known)
     scope: Scope = None
     if dataset is not None:
-        _check_dataset(dataset, holdings, manifests or [])
+        if not unreached:  # else the dataset may be known only to a corpus not reached
+            _check_dataset(dataset, holdings, manifests or [])
         scope = same_people(dataset, manifests or [])
     unnamed = [
         _name(urls.get(str(p), p))
