@@ -55,7 +55,7 @@ def cite(
             )
         with storage.local_corpus(path, writeback=True) as staged:  # a URL: published back
             written = write_bundle(staged, load_corpus(staged), None)
-            written = storage.as_named(written, staged, path)
+        written = storage.as_named(written, staged, path)  # where they were published
         target = storage.shown(path)
     else:
         if out is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.markup import escape
 from facedata.cli.app import app, console
 from facedata.cli.options import JsonInsteadFlag
 from facedata.errors import FacedataError
+
+if TYPE_CHECKING:
+    from facedata.corpus.registry import Registered
 
 corpora_app = typer.Typer(
     help="Corpora built here: list them, find moved ones by id.", no_args_is_help=True
@@ -31,7 +34,7 @@ def list_corpora(
 
     entries = read_registry()
     if as_json:
-        rows = [{**r.to_dict(), "state": "ok" if r.exists else "missing"} for r in entries]
+        rows = [{**r.to_dict(), "state": _state(r)} for r in entries]
         print(json.dumps(rows, indent=2))
         return
     if not entries:
@@ -39,16 +42,25 @@ def list_corpora(
         return
     table = Table("id", "path", "purpose", "datasets", "created", "state")
     for r in entries:
-        state = "ok" if r.exists else "[yellow]missing (moved or deleted)[/]"
+        state = {"missing": "[yellow]missing (moved or deleted)[/]"}.get(_state(r), _state(r))
+        if r.pending:
+            state = f"[yellow]{escape(state)}[/]"
         table.add_row(
             escape(str(r.id or "-")),
-            escape(str(r.path)),
+            escape(r.where),
             escape(r.purpose),
             escape(",".join(r.datasets)),
             escape(r.created),
             state,
         )
     show_table(console, table)
+
+
+def _state(r: Registered) -> str:
+    """ok / missing for a folder; remote (and erasures still pending) for a URL."""
+    if r.url is not None:
+        return f"remote, {len(r.pending)} erasure(s) pending" if r.pending else "remote"
+    return "ok" if r.exists else "missing"
 
 
 @corpora_app.command("find")
@@ -93,4 +105,4 @@ def drop(
             hint="`facedata corpora list` shows ids; a corpus still in place is not dropped",
         )
     for r in gone:
-        console.print(f"dropped {escape(str(r.id))} ({escape(str(r.path))}) from the registry")
+        console.print(f"dropped {escape(str(r.id))} ({escape(r.where)}) from the registry")

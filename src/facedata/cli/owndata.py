@@ -89,7 +89,9 @@ def forget(
     subject: Annotated[str, typer.Option("--subject", help="Pseudonymous subject id, e.g. P017.")],
     corpora: Annotated[
         list[Path] | None,
-        typer.Argument(help="Corpus folders to erase from (default: every registered corpus)."),
+        typer.Argument(
+            help="Corpus folders or URLs to erase from (default: every registered corpus)."
+        ),
     ] = None,
     dataset: Annotated[
         str | None,
@@ -109,18 +111,19 @@ def forget(
     re-grants with a later signature.
     """
     from facedata.consent.forget import forget as run_forget
+    from facedata.errors import FacedataError
 
-    with storage.local_corpora(corpora) as named:
-        record = run_forget(subject, named, dataset=dataset, by=by, manifests=manifests or [])
+    record = run_forget(
+        subject, list(corpora or []), dataset=dataset, by=by, manifests=manifests or []
+    )
     if record.get("copies"):
         console.print(
             f"--dataset {escape(str(dataset))} also covers "
             f"{escape(', '.join(record['copies']))}: the same images under other ids"
         )
     for path, n in record["corpora"].items():
-        path = named.named(path)  # a URL, not the folder it was staged in
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
-    if not record["corpora"]:
+    if not record["corpora"] and not record.get("pending"):
         console.print("no corpus is registered or named; nothing to erase from corpora")
     for path in record["unnamed"]:
         console.print(
@@ -162,3 +165,15 @@ def forget(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "
         "(later builds leave the subject out)"
     )
+    pending = record.get("pending") or []
+    if pending:
+        where = "; ".join(f"{storage.shown(p['corpus'])}: {p['problem']}" for p in pending)
+        raise FacedataError(
+            f"subject {subject} is NOT yet erased from {len(pending)} corpus(es) on object "
+            f"storage, which could not be reached or written ({where}); the erasure is "
+            "pending: it is logged, kept with the registered corpus and applied by the next "
+            "`facedata forget` that reaches the store (a build of that corpus leaves the "
+            "subject out)",
+            hint=f"when the store answers again, run `facedata forget --subject {subject}` "
+            "without paths (or naming the URL); `facedata corpora list` shows what is pending",
+        )

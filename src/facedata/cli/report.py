@@ -25,7 +25,17 @@ def report(
     """Write a self-contained HTML report: class balance, licenses, drops, sample faces."""
     from facedata.report import write_report  # matplotlib loads only when a report is asked for
 
+    remote = storage.is_remote(path)
     with storage.local_corpus(path) as corpus:
-        written = write_report(corpus, out, samples=samples)
+        name = Path(storage.shown(path)) if remote else None  # the URL, not the staged copy
+        written = write_report(corpus, out, samples=samples, name=name)
+        if remote and out is not None:
+            # its thumbnails are rows: forget (without paths, too) must rewrite this page
+            import facedata.files.jsontext as jsontext
+            from facedata.corpus import CORPUS_JSON
+            from facedata.corpus.registry import add_remote_report
+
+            record = jsontext.loads((corpus / CORPUS_JSON).read_text(encoding="utf-8"))
+            add_remote_report(str(path), written, record if isinstance(record, dict) else {})
     size = written.stat().st_size
     console.print(f"wrote {written} ({size / 1024:,.0f} KiB)", highlight=False, soft_wrap=True)

@@ -9,6 +9,11 @@ the person back until the consent register re-grants (see facedata.consent.withd
 
 Without corpus paths, every corpus in the registry (facedata.corpus.registry) is erased;
 with paths, registered corpora that hold the subject but were not named are listed.
+A corpus on object storage (named by URL, or registered by one) is staged, erased in
+a private copy and published back as a new version (facedata.storage). One whose
+store cannot be reached keeps the erasure as pending: it is logged (so every later
+build leaves the subject out), kept with the corpus's registry entry, applied by the
+next `forget` that reaches the store, and reported as not done.
 A subject id is matched exactly; an id that matches nothing anywhere is an error
 with near matches (`p109` -> P109), and nothing is logged.
 """
@@ -311,7 +316,7 @@ def _unknown_subject(subject_id: str, known: set[str]) -> FacedataError:
 
 def forget(
     subject_id: str,
-    corpora: list[Path] | None = None,
+    corpora: list[Path | str] | None = None,
     *,
     dataset: str | None = None,
     by: str | None = None,
@@ -322,6 +327,7 @@ def forget(
 
     `manifests` are extra manifest folders whose consent registers also know subjects.
     Builds publish under the same lock, so none publishes the subject meanwhile.
+    A corpus may be a URL on object storage; the record names it by its URL.
     """
     with publish_lock():
         return _forget(
@@ -331,14 +337,14 @@ def forget(
 
 def _forget(
     subject_id: str,
-    corpora: list[Path] | None,
+    corpora: list[Path | str] | None,
     *,
     dataset: str | None,
     by: str | None,
     reason: str,
     manifests: list[Path] | None,
 ) -> dict:
-    from facedata.corpus.registry import live_corpora
+    from facedata.corpus.registry import live_corpora, remote_corpora
 
     subject_id = subject_id.strip()
     if not subject_id:
@@ -349,22 +355,32 @@ def _forget(
         raise FacedataError(
             f"{subject_id!r} names several subjects", hint="forget one subject id at a time"
         )
+    urls: dict[str, str] = {}  # staged folder -> the remote corpus's URL, as given
+    named = [_staged(p, urls) for p in corpora or []]  # a named one must be reachable
     registered = [r.path for r in live_corpora()]
-    named = [Path(p) for p in corpora or []]
+    unreached: list[dict] = []  # registered remote corpora whose store did not answer
+    if not named:
+        for r in remote_corpora():
+            try:
+                registered.append(_staged(r.where, urls))
+            except FacedataError as exc:
+                unreached.append({"corpus": r.where, "problem": _problem(exc)})
     targets = named or registered
     for p in targets:  # refuse before touching anything if one corpus is wrong
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
     known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
-    if subject_id not in known and not _learnt_by_a_model(subject_id):
+    if subject_id not in known and not _learnt_by_a_model(subject_id) and not unreached:
+        # (a corpus that could not be reached may hold the subject: the erasure waits)
         raise _unknown_subject(subject_id, known)
     scope: Scope = None
     if dataset is not None:
-        _check_dataset(dataset, holdings, manifests or [])
+        if not unreached:  # else the dataset may be known only to a corpus not reached
+            _check_dataset(dataset, holdings, manifests or [])
         scope = same_people(dataset, manifests or [])
     unnamed = [
-        str(p)
+        _name(urls.get(str(p), p))
         for p in others
         if str(p) in holdings
         and subject_id in holdings[str(p)]
@@ -383,12 +399,27 @@ def _forget(
     }
     files, unwritten = record_beside(own, entry)  # first: it travels if an erasure fails
     per_corpus: dict[str, int] = {}
+    pending: list[dict] = []  # remote corpora not erased yet: the store did not answer
+    for item in unreached:
+        pending.append(item)
+        _keep_pending(item["corpus"], entry)
     for p in targets:
+        url = urls.get(str(p))
         try:
-            per_corpus[str(p)] = forget_in_corpus(p, subject_id, scope, entry)
+            if url is not None:
+                per_corpus[_name(url)] = _forget_remote(url, subject_id, scope, entry)
+            else:
+                per_corpus[str(p)] = forget_in_corpus(p, subject_id, scope, entry)
         except FacedataError as exc:
+            if url is not None:  # staged, but erasing or publishing failed
+                pending.append({"corpus": _name(url), "problem": _problem(exc)})
+                _keep_pending(_name(url), entry)
+                continue
             # the withdrawal is logged even when one corpus fails: later builds must honour it
-            _log({**entry, "corpora": per_corpus, "frames_deleted": [], "failed": str(p)})
+            _log(
+                {**entry, "corpora": per_corpus, "frames_deleted": [], "failed": str(p)}
+                | ({"pending": pending} if pending else {})
+            )
             done = f"already erased from: {', '.join(per_corpus)}" if per_corpus else "none erased"
             exc.message += f" (the withdrawal is logged; {done})"
             raise
@@ -410,6 +441,7 @@ def _forget(
         "unchecked": unreadable,
         "withdrawal_files": [str(f) for f in files],
         "missing": [] if named else _missing(),
+        "pending": pending,
     }
     _log(record)
     if unwritten:
@@ -420,6 +452,80 @@ def _forget(
             "that folder writable and run this forget again",
         )
     return record
+
+
+def _staged(value: Path | str, urls: dict[str, str]) -> Path:
+    """The folder to read a corpus in: itself, or (a URL) its staged copy, remembered
+    in `urls` under the URL it stands for."""
+    from facedata.consent.register.storage.location import is_remote, parse
+    from facedata.consent.register.storage.stage import stage
+
+    if not is_remote(value):
+        return Path(value)
+    folder = stage(parse(value))
+    urls[str(folder)] = str(value)
+    return folder
+
+
+def _name(value: Path | str) -> str:
+    """How a corpus is recorded and printed: a URL without credentials, or its folder."""
+    from facedata.consent.register.storage import shown
+
+    return shown(value)
+
+
+def _problem(exc: FacedataError) -> str:
+    from facedata.consent.register.storage import redact
+
+    return redact(exc.message)
+
+
+def _scope_of(mark: dict) -> Scope:
+    """The datasets an erasure mark covers (None: every dataset)."""
+    if not isinstance(mark.get("dataset"), str):
+        return None
+    return frozenset({mark["dataset"], *(mark.get("copies") or [])})
+
+
+def _keep_pending(url: str, entry: dict) -> None:
+    """Remember an erasure the store at `url` did not take, for the next `forget`."""
+    from facedata.consent.register.corpora import pending_of, set_pending
+
+    set_pending(url, [*pending_of(url), entry])
+
+
+REMOTE_ATTEMPTS = 5  # a remote corpus republished meanwhile is staged and erased again
+
+
+def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> int:
+    """Erase from a remote corpus: a private copy, erased (with every erasure still
+    pending for it), its report pages rewritten, published back as a new version.
+    `given` is the URL as given (it may carry the store's settings)."""
+    from facedata.consent.register.corpora import pending_of, reports_of, set_pending
+    from facedata.consent.register.storage import local_corpus
+    from facedata.consent.register.storage.remote import Conflict
+
+    url = _name(given)
+    waiting = [
+        p
+        for p in pending_of(url)
+        if (p.get("subject_id"), p.get("dataset")) != (subject_id, entry.get("dataset"))
+    ]
+    for attempt in range(REMOTE_ATTEMPTS):
+        try:
+            with local_corpus(given, writeback=True) as copy:
+                for old in waiting:
+                    forget_in_corpus(copy, str(old.get("subject_id")), _scope_of(old), old)
+                removed = forget_in_corpus(copy, subject_id, scope, entry)
+                for page in reports_of(url):  # pages written elsewhere with `report --out`
+                    _rewrite_report(copy, page, name=Path(url))
+        except Conflict:  # published meanwhile (another forget, a build): erase from that
+            if attempt + 1 == REMOTE_ATTEMPTS:
+                raise
+            continue
+        set_pending(url, [])
+        return removed
+    raise AssertionError("unreachable")
 
 
 OwnSource = tuple[str, list[Path], set[str]]  # dataset id, withdrawals files, recording sha256s

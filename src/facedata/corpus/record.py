@@ -537,6 +537,8 @@ class RecordStore(Protocol):
 
     def write_bytes(self, rel: str, data: bytes) -> None: ...
 
+    def replace_bytes(self, rel: str, data: bytes, base: str, limit: int) -> None: ...
+
 
 def read_stored(store: RecordStore, where: str) -> tuple[bytes, dict[str, Any]] | None:
     """A published record's bytes and object, or None where the store holds none."""
@@ -544,9 +546,13 @@ def read_stored(store: RecordStore, where: str) -> tuple[bytes, dict[str, Any]] 
     return None if raw is None else (raw, decode_record(raw, where))
 
 
-def write_stored(store: RecordStore, data: Mapping[str, Any]) -> None:
-    """Publish a record: one write, the commit point of a corpus on object storage."""
-    store.write_bytes(CORPUS_JSON, encode_record(data))
+def write_stored(store: RecordStore, data: Mapping[str, Any], base: str | None = None) -> None:
+    """Publish a record: one write, the commit point of a corpus on object storage;
+    with `base`, only over the version it names (the store raises its conflict)."""
+    if base is None:
+        store.write_bytes(CORPUS_JSON, encode_record(data))
+    else:
+        store.replace_bytes(CORPUS_JSON, encode_record(data), base, MAX_RECORD)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ under a folder by id and re-registers a moved one at its new place; `facedata co
 drop ID` removes an entry for a corpus that was deleted on purpose. A report page
 written outside its corpus (`facedata report DIR --out FILE`) carries thumbnails of
 the rows, so its path is recorded with the corpus for `forget` to rewrite.
+
+A corpus on object storage is registered by its URL (never with credentials). Whether
+it is still there is known only by asking the store, so it is never "missing": `forget`
+without paths stages and erases it; an erasure that could not reach the store is kept
+with its entry as `pending`, and applied by the next `forget` that reaches it.
 """
 
 from __future__ import annotations
@@ -44,10 +49,20 @@ class Registered:
     policy_date: str | None = None
     reports: tuple[str, ...] = ()  # report pages written outside the corpus folder
     id: str | None = None  # corpus.json `id`; None for corpora built before ids
+    url: str | None = None  # a corpus on object storage: its URL (then `path` is unused)
+    pending: tuple[dict, ...] = ()  # erasures that could not reach the store yet
+
+    @property
+    def where(self) -> str:
+        """How the corpus is named: its URL, or its folder."""
+        return self.url or str(self.path)
 
     @property
     def exists(self) -> bool:
-        """The corpus is where it was registered (the same one, when it has an id)."""
+        """The corpus is where it was registered (the same one, when it has an id); a
+        remote corpus counts as there (only its store can say otherwise)."""
+        if self.url is not None:
+            return True
         if not (self.path / CORPUS_JSON).is_file():
             return False
         return self.id is None or corpus_id(self.path) == self.id
@@ -55,12 +70,13 @@ class Registered:
     def to_dict(self) -> dict:
         return {
             "id": self.id,
-            "path": str(self.path),
+            "path": self.where,
             "purpose": self.purpose,
             "datasets": list(self.datasets),
             "created": self.created,
             "policy_date": self.policy_date,
             "reports": list(self.reports),
+            **({"pending": list(self.pending)} if self.pending else {}),
         }
 
 
@@ -79,15 +95,18 @@ def read_registry() -> list[Registered]:
         root = home_project(home())
         return [
             Registered(
-                Path(from_project(e["path"], e.get("in_project"), root)),
+                Path(e["path"] if url else from_project(e["path"], e.get("in_project"), root)),
                 str(e.get("purpose") or "research"),
                 tuple(e.get("datasets") or ()),
                 str(e.get("created") or ""),
                 e.get("policy_date"),
                 tuple(str(r) for r in e.get("reports") or ()),
                 e.get("id"),
+                url,
+                tuple(p for p in e.get("pending") or () if isinstance(p, dict)),
             )
             for e in raw["corpora"]
+            for url in [_url(e["path"])]
         ]
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise FacedataError(
@@ -96,6 +115,13 @@ def read_registry() -> list[Registered]:
             "it and name each corpus on the command line (`facedata forget --subject ID DIR...`); "
             "the next build re-registers its corpus",
         ) from None
+
+
+def _url(path: object) -> str | None:
+    """The URL a registry row names (without credentials), or None for a folder."""
+    from facedata.corpus.storage.location import is_remote, shown
+
+    return shown(str(path)) if isinstance(path, str) and is_remote(path) else None
 
 
 def register(out: Path, corpus: dict) -> Registered:
@@ -131,6 +157,11 @@ def corpus_id(path: Path) -> str | None:
 def missing_corpora() -> list[Registered]:
     """Registered corpora no longer where they were registered: moved or deleted."""
     return [r for r in read_registry() if not r.exists]
+
+
+def remote_corpora() -> list[Registered]:
+    """Registered corpora on object storage."""
+    return [r for r in read_registry() if r.url is not None]
 
 
 FIND_LIMIT = 10_000  # folders visited per search: a search of `/` ends
@@ -174,11 +205,15 @@ def relocate(found: list[tuple[str | None, Path]]) -> list[tuple[Registered, Pat
 
 def drop(corpus_id_: str) -> list[Registered]:
     """Remove the missing entries with this id or registered path (a corpus deleted on
-    purpose; corpora built before ids are named by path)."""
+    purpose; corpora built before ids are named by path), or the entry of a remote
+    corpus named by its exact URL (its store cannot be asked whether it is gone)."""
     with _lock():
         entries = read_registry()
         gone = [
-            r for r in entries if not r.exists and (r.id == corpus_id_ or str(r.path) == corpus_id_)
+            r
+            for r in entries
+            if (r.url is None and not r.exists and corpus_id_ in (r.id, str(r.path)))
+            or (r.url is not None and r.url == _url(corpus_id_))
         ]
         if gone:
             _write([r for r in entries if r not in gone])
@@ -187,13 +222,18 @@ def drop(corpus_id_: str) -> list[Registered]:
 
 def _write(entries: list[Registered]) -> None:
     root = home_project(home())
-    rows = [{**r.to_dict(), "in_project": in_project(r.path, root)} for r in entries]
+    rows = [
+        {**r.to_dict(), "in_project": r.url is None and in_project(r.path, root)} for r in entries
+    ]
     body = {"corpora": rows}
     atomic_write_text(registry_path(), json.dumps(body, indent=2) + "\n")
 
 
 def add_report(corpus_dir: Path, page: Path) -> None:
     """Remember a report page written outside a registered corpus, for `forget`."""
+    if _url(str(corpus_dir)):
+        add_remote_report(str(corpus_dir), page, None)
+        return
     corpus_dir, page = Path(corpus_dir).resolve(), Path(page).resolve()
     if page.parent == corpus_dir:
         return  # inside the corpus: forget rewrites it with the corpus
@@ -211,18 +251,80 @@ def add_report(corpus_dir: Path, page: Path) -> None:
         )
 
 
-def reports_of(corpus_dir: Path) -> list[Path]:
-    """Report pages written outside `corpus_dir` that still exist."""
-    corpus_dir = Path(corpus_dir).resolve()
+def register_remote(url: str, corpus: dict) -> None:
+    """Register the remote corpus at `url` (its record: `corpus`) unless it is already:
+    a corpus reached from this home is one `forget` without paths must reach."""
+    url = _url(url) or url
+    with _lock():
+        entries = read_registry()
+        if any(r.url == url for r in entries):
+            return
+        sets = corpus.get("datasets") or []
+        entry = Registered(
+            Path(url),
+            str(corpus.get("purpose") or "research"),
+            tuple(str(d.get("id")) for d in sets if isinstance(d, dict)),
+            str(corpus.get("created") or ""),
+            corpus.get("policy_date"),
+            id=corpus.get("id") if isinstance(corpus.get("id"), str) else None,
+            url=url,
+        )
+        _write([*entries, entry])
+
+
+def add_remote_report(url: str, page: Path, corpus: dict | None) -> None:
+    """Remember a report page of the remote corpus at `url`, for `forget`; a corpus not
+    registered here yet is registered with it (from `corpus`, its record), so `forget`
+    without paths reaches the corpus and the page from this home too."""
+    url, page = _url(url) or url, Path(page).resolve()
+    if corpus is not None:
+        register_remote(url, corpus)
+    with _lock():
+        entries = read_registry()
+        if not any(r.url == url for r in entries):
+            return
+        _write(
+            [
+                replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)])))
+                if r.url == url
+                else r
+                for r in entries
+            ]
+        )
+
+
+def set_pending(url: str, pending: list[dict]) -> None:
+    """Replace the erasures waiting for the remote corpus at `url` (registering it,
+    from the first erasure's mark, when this home does not know it yet)."""
+    url = _url(url) or url
+    with _lock():
+        entries = read_registry()
+        if not any(r.url == url for r in entries):
+            if not pending:
+                return
+            entries.append(Registered(Path(url), "research", (), "", url=url))
+        _write([replace(r, pending=tuple(pending)) if r.url == url else r for r in entries])
+
+
+def pending_of(url: str) -> list[dict]:
+    """Erasures recorded for the remote corpus at `url` that have not reached it yet."""
+    url = _url(url) or url
+    return [p for r in read_registry() if r.url == url for p in r.pending]
+
+
+def reports_of(corpus_dir: Path | str) -> list[Path]:
+    """Report pages written outside `corpus_dir` (a folder or a URL) that still exist."""
+    url = _url(str(corpus_dir))
+    corpus_dir = Path(corpus_dir).resolve() if url is None else Path(corpus_dir)
     return [
         Path(page)
         for r in read_registry()
-        if r.path == corpus_dir
+        if (r.url == url if url else r.url is None and r.path == corpus_dir)
         for page in r.reports
         if Path(page).is_file()
     ]
 
 
 def live_corpora() -> list[Registered]:
-    """Registered corpora that still exist on disk."""
-    return [r for r in read_registry() if r.exists]
+    """Registered local corpora that still exist on disk."""
+    return [r for r in read_registry() if r.url is None and r.exists]

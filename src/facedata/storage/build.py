@@ -97,9 +97,13 @@ def _register(out: Path, loc: Location, *, published: bool) -> None:
         private = str(out.resolve())
         if not published:
             rows = [r for r in rows if r.get("path") != private]
+        # pages written with `report --out` stay listed; pending erasures are done: the
+        # build left out every subject of this home's ledger
+        pages = [p for r in rows if r.get("path") == loc.url for p in r.get("reports") or []]
         for row in rows:
             if row.get("path") == private:
-                row.update(path=loc.url, in_project=False, reports=[])
+                row.update(path=loc.url, in_project=False, reports=list(dict.fromkeys(pages)))
+                row.pop("pending", None)
         rows = [r for i, r in enumerate(rows) if r.get("path") != loc.url or _last(rows, i)]
         data["corpora"] = rows
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")

@@ -26,7 +26,7 @@ from facedata.corpus.record import CorpusError, read_corpus, read_stored, write_
 from facedata.corpus.shards import CORPUS_JSON, file_sha256
 from facedata.storage.layout import VERSIONS, is_version, made, new_version, remote_record, root_of
 from facedata.storage.location import Location, StorageError, parse
-from facedata.storage.remote import Store, connect
+from facedata.storage.remote import Conflict, Store, connect
 
 STALE = dt.timedelta(days=1)  # an unnamed version this old is a crashed or lost publish
 
@@ -50,10 +50,14 @@ def publish(
     url: str | Path | Location,
     *,
     upload: Callable[[Store, Path, str], None] | None = None,
+    base: str | None = None,
 ) -> str:
     """Publish the corpus folder `local` at `url`; return the version written.
 
-    `upload(store, file, key)` copies one file (a test replaces it to fail midway)."""
+    `upload(store, file, key)` copies one file (a test replaces it to fail midway).
+    `base`: the digest of the record `local` was made from; the commit then happens
+    only if the store still holds that record (else Conflict, and nothing replaced):
+    a change derived from one version never overwrites a newer one."""
     loc = url if isinstance(url, Location) else parse(url)
     if loc is None:
         raise StorageError(f"{url} is not an object-storage URL", hint="e.g. s3://bucket/corpus")
@@ -77,7 +81,11 @@ def publish(
             hint="nothing was published; rebuild the corpus, then publish it again",
         )
     previous = current_version(store)
-    write_stored(store, remote_record(record, version, files, loc))  # the commit point
+    try:
+        write_stored(store, remote_record(record, version, files, loc), base)  # the commit point
+    except Conflict:
+        sweep(store, keep=previous or "", replaced=version)  # this version is never named
+        raise
     sweep(store, keep=version, replaced=previous)
     return version
 

@@ -30,6 +30,17 @@ HINT = (
 )
 
 
+class Conflict(StorageError):
+    """The record changed since it was read: another publish came in between."""
+
+
+def digest(raw: bytes) -> str:
+    """How a record's bytes are recognised again (also the staged copy's name suffix)."""
+    import hashlib
+
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
 @contextmanager
 def errors(doing: str, where: Location | str) -> Iterator[None]:
     """Turn a store's exception into a StorageError whose text holds no secret."""
@@ -69,6 +80,15 @@ class Store:
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         raise NotImplementedError
+
+    def replace_bytes(self, rel: str, data: bytes, base: str, limit: int) -> None:
+        """Write `data` over the object only if it still holds the bytes whose `digest`
+        is `base`; else raise Conflict. Here the check and the write are two steps (a
+        store without conditional writes); S3 makes them one."""
+        now = self.read_bytes(rel, limit)
+        if now is None or digest(now) != base:
+            raise Conflict(f"{self.loc.url}/{rel} changed meanwhile", hint="run it again")
+        self.write_bytes(rel, data)
 
     def delete(self, rel: str) -> None:
         raise NotImplementedError
@@ -175,6 +195,35 @@ class S3Store(Store):
     def write_bytes(self, rel: str, data: bytes) -> None:
         with errors("write", f"{self.loc.url}/{rel}"):  # one PUT: all of it or nothing
             self.client.put_object(Bucket=self.loc.bucket, Key=self._key(rel), Body=data)
+
+    def replace_bytes(self, rel: str, data: bytes, base: str, limit: int) -> None:
+        """One conditional PUT (If-Match on the ETag of the bytes checked): a publish
+        that came in between makes it fail instead of being overwritten."""
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        with errors("read", where):
+            got = self.client.get_object(Bucket=self.loc.bucket, Key=self._key(rel))
+            etag, body = got.get("ETag"), got["Body"]
+            try:
+                now = body.read(limit + 1)
+            finally:
+                body.close()
+        if len(now) > limit or digest(now) != base or not etag:
+            raise Conflict(f"{where} changed meanwhile", hint="run it again")
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfMatch=etag
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                raise Conflict(f"{where} changed meanwhile", hint="run it again") from None
+            if code not in ("NotImplemented", "501"):
+                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+            self.write_bytes(rel, data)  # a store without conditional writes: checked above
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
 
     def delete(self, rel: str) -> None:
         with errors("delete", f"{self.loc.url}/{rel}"):

@@ -30,11 +30,12 @@ from facedata.corpus.record import (
     read_stored,
 )
 from facedata.corpus.shards import CORPUS_JSON
+from facedata.errors import FacedataError
 from facedata.paths import home
 from facedata.storage.layout import local_record, root_of
 from facedata.storage.location import Location, StorageError, is_remote, parse, shown
 from facedata.storage.publishing import publish
-from facedata.storage.remote import Store, connect
+from facedata.storage.remote import Store, connect, digest
 
 MAX_FILE = 256 * 1024 * 1024  # a non-shard file (README, report page, licenses)
 ATTEMPTS = 2  # a record replaced while its files were read is read again, once
@@ -98,8 +99,7 @@ def _stage_once(store: Store) -> Path:
     where = store.loc.url
     data, version, files = local_record(remote, where)
     record = parse_record(data, where)  # the same checks as a local corpus
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    name = f"{_family(record.id, store.loc)}-{digest}"
+    name = f"{_family(record.id, store.loc)}-{digest(raw)}"
     confine.check_name(name, "corpus id")
     target = cache_root() / name
     if (target / READY).is_file():
@@ -183,28 +183,54 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
         return
     shared = stage(loc)
     if not writeback:
-        yield shared
+        with _named_as(shared, loc):
+            yield shared
         return
     work = Path(tempfile.mkdtemp(prefix=".work.", dir=cache_root()))
     try:
         copy = work / "corpus"
         shutil.copytree(shared, copy, ignore=shutil.ignore_patterns(READY))
         before = _snapshot(copy)
-        yield copy
+        with _named_as(copy, loc):
+            yield copy
         if copy.is_dir() and _snapshot(copy) != before:
-            publish(copy, loc)
+            # only over the version it was made from (else Conflict: a newer one is kept)
+            publish(copy, loc, base=shared.name.rsplit("-", 1)[-1])
             existing = existing_corpus(copy)
             forget_stale(existing.id if existing else None, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@contextmanager
+def _named_as(folder: Path, loc: Location) -> Iterator[None]:
+    """An error raised about the staged `folder` names the URL instead: the user acts
+    on the corpus they named (`facedata forget ... s3://...`), not on a private copy."""
+    try:
+        yield
+    except FacedataError as exc:
+        exc.message = exc.message.replace(str(folder), loc.url)
+        exc.hint = exc.hint and exc.hint.replace(str(folder), loc.url)
+        raise
+
+
 def as_named(files: list[Path], staged: Path, given: str | Path) -> list[Any]:
-    """`files` written in a staged copy, named under the URL the user gave (unchanged
-    for a local corpus)."""
+    """`files` written in a staged copy, named where they are now on the store: under
+    the version the corpus's record names (read after the copy was published back);
+    unchanged for a local corpus."""
     if not is_remote(given):
         return files
-    return [f"{shown(given)}/{Path(f).relative_to(staged).as_posix()}" for f in files]
+    from facedata.storage.publishing import current_version
+
+    loc = parse(given)
+    assert loc is not None
+    version = current_version(connect(loc))
+    base = f"{loc.url}/{root_of(version)}" if version else loc.url
+    named = []
+    for f in files:
+        rel = Path(f).relative_to(staged).as_posix()
+        named.append(f"{loc.url}/{rel}" if rel == CORPUS_JSON else f"{base}/{rel}")
+    return named
 
 
 class Staged(list):
