@@ -457,8 +457,8 @@ def _forget(
 def _staged(value: Path | str, urls: dict[str, str]) -> Path:
     """The folder to read a corpus in: itself, or (a URL) its staged copy, remembered
     in `urls` under the URL it stands for."""
-    from facedata.consent.register.storage.location import is_remote, parse
-    from facedata.consent.register.storage.stage import stage
+    from facedata.storage.location import is_remote, parse
+    from facedata.storage.stage import stage
 
     if not is_remote(value):
         return Path(value)
@@ -469,13 +469,13 @@ def _staged(value: Path | str, urls: dict[str, str]) -> Path:
 
 def _name(value: Path | str) -> str:
     """How a corpus is recorded and printed: a URL without credentials, or its folder."""
-    from facedata.consent.register.storage import shown
+    from facedata.storage import shown
 
     return shown(value)
 
 
 def _problem(exc: FacedataError) -> str:
-    from facedata.consent.register.storage import redact
+    from facedata.storage import redact
 
     return redact(exc.message)
 
@@ -489,7 +489,7 @@ def _scope_of(mark: dict) -> Scope:
 
 def _keep_pending(url: str, entry: dict) -> None:
     """Remember an erasure the store at `url` did not take, for the next `forget`."""
-    from facedata.consent.register.corpora import pending_of, set_pending
+    from facedata.corpus.registry import pending_of, set_pending
 
     set_pending(url, [*pending_of(url), entry])
 
@@ -501,9 +501,9 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
     """Erase from a remote corpus: a private copy, erased (with every erasure still
     pending for it), its report pages rewritten, published back as a new version.
     `given` is the URL as given (it may carry the store's settings)."""
-    from facedata.consent.register.corpora import pending_of, reports_of, set_pending
-    from facedata.consent.register.storage import local_corpus
-    from facedata.consent.register.storage.remote import Conflict
+    from facedata.corpus.registry import pending_of, reports_of, set_pending
+    from facedata.storage import local_corpus
+    from facedata.storage.remote import Conflict
 
     url = _name(given)
     waiting = [

@@ -119,7 +119,7 @@ def read_registry() -> list[Registered]:
 
 def _url(path: object) -> str | None:
     """The URL a registry row names (without credentials), or None for a folder."""
-    from facedata.corpus.storage.location import is_remote, shown
+    from facedata.storage.location import is_remote, shown
 
     return shown(str(path)) if isinstance(path, str) and is_remote(path) else None
 

@@ -303,4 +303,4 @@ def plain_errors(exc: ValidationError) -> ValidationError:
         return exc
 
 
-from facedata import manifest as _manifest  # noqa: E402,F401  (completes the kinds when imported first)
+import facedata.manifest.schema as _schema  # noqa: E402,F401  (completes the kinds when imported first)
