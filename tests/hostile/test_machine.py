@@ -107,7 +107,7 @@ def test_a_full_disk_during_build_names_the_output(tmp_path, capsys, monkeypatch
     manifests.mkdir()
     new_local_manifest(rec, "own-data", out=manifests / "own-data.yaml")
     monkeypatch.setenv("FACEDATA_MANIFESTS", str(manifests))
-    monkeypatch.setattr("facedata.corpus.record.atomic_write_text", _full)
+    monkeypatch.setattr("facedata.corpus.record.atomic_write_bytes", _full)
     out = tmp_path / "out"
     res = run_cli(capsys, "build", "--datasets", "own-data", "--out", str(out))
     _clean(res, "No space left on device", str(out), "disk is full")

@@ -31,11 +31,9 @@ def report(
         written = write_report(corpus, out, samples=samples, name=name)
         if remote and out is not None:
             # its thumbnails are rows: forget (without paths, too) must rewrite this page
-            import facedata.files.jsontext as jsontext
-            from facedata.corpus import CORPUS_JSON
+            from facedata.corpus.record import read_corpus
             from facedata.corpus.registry import add_remote_report
 
-            record = jsontext.loads((corpus / CORPUS_JSON).read_text(encoding="utf-8"))
-            add_remote_report(str(path), written, record if isinstance(record, dict) else {})
+            add_remote_report(str(path), written, read_corpus(corpus).to_json())
     size = written.stat().st_size
     console.print(f"wrote {written} ({size / 1024:,.0f} KiB)", highlight=False, soft_wrap=True)
