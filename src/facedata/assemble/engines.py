@@ -7,6 +7,9 @@ order, with a bounded number in flight, so memory stays flat and the merge that
 follows sees the same order whatever ran the tasks. The corpus is therefore the same
 for any engine and any number of workers.
 
+An engine with an object store shared by its nodes (Ray) keeps the partial shards
+there (`map_split`): a cluster then needs no folder that every node mounts.
+
 Add an engine by implementing `Engine` and listing it in `ENGINES`.
 """
 
@@ -31,6 +34,8 @@ class Engine(Protocol):
 
     name: str
     workers: int
+    # True: partial shards stay in the engine's object store (`map_split`), not in files
+    parts_in_memory: bool
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]: ...
 
@@ -48,6 +53,7 @@ class LocalEngine:
     """
 
     name = "local"
+    parts_in_memory = False
 
     def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
         self.workers = max(1, int(workers))
@@ -90,13 +96,14 @@ class LocalEngine:
 class RayEngine:
     """Ray tasks: `ray.init()` starts a local instance, or joins `RAY_ADDRESS`.
 
-    Task arguments and results travel through Ray's object store; files (the cache's
-    images, the staging folder, the output) must be on storage every node mounts at
-    the same path (see docs/scale.md). Results are collected in submission order
-    with at most two tasks per worker CPU in flight.
+    Task arguments and results travel through Ray's object store, and so do partial
+    shards (`map_split`): only the cache's images are read from storage by the
+    workers (see docs/scale.md). Results are collected in submission order with at
+    most two tasks per worker CPU in flight.
     """
 
     name = "ray"
+    parts_in_memory = True
 
     def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
         try:
@@ -147,18 +154,39 @@ class RayEngine:
         self.workers = max(1, cpus)
         self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
 
-    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
-        ray = self._ray
+    def _task(self) -> Any:
         if self._remote is None:
-            self._remote = ray.remote(num_cpus=1, max_retries=2)(_in_ray_worker)
-        remote = self._remote
+            self._remote = self._ray.remote(num_cpus=1, max_retries=2)(_in_ray_worker)
+        return self._remote
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        for value, _ in self._run(fn, tasks, split=False):
+            yield value
+
+    def map_split(
+        self, fn: Callable[[T], tuple[R, Any]], tasks: Iterable[T]
+    ) -> Iterator[tuple[R, Any]]:
+        """Like `map` for a function returning a pair: the first value comes back, the
+        second stays in the object store and comes back as its reference (owned by
+        this process, so it lives as long as the build needs it; Ray re-runs the task
+        if the node holding it is lost)."""
+        return self._run(fn, tasks, split=True)
+
+    def _run(self, fn: Callable, tasks: Iterable, *, split: bool) -> Iterator[tuple[Any, Any]]:
+        ray = self._ray
+        remote = self._task().options(num_returns=2) if split else self._task()
         pending: deque[Any] = deque()
+
+        def collect() -> tuple[Any, Any]:
+            refs = pending.popleft()
+            return (ray.get(refs[0]), refs[1]) if split else (ray.get(refs), None)
+
         for task in tasks:
             pending.append(remote.remote(fn, task))
             if len(pending) >= 2 * self.workers:
-                yield ray.get(pending.popleft())
+                yield collect()
         while pending:
-            yield ray.get(pending.popleft())
+            yield collect()
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():

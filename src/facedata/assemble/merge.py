@@ -32,7 +32,15 @@ from .dedup import Deduper
 from .engines import Engine, get_engine
 from .process import for_build_work
 from .splits import LeakCheck
-from .tasks import ChunkResult, ChunkTask, ShardTask, run_chunk, run_shard
+from .tasks import (
+    ChunkResult,
+    ChunkTask,
+    ShardTask,
+    run_chunk,
+    run_chunk_in_memory,
+    run_shard,
+    write_returned,
+)
 from .worker import Item, WorkSettings, fresh_process
 
 STAGING = ".chunks"  # inside the build's temp folder: removed before it becomes the corpus
@@ -46,7 +54,9 @@ class Merger:
         self.leaks = leaks
         self.tally = tally
         self.max_listed = max_listed
-        self.plan: dict[str, list[tuple[str, np.ndarray]]] = {s: [] for s in SPLITS}
+        # per split: (partial shard, indices of its kept rows); a partial shard is a
+        # file or a reference into the engine's object store
+        self.plan: dict[str, list[tuple[Any, np.ndarray]]] = {s: [] for s in SPLITS}
         self.patches: dict[str, dict] = {}  # "dataset/key" -> label columns to change
 
     def add(self, res: ChunkResult) -> None:
@@ -68,7 +78,7 @@ class Merger:
             kept[row["split"]].append(i)
         tally.weights.update(res.weights)
         for split, idx in kept.items():
-            if idx and res.path:
+            if idx and res.path is not None:
                 self.plan[split].append((res.path, np.asarray(idx, dtype=np.int64)))
 
     def _duplicate(self, row: dict) -> bool:
@@ -96,12 +106,13 @@ class Merger:
         return True
 
     def shard_tasks(
-        self, root: Path, shard_rows: int, schema: pa.Schema, codec: LabelCodec
+        self, root: Path | str, shard_rows: int, schema: pa.Schema, codec: LabelCodec
     ) -> list[ShardTask]:
-        """Cut each split's kept rows, in order, into shards of `shard_rows`."""
+        """Cut each split's kept rows, in order, into shards of `shard_rows`; with root
+        "" the tasks return their files' bytes (`run_shard`)."""
         tasks: list[ShardTask] = []
         for split in SPLITS:
-            shards: list[list[tuple[str, np.ndarray]]] = []
+            shards: list[list[tuple[Any, np.ndarray]]] = []
             room = 0
             for path, idx in self.plan[split]:
                 start = 0
@@ -115,7 +126,9 @@ class Merger:
                     start += len(take)
             total = len(shards)
             tasks += [
-                ShardTask(str(root), split, i, total, p, schema, codec, self.patches)
+                ShardTask(
+                    str(root) if root else "", split, i, total, p, schema, codec, self.patches
+                )
                 for i, p in enumerate(shards)
             ]
         return tasks
@@ -135,7 +148,7 @@ def _chunks(
     items: Iterable[Item],
     size: int,
     settings: WorkSettings,
-    staging: Path,
+    staging: Path | str,
     recipe: Any,
     schema: pa.Schema,
     codec: LabelCodec,
@@ -163,25 +176,43 @@ def run_sharded(
     progress: Callable[[dict[str, int]], None] | None = None,
 ) -> list[dict]:
     """Run the build's chunks and merge them into `root`; return the shard records."""
-    staging = Path(root) / STAGING
-    staging.mkdir(parents=True, exist_ok=True)
     merger = Merger(dedup, leaks, tally, max_listed)
     engine: Engine = get_engine(
         getattr(recipe, "engine", "local"),
         recipe.workers,
         initializer=partial(worker_start, os.getpid()),
     )
+    # an engine with an object store keeps partial shards there and hands final
+    # shards back as bytes: its workers need no folder of the driver's
+    in_memory = bool(getattr(engine, "parts_in_memory", False))
+    staging = Path(root) / STAGING
+    if not in_memory:
+        staging.mkdir(parents=True, exist_ok=True)
     try:
-        chunks = _chunks(items, recipe.batch_size, settings, staging, recipe, schema, codec)
-        for res in engine.map(run_chunk, chunks):
+        folder = "" if in_memory else staging
+        chunks = _chunks(items, recipe.batch_size, settings, folder, recipe, schema, codec)
+        for res in _chunk_results(engine, chunks, in_memory):
             merger.add(res)
             if progress:
                 progress(tally.progress())
         if progress:  # once more: the readers have finished, so `expected` is exact now
             progress(tally.progress())
-        plan = merger.shard_tasks(Path(root), recipe.shard_rows, schema, codec)
-        shards = list(engine.map(run_shard, plan))
+        plan = merger.shard_tasks("" if in_memory else Path(root), recipe.shard_rows, schema, codec)
+        shards = [write_returned(Path(root), s) for s in engine.map(run_shard, plan)]
     finally:
         engine.close()
     shutil.rmtree(staging, ignore_errors=True)
     return shards
+
+
+def _chunk_results(
+    engine: Any, chunks: Iterable[ChunkTask], in_memory: bool
+) -> Iterator[ChunkResult]:
+    """Chunk results in stream order; with `in_memory`, each result's `path` is the
+    reference to its partial shard in the engine's object store."""
+    if not in_memory:
+        yield from engine.map(run_chunk, chunks)
+        return
+    for res, part in engine.map_split(run_chunk_in_memory, chunks):
+        res.path = part if res.rows else None
+        yield res
