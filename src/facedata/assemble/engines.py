@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -104,6 +104,9 @@ class RayEngine:
 
     name = "ray"
     parts_in_memory = True
+    # set to "1": ship this process's facedata package to the cluster's workers
+    # (runtime_env py_modules) instead of needing it installed on every node
+    SHIP_CODE = "FACEDATA_RAY_SHIP_CODE"
 
     def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
         try:
@@ -128,6 +131,8 @@ class RayEngine:
                 options["address"] = address
             else:
                 options["num_cpus"] = max(1, int(workers))
+            if os.environ.get(self.SHIP_CODE) == "1":
+                options["runtime_env"] = {"py_modules": [_package_dir()]}
             # local workers import the same facedata as this process (a checkout or an
             # install): the Ray processes started here inherit PYTHONPATH, set for the
             # start only (a runtime_env would do it too, but starts every worker
@@ -153,10 +158,15 @@ class RayEngine:
         cpus = int(ray.cluster_resources().get("CPU", workers) or 1)
         self.workers = max(1, cpus)
         self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
+        self.nodes: Counter[str] = Counter()  # tasks run, by Ray node id
 
     def _task(self) -> Any:
         if self._remote is None:
-            self._remote = self._ray.remote(num_cpus=1, max_retries=2)(_in_ray_worker)
+            # SPREAD: a cluster's nodes share the chunks from the start (the default
+            # policy fills the driver's node first, and short tasks never leave it)
+            self._remote = self._ray.remote(
+                num_cpus=1, max_retries=2, scheduling_strategy="SPREAD"
+            )(_in_ray_worker)
         return self._remote
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
@@ -174,15 +184,17 @@ class RayEngine:
 
     def _run(self, fn: Callable, tasks: Iterable, *, split: bool) -> Iterator[tuple[Any, Any]]:
         ray = self._ray
-        remote = self._task().options(num_returns=2) if split else self._task()
+        remote = self._task().options(num_returns=3 if split else 2)
         pending: deque[Any] = deque()
 
         def collect() -> tuple[Any, Any]:
             refs = pending.popleft()
-            return (ray.get(refs[0]), refs[1]) if split else (ray.get(refs), None)
+            node, value = ray.get(refs[:2])  # one round trip; a split's second stays
+            self.nodes[node] += 1
+            return value, (refs[2] if split else None)
 
         for task in tasks:
-            pending.append(remote.remote(fn, task))
+            pending.append(remote.remote(fn, task, split))
             if len(pending) >= 2 * self.workers:
                 yield collect()
         while pending:
@@ -194,14 +206,25 @@ class RayEngine:
             self._started = False
 
 
-def _in_ray_worker(fn: Callable[[T], R], task: T) -> R:
+def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, ...]:
     """A task in one of this job's Ray workers, which only ever run build tasks: they
     are set up like the local engine's workers (see `assemble.process`; once per
-    process, a no-op after)."""
+    process, a no-op after). Returns the node it ran on, then fn's value (`split`:
+    fn's two values, as two results)."""
+    import ray
+
     from .process import for_build_work
 
     for_build_work()
-    return fn(task)
+    node = ray.get_runtime_context().get_node_id()
+    value = fn(task)
+    return (node, *value) if split else (node, value)
+
+
+def _package_dir() -> str:
+    import facedata
+
+    return str(Path(facedata.__file__).resolve().parent)
 
 
 def _import_path() -> str:
