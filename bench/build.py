@@ -9,7 +9,9 @@ Measured in the same run:
     encodes JPEG and writes Parquet with Pillow and pyarrow
   * facedata build with 1 and with 2 workers on the local engine, and 2 on the Ray
     engine twice: with a local Ray instance the build starts and stops, and joining
-    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is)
+    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is);
+    each round runs all of them back to back, and Ray is compared with the local
+    engine of the same round
     (everything: readers, remap,
     safe decode, alignment, pixel hash, perceptual hash, chunk tasks, the merge's
     dedup, splits, final shards, provenance, bundle)
@@ -391,18 +393,28 @@ def main() -> None:
         )
         return rate, r, quarts
 
-    # Rounds, each measuring the baselines and the local builds back to back: on a
-    # shared machine one run can be 5% off, so ratios are per round (each against its
-    # own round's baseline) and reported as the median and the range over the rounds.
+    # Rounds, each measuring the baselines, the local builds and the Ray builds back to
+    # back: on a shared machine one run can be 5% off (and a loaded one far more), so
+    # ratios are per round (each against its own round's baseline or local build) and
+    # reported as the median and the range over the rounds.
+    ray_runs: list[tuple[str, int, str]] = []
+    if not opts.no_ray:
+        try:
+            import ray  # noqa: F401
+
+            ray_runs = [("ray2", 2, "ray"), ("ray2-running", 2, "ray")]
+        except ImportError:
+            print("ray: not installed, skipped (pip install 'facedata[ray]')")
     rates: dict[str, list[float]] = {"base": [], "ref": [], "w1": [], "w2": []}
+    rates.update({tag: [] for tag, _, _ in ray_runs})
     results: dict[str, tuple[float, int, list[int]]] = {}
     for k in range(opts.rounds):
         label = f"[round {k + 1}/{opts.rounds}] " if opts.rounds > 1 else ""
         base_rate, base_cpu = run_baseline(opencv=False, label=label)  # the targets' baseline
         rates["base"].append(base_rate)
         rates["ref"].append(run_baseline(opencv=True, label=label)[0])
-        for tag, workers in (("w1", 1), ("w2", 2)):
-            results[tag] = run_facedata(tag, workers, "local", label, base_rate, base_cpu)
+        for tag, workers, engine in (("w1", 1, "local"), ("w2", 2, "local"), *ray_runs):
+            results[tag] = run_facedata(tag, workers, engine, label, base_rate, base_cpu)
             rates[tag].append(results[tag][0])
 
     def ratio(tag: str, against: str = "base") -> str:
@@ -418,24 +430,12 @@ def main() -> None:
         f"baseline uses 1); against the OpenCV loop: 1 worker {ratio('w1', 'ref')}, "
         f"2 workers {ratio('w2', 'ref')}"
     )
-    local = statistics.median(rates["w2"])
-    ray_runs = []
-    if not opts.no_ray:
-        try:
-            import ray  # noqa: F401
-
-            ray_runs = [("ray2", 2, "ray"), ("ray2-running", 2, "ray")]
-        except ImportError:
-            print("ray: not installed, skipped (pip install 'facedata[ray]')")
-    base_rate, base_cpu = statistics.median(rates["base"]), 0.0
-    for tag, workers, engine in ray_runs:
-        results[tag] = run_facedata(tag, workers, engine, "", base_rate, base_cpu)
     if ray_runs:
         print(
-            f"ray engine vs local engine (median), 2 workers (target >= 0.8x): "
-            f"{results['ray2'][0] / local:.2f}x with the build starting and "
-            f"stopping its own Ray instance; {results['ray2-running'][0] / local:.2f}x "
-            "with Ray already running (RAY_ADDRESS, as on a cluster)"
+            "ray engine vs local engine, 2 workers, per round (target >= 0.9x): "
+            f"{ratio('ray2-running', 'w2')} with Ray already running (RAY_ADDRESS, as on "
+            f"a cluster); {ratio('ray2', 'w2')} with the build starting and stopping its "
+            "own Ray instance"
         )
     print(
         "RSS over the 2-worker run (MiB at 25/50/75/100% of its time): "
