@@ -45,6 +45,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -106,9 +107,17 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.array([p[0], -p[1], p[2], p[1], p[0], p[3]])
 
 
-def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = False) -> int:
+def baseline(
+    data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = False, extra: str = ""
+) -> int:
     """The bare loop; `opencv` does its warp, resize and JPEG encode with OpenCV, as
-    facedata does (a reference for facedata's overhead over the same image work)."""
+    facedata does (a reference for facedata's overhead over the same image work).
+
+    `extra` adds, cumulatively, work a corpus row needs that the bare loop skips:
+    "rgb" writes FER's grey faces as RGB JPEGs (the corpus's declared mode), "sha"
+    adds the pixel sha256, "phash" the perceptual hash (`--breakdown`)."""
+    import hashlib
+
     import pyarrow as pa
     import pyarrow.parquet as pq
     from PIL import Image
@@ -128,9 +137,20 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = Fa
     rows: list[dict] = []
     count = 0
 
-    def emit(img: Image.Image | np.ndarray, name: str, label: str) -> None:
+    steps = ("rgb", "sha", "phash")
+    wanted = set(steps[: steps.index(extra) + 1]) if extra else set()
+    if "phash" in wanted:
+        from facedata.assemble.worker import phash64
+
+    def emit(img: Image.Image | np.ndarray, name: str, label: str, src: Any = None) -> None:
         nonlocal count, rows
+        if "sha" in wanted:
+            hashlib.sha256(np.ascontiguousarray(src).tobytes()).hexdigest()
+        if "phash" in wanted:
+            phash64(Image.fromarray(img if img.ndim == 2 else img[..., ::-1]))
         if isinstance(img, np.ndarray):  # OpenCV's layout: grey, or BGR
+            if img.ndim == 2 and "rgb" in wanted:
+                img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
             data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
         else:
             buf = io.BytesIO()
@@ -148,7 +168,8 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = Fa
             label, pixels, _ = line.rstrip("\n").split(",")
             arr = np.array(pixels.split(), dtype=np.uint8).reshape(48, 48)
             if opencv:
-                emit(cv2.resize(arr, (112, 112), interpolation=cv2.INTER_LINEAR), str(i), label)
+                face = cv2.resize(arr, (112, 112), interpolation=cv2.INTER_LINEAR)
+                emit(face, str(i), label, arr)
             else:
                 emit(Image.fromarray(arr, "L").resize((112, 112), Image.BILINEAR), str(i), label)
     lm_file = data / "celeba" / "Anno" / "list_landmarks_align_celeba.txt"
@@ -161,8 +182,9 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = Fa
         if opencv:  # the same output-to-input map
             back = np.asarray(coeffs, dtype=np.float64).reshape(2, 3)
             flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-            face = cv2.warpAffine(np.asarray(img), back, (112, 112), flags=flags)
-            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "")
+            pixels = np.asarray(img)
+            face = cv2.warpAffine(pixels, back, (112, 112), flags=flags)
+            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "", pixels)
         else:
             emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
     if rows:
@@ -279,6 +301,26 @@ def ray_running(env: dict[str, str], cpus: int) -> Iterator[dict[str, str]]:
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
 
 
+def breakdown(work: Path, n_fer: int, n_celeba: int, rounds: int) -> str:
+    """CPU µs per sample of the OpenCV loop, then with each step a corpus row needs
+    and the loop skips (RGB files for grey sources, pixel sha256, perceptual hash),
+    in this process, interleaved over `rounds`: what facedata's 1-worker build should
+    be compared with."""
+    import facedata.assemble.worker  # noqa: F401  (imports outside the timing)
+
+    steps = ("", "rgb", "sha", "phash")
+    cpu: dict[str, list[float]] = {s: [] for s in steps}
+    for _ in range(rounds):
+        for extra in steps:
+            t = time.process_time()
+            baseline(work / "data", work, n_fer, n_celeba, opencv=True, extra=extra)
+            cpu[extra].append((time.process_time() - t) / (n_fer + n_celeba) * 1e6)
+    names = {"": "bare", "rgb": "+RGB files", "sha": "+sha256", "phash": "+phash"}
+    return "OpenCV loop, CPU-µs/sample (median of rounds): " + ", ".join(
+        f"{names[s]} {statistics.median(v):,.0f}" for s, v in cpu.items()
+    )
+
+
 def merge_cost(n: int, near: int = 4) -> tuple[float, float]:
     """The merge's cost per row on synthetic chunk results: (CPU µs per row, MiB per 1M rows).
 
@@ -331,6 +373,11 @@ def main() -> None:
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray engine run")
     ap.add_argument(
         "--merge-rows", type=int, default=200_000, help="rows of the synthetic merge runs (0: skip)"
+    )
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="CPU per sample of the OpenCV loop plus each step a corpus row needs",
     )
     ap.add_argument("--keep", type=Path, help="keep the generated data and corpora here")
     ap.add_argument(
@@ -441,6 +488,9 @@ def main() -> None:
         "RSS over the 2-worker run (MiB at 25/50/75/100% of its time): "
         + " / ".join(f"{r / 2**20:,.0f}" for r in results["w2"][2])
     )
+    if opts.breakdown:
+        sys.path.insert(0, str(REPO / "src"))
+        print(breakdown(work, n_fer, n_celeba, opts.rounds), flush=True)
     if opts.merge_rows:
         sys.path.insert(0, str(REPO / "src"))
         for near in (0, 4):
