@@ -321,6 +321,22 @@ def breakdown(work: Path, n_fer: int, n_celeba: int, rounds: int) -> str:
     )
 
 
+def ray_cpu_seconds() -> float:
+    """CPU seconds used so far by Ray's processes on this machine (`ray start`'s
+    daemons, and through their reaped children the job's workers)."""
+    import psutil
+
+    total = 0.0
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "/ray/" not in cmd and not cmd.startswith("ray::"):
+            continue
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def merge_cost(n: int, near: int = 4) -> tuple[float, float]:
     """The merge's cost per row on synthetic chunk results: (CPU µs per row, MiB per 1M rows).
 
@@ -417,14 +433,24 @@ def main() -> None:
     def run_facedata(
         tag: str, workers: int, engine: str, label: str, base_rate: float, base_cpu: float
     ) -> tuple[float, int, list[int]]:
+        ray_cpu = None
         if tag == "ray2-running":  # as on a cluster: Ray is up before the build
             with ray_running(env, workers) as ray_env:
+                before = ray_cpu_seconds()
                 s, r, corpus, quarts = facedata_run(work, ray_env, tag, workers, engine)
+                time.sleep(2)  # the job's workers exit after the driver: then they are counted
+                ray_cpu = ray_cpu_seconds() - before
             engine = "ray (already running)"
         else:
             s, r, corpus, quarts = facedata_run(work, env, tag, workers, engine)
         rate = corpus["counts"]["read"] / s
         cpu = run_measured.cpu / corpus["counts"]["read"]  # type: ignore[attr-defined]
+        if ray_cpu is not None:  # the driver's, plus Ray's processes and its workers'
+            cpu += ray_cpu / corpus["counts"]["read"]
+            engine_cpu = f"{cpu * 1e6:,.0f} CPU-µs/sample (driver + Ray's processes), "
+            cpus[tag].append(cpu)
+        elif engine == "local":
+            cpus.setdefault(tag, []).append(cpu)
         print(
             f"{label}facedata build, {engine} engine, {workers} worker(s): "
             f"{corpus['counts']['total']:,} rows of {corpus['counts']['read']:,} read in "
@@ -433,7 +459,9 @@ def main() -> None:
                 f"{cpu * 1e6:,.0f} CPU-µs/sample ({base_cpu / cpu:.2f}x the baseline's CPU "
                 "efficiency), "
                 if engine == "local"
-                else "CPU not counted (Ray's processes are not children of the build), "
+                else engine_cpu
+                if ray_cpu is not None
+                else "CPU not counted (a self-started Ray's processes are not waited for), "
             )
             + f"peak RSS {r / 2**20:,.0f} MiB",
             flush=True,
@@ -454,6 +482,7 @@ def main() -> None:
             print("ray: not installed, skipped (pip install 'facedata[ray]')")
     rates: dict[str, list[float]] = {"base": [], "ref": [], "w1": [], "w2": []}
     rates.update({tag: [] for tag, _, _ in ray_runs})
+    cpus: dict[str, list[float]] = {"w2": [], "ray2-running": []}  # CPU-s per sample
     results: dict[str, tuple[float, int, list[int]]] = {}
     for k in range(opts.rounds):
         label = f"[round {k + 1}/{opts.rounds}] " if opts.rounds > 1 else ""
@@ -483,6 +512,12 @@ def main() -> None:
             f"{ratio('ray2-running', 'w2')} with Ray already running (RAY_ADDRESS, as on "
             f"a cluster); {ratio('ray2', 'w2')} with the build starting and stopping its "
             "own Ray instance"
+        )
+        per_round = sorted(a / b for a, b in zip(cpus["w2"], cpus["ray2-running"], strict=True))
+        print(
+            "CPU efficiency, Ray already running vs local engine, 2 workers (CPU per "
+            f"sample, all processes; less sensitive to a loaded machine): "
+            f"{statistics.median(per_round):.2f}x (rounds {per_round[0]:.2f}-{per_round[-1]:.2f})"
         )
     print(
         "RSS over the 2-worker run (MiB at 25/50/75/100% of its time): "
