@@ -321,20 +321,43 @@ def breakdown(work: Path, n_fer: int, n_celeba: int, rounds: int) -> str:
     )
 
 
-def ray_cpu_seconds() -> float:
-    """CPU seconds used so far by Ray's processes on this machine (`ray start`'s
-    daemons, and through their reaped children the job's workers)."""
-    import psutil
+class RayCpu:
+    """CPU seconds of Ray's processes on this machine while it runs (`ray start`'s
+    daemons and the job's workers, which exit with the job: their CPU is read every
+    0.2 s while they live, so up to 0.2 s of each worker's last moments is missed)."""
 
-    total = 0.0
-    for p in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "/ray/" not in cmd and not cmd.startswith("ray::"):
-            continue
-        with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-    return total
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}  # pid -> CPU seconds when last read
+        self.start: dict[int, float] = self._read()
+        self.seen.update(self.start)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _read() -> dict[int, float]:
+        import psutil
+
+        out: dict[int, float] = {}
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "/ray/" not in cmd and not cmd.startswith("ray::"):
+                continue
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+        return out
+
+    def _poll(self) -> None:
+        while not self._done.is_set():
+            self.seen.update(self._read())
+            time.sleep(0.2)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        self.seen.update(self._read())
+        return sum(v - self.start.get(pid, 0.0) for pid, v in self.seen.items())
 
 
 def merge_cost(n: int, near: int = 4) -> tuple[float, float]:
@@ -436,10 +459,9 @@ def main() -> None:
         ray_cpu = None
         if tag == "ray2-running":  # as on a cluster: Ray is up before the build
             with ray_running(env, workers) as ray_env:
-                before = ray_cpu_seconds()
+                meter = RayCpu()
                 s, r, corpus, quarts = facedata_run(work, ray_env, tag, workers, engine)
-                time.sleep(2)  # the job's workers exit after the driver: then they are counted
-                ray_cpu = ray_cpu_seconds() - before
+                ray_cpu = meter.stop()
             engine = "ray (already running)"
         else:
             s, r, corpus, quarts = facedata_run(work, env, tag, workers, engine)
