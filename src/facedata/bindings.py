@@ -26,7 +26,6 @@ from filelock import FileLock
 
 from . import jsontext
 from .atomic import atomic_write_text
-from .errors import FacedataError
 from .licensing import Clearance, Decision
 from .paths import home
 
@@ -59,17 +58,14 @@ def _bound(known: dict[str, list[str]], c: Clearance) -> list[list[str]]:
 
 
 def _read(path: Path) -> dict[str, list[str]]:
-    if not path.is_file():
-        return {}
-    try:
-        data = jsontext.loads(path.read_text(encoding="utf-8"))
-        return {str(k): [str(h) for h in v] for k, v in data["bindings"].items()}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise FacedataError(
-            f"the clearance bindings {path} are unreadable: {exc}",
-            hint="they record which delivery each clearance admitted; restore the file, or "
-            "name the sha256 of the cleared files in each clearance (`sha256: [...]`)",
-        ) from None
+    return jsontext.read_state(
+        path,
+        lambda data: {str(k): [str(h) for h in v] for k, v in data["bindings"].items()},
+        {},
+        unreadable=f"the clearance bindings {path} are unreadable",
+        hint="they record which delivery each clearance admitted; restore the file, or "
+        "name the sha256 of the cleared files in each clearance (`sha256: [...]`)",
+    )
 
 
 def bind(decision: Decision, hashes: Iterable[str]) -> Decision:

@@ -7,10 +7,10 @@ separated), so a team can describe its own data without forking facedata.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from . import settings
 from .errors import ManifestError, UnknownDatasetError
 from .manifest import Manifest, load_manifest
 from .paths import builtin_manifest_dir
@@ -22,8 +22,7 @@ TAXONOMY_FILE = "taxonomy.yaml"
 def manifest_dirs(extra: Iterable[Path] = ()) -> list[Path]:
     """Built-in first, then `FACEDATA_MANIFESTS`, then explicit folders."""
     dirs = [builtin_manifest_dir()]
-    env = os.environ.get("FACEDATA_MANIFESTS", "")
-    dirs += [Path(p) for p in env.split(os.pathsep) if p.strip()]
+    dirs += settings.folders("FACEDATA_MANIFESTS")
     dirs += [Path(p) for p in extra]
     for d in dirs[1:]:
         if not d.is_dir():

@@ -23,18 +23,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import ManifestError
+from .vocabulary import PUBLICATION, SCOPES
 from .yamlfile import load_yaml
 
-# The one table of consent scopes. A new scope is one entry here: its name (as written
-# in a register) and what it permits. "research" and "commercial" are build purposes;
-# "publication" permits rendering the face for people outside the team.
-SCOPES: dict[str, str] = {
-    "research": "rows may enter research corpora",
-    "commercial": "rows may enter commercial corpora",
-    "publication": "the face may be rendered for people outside the team "
-    "(report thumbnails, dataset card samples)",
-}
-PUBLICATION = "publication"
 ADULT_AGE = 18  # below it, a participant needs a guardian's consent (fail closed)
 NOTE_PREFIX = "x-"  # free columns: `x-` anything, never read
 IDENTIFYING = {"name", "full_name", "first_name", "last_name", "email", "phone", "address"}

@@ -281,7 +281,7 @@ def _register_subjects(manifests: list[Path]) -> set[str]:
         return found
     for m in catalog:
         for src in m.sources:
-            if src.kind == "local" and src.consent:
+            if src.is_own_data and src.consent:
                 try:
                     reg = load_register(m.resolve(src.consent))
                 except FacedataError:
@@ -441,7 +441,7 @@ def own_sources(subject_id: str, scope: Scope, manifests: list[Path]) -> list[Ow
         if scope is not None and m.id not in scope:
             continue
         for src in m.sources:
-            if src.kind != "local" or not src.consent:
+            if not src.is_own_data or not src.consent:
                 continue
             register = m.resolve(src.consent)
             try:

@@ -68,7 +68,7 @@ class InspectReport:
 def source_root(manifest: Manifest, source_id: str | None) -> tuple[Source, Path]:
     """Where a source's files are: own data in place, otherwise what fetch unpacked."""
     src = manifest.source(source_id) if source_id else manifest.sources[0]
-    if src.kind == "local":
+    if src.is_own_data:
         return src, manifest.resolve(src.path or ".")
     hint = f"run `facedata fetch {manifest.id}` first, or pass the unpacked folder with --root"
     try:
@@ -83,7 +83,7 @@ def source_root(manifest: Manifest, source_id: str | None) -> tuple[Source, Path
 
 def _admit_local(manifest: Manifest, src: Source) -> Admit | None:
     """Own data: inspecting decodes video frames, so only consented people's (research scope)."""
-    if src.kind != "local":
+    if not src.is_own_data:
         return None
     from .consent import load_register
     from .formats.local import recordings_of

@@ -11,7 +11,13 @@ clear message does the same for this.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import FacedataError
+
+T = TypeVar("T")
 
 MAX_DEPTH = 100  # nested arrays/objects; facedata's own files nest under 10
 
@@ -46,3 +52,16 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     if _depth_over(value, max_depth):
         raise JSONDepthError(f"JSON nested more than {max_depth} levels deep")
     return value
+
+
+def read_state(path: Path, parse: Callable[[Any], T], empty: T, *, unreadable: str, hint: str) -> T:
+    """A JSON file facedata keeps its state in (a registry, a binding list): `empty` when
+    it is absent, `parse` of its document otherwise, and a FacedataError that says
+    `unreadable` (with the reason) and `hint` when the file or `parse` fails, so a
+    hand-edited or truncated file never ends in a traceback."""
+    if not path.is_file():
+        return empty
+    try:
+        return parse(loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise FacedataError(f"{unreadable}: {exc}", hint=hint) from None

@@ -15,8 +15,7 @@ from typing import Any
 from .manifest import HeadMap, LabelSpec
 from .sample import Drop, Sample
 from .taxonomy import Taxonomy
-
-HEADS = ("smile", "expression")
+from .vocabulary import HEADS
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ passes on its own; everything else (unknown tiers, unofficial re-uploads, source
 whose manifest claims a laxer tier than a catalog twin) needs an explicit, recorded,
 unexpired clearance. A wrong "yes" here is a legal problem for whoever ships the
 model, a wrong "no" costs a line in a clearance file, so every doubt resolves to "no".
+The rules themselves, in the order they are asked, are `license_rules.RULES`.
 
 Every date in here is the build's UTC date (`policy_today`): a clearance that expired
 yesterday in UTC must not come back because the machine's zone is behind UTC.
@@ -17,7 +18,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -29,7 +29,10 @@ from pydantic import (
     model_validator,
 )
 
+from .fielddict import field_dict
+from .license_rules import Case, judge
 from .manifest import Manifest, Source
+from .vocabulary import Purpose, allows, most_restrictive, rank
 from .yamlfile import describe_validation_error, load_yaml
 
 
@@ -40,19 +43,6 @@ def policy_now() -> dt.datetime:
 
 def policy_today() -> dt.date:
     return policy_now().date()
-
-
-Purpose = Literal["research", "commercial"]
-
-# What each tier allows. `unknown` admits research use with a warning: that is how
-# these sets are used in academia, and the corpus card says the terms are unclear.
-_ALLOWS: dict[str, set[str]] = {
-    "commercial": {"research", "commercial"},
-    "noncommercial": {"research"},
-    "research-only": {"research"},
-    "unknown": {"research"},
-}
-_RESTRICTIVENESS = ["commercial", "noncommercial", "research-only", "unknown"]
 
 
 class Clearance(BaseModel):
@@ -171,25 +161,12 @@ class Decision:
     twin: Twin | None = None
 
     def to_dict(self) -> dict:
-        return {
-            "dataset": self.dataset,
-            "source": self.source,
-            "official": self.official,
-            "purpose": self.purpose,
-            "admitted": self.admitted,
-            "reason": self.reason,
-            "tier": self.tier,
-            "license_id": self.license_id,
-            "terms_url": self.terms_url,
-            "clearance": self.clearance.model_dump(mode="json") if self.clearance else None,
-            "flags": list(self.flags),
-            "declared_tier": self.declared_tier,
-            "inherited_from": (
-                {"dataset": self.twin.dataset, "tier": self.twin.tier, "why": self.twin.why}
-                if self.twin
-                else None
-            ),
-        }
+        out = field_dict(self)
+        twin = out.pop("twin")
+        out["inherited_from"] = (
+            {"dataset": twin.dataset, "tier": twin.tier, "why": twin.why} if twin else None
+        )
+        return out
 
 
 def _flags(manifest: Manifest, source: Source, tier: str) -> tuple[str, ...]:
@@ -216,7 +193,7 @@ def effective_tier(declared: str, twins: Iterable[Twin]) -> tuple[str, Twin | No
     """The most restrictive of the manifest's own tier and every twin's; and the twin that won."""
     tier, winner = declared, None
     for t in twins:
-        if _RESTRICTIVENESS.index(t.tier) > _RESTRICTIVENESS.index(tier):
+        if rank(t.tier) > rank(tier):
             tier, winner = t.tier, t
     return tier, winner
 
@@ -234,98 +211,38 @@ def decide(
     """The policy for one source. Pure: same inputs, same decision (tests rely on it).
 
     `twins` are other catalog datasets this source shares an identity with (see
-    `find_twins`); the strictest of their tiers and its own applies.
+    `find_twins`); the strictest of their tiers and its own applies. The rules, in
+    order, are `license_rules.RULES`; the first with a verdict decides and says why.
     """
-    today = today or policy_today()
     lic = manifest.license
     tier, twin = effective_tier(lic.tier, twins)
-    base = {
-        "dataset": manifest.id,
-        "source": source.id,
-        "official": source.official,
-        "purpose": purpose,
-        "tier": tier,
-        "license_id": lic.id,
-        "terms_url": lic.terms_url,
-        "flags": _flags(manifest, source, tier),
-        "declared_tier": lic.tier if twin else None,
-        "twin": twin,
-    }
-    terms = f" (terms: {lic.terms_url})" if lic.terms_url else ""
-    inherited = (
-        f"; tier '{tier}' inherited from catalog dataset {twin.dataset} ({twin.why}), "
-        f"stricter than this manifest's own '{lic.tier}'"
-        if twin
-        else ""
+    case = Case(
+        manifest=manifest,
+        source=source,
+        purpose=purpose,
+        clearances=tuple(clearances),
+        today=today or policy_today(),
+        official_only=official_only,
+        tier=tier,
+        twin=twin,
+        allowed=allows(tier, purpose),
+        own_data=source.is_own_data,
     )
-    if official_only and not source.official:
-        return Decision(
-            **base,
-            admitted=False,
-            reason="unofficial mirror refused by --official-only; fetch the official source",
-        )
-    consent = (
-        f"; each participant is admitted only where the consent register ({source.consent}, "
-        "relative to its manifest) "
-        f"grants {purpose} use on the build date"
-        if source.kind == "local"
-        else ""
-    )
-    allowed = purpose in _ALLOWS.get(tier, set())
-    # A re-upload can say anything about itself: commercially, only a clearance naming it counts.
-    on_own_tier = allowed and (purpose != "commercial" or source.official)
-    if on_own_tier:
-        if source.kind == "local":
-            reason = f"own recorded data, license tier '{tier}' ({lic.id}) allows {purpose} use"
-        elif tier == "unknown":
-            reason = f"license unknown ({lic.id}): admitted for research only{terms}"
-        else:
-            reason = f"license tier '{tier}' ({lic.id}) allows {purpose} use"
-        return Decision(**base, admitted=True, reason=reason + inherited + consent)
-
-    matching = [c for c in clearances if c.covers(manifest, source, purpose)]
-    valid = [c for c in matching if c.expires >= today]
-    if valid:
-        best = max(valid, key=lambda c: c.expires)
-        return Decision(
-            **base,
-            clearance=best,
-            admitted=True,
-            reason=(
-                f"cleared for {purpose} use by {best.cleared_by} until {best.expires} "
-                f"(evidence: {best.evidence}) despite tier '{tier}'{inherited}{consent}"
-            ),
-        )
-    if matching:
-        last = max(matching, key=lambda c: c.expires)
-        return Decision(
-            **base,
-            admitted=False,
-            reason=(
-                f"clearance by {last.cleared_by} expired on {last.expires} (build date "
-                f"{today}, UTC); license tier '{tier}' ({lic.id}) does not allow {purpose} "
-                f"use{terms}{inherited}"
-            ),
-        )
-    if allowed:  # only an unofficial source of a commercial tier lands here
-        return Decision(
-            **base,
-            admitted=False,
-            reason=(
-                f"unofficial source {source.id!r} states tier '{tier}', but a re-upload cannot "
-                f"grant commercial use: a commercial build needs a clearance naming it "
-                f"(dataset: {manifest.id}, source: {source.id}){inherited}"
-            ),
-        )
-    what = {
-        "unknown": "has no known license grant, so commercial use is refused (fail closed)",
-        "noncommercial": "is non-commercial only",
-        "research-only": "is for research only",
-    }.get(tier, f"does not allow {purpose} use")
+    rule, verdict = judge(case)
     return Decision(
-        **base,
-        admitted=False,
-        reason=f"license {lic.id} (tier '{tier}') {what}{terms}{inherited}",
+        dataset=manifest.id,
+        source=source.id,
+        official=source.official,
+        purpose=purpose,
+        admitted=verdict.admitted,
+        reason=rule.words(case, verdict),
+        tier=tier,
+        license_id=lic.id,
+        terms_url=lic.terms_url,
+        clearance=verdict.clearance,
+        flags=_flags(manifest, source, tier),
+        declared_tier=lic.tier if twin else None,
+        twin=twin,
     )
 
 
@@ -365,7 +282,7 @@ def share_alike_sentence(licensed: Iterable[str]) -> str:
 
 def most_restrictive_tier(tiers: list[str]) -> str:
     """The corpus's own tier: its most restrictive input decides."""
-    return max(tiers, key=_RESTRICTIVENESS.index) if tiers else "unknown"
+    return most_restrictive(tiers)
 
 
 @dataclass(frozen=True)
@@ -460,13 +377,6 @@ def commercial_admits(manifest: Manifest, clearances: list[Clearance] = ()) -> b
     return any(decide(manifest, s, "commercial", clearances).admitted for s in manifest.sources)
 
 
-def _norm_url(url: str) -> str:
-    u = url.strip().lower().rstrip("/")
-    for prefix in ("https://", "http://"):
-        u = u.removeprefix(prefix)
-    return u.removeprefix("www.")
-
-
 def source_identities(
     manifest: Manifest, source: Source, sha256s: Iterable[str] = ()
 ) -> dict[str, str]:
@@ -475,19 +385,7 @@ def source_identities(
     SPDX ids (CC-BY-4.0 ...) are shared by unrelated datasets, so only dataset-specific
     `LicenseRef-*` ids count as an identity.
     """
-    ids: dict[str, str] = {}
-    urls = [source.url, *(f.url for f in source.files)]
-    for u in urls:
-        if u:
-            ids[f"url:{_norm_url(u)}"] = f"same URL {u}"
-    if source.kaggle:
-        ids[f"kaggle:{source.kaggle.lower()}"] = f"same Kaggle slug {source.kaggle}"
-    if source.kaggle_competition:
-        ids[f"kaggle-c:{source.kaggle_competition.lower()}"] = (
-            f"same Kaggle competition {source.kaggle_competition}"
-        )
-    if source.repo_id:
-        ids[f"hf:{source.repo_id.lower()}"] = f"same Hugging Face repo {source.repo_id}"
+    ids = source.identities()
     if manifest.license.id.startswith("LicenseRef-"):
         ids[f"license:{manifest.license.id.lower()}"] = f"same license id {manifest.license.id}"
     for f in source.files:
@@ -530,12 +428,12 @@ class TwinIndex:
 
     def twins(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> list[Twin]:
         """Other datasets sharing an identity with `source` whose tier is stricter."""
-        own = _RESTRICTIVENESS.index(manifest.license.tier)
+        own = rank(manifest.license.tier)
         out: dict[str, Twin] = {}
         for key, words in source_identities(manifest, source, sha256s).items():
             for other in self._by_key.get(key, []):
                 if other.id == manifest.id or other.id in out:
                     continue
-                if _RESTRICTIVENESS.index(other.license.tier) > own:
+                if rank(other.license.tier) > own:
                     out[other.id] = Twin(other.id, other.license.tier, other.license.id, words)
-        return sorted(out.values(), key=lambda t: -_RESTRICTIVENESS.index(t.tier))
+        return sorted(out.values(), key=lambda t: -rank(t.tier))

@@ -16,14 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .confine import name_problem
 from .errors import ManifestError
+from .sources import AnySource, Source, complete_kinds, plain_errors
+from .sources import SourceKind as SourceKind  # the kinds, named where manifests are read
 from .taxonomy import Taxonomy
+from .vocabulary import Head, Permission, Tier
 from .yamlfile import YamlDoc, describe_validation_error, load_yaml
 
-Tier = Literal["commercial", "noncommercial", "research-only", "unknown"]
-Permission = Literal["allowed", "forbidden", "unknown"]
 AccessLevel = Literal["open", "account", "agreement"]
-Task = Literal["smile", "expression"]
-SourceKind = Literal["http", "kaggle", "huggingface", "manual", "local"]
+Task = Head  # a label head a dataset provides
 AlignMode = Literal["detect", "landmarks", "precropped"]
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex digits")]
@@ -200,59 +200,8 @@ class FaceSpec(_Strict):
     precropped: bool = Field(False, description="tiny pre-cropped faces: pad and upscale first")
 
 
-class Source(_Strict):
-    """One place a dataset can come from; tried in manifest order, official first."""
-
-    id: Slug
-    kind: SourceKind
-    official: bool
-    url: str | None = None
-    kaggle: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/dataset")
-    kaggle_competition: str | None = None
-    kaggle_version: int | None = None
-    repo_id: str | None = None
-    revision: str = "main"
-    path: str | None = Field(None, description="local: folder of videos/images")
-    consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
-    access: AccessInfo = AccessInfo(level="open")
-    files: list[FileSpec] = Field(default_factory=list)
-    file_sets: list[FileSet] = Field(
-        default_factory=list,
-        description="alternatives: at least one must be complete; their files need not be",
-    )
-    format: FormatSpec | None = None
-    labels: LabelSpec | None = None
-    faces: FaceSpec | None = None
-    notes: str = ""
-
-    @model_validator(mode="after")
-    def _kind_fields(self) -> Source:
-        if self.kind == "http" and not all(f.url for f in self.files):
-            raise ValueError("an http source needs files, each with a url")
-        if self.kind == "http" and not self.files:
-            raise ValueError("an http source needs at least one file")
-        if self.kind == "kaggle" and not (self.kaggle or self.kaggle_competition):
-            raise ValueError(
-                "a kaggle source needs `kaggle: owner/dataset` or `kaggle_competition`"
-            )
-        if self.kind == "huggingface" and not self.repo_id:
-            raise ValueError("a huggingface source needs `repo_id`")
-        if self.kind == "manual" and not self.access.instructions:
-            raise ValueError(
-                "a manual source needs access.instructions telling a person what to do"
-            )
-        names = {f.name for f in self.files}
-        for fs in self.file_sets:
-            unknown = [n for n in fs.files if n not in names]
-            if unknown:
-                raise ValueError(
-                    f"file set {fs.id!r} names files the source does not list: {', '.join(unknown)}"
-                )
-        if self.kind == "local" and not (self.path and self.consent):
-            raise ValueError(
-                "a local source needs `path` (its folder) and `consent` (its consent register)"
-            )
-        return self
+# The source kinds (sources.py) name the parts above; resolve them now that they exist.
+complete_kinds(vars())
 
 
 class Manifest(_Strict):
@@ -268,7 +217,7 @@ class Manifest(_Strict):
     license: LicenseInfo
     attribution: str | None = Field(None, description="required attribution, verbatim")
     citation: str = Field(description="BibTeX, one or more entries")
-    sources: list[Source] = Field(min_length=1)
+    sources: list[AnySource] = Field(min_length=1)
     format: FormatSpec | None = None
     labels: LabelSpec = LabelSpec()
     faces: FaceSpec = FaceSpec()
@@ -402,8 +351,8 @@ def check_labels(manifest: Manifest, taxonomy: Taxonomy) -> list[tuple[tuple, st
 
 
 def check_options(manifest: Manifest) -> list[tuple[tuple, str]]:
-    """Each reader's options against its own schema (formats/options.py)."""
-    from .formats.options import option_problems
+    """Each reader's options against its own model (reader_options.py)."""
+    from .reader_options import option_problems
 
     specs: list[tuple[tuple, FormatSpec]] = []
     if manifest.format is not None:
@@ -443,7 +392,7 @@ def validate_manifest_doc(doc: YamlDoc, taxonomy: Taxonomy) -> Manifest:
     try:
         manifest = Manifest.model_validate({**doc.data, "path": doc.path})
     except ValidationError as exc:
-        raise describe_validation_error(doc, exc, "manifest") from None
+        raise describe_validation_error(doc, plain_errors(exc), "manifest") from None
     problems = check_labels(manifest, taxonomy) + check_options(manifest)
     if problems:
         lines = [f"{doc.where(loc)}: {'.'.join(map(str, loc))}: {msg}" for loc, msg in problems]

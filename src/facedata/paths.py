@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import settings
+
 
 def home() -> Path:
     """The cache root: `$FACEDATA_HOME`, else `~/.cache/facedata`."""
-    env = os.environ.get("FACEDATA_HOME")
+    env = settings.text("FACEDATA_HOME")
     if not env:
         return Path.home() / ".cache" / "facedata"
     path = Path(env).expanduser()

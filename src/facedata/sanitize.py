@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import FacedataError
@@ -143,6 +145,18 @@ def yaml_text(value: object) -> str:
 def jsonld_text(value: object) -> str:
     """A JSON-LD string value; json.dumps escapes quotes and backslashes."""
     return plain_text(value)
+
+
+def each_string(value: Any, policy: Callable[[object], str]) -> Any:
+    """`value` (nested lists and dicts, as a document is built) with every string
+    through `policy`: a document gets one text policy everywhere, keys excepted."""
+    if isinstance(value, str):
+        return policy(value)
+    if isinstance(value, list):
+        return [each_string(v, policy) for v in value]
+    if isinstance(value, dict):
+        return {k: each_string(v, policy) for k, v in value.items()}
+    return value
 
 
 def jsonld_document(rendered_json: str) -> str:

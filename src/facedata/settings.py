@@ -1,4 +1,9 @@
-"""Every number facedata takes from the environment, in one place, validated.
+"""Every `FACEDATA_*` setting facedata takes from the environment, in one place.
+
+Numbers (`NUMBERS`: bounds, intervals) are validated here; text settings (`TEXTS`:
+the cache root, manifest folders, a mirror; `WEIGHT_FILES`: a detector's own weights)
+are handed over as written, for the module that uses them to check. Nothing else in
+facedata reads a `FACEDATA_*` variable itself, so this file lists them all.
 
 The bounds on downloads and archives (deadline, minimum rate, size caps, bomb
 ratio) are only as good as the numbers they are given. `float("nan")` parses, and
@@ -18,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import FacedataError
 
@@ -84,3 +90,38 @@ def number(name: str, default: float | None = None) -> float:
     if not raw:
         return spec.default if default is None else default
     return spec.parse(raw)
+
+
+def whole(name: str, default: int | None = None) -> int:
+    """A whole-number setting (bytes, files), as an int."""
+    if not NUMBERS[name].integer:
+        raise KeyError(f"{name} is not a whole-number setting")
+    return int(number(name, default))
+
+
+# Text settings, each with what it holds.
+TEXTS = {
+    "FACEDATA_HOME": "the cache root (unset: ~/.cache/facedata)",
+    "FACEDATA_MANIFESTS": "extra manifest folders, separated by os.pathsep",
+    "FACEDATA_MIRROR": "a mirror's base URL, asked before each file's own URL",
+}
+# FACEDATA_<DETECTOR>_<VARIANT>: the path of a person's own weights file for a detector.
+WEIGHT_FILES = ("FACEDATA_RETINAFACE_", "FACEDATA_BLAZEFACE_")
+
+
+def text(name: str) -> str:
+    """The text setting `name` as written ("" when unset). Unknown names are a
+    programming error, so every variable facedata reads is listed above."""
+    if name not in TEXTS and not name.startswith(WEIGHT_FILES):
+        raise KeyError(f"{name} is not a facedata setting")
+    return os.environ.get(name, "")
+
+
+def folders(name: str) -> list[Path]:
+    """A list-of-folders setting (os.pathsep between them; blank entries skipped)."""
+    return [Path(p) for p in text(name).split(os.pathsep) if p.strip()]
+
+
+def mirror() -> str:
+    """FACEDATA_MIRROR's base URL without a trailing slash ("" when unset)."""
+    return text("FACEDATA_MIRROR").strip().rstrip("/")

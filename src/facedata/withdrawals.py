@@ -33,6 +33,7 @@ from filelock import FileLock
 from . import jsontext
 from .atomic import atomic_write_text
 from .errors import FacedataError
+from .fielddict import field_dict
 from .paths import home
 
 if TYPE_CHECKING:
@@ -75,14 +76,7 @@ class Withdrawal:
         return self.dataset in (None, dataset)
 
     def to_dict(self) -> dict:
-        return {
-            "subject_id": self.subject_id,
-            "dataset": self.dataset,
-            "when": self.when,
-            "by": self.by,
-            "reason": self.reason,
-            "recordings": list(self.recordings),
-        }
+        return field_dict(self)
 
     @property
     def key(self) -> tuple:

@@ -71,7 +71,7 @@ def test_help_imports_no_heavy_library():
 
 def test_the_funnel_line_names_why_the_readers_dropped_entries():
     """`after 6 unusable entries` hid that a participant's consent refused them."""
-    from facedata.cli.build import _funnel_line
+    from facedata.cli.summary import funnel_line as _funnel_line
 
     corpus = {
         "funnel": {"read": 6, "written": 5, "stages": {"reader": 6, "face": 1}},

@@ -4,7 +4,8 @@ an archive's extraction."""
 from __future__ import annotations
 
 from facedata.delivery import TreeIndex, completeness, locate
-from facedata.manifest import FileSet, FileSpec, Source
+from facedata.manifest import FileSet, FileSpec
+from facedata.sources import ManualSource
 
 
 def test_the_shallowest_same_named_file_wins_whatever_the_walk_order(tmp_path):
@@ -22,7 +23,7 @@ def test_an_archive_counts_as_present_when_its_extraction_is(tmp_path):
 
 
 def test_completeness_reports_missing_required_files_and_the_first_complete_set(tmp_path):
-    src = Source(
+    src = ManualSource(
         id="s",
         kind="manual",
         official=True,

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from facedata.errors import IntegrityError
-from facedata.faces import DetectorError, get_detector, get_detector_info, registry, weights
+from facedata.faces import (
+    DetectorError,
+    get_detector,
+    get_detector_info,
+    registry,
+    retinaface,
+    weights,
+)
 from facedata.faces.weights import MNET025_SHA256, Variant
 from tests.helpers import photos
 from tests.helpers.cli import run_cli
@@ -75,7 +82,7 @@ def server(tmp_path, monkeypatch) -> Iterator[dict[str, bytes]]:
 def _use_variant(monkeypatch, sha256: str | None) -> Variant:
     """Make retinaface-r18 expect `sha256` (the real file is not on this loopback)."""
     v = Variant("R18", "retinaface_r18.onnx", sha256)
-    spec = registry.DetectorSpec("retinaface-r18", v, "test")
+    spec = retinaface.RetinaFaceSpec("retinaface-r18", v, "test")
     monkeypatch.setitem(registry.REGISTRY, "retinaface-r18", spec)
     return v
 

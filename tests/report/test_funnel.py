@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from facedata.assemble.pipeline import STAGES, build
+from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
+from facedata.assemble.tally import STAGES
 from facedata.catalog import Catalog
 from facedata.fetch import fetch_dataset
 from facedata.report import write_report

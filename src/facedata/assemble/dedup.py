@@ -35,12 +35,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..vocabulary import HEADS
+
 ConflictPolicy = Literal["void", "first"]
 POLICIES: dict[str, str] = {
     "void": "neither copy is trusted: the head is set to missing on the kept row",
     "first": "the first copy's label is kept",
 }
-HEADS = ("smile", "expression")
 MAX_EXAMPLES = 20
 
 

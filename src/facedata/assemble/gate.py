@@ -17,6 +17,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..errors import BuildError, ManifestError, PolicyError
+from ..fielddict import field_dict
 from ..licensing import Clearance, Decision, TwinIndex, decide
 from ..manifest import Manifest, Source
 
@@ -41,7 +42,7 @@ class LocalTree:
 
 def _fetched(manifest: Manifest, source_id: str | None) -> Any:
     candidates = [manifest.source(source_id)] if source_id else manifest.sources
-    if candidates[0].kind == "local":
+    if candidates[0].is_own_data:
         src = candidates[0]
         root = manifest.resolve(src.path or ".")
         if not root.is_dir():
@@ -184,14 +185,7 @@ class DetectorDecision:
     clearance: Clearance | None = None
 
     def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "purpose": self.purpose,
-            "admitted": self.admitted,
-            "reason": self.reason,
-            "terms": self.terms,
-            "clearance": self.clearance.model_dump(mode="json") if self.clearance else None,
-        }
+        return field_dict(self)
 
 
 def needs_detector(admitted: list[Admitted]) -> bool:

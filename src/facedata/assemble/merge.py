@@ -18,11 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +41,11 @@ from .tasks import (
     run_shard,
     write_returned,
 )
-from .worker import Item, WorkSettings, fresh_process
+from .worker import Item, fresh_process
+
+if TYPE_CHECKING:
+    from .context import BuildContext
+    from .tally import Tally
 
 STAGING = ".chunks"  # inside the build's temp folder: removed before it becomes the corpus
 
@@ -49,7 +53,7 @@ STAGING = ".chunks"  # inside the build's temp folder: removed before it becomes
 class Merger:
     """Folds chunk results, in stream order, into dedup, leaks, counts and a shard plan."""
 
-    def __init__(self, dedup: Deduper, leaks: LeakCheck, tally: Any, max_listed: int) -> None:
+    def __init__(self, dedup: Deduper, leaks: LeakCheck, tally: Tally, max_listed: int) -> None:
         self.dedup = dedup
         self.leaks = leaks
         self.tally = tally
@@ -60,23 +64,21 @@ class Merger:
         self.patches: dict[str, dict] = {}  # "dataset/key" -> label columns to change
 
     def add(self, res: ChunkResult) -> None:
-        tally = self.tally
+        flow = self.tally.flow
         for f in res.failed:
             stage = "face" if f.reason.startswith("face:") else "image"
-            tally.drop(f.dataset or "image", f.reason, f.where, stage)
-            if len(tally.image_errors) < self.max_listed:
-                tally.image_errors.append(
-                    {"where": f.where, "reason": f.reason, "detail": f.detail}
-                )
+            flow.drop(f.dataset or "image", f.reason, f.where, stage)
+            entry = {"where": f.where, "reason": f.reason, "detail": f.detail}
+            flow.image_error(entry, self.max_listed)
         kept: dict[str, list[int]] = {s: [] for s in SPLITS}
         for i, row in enumerate(res.rows):
             if self._duplicate(row):
                 continue
             self.leaks.add(row["dataset"], row["subject_id"], row["split"])
             self.dedup.add(row)
-            tally.rows.add(row)
+            flow.rows.add(row)
             kept[row["split"]].append(i)
-        tally.weights.update(res.weights)
+        self.tally.weights.update(res.weights)
         for split, idx in kept.items():
             if idx and res.path is not None:
                 self.plan[split].append((res.path, np.asarray(idx, dtype=np.int64)))
@@ -84,7 +86,7 @@ class Merger:
     def _duplicate(self, row: dict) -> bool:
         """Whether `row` duplicates a kept row; if so its labels are merged into that row
         (a patch applied when the final shard is written) and the copy is counted."""
-        dedup, tally = self.dedup, self.tally
+        dedup, flow = self.dedup, self.tally.flow
         match = dedup.find(row["sha256"], row["phash"], row["dataset"], row["subject_id"])
         if match is None:
             return False
@@ -97,12 +99,10 @@ class Merger:
         changes = dedup.merge(match, row)
         if changes:
             self.patches.setdefault(first.ident, {}).update(changes)
-            tally.relabel(first.split, before, changes)
+            flow.relabel(first.split, before, changes)
         ident = f"{row['dataset']}/{row['key']}"
-        tally.drop(
-            row["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}", match.kind
-        )
-        tally.duplicate(row)  # the removed copy's labels (merged ones live on in the kept row)
+        flow.drop(row["dataset"], f"{match.kind} duplicate", f"{ident} = {first.ident}", match.kind)
+        flow.duplicate(row)  # the removed copy's labels (merged ones live on in the kept row)
         return True
 
     def shard_tasks(
@@ -144,43 +144,26 @@ def worker_start(parent: int) -> None:
     for_build_work()
 
 
-def _chunks(
-    items: Iterable[Item],
-    size: int,
-    settings: WorkSettings,
-    staging: Path | str,
-    recipe: Any,
-    schema: pa.Schema,
-    codec: LabelCodec,
-) -> Iterator[ChunkTask]:
+def _chunks(items: Iterable[Item], ctx: BuildContext, staging: Path | str) -> Iterator[ChunkTask]:
+    """The chunk tasks; `staging` "" keeps their partial shards in memory."""
+    recipe = ctx.recipe
+    ratios = tuple(recipe.split_ratios)
     it = iter(items)
     index = 0
-    while chunk := list(islice(it, size)):
-        ratios = tuple(recipe.split_ratios)
-        yield ChunkTask(index, chunk, settings, str(staging), ratios, recipe.seed, schema, codec)
+    while chunk := list(islice(it, recipe.batch_size)):
+        yield ChunkTask(
+            index, chunk, ctx.settings, str(staging), ratios, recipe.seed, ctx.schema, ctx.codec
+        )
         index += 1
 
 
-def run_sharded(
-    items: Iterable[Item],
-    settings: WorkSettings,
-    recipe: Any,
-    tally: Any,
-    dedup: Deduper,
-    leaks: LeakCheck,
-    root: Path,
-    schema: pa.Schema,
-    codec: LabelCodec,
-    *,
-    max_listed: int,
-    progress: Callable[[dict[str, int]], None] | None = None,
-) -> list[dict]:
-    """Run the build's chunks and merge them into `root`; return the shard records."""
-    merger = Merger(dedup, leaks, tally, max_listed)
+def run_sharded(ctx: BuildContext, items: Iterable[Item], root: Path) -> list[dict]:
+    """Run the build's chunks on the recipe's engine and merge them into `root` (the
+    unpublished corpus folder); return the shard records."""
+    recipe = ctx.recipe
+    merger = Merger(ctx.dedup, ctx.leaks, ctx.tally, ctx.max_listed)
     engine: Engine = get_engine(
-        getattr(recipe, "engine", "local"),
-        recipe.workers,
-        initializer=partial(worker_start, os.getpid()),
+        recipe.engine, recipe.workers, initializer=partial(worker_start, os.getpid())
     )
     # an engine with an object store keeps partial shards there and hands final
     # shards back as bytes: its workers need no folder of the driver's
@@ -189,15 +172,13 @@ def run_sharded(
     if not in_memory:
         staging.mkdir(parents=True, exist_ok=True)
     try:
-        folder = "" if in_memory else staging
-        chunks = _chunks(items, recipe.batch_size, settings, folder, recipe, schema, codec)
+        chunks = _chunks(items, ctx, "" if in_memory else staging)
         for res in _chunk_results(engine, chunks, in_memory):
             merger.add(res)
-            if progress:
-                progress(tally.progress())
-        if progress:  # once more: the readers have finished, so `expected` is exact now
-            progress(tally.progress())
-        plan = merger.shard_tasks("" if in_memory else Path(root), recipe.shard_rows, schema, codec)
+            ctx.report()
+        ctx.report()  # once more: the readers have finished, so `expected` is exact now
+        where = "" if in_memory else Path(root)
+        plan = merger.shard_tasks(where, recipe.shard_rows, ctx.schema, ctx.codec)
         shards = [write_returned(Path(root), s) for s in engine.map(run_shard, plan)]
     finally:
         engine.close()

@@ -13,14 +13,12 @@ import contextlib
 import datetime as dt
 import sys
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import __version__
 from ..atomic import atomic_dir, atomic_write_text
-from ..catalog import Catalog
 from ..consent import ConsentRegister, load_register
 from ..corpus import (
     CORPUS_FORMAT,
@@ -28,18 +26,15 @@ from ..corpus import (
     CorpusRecord,
     DatasetEntry,
     ExistingCorpus,
-    LabelCodec,
-    arrow_schema,
     existing_corpus,
     heads_record,
     parse_record,
     read_corpus,
     write_corpus,
 )
-from ..corpus.counts import RowCounter
 from ..corpus.shards import file_sha256
 from ..errors import BuildError, PolicyError
-from ..licensing import corpus_terms, load_clearances, policy_now, share_alike
+from ..licensing import corpus_terms, share_alike
 from ..manifest import Manifest, Source
 from ..sample import Drop, Note
 from ..withdrawals import (
@@ -50,6 +45,7 @@ from ..withdrawals import (
     read_beside,
     subjects_of,
 )
+from .context import BuildContext, Progress
 from .dedup import Deduper
 from .gate import (
     Admitted,
@@ -62,116 +58,24 @@ from .gate import (
 from .merge import run_sharded
 from .recipe import Recipe
 from .splits import LeakCheck
+from .tally import Tally
 from .target import refuse_overwrite, same_build
-from .worker import Item, WorkSettings
-
-MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
-# Where in the build a row was dropped, in data-flow order (corpus.json `funnel`).
-STAGES = ("reader", "consent", "labels", "image", "face", "exact", "near")
-
-Progress = Callable[[dict[str, int]], None]
-
-
-@dataclass
-class Tally:
-    """Everything counted during a build; becomes part of corpus.json."""
-
-    drops: Counter = field(default_factory=Counter)
-    drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    drop_stage: dict[str, str] = field(default_factory=dict)
-    stages: Counter = field(default_factory=Counter)
-    duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    image_errors: list[dict] = field(default_factory=list)
-    rows: RowCounter = field(default_factory=RowCounter)
-    read: int = 0
-    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
-    weights: set[str] = field(default_factory=set)
-    consent: dict[str, dict] = field(default_factory=dict)
-    today: dt.date = field(default_factory=lambda: policy_now().date())
-    withdrawn: dict[tuple, dict] = field(default_factory=dict)  # ledger entries that dropped rows
-    # own data: media file -> the subjects whose rows came from it, per dataset
-    used_files: dict[str, dict[str, set[str]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(set))
-    )
-    # own data: media file -> the sha256 its rows were decoded from, per dataset
-    used_sha: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
-    # per dataset: the file set its reader used, and what it said once about gaps
-    file_sets: dict[str, str] = field(default_factory=dict)
-    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-
-    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
-        key = f"{dataset}: {reason}"
-        self.drops[key] += 1
-        self.stages[stage] += 1
-        self.drop_stage.setdefault(key, stage)
-        if len(self.drop_examples[key]) < 5:
-            self.drop_examples[key].append(where)
-
-    @property
-    def written(self) -> int:
-        return self.rows.total
-
-    def relabel(self, split: str, before: dict, changes: dict) -> None:
-        """A written row's labels changed (a duplicate merged into it): fix the counts."""
-        for head in ("smile", "expression"):
-            if head in changes:
-                self.rows.label(split, head, before.get(head), -1)
-                self.rows.label(split, head, changes[head], +1)
-        if "label_conflict" in changes and not before.get("label_conflict"):
-            self.rows.flags["label_conflict"] += 1
-        if "merged_from" in changes and not before.get("merged_from"):
-            self.rows.flags["merged"] += 1
-
-    def note(self, note: Note) -> None:
-        if note.kind == "count":  # progress only (see _items); nothing to record
-            return
-        if note.kind == "file_set":
-            self.file_sets[note.dataset] = note.text
-        elif note.text not in self.notes[note.dataset]:
-            self.notes[note.dataset].append(note.text)
-
-    def duplicate(self, row: dict) -> None:
-        """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
-        for head in ("smile", "expression"):
-            if row.get(head) is not None:
-                self.duplicates[head][str(row[head])] += 1
-
-    def progress(self) -> dict[str, int]:
-        return {
-            "read": self.read,
-            "written": self.written,
-            "dropped": sum(self.drops.values()),
-            "expected": self.expected,
-        }
-
-    def funnel(self) -> dict:
-        """Rows read to rows written, step by step: read - every stage after "reader" = written."""
-        return {
-            "read": self.read,
-            "stages": {s: self.stages.get(s, 0) for s in STAGES},
-            "written": self.written,
-            "duplicates_by_label": {k: dict(v) for k, v in self.duplicates.items()},
-        }
-
-    def counts(self) -> dict:
-        return {**self.rows.to_dict(), "read": self.read}
+from .worker import Item
 
 
 def _items(
+    ctx: BuildContext,
     admitted: list[Admitted],
-    catalog: Catalog,
-    recipe: Recipe,
-    tally: Tally,
-    withdrawn: WithdrawalIndex | None = None,
-    registers: dict[str, ConsentRegister | None] | None = None,
-    own: dict[str, OwnWithdrawals] | None = None,
+    withdrawn: WithdrawalIndex,
+    registers: dict[str, ConsentRegister | None],
+    own: dict[str, OwnWithdrawals],
 ) -> Iterator[Item]:
     """Stream labelled samples from every admitted source; count every drop."""
     from ..formats import read_source
     from ..labels import remap
 
-    withdrawn = withdrawn or WithdrawalIndex({})
+    recipe, flow, subjects = ctx.recipe, ctx.tally.flow, ctx.tally.subjects
+    taxonomy = ctx.catalog.taxonomy
     for adm in admitted:
         m, src = adm.manifest, adm.source
         spec = m.labels_for(src)
@@ -182,53 +86,50 @@ def _items(
             "license_id": m.license.id,
             "license_tier": adm.decision.tier,
         }
-        register = (
-            registers[m.id] if registers and m.id in registers else _consent(m, src, recipe, tally)
-        )
-        beside, same_bytes = (own or {}).get(m.id) or ([], set())
+        beside, same_bytes = own.get(m.id) or ([], set())
         admit = admission(
             m.id,
-            register,
+            registers.get(m.id),
             withdrawn.plus(beside),
             recipe.purpose,
-            tally.today,
-            on_withdrawn=lambda w: tally.withdrawn.__setitem__(
-                (w.subject_id, w.dataset, w.when), w.to_dict()
-            ),
+            ctx.today,
+            on_withdrawn=subjects.withdrew,
             copies=(*adm.copies, *sorted(same_bytes)),
         )
         seen, estimate = 0, m.images or 0
         for item in read_source(m, src, adm.fetched.root, admit, defer_pixels=True):
             if isinstance(item, Note):
                 if item.kind == "count" and item.text.isdigit():  # the reader's real count
-                    tally.expected += int(item.text) - estimate
-                    estimate = int(item.text)
-                tally.note(item)
+                    estimate = flow.reader_count(estimate, int(item.text))
+                ctx.tally.readers.note(item)
                 continue
             seen += 1
             if seen > estimate:  # more than expected: grow the estimate
-                tally.expected += 1
+                flow.expected += 1
             if isinstance(item, Drop):
-                tally.drop(item.dataset, item.reason, item.where)
+                flow.drop(item.dataset, item.reason, item.where)
                 continue
-            tally.read += 1
+            flow.read += 1
             ok, why = admit(item.subject_id)
             if not ok:  # readers that decode nothing themselves leave the check to us
-                tally.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
+                flow.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
                 continue
-            labelled = remap(item, spec, catalog.taxonomy, derive_smile=recipe.derive_smile)
+            labelled = remap(item, spec, taxonomy, derive_smile=recipe.derive_smile)
             if isinstance(labelled, Drop):
-                tally.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
+                flow.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
                 continue
-            for head, value in labelled.counted().items():
-                tally.labels[f"{m.id}/{head}"][value] += 1
-            if src.kind == "local":
-                media = str((item.extra or {}).get("video") or item.key)
-                tally.used_files[m.id][media].update(subjects_of(item.subject_id))
-                if (digest := (item.extra or {}).get("sha256")) is not None:
-                    tally.used_sha[m.id][media] = str(digest)
+            flow.labelled(m.id, labelled.counted())
+            if src.is_own_data:
+                extra = item.extra or {}
+                digest = extra.get("sha256")
+                ctx.tally.own.used(
+                    m.id,
+                    str(extra.get("video") or item.key),
+                    subjects_of(item.subject_id),
+                    None if digest is None else str(digest),
+                )
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
-        tally.expected -= max(estimate - seen, 0)  # the reader has its real count now
+        flow.expected -= max(estimate - seen, 0)  # the reader has its real count now
 
 
 OwnWithdrawals = tuple[list[Withdrawal], set[str]]
@@ -240,7 +141,7 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     from ..formats.local import recordings_of
 
     m, src = adm.manifest, adm.source
-    if src.kind != "local" or not src.consent:
+    if not src.is_own_data or not src.consent:
         return [], set()
     root = Path(adm.fetched.root)
     beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
@@ -248,20 +149,13 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     return beside, withdrawn.same_bytes(hashes) - {m.id}
 
 
-def _consent(m: Manifest, src: Source, recipe: Recipe, tally: Tally) -> ConsentRegister | None:
+def _consent(m: Manifest, src: Source, ctx: BuildContext) -> ConsentRegister | None:
     """Own data: load the register and record, per reason, how many subjects it admits."""
-    if src.kind != "local":
+    if not src.is_own_data:
         return None
     path = m.resolve(src.consent or "")
     register = load_register(path)
-    tally.consent[m.id] = {
-        "register": path.name,
-        "sha256": file_sha256(path),
-        "purpose": recipe.purpose,
-        "date": tally.today.isoformat(),
-        "subjects": register.summary(recipe.purpose, tally.today),
-        "malformed": sorted(register.malformed.values()),
-    }
+    ctx.tally.subjects.register(m.id, path, register, ctx.recipe.purpose, file_sha256(path))
     return register
 
 
@@ -304,7 +198,7 @@ def _local_inputs(adm: Admitted, tally: Tally) -> list[dict]:
 def _dataset_record(adm: Admitted, tally: Tally | None = None) -> DatasetEntry:
     """The input's entry in corpus.json; own data lists the files its rows came from."""
     m, src, d = adm.manifest, adm.source, adm.decision
-    if src.kind == "local" and tally is not None:
+    if src.is_own_data and tally is not None:
         inputs = _local_inputs(adm, tally)
     else:
         inputs = [
@@ -381,7 +275,7 @@ def build(
     today: dt.date | None = None,
     overwrite: bool = True,
     replay: bool = False,
-) -> dict:
+) -> CorpusRecord:
     """Build the corpus `recipe` describes; return its corpus.json record.
 
     One instant decides: its UTC date (or `today`) is the date of every license,
@@ -394,74 +288,39 @@ def build(
     The output folder is locked for the whole build (`locking.exclusive`): a second
     build or a `forget` on it refuses instead of deleting this one's work.
     """
+    from ..corpora import read_registry
     from ..locking import exclusive
 
     with exclusive(Path(recipe.out), "build"):
-        return _build(
-            recipe, argv=argv, progress=progress, today=today, overwrite=overwrite, replay=replay
-        )
+        _check_out(Path(recipe.out))
+        read_registry()  # an unreadable registry stops the build before hours of work
+        ctx = BuildContext.start(recipe, today=today, progress=progress, argv=argv)
+        return _build(ctx, overwrite=overwrite, replay=replay)
 
 
-def _build(
-    recipe: Recipe,
-    *,
-    argv: list[str] | None,
-    progress: Progress | None,
-    today: dt.date | None,
-    overwrite: bool,
-    replay: bool,
-) -> dict:
-    from ..corpora import read_registry, register
+def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
+    from ..corpora import register
     from ..faces import detector_names
 
-    now = policy_now()
-    today = today or now.date()
-    _check_out(Path(recipe.out))
-    read_registry()  # an unreadable registry stops the build before hours of work
-    catalog = Catalog.load(recipe.manifests)
-    clearances = load_clearances(recipe.clearances)
+    recipe, out, tally = ctx.recipe, ctx.out, ctx.tally
     requested = [ds for ds, _ in recipe.pinned()]
-    warnings = check_clearances(clearances, catalog, requested, detector_names())
-    previous = existing_corpus(Path(recipe.out))
+    warnings = check_clearances(ctx.clearances, ctx.catalog, requested, detector_names())
+    previous = existing_corpus(out)
     marks = _previous_marks(previous)
     corpus_id = _corpus_id(previous)
     withdrawn = WithdrawalIndex.load(marks)
     admitted, decisions = gate(
         recipe.pinned(),
-        catalog,
+        ctx.catalog,
         recipe.purpose,
-        clearances,
+        ctx.clearances,
         official_only=recipe.official_only,
-        today=today,
+        today=ctx.today,
     )
-    tally = Tally(today=today)
     # registers are read before anything else is decided: a bad one is the first error
-    registers = {a.manifest.id: _consent(a.manifest, a.source, recipe, tally) for a in admitted}
+    registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
     own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}
-    detector = (
-        detector_gate(recipe.detector, recipe.purpose, clearances, today)
-        if needs_detector(admitted)
-        else None
-    )
-    if detector is not None and not detector.admitted:
-        raise PolicyError(
-            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
-            f"{detector.reason}",
-            hint=f"use a detector whose weights allow commercial use, or add a clearance "
-            f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
-        )
-    settings = WorkSettings(
-        size=recipe.size,
-        image_format=recipe.image_format,
-        image_mode=recipe.image_mode,
-        keep_unaligned=recipe.keep_unaligned,
-        detector=recipe.detector,
-        detect_side=recipe.detect_side,
-        decode_side=recipe.decode_side,
-    )
-    expressions = list(catalog.taxonomy.expressions)
-    schema = arrow_schema(expressions, recipe.image_mode)
-    codec = LabelCodec(expressions)
+    detector = _admit_detector(ctx, admitted)
     if not overwrite and previous is not None:
         datasets = [_dataset_record(a).to_json() for a in admitted]
         # a withdrawal logged since that build began (same second included) may concern
@@ -475,39 +334,26 @@ def _build(
         ):
             return previous.record.as_up_to_date()
         if not replay:
-            raise refuse_overwrite(Path(recipe.out))
-    dedup = Deduper(recipe.near_dup_distance, recipe.label_conflicts)
-    leaks = LeakCheck()
+            raise refuse_overwrite(out)
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
-    tally.expected = sum(a.manifest.images or 0 for a in admitted)
+    tally.flow.expected = sum(a.manifest.images or 0 for a in admitted)
     with contextlib.ExitStack() as publishing:
-        with atomic_dir(Path(recipe.out)) as tmp:
+        with atomic_dir(out) as tmp:
             # chunks run on the recipe's engine; the merge dedups on hashes (merge.py)
-            shards = run_sharded(
-                _items(admitted, catalog, recipe, tally, withdrawn, registers, own),
-                settings,
-                recipe,
-                tally,
-                dedup,
-                leaks,
-                tmp,
-                schema,
-                codec,
-                max_listed=MAX_LISTED,
-                progress=progress,
-            )
+            items = _items(ctx, admitted, withdrawn, registers, own)
+            shards = run_sharded(ctx, items, tmp)
             record = _corpus_record(
                 recipe,
                 admitted,
                 decisions,
                 tally,
-                dedup,
-                leaks,
+                ctx.dedup,
+                ctx.leaks,
                 shards,
-                argv,
-                expressions,
-                made=Made(corpus_id, now, today, detector, warnings, marks, started),
+                ctx.argv,
+                ctx.expressions,
+                made=Made(corpus_id, ctx.now, ctx.today, detector, warnings, marks, started),
             )
             write_corpus(tmp, record)
             atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
@@ -518,7 +364,7 @@ def _build(
             if _erase_late(tmp, admitted, marks, withdrawn, own):
                 record = read_corpus(tmp)
         try:
-            register(Path(recipe.out), record.to_json())
+            register(out, record.to_json())
         except OSError as exc:
             raise BuildError(
                 f"{recipe.out} was built, but it could not be added to the corpus registry: "
@@ -527,6 +373,23 @@ def _build(
                 "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
             ) from None
     return record
+
+
+def _admit_detector(ctx: BuildContext, admitted: list[Admitted]) -> DetectorDecision | None:
+    """The face detector's own license decision, if any admitted source needs detection;
+    a refused detector stops the build."""
+    recipe = ctx.recipe
+    if not needs_detector(admitted):
+        return None
+    detector = detector_gate(recipe.detector, recipe.purpose, ctx.clearances, ctx.today)
+    if not detector.admitted:
+        raise PolicyError(
+            f"the {recipe.purpose} policy refuses the face detector {detector.name}: "
+            f"{detector.reason}",
+            hint=f"use a detector whose weights allow commercial use, or add a clearance "
+            f"`detector: {detector.name}` (cleared_by, evidence, expires) to --clearances",
+        )
+    return detector
 
 
 def _erase_late(
@@ -562,16 +425,6 @@ def _erase_late(
             erased = True
     lock_path(tmp).unlink(missing_ok=True)  # forget's lock on the unpublished folder
     return erased
-
-
-def _forgotten(marks: list[dict], tally: Tally) -> list[dict]:
-    """The replaced corpus's marks, plus ledger withdrawals that dropped rows this time."""
-    out = list(marks)
-    seen = {(m.get("subject_id"), m.get("dataset"), m.get("when")) for m in marks}
-    for key, entry in tally.withdrawn.items():
-        if key not in seen:
-            out.append({**entry, "source": "erasure ledger"})
-    return out
 
 
 def _check_out(out: Path) -> None:
@@ -663,10 +516,10 @@ def _corpus_record(
             "heads": heads_record(expressions, counts),
             "counts": counts,
             "shards": shards,
-            "forgotten": _forgotten(made.marks, tally),
+            "forgotten": tally.subjects.forgotten(made.marks),
             "detector_decision": detector.to_dict() if detector else None,
             "warnings": made.warnings,
-            "withdrawals_applied": sorted(tally.withdrawn.values(), key=lambda w: w["subject_id"]),
+            "withdrawals_applied": tally.subjects.applied(),
             "seconds": round(time.monotonic() - made.started, 3),
         },
         str(recipe.out),

@@ -7,63 +7,55 @@ stores the one it was built from, so `facedata build output/x/recipe.yaml` repea
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..licensing import Purpose
 from ..yamlfile import describe_validation_error, load_yaml
+from .recipe_fields import FIELDS
+
+
+def _field(name: str, **constraints: Any) -> Any:
+    """A Recipe field with its default and description from the one table
+    (recipe_fields.FIELDS), which the `facedata build` flags are made from too."""
+    f = FIELDS[name]
+    if f.factory is not None:
+        return Field(default_factory=f.factory, description=f.help, **constraints)
+    return Field(f.default, description=f.help, **constraints)
 
 
 class Recipe(BaseModel):
+    """What to build: datasets, policy and every setting that shapes the corpus.
+
+    Defaults and descriptions live in recipe_fields.FIELDS; the types and limits here.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    datasets: list[str] = Field(
-        min_length=1, description="dataset ids, optionally `id:source` to pin a source"
-    )
-    purpose: Purpose = "research"
-    out: Path = Path("output/corpus")
-    size: int = Field(112, ge=32, le=1024, description="aligned face size in pixels")
-    workers: int = Field(1, ge=1, le=64)
-    batch_size: int = Field(
-        256, ge=1, le=100_000, description="samples per task (one partial shard each)"
-    )
-    engine: Literal["local", "ray"] = Field(
-        "local", description="where tasks run: this machine's cores, or Ray (RAY_ADDRESS)"
-    )
-    derive_smile: bool = Field(False, description="fill smile from expression, flagged")
-    official_only: bool = False
-    clearances: Path | None = None
-    manifests: list[Path] = Field(default_factory=list)
-    split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 0
-    near_dup_distance: int = Field(4, ge=0, le=16, description="phash Hamming distance")
-    image_format: Literal["jpeg", "png"] = "jpeg"
-    image_mode: Literal["RGB", "L"] = Field(
-        "RGB", description="every row's image mode: RGB (grey sources replicated) or L (grey)"
-    )
-    keep_unaligned: bool = Field(
-        False, description="keep rows where no face was found (status whole_frame)"
-    )
-    label_conflicts: Literal["void", "first"] = Field(
-        "void",
-        description="duplicates disagreeing on a head: void (neither trusted) or first (kept)",
-    )
-    detector: str = "retinaface-mnet025"
-    detect_side: int | None = Field(
-        320,
-        ge=64,
-        le=4096,
-        description="detect on a copy this long (longest side); null: full size",
-    )
-    decode_side: int | None = Field(
-        1024,
-        ge=128,
-        le=16384,
-        description="decode JPEGs over twice this long at 1/2..1/8 scale (detected sources only)",
-    )
-    shard_rows: int = Field(50_000, ge=1)
+    datasets: list[str] = _field("datasets", min_length=1)
+    purpose: Purpose = _field("purpose")
+    out: Path = _field("out")
+    size: int = _field("size", ge=32, le=1024)
+    workers: int = _field("workers", ge=1, le=64)
+    batch_size: int = _field("batch_size", ge=1, le=100_000)
+    engine: Literal["local", "ray"] = _field("engine")
+    derive_smile: bool = _field("derive_smile")
+    official_only: bool = _field("official_only")
+    clearances: Path | None = _field("clearances")
+    manifests: list[Path] = _field("manifests")
+    split_ratios: tuple[float, float, float] = _field("split_ratios")
+    seed: int = _field("seed")
+    near_dup_distance: int = _field("near_dup_distance", ge=0, le=16)
+    image_format: Literal["jpeg", "png"] = _field("image_format")
+    image_mode: Literal["RGB", "L"] = _field("image_mode")
+    keep_unaligned: bool = _field("keep_unaligned")
+    label_conflicts: Literal["void", "first"] = _field("label_conflicts")
+    detector: str = _field("detector")
+    detect_side: int | None = _field("detect_side", ge=64, le=4096)
+    decode_side: int | None = _field("decode_side", ge=128, le=16384)
+    shard_rows: int = _field("shard_rows", ge=1)
 
     @model_validator(mode="before")
     @classmethod

@@ -133,13 +133,7 @@ def document(corpus: CorpusView) -> dict[str, Any]:
 
 def _clean(value: Any) -> Any:
     """Every string in the document through the YAML text policy."""
-    if isinstance(value, str):
-        return sanitize.yaml_text(value)
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
+    return sanitize.each_string(value, sanitize.yaml_text)
 
 
 def render(corpus: CorpusView) -> str:

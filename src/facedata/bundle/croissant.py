@@ -15,6 +15,7 @@ import pyarrow as pa
 from .. import sanitize
 from ..corpus import DATA_DIR, SPLITS, columns, default_expressions
 from ..manifest import LICENSE_ID
+from ..vocabulary import HEADS
 from .bibtex import render_bib, unique_entries
 from .record import CorpusView
 
@@ -67,8 +68,7 @@ CONTEXT: dict[str, Any] = {
 # The columns a trainer reads; list columns (bbox, landmarks) stay in the Parquet only.
 MAIN_COLUMNS = (
     "image",
-    "smile",
-    "expression",
+    *HEADS,
     "smile_derived",
     "source_label",
     "dataset",
@@ -240,13 +240,7 @@ def rai(corpus: CorpusView) -> dict[str, Any]:
 
 def _clean(value: Any) -> Any:
     """Every string in the document through the JSON-LD text policy."""
-    if isinstance(value, str):
-        return sanitize.jsonld_text(value)
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
+    return sanitize.each_string(value, sanitize.jsonld_text)
 
 
 def document(corpus: CorpusView) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..vocabulary import PERMISSION_WORDING
 from .attribution import credit_lines, modification_lines
 from .markdown import block, code, fence, link, table, text
 from .record import CorpusView, DatasetInfo
@@ -16,11 +17,7 @@ from .record import CorpusView, DatasetInfo
 LICENSES_DIR = "LICENSES"
 MARKER = "<!-- written by facedata: the terms of one input dataset -->"
 
-_PERMISSION = {
-    "allowed": "allowed",
-    "forbidden": "forbidden",
-    "unknown": "unknown (treat as forbidden)",
-}
+_PERMISSION = PERMISSION_WORDING
 
 
 def dataset_file(d: DatasetInfo) -> str:

@@ -22,6 +22,7 @@ from ..licensing import CorpusTerms as Terms
 from ..licensing import corpus_terms, share_alike, share_alike_sentence
 from ..manifest import Manifest
 from ..sanitize import UnsafeTextError, bibtex
+from ..vocabulary import PERMISSIONS, TIERS
 from .obligations import Credit, credit, modifications
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # a file name under LICENSES/
@@ -102,10 +103,6 @@ def load_corpus(path: Path) -> dict[str, Any]:
     ).to_dict()
 
 
-_TIERS = ("commercial", "noncommercial", "research-only", "unknown")
-_PERMISSIONS = ("allowed", "forbidden", "unknown")
-
-
 def _text_or_none(value: Any) -> str | None:
     """A text field of a record someone may have edited: scalars as text, the rest as absent."""
     if isinstance(value, str):
@@ -133,10 +130,10 @@ def _dataset(record: dict[str, Any], manifest: Manifest | None) -> DatasetInfo:
         value = record.get(key)
         if key in text_keys:
             value = _text_or_none(value)
-        elif key == "tier" and value is not None and value not in _TIERS:
+        elif key == "tier" and value is not None and value not in TIERS:
             value = "unknown"  # a tier nobody defined grants nothing
         elif key in ("derivatives", "redistribution") and value is not None:
-            value = value if value in _PERMISSIONS else "unknown"
+            value = value if value in PERMISSIONS else "unknown"
         return fallback if value is None else value
 
     lic = manifest.license if manifest else None

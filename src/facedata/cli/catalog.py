@@ -14,6 +14,7 @@ from rich.table import Table
 from ..errors import FacedataError, ManifestError
 from ..sanitize import terminal
 from .app import ManifestsOpt, app, console, load_catalog
+from .options import JsonFlag, file_option
 from .tables import show_table
 
 if TYPE_CHECKING:
@@ -27,9 +28,7 @@ def shown(value: object) -> str:
 
 ClearancesOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--clearances", help="Clearance file (YAML) admitting refused sources.", dir_okay=False
-    ),
+    file_option("--clearances", "Clearance file (YAML) admitting refused sources."),
 ]
 
 
@@ -39,7 +38,7 @@ def list_(
         bool,
         typer.Option("--commercial", help="Show why a commercial build admits or refuses each."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
     clearances: ClearancesOpt = None,
     manifests: ManifestsOpt = None,
 ) -> None:
@@ -132,7 +131,7 @@ def info(
         terms.append(f"{purpose} build: {'admitted' if d.admitted else 'refused'}: {d.reason}")
     console.print(Panel(shown("\n".join(terms)), title="license terms"))
     for i, s in enumerate(m.sources, 1):
-        where = s.url or s.kaggle or s.kaggle_competition or s.repo_id or ""
+        where = s.address
         kind = "official" if s.official else "unofficial mirror"
         body = [f"{s.kind}, {kind}, access: {s.access.level}"]
         if where:
@@ -170,7 +169,7 @@ def licenses(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the LICENSES.md table.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
     manifests: ManifestsOpt = None,
 ) -> None:
     """The license table of every dataset (the content of LICENSES.md)."""

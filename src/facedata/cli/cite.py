@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from ..errors import FacedataError
 from ..sanitize import terminal
 from .app import ManifestsOpt, app, console, load_catalog
+from .options import folder_option
 
 
 def _ids(datasets: str) -> list[str]:
@@ -34,10 +36,7 @@ def cite(
             "--datasets", help="Comma-separated dataset ids, for a bundle before a build."
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Folder for the --datasets bundle.", file_okay=False),
-    ] = None,
+    out: Annotated[Path | None, folder_option("--out", "Folder for the --datasets bundle.")] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Write references.bib, CITATION.cff, ATTRIBUTION.md, LICENSES/, croissant.json, README.md."""
@@ -54,8 +53,10 @@ def cite(
             raise FacedataError(
                 "--out applies to --datasets only", hint="the bundle is written into PATH"
             )
-        corpus = load_corpus(path)
-        target = path
+        with storage.local_corpus(path, writeback=True) as staged:  # a URL: published back
+            written = write_bundle(staged, load_corpus(staged), None)
+            written = storage.as_named(written, staged, path)
+        target = storage.shown(path)
     else:
         if out is None:
             raise FacedataError("--datasets needs --out DIR", hint="e.g. --out citations/smile")
@@ -68,7 +69,7 @@ def cite(
         chosen = [catalog.get(i) for i in _ids(datasets or "")]
         corpus = corpus_from_manifests(chosen)
         target = out
-    written = write_bundle(target, corpus, None)
+        written = write_bundle(target, corpus, None)
     for p in written:
         console.print(escape(terminal(p)), highlight=False, soft_wrap=True)
     console.print(

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from ..errors import FacedataError
 from .app import app, console
+from .options import JsonInsteadFlag
 
 corpora_app = typer.Typer(
     help="Corpora built here: list them, find moved ones by id.", no_args_is_help=True
@@ -20,7 +21,7 @@ app.add_typer(corpora_app, name="corpora")
 
 @corpora_app.command("list")
 def list_corpora(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    as_json: JsonInsteadFlag = False,
 ) -> None:
     """Every registered corpus with its id, and whether it is still where it was built."""
     from rich.table import Table

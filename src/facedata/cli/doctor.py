@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..errors import FacedataError
 from .app import app, console
+from .options import JsonFlag
 from .tables import show_table
 
 
@@ -34,7 +35,7 @@ def doctor(
             "--download", help="Fetch a detector's weights into the cache (repeatable), e.g. r50."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Which face detectors are ready (weights present, hash ok) and on what runtime."""
     from ..faces import DEFAULT_DETECTOR, detector_names, detector_status, get_detector

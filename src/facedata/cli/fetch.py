@@ -12,23 +12,21 @@ from rich.table import Table
 
 from ..errors import IntegrityError
 from .app import ManifestsOpt, app, console, load_catalog
+from .options import force_flag, json_flag, source_option
 from .tables import show_table
+
+SOURCE_HELP = "Source id, kind (http, kaggle, huggingface) or number."
 
 
 @app.command()
 def fetch(
     dataset: Annotated[str, typer.Argument(help="Dataset id (see `facedata list`).")],
-    source: Annotated[
-        str | None,
-        typer.Option("--source", help="Source id, kind (http, kaggle, huggingface) or number."),
-    ] = None,
+    source: Annotated[str | None, source_option(SOURCE_HELP)] = None,
     from_path: Annotated[
         Path | None,
         typer.Option("--from", help="Register an archive or folder you obtained (gated datasets)."),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Download and unpack again, even if cached.")
-    ] = False,
+    force: Annotated[bool, force_flag("Download and unpack again, even if cached.")] = False,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Download, resume, verify and unpack a dataset into the cache, and pin it."""
@@ -60,7 +58,7 @@ def verify_(
         str | None, typer.Argument(help="Dataset id; every fetched dataset when omitted.")
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Machine-readable output (exit 1 if any file fails).")
+        bool, json_flag("Machine-readable output (exit 1 if any file fails).")
     ] = False,
     manifests: ManifestsOpt = None,
 ) -> None:

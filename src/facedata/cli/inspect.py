@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from .app import ManifestsOpt, app, console, load_catalog
+from .options import json_flag, source_option
 from .tables import show_table
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _split_name(split: str) -> str:
 @app.command()
 def inspect(
     dataset: Annotated[str, typer.Argument(help="Dataset id, e.g. genki4k.")],
-    source: Annotated[str | None, typer.Option("--source", help="Source id to read.")] = None,
+    source: Annotated[str | None, source_option("Source id to read.")] = None,
     root: Annotated[
         Path | None,
         typer.Option("--root", help="Unpacked source folder (default: what fetch unpacked)."),
@@ -79,7 +80,7 @@ def inspect(
     derive_smile: Annotated[
         bool, typer.Option("--derive-smile", help="Derive smile from expression, flagged.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: Annotated[bool, json_flag("Print the report as JSON.")] = False,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Count a fetched dataset's classes per head, its splits, and every drop with its reason."""

@@ -14,7 +14,28 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from .app import app, console
+from .options import JsonInsteadFlag, json_flag
+
+# What `live` runs and `export` ships: one declaration of each setting, so the two
+# commands take the same flags with the same checks (defaults: learn.stream.LiveSettings).
+ThresholdOpt = Annotated[
+    float | None,
+    typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
+]
+DetectEveryOpt = Annotated[
+    int, typer.Option("--detect-every", min=1, help="Run the detector every N frames.")
+]
+DetectSideOpt = Annotated[
+    int, typer.Option("--detect-side", min=0, help="Detect on a copy this long (0: full).")
+]
+SmoothingOpt = Annotated[
+    float, typer.Option("--smoothing", min=0.0, help="EMA time constant, seconds.")
+]
+HysteresisOpt = Annotated[
+    float, typer.Option("--hysteresis", min=0.0, max=0.5, help="Verdict dead band.")
+]
 
 
 @app.command()
@@ -96,7 +117,8 @@ def train(
             highlight=False,
         )
 
-    m = run_train(corpus, out, cfg, progress=progress)
+    with storage.local_corpus(corpus) as staged:
+        m = run_train(staged, out, cfg, progress=progress)
     _summary(m, out, soft_labels)
     console.print(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",
@@ -185,14 +207,6 @@ def _summary(m: dict, out: Path, soft_labels: bool) -> None:
     )
 
 
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.1%}"
-
-
-def _num(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.3f}"
-
-
 @app.command()
 def predict(
     model: Annotated[
@@ -226,7 +240,7 @@ def predict(
     stdin_format: Annotated[
         str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
     ] = "rgb24",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    as_json: JsonInsteadFlag = False,
 ) -> None:
     """Smile and expression probabilities for the face in an image, or per video frame.
 
@@ -320,7 +334,7 @@ def _notice(note) -> None:  # noqa: ANN001 - a facedata.learn.notice.Notice
 
 @app.command("models")
 def models(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    as_json: JsonInsteadFlag = False,
 ) -> None:
     """List the models trained under this FACEDATA_HOME, with their terms and marks."""
     from ..learn.notice import inert
@@ -369,22 +383,11 @@ def live(
             "or - for raw frames on standard input."
         ),
     ],
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
-    ] = None,
-    detect_every: Annotated[
-        int, typer.Option("--detect-every", min=1, help="Run the detector every N frames.")
-    ] = 5,
-    detect_side: Annotated[
-        int, typer.Option("--detect-side", min=0, help="Detect on a copy this long (0: full).")
-    ] = 320,
-    smoothing: Annotated[
-        float, typer.Option("--smoothing", min=0.0, help="EMA time constant, seconds.")
-    ] = 0.25,
-    hysteresis: Annotated[
-        float, typer.Option("--hysteresis", min=0.0, max=0.5, help="Verdict dead band.")
-    ] = 0.05,
+    threshold: ThresholdOpt = None,
+    detect_every: DetectEveryOpt = 5,
+    detect_side: DetectSideOpt = 320,
+    smoothing: SmoothingOpt = 0.25,
+    hysteresis: HysteresisOpt = 0.05,
     stdin_format: Annotated[
         str, typer.Option("--stdin-format", help="Raw frames on stdin: rgb24, bgr24 or gray.")
     ] = "rgb24",
@@ -402,7 +405,7 @@ def live(
     ] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads.")] = 1,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON line per frame (the default when piped).")
+        bool, json_flag("One JSON line per frame (the default when piped).")
     ] = False,
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
@@ -458,14 +461,11 @@ def _torn_tail(src: object) -> str | None:
 def export(
     model: Annotated[Path, typer.Argument(help="A `facedata train` folder or its model.onnx.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the exported files.")],
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", help="Smile threshold; default: the one picked on validation."),
-    ] = None,
-    detect_every: Annotated[int, typer.Option("--detect-every", min=1)] = 5,
-    detect_side: Annotated[int, typer.Option("--detect-side", min=0)] = 320,
-    smoothing: Annotated[float, typer.Option("--smoothing", min=0.0)] = 0.25,
-    hysteresis: Annotated[float, typer.Option("--hysteresis", min=0.0, max=0.5)] = 0.05,
+    threshold: ThresholdOpt = None,
+    detect_every: DetectEveryOpt = 5,
+    detect_side: DetectSideOpt = 320,
+    smoothing: SmoothingOpt = 0.25,
+    hysteresis: HysteresisOpt = 0.05,
 ) -> None:
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
     from ..learn.export import export as run_export

@@ -8,36 +8,31 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from .. import storage
 from .app import ManifestsOpt, app, console
 from .catalog import manifest_app
+from .options import folder_option, force_flag
 
 
 @manifest_app.command("new")
 def new(
-    local: Annotated[
-        Path | None,
-        typer.Option("--local", help="Folder of your recordings.", file_okay=False),
-    ] = None,
+    local: Annotated[Path | None, folder_option("--local", "Folder of your recordings.")] = None,
     hf: Annotated[
         str | None,
         typer.Option("--hf", help="A Hugging Face dataset (owner/name) stored as Parquet."),
     ] = None,
     folder: Annotated[
-        Path | None,
-        typer.Option(
-            "--folder", help="A class-folder tree ([split/]class/image).", file_okay=False
-        ),
+        Path | None, folder_option("--folder", "A class-folder tree ([split/]class/image).")
     ] = None,
     from_path: Annotated[
-        Path | None,
-        typer.Option("--from", help="With --hf: its snapshot folder (offline).", file_okay=False),
+        Path | None, folder_option("--from", "With --hf: its snapshot folder (offline).")
     ] = None,
     dataset_id: Annotated[
         str | None, typer.Option("--id", help="Dataset id for the manifest.")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Human-readable name.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the manifest.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, force_flag("Overwrite an existing file.")] = False,
 ) -> None:
     """Write a manifest: for your own recordings (--local), a Hugging Face Parquet
     dataset (--hf, offline with --from SNAPSHOT) or a class-folder tree (--folder)."""
@@ -115,13 +110,15 @@ def forget(
     """
     from ..forget import forget as run_forget
 
-    record = run_forget(subject, corpora or [], dataset=dataset, by=by, manifests=manifests or [])
+    with storage.local_corpora(corpora) as named:
+        record = run_forget(subject, named, dataset=dataset, by=by, manifests=manifests or [])
     if record.get("copies"):
         console.print(
             f"--dataset {escape(str(dataset))} also covers "
             f"{escape(', '.join(record['copies']))}: the same images under other ids"
         )
     for path, n in record["corpora"].items():
+        path = named.named(path)  # a URL, not the folder it was staged in
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
     if not record["corpora"]:
         console.print("no corpus is registered or named; nothing to erase from corpora")

@@ -7,17 +7,16 @@ from typing import Annotated
 
 import typer
 
+from .. import storage
 from .app import app, console
+from .options import file_option
 
 
 @app.command()
 def report(
     path: Annotated[Path, typer.Argument(help="Corpus folder written by `facedata build`.")],
     out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="HTML file to write (default: PATH/report.html).", dir_okay=False
-        ),
+        Path | None, file_option("--out", "HTML file to write (default: PATH/report.html).")
     ] = None,
     samples: Annotated[
         int, typer.Option("--samples", min=0, help="Sample faces shown per class.")
@@ -26,6 +25,7 @@ def report(
     """Write a self-contained HTML report: class balance, licenses, drops, sample faces."""
     from ..report import write_report  # matplotlib loads only when a report is asked for
 
-    written = write_report(path, out, samples=samples)
+    with storage.local_corpus(path) as corpus:
+        written = write_report(corpus, out, samples=samples)
     size = written.stat().st_size
     console.print(f"wrote {written} ({size / 1024:,.0f} KiB)", highlight=False, soft_wrap=True)

@@ -8,6 +8,14 @@ from pathlib import Path
 
 from .docs import write_documents
 
+USAGE = (
+    "usage: python -m facedata.corpus [FOLDER]  (writes the corpus format documents; default docs/)"
+)
+
 if __name__ == "__main__":
-    for path in write_documents(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")):
+    args = sys.argv[1:]
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        print(USAGE, file=sys.stderr if args and args[0] not in ("-h", "--help") else sys.stdout)
+        sys.exit(0 if args and args[0] in ("-h", "--help") else 2)
+    for path in write_documents(Path(args[0] if args else "docs")):
         print(path)

@@ -13,14 +13,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from ..vocabulary import HEADS
 from .row import codec_of
 
 # the columns `RowCounter.add` reads
 COUNT_COLUMNS = (
     "split",
     "dataset",
-    "smile",
-    "expression",
+    *HEADS,
     "align_status",
     "label_by_convention",
     "landmarks_error",
@@ -86,7 +86,7 @@ def count_shards(paths: list[Path]) -> RowCounter:
         present = [c for c in COUNT_COLUMNS if c in pf.schema_arrow.names]
         for batch in pf.iter_batches(batch_size=4096, columns=present):
             for row in batch.to_pylist():
-                for head in ("smile", "expression"):
+                for head in HEADS:
                     value = row.get(head)
                     if isinstance(value, int):  # a class index (older corpora: a name)
                         row[head] = codec.decode(head, value)

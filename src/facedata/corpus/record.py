@@ -24,12 +24,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .. import confine, jsontext
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_bytes
 from ..errors import FacedataError, UnsafePathError
 from .heads import heads_record
 from .shards import CORPUS_JSON
@@ -484,8 +484,68 @@ def write_corpus(root: Path, record: CorpusRecord) -> Path:
     for shard in checked.shards:
         shard_file(root, shard.path)
     target = root / CORPUS_JSON
-    atomic_write_text(target, json.dumps(checked.to_json(), indent=2, default=str))
+    atomic_write_bytes(target, encode_record(checked.to_json()))
     return target
+
+
+def encode_record(data: Mapping[str, Any]) -> bytes:
+    """A record's bytes, written one way wherever a record is kept (a folder, a bucket)."""
+    return json.dumps(data, indent=2, default=str).encode("utf-8")
+
+
+def decode_record(raw: bytes, where: str) -> dict[str, Any]:
+    """The JSON object in a record's bytes: bounded in size and nesting, since a record
+    received from a bucket or a copy may be anything; otherwise a CorpusError."""
+    try:
+        if len(raw) > MAX_RECORD:
+            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
+        data = jsontext.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise CorpusError(
+            f"{where} is a damaged corpus: cannot read {CORPUS_JSON}: {exc}", hint=REBUILD
+        ) from None
+    if not isinstance(data, dict):
+        raise CorpusError(f"{where} is a damaged corpus: its record is no object", hint=REBUILD)
+    return data
+
+
+def place_record(root: Path, data: Mapping[str, Any]) -> bytes:
+    """Put a record copied from elsewhere (a published corpus being staged or rebuilt)
+    into `root` as it is, atomically; return its bytes. Readers check it as they check
+    any record: this writes, it vouches for nothing."""
+    body = encode_record(data)
+    Path(root).mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(Path(root) / CORPUS_JSON, body)
+    return body
+
+
+def record_bytes(root: Path) -> bytes | None:
+    """The bytes of the record a folder holds now (None: none), bounded: enough to tell
+    whether a build rewrote it since `place_record`."""
+    target = Path(root) / CORPUS_JSON
+    if not target.is_file():
+        return None
+    return confine.read_regular(confine.inside(Path(root), target, CORPUS_JSON), MAX_RECORD)
+
+
+class RecordStore(Protocol):
+    """Where a published corpus keeps its objects (see facedata.storage): keys are
+    relative to the corpus's prefix."""
+
+    def read_bytes(self, rel: str, limit: int) -> bytes | None: ...
+
+    def write_bytes(self, rel: str, data: bytes) -> None: ...
+
+
+def read_stored(store: RecordStore, where: str) -> tuple[bytes, dict[str, Any]] | None:
+    """A published record's bytes and object, or None where the store holds none."""
+    raw = store.read_bytes(CORPUS_JSON, MAX_RECORD)
+    return None if raw is None else (raw, decode_record(raw, where))
+
+
+def write_stored(store: RecordStore, data: Mapping[str, Any]) -> None:
+    """Publish a record: one write, the commit point of a corpus on object storage."""
+    store.write_bytes(CORPUS_JSON, encode_record(data))
 
 
 @dataclass(frozen=True)

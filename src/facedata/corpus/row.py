@@ -23,10 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from .. import jsontext
+from ..vocabulary import HEADS, SMILE_NAMES  # SMILE_NAMES: index == the smile value
 
 MISSING = -1  # Hugging Face's ClassLabel convention for "no label"
-SMILE_NAMES = ("no_smile", "smile")  # index == the smile value (0 / 1)
-HEADS = ("smile", "expression")
 IMAGE_MODES = ("RGB", "L")
 
 # How each row's face was found; the report explains each.
@@ -54,12 +53,11 @@ def _value(dtype: str) -> dict[str, Any]:
     return {"dtype": dtype, "_type": "Value"}
 
 
-def _floats() -> dict[str, Any]:
-    return {"feature": _value("float32"), "_type": "Sequence"}
-
-
-def _strings() -> dict[str, Any]:
-    return {"feature": _value("string"), "_type": "Sequence"}
+def _list_of(name: str, dtype: str, doc: str) -> Column:
+    """A list column, its Arrow type and its Hugging Face feature from one item dtype
+    (an Arrow alias such as "float32"), so the two cannot disagree."""
+    arrow = pa.list_(pa.type_for_alias(dtype))
+    return Column(name, arrow, {"feature": _value(dtype), "_type": "Sequence"}, doc)
 
 
 def columns(expressions: Sequence[str], image_mode: str = "RGB") -> tuple[Column, ...]:
@@ -84,10 +82,9 @@ def columns(expressions: Sequence[str], image_mode: str = "RGB") -> tuple[Column
             {"names": list(expressions), "_type": "ClassLabel"},
             "the facial expression, an index into the taxonomy's names; -1 not said",
         ),
-        Column(
+        _list_of(
             "expression_votes",
-            pa.list_(pa.float32()),
-            _floats(),
+            "float32",
             "soft label: the share of the annotators' votes per expression, in the order of "
             "expression's names (sums to 1); null where the source gives one label only "
             "(FER+: the ten annotators' votes, unknown and not-a-face left out)",
@@ -109,22 +106,19 @@ def columns(expressions: Sequence[str], image_mode: str = "RGB") -> tuple[Column
         Column("subject_id", text, _value("string"), "the person, where the source says"),
         Column("license_id", text, _value("string"), "the dataset's license id"),
         Column("license_tier", text, _value("string"), "the dataset's license tier"),
-        Column(
+        _list_of(
             "bbox",
-            pa.list_(pa.float32()),
-            _floats(),
+            "float32",
             "the detected face box x1, y1, x2, y2 in the original image's pixels",
         ),
-        Column(
+        _list_of(
             "landmarks",
-            pa.list_(pa.float32()),
-            _floats(),
+            "float32",
             "the five points the face was aligned on (x, y pairs), original pixels",
         ),
-        Column(
+        _list_of(
             "source_bbox",
-            pa.list_(pa.float32()),
-            _floats(),
+            "float32",
             "the source's own face box x, y, w, h in the original image's pixels",
         ),
         Column(
@@ -152,16 +146,14 @@ def columns(expressions: Sequence[str], image_mode: str = "RGB") -> tuple[Column
         Column("roll", pa.float32(), _value("float32"), "head roll in radians, where given"),
         Column("valence", pa.float32(), _value("float32"), "valence, where the source gives it"),
         Column("arousal", pa.float32(), _value("float32"), "arousal, where the source gives it"),
-        Column(
+        _list_of(
             "merged_from",
-            pa.list_(pa.string()),
-            _strings(),
+            "string",
             "dataset/key of duplicates whose labels were merged into this row",
         ),
-        Column(
+        _list_of(
             "label_conflict",
-            pa.list_(pa.string()),
-            _strings(),
+            "string",
             "heads whose duplicates disagreed; the build's conflict policy decided the value",
         ),
         Column("sha256", text, _value("string"), "of the decoded source pixels: exact dedup"),

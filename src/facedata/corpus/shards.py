@@ -6,25 +6,18 @@ by glob; every tool that writes, removes or renames shards goes through here.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Any
+
+from ..digest import file_sha256
 
 CORPUS_JSON = "corpus.json"
 DATA_DIR = "data"
 SPLITS = ("train", "validation", "test")
 
 _NAME = re.compile(r"(?P<split>[a-z]+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.parquet")
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def shard_name(split: str, index: int, total: int) -> str:

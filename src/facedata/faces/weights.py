@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .. import jsontext
+from .. import jsontext, settings
 from ..atomic import atomic_write_text
+from ..digest import file_sha256 as sha256_file
 from ..errors import IntegrityError
 from ..paths import home
 from .detect import DetectorError
@@ -103,14 +104,6 @@ def models_dir() -> Path:
 
 def pins_file() -> Path:
     return models_dir() / "pins.json"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- the bundled default ------------------------------------------------------------
@@ -248,7 +241,7 @@ def download(variant: Variant, *, timeout: float = 60.0) -> Path:
 
 def resolve(variant: Variant, path: Path | str | None = None, *, fetch: bool = True) -> Weights:
     """The weights for a variant: user path, then the wheel, then the cache (fetching)."""
-    user = path or os.environ.get(variant.env)
+    user = path or settings.text(variant.env)
     if user:
         p = Path(user).expanduser()
         if not p.is_file():

@@ -16,8 +16,10 @@ from typing import Protocol
 
 from ..errors import AccessRequiredError, FetchError, NoNetworkError
 from ..manifest import Manifest, Source
+from ..sources import of_kind
 from . import progress, treelist
 from .integrity import expected_for
+from .job import Fetched, FetchJob
 from .obtain import Candidate, mirror_candidates, obtain
 from .store import (
     LockEntry,
@@ -86,17 +88,16 @@ class Fetcher(Protocol):
         pinned: SourceLock | None,
         notes: list[str],
         force: bool,
-    ) -> tuple[list[Placement], SourceLock]: ...
+    ) -> Fetched: ...
 
 
-FetchFn = Callable[
-    [Manifest, Source, SourceLock | None, list[str], bool], tuple[list[Placement], SourceLock]
-]
+FetchFn = Callable[[FetchJob], Fetched]
 
 
 @dataclass(frozen=True)
 class FunctionFetcher:
-    """A Fetcher from a function; `load` imports it on first use (kaggle, hf are heavy)."""
+    """A Fetcher from a function of one FetchJob; `load` imports it on first use (kaggle,
+    hf are heavy)."""
 
     load: Callable[[], FetchFn]
     nested: bool = False
@@ -108,8 +109,8 @@ class FunctionFetcher:
         pinned: SourceLock | None,
         notes: list[str],
         force: bool,
-    ) -> tuple[list[Placement], SourceLock]:
-        return self.load()(manifest, src, pinned, notes, force)
+    ) -> Fetched:
+        return self.load()(FetchJob(manifest, src, pinned, notes, force))
 
 
 def _kaggle() -> FetchFn:
@@ -155,7 +156,7 @@ def select_sources(manifest: Manifest, source_id: str | None) -> list[Source]:
     by_id = [s for s in manifest.sources if s.id == source_id]
     if by_id:
         return by_id
-    by_kind = [s for s in manifest.sources if s.kind == source_id]
+    by_kind = of_kind(manifest.sources, source_id)
     if by_kind:
         return by_kind
     if source_id.isdigit() and 1 <= int(source_id) <= len(manifest.sources):
@@ -204,19 +205,19 @@ def fetch_dataset(
     candidates = select_sources(manifest, source_id)
     if from_path is not None:
         # the gated source is what a person obtains by hand; else the first candidate
-        src = next((s for s in candidates if s.kind == "manual"), candidates[0])
+        src = next((s for s in candidates if s.by_hand), candidates[0])
         return _fetch_one(manifest, src, from_path, force=True)
     if not force and (hit := fetched(manifest, source_id)) is not None:
         return hit
     failures: list[str] = []
     offline: list[NoNetworkError] = []  # the first "no network" failure, if any
     for i, src in enumerate(candidates):
-        if src.kind == "local":
+        if src.is_own_data:
             raise FetchError(
                 f"{manifest.id} [{src.id}] is your own recorded data: nothing to fetch",
                 hint="builds read it where it lies (the manifest's `path`)",
             )
-        if src.kind == "manual":
+        if src.by_hand:
             err = manual_access_error(manifest, src, candidates[i + 1 :])
             if failures:
                 err.message += "\n\nother sources failed first:\n" + "\n".join(failures)
@@ -248,7 +249,7 @@ def fetch_dataset(
 def manual_access_error(manifest: Manifest, src: Source, others: list[Source]) -> FetchError:
     from .manual import access_error
 
-    return access_error(manifest, src, [s for s in others if s.kind != "manual"])
+    return access_error(manifest, src, [s for s in others if not s.by_hand])
 
 
 def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: bool) -> FetchResult:
@@ -301,9 +302,8 @@ def _fetch_one_guarded(
     return FetchResult(manifest.id, src, root, record.files, cached=False, notes=notes)
 
 
-def _fetch_http(
-    manifest: Manifest, src: Source, pinned: SourceLock | None, notes: list[str], force: bool
-) -> tuple[list[Placement], SourceLock]:
+def _fetch_http(job: FetchJob) -> Fetched:
+    manifest, src, pinned, notes, force = job
     placements: list[Placement] = []
     entries: list[LockEntry] = []
     for spec in src.files:
@@ -329,7 +329,7 @@ def _fetch_http(
         placements.append(
             Placement(spec.name, got.blob, should_unpack(spec.name, got.blob, spec.unpack))
         )
-    origin = src.url or (src.files[0].url if src.files else "") or ""
+    origin = src.address
     record = SourceLock(manifest.id, src.id, src.kind, src.official, origin, None, now(), entries)
     return placements, record
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from ..confine import name_problem
 from ..errors import AccessRequiredError, FetchError
-from ..manifest import Manifest, Source
+from ..manifest import Source
 from .bounded import bounded_hub_client, limits, limits_for
 from .http import SizeExceeded, size_cap
 from .integrity import Expected, check, expected_for
+from .job import Fetched, FetchJob
 from .obtain import cached
 from .store import LockEntry, SourceLock, file_sha256, ingest, now, partial_dir
 from .tree import Placement
@@ -121,17 +122,12 @@ def _checked_listing(info: Any, src: Source, ep: str) -> tuple[str, dict[str, An
 
 
 @bounded_hub_client()  # every Hub call below runs on facedata's bounded client
-def fetch_hf(
-    manifest: Manifest,
-    src: Source,
-    pinned: SourceLock | None,
-    notes: list[str],
-    force: bool,
-) -> tuple[list[Placement], SourceLock]:
+def fetch_hf(job: FetchJob) -> Fetched:
     """Download the listed repo files (all of them when none are listed) at one commit."""
     from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
+    manifest, src, pinned, notes, force = job
     assert src.repo_id is not None
     ep = endpoint()
     if pinned is not None and pinned.version and not is_commit_id(pinned.version):

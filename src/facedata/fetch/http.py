@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,15 +45,9 @@ UNKNOWN_SIZE_CAP = 256 * 1024**3
 SIZE_MARGIN = 0.05
 
 
-def _setting(name: str, default: float) -> float:
-    """A positive number from the environment (tests and slow links tune these),
-    validated by `settings`: NaN, infinities, negatives and words are refused."""
-    return settings.number(name, default)
-
-
 def deadline_s() -> float:
     """The whole download, every retry included (FACEDATA_FETCH_DEADLINE, seconds)."""
-    return _setting("FACEDATA_FETCH_DEADLINE", 24 * 3600.0)
+    return settings.number("FACEDATA_FETCH_DEADLINE")
 
 
 def min_rate() -> tuple[float, float]:
@@ -63,8 +57,8 @@ def min_rate() -> tuple[float, float]:
     seconds; the rate over a window does.
     """
     return (
-        _setting("FACEDATA_FETCH_MIN_RATE", 1024.0),
-        _setting("FACEDATA_FETCH_RATE_WINDOW", 60.0),
+        settings.number("FACEDATA_FETCH_MIN_RATE"),
+        settings.number("FACEDATA_FETCH_RATE_WINDOW"),
     )
 
 
@@ -77,7 +71,7 @@ def size_cap(strict: int | None, soft: int | None, server: int | None) -> int:
         return soft + max(int(soft * SIZE_MARGIN), 1024 * 1024)
     if server is not None:
         return server
-    return int(_setting("FACEDATA_FETCH_MAX_BYTES", UNKNOWN_SIZE_CAP))
+    return settings.whole("FACEDATA_FETCH_MAX_BYTES", UNKNOWN_SIZE_CAP)
 
 
 class HtmlPageError(FetchError):
@@ -90,10 +84,6 @@ class SizeExceeded(IntegrityError):
     def __init__(self, message: str, hint: str, size: int, cap: int) -> None:
         super().__init__(message, hint)
         self.size, self.cap = size, cap
-
-
-class _Restart(Exception):
-    """The server's file changed under a resume, or cannot be resumed: start over."""
 
 
 @dataclass
@@ -297,141 +287,314 @@ def download(
     Bounded in every direction: never more than `max_size` bytes (a size the manifest
     or pin promises; `soft_size` allows a small margin), never more than MAX_TRIES
     requests, never longer than `deadline_s()`, never slower than `min_rate()`.
+    Each request is one `_Transfer.attempt`, which says what to do next.
     """
-    key = key or url
-    part.parent.mkdir(parents=True, exist_ok=True)
-    meta = _load_meta(part)
-    if meta.get("key") != key:
-        discard(part)
-        meta = {"key": key}
-    own = session is None
-    sess = session or requests.Session()
-    sess.max_redirects = MAX_REDIRECTS
-    base_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
-    first_offset: int | None = None
-    transferred = 0
-    attempt = 0
-    tries = 0
-    best = 0  # the longest the .part has been: only growth past it counts as progress
-    goog: str | None = None
-    digest = _Digest(md5)
-    clock = Clock(url, name)
-    try:
-        while True:
-            tries += 1
-            if tries > MAX_TRIES:
-                raise FetchError(
-                    f"gave up on {name} from {url} after {MAX_TRIES} requests",
-                    hint="the server keeps failing or breaking its promises (size, ranges); "
-                    "run the command again later: it resumes where it stopped",
-                )
-            clock.check()
-            have = part.stat().st_size if part.exists() else 0
-            req_headers = dict(base_headers)
-            if have:
-                req_headers["Range"] = f"bytes={have}-"
-                if meta.get("validator"):
-                    req_headers["If-Range"] = meta["validator"]
-            try:
-                resp = sess.get(url, headers=req_headers, stream=True, timeout=clock.timeout())
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if isinstance(exc, requests.exceptions.InvalidURL):
-                    raise _bad_url(url, name, exc) from None
-                attempt = _next_attempt(attempt, url, name, exc, clock=clock)
-                continue
-            except requests.TooManyRedirects:
-                raise FetchError(
-                    f"{url} redirects in a loop (over {MAX_REDIRECTS} redirects) for {name}",
+    bounds = _Bounds(max_size, soft_size)
+    with (
+        _session(session) as sess,
+        _Transfer(url, part, name, key or url, sess, headers, md5, bounds) as job,
+    ):
+        for _ in range(MAX_TRIES):
+            step = job.attempt()
+            if isinstance(step, Done):
+                return job.finish()
+            job.follow(step)
+        raise FetchError(
+            f"gave up on {name} from {url} after {MAX_TRIES} requests",
+            hint="the server keeps failing or breaking its promises (size, ranges); "
+            "run the command again later: it resumes where it stopped",
+        )
+
+
+# -- one request of a download, and what it says to do next
+
+
+@dataclass(frozen=True)
+class Done:
+    """The body arrived whole: hash the `.part` and hand it over."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The server asked for patience (a transient status): sleep, then ask again."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The request failed: back off, then resume from what the `.part` holds.
+
+    `restart`: the `.part` cannot be continued (the server's file changed, our partial
+    is longer than its file, a decoded body was cut), so the next request starts at
+    byte 0. `progressed`: the request grew the file, so it does not count against
+    RETRIES (MAX_TRIES still bounds it).
+    """
+
+    cause: BaseException | None = None
+    progressed: bool = False
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Nothing more will help: the download ends with `error`."""
+
+    error: FetchError
+
+
+Step = Done | Wait | Retry | Fail
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """The sizes a caller promises: `strict` exactly (a pin), `soft` with a margin."""
+
+    strict: int | None
+    soft: int | None
+
+
+@contextlib.contextmanager
+def _session(given: requests.Session | None) -> Iterator[requests.Session]:
+    """The caller's session, or one of our own that is closed afterwards."""
+    if given is not None:
+        given.max_redirects = MAX_REDIRECTS
+        yield given
+        return
+    with requests.Session() as own:
+        own.max_redirects = MAX_REDIRECTS
+        yield own
+
+
+class _Transfer:
+    """One download's state across its requests: the `.part`'s resume record, the
+    running hash, the retry count and what has crossed the network."""
+
+    def __init__(
+        self,
+        url: str,
+        part: Path,
+        name: str,
+        key: str,
+        sess: requests.Session,
+        headers: dict[str, str] | None,
+        md5: bool,
+        bounds: _Bounds,
+    ) -> None:
+        self.url, self.part, self.name, self.key, self.sess = url, part, name, key, sess
+        self.bounds = bounds
+        part.parent.mkdir(parents=True, exist_ok=True)
+        self.meta = _load_meta(part)
+        if self.meta.get("key") != key:
+            self._start_over()
+        self.headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+        self.first_offset: int | None = None
+        self.transferred = 0
+        self.retries = 0  # failed requests since the file last grew: the backoff, RETRIES
+        self.best = 0  # the longest the .part has been: only growth past it counts as progress
+        self.goog: str | None = None
+        self.digest = _Digest(md5)
+        self.clock = Clock(url, name)
+
+    def __enter__(self) -> _Transfer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.digest.close()
+
+    def _start_over(self) -> None:
+        discard(self.part)
+        self.meta = {"key": self.key}
+
+    def attempt(self) -> Step:
+        """One request, resuming from what the `.part` holds; what to do next."""
+        self.clock.check()
+        have = self.part.stat().st_size if self.part.exists() else 0
+        headers = dict(self.headers)
+        if have:
+            headers["Range"] = f"bytes={have}-"
+            if self.meta.get("validator"):
+                headers["If-Range"] = self.meta["validator"]
+        try:
+            resp = self.sess.get(
+                self.url, headers=headers, stream=True, timeout=self.clock.timeout()
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if isinstance(exc, requests.exceptions.InvalidURL):
+                return Fail(_bad_url(self.url, self.name, exc))
+            return Retry(exc)
+        except requests.TooManyRedirects:
+            return Fail(
+                FetchError(
+                    f"{self.url} redirects in a loop (over {MAX_REDIRECTS} redirects) for "
+                    f"{self.name}",
                     hint="the link is broken on the server's side; check the dataset's "
                     "homepage for a current link, or try another source with --source",
-                ) from None
-            except (requests.RequestException, ValueError) as exc:
-                raise _bad_url(url, name, exc) from None
-            with resp:
-                if resp.status_code in TRANSIENT:
-                    if attempt >= RETRIES:
-                        raise _status_error(resp, url, name)
-                    time.sleep(min(_retry_after(resp, attempt), clock.left()))
-                    attempt += 1
-                    continue
-                if resp.status_code == 416 and have:
-                    discard(part)  # our partial is longer than the file: start over
-                    meta = {"key": key}
-                    attempt = _next_attempt(attempt, url, name, None, clock=clock)
-                    continue
-                if resp.status_code not in (200, 206):
-                    raise _status_error(resp, url, name)
-                try:
-                    _check_resume(resp, have, meta)
-                except _Restart:
-                    discard(part)
-                    meta = {"key": key}
-                    attempt = _next_attempt(attempt, url, name, None, clock=clock)
-                    continue
-                offset = have if resp.status_code == 206 else 0
-                if first_offset is None or offset == 0:
-                    first_offset = offset
-                encoding = _encoding(resp, url, name)
-                total = None if encoding else _total_from(resp, offset)
-                cap = size_cap(max_size, soft_size, total)
-                if total is not None and total > cap:
-                    raise SizeExceeded(
-                        f"{url} declares {name} as {total:,} bytes, but at most {cap:,} are "
-                        "expected",
-                        _TOO_LARGE,
-                        total,
-                        cap,
-                    )
-                goog = _goog_md5(resp) or goog
-                if goog and not digest.want_md5:
-                    digest.close()
-                    digest = _Digest(True)
-                if offset == 0:
-                    meta = {
-                        "key": key,
-                        "validator": _validator(resp),
-                        "total": total,
-                        "encoding": encoding,
-                    }
-                    _save_meta(part, meta)
-                try:
-                    if offset:
-                        digest.sync(part, offset)
-                    else:
-                        digest.pos = -1
-                        digest.sync(part, 0)
-                    n = _stream(resp, part, offset, total, url, name, digest, cap, clock, encoding)
-                    transferred += n
-                except _Interrupted as exc:
-                    transferred += exc.received
-                    size_now = offset + exc.received
-                    grew = size_now > best and not exc.slow
-                    best = max(best, size_now)
-                    if encoding:  # a decoded body cannot be resumed by byte range
-                        discard(part)
-                        meta = {"key": key}
-                    attempt = _next_attempt(
-                        attempt, url, name, exc.cause, progressed=grew, clock=clock
-                    )
-                    continue
-                break
-        size = part.stat().st_size
-        digest.sync(part, size)
-        sha, md5_hex = digest.hexdigests()
+                )
+            )
+        except (requests.RequestException, ValueError) as exc:
+            return Fail(_bad_url(self.url, self.name, exc))
+        with resp:
+            return self._answer(resp, have)
+
+    def _answer(self, resp: requests.Response, have: int) -> Step:
+        """What the server's answer to a request for bytes `have`- means."""
+        code = resp.status_code
+        if code in TRANSIENT:
+            if self.retries >= RETRIES:
+                return Fail(_status_error(resp, self.url, self.name))
+            return Wait(min(_retry_after(resp, self.retries), self.clock.left()))
+        if code == 416 and have:
+            return Retry(restart=True)  # our partial is longer than the file
+        if code not in (200, 206):
+            return Fail(_status_error(resp, self.url, self.name))
+        if not _continues(resp, have, self.meta):
+            return Retry(restart=True)
+        offset = have if code == 206 else 0
+        if self.first_offset is None or offset == 0:
+            self.first_offset = offset
+        encoding = _encoding(resp, self.url, self.name)
+        total = None if encoding else _total_from(resp, offset)
+        cap = size_cap(self.bounds.strict, self.bounds.soft, total)
+        if total is not None and total > cap:
+            return Fail(
+                SizeExceeded(
+                    f"{self.url} declares {self.name} as {total:,} bytes, but at most {cap:,} "
+                    "are expected",
+                    _TOO_LARGE,
+                    total,
+                    cap,
+                )
+            )
+        self._server_md5(resp)
+        if offset == 0:
+            self.meta = {
+                "key": self.key,
+                "validator": _validator(resp),
+                "total": total,
+                "encoding": encoding,
+            }
+            _save_meta(self.part, self.meta)
+        if not offset:
+            self.digest.pos = -1  # a fresh body: hash from the first byte again
+        try:
+            self.digest.sync(self.part, offset)
+            self.transferred += self._receive(resp, offset, total, cap, encoding)
+        except _Interrupted as exc:
+            self.transferred += exc.received
+            size_now = offset + exc.received
+            grew = size_now > self.best and not exc.slow
+            self.best = max(self.best, size_now)
+            # a decoded body cannot be resumed by byte range
+            return Retry(exc.cause, progressed=grew, restart=bool(encoding))
+        return Done()
+
+    def _server_md5(self, resp: requests.Response) -> None:
+        """Keep the server's own md5 (x-goog-hash), and hash md5 too from now on."""
+        self.goog = _goog_md5(resp) or self.goog
+        if self.goog and not self.digest.want_md5:
+            self.digest.close()
+            self.digest = _Digest(True)
+
+    def _receive(
+        self,
+        resp: requests.Response,
+        offset: int,
+        total: int | None,
+        cap: int,
+        encoding: str | None,
+    ) -> int:
+        """Append the body to the `.part`; returns bytes received. Raises _Interrupted on a drop.
+
+        `read1` returns whatever has arrived, so the deadline and the minimum rate are
+        checked even while a server drips a byte at a time.
+        """
+        received = 0
+        mode = "ab" if offset else "wb"
+        meter = MinRate()
+        with (
+            open(self.part, mode) as out,
+            progress.transfer(self.name, total, offset) as advance,
+        ):
+            try:
+                read = _reader(resp, self.name, encoding, self.url)
+                while True:
+                    chunk = read()
+                    if not chunk:
+                        break
+                    self._admit(chunk, resp, offset + received, cap)
+                    out.write(chunk)
+                    self.digest.update(chunk)
+                    received += len(chunk)
+                    advance(len(chunk))
+                    if why := meter.slow(received):
+                        raise _Interrupted(received, ConnectionError(why), slow=True)
+                    self.clock.check()
+            except (requests.RequestException, Urllib3Error, OSError) as exc:
+                out.flush()
+                raise _Interrupted(received, exc) from None
+            except _Interrupted:
+                out.flush()
+                raise
+        if total is not None and offset + received < total:
+            raise _Interrupted(
+                received, ConnectionError(f"connection closed at {offset + received}")
+            )
+        return received
+
+    def _admit(self, chunk: bytes, resp: requests.Response, at: int, cap: int) -> None:
+        """Refuse a piece of the body landing at byte `at` that opens a web page or
+        goes past the size cap."""
+        if at == 0 and looks_like_html(chunk, resp.headers.get("Content-Type"), self.name):
+            raise HtmlPageError(
+                f"got an HTML page instead of {self.name} from {self.url} (quota or login?)",
+                hint="open the URL in a browser: a quota, login or consent page stands "
+                "in the way. Download the file by hand and register it with "
+                "`facedata fetch ID --from PATH`, or try another source with --source",
+            )
+        if at + len(chunk) > cap:
+            raise SizeExceeded(
+                f"{self.url} sent more than the {cap:,} bytes expected of {self.name}; the "
+                "download was stopped",
+                _TOO_LARGE,
+                at + len(chunk),
+                cap,
+            )
+
+    def follow(self, step: Step) -> None:
+        """Do what a failed request calls for before the next one: wait, back off, or end."""
+        if isinstance(step, Fail):
+            raise step.error
+        if isinstance(step, Wait):
+            time.sleep(step.seconds)
+            self.retries += 1
+        elif isinstance(step, Retry):
+            if step.restart:
+                self._start_over()
+            self.retries = _next_attempt(
+                self.retries,
+                self.url,
+                self.name,
+                step.cause,
+                progressed=step.progressed,
+                clock=self.clock,
+            )
+
+    def finish(self) -> Downloaded:
+        """The completed `.part`, hashed."""
+        size = self.part.stat().st_size
+        self.digest.sync(self.part, size)
+        sha, md5_hex = self.digest.hexdigests()
         return Downloaded(
-            part,
-            url,
+            self.part,
+            self.url,
             sha,
             md5_hex,
             size,
-            first_offset or 0,
-            transferred,
-            goog,
+            self.first_offset or 0,
+            self.transferred,
+            self.goog,
         )
-    finally:
-        digest.close()
-        if own:
-            sess.close()
 
 
 _TOO_LARGE = (
@@ -499,17 +662,18 @@ def _validator(resp: requests.Response) -> str | None:
     return resp.headers.get("ETag") or resp.headers.get("Last-Modified")
 
 
-def _check_resume(resp: requests.Response, have: int, meta: dict) -> None:
-    """A 206 must continue the very bytes we hold: same range start, same validator."""
+def _continues(resp: requests.Response, have: int, meta: dict) -> bool:
+    """A 206 must continue the very bytes we hold: same range start, same validator,
+    no transfer encoding. False: the download must start over."""
     if resp.status_code != 206:
-        return
+        return True
     if not resp.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
-        raise _Restart
+        return False
     if meta.get("encoding"):
-        raise _Restart
+        return False
     old, new = meta.get("validator"), _validator(resp)
-    if old and new and old != new:
-        raise _Restart  # the file changed on the server: splicing would mix two versions
+    # the file changed on the server: splicing would mix two versions
+    return not (old and new and old != new)
 
 
 _DECODABLE = ("gzip", "x-gzip", "deflate")
@@ -650,73 +814,6 @@ def _next_attempt(
     if clock is not None:
         clock.check()
     return attempt + 1
-
-
-def _stream(
-    resp: requests.Response,
-    part: Path,
-    offset: int,
-    total: int | None,
-    url: str,
-    name: str,
-    digest: _Digest,
-    cap: int,
-    clock: Clock,
-    encoding: str | None = None,
-) -> int:
-    """Append the body to `part`; returns bytes received. Raises _Interrupted on a drop.
-
-    `read1` returns whatever has arrived, so the deadline and the minimum rate are
-    checked even while a server drips a byte at a time.
-    """
-    received = 0
-    mode = "ab" if offset else "wb"
-    meter = MinRate()
-    with (
-        open(part, mode) as out,
-        progress.transfer(name, total, offset) as advance,
-    ):
-        try:
-            read = _reader(resp, name, encoding, url)
-            while True:
-                chunk = read()
-                if not chunk:
-                    break
-                if (
-                    offset == 0
-                    and received == 0
-                    and looks_like_html(chunk, resp.headers.get("Content-Type"), name)
-                ):
-                    raise HtmlPageError(
-                        f"got an HTML page instead of {name} from {url} (quota or login?)",
-                        hint="open the URL in a browser: a quota, login or consent page stands "
-                        "in the way. Download the file by hand and register it with "
-                        "`facedata fetch ID --from PATH`, or try another source with --source",
-                    )
-                if offset + received + len(chunk) > cap:
-                    raise SizeExceeded(
-                        f"{url} sent more than the {cap:,} bytes expected of {name}; the "
-                        "download was stopped",
-                        _TOO_LARGE,
-                        offset + received + len(chunk),
-                        cap,
-                    )
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                advance(len(chunk))
-                if why := meter.slow(received):
-                    raise _Interrupted(received, ConnectionError(why), slow=True)
-                clock.check()
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
-            out.flush()
-            raise _Interrupted(received, exc) from None
-        except _Interrupted:
-            out.flush()
-            raise
-    if total is not None and offset + received < total:
-        raise _Interrupted(received, ConnectionError(f"connection closed at {offset + received}"))
-    return received
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from ..errors import AccessRequiredError, FetchError
 from ..manifest import FileSpec, Manifest, Source
 from .http import OFFLINE_HINT
 from .integrity import expected_for
+from .job import Fetched, FetchJob
 from .obtain import Candidate, cached, obtain
 from .store import LockEntry, SourceLock, now, partial_dir
 from .tree import Placement
@@ -247,14 +248,9 @@ def archive_name(src: Source) -> str:
     return f"{src.kaggle.split('/')[1]}.zip"
 
 
-def fetch_kaggle(
-    manifest: Manifest,
-    src: Source,
-    pinned: SourceLock | None,
-    notes: list[str],
-    force: bool,
-) -> tuple[list[Placement], SourceLock]:
+def fetch_kaggle(job: FetchJob) -> Fetched:
     """Download (or reuse) the source's archive; it is unpacked at the tree root."""
+    manifest, src, pinned, notes, force = job
     name = archive_name(src)
     ref = src.kaggle or src.kaggle_competition
     kind = "kaggle" if src.kaggle else "kaggle-competition"

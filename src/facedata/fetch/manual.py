@@ -308,7 +308,7 @@ def _register_folder(
         if rel in claimed or rel.startswith(beside):
             continue
         archive = is_archive_name(rel) and archive_kind(folder / rel) is not None
-        if archive or (src.kind == "huggingface" and rel.endswith(".parquet")):
+        if archive or (src.hub_layout and rel.endswith(".parquet")):
             # a Hub snapshot's shards are pinned one by one, as a Hub fetch pins them
             p, e = _take(rel, folder / rel, None, src, pinned, notes)
             placements.append(p)
@@ -316,7 +316,7 @@ def _register_folder(
         else:
             loose.append(rel)
     record = _record(manifest, src, folder, entries)
-    if src.kind == "huggingface" and _HUB_COMMIT.fullmatch(folder.name):
+    if src.hub_layout and _HUB_COMMIT.fullmatch(folder.name):
         record.version = folder.name  # the Hub cache's snapshots/<commit>/ names the commit
     return Registered(placements, record, folder, loose)
 

@@ -10,11 +10,11 @@ renamed into the store.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import settings
 from ..errors import FetchError, IntegrityError
 from .integrity import Expected, check, strict_sha
 from .store import blob_path, ingest
@@ -51,7 +51,7 @@ def part_path(part_dir: Path, name: str, key: str) -> Path:
 
 def mirror_candidates(dataset: str, name: str, sha256: str | None) -> list[Candidate]:
     """`FACEDATA_MIRROR` lookups: by content hash first, then by dataset and name."""
-    base = os.environ.get("FACEDATA_MIRROR", "").strip().rstrip("/")
+    base = settings.mirror()
     if not base:
         return []
     out = []

@@ -20,6 +20,7 @@ from ..errors import FetchError, ReaderError
 from ..labels import remap
 from ..manifest import Manifest, Source
 from ..sample import Drop, FileImage, Sample
+from ..vocabulary import HEADS
 
 PROBE_ITEMS = 200  # samples and drops read from the start of the tree
 
@@ -99,7 +100,7 @@ def _bare_numbers(manifest: Manifest, src: Source, unmapped: Counter[str]) -> bo
         return False
     codes = [r.rsplit(" ", 1)[-1].strip("'") for r in unmapped if r.startswith("unmapped ")]
     labels = manifest.labels_for(src)
-    known = [c for h in ("smile", "expression") if (m := getattr(labels, h)) for c in m.codes]
+    known = [c for h in HEADS if (m := getattr(labels, h)) for c in m.codes]
     return bool(codes) and all(c.isdigit() for c in codes) and not any(k.isdigit() for k in known)
 
 
@@ -134,7 +135,7 @@ def _readers_of(
 
     found = []
     for m, s in candidates:
-        if s.kind == "local":
+        if s.is_own_data:
             continue
         try:
             check_delivery(m, s, tree, given, set(), [], None)
@@ -162,9 +163,7 @@ def _refuse_mixed_codes(
     from ..formats.registry import _listing
 
     labels = manifest.labels_for(src)
-    known = sorted(
-        {c for head in ("smile", "expression") if (m := getattr(labels, head)) for c in m.codes}
-    )
+    known = sorted({c for head in HEADS if (m := getattr(labels, head)) for c in m.codes})
     found = "; ".join(f"{c} x {r}" for r, c in unmapped.most_common(4))
     raise FetchError(
         f"{given} does not hold what {what} expects: of the first samples, {labelled} have "

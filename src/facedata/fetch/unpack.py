@@ -33,12 +33,6 @@ from typing import IO, Any
 from .. import confine, settings
 from ..errors import UnsafeArchiveError, UnsafePathError
 
-
-def _env_number(name: str, default: float) -> float:
-    """The setting `name` (validated by `settings`), else `default`."""
-    return settings.number(name, default)
-
-
 # Defaults; the environment is read when an unpack starts (see Budget), not at import.
 MAX_BYTES = int(settings.NUMBERS["FACEDATA_UNPACK_MAX_BYTES"].default)
 MAX_MEMBERS = int(settings.NUMBERS["FACEDATA_UNPACK_MAX_MEMBERS"].default)
@@ -318,17 +312,14 @@ class Budget:
         max_depth: int = MAX_DEPTH,
     ) -> None:
         # read now, not at import, so a setting given to a running program applies
-        self.max_bytes = int(
-            _env_number("FACEDATA_UNPACK_MAX_BYTES", MAX_BYTES) if max_bytes is None else max_bytes
-        )
-        self.max_members = int(
-            _env_number("FACEDATA_UNPACK_MAX_MEMBERS", MAX_MEMBERS)
-            if max_members is None
-            else max_members
-        )
-        self.max_ratio = (
-            _env_number("FACEDATA_UNPACK_MAX_RATIO", MAX_RATIO) if max_ratio is None else max_ratio
-        )
+        if max_bytes is None:
+            max_bytes = settings.whole("FACEDATA_UNPACK_MAX_BYTES", MAX_BYTES)
+        if max_members is None:
+            max_members = settings.whole("FACEDATA_UNPACK_MAX_MEMBERS", MAX_MEMBERS)
+        if max_ratio is None:
+            max_ratio = settings.number("FACEDATA_UNPACK_MAX_RATIO", MAX_RATIO)
+        self.max_bytes, self.max_members = int(max_bytes), int(max_members)
+        self.max_ratio = max_ratio
         self.max_depth = max_depth
         self.used = 0
         self.members = 0
@@ -344,7 +335,7 @@ class Budget:
             self.packed += archive.stat().st_size
 
     def _ratio_limit(self) -> int:
-        floor = int(_env_number("FACEDATA_UNPACK_RATIO_FLOOR", RATIO_FLOOR))
+        floor = settings.whole("FACEDATA_UNPACK_RATIO_FLOOR", RATIO_FLOOR)
         return max(int(self.max_ratio * max(self.packed, 1)), floor)
 
     def precheck(self, archive: Path, members: int, declared: int) -> None:

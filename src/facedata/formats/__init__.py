@@ -7,24 +7,8 @@ only ever call `read_source(manifest, source, root)`.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Any
-
-_READERS = (
-    "affectnet",
-    "celeba",
-    "ckplus",
-    "ferplus",
-    "genki",
-    "hfparquet",
-    "imagefolder",
-    "lfwcrop",
-    "pixels_csv",
-    "rafdb",
-    "smilesmiled",
-    "table",
-    "trainingdatapro",
-    "yolo",
-)
 
 __all__ = [
     "READERS",
@@ -38,19 +22,19 @@ __all__ = [
 
 
 def _load() -> None:
-    """Import every reader (registering it) and publish the registry's names here.
+    """Import every reader module here (each registers itself) and publish the
+    registry's names.
 
-    Deferred to first use: `facedata list`, `info` and manifest validation import
-    `formats.options` only, and the readers' imports (numpy, PIL, pyarrow) would cost
-    them most of their start-up time.
+    Every module of this package not starting with `_` holds readers, so a new layout
+    is found by being here. Deferred to first use: `facedata list`, `info` and
+    manifest validation need only the options models (facedata.reader_options), and
+    the readers' imports (numpy, PIL, pyarrow) would cost them most of their start-up.
     """
-    for name in _READERS:
-        importlib.import_module(f"{__name__}.{name}")
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_") and info.name != "registry":
+            importlib.import_module(f"{__name__}.{info.name}")
     from . import registry
-    from .local import read_local
 
-    if "local" not in registry.READERS:
-        registry.register("local")(read_local)
     globals().update({name: getattr(registry, name) for name in __all__})
 
 

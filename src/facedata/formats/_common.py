@@ -12,10 +12,13 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .. import confine
 from ..errors import ReaderError, UnsafePathError
+
+if TYPE_CHECKING:
+    from ..sample import Drop
 
 log = logging.getLogger("facedata.formats")
 
@@ -200,9 +203,10 @@ def find_one(root: Path, name: str, *, dirs: bool = False, required: bool = True
     return found[0]
 
 
-def option_path(root: Path, options: dict, key: str, default: str, *, dirs: bool = False) -> Path:
-    """An explicit path option (relative to root) or a search for the default name."""
-    value = options.get(key)
+def option_path(
+    root: Path, value: str | None, key: str, default: str, *, dirs: bool = False
+) -> Path:
+    """An explicit path option `key` (relative to root) or a search for the default name."""
     if value:
         p = root / confine_option(value, key)
         if (p.is_dir() if dirs else p.is_file()) and confine.is_inside(root, p):
@@ -235,6 +239,25 @@ def label_path(folder: Path, name: str) -> Path | str:
     """
     problem = confine.name_problem(name)
     return f"unsafe image path: {problem}" if problem else folder / name
+
+
+def labelled_image(
+    ds: str, folder: Path, name: str, where: str, base: Path
+) -> tuple[Path, str] | Drop:
+    """The image a label row names and its key (relative to `base`), or the row's drop.
+
+    A name that is unsafe (`label_path`) or a file that is not there drops the row,
+    counted under the same reasons whatever the layout.
+    """
+    from ..sample import Drop
+
+    image = label_path(folder, name)
+    if isinstance(image, str):
+        return Drop(ds, "unsafe path", where, image)
+    key = rel(image, base)
+    if not image.is_file():
+        return Drop(ds, "missing image", where, key)
+    return image, key
 
 
 def floats(tokens: Iterable[str]) -> list[float]:

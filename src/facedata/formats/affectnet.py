@@ -19,14 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import AffectnetCsvOptions, AffectnetNpyOptions
 from ..sample import Drop, FileImage, Sample
-from ._common import csv_rows, is_image, label_path, open_csv, option_path, rel, split_option
+from ._common import (
+    csv_rows,
+    is_image,
+    labelled_image,
+    open_csv,
+    option_path,
+    rel,
+    split_option,
+)
 from .registry import register
 
 COLUMNS = [
@@ -40,8 +48,6 @@ COLUMNS = [
     "valence",
     "arousal",
 ]
-LISTS = {"training.csv": "train", "validation.csv": "validation"}
-SETS = {"train_set": "train", "val_set": "validation"}
 
 
 def _affect(value: float) -> float | None:
@@ -58,14 +64,16 @@ def _landmarks(text: str) -> list[float] | None:
     return points
 
 
-@register("affectnet_csv")
+@register(AffectnetCsvOptions)
 def read_affectnet_csv(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: AffectnetCsvOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    images = option_path(root, options, "images", "Manually_Annotated_Images", dirs=True)
-    lists = options.get("lists", LISTS)
-    folder = option_path(root, options, "lists_dir", "Manually_Annotated_file_lists", dirs=True)
+    images = option_path(root, options.images, "images", "Manually_Annotated_Images", dirs=True)
+    lists = options.lists
+    folder = option_path(
+        root, options.lists_dir, "lists_dir", "Manually_Annotated_file_lists", dirs=True
+    )
     for name, split in lists.items():
         path = folder / name
         if not path.is_file():
@@ -100,14 +108,11 @@ def _read_list(
             except ValueError as exc:
                 yield Drop(ds, "bad number", where, str(exc))
                 continue
-            image = label_path(images, rel_path)
-            if isinstance(image, str):
-                yield Drop(ds, "unsafe path", where, image)
+            found = labelled_image(ds, images, rel_path, where, root)
+            if isinstance(found, Drop):
+                yield found
                 continue
-            key = rel(image, root)
-            if not image.is_file():
-                yield Drop(ds, "missing image", where, key)
-                continue
+            image, key = found
             yield Sample(
                 ds,
                 key,
@@ -152,12 +157,12 @@ def _code(text: str) -> str:
     return str(int(f)) if f.is_integer() else text
 
 
-@register("affectnet_npy")
+@register(AffectnetNpyOptions)
 def read_affectnet_npy(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: AffectnetNpyOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    sets = options.get("sets", SETS)
+    sets = options.sets
     found = [(root / name, split_option(s, f"{ds} sets.{name}")) for name, s in sets.items()]
     if not any(p.is_dir() for p, _ in found):
         raise ReaderError(

@@ -20,12 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import CelebaCsvOptions, CelebaOptions
 from ..sample import Drop, FileImage, Note, Sample
-from ._common import csv_rows, find_one, label_path, log, open_csv, option_path, rel, text_lines
+from ._common import (
+    csv_rows,
+    find_one,
+    labelled_image,
+    log,
+    open_csv,
+    option_path,
+    text_lines,
+)
 from .registry import register
 
 Row = tuple[str, list[str], str]  # image name, values, where
@@ -130,10 +138,10 @@ def _csv_rows(path: Path) -> Iterator[Row]:
                 yield row[0].strip(), [v.strip() for v in row[1:]], where
 
 
-def _images_dir(root: Path, options: dict[str, Any]) -> Path:
+def _images_dir(root: Path, options: CelebaOptions | CelebaCsvOptions) -> Path:
     """The folder that really holds the jpgs (Kaggle nests img_align_celeba twice)."""
-    if options.get("images"):
-        return option_path(root, options, "images", "", dirs=True)
+    if options.images:
+        return option_path(root, options.images, "images", "", dirs=True)
     top = find_one(root, "img_align_celeba", dirs=True, required=False)
     if top is None:
         raise ReaderError(
@@ -191,16 +199,14 @@ def _assemble(
                     ds, "malformed row", lm[1], f"expected 10 landmark values, got {len(points)}"
                 )
                 continue
-        path = label_path(images, name)
-        if isinstance(path, str):
-            yield Drop(ds, "unsafe path", where, path)
+        found = labelled_image(ds, images, name, where, root)
+        if isinstance(found, Drop):
+            yield found
             continue
-        if not path.is_file():
-            yield Drop(ds, "missing image", where, rel(path, root))
-            continue
+        path, key = found
         yield Sample(
             ds,
-            rel(path, root),
+            key,
             FileImage(path),
             {"smile": values[smiling]},
             split=split,
@@ -210,10 +216,10 @@ def _assemble(
         )
 
 
-def _partition(root: Path, options: dict[str, Any], default: str, attr: Path) -> Path:
+def _partition(root: Path, options: CelebaOptions | CelebaCsvOptions, attr: Path) -> Path:
     """The partition file, required: without it every row would lose CelebA's
     official train/valid/test split, and the build would silently make its own."""
-    name = options.get("partition", default)
+    name = options.partition
     found = find_one(root, name, required=False)
     if found is None:
         raise ReaderError(
@@ -225,18 +231,16 @@ def _partition(root: Path, options: dict[str, Any], default: str, attr: Path) ->
     return found
 
 
-@register("celeba")
+@register(CelebaOptions)
 def read_celeba(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: CelebaOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    attr = option_path(root, options, "attributes", "list_attr_celeba.txt")
+    attr = option_path(root, options.attributes, "attributes", "list_attr_celeba.txt")
     count, names = _txt_header(attr)
-    part = _partition(root, options, "list_eval_partition.txt", attr)
-    ident = find_one(root, options.get("identity", "identity_CelebA.txt"), required=False)
-    lmk = find_one(
-        root, options.get("landmarks", "list_landmarks_align_celeba.txt"), required=False
-    )
+    part = _partition(root, options, attr)
+    ident = find_one(root, options.identity, required=False)
+    lmk = find_one(root, options.landmarks, required=False)
     yield from _gaps(ds, ident, lmk)
     rows = 0
 
@@ -261,17 +265,15 @@ def read_celeba(
         log.warning("%s: %s declares %d images but has %d rows", ds, attr.name, count, rows)
 
 
-@register("celeba_csv")
+@register(CelebaCsvOptions)
 def read_celeba_csv(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: CelebaCsvOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    attr = option_path(root, options, "attributes", "list_attr_celeba.csv")
+    attr = option_path(root, options.attributes, "attributes", "list_attr_celeba.csv")
     names, attrs = _csv_header(attr), _csv_rows(attr)
-    part = _partition(root, options, "list_eval_partition.csv", attr)
-    lmk = find_one(
-        root, options.get("landmarks", "list_landmarks_align_celeba.csv"), required=False
-    )
+    part = _partition(root, options, attr)
+    lmk = find_one(root, options.landmarks, required=False)
     yield from _gaps(ds, None, lmk)
     yield from _assemble(
         ds,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import Manifest, Source
+from ..reader_options import CkplusOptions
 from ..sample import Drop, FileImage, Note, Sample
 from ._common import find_one, floats, is_image, rel, text_lines
 from .registry import register
@@ -54,19 +55,19 @@ def _sequences(images: Path) -> Iterator[tuple[str, Path]]:
             yield subject.name, seq
 
 
-@register("ckplus")
+@register(CkplusOptions)
 def read_ckplus(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: CkplusOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
     images = (
-        find_one(root, options["images"], dirs=True)
-        if options.get("images")
+        find_one(root, options.images, dirs=True)
+        if options.images
         else find_one(root, "cohn-kanade-images", dirs=True, required=False)
         or find_one(root, "extended-cohn-kanade-images", dirs=True)
     )
-    emotions = find_one(root, options.get("emotions", "Emotion"), dirs=True)
-    marks = find_one(root, options.get("landmarks", "Landmarks"), dirs=True, required=False)
+    emotions = find_one(root, options.emotions, dirs=True)
+    marks = find_one(root, options.landmarks, dirs=True, required=False)
     assert images is not None and emotions is not None
     if marks is None:
         yield Note(
@@ -75,8 +76,8 @@ def read_ckplus(
             "no Landmarks/ (Landmarks.zip) in this delivery: faces are found by the detector "
             "instead of aligned by the 68 AAM landmarks",
         )
-    neutral = bool(options.get("first_frame_neutral", False))
-    peaks = int(options.get("peak_frames", 1))
+    neutral = options.first_frame_neutral
+    peaks = options.peak_frames
     for subject, seq in _sequences(images):
         frames = sorted(p for p in seq.iterdir() if is_image(p))
         if not frames:

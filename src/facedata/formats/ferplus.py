@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import FERPLUS_FOLDERS, FerplusOptions
 from ..sample import Drop, FileImage, PixelImage, Sample, parse_pixels
 from ._common import csv_rows, find_one, label_path, open_csv, rel
 from .registry import register
@@ -53,7 +53,7 @@ VOTE_NAMES = (
     "unknown",
     "NF",
 )
-FOLDERS = {"FER2013Train": "train", "FER2013Valid": "validation", "FER2013Test": "test"}
+FOLDERS = FERPLUS_FOLDERS
 
 
 def majority(votes: list[float]) -> str | None:
@@ -75,10 +75,10 @@ USAGE_FOLDERS = {
 }
 
 
-def _folders(options: dict[str, Any]) -> list[str]:
-    if options.get("labels_csv"):
-        return [str(options["labels_csv"])]
-    return [f"{name}/label.csv" for name in options.get("folders", FOLDERS)][:1]
+def _folders(options: FerplusOptions) -> list[str]:
+    if options.labels_csv:
+        return [options.labels_csv]
+    return [f"{name}/label.csv" for name in options.folders][:1]
 
 
 def _count_rows(path: Path) -> int:
@@ -104,11 +104,13 @@ def _votes(ds: str, row: list[str], where: str) -> list[float] | Drop:
     return votes
 
 
-def _read_labels_csv(ds: str, root: Path, options: dict[str, Any]) -> Iterator[Sample | Drop]:
+def _read_labels_csv(
+    ds: str, root: Path, labels_csv: str, options: FerplusOptions
+) -> Iterator[Sample | Drop]:
     """fer2013new.csv paired row by row with fer2013.csv (generate_training_data.py)."""
-    votes_path = find_one(root, str(options["labels_csv"]))
+    votes_path = find_one(root, labels_csv)
     assert votes_path is not None
-    pixels_name = str(options.get("pixels_csv", "fer2013.csv"))
+    pixels_name = options.pixels_csv
     pixels_path = find_one(root, pixels_name, required=False)
     if pixels_path is None:
         raise ReaderError(
@@ -126,7 +128,7 @@ def _read_labels_csv(ds: str, root: Path, options: dict[str, Any]) -> Iterator[S
             "expected), not train.csv, test.csv or another release",
         )
     size = 48
-    deferred = bool(options.get("defer_pixels"))
+    deferred = options.defer_pixels
     with open_csv(votes_path) as vfh, open_csv(pixels_path) as pfh:
         votes_rows, pixel_rows = csv_rows(vfh), csv_rows(pfh)
         vhead = [h.strip().lower() for h in next(votes_rows, [])]
@@ -190,15 +192,15 @@ def _read_labels_csv(ds: str, root: Path, options: dict[str, Any]) -> Iterator[S
             )
 
 
-@register("ferplus", markers=_folders)
+@register(FerplusOptions, markers=_folders)
 def read_ferplus(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: FerplusOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    if options.get("labels_csv"):
-        yield from _read_labels_csv(ds, root, options)
+    if options.labels_csv:
+        yield from _read_labels_csv(ds, root, options.labels_csv, options)
         return
-    folders: dict[str, str] = dict(options.get("folders", FOLDERS))
+    folders = options.folders
     present = [(root / name, split) for name, split in folders.items() if (root / name).is_dir()]
     if not present:
         raise ReaderError(

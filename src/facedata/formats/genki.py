@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import GenkiOptions
 from ..sample import Drop, FileImage, Note, Sample
-from ._common import find_one, floats, is_image, label_path, rel, text_lines
+from ._common import find_one, floats, is_image, labelled_image, rel, text_lines
 from .registry import register
 
 SMILE_DIRS = ("smile", "smiles")
@@ -114,22 +114,19 @@ def _read_release(ds: str, labels: Path) -> Iterator[Sample | Drop | Note]:
             yield parsed
             continue
         smile, pose = parsed
-        path = label_path(images, name)
-        if isinstance(path, str):
-            yield Drop(ds, "unsafe path", where, path)
+        found = labelled_image(ds, images, name, where, base)
+        if isinstance(found, Drop):
+            yield found
             continue
-        key = rel(path, base)
-        if not path.is_file():
-            yield Drop(ds, "missing image", where, key)
-            continue
+        path, key = found
         yield Sample(ds, key, FileImage(path), {"smile": smile}, pose=pose, where=where)
 
 
-@register("genki")
+@register(GenkiOptions)
 def read_genki(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: GenkiOptions
 ) -> Iterator[Sample | Drop | Note]:
-    labels = root / options.get("labels", "labels.txt")
+    labels = root / options.labels
     if not labels.is_file():
         found = find_one(root, "labels.txt", required=False)
         release = find_one(root, RELEASE_LABELS, required=False) if found is None else None
@@ -148,8 +145,8 @@ def read_genki(
             )
         labels = found
     base = labels.parent  # keys are relative to it, however deep the delivery put it
-    images = base / options.get("images", "files")
-    pattern = options.get("pattern", "file{n:04d}.jpg")
+    images = base / options.images
+    pattern = options.pattern
     ds = manifest.id
     last = 0
     # one cheap pass over a small file, so a build's ETA knows the real count at once

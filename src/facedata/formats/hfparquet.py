@@ -38,6 +38,7 @@ from typing import Any
 from .. import jsontext
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import HfparquetOptions
 from ..sample import BytesImage, Drop, FileImage, Note, Sample
 from ._common import label_path, normalise_split, rel
 from .registry import register
@@ -203,19 +204,15 @@ def _batches(pf: Any, columns: list[str]) -> Iterator[Any]:
         )
 
 
-def _markers(options: dict[str, Any]) -> list[str]:
-    return []
-
-
-@register("hfparquet", markers=_markers)
+@register(HfparquetOptions)
 def read_hfparquet(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: HfparquetOptions
 ) -> Iterator[Sample | Drop | Note]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     ds = manifest.id
-    config = options.get("config")
+    config = options.config
     files = parquet_files(root, config)
     if not files:
         raise ReaderError(
@@ -223,17 +220,17 @@ def read_hfparquet(
             hint="pass the snapshot of the Hugging Face repository (the folder holding "
             "data/*.parquet), or its parquet files",
         )
-    image_col = str(options.get("image", "image"))
-    heads: dict[str, str] = dict(options.get("labels") or {})
+    image_col = options.image
+    heads = dict(options.labels or {})
     if not heads:
         raise ReaderError(
             f"{ds}: format.options.labels names no label column",
             hint="e.g. labels: {expression: label}",
         )
-    subject_col = options.get("subject")
-    manifest_names: dict[str, list[str]] = dict(options.get("names") or {})
+    subject_col = options.subject
+    manifest_names: dict[str, list[Any]] = dict(options.names or {})
     card = card_names(root, config)
-    words = {str(k): str(v) for k, v in (options.get("splits") or {}).items()}
+    words = {str(k): str(v) for k, v in (options.splits or {}).items()}
     columns = [image_col, *heads.values()] + ([subject_col] if subject_col else [])
     total = 0
     parsed: list[tuple[Path, Any]] = []

@@ -23,10 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import ImageFolderOptions
 from ..sample import Drop, FileImage, Sample
 from ._common import IMAGE_EXTENSIONS, is_image, normalise_split, rel, split_option
 from .registry import register
@@ -44,10 +44,9 @@ def _class_dirs(folder: Path) -> list[Path]:
     )
 
 
-def _split_folders(options: dict[str, Any]) -> list[str]:
+def _split_folders(options: ImageFolderOptions) -> list[str]:
     """The split folders tell this tree apart from a wrapper around it (`archive (3)/`)."""
-    splits = options.get("splits")
-    return list(splits) if isinstance(splits, dict) else []
+    return list(options.splits or {})
 
 
 def _subject_pattern(ds: str, value: object) -> re.Pattern[str] | None:
@@ -65,18 +64,17 @@ def _subject_pattern(ds: str, value: object) -> re.Pattern[str] | None:
     return pattern
 
 
-@register("imagefolder", markers=_split_folders)
+@register(ImageFolderOptions, markers=_split_folders)
 def read_imagefolder(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: ImageFolderOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    head = options.get("head", "expression")
-    if head not in ("smile", "expression"):
-        raise ReaderError(f"{ds}: format.options.head must be smile or expression, got {head!r}")
-    extensions = frozenset(e.lower() for e in options.get("extensions", IMAGE_EXTENSIONS))
-    unlabeled = set(options.get("unlabeled", []))
-    subject = _subject_pattern(ds, options.get("subject"))
-    splits: dict[str, str] | None = options.get("splits")
+    head = options.head
+    chosen = IMAGE_EXTENSIONS if options.extensions is None else options.extensions
+    extensions = frozenset(e.lower() for e in chosen)
+    unlabeled = set(options.unlabeled)
+    subject = _subject_pattern(ds, options.subject)
+    splits = options.splits
     if splits:
         tops = [
             (root / folder, split_option(s, f"{ds} splits.{folder}"))

@@ -14,20 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import LfwcropOptions
 from ..sample import Drop, FileImage, Sample
-from ._common import find_one, label_path, option_path, rel, text_lines
+from ._common import find_one, labelled_image, option_path, text_lines
 from .registry import register
 
 LISTS = ("SMILE_list.txt", "NON-SMILE_list.txt")
 
 
-def _faces_dir(root: Path, options: dict[str, Any]) -> Path:
-    if options.get("faces"):
-        return option_path(root, options, "faces", "faces", dirs=True)
+def _faces_dir(root: Path, options: LfwcropOptions) -> Path:
+    if options.faces:
+        return option_path(root, options.faces, "faces", "faces", dirs=True)
     for variant in ("lfwcrop_color", "lfwcrop_grey"):
         top = find_one(root, variant, dirs=True, required=False)
         if top is not None and (top / "faces").is_dir():
@@ -43,14 +43,15 @@ def _subject(stem: str) -> str:
     return name if number.isdigit() and name else stem
 
 
-@register("lfwcrop_lists")
+@register(LfwcropOptions)
 def read_lfwcrop_lists(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: LfwcropOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
     faces = _faces_dir(root, options)
-    ext = options.get("extension", ".ppm")
-    lists = [option_path(root, options, f"list_{i}", name) for i, name in enumerate(LISTS)]
+    ext = options.extension
+    chosen = (options.list_0, options.list_1)
+    lists = [option_path(root, chosen[i], f"list_{i}", name) for i, name in enumerate(LISTS)]
     seen: dict[str, str] = {}  # image name -> list code, to catch a name in both lists
     conflicts = set()
     entries: list[tuple[str, str, str]] = []
@@ -76,14 +77,11 @@ def read_lfwcrop_lists(
             yield Drop(ds, "conflicting duplicate", where, f"{name} is in both lists")
             continue
         stem = name[: -len(".jpg")]
-        image = label_path(faces, f"{stem}{ext}")
-        if isinstance(image, str):
-            yield Drop(ds, "unsafe path", where, image)
+        found = labelled_image(ds, faces, f"{stem}{ext}", where, root)
+        if isinstance(found, Drop):
+            yield found
             continue
-        key = rel(image, root)
-        if not image.is_file():
-            yield Drop(ds, "missing image", where, key)
-            continue
+        image, key = found
         yield Sample(
             ds, key, FileImage(image), {"smile": code}, subject_id=_subject(stem), where=where
         )

@@ -29,7 +29,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,15 @@ from ..corpus import file_sha256
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
 from ..paths import home
+from ..reader_options import LocalOptions, validated
 from ..sample import Drop, FileImage, Sample
 from ..video import frames_at, sample_times
+from ..vocabulary import HEADS
 from ..withdrawals import MULTI
 from ._common import label_path, open_csv
+from .registry import register
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
-HEADS = ("smile", "expression")
 JPEG_QUALITY = 95
 EXTRACTION = f"jpeg-q{JPEG_QUALITY}"  # part of every cache key: new settings, new frames
 
@@ -70,14 +72,14 @@ def _float(value: str, what: str) -> float:
 Row = tuple[str, float, float, dict[str, str], str]  # file, start, end, codes, subject
 
 
+@register(LocalOptions)
 def read_local(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: LocalOptions
 ) -> Iterator[Sample | Drop]:
-    fps = float(options.get("fps", 2.0))
-    cap = options.get("max_frames_per_range", 50)
-    admit = options.get("admit")
-    admit = admit if callable(admit) else None
-    ann_path = root / options.get("annotations", "annotations.csv")
+    fps = options.fps
+    cap = options.max_frames_per_range
+    admit = options.admit
+    ann_path = root / options.annotations
     if not ann_path.is_file():
         raise ReaderError(
             f"{manifest.id}: annotation file {ann_path} not found",
@@ -277,13 +279,17 @@ def recording_sha256(path: Path) -> str:
     return _DIGESTS[key]
 
 
-def recordings_of(root: Path, options: dict[str, Any], subject: str | None = None) -> set[str]:
+def recordings_of(
+    root: Path, options: Mapping[str, Any] | LocalOptions, subject: str | None = None
+) -> set[str]:
     """sha256 of the media files the annotations name (only `subject`'s, if given).
 
     What identifies "the same recordings" across copies: their bytes, not their names.
     Unreadable or unsafe rows are skipped here; the reader counts them as drops.
     """
-    ann_path = Path(root) / options.get("annotations", "annotations.csv")
+    if not isinstance(options, LocalOptions):
+        options = validated(LocalOptions, options)
+    ann_path = Path(root) / options.annotations
     if not ann_path.is_file():
         return set()
     found: set[str] = set()

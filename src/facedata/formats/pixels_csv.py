@@ -23,10 +23,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import PixelsCsvOptions
 from ..sample import Drop, PixelImage, Sample, parse_pixels
 from ._common import csv_rows, find_one, normalise_split, open_csv, split_option
 from .registry import register
@@ -34,10 +34,7 @@ from .registry import register
 csv.field_size_limit(1 << 24)
 
 
-def _csv_file(root: Path, options: dict[str, Any], ds: str) -> Path:
-    name = options.get("file")
-    if not name:
-        raise ReaderError(f"{ds}: pixels_csv needs format.options.file (e.g. fer2013.csv)")
+def _csv_file(root: Path, name: str, ds: str) -> Path:
     direct = root / name
     if direct.is_file():
         return direct
@@ -51,32 +48,33 @@ def _csv_file(root: Path, options: dict[str, Any], ds: str) -> Path:
     return found
 
 
-@register("pixels_csv")
+@register(PixelsCsvOptions)
 def read_pixels_csv(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: PixelsCsvOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    names = options.get("files") or [options.get("file")]
-    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+    names = options.files or [options.file]
+    if not all(names):
         raise ReaderError(
             f"{ds}: pixels_csv needs format.options.file (e.g. fer2013.csv) or files (a list)"
         )
     for name in names:
-        yield from _read_one(ds, _csv_file(root, {**options, "file": name}, ds), options)
+        assert name is not None
+        yield from _read_one(ds, _csv_file(root, name, ds), options)
 
 
-def _read_one(ds: str, path: Path, options: dict[str, Any]) -> Iterator[Sample | Drop]:
-    size = int(options.get("size", 48))
-    deferred = bool(options.get("defer_pixels"))
-    mode = options.get("mode", "L")
+def _read_one(ds: str, path: Path, options: PixelsCsvOptions) -> Iterator[Sample | Drop]:
+    size = options.size
+    deferred = options.defer_pixels
+    mode = options.mode
     n = size * size * len(mode)
-    head = options.get("head", "expression")
-    default_split = options.get("split")
+    head = options.head
+    default_split: str | None = options.split
     if default_split:
         default_split = split_option(default_split, f"{ds} format.options.split")
     else:
         default_split = normalise_split(path.stem)
-    usage_map = {k: split_option(v, f"{ds} usage.{k}") for k, v in options.get("usage", {}).items()}
+    usage_map = {k: split_option(v, f"{ds} usage.{k}") for k, v in options.usage.items()}
     with open_csv(path) as fh:
         reader = csv_rows(fh)
         header = [h.strip() for h in next(reader, [])]

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import RafdbOptions
 from ..sample import Drop, FileImage, Note, Sample
 from ._common import find_one, floats, label_path, rel, text_lines
 from .registry import register
@@ -60,15 +61,13 @@ def _bbox(path: Path) -> list[float]:
 SIGNATURE = ["EmoLabel/list_patition_label.txt"]
 
 
-@register("rafdb", signature=SIGNATURE)
+@register(RafdbOptions, signature=SIGNATURE)
 def read_rafdb(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: RafdbOptions
 ) -> Iterator[Sample | Drop | Note]:
     ds = manifest.id
     labels = _label_file(root)
-    variant = options.get("images", "original")
-    if variant not in ("original", "aligned"):
-        raise ReaderError(f"{ds}: format.options.images must be original or aligned")
+    variant = options.images
     images = find_one(root, variant, dirs=True, required=variant == "aligned")
     if images is None:  # aligned-only copies (raf-basic/ in research code): read those
         images = find_one(root, "aligned", dirs=True, required=False)

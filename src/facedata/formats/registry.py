@@ -2,7 +2,8 @@
 
 A manifest names its reader by string (`format.reader: genki`), so readers register
 under those names and the build never imports a layout module directly. Adding a
-layout is one module plus one decorator.
+layout is its options model in reader_options.py (which names the reader) and one
+module here whose reader function carries `@register(ThatModel)`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import csv
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +20,35 @@ from .. import confine
 from ..delivery import completeness, describe_sets
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import MODELS, Admit, OptionsT, ReaderOptions, validated
 from ..sample import Drop, FileImage, Note, Sample
 
-Reader = Callable[[Manifest, Source, Path, dict[str, Any]], Iterator[Sample | Drop | Note]]
+Reader = Callable[[Manifest, Source, Path, Any], Iterator[Sample | Drop | Note]]
 # Paths (relative to the reader's root) that tell its tree apart from a wrapper around
 # it, derived from the format options: imagefolder's split folders, for instance.
-Markers = Callable[[dict[str, Any]], list[str]]
+Markers = Callable[[Any], list[str]]
 
-READERS: dict[str, Reader] = {}
-MARKERS: dict[str, Markers] = {}
+
+@dataclass(frozen=True)
+class ReaderEntry:
+    """A registered reader: the function, the options model it receives, and the
+    paths that recognise its tree (`markers`, from the options; `signature`, fixed)."""
+
+    name: str
+    read: Reader
+    options: type[ReaderOptions]
+    markers: Markers | None = None
+    signature: tuple[str, ...] = ()
+
+    def options_of(self, options: Mapping[str, Any] | ReaderOptions, dataset: str = "") -> Any:
+        """The validated model for raw options (a ReaderError names what is wrong)."""
+        if isinstance(options, self.options):
+            return options
+        raw = options.model_dump() if isinstance(options, ReaderOptions) else options
+        return validated(self.options, raw, dataset)
+
+
+READERS: dict[str, ReaderEntry] = {}
 SIGNATURES: dict[str, list[str]] = {}
 
 _IGNORED = {"__MACOSX", ".DS_Store"}
@@ -34,20 +56,28 @@ _WRAPPER_DEPTH = 3
 
 
 def register(
-    name: str, markers: Markers | None = None, signature: list[str] | None = None
-) -> Callable[[Reader], Reader]:
+    options: type[OptionsT],
+    markers: Callable[[OptionsT], list[str]] | None = None,
+    signature: list[str] | None = None,
+) -> Callable[[Callable[[Manifest, Source, Path, OptionsT], Iterator[Any]]], Any]:
     """Make a reader reachable from manifests as `format.reader: <name>`.
 
-    `signature`: paths that identify the reader's folder whatever it is called, so a
-    refusal can name a copy saved under another name (used only to explain).
+    The name is the one its options model declares (`reader="genki"`); the reader is
+    called with that model, validated, never with a raw dict. `markers` derive from
+    the same model. `signature`: paths that identify the reader's folder whatever it
+    is called, so a refusal can name a copy saved under another name (used only to
+    explain).
     """
+    name = options.reader
+    if MODELS.get(name) is not options:
+        raise ValueError(
+            f"{options.__name__} names no reader (class ...(ReaderOptions, reader=..))"
+        )
 
-    def deco(fn: Reader) -> Reader:
-        if name in READERS and READERS[name] is not fn:
+    def deco(fn: Callable[[Manifest, Source, Path, OptionsT], Iterator[Any]]) -> Any:
+        if name in READERS and READERS[name].read is not fn:
             raise ValueError(f"reader {name!r} registered twice")
-        READERS[name] = fn
-        if markers is not None:
-            MARKERS[name] = markers
+        READERS[name] = ReaderEntry(name, fn, options, markers, tuple(signature or ()))
         if signature is not None:
             SIGNATURES[name] = list(signature)
         return fn
@@ -55,12 +85,14 @@ def register(
     return deco
 
 
-def markers_for(reader: str, options: dict[str, Any]) -> list[str]:
-    fn = MARKERS.get(reader)
-    return list(fn(options)) if fn else []
+def markers_for(reader: str, options: Mapping[str, Any] | ReaderOptions) -> list[str]:
+    entry = READERS.get(reader)
+    if entry is None or entry.markers is None:
+        return []
+    return list(entry.markers(entry.options_of(options)))
 
 
-def get_reader(name: str) -> Reader:
+def get_reader(name: str) -> ReaderEntry:
     try:
         return READERS[name]
     except KeyError:
@@ -239,7 +271,7 @@ def read_source(
     manifest: Manifest,
     source: Source,
     root: Path,
-    admit: Callable[[str | None], tuple[bool, str]] | None = None,
+    admit: Admit | None = None,
     defer_pixels: bool = False,
 ) -> Iterator[Sample | Drop | Note]:
     """Stream one source's samples, drops and notes, whatever its native layout.
@@ -250,17 +282,22 @@ def read_source(
     a build's workers to parse (and drop as "bad pixels" there).
     """
     fmt = manifest.format_for(source)
-    reader = get_reader(fmt.reader)
-    options, file_set = source_options(manifest, source, Path(root))
+    entry = get_reader(fmt.reader)
+    raw, file_set = source_options(manifest, source, Path(root))
+    options = entry.options_of(raw, manifest.id)
+    run: dict[str, Any] = {}
     if admit is not None:
-        options["admit"] = admit
+        run["admit"] = admit
     if defer_pixels:
-        options["defer_pixels"] = True
+        run["defer_pixels"] = True
+    if run:
+        options = options.model_copy(update=run)
     if file_set:
         yield Note(manifest.id, "file_set", file_set)
-    base = resolve_root(Path(root), fmt.root, manifest.id, markers_for(fmt.reader, options))
-    stream = reader(manifest, source, base, options)
-    if source.kind == "local":  # own recordings: read where the manifest's author put them
+    markers = list(entry.markers(options)) if entry.markers else []
+    base = resolve_root(Path(root), fmt.root, manifest.id, markers)
+    stream = entry.read(manifest, source, base, options)
+    if source.is_own_data:  # own recordings: read where the manifest's author put them
         yield from stream
         return
     yield from confined(manifest.id, Path(root), stream)

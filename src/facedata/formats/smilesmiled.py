@@ -14,27 +14,25 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import SmilesmiledOptions
 from ..sample import Drop, FileImage, Sample
 from ._common import is_image, rel
 from .registry import register
-
-CLASS_DIRS = ("positives/positives7", "negatives/negatives7")
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@register("smilesmiled")
+@register(SmilesmiledOptions)
 def read_smilesmiled(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: SmilesmiledOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    class_dirs = options.get("classes", list(CLASS_DIRS))
+    class_dirs = options.classes
     files: list[tuple[str, Path]] = []
     for sub in class_dirs:
         folder = root / sub

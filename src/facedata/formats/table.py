@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import TableOptions
 from ..sample import Drop, FileImage, Sample
 from ._common import csv_rows, normalise_split, open_csv, option_path, rel, split_option, text_lines
 from .registry import register
@@ -33,12 +34,9 @@ from .registry import register
 _DEFAULT_COLUMNS = {"path": "path", "label": "label"}
 
 
-def _delimiter(path: Path, options: dict[str, Any]) -> str:
-    value = options.get("delimiter")
-    if value is not None:
-        if value not in (",", "\t", ";", " ", "|"):
-            raise ReaderError(f"format.options.delimiter {value!r} is not one of , \\t ; | ' '")
-        return value
+def _delimiter(path: Path, options: TableOptions) -> str:
+    if options.delimiter is not None:
+        return options.delimiter
     suffix = path.suffix.lower()
     return "\t" if suffix == ".tsv" else " " if suffix == ".txt" else ","
 
@@ -77,31 +75,28 @@ def _column_index(name: str, value: Any, header: list[str] | None, where: str) -
     return lowered.index(str(value).lower())
 
 
-@register("table")
+@register(TableOptions)
 def read_table(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: TableOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    if not options.get("file"):
+    if not options.file:
         raise ReaderError(f"{ds}: the table reader needs format.options.file (e.g. labels.csv)")
-    table = option_path(root, {"file": options["file"]}, "file", str(options["file"]))
-    head = options.get("head", "expression")
-    if head not in ("smile", "expression"):
-        raise ReaderError(f"{ds}: format.options.head must be smile or expression, got {head!r}")
+    table = option_path(root, options.file, "file", options.file)
+    head = options.head
     images = (
-        option_path(root, options, "images", "", dirs=True)
-        if options.get("images")
+        option_path(root, options.images, "images", "", dirs=True)
+        if options.images
         else table.parent
     )
     split_map = {
-        str(k): split_option(str(v), f"{ds} splits.{k}")
-        for k, v in (options.get("splits") or {}).items()
+        str(k): split_option(str(v), f"{ds} splits.{k}") for k, v in (options.splits or {}).items()
     }
-    has_header = bool(options.get("header", True))
+    has_header = options.header
     columns = (
-        {**_DEFAULT_COLUMNS, **(options.get("columns") or {})}
+        {**_DEFAULT_COLUMNS, **(options.columns or {})}
         if has_header
-        else dict(options.get("columns") or {})
+        else dict(options.columns or {})
     )
     rows = _rows(table, _delimiter(table, options))
     header = None

@@ -12,15 +12,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import TrainingDataProOptions
 from ..sample import Drop, FileImage, Sample
 from ._common import is_image, open_csv, rel
 from .registry import register
-
-EMOTIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sad", "surprised")
 
 
 def _people(root: Path) -> dict[str, dict[str, str]]:
@@ -41,12 +39,12 @@ def _people(root: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-@register("trainingdatapro")
+@register(TrainingDataProOptions)
 def read_trainingdatapro(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: TrainingDataProOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    emotions = set(options.get("emotions", EMOTIONS))
+    emotions = set(options.emotions)
     folders = sorted(
         {
             p.parent

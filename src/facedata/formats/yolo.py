@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import ReaderError
 from ..manifest import Manifest, Source
+from ..reader_options import YoloOptions
 from ..sample import Drop, FileImage, Sample
 from ._common import find_one, is_image, rel, split_option, text_lines
 from .registry import register
@@ -57,22 +57,22 @@ def class_names(path: Path, ds: str) -> list[str]:
     return [n.strip() for n in names]
 
 
-def _markers(options: dict[str, Any]) -> list[str]:
-    return [str(options.get("names_file", "data.yaml"))]
+def _markers(options: YoloOptions) -> list[str]:
+    return [options.names_file]
 
 
-@register("yolo", markers=_markers)
+@register(YoloOptions, markers=_markers)
 def read_yolo(
-    manifest: Manifest, source: Source, root: Path, options: dict[str, Any]
+    manifest: Manifest, source: Source, root: Path, options: YoloOptions
 ) -> Iterator[Sample | Drop]:
     ds = manifest.id
-    head = str(options.get("head", "expression"))
-    names_file = find_one(root, str(options.get("names_file", "data.yaml")))
+    head = options.head
+    names_file = find_one(root, options.names_file)
     assert names_file is not None
     names = class_names(names_file, ds)
     splits = {
         str(k): split_option(str(v), f"{ds} splits.{k}")
-        for k, v in (options.get("splits") or SPLITS).items()
+        for k, v in (options.splits or SPLITS).items()
     }
     present = [(root / f, s) for f, s in splits.items() if (root / f / "images").is_dir()]
     if not present:

@@ -9,28 +9,21 @@ quoting and is made inert in markdown, never pasted raw.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..digest import file_sha256 as sha256_of
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 
 CARD = "README.md"
 MODEL_FILES = ("model.onnx", "model.pt")
 MAX_CARD = 16 << 20  # bytes; a card is a few KB plus the subject digests
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _md(text: Any) -> str:
@@ -130,7 +123,7 @@ def render(terms: dict[str, Any], metrics: dict[str, Any], files: dict[str, str]
         + ("" if "expression" in heads else " It has no expression head."),
         "",
     ]
-    for h in ("smile", "expression"):
+    for h in HEADS:
         if h in terms["eu_ai_act"]:
             lines += [f"- **{h}**: {terms['eu_ai_act'][h]}"]
     lines += [f"- {terms['eu_ai_act']['note']}", "", "## Inputs", ""]

@@ -38,9 +38,10 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..corpus import CorpusError, CorpusRecord, read_corpus
 from ..corpus.row import HEADS
+from ..vocabulary import SMILE_NAMES
 
 Transform = Callable[[Image.Image], torch.Tensor]
-LABEL_COLUMNS = ("smile", "expression")
+LABEL_COLUMNS = HEADS  # one column per head
 # the FER+ vote shares (a list of floats in taxonomy order, or null), under the names
 # a corpus may give them; absent from most corpora, and then simply not used
 SOFT_COLUMNS = ("expression_soft", "expression_votes")
@@ -127,7 +128,7 @@ class _Corpus:
         self.mode = self.record.image.mode if self.record.image else "RGB"
         self.transform = transform or to_tensor
         self.names = {
-            "smile": ["no_smile", "smile"],
+            "smile": list(SMILE_NAMES),
             "expression": self.record.expression_names(),
         }
 

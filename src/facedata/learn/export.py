@@ -24,7 +24,9 @@ from ..atomic import atomic_dir
 from ..errors import FacedataError
 from ..faces import retinaface
 from ..faces.align import template
+from ..vocabulary import HEADS, SMILE_NAMES
 from .notice import inert
+from .outdir import check_replaceable
 from .predict import Model, model_threshold
 from .stream import LiveSettings
 
@@ -44,15 +46,7 @@ class ExportError(FacedataError):
 
 
 def _check_out(out: Path) -> None:
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ExportError(f"--out {out} is a file", hint="pick a folder for the export")
-    if any(out.iterdir()) and not (out / SPEC).is_file():
-        raise ExportError(
-            f"--out {out} holds files but no {SPEC}: it is not a facedata export",
-            hint="pick a new or empty folder",
-        )
+    check_replaceable(out, SPEC, ExportError, holds="export", kind="export")
 
 
 def _detector(model: Model) -> tuple[bytes, dict[str, Any]]:
@@ -103,7 +97,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
         "classifier": {
             "file": CLASSIFIER,
             "input": "image: NCHW float32 in [0, 1], batch free",
-            "outputs": [OUTPUTS[h] for h in ("smile", "expression") if h in model.heads],
+            "outputs": [OUTPUTS[h] for h in HEADS if h in model.heads],
             "heads": model.heads,
         },
         "preprocessing": {
@@ -116,7 +110,7 @@ def spec(model: Model, settings: LiveSettings, detector: dict[str, Any]) -> dict
             "warp": "cv2.warpAffine INTER_LINEAR, BORDER_CONSTANT 0",
             "scale": "divide by 255",
         },
-        "labels": {"smile": ["no_smile", "smile"], "expression": model.names},
+        "labels": {"smile": list(SMILE_NAMES), "expression": model.names},
         "threshold": live["threshold"],
         "smoothing": live["smoothing"],
         "terms": terms if terms else UNKNOWN_TERMS,

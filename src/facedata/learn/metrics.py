@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..vocabulary import HEADS
+
 
 def threshold_text(threshold: float) -> str:
     """`0.80`, but `0.4935` where two decimals would round: a readout of 49.16% beside
@@ -78,7 +80,7 @@ def summary(history: list[dict[str, Any]]) -> dict[str, Any]:
     first, last = history[0], history[-1]
     return {
         head: {"first": first.get(f"train_{head}_loss"), "last": last.get(f"train_{head}_loss")}
-        for head in ("smile", "expression")
+        for head in HEADS
     }
 
 

@@ -10,11 +10,12 @@ expired.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 from ..withdrawals import read_ledger
 from .registry import entries_for, marks_in
 from .terms import expired, learnt_withdrawals
@@ -42,12 +43,8 @@ class Notice:
     marks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "banner": self.banner,
-            "statement": self.statement,
-            "warnings": self.warnings,
-            "marks": self.marks,
-        }
+        """Every field, in order, as plain JSON values (copies: the caller may edit them)."""
+        return asdict(self)
 
 
 def _mark_line(m: dict[str, Any]) -> str:
@@ -129,11 +126,11 @@ def _untrained_heads(folder: Path) -> list[str]:
             return []
         metrics = loads(path.read_bytes())
         trust = metrics.get("trust") or {}
-        heads = metrics.get("trained_heads") or ["smile", "expression"]
+        heads = metrics.get("trained_heads") or list(HEADS)
     except (OSError, ValueError, AttributeError, FacedataError):
         return []
     out = []
-    for head in ("smile", "expression"):
+    for head in HEADS:
         if not isinstance(heads, list) or head not in heads:
             continue
         verdict = trust.get(head) if isinstance(trust, dict) else None

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 from .metrics import threshold_text
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -74,7 +75,7 @@ class Model:
         self.mode = image["mode"]
         self.size = image["size"]
         self.detector = self.meta.get("detector") or None
-        self.heads = list(self.meta.get("heads") or ("smile", "expression"))
+        self.heads = list(self.meta.get("heads") or HEADS)
         from .notice import notice
 
         self.notice = notice(self.path, self.meta.get("terms"))

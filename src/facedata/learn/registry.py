@@ -19,6 +19,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from .. import jsontext
 from ..atomic import atomic_write_text
 from ..errors import FacedataError
 from ..paths import home
@@ -42,25 +43,27 @@ def _lock() -> FileLock:
 def read_models() -> list[dict[str, Any]]:
     """Every registered model, deleted ones included (see `exists`)."""
     path = registry_path()
-    if not path.is_file():
-        return []
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        models = raw["models"]
-        if not isinstance(models, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("path"), str) for m in models
-        ):
-            raise ValueError("`models` is not a list of model entries")
-        root = home_project(registry_path().parent)
-        for m in models:  # a copied or moved project folder: its own models
-            m["path"] = from_project(m["path"], m.get("in_project"), root)
-        return [_clean(m) for m in models]
-    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
-        raise FacedataError(
-            f"the model registry {path} is unreadable: {exc}",
-            hint="it lists the models `forget` must reach; restore it from a backup, or delete "
-            "it and retrain (each `facedata train` registers its model)",
-        ) from None
+    return jsontext.read_state(
+        path,
+        _models,
+        [],
+        unreadable=f"the model registry {path} is unreadable",
+        hint="it lists the models `forget` must reach; restore it from a backup, or delete "
+        "it and retrain (each `facedata train` registers its model)",
+    )
+
+
+def _models(raw: Any) -> list[dict[str, Any]]:
+    """The registry document's entries, each path resolved in this project."""
+    models = raw["models"]
+    if not isinstance(models, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("path"), str) for m in models
+    ):
+        raise ValueError("`models` is not a list of model entries")
+    root = home_project(registry_path().parent)
+    for m in models:  # a copied or moved project folder: its own models
+        m["path"] = from_project(m["path"], m.get("in_project"), root)
+    return [_clean(m) for m in models]
 
 
 def _clean(m: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from ..corpus import CorpusError, file_sha256
 from ..corpus.read import text_problem
 from ..corpus.record import CorpusRecord, read_corpus
 from ..errors import FacedataError
+from ..vocabulary import EU_AI_ACT_NOTE, HEAD_TERMS, HEADS, canonical_heads
 from ..withdrawals import Withdrawal, WithdrawalIndex, read_ledger, subjects_of
 
 TERMS_FORMAT = "facedata-model-terms/1"
@@ -37,33 +38,18 @@ TERMS_KEY = "terms"  # model.onnx metadata key facedata.terms, model.pt key term
 SPLITS_READ = ("train", "validation")
 
 # facts about the heads, with references; not legal advice
-EU_AI_ACT = {
-    "expression": (
-        "An expression head infers emotions from faces, which are biometric data: an "
-        "emotion recognition system under the EU AI Act (Regulation (EU) 2024/1689, "
-        "Art. 3(39)), high-risk under Annex III point 1(c), and prohibited in the "
-        "workplace and in education institutions (Art. 5(1)(f)) except for medical or "
-        "safety reasons."
-    ),
-    "smile": (
-        "A smile head detects a readily apparent expression. Recital 18 of the EU AI Act "
-        "excludes detecting such expressions (a smile) from emotion recognition unless "
-        "they are used to identify or infer emotions: reading a smile as happiness is "
-        "that inference."
-    ),
-    "note": "These are facts with references, not legal advice.",
-}
+EU_AI_ACT = {h.name: h.eu_ai_act for h in HEAD_TERMS.values()} | {"note": EU_AI_ACT_NOTE}
 
 
 def parse_heads(text: str) -> tuple[str, ...]:
     """`--heads smile,expression` or `--heads smile`; the smile head is always there."""
     heads = tuple(dict.fromkeys(h.strip() for h in text.split(",") if h.strip()))
-    if not heads or any(h not in ("smile", "expression") for h in heads) or "smile" not in heads:
+    if not heads or any(h not in HEADS for h in heads) or "smile" not in heads:
         raise FacedataError(
             f"--heads {text!r} is not a set of heads this model has",
             hint="pass --heads smile (no expression head) or --heads smile,expression",
         )
-    return ("smile", "expression") if "expression" in heads else ("smile",)
+    return canonical_heads(heads)
 
 
 class LineageError(FacedataError):
@@ -276,7 +262,7 @@ def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]
             continue
         m = catalog.get(dataset)
         for src in m.sources:
-            if src.kind == "local" and src.consent:
+            if src.is_own_data and src.consent:
                 out[dataset] = (m.resolve(src.consent), m.resolve(src.path or "."))
     return out
 
@@ -528,7 +514,7 @@ def model_terms(
         "trained": today.isoformat(timespec="seconds"),
         "facedata_version": __version__,
         "heads": list(heads),
-        "eu_ai_act": {h: EU_AI_ACT[h] for h in ("smile", "expression") if h in heads}
+        "eu_ai_act": {h: EU_AI_ACT[h] for h in canonical_heads(heads)}
         | {"note": EU_AI_ACT["note"]},
     }
 

@@ -32,11 +32,13 @@ from torch.utils.data import DataLoader, Subset
 
 from ..atomic import atomic_dir
 from ..errors import FacedataError
+from ..vocabulary import HEADS, SMILE_NAMES
 from ..withdrawals import Withdrawal
 from .card import write_card
 from .dataset import CorpusDataset, CorpusStream
 from .metrics import expression_metrics, smile_metrics, summary
 from .model import DualHeadNet, Probabilities, SmileProbability
+from .outdir import check_replaceable
 from .registry import mark_models
 from .registry import register as register_model
 from .terms import (
@@ -73,7 +75,7 @@ class TrainConfig:
     streaming: bool = False
     max_steps: int | None = None  # stop early (smoke runs); None: all epochs
     holdout: float = 0.1  # share of train subjects held out when validation is empty
-    heads: tuple[str, ...] = ("smile", "expression")  # ("smile",): no expression head at all
+    heads: tuple[str, ...] = HEADS  # ("smile",): no expression head at all
     arch: str = "light"  # see model.py: light (fast, the default) or plain
     patience: int | None = None  # stop after this many epochs without a better val loss
     soft_labels: bool = False  # expression loss against the corpus's vote shares
@@ -89,15 +91,9 @@ def _device(name: str) -> torch.device:
 
 def _check_out(out: Path) -> None:
     """Training replaces its folder whole: only ever a previous training's folder."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise TrainError(f"--out {out} is a file", hint="pick a folder for the model")
-    if any(out.iterdir()) and not (out / METRICS).is_file():
-        raise TrainError(
-            f"--out {out} holds files but no {METRICS}: it is not a facedata model folder",
-            hint="pick a new or empty folder (e.g. output/models/NAME)",
-        )
+    check_replaceable(
+        out, METRICS, TrainError, holds="model", kind="model folder", example="output/models/NAME"
+    )
 
 
 def _bucket(subject: str) -> float:
@@ -313,7 +309,7 @@ def train(
     stop.restore(model)
     after = evaluate(model, train_eval, device, w_smile, w_expr, names)
     final = evaluate(model, val_loader, device, w_smile, w_expr, names)
-    labels = {"smile": ["no_smile", "smile"], "expression": names}
+    labels = {"smile": list(SMILE_NAMES), "expression": names}
     image = {"mode": base.mode, "size": size, "channels": channels}
     metrics = {
         "corpus": {
@@ -345,7 +341,7 @@ def train(
     metrics["trust"] = trust_report(before, final, names)
     detector = (record.recipe or {}).get("detector")
     # a head without a single training label was never learnt: predict must not show it
-    trained = [h for h in ("smile", "expression") if before[f"{h}_loss"] is not None]
+    trained = [h for h in HEADS if before[f"{h}_loss"] is not None]
     metrics["trained_heads"] = trained
     if not trained:
         raise TrainError(
@@ -398,14 +394,11 @@ def _refuse_late_withdrawals(
 ) -> None:
     """A `forget` that ran while this model trained: the weights hold the person, so
     nothing is written."""
-    late = _late(corpus, terms, known)
-    if late:
-        ids = ", ".join(sorted({w.subject_id for w in late}))
-        raise LineageError(
-            f"subject(s) {ids} withdrew while this model trained on {corpus}: it learnt "
-            "from their rows, so it was not written",
-            hint=f"train again: {corpus} no longer holds them (`facedata forget` erased them)",
-        )
+    _raise_late(
+        _late(corpus, terms, known),
+        f"while this model trained on {corpus}: it learnt from their rows, so it was not written",
+        hint=f"train again: {corpus} no longer holds them (`facedata forget` erased them)",
+    )
 
 
 def _mark_late_withdrawals(
@@ -419,13 +412,19 @@ def _mark_late_withdrawals(
     late = _late(corpus, terms, known)
     for w in late:
         mark_models(w.subject_id, w.to_dict())
+    _raise_late(
+        late,
+        f"as this model was written to {out}: it is marked `retrain` (MARKS.json, "
+        "`facedata models`)",
+        hint=f"train again on {corpus}, which no longer holds them",
+    )
+
+
+def _raise_late(late: list[Withdrawal], when: str, hint: str) -> None:
+    """Name every subject who withdrew `when` in one LineageError; none withdrew, no error."""
     if late:
         ids = ", ".join(sorted({w.subject_id for w in late}))
-        raise LineageError(
-            f"subject(s) {ids} withdrew as this model was written to {out}: it is marked "
-            "`retrain` (MARKS.json, `facedata models`)",
-            hint=f"train again on {corpus}, which no longer holds them",
-        )
+        raise LineageError(f"subject(s) {ids} withdrew {when}", hint=hint)
 
 
 def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int) -> None:
@@ -434,7 +433,7 @@ def export_onnx(model: DualHeadNet, path: Path, meta: dict[str, Any], size: int)
 
     smile_only = model.expression is None
     wrapped = (SmileProbability(model) if smile_only else Probabilities(model)).eval()
-    outputs = ["smile"] if smile_only else ["smile", "expression"]
+    outputs = ["smile"] if smile_only else list(HEADS)
     dummy = torch.zeros(1, model.channels, size, size)
     buf = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript
@@ -472,7 +471,7 @@ def plot(metrics: dict[str, Any], path: Path) -> None:
     history = metrics["history"]
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for ax, head in zip(axes[:2], ("smile", "expression"), strict=True):
+    for ax, head in zip(axes[:2], HEADS, strict=True):
         ax.set_title(f"{head} loss (masked, class-weighted)")
         ax.set_xlabel("epoch")
         if head not in metrics.get("trained_heads", (head,)):

@@ -68,31 +68,40 @@ def trust_report(train: dict[str, Any], val: dict[str, Any], names: list[str]) -
     return {"smile": smile, "expression": expr}
 
 
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1%}"
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def _scored(head: str, scores: dict[str, Any]) -> str:
+    """Every head's line opens the same way: its rows, then balanced accuracy beside the
+    majority baseline's, the one score that a majority-class guess cannot inflate."""
+    base = scores["baseline"]["balanced_accuracy"]
+    return (
+        f"validation {head} ({scores['rows']} rows): balanced accuracy "
+        f"{_pct(scores['balanced_accuracy'])} (majority baseline {_pct(base)})"
+    )
+
+
 def headline(trust: dict[str, Any], heads: list[str]) -> list[str]:
     """The lines the console leads with: scores beside the baseline, then the verdict."""
-
-    def pct(v: float | None) -> str:
-        return "n/a" if v is None else f"{v:.1%}"
-
-    def num(v: float | None) -> str:
-        return "n/a" if v is None else f"{v:.3f}"
-
     lines = []
     if "smile" in heads:
         s, b = trust["smile"], trust["smile"]["baseline"]
         lines.append(
-            f"validation smile ({s['rows']} rows): balanced accuracy {pct(s['balanced_accuracy'])}"
-            f" (majority baseline {pct(b['balanced_accuracy'])}), F1 {num(s['f1'])} (baseline "
-            f"{num(b['f1'])}), ROC AUC {num(s['roc_auc'])}; "
+            _scored("smile", s)
+            + f", F1 {_num(s['f1'])} (baseline {_num(b['f1'])}), ROC AUC {_num(s['roc_auc'])}; "
             f"threshold {threshold_text(s['threshold'])} "
             + ("picked on validation" if s["picked_threshold"] is not None else "(default)")
         )
     if "expression" in heads:
         e, b = trust["expression"], trust["expression"]["baseline"]
         lines.append(
-            f"validation expression ({e['rows']} rows): balanced accuracy "
-            f"{pct(e['balanced_accuracy'])} (majority baseline {pct(b['balanced_accuracy'])}), "
-            f"accuracy {pct(e['accuracy'])} (baseline {pct(b['accuracy'])})"
+            _scored("expression", e)
+            + f", accuracy {_pct(e['accuracy'])} (baseline {_pct(b['accuracy'])})"
         )
     for head in heads:
         verdict = trust[head]

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 from .card import read_card, sha256_of
 
 MAX_SIZE = 1024  # pixels per side; facedata's corpora are 32-512
 MAX_LABELS = 256
 MAX_DEPTH = 64  # nested messages; real models nest a handful deep
 MODES = ("RGB", "L")
-HEADS = ("smile", "expression")
 
 # protobuf field numbers (onnx.proto3) on the paths that can hold a TensorProto
 _MODEL_GRAPH, _MODEL_TRAINING, _MODEL_FUNCTIONS = 7, 20, 25

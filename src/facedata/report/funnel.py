@@ -15,21 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..vocabulary import HEADS, READER_STAGE, STAGE_TERMS
 from . import plots
 from .gather import CorpusData
 from .html import esc, figure, note, num, pct, section, table
 from .keys import HEAD_TITLES, SMILE_NAMES, class_order, get_dict, get_list, keyed
 
 # (stage key in corpus.json, what the step removes), in data-flow order
-STEPS = (
-    ("consent", "consent refused or withdrawn"),
-    ("labels", "labels not mapped (unknown or dropped codes)"),
-    ("image", "images that cannot be decoded"),
-    ("face", "no usable face"),
-    ("exact", "exact duplicates (same decoded pixels)"),
-    ("near", "near duplicates (perceptual hash)"),
-)
-READER = ("reader", "entries the readers dropped")
+STEPS = tuple((s.name, s.removes) for s in STAGE_TERMS.values() if s.name != READER_STAGE)
+READER = (READER_STAGE, STAGE_TERMS[READER_STAGE].removes)
 REASONS_SHOWN = 12  # per step; corpus.json and the drops section list every reason
 
 
@@ -174,7 +168,7 @@ def _dedup_balance(data: CorpusData) -> str:
     """Per head: class counts before dedup (kept + removed as duplicates) and after."""
     removed = get_dict(get_dict(data.meta, "funnel"), "duplicates_by_label")
     parts = []
-    for head in ("smile", "expression"):
+    for head in HEADS:
         kept = {k: n for k, n in keyed(data.stats.count_by(head)).items() if k != "(none)"}
         dups = Counter(
             {str(k): v for k, v in get_dict(removed, head).items() if _int(v) is not None}

@@ -29,6 +29,7 @@ from ..corpus import (
     shard_files,
 )
 from ..errors import FacedataError
+from ..vocabulary import HEADS
 from .keys import align_label
 from .thumbs import Publication, Thumb, to_data_uri
 
@@ -37,14 +38,12 @@ from .thumbs import Publication, Thumb, to_data_uri
 GROUP_COLUMNS = (
     "split",
     "dataset",
-    "smile",
-    "expression",
+    *HEADS,
     "license_id",
     "license_tier",
     "align_status",
     "detector",  # with align_status: a declared crop or a whole frame kept as fallback
 )
-HEADS = ("smile", "expression")
 SCORE_BINS = 40  # detector scores are probabilities: fixed bins over [0, 1]
 BATCH_ROWS = 65_536
 _STRING_TYPES = {c: pa.string() for c in GROUP_COLUMNS} | {"smile": pa.int8()}

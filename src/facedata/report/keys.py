@@ -14,10 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..corpus import SPLITS
+from ..vocabulary import HEAD_TERMS, SMILE
 
-SMILE_NAMES = {"1": "1 · smile", "0": "0 · no smile"}
+# "1 · smile": the stored value, then its class name as a person reads it
+SMILE_NAMES = {str(i): f"{i} · {n.replace('_', ' ')}" for i, n in enumerate(SMILE.classes or ())}
 EXPRESSION_ORDER = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt")
-HEAD_TITLES = {"smile": "Smile", "expression": "Expression"}
+HEAD_TITLES = {h.name: h.title for h in HEAD_TERMS.values()}
 MISSING = "(none)"
 
 # align_status values, as a person reads them. Corpora built before `whole_frame`

@@ -18,6 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..vocabulary import TIER_COLORS as TIER_COLORS  # the tier legend, re-exported
+
 DPI = 110
 WIDTH = 9.0  # inches; the page shows figures at 100% up to ~1000 px
 LABEL_CHARS = 38
@@ -47,12 +49,6 @@ CLASS_COLORS = {
     "contempt": "#9c755f",
 }
 SPLIT_COLORS = {"train": "#4e79a7", "validation": "#f28e2b", "test": "#59a14f"}
-TIER_COLORS = {
-    "commercial": "#59a14f",
-    "noncommercial": "#f28e2b",
-    "research-only": "#e15759",
-    "unknown": "#9aa5b1",
-}
 
 
 def plot_label(text: str, limit: int = LABEL_CHARS) -> str:
@@ -106,6 +102,28 @@ def _style(ax: Axes, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
 
 
+def _hbars(labels: Sequence[str]) -> tuple[Figure, Axes, np.ndarray, list[str]]:
+    """A figure tall enough for the wrapped bar labels, and one y position per bar."""
+    ticks = [wrapped_label(s) for s in labels]
+    fig = _figure(_height(_lines(ticks)))
+    return fig, fig.add_subplot(), np.arange(len(labels)), ticks
+
+
+def _finish_hbars(
+    ax: Axes, y: np.ndarray, ticks: list[str], totals: Sequence[float], *, title: str, xlabel: str
+) -> None:
+    """What every horizontal bar chart ends with: each bar's total printed at its end,
+    the first label on top, and room on the right so the longest total is not cut."""
+    for yi, total in zip(y, totals, strict=True):
+        ax.text(total, yi, f" {int(total):,}", va="center", fontsize=8, color="#333")
+    ax.set_yticks(y, ticks)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(plot_label(title, 80), loc="left", fontsize=11)
+    ax.set_xlim(0, max(max(totals, default=0) * 1.12, 1))
+    _style(ax)
+
+
 def stacked_bars(
     rows: Sequence[str],
     stacks: Sequence[str],
@@ -117,10 +135,7 @@ def stacked_bars(
     xlabel: str = "rows",
 ) -> str:
     """Horizontal stacked bars: one bar per row label, one segment per stack."""
-    ticks = [wrapped_label(r) for r in rows]
-    fig = _figure(_height(_lines(ticks)))
-    ax = fig.add_subplot()
-    y = np.arange(len(rows))
+    fig, ax, y, ticks = _hbars(rows)
     left = np.zeros(len(rows))
     colors = list(colors or colors_for(stacks))
     for stack, color in zip(stacks, colors, strict=True):
@@ -128,14 +143,7 @@ def stacked_bars(
         name = (stack_labels or {}).get(stack, stack)
         ax.barh(y, widths, left=left, color=color, label=plot_label(name, 24), height=0.7)
         left += widths
-    for yi, total in zip(y, left, strict=True):
-        ax.text(total, yi, f" {int(total):,}", va="center", fontsize=8, color="#333")
-    ax.set_yticks(y, ticks)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(plot_label(title, 80), loc="left", fontsize=11)
-    ax.set_xlim(0, max(left.max(initial=0) * 1.12, 1))
-    _style(ax)
+    _finish_hbars(ax, y, ticks, left, title=title, xlabel=xlabel)
     if len(stacks) > 1:
         ax.legend(
             loc="upper left",
@@ -156,19 +164,9 @@ def bars(
     legend: Mapping[str, str] | None = None,
 ) -> str:
     """Horizontal bars with their value printed at the end."""
-    ticks = [wrapped_label(s) for s in labels]
-    fig = _figure(_height(_lines(ticks)))
-    ax = fig.add_subplot()
-    y = np.arange(len(labels))
+    fig, ax, y, ticks = _hbars(labels)
     ax.barh(y, values, color=list(colors) if colors else _CYCLE[0], height=0.7)
-    for yi, v in zip(y, values, strict=True):
-        ax.text(v, yi, f" {v:,}", va="center", fontsize=8, color="#333")
-    ax.set_yticks(y, ticks)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(plot_label(title, 80), loc="left", fontsize=11)
-    ax.set_xlim(0, max(max(values, default=0) * 1.12, 1))
-    _style(ax)
+    _finish_hbars(ax, y, ticks, values, title=title, xlabel=xlabel)
     if legend:
         from matplotlib.patches import Patch
 

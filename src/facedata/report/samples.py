@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..vocabulary import HEADS
 from .gather import CorpusData
 from .html import esc, note, num, section
 from .keys import FALLBACK_FRAME, HEAD_TITLES, MISSING, SMILE_NAMES, class_order, keyed
@@ -22,8 +23,8 @@ def samples(data: CorpusData) -> str:
                 "publication consent in the consent register."
             )
         )
-    counts = {h: keyed(data.stats.count_by(h)) for h in ("smile", "expression")}
-    for head in ("smile", "expression"):
+    counts = {h: keyed(data.stats.count_by(h)) for h in HEADS}
+    for head in HEADS:
         parts.append(f"<h3>{esc(HEAD_TITLES[head])}</h3>")
         classes = class_order(head, (c for c in counts[head] if c != MISSING))
         if not classes:

@@ -129,7 +129,7 @@ def _local_sources() -> set[str]:
     from ..errors import FacedataError
 
     try:
-        return {m.id for m in Catalog.load() if any(s.kind == "local" for s in m.sources)}
+        return {m.id for m in Catalog.load() if any(s.is_own_data for s in m.sources)}
     except (FacedataError, OSError, ValueError):
         return set()
 

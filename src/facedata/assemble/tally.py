@@ -1,0 +1,259 @@
+"""What a build counts while it runs, one concern per part.
+
+A build counts four different things, read by different parts of corpus.json and
+by different people: the funnel (rows read, dropped at each stage, written), the
+subjects (what each consent register admitted, which withdrawals dropped rows), the
+own-data media files the rows came from (so `forget` can find them again), and
+what the readers said once (the file set they read, their notes). Each is a small
+class with methods; `Tally` holds one of each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..corpus.counts import RowCounter
+from ..vocabulary import HEADS, STAGES
+
+if TYPE_CHECKING:
+    from ..consent import ConsentRegister
+    from ..sample import Note
+    from ..withdrawals import Withdrawal
+
+EXAMPLES = 5  # places named per drop reason; every drop is counted
+
+
+@dataclass
+class Funnel:
+    """Rows read, dropped (why, where, at which stage) and written, and their labels."""
+
+    read: int = 0
+    expected: int = 0  # for the ETA: manifest estimates, corrected as each reader finishes
+    drops: Counter = field(default_factory=Counter)
+    drop_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    drop_stage: dict[str, str] = field(default_factory=dict)
+    stages: Counter = field(default_factory=Counter)
+    rows: RowCounter = field(default_factory=RowCounter)
+    labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    image_errors: list[dict] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return self.rows.total
+
+    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
+        key = f"{dataset}: {reason}"
+        self.drops[key] += 1
+        self.stages[stage] += 1
+        self.drop_stage.setdefault(key, stage)
+        if len(self.drop_examples[key]) < EXAMPLES:
+            self.drop_examples[key].append(where)
+
+    def image_error(self, entry: dict, max_listed: int) -> None:
+        """List an undecodable or faceless sample by name, up to `max_listed` of them."""
+        if len(self.image_errors) < max_listed:
+            self.image_errors.append(entry)
+
+    def labelled(self, dataset: str, counted: dict[str, Any]) -> None:
+        """A sample's labels as its source gave them (the balance before dedup)."""
+        for head, value in counted.items():
+            self.labels[f"{dataset}/{head}"][value] += 1
+
+    def reader_count(self, estimate: int, real: int) -> int:
+        """A reader announced its real count: correct the ETA's total; the new estimate."""
+        self.expected += real - estimate
+        return real
+
+    def relabel(self, split: str, before: dict, changes: dict) -> None:
+        """A written row's labels changed (a duplicate merged into it): fix the counts."""
+        for head in HEADS:
+            if head in changes:
+                self.rows.label(split, head, before.get(head), -1)
+                self.rows.label(split, head, changes[head], +1)
+        if "label_conflict" in changes and not before.get("label_conflict"):
+            self.rows.flags["label_conflict"] += 1
+        if "merged_from" in changes and not before.get("merged_from"):
+            self.rows.flags["merged"] += 1
+
+    def duplicate(self, row: dict) -> None:
+        """Count the labels of a row dedup removed: the balance before dedup is kept + these."""
+        for head in HEADS:
+            if row.get(head) is not None:
+                self.duplicates[head][str(row[head])] += 1
+
+    def progress(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "written": self.written,
+            "dropped": sum(self.drops.values()),
+            "expected": self.expected,
+        }
+
+    def to_dict(self) -> dict:
+        """Rows read to rows written, step by step: read - every stage after "reader" = written."""
+        return {
+            "read": self.read,
+            "stages": {s: self.stages.get(s, 0) for s in STAGES},
+            "written": self.written,
+            "duplicates_by_label": {k: dict(v) for k, v in self.duplicates.items()},
+        }
+
+    def drops_record(self) -> dict[str, dict]:
+        """corpus.json `drops`: per reason, its count, its first places and its stage."""
+        return {
+            k: {"count": n, "examples": self.drop_examples[k], "stage": self.drop_stage[k]}
+            for k, n in self.drops.items()
+        }
+
+    def counts(self) -> dict:
+        return {**self.rows.to_dict(), "read": self.read}
+
+
+@dataclass
+class Subjects:
+    """Consent and withdrawals: what each register admitted on the policy date, and the
+    erasure-ledger entries that dropped rows of this build."""
+
+    today: dt.date
+    consent: dict[str, dict] = field(default_factory=dict)
+    withdrawn: dict[tuple, dict] = field(default_factory=dict)
+
+    def register(
+        self, dataset: str, path: Path, register: ConsentRegister, purpose: str, sha256: str
+    ) -> None:
+        """Record, per reason, how many subjects `register` admits for `purpose` today."""
+        self.consent[dataset] = {
+            "register": path.name,
+            "sha256": sha256,
+            "purpose": purpose,
+            "date": self.today.isoformat(),
+            "subjects": register.summary(purpose, self.today),
+            "malformed": sorted(register.malformed.values()),
+        }
+
+    def withdrew(self, withdrawal: Withdrawal) -> None:
+        """A ledger withdrawal dropped rows: it goes to `withdrawals_applied` once."""
+        w = withdrawal
+        self.withdrawn[(w.subject_id, w.dataset, w.when)] = w.to_dict()
+
+    def applied(self) -> list[dict]:
+        return sorted(self.withdrawn.values(), key=lambda w: w["subject_id"])
+
+    def forgotten(self, marks: list[dict]) -> list[dict]:
+        """The replaced corpus's marks, plus ledger withdrawals that dropped rows this time."""
+        out = list(marks)
+        seen = {(m.get("subject_id"), m.get("dataset"), m.get("when")) for m in marks}
+        for key, entry in self.withdrawn.items():
+            if key not in seen:
+                out.append({**entry, "source": "erasure ledger"})
+        return out
+
+
+@dataclass
+class OwnFiles:
+    """Own data: per dataset, each media file the rows came from, the subjects in it and
+    the sha256 of the bytes decoded (even if the file is replaced later)."""
+
+    subjects: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+    sha256: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+
+    def used(self, dataset: str, media: str, subjects: set[str], sha256: str | None) -> None:
+        self.subjects[dataset][media].update(subjects)
+        if sha256 is not None:
+            self.sha256[dataset][media] = sha256
+
+
+@dataclass
+class ReaderNotes:
+    """What each dataset's reader said once: the file set it read, and its notes."""
+
+    file_sets: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def note(self, note: Note) -> None:
+        if note.kind == "count":  # progress only (the funnel's ETA); nothing to record
+            return
+        if note.kind == "file_set":
+            self.file_sets[note.dataset] = note.text
+        elif note.text not in self.notes[note.dataset]:
+            self.notes[note.dataset].append(note.text)
+
+
+def _today() -> dt.date:
+    from ..licensing import policy_now
+
+    return policy_now().date()
+
+
+@dataclass
+class Tally:
+    """Everything counted during a build, by concern; becomes part of corpus.json.
+
+    The read-only properties at the end are the names corpus.json's record is built
+    from; the build itself talks to the parts.
+    """
+
+    flow: Funnel = field(default_factory=Funnel)
+    subjects: Subjects = field(default_factory=lambda: Subjects(_today()))
+    own: OwnFiles = field(default_factory=OwnFiles)
+    readers: ReaderNotes = field(default_factory=ReaderNotes)
+    weights: set[str] = field(default_factory=set)  # sha256 of the detector weights used
+
+    @classmethod
+    def on(cls, today: dt.date) -> Tally:
+        """A tally whose consent decisions are made on `today` (the build's policy date)."""
+        return cls(subjects=Subjects(today))
+
+    # the names corpus.json's record reads
+    def funnel(self) -> dict:
+        return self.flow.to_dict()
+
+    def counts(self) -> dict:
+        return self.flow.counts()
+
+    @property
+    def drops(self) -> Counter:
+        return self.flow.drops
+
+    @property
+    def drop_examples(self) -> dict[str, list[str]]:
+        return self.flow.drop_examples
+
+    @property
+    def drop_stage(self) -> dict[str, str]:
+        return self.flow.drop_stage
+
+    @property
+    def labels(self) -> dict[str, Counter]:
+        return self.flow.labels
+
+    @property
+    def image_errors(self) -> list[dict]:
+        return self.flow.image_errors
+
+    @property
+    def consent(self) -> dict[str, dict]:
+        return self.subjects.consent
+
+    @property
+    def used_files(self) -> dict[str, dict[str, set[str]]]:
+        return self.own.subjects
+
+    @property
+    def used_sha(self) -> dict[str, dict[str, str]]:
+        return self.own.sha256
+
+    @property
+    def file_sets(self) -> dict[str, str]:
+        return self.readers.file_sets
+
+    @property
+    def notes(self) -> dict[str, list[str]]:
+        return self.readers.notes

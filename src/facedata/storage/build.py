@@ -1,0 +1,110 @@
+"""`facedata build --out URL`: build in a local folder exactly as usual, then publish.
+
+The build never learns it is remote: it runs into a private folder holding the
+published record (in local form), so it keeps the corpus id and the erasure marks,
+answers "up to date" for the same build and refuses a different one without
+--overwrite, just as over a local corpus. Only a build that wrote something is
+published; the registry then lists the URL (without credentials), not the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_text
+from ..corpus.record import existing_corpus, place_record, read_stored, record_bytes
+from ..errors import FacedataError
+from .layout import local_record
+from .location import Location, is_remote, parse, redact, shown
+from .publishing import publish
+from .remote import connect
+from .stage import cache_root, forget_stale
+
+RECIPE = "recipe.yaml"
+
+
+def _seed(loc: Location, out: Path) -> bytes | None:
+    """Write the published record (local form) into `out`; return what was written."""
+    stored = read_stored(connect(loc), loc.url)
+    if stored is None:
+        return None
+    local, _version, _files = local_record(stored[1], loc.url)
+    return place_record(out, local)
+
+
+def named(recipe: Any) -> Any:
+    """`recipe` with a remote --out written as its URL (a path option made `s3://b/k`
+    into `s3:/b/k`), without credentials, for every message that names it."""
+    if not is_remote(recipe.out):
+        return recipe
+    return recipe.model_copy(update={"out": shown(recipe.out)})
+
+
+@contextmanager
+def build_target(recipe: Any) -> Iterator[Any]:
+    """`recipe` itself for a local --out; for a URL, a copy building into a private
+    folder, published to the URL when the build returns having written a corpus."""
+    loc = parse(recipe.out) if is_remote(recipe.out) else None
+    if loc is None:
+        yield recipe
+        return
+    cache_root().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build.", dir=cache_root()))
+    out = work / "corpus"
+    try:
+        seeded = _seed(loc, out)
+        try:
+            yield recipe.model_copy(update={"out": out})
+        except FacedataError as exc:  # name the URL, not the private folder
+            exc.message = redact(exc.message.replace(str(out), loc.url))
+            exc.hint = exc.hint and redact(exc.hint.replace(str(out), loc.url))
+            raise
+        written = record_bytes(out)
+        if written is not None and written != seeded:
+            if (out / RECIPE).is_file() and hasattr(recipe, "to_yaml"):
+                # the recipe that rebuilds it names the URL, not the private folder
+                atomic_write_text(out / RECIPE, named(recipe).to_yaml())
+            existing = existing_corpus(out)
+            corpus_id = existing.id if existing else None
+            try:
+                publish(out, loc)
+            except BaseException:
+                _register(out, loc, published=False)  # the folder is about to go
+                raise
+            _register(out, loc, published=True)
+            forget_stale(corpus_id, loc)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _register(out: Path, loc: Location, *, published: bool) -> None:
+    """Point the registry entry the build made for its private folder at the URL (or,
+    when publishing failed, remove it: the folder is deleted and the URL unchanged)."""
+    from .. import corpora
+
+    with corpora._lock():
+        path = corpora.registry_path()
+        if not path.is_file():
+            return
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data.get("corpora") or []
+        private = str(out.resolve())
+        if not published:
+            rows = [r for r in rows if r.get("path") != private]
+        for row in rows:
+            if row.get("path") == private:
+                row.update(path=loc.url, in_project=False, reports=[])
+        rows = [r for i, r in enumerate(rows) if r.get("path") != loc.url or _last(rows, i)]
+        data["corpora"] = rows
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _last(rows: list[dict], i: int) -> bool:
+    """Is rows[i] the last entry for its path (the one a rebuild just refreshed)?"""
+    return all(r.get("path") != rows[i].get("path") for r in rows[i + 1 :])

@@ -1,0 +1,271 @@
+"""One connection to object storage: S3 through boto3, GCS through pyarrow.fs.
+
+Both take credentials from the usual places: the AWS / Google environment
+variables, ~/.aws, instance metadata; nothing here reads a secret itself. An
+S3-compatible store (MinIO, Ceph, moto, ...) is reached through an endpoint: the
+URL's `?endpoint=`, else `FACEDATA_S3_ENDPOINT`, else the AWS CLI's own
+`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`.
+
+Every read is bounded (a listing, an object's size) because what a bucket holds may
+have been written by anyone, and every error leaves with its secrets redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .location import Location, StorageError, redact
+
+ENDPOINT_ENV = ("FACEDATA_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+MAX_LISTING = 100_000  # objects one listing may return before it is refused
+CHUNK = 8 << 20
+HINT = (
+    "check the bucket name, your credentials (AWS_ACCESS_KEY_ID / ~/.aws, "
+    "GOOGLE_APPLICATION_CREDENTIALS) and, for an S3-compatible store, FACEDATA_S3_ENDPOINT"
+)
+
+
+@contextmanager
+def errors(doing: str, where: Location | str) -> Iterator[None]:
+    """Turn a store's exception into a StorageError whose text holds no secret."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - boto3's and pyarrow's errors, all redacted
+        shown = where.url if isinstance(where, Location) else redact(str(where))
+        raise StorageError(f"cannot {doing} {shown}: {redact(str(exc))}", hint=HINT) from None
+
+
+def endpoint(loc: Location) -> str | None:
+    """The S3-compatible endpoint to use, if any (None: AWS itself)."""
+    given = loc.option("endpoint") or loc.option("endpoint_url")
+    for name in ENDPOINT_ENV:
+        given = given or os.environ.get(name)
+    return given or None
+
+
+class Store:
+    """What a corpus needs of a store, under the prefix `loc` names; `rel` is a key
+    relative to that prefix."""
+
+    loc: Location
+
+    def size(self, rel: str) -> int | None:
+        """The object's size in bytes, or None when there is none."""
+        raise NotImplementedError
+
+    def _reader(self, rel: str) -> Any:
+        """A readable binary stream of the object (a context manager)."""
+        raise NotImplementedError
+
+    def upload(self, src: Path, rel: str) -> None:
+        raise NotImplementedError
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def delete(self, rel: str) -> None:
+        raise NotImplementedError
+
+    def _keys(self, base: str) -> Iterator[tuple[str, int]]:
+        """(full key, size) of every object whose key starts with `base`."""
+        raise NotImplementedError
+
+    def read_bytes(self, rel: str, limit: int) -> bytes | None:
+        """The whole object at `rel`, or None when there is none; refused over `limit`."""
+        size = self.size(rel)
+        if size is None:
+            return None
+        if size > limit:
+            raise StorageError(
+                f"{self.loc.url}/{rel} is {size:,} bytes, over the {limit:,} allowed",
+                hint="a corpus record is well under 1 MiB; this is not a facedata corpus",
+            )
+        with errors("read", f"{self.loc.url}/{rel}"), self._reader(rel) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise StorageError(f"{self.loc.url}/{rel} is over {limit:,} bytes", hint=HINT)
+        return data
+
+    def download(self, rel: str, dest: IO[bytes], limit: int) -> int:
+        """Copy the object at `rel` into `dest`, refusing more than `limit` bytes."""
+        done = 0
+        with errors("read", f"{self.loc.url}/{rel}"), self._reader(rel) as fh:
+            while block := fh.read(CHUNK):
+                done += len(block)
+                if done > limit:
+                    raise StorageError(
+                        f"{self.loc.url}/{rel} is larger than its record says ({limit:,} bytes)",
+                        hint="the corpus on the store was changed or damaged; publish it again",
+                    )
+                dest.write(block)
+        return done
+
+    def listing(self, rel: str) -> list[tuple[str, int]]:
+        """(key relative to the corpus prefix, size) of every object under `rel`.
+
+        The keys come from the store: whatever they hold, only ones that are plain
+        relative names under `rel` come back, and a listing over MAX_LISTING objects
+        is refused rather than read into memory."""
+        prefix = f"{self.loc.key}/" if self.loc.key else ""
+        base = f"{prefix}{rel.strip('/')}/"
+        found: list[tuple[str, int]] = []
+        with errors("list", f"{self.loc.url}/{rel}"):
+            for seen, (key, size) in enumerate(self._keys(base)):
+                if seen >= MAX_LISTING:
+                    raise StorageError(
+                        f"{self.loc.url}/{rel} holds over {MAX_LISTING:,} objects",
+                        hint="a corpus prefix holds a few files per version; clean it by hand",
+                    )
+                if not key.startswith(base):
+                    continue
+                inner = key[len(prefix) :]
+                parts = inner.split("/")
+                if any(p in ("", ".", "..") for p in parts) or "\\" in inner:
+                    continue  # never acted on: a key a hostile writer shaped to climb out
+                found.append((inner, size))
+        return found
+
+
+class S3Store(Store):
+    """S3 and S3-compatible stores, through boto3 (credentials: env, ~/.aws, instance
+    metadata, as the AWS CLI finds them)."""
+
+    def __init__(self, loc: Location, client: Any) -> None:
+        self.loc, self.client = loc, client
+
+    def _key(self, rel: str) -> str:
+        return "/".join(p for p in (self.loc.key, rel.strip("/")) if p)
+
+    def size(self, rel: str) -> int | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.loc.bucket, Key=self._key(rel))
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageError(
+                f"cannot look up {self.loc.url}/{rel}: {redact(str(exc))}", hint=HINT
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(
+                f"cannot look up {self.loc.url}/{rel}: {redact(str(exc))}", hint=HINT
+            ) from None
+        return int(head["ContentLength"])
+
+    @contextmanager
+    def _reader(self, rel: str) -> Iterator[Any]:
+        body = self.client.get_object(Bucket=self.loc.bucket, Key=self._key(rel))["Body"]
+        try:
+            yield body
+        finally:
+            body.close()
+
+    def upload(self, src: Path, rel: str) -> None:
+        with errors("write", f"{self.loc.url}/{rel}"):
+            self.client.upload_file(str(src), self.loc.bucket, self._key(rel))
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        with errors("write", f"{self.loc.url}/{rel}"):  # one PUT: all of it or nothing
+            self.client.put_object(Bucket=self.loc.bucket, Key=self._key(rel), Body=data)
+
+    def delete(self, rel: str) -> None:
+        with errors("delete", f"{self.loc.url}/{rel}"):
+            self.client.delete_object(Bucket=self.loc.bucket, Key=self._key(rel))
+
+    def _keys(self, base: str) -> Iterator[tuple[str, int]]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.loc.bucket, Prefix=base
+        )
+        for page in pages:
+            for item in page.get("Contents") or []:
+                yield str(item.get("Key")), int(item.get("Size") or 0)
+
+
+class ArrowStore(Store):
+    """Any store pyarrow.fs reaches (Google Cloud Storage here)."""
+
+    def __init__(self, loc: Location, fs: Any) -> None:
+        self.loc, self.fs = loc, fs
+
+    def size(self, rel: str) -> int | None:
+        import pyarrow.fs as pafs
+
+        with errors("look up", f"{self.loc.url}/{rel}"):
+            info = self.fs.get_file_info(self.loc.path(rel))
+        return None if info.type == pafs.FileType.NotFound else int(info.size or 0)
+
+    def _reader(self, rel: str) -> Any:
+        return self.fs.open_input_stream(self.loc.path(rel))
+
+    def upload(self, src: Path, rel: str) -> None:
+        where = f"{self.loc.url}/{rel}"
+        with (
+            errors("write", where),
+            open(src, "rb") as fh,
+            self.fs.open_output_stream(self.loc.path(rel)) as out,
+        ):
+            while block := fh.read(CHUNK):
+                out.write(block)
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        where = f"{self.loc.url}/{rel}"
+        with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
+            out.write(data)
+
+    def delete(self, rel: str) -> None:
+        with errors("delete", f"{self.loc.url}/{rel}"):
+            self.fs.delete_file(self.loc.path(rel))
+
+    def _keys(self, base: str) -> Iterator[tuple[str, int]]:
+        import pyarrow.fs as pafs
+
+        start = f"{self.loc.bucket}/{base}"
+        selector = pafs.FileSelector(start, recursive=True, allow_not_found=True)
+        for info in self.fs.get_file_info(selector):
+            if info.type == pafs.FileType.File and info.path.startswith(f"{self.loc.bucket}/"):
+                yield info.path[len(self.loc.bucket) + 1 :], int(info.size or 0)
+
+
+def _endpoint_args(url: str) -> dict[str, str]:
+    """pyarrow's form of an endpoint URL: host[:port] and scheme apart (a URL that
+    passed through a path option has lost a slash: `http:/host:9000`)."""
+    m = re.fullmatch(r"(?P<scheme>https?):/{1,2}(?P<host>[^/]+)/?", url.strip())
+    if m:
+        return {"endpoint_override": m.group("host"), "scheme": m.group("scheme")}
+    return {"endpoint_override": url.strip().rstrip("/"), "scheme": "https"}
+
+
+def connect(loc: Location) -> Store:
+    """Open the store that holds `loc` (credentials from the usual places)."""
+    with errors("connect to", loc):
+        if loc.scheme == "gs":
+            import pyarrow.fs as pafs
+
+            given = loc.option("endpoint")
+            return ArrowStore(loc, pafs.GcsFileSystem(**(_endpoint_args(given) if given else {})))
+        try:
+            import boto3
+        except ImportError:
+            raise StorageError(
+                f"{loc.url} is on S3, and boto3 is not installed",
+                hint='pip install "facedata[s3]"',
+            ) from None
+        kwargs: dict[str, Any] = {}
+        url = endpoint(loc)
+        if url:
+            args = _endpoint_args(url)
+            kwargs["endpoint_url"] = f"{args['scheme']}://{args['endpoint_override']}"
+        region = loc.option("region") or os.environ.get("AWS_REGION")
+        kwargs["region_name"] = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        if loc.access_key and loc.secret_key:
+            kwargs["aws_access_key_id"] = loc.access_key
+            kwargs["aws_secret_access_key"] = loc.secret_key
+        return S3Store(loc, boto3.session.Session().client("s3", **kwargs))
