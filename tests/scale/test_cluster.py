@@ -10,6 +10,7 @@ local engine's, row for row and byte for byte.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ from facedata.assemble.recipe import Recipe
 from facedata.catalog import Catalog
 from facedata.fetch import fetch_dataset
 from tests.fixtures import layouts
+from tests.helpers.cli import run_cli
 from tests.helpers.extras import needs
 from tests.helpers.manifests import write_local_copy
 
@@ -62,7 +64,7 @@ def world(tmp_path_factory):
         yield {"tmp": tmp, "recipe": recipe, "corpus": build(recipe), "mp": mp}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster():
     """Head (1 CPU) + one more node (1 CPU), each with its own temporary folder; the
     nodes' processes do not see this checkout (no PYTHONPATH)."""
@@ -92,7 +94,9 @@ def _rows(out: Path) -> dict[str, list[dict]]:
     return {f.name: pq.read_table(f).to_pylist() for f in sorted((out / "data").glob("*.parquet"))}
 
 
-def test_two_node_cluster_builds_the_local_corpus(world, cluster, monkeypatch) -> None:
+def _through_cluster(cluster, monkeypatch, home: Path) -> tuple[list[RayEngine], list[str]]:
+    """Builds from here on join `cluster` and ship facedata; returns the engines they
+    make and, per node, where its workers imported facedata from."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -116,11 +120,12 @@ def test_two_node_cluster_builds_the_local_corpus(world, cluster, monkeypatch) -
     monkeypatch.setattr(merge, "get_engine", get_engine)
     monkeypatch.setenv("RAY_ADDRESS", cluster.address)
     monkeypatch.setenv(RayEngine.SHIP_CODE, "1")
-    monkeypatch.setenv("FACEDATA_HOME", str(world["tmp"] / "home"))
-    out = world["tmp"] / "out" / "cluster"
-    recipe = world["recipe"].model_copy(update={"out": out, "workers": 2, "engine": "ray"})
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    return engines, shipped
 
-    c = build(recipe)
+
+def _ran_on_both_nodes(cluster, engines: list[RayEngine], shipped: list[str]) -> None:
+    import ray
 
     (engine,) = engines
     assert engine.workers == 2  # the cluster's CPUs
@@ -129,6 +134,16 @@ def test_two_node_cluster_builds_the_local_corpus(world, cluster, monkeypatch) -
     # not this checkout, nor an install
     assert len(shipped) == 2 and all("runtime_resources" in p for p in shipped), shipped
     assert not ray.is_initialized()  # the build left the cluster as it found it
+
+
+def test_two_node_cluster_builds_the_local_corpus(world, cluster, monkeypatch) -> None:
+    engines, shipped = _through_cluster(cluster, monkeypatch, world["tmp"] / "home")
+    out = world["tmp"] / "out" / "cluster"
+    recipe = world["recipe"].model_copy(update={"out": out, "workers": 2, "engine": "ray"})
+
+    c = build(recipe)
+
+    _ran_on_both_nodes(cluster, engines, shipped)
     a = world["corpus"]
     for key in SAME:
         assert c[key] == a[key], key
@@ -137,3 +152,31 @@ def test_two_node_cluster_builds_the_local_corpus(world, cluster, monkeypatch) -
     ]
     assert _rows(out) == _rows(world["recipe"].out)
     assert not (out / STAGING).exists()
+
+
+def test_two_node_cluster_builds_onto_object_storage(
+    world, cluster, s3, monkeypatch, capsys, tmp_path
+) -> None:
+    """`--out s3://…` (an S3-compatible server on 127.0.0.1) through the cluster: the
+    published corpus reads back as the local engine's local build."""
+    from facedata import storage
+
+    engines, shipped = _through_cluster(cluster, monkeypatch, world["tmp"] / "home")
+    url = f"s3://{s3.bucket}/cluster/corpus"
+    text = world["recipe"].model_copy(update={"workers": 2, "engine": "ray"}).to_yaml()
+    lines = [f"out: {url}" if line.startswith("out:") else line for line in text.splitlines()]
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("\n".join(lines) + "\n")
+
+    res = run_cli(capsys, "build", str(recipe))
+
+    assert res.code == 0, res.err
+    _ran_on_both_nodes(cluster, engines, shipped)
+    assert "cluster/corpus/corpus.json" in s3.objects("cluster/")
+    with storage.local_corpus(url) as staged:
+        assert _rows(staged) == _rows(world["recipe"].out)
+        record = json.loads((staged / "corpus.json").read_text())
+    a = world["corpus"]
+    for key in SAME:
+        assert record[key] == a[key], key
+    assert [s["sha256"] for s in record["shards"]] == [s["sha256"] for s in a["shards"]]
