@@ -250,7 +250,7 @@ def _prepare(work: Path, n_fer: int, n_celeba: int, env: dict[str, str]) -> None
         make_data(work / "data", n_fer, n_celeba)
     write_manifests(work / "manifests")
     code = (
-        "from pathlib import Path; from facedata.catalog import Catalog; "
+        "from pathlib import Path; from facedata.manifest.catalog import Catalog; "
         "from facedata.fetch import fetch_dataset; cat = Catalog.load(); "
         f"fetch_dataset(cat.get('bench-fer'), from_path=Path({str(work / 'data' / 'fer')!r})); "
         f"fetch_dataset(cat.get('bench-celeba'), from_path=Path({str(work / 'data' / 'celeba')!r}))"

@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from facedata.catalog import Catalog  # noqa: E402
-from facedata.delivery import completeness  # noqa: E402
-from facedata.formats import markers_for, resolve_root  # noqa: E402
+from facedata.fetch.delivery import completeness  # noqa: E402
+from facedata.manifest.catalog import Catalog  # noqa: E402
+from facedata.read import markers_for, resolve_root  # noqa: E402
 
 
 def make_tree(root: Path, images: int) -> None:

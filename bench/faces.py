@@ -40,7 +40,7 @@ from facedata.faces import (  # noqa: E402
     get_detector,
     process_face,
 )
-from facedata.manifest import FaceSpec  # noqa: E402
+from facedata.manifest.schema import FaceSpec  # noqa: E402
 
 SIZES = [(640, 480), (1280, 720), (4032, 3024)]
 DETECT = FaceSpec()

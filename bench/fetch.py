@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from facedata.errors import FetchError  # noqa: E402
 from facedata.fetch import fetch_dataset  # noqa: E402
-from facedata.manifest import Manifest  # noqa: E402
+from facedata.manifest.schema import Manifest  # noqa: E402
 from tests.fetch.conftest import write_manifest  # noqa: E402
 from tests.helpers.servers import drop_after, serve_files, status  # noqa: E402
 

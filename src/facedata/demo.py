@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import ordinary_mode
-from .errors import FacedataError
+from facedata.errors import FacedataError
+from facedata.files.atomic import ordinary_mode
 
 DATASET_ID = "facedata-demo"
 OWN_ID = "own-data"
@@ -227,7 +227,7 @@ def write_own_data(folder: Path, manifests: Path) -> Path:
     """Four participants' photos, annotations.csv, consent.csv and their manifest."""
     from skimage import data
 
-    from .owndata import new_local_manifest
+    from facedata.consent.owndata import new_local_manifest
 
     faces = data.lfw_subset()
     images = folder / "images"
@@ -443,14 +443,14 @@ def run_demo(
 def _run(out: Path, say: Say, progress: Callable[[dict[str, int]], None] | None) -> DemoResult:
     import datetime as dt
 
-    from .assemble.pipeline import build
-    from .assemble.recipe import Recipe
-    from .catalog import Catalog
-    from .fetch import fetch_dataset
-    from .fetch.store import file_sha256
-    from .project import MARKER as PROJECT_MARKER
-    from .project import marker_text
-    from .report import write_report
+    from facedata.assemble.pipeline import build
+    from facedata.assemble.recipe import Recipe
+    from facedata.fetch import fetch_dataset
+    from facedata.fetch.store import file_sha256
+    from facedata.manifest.catalog import Catalog
+    from facedata.project import MARKER as PROJECT_MARKER
+    from facedata.project import marker_text
+    from facedata.report import write_report
 
     tar = out / TAR_NAME
     manifests = out / "manifests"

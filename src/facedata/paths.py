@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import settings
+from facedata import settings
 
 
 def home() -> Path:
@@ -19,7 +19,7 @@ def home() -> Path:
         return Path.home() / ".cache" / "facedata"
     path = Path(env).expanduser()
     if os.path.exists(path) and not os.path.isdir(path):
-        from .errors import DiskError
+        from facedata.errors import DiskError
 
         raise DiskError(
             f"FACEDATA_HOME={env} is a file, not a folder",

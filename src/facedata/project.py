@@ -26,8 +26,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .confine import inside, name_problem, read_regular
-from .errors import ManifestError, UnsafePathError
+from facedata.errors import ManifestError, UnsafePathError
+from facedata.files.confine import inside, name_problem, read_regular
 
 MARKER = "facedata.toml"
 MARKER_MAX_BYTES = 64 * 1024  # two lines are expected

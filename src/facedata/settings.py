@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FacedataError
+from facedata.errors import FacedataError
 
 
 class SettingError(FacedataError):

@@ -24,10 +24,10 @@ import pytest
 
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
-from facedata.catalog import Catalog
 from facedata.corpus import iter_rows
 from facedata.errors import PolicyError
 from facedata.fetch import fetch_dataset
+from facedata.manifest.catalog import Catalog
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
 from tests.helpers.extras import needs

@@ -9,8 +9,8 @@ import pytest
 from facedata.assemble.dedup import Deduper
 from facedata.assemble.recipe import Recipe, load_recipe
 from facedata.assemble.splits import LeakCheck, assign_split
-from facedata.atomic import atomic_dir, recover_dir
 from facedata.errors import ManifestError
+from facedata.files.atomic import atomic_dir, recover_dir
 
 
 def _dup_row(key, sha, phash, *, dataset="d", subject=None, smile=None, expression=None):
@@ -221,7 +221,7 @@ def test_pixels_made_once_give_the_same_hash_and_face(mode):
 
     from facedata.assemble.worker import pixel_sha256
     from facedata.faces import process_face
-    from facedata.manifest import FaceSpec
+    from facedata.manifest.schema import FaceSpec
     from tests.helpers.photos import face_variant
 
     img = face_variant(3, (178, 218), mode)
@@ -264,7 +264,7 @@ def test_build_cli_bad_options_are_clear(capsys):
 
 def test_reader_flags_become_columns_and_stay_bounded():
     from facedata.assemble.worker import MAX_EXTRA_CHARS, reader_flags
-    from facedata.sample import FileImage, Sample
+    from facedata.read.sample import FileImage, Sample
 
     s = Sample(
         "affectnet",

@@ -8,9 +8,9 @@ import pytest
 
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
-from facedata.catalog import Catalog
 from facedata.corpus import iter_rows
 from facedata.fetch import fetch_dataset
+from facedata.manifest.catalog import Catalog
 from tests.fixtures import layouts
 
 

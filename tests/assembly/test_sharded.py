@@ -23,9 +23,9 @@ from facedata.assemble.pipeline import Tally, build
 from facedata.assemble.recipe import Recipe
 from facedata.assemble.splits import LeakCheck
 from facedata.assemble.tasks import ChunkResult
-from facedata.catalog import Catalog
 from facedata.corpus import LabelCodec, arrow_schema
 from facedata.fetch import fetch_dataset
+from facedata.manifest.catalog import Catalog
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
 from tests.helpers.extras import needs

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from facedata.assemble.context import BuildContext
 from facedata.assemble.tally import EXAMPLES, STAGES, Funnel, ReaderNotes, Subjects, Tally
-from facedata.sample import Note
-from facedata.withdrawals import Withdrawal
+from facedata.consent.withdrawals import Withdrawal
+from facedata.read.sample import Note
 
 
 def test_the_funnel_counts_every_drop_but_names_only_the_first_places():

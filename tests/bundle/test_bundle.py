@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from facedata.bundle import render_bundle, write_bundle
-from facedata.catalog import Catalog
+from facedata.manifest.catalog import Catalog
 
 from .conftest import DATASETS, GENKI_ATTRIBUTION, TDP_ATTRIBUTION, make_corpus
 

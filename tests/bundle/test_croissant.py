@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from facedata.bundle import corpus_from_manifests, write_bundle
-from facedata.catalog import Catalog
+from facedata.manifest.catalog import Catalog
 from tests.helpers.extras import needs, optional
 
 mlc = optional("mlcroissant")

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from facedata.assemble.dedup import Deduper
-from facedata.owndata import new_local_manifest
+from facedata.consent.owndata import new_local_manifest
 
 
 def _row(dataset: str, key: str, license_id: str, tier: str, **labels) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from facedata.owndata import new_local_manifest
+from facedata.consent.owndata import new_local_manifest
 from tests.fixtures.layouts import make_genki4k
 from tests.helpers.cli import CliResult, run_cli
 from tests.helpers.corpus import make_corpus

@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from facedata.catalog import Catalog
 from facedata.demo import DATASET_ID, LFW_SMILES, OWN_ID, TAR_NAME
+from facedata.manifest.catalog import Catalog
 from tests.cli.conftest import snapshot
 from tests.helpers.cli import run_cli
 

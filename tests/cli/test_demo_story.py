@@ -178,7 +178,7 @@ def test_a_copied_project_folder_reaches_its_own_corpora_and_models(tmp_path, mo
     of the demo reached (and erased) the original folder's corpora and models."""
     import shutil
 
-    from facedata.corpora import read_registry, register
+    from facedata.corpus.registry import read_registry, register
     from facedata.learn.registry import read_models
     from facedata.learn.registry import register as register_model
     from facedata.project import marker_text

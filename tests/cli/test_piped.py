@@ -90,7 +90,7 @@ def test_a_long_line_of_text_stays_one_line_when_piped():
 
 
 def test_corpora_list_piped_and_as_json(capsys, tmp_path):
-    from facedata.corpora import register
+    from facedata.corpus.registry import register
 
     assert json.loads(run_cli(capsys, "corpora", "list", "--json").out) == []
     corpus = tmp_path / "with a space" / "c1"

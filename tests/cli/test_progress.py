@@ -96,8 +96,8 @@ def test_eta_total_is_corrected_when_a_reader_without_a_count_finishes(
 ):
     """GENKI's class-folder copies have no labels.txt to count: the manifest's guess
     (5,000) stands until the reader is done, then the real count replaces it."""
-    from facedata.catalog import Catalog
     from facedata.fetch import fetch_dataset
+    from facedata.manifest.catalog import Catalog
     from tests.helpers.photos import face_variant
 
     root = tmp_path / "copy" / "GENKI4K" / "files"

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from facedata.owndata import new_local_manifest
+from facedata.consent.owndata import new_local_manifest
 from tests.helpers.cli import CliResult, run_cli
 from tests.helpers.media import write_video as _write_video
 from tests.helpers.photos import face_variant

@@ -9,7 +9,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from facedata.owndata import new_local_manifest
+from facedata.consent.owndata import new_local_manifest
 
 from .conftest import DETECTOR_CLEARANCE, LONG_AGO, corpus, drops, rows, write_video
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facedata.consent import consent_schema_text, load_register
+from facedata.consent.register import consent_schema_text, load_register
 from facedata.errors import ManifestError
 
 from .conftest import DETECTOR_CLEARANCE, LONG_AGO, UTC_TODAY, drops, subjects
@@ -27,7 +27,7 @@ def _reg(tmp_path: Path, text: str, name: str = "consent.csv"):
 
 def test_the_published_schema_is_generated_from_the_code():
     committed = (DOCS / "consent-schema.json").read_text(encoding="utf-8")
-    assert committed == consent_schema_text(), "run `python -m facedata.consent docs`"
+    assert committed == consent_schema_text(), "run `python -m facedata.consent.register docs`"
     schema = json.loads(committed)["$defs"]["ConsentRow"]
     for col in ("expires", "date_of_birth", "minor", "guardian_consent", "guardian_signed"):
         assert col in schema["properties"]

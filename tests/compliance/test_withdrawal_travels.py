@@ -6,7 +6,7 @@ import json
 import shutil
 
 import facedata.assemble.pipeline as pipeline
-from facedata.owndata import new_local_manifest
+from facedata.consent.owndata import new_local_manifest
 
 from .conftest import corpus, subjects
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facedata.catalog import Catalog
-from facedata.listing import licenses_markdown
+from facedata.manifest.catalog import Catalog
+from facedata.manifest.listing import licenses_markdown
 from tests.helpers.cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from facedata import license_rules
-from facedata.license_rules import RULES, Case, Verdict
-from facedata.licensing import decide
+import facedata.gate.rules as license_rules
+from facedata.gate.licensing import decide
+from facedata.gate.rules import RULES, Case, Verdict
 from tests.core.test_licensing import TODAY, manifest
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from facedata.errors import ManifestError
-from facedata.licensing import Clearance, decide, load_clearances, most_restrictive_tier
-from facedata.manifest import Manifest
+from facedata.gate.licensing import Clearance, decide, load_clearances, most_restrictive_tier
+from facedata.manifest.schema import Manifest
 
 TODAY = dt.date(2026, 11, 21)
 

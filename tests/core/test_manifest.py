@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from facedata.catalog import Catalog
 from facedata.errors import ManifestError, UnknownDatasetError
-from facedata.manifest import load_manifest
-from facedata.taxonomy import load_taxonomy
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.catalog import Catalog
+from facedata.manifest.schema import load_manifest
 
 GOOD = """\
 id: demo

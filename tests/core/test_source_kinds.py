@@ -9,8 +9,9 @@ from typing import get_args
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from facedata.manifest import load_manifest
-from facedata.sources import (
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.schema import load_manifest
+from facedata.manifest.sources import (
     KINDS,
     AnySource,
     HttpSource,
@@ -22,10 +23,9 @@ from facedata.sources import (
     of_kind,
     plain_errors,
 )
-from facedata.taxonomy import load_taxonomy
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "facedata"
-HOMES = {"manifest.py", "sources.py"}
+HOMES = {"manifest/schema.py", "manifest/sources.py"}
 _ADAPTER = TypeAdapter(AnySource)
 
 
@@ -97,7 +97,7 @@ def test_each_kind_checks_its_own_fields(fields, message):
 
 
 def test_a_bare_source_is_no_kind_at_all():
-    from facedata.sources import Source
+    from facedata.manifest.sources import Source
 
     with pytest.raises(ValidationError, match="a source is one of the kinds"):
         Source(id="s", kind="http", official=True, files=[{"name": "a", "url": "http://x/a"}])
@@ -112,7 +112,7 @@ def test_union_errors_read_like_a_single_models(tmp_path):
     """The tag stays out of locations, and a bad or missing kind is the `kind` field's error."""
     good = {"id": "a", "name": "A", "tasks": ["smile"], "citation": "@misc{a, title={A}}"}
     good["license"] = {"id": "CC0-1.0", "tier": "commercial"}
-    from facedata.manifest import Manifest
+    from facedata.manifest.schema import Manifest
 
     def errors(source):
         with pytest.raises(ValidationError) as info:

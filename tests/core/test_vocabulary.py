@@ -55,8 +55,8 @@ def test_model_terms_state_each_heads_eu_ai_act_line():
 def test_models_take_their_head_type_from_the_vocabulary():
     from facedata.corpus import HEADS as CORPUS_HEADS
     from facedata.learn.dataset import LABEL_COLUMNS
-    from facedata.manifest import Task
-    from facedata.reader_options import Head
+    from facedata.manifest.options import Head
+    from facedata.manifest.schema import Task
 
     assert Head is v.Head and Task is v.Head
     assert CORPUS_HEADS is v.HEADS and LABEL_COLUMNS is v.HEADS
@@ -102,7 +102,7 @@ def test_rank_and_most_restrictive():
 
 
 def test_licensing_orders_tiers_by_the_vocabulary():
-    from facedata import licensing
+    import facedata.gate.licensing as licensing
 
     assert licensing.Purpose is v.Purpose
     for lower, higher in zip(v.TIERS, v.TIERS[1:], strict=False):
@@ -125,7 +125,7 @@ def test_the_reports_tier_legend_reads_from_the_vocabulary():
 
 
 def test_manifest_tiers_and_permissions_are_the_vocabularys():
-    from facedata import manifest
+    import facedata.manifest.schema as manifest
 
     assert manifest.Tier is v.Tier and manifest.Permission is v.Permission
     assert get_args(v.Permission) == v.PERMISSIONS
@@ -136,7 +136,7 @@ def test_manifest_tiers_and_permissions_are_the_vocabularys():
 
 
 def test_consent_scopes_cover_every_build_purpose():
-    from facedata import consent
+    import facedata.consent.register as consent
 
     assert consent.SCOPES is v.SCOPES
     assert set(v.PURPOSES) <= set(v.SCOPES)

@@ -146,7 +146,7 @@ def test_help_and_core_do_not_import_torch():
     code = (
         "import sys\n"
         "from facedata.cli import app\n"
-        "import facedata.assemble.pipeline, facedata.forget, facedata.report\n"
+        "import facedata.assemble.pipeline, facedata.consent.forget, facedata.report\n"
         "try:\n    app(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )

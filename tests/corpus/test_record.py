@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import facedata
-from facedata.catalog import Catalog
 from facedata.corpus import (
     CORPUS_JSON,
     CorpusError,
@@ -27,6 +26,7 @@ from facedata.corpus import (
 )
 from facedata.corpus.counts import count_shards
 from facedata.errors import UnsafePathError
+from facedata.manifest.catalog import Catalog
 from tests.helpers.corpus import make_corpus
 
 SRC = Path(facedata.__file__).parent

@@ -45,11 +45,11 @@ def delivery_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for path in manifests.glob("*.yaml"):
         if path.name != "taxonomy.yaml":
             _strip_hashes(path)
-    import facedata.catalog
-    import facedata.taxonomy
+    import facedata.label.taxonomy
+    import facedata.manifest.catalog
 
-    monkeypatch.setattr(facedata.catalog, "builtin_manifest_dir", lambda: manifests)
-    monkeypatch.setattr(facedata.taxonomy, "builtin_manifest_dir", lambda: manifests)
+    monkeypatch.setattr(facedata.manifest.catalog, "builtin_manifest_dir", lambda: manifests)
+    monkeypatch.setattr(facedata.label.taxonomy, "builtin_manifest_dir", lambda: manifests)
     # distinct real faces: a default build's near-duplicate removal keeps every one
     monkeypatch.setattr(layouts, "FACE", photos.lfw_face)
     return home

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from facedata.catalog import Catalog
 from facedata.corpus import iter_rows
 from facedata.fetch import fetched
-from facedata.formats.ferplus import majority
+from facedata.manifest.catalog import Catalog
+from facedata.read.ferplus import majority
 from tests.deliveries import shapes
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
-from facedata.catalog import Catalog
 from facedata.fetch.store import get_source_lock
+from facedata.manifest.catalog import Catalog
 from tests.deliveries import shapes
 from tests.helpers.cli import run_cli
 

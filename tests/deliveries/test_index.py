@@ -3,9 +3,9 @@ an archive's extraction."""
 
 from __future__ import annotations
 
-from facedata.delivery import TreeIndex, completeness, locate
-from facedata.manifest import FileSet, FileSpec
-from facedata.sources import ManualSource
+from facedata.fetch.delivery import TreeIndex, completeness, locate
+from facedata.manifest.schema import FileSet, FileSpec
+from facedata.manifest.sources import ManualSource
 
 
 def test_the_shallowest_same_named_file_wins_whatever_the_walk_order(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from facedata.catalog import Catalog
 from facedata.fetch import fetched
+from facedata.manifest.catalog import Catalog
 from tests.deliveries import shapes
 from tests.fixtures import layouts
 from tests.helpers import photos

@@ -10,7 +10,7 @@ from PIL import Image
 
 from facedata.faces import LandmarkError, process_face, template, to_five_points, umeyama
 from facedata.faces.align import apply
-from facedata.manifest import FaceSpec
+from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
 
 from .conftest import ASTRONAUT_5

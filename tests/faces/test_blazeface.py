@@ -18,7 +18,7 @@ from facedata.faces import (
 )
 from facedata.faces import blazeface as bf
 from facedata.faces.align import apply
-from facedata.manifest import FaceSpec
+from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
 
 from .conftest import ASTRONAUT_5, GRACE_HOPPER_5
@@ -128,7 +128,7 @@ def test_blazeface_survives_pickling_for_worker_processes() -> None:
 def test_the_license_gate_admits_blazeface_for_commercial_builds_not_retinaface() -> None:
     import datetime as dt
 
-    from facedata.assemble.gate import detector_gate
+    from facedata.gate.admit import detector_gate
 
     today = dt.date(2026, 11, 27)
     assert detector_gate("blazeface-full", "commercial", [], today).admitted

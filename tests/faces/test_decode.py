@@ -12,7 +12,7 @@ from PIL import Image
 
 from facedata.errors import ImageError
 from facedata.faces import ImageRefused, decode_image, process_face
-from facedata.manifest import FaceSpec
+from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
 
 from .conftest import ASTRONAUT_5

@@ -11,7 +11,7 @@ from PIL import Image
 from facedata.faces import Detection, choose_face, process_face
 from facedata.faces.align import apply
 from facedata.faces.retinaface import nms, priors
-from facedata.manifest import FaceSpec
+from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
 
 from .conftest import ASTRONAUT_5, GRACE_HOPPER_5

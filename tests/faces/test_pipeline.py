@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from facedata.faces import DetectorError, get_detector, process_face
-from facedata.manifest import FaceSpec
+from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
 
 from .conftest import ASTRONAUT_5

@@ -11,7 +11,7 @@ from PIL import Image
 from facedata.faces import decode_scaled, detect_reduced, process_face
 from facedata.faces.align import apply, template
 from facedata.faces.pipeline import reduced_copy
-from facedata.manifest import FaceSpec
+from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
 
 from .conftest import ASTRONAUT_5, GRACE_HOPPER_5

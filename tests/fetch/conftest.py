@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from facedata.manifest import Manifest, load_manifest
-from facedata.taxonomy import load_taxonomy
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.schema import Manifest, load_manifest
 
 
 @pytest.fixture(autouse=True)

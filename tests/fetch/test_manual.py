@@ -141,8 +141,8 @@ def test_cli_fetch_and_verify(manifest_dir, tmp_path, capsys):
 CHILD = """
 import sys
 from facedata.fetch import fetch_dataset
-from facedata.manifest import load_manifest
-from facedata.taxonomy import load_taxonomy
+from facedata.manifest.schema import load_manifest
+from facedata.label.taxonomy import load_taxonomy
 fetch_dataset(load_manifest(__import__("pathlib").Path(sys.argv[1]), load_taxonomy()))
 """
 
@@ -313,7 +313,7 @@ def test_fetchers_are_one_table_keyed_by_source_kind(manifest_dir, tmp_path, mon
     from facedata.fetch import core
     from facedata.fetch.store import SourceLock, ingest_copy, now
     from facedata.fetch.tree import Placement
-    from facedata.manifest import SourceKind
+    from facedata.manifest.schema import SourceKind
 
     by_hand = {"manual", "local"}
     assert set(core.FETCHERS) == set(get_args(SourceKind)) - by_hand
@@ -327,7 +327,8 @@ def test_fetchers_are_one_table_keyed_by_source_kind(manifest_dir, tmp_path, mon
     class Fake:
         nested = False
 
-        def fetch(self, manifest, src, pinned, notes, force):
+        def fetch(self, job):
+            manifest, src = job.manifest, job.src
             seen.append(src.id)
             blob = ingest_copy(blob_src, sha256(blob_src.read_bytes()))
             record = SourceLock(manifest.id, src.id, src.kind, True, "fake", None, now(), [])

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from facedata.formats import read_source
-from facedata.labels import Labelled, remap
-from facedata.manifest import Manifest
-from facedata.sample import Drop, Sample
-from facedata.taxonomy import Taxonomy, load_taxonomy
+from facedata.label.remap import Labelled, remap
+from facedata.label.taxonomy import Taxonomy, load_taxonomy
+from facedata.manifest.schema import Manifest
+from facedata.read import read_source
+from facedata.read.sample import Drop, Sample
 from tests.fixtures.layouts import Expected
 
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facedata.formats._common import csv_rows
-from facedata.sample import Sample
+from facedata.read._common import csv_rows
+from facedata.read.sample import Sample
 from tests.fixtures import layouts as L
 from tests.helpers.fuzz import fuzz_settings
 

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from facedata.errors import ReaderError
-from facedata.formats.hfparquet import split_of
-from facedata.sample import FileImage
+from facedata.read.hfparquet import split_of
+from facedata.read.sample import FileImage
 from tests.fixtures import hf, layouts
 from tests.helpers import photos
 
@@ -152,7 +152,7 @@ def test_rows_are_read_a_record_batch_at_a_time(tmp_path):
     m = manifest_for(exp, names={"label": hf.FER_NAMES})
     pool = pa.default_memory_pool()
     base, peak, count = pool.bytes_allocated(), 0, 0
-    from facedata.formats import read_source
+    from facedata.read import read_source
 
     for _item in read_source(m, m.sources[0], root):
         count += 1

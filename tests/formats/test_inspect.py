@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from facedata.catalog import Catalog
 from facedata.cli import app
 from facedata.errors import FacedataError
-from facedata.inspection import inspect_source
+from facedata.manifest.catalog import Catalog
+from facedata.read.survey import inspect_source
 from tests.fixtures import layouts as L
 
 from .conftest import manifest_for

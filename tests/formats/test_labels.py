@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from facedata.labels import DropCounter, Labelled, remap
-from facedata.manifest import HeadMap, LabelSpec
-from facedata.sample import Drop, FileImage, Sample
+from facedata.label.remap import DropCounter, Labelled, remap
+from facedata.manifest.schema import HeadMap, LabelSpec
+from facedata.read.sample import Drop, FileImage, Sample
 
 FER = LabelSpec(
     expression=HeadMap(codes={"3": "happy", "6": "neutral", "5": "surprise", "0": "anger"})

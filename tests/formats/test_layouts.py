@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from facedata.catalog import Catalog
-from facedata.formats import read_source
+from facedata.manifest.catalog import Catalog
+from facedata.read import read_source
 from tests.fixtures.layouts import ALL, Expected
 
 from .conftest import Read, manifest_for, read_fixture, remap_all
@@ -69,7 +69,7 @@ def test_repository_manifest_reads_the_fixture(name: str, built, taxonomy) -> No
     got = Read(list(read_source(manifest, src, exp.root)))
     _check(exp, got)
     spec = manifest.labels_for(src)
-    from facedata.labels import remap
+    from facedata.label.remap import remap
 
     kept, drops = {}, Counter()
     for key, sample in got.samples.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from facedata.errors import ReaderError
-from facedata.sample import BadPixels
+from facedata.read.sample import BadPixels
 from tests.fixtures import layouts as L
 
 from .conftest import manifest_for, read_fixture, remap_all

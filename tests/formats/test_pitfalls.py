@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facedata.errors import ReaderError
-from facedata.formats import resolve_root
+from facedata.read import resolve_root
 from tests.fixtures import layouts as L
 
 from .conftest import read_fixture

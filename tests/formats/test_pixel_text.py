@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facedata.sample import _parse_careful, _parse_plain, parse_pixels
+from facedata.read.sample import _parse_careful, _parse_plain, parse_pixels
 from tests.helpers.fuzz import fuzz_settings
 
 FUZZ = fuzz_settings(300)
@@ -89,7 +89,7 @@ def test_a_row_opencv_cannot_read_prints_nothing_and_leaves_the_environment_alon
 
     code = (
         "import os\n"
-        "from facedata.sample import parse_pixels\n"
+        "from facedata.read.sample import parse_pixels\n"
         "print(parse_pixels('1  2', 3))\n"
         "print(parse_pixels('1 2 99999999999', 3))\n"
         "print('OPENCV_LOG_LEVEL' in os.environ)\n"

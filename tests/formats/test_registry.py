@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-import facedata.manifest
-from facedata import formats
+import facedata.manifest.schema
+import facedata.read as formats
 from facedata.errors import ReaderError
-from facedata.formats import registry
-from facedata.reader_options import (
+from facedata.manifest.options import (
     MODELS,
     GenkiOptions,
     PixelsCsvOptions,
     ReaderOptions,
     option_problems,
 )
-from facedata.sample import Sample
+from facedata.read import registry
+from facedata.read.sample import Sample
 from tests.fixtures import layouts as L
 from tests.formats.conftest import manifest_for
 from tests.helpers.fresh import run_python
@@ -94,10 +94,10 @@ def test_manifest_checks_use_the_models_without_importing_the_readers():
     assert option_problems("pixels_csv", {"size": "abc"}) == [
         (("size",), "Input should be a valid integer")
     ]
-    assert "formats" not in Path(facedata.manifest.__file__).read_text().split('"""', 2)[2]
+    assert "formats" not in Path(facedata.manifest.schema.__file__).read_text().split('"""', 2)[2]
     code = (
         "import sys\n"
-        "from facedata.catalog import Catalog\n"
+        "from facedata.manifest.catalog import Catalog\n"
         "assert len(Catalog.load()) > 10\n"
         "print(sorted(m for m in sys.modules if m.startswith('facedata.formats')))\n"
     )

@@ -10,10 +10,10 @@ import yaml
 
 from facedata.corpus import iter_rows
 from facedata.errors import ReaderError
-from facedata.formats import read_source
-from facedata.manifest import Manifest, load_manifest
-from facedata.sample import Drop, Sample
-from facedata.taxonomy import load_taxonomy
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.schema import Manifest, load_manifest
+from facedata.read import read_source
+from facedata.read.sample import Drop, Sample
 from tests.helpers.cli import run_cli
 from tests.helpers.photos import lfw_face
 

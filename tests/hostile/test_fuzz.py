@@ -19,13 +19,13 @@ import yaml
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from facedata import confine
+import facedata.files.confine as confine
 from facedata.errors import FacedataError
-from facedata.formats import read_source
-from facedata.manifest import load_manifest
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.schema import load_manifest
 from facedata.paths import builtin_manifest_dir
-from facedata.sample import FileImage, Sample
-from facedata.taxonomy import load_taxonomy
+from facedata.read import read_source
+from facedata.read.sample import FileImage, Sample
 from tests.fixtures import layouts
 from tests.formats.conftest import manifest_for
 from tests.helpers.fuzz import fuzz_settings

@@ -15,10 +15,10 @@ import json
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from facedata.consent import load_register
+from facedata.consent.register import load_register
 from facedata.corpus import read_corpus, shard_file
 from facedata.errors import FacedataError
-from facedata.licensing import load_clearances
+from facedata.gate.licensing import load_clearances
 from tests.helpers.fuzz import fuzz_settings
 from tests.hostile.test_fuzz import HOSTILE, mutated
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from facedata.consent.owndata import new_local_manifest
 from facedata.fetch.store import get_source_lock, tree_dir
-from facedata.owndata import new_local_manifest
 from tests.helpers.cli import run_cli
 from tests.helpers.photos import face_variant
 from tests.hostile.test_from import _fetch

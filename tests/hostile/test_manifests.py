@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from facedata.errors import ManifestError
-from facedata.manifest import load_manifest
-from facedata.taxonomy import load_taxonomy
-from facedata.yamlfile import load_yaml
+from facedata.files.yamlfile import load_yaml
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.schema import load_manifest
 from tests.fetch.conftest import MINIMAL
 from tests.helpers.cli import run_cli
 

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from facedata.errors import BusyError
-from facedata.locking import exclusive, lock_path
+from facedata.files.locking import exclusive, lock_path
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import make_corpus
 
@@ -22,7 +22,7 @@ ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + str(Path(SRC).parent)}
 
 HOLD = """
 import sys, time
-from facedata.locking import exclusive
+from facedata.files.locking import exclusive
 with exclusive(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

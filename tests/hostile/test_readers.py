@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from facedata.errors import ReaderError
-from facedata.formats import read_source
-from facedata.sample import Drop, FileImage, Sample, parse_pixels
+from facedata.read import read_source
+from facedata.read.sample import Drop, FileImage, Sample, parse_pixels
 from tests.fixtures.layouts import make_celeba, make_fer2013, make_fer2013_folders
 from tests.formats.conftest import manifest_for
 from tests.helpers.photos import face_variant
@@ -154,8 +154,8 @@ def test_image_files_are_read_as_regular_files_only(tmp_path):
     a FIFO or a folder is refused by name (never a hang), and reads stop at the limit."""
     import os
 
-    from facedata.confine import read_regular
     from facedata.errors import UnsafePathError
+    from facedata.files.confine import read_regular
 
     photo = tmp_path / "a.jpg"
     photo.write_bytes(b"x" * 1000)

@@ -19,8 +19,8 @@ from facedata.fetch import fetch_dataset
 from facedata.fetch import http as fhttp
 from facedata.fetch.http import HtmlPageError
 from facedata.fetch.store import get_source_lock, tree_dir
-from facedata.manifest import load_manifest
-from facedata.taxonomy import load_taxonomy
+from facedata.label.taxonomy import load_taxonomy
+from facedata.manifest.schema import load_manifest
 from tests.fetch.conftest import write_manifest
 from tests.helpers.cli import run_cli
 from tests.helpers.servers import Handler, LoopbackServer, make_tar, make_zip

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from facedata import sanitize
+import facedata.files.sanitize as sanitize
 from tests.compliance.conftest import team  # noqa: F401 - real builds of own recordings
 from tests.helpers.cli import run_cli
 
@@ -252,7 +252,7 @@ def test_bibtex_policy_keeps_known_entries_verbatim():
 
 
 def test_every_catalog_manifest_passes_the_policies():
-    from facedata.catalog import Catalog
+    from facedata.manifest.catalog import Catalog
 
     for m in Catalog.load():
         sanitize.bibtex(m.citation, m.id)

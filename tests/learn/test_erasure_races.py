@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from facedata import forget as forget_module
+import facedata.consent.forget as forget_module
 from tests.helpers.cli import run_cli
 from tests.helpers.corpus import aligned_face, make_corpus
 from tests.helpers.extras import needs

@@ -313,7 +313,7 @@ def test_a_model_from_another_home_is_flagged_by_this_homes_ledger(
 
 
 def test_a_damaged_model_registry_never_stops_the_withdrawal(trained, tmp_path, capsys):
-    from facedata.withdrawals import read_ledger
+    from facedata.consent.withdrawals import read_ledger
 
     corpus, out, _ = trained
     registry = tmp_path / "home" / "models.json"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from facedata.consent import load_register
+from facedata.consent.register import load_register
 from facedata.errors import ManifestError
 
 BUILD_DAY = dt.date(2026, 11, 21)

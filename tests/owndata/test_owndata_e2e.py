@@ -10,9 +10,9 @@ import pytest
 
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
+from facedata.consent.forget import erasure_log_path, forget
+from facedata.consent.owndata import new_local_manifest
 from facedata.corpus import iter_rows
-from facedata.forget import erasure_log_path, forget
-from facedata.owndata import new_local_manifest
 from tests.helpers.cli import run_cli
 from tests.helpers.media import write_video
 from tests.helpers.photos import face_variant

@@ -14,8 +14,8 @@ import pytest
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
 from facedata.assemble.tally import STAGES
-from facedata.catalog import Catalog
 from facedata.fetch import fetch_dataset
+from facedata.manifest.catalog import Catalog
 from facedata.report import write_report
 from facedata.report.keys import DECLARED_CROP, FALLBACK_FRAME, align_label
 from facedata.report.plots import wrapped_label

@@ -23,8 +23,8 @@ from facedata.assemble.engines import RayEngine, _package_dir
 from facedata.assemble.merge import STAGING
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
-from facedata.catalog import Catalog
 from facedata.fetch import fetch_dataset
+from facedata.manifest.catalog import Catalog
 from tests.fixtures import layouts
 from tests.helpers.cli import run_cli
 from tests.helpers.extras import needs

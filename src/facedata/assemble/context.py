@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .dedup import Deduper
-from .splits import LeakCheck
-from .tally import Tally
-from .worker import WorkSettings
+from facedata.assemble.dedup import Deduper
+from facedata.assemble.splits import LeakCheck
+from facedata.assemble.tally import Tally
+from facedata.assemble.worker import WorkSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..catalog import Catalog
-    from ..corpus import LabelCodec
-    from ..licensing import Clearance
-    from .recipe import Recipe
+    from facedata.assemble.recipe import Recipe
+    from facedata.corpus import LabelCodec
+    from facedata.gate.licensing import Clearance
+    from facedata.manifest.catalog import Catalog
 
 Progress = Callable[[dict[str, int]], None]
 MAX_LISTED = 1000  # image errors listed by name in corpus.json; all are counted
@@ -64,8 +64,8 @@ class BuildContext:
         argv: list[str] | None = None,
     ) -> BuildContext:
         """Read the catalog and the clearances the recipe names, at this instant."""
-        from ..catalog import Catalog
-        from ..licensing import load_clearances, policy_now
+        from facedata.gate.licensing import load_clearances, policy_now
+        from facedata.manifest.catalog import Catalog
 
         now = policy_now()
         return cls(
@@ -88,29 +88,21 @@ class BuildContext:
 
     @cached_property
     def schema(self) -> pa.Schema:
-        from ..corpus import arrow_schema
+        from facedata.corpus import arrow_schema
 
         return arrow_schema(self.expressions, self.recipe.image_mode)
 
     @cached_property
     def codec(self) -> LabelCodec:
-        from ..corpus import LabelCodec
+        from facedata.corpus import LabelCodec
 
         return LabelCodec(self.expressions)
 
     @cached_property
     def settings(self) -> WorkSettings:
         """What a worker needs to turn a sample into a row."""
-        r = self.recipe
-        return WorkSettings(
-            size=r.size,
-            image_format=r.image_format,
-            image_mode=r.image_mode,
-            keep_unaligned=r.keep_unaligned,
-            detector=r.detector,
-            detect_side=r.detect_side,
-            decode_side=r.decode_side,
-        )
+        shared = {f.name for f in fields(WorkSettings)} & set(type(self.recipe).model_fields)
+        return WorkSettings(**{name: getattr(self.recipe, name) for name in shared})
 
     def report(self) -> None:
         """Tell the progress display how far the funnel is."""

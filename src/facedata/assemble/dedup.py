@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..vocabulary import HEADS
+from facedata.vocabulary import HEADS
 
 ConflictPolicy = Literal["void", "first"]
 POLICIES: dict[str, str] = {
@@ -48,7 +48,7 @@ MAX_EXAMPLES = 20
 def _stricter_terms(first: Kept, row: dict[str, Any]) -> dict[str, Any]:
     """The kept row now holds `row`'s labels: it carries the stricter tier of the two and
     both license ids, so a CC BY row holding a CC BY-NC set's label says non-commercial."""
-    from ..licensing import most_restrictive_tier
+    from facedata.gate.licensing import most_restrictive_tier
 
     changes: dict[str, Any] = {}
     theirs_id, theirs_tier = row.get("license_id"), row.get("license_tier")

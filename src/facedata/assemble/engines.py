@@ -23,7 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ..errors import BuildError
+from facedata.errors import BuildError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -213,7 +213,7 @@ def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, .
     fn's two values, as two results)."""
     import ray
 
-    from .process import for_build_work
+    from facedata.assemble.process import for_build_work
 
     for_build_work()
     node = ray.get_runtime_context().get_node_id()

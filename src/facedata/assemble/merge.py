@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ..corpus import SPLITS, LabelCodec
-from .dedup import Deduper
-from .engines import Engine, get_engine
-from .process import for_build_work
-from .splits import LeakCheck
-from .tasks import (
+from facedata.assemble.dedup import Deduper
+from facedata.assemble.engines import Engine, get_engine
+from facedata.assemble.process import for_build_work
+from facedata.assemble.splits import LeakCheck
+from facedata.assemble.tasks import (
     ChunkResult,
     ChunkTask,
     ShardTask,
@@ -41,11 +40,12 @@ from .tasks import (
     run_shard,
     write_returned,
 )
-from .worker import Item, fresh_process
+from facedata.assemble.worker import Item, fresh_process
+from facedata.corpus import SPLITS, LabelCodec
 
 if TYPE_CHECKING:
-    from .context import BuildContext
-    from .tally import Tally
+    from facedata.assemble.context import BuildContext
+    from facedata.assemble.tally import Tally
 
 STAGING = ".chunks"  # inside the build's temp folder: removed before it becomes the corpus
 

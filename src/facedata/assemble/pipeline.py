@@ -17,10 +17,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import __version__
-from ..atomic import atomic_dir, atomic_write_text
-from ..consent import ConsentRegister, load_register
-from ..corpus import (
+from facedata import __version__
+from facedata.assemble.context import BuildContext, Progress
+from facedata.assemble.dedup import Deduper
+from facedata.assemble.merge import run_sharded
+from facedata.assemble.recipe import Recipe
+from facedata.assemble.splits import LeakCheck
+from facedata.assemble.tally import Tally
+from facedata.assemble.target import refuse_overwrite, same_build
+from facedata.assemble.worker import Item
+from facedata.consent.register import ConsentRegister, load_register
+from facedata.consent.withdrawals import (
+    Withdrawal,
+    WithdrawalIndex,
+    admission,
+    publish_lock,
+    read_beside,
+    subjects_of,
+)
+from facedata.corpus import (
     CORPUS_FORMAT,
     CORPUS_JSON,
     CorpusRecord,
@@ -32,22 +47,10 @@ from ..corpus import (
     read_corpus,
     write_corpus,
 )
-from ..corpus.shards import file_sha256
-from ..errors import BuildError, PolicyError
-from ..licensing import corpus_terms, share_alike
-from ..manifest import Manifest, Source
-from ..sample import Drop, Note
-from ..withdrawals import (
-    Withdrawal,
-    WithdrawalIndex,
-    admission,
-    publish_lock,
-    read_beside,
-    subjects_of,
-)
-from .context import BuildContext, Progress
-from .dedup import Deduper
-from .gate import (
+from facedata.corpus.shards import file_sha256
+from facedata.errors import BuildError, PolicyError
+from facedata.files.atomic import atomic_dir, atomic_write_text
+from facedata.gate.admit import (
     Admitted,
     DetectorDecision,
     check_clearances,
@@ -55,12 +58,9 @@ from .gate import (
     gate,
     needs_detector,
 )
-from .merge import run_sharded
-from .recipe import Recipe
-from .splits import LeakCheck
-from .tally import Tally
-from .target import refuse_overwrite, same_build
-from .worker import Item
+from facedata.gate.licensing import corpus_terms, share_alike
+from facedata.manifest.schema import Manifest, Source
+from facedata.read.sample import Drop, Note
 
 
 def _items(
@@ -71,8 +71,8 @@ def _items(
     own: dict[str, OwnWithdrawals],
 ) -> Iterator[Item]:
     """Stream labelled samples from every admitted source; count every drop."""
-    from ..formats import read_source
-    from ..labels import remap
+    from facedata.label.remap import remap
+    from facedata.read import read_source
 
     recipe, flow, subjects = ctx.recipe, ctx.tally.flow, ctx.tally.subjects
     taxonomy = ctx.catalog.taxonomy
@@ -138,7 +138,7 @@ OwnWithdrawals = tuple[list[Withdrawal], set[str]]
 def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawals:
     """Own data: the withdrawals file beside its register (held for this source whatever
     its id), and ids whose ledger withdrawals named these very recordings."""
-    from ..formats.local import recordings_of
+    from facedata.read.local import recordings_of
 
     m, src = adm.manifest, adm.source
     if not src.is_own_data or not src.consent:
@@ -288,8 +288,8 @@ def build(
     The output folder is locked for the whole build (`locking.exclusive`): a second
     build or a `forget` on it refuses instead of deleting this one's work.
     """
-    from ..corpora import read_registry
-    from ..locking import exclusive
+    from facedata.corpus.registry import read_registry
+    from facedata.files.locking import exclusive
 
     with exclusive(Path(recipe.out), "build"):
         _check_out(Path(recipe.out))
@@ -299,8 +299,8 @@ def build(
 
 
 def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
-    from ..corpora import register
-    from ..faces import detector_names
+    from facedata.corpus.registry import register
+    from facedata.faces import detector_names
 
     recipe, out, tally = ctx.recipe, ctx.out, ctx.tally
     requested = [ds for ds, _ in recipe.pinned()]
@@ -401,8 +401,8 @@ def _erase_late(
 ) -> bool:
     """Erase from the unpublished corpus anyone withdrawn since the build read the ledger
     and the withdrawals files; each is recorded in `forgotten`. True if any was."""
-    from ..forget import forget_in_corpus, subjects_in
-    from ..locking import lock_path
+    from facedata.consent.forget import forget_in_corpus, subjects_in
+    from facedata.files.locking import lock_path
 
     seen = {w.key for w in withdrawn.all()} | {w.key for b, _ in own.values() for w in b}
     now = WithdrawalIndex.load(marks)
@@ -445,7 +445,7 @@ def _check_out(out: Path) -> None:
 def _detector_record(tally: Tally, recipe: Recipe) -> dict | None:
     if not tally.weights:
         return None
-    from ..faces import get_detector_info
+    from facedata.faces import get_detector_info
 
     return {**get_detector_info(recipe.detector), "weights_sha256": sorted(tally.weights)}
 
@@ -527,6 +527,6 @@ def _corpus_record(
 
 
 def _bundle(root: Path, corpus: CorpusRecord, manifests: dict) -> None:
-    from ..bundle import write_bundle
+    from facedata.bundle import write_bundle
 
     write_bundle(root, corpus.to_json(), manifests)

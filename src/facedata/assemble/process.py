@@ -20,7 +20,7 @@ from __future__ import annotations
 import atexit
 import gc
 
-from ..corpus.row import arrow_without_pandas
+from facedata.corpus.row import arrow_without_pandas
 
 GC_THRESHOLD = (50_000, 20, 100)
 

@@ -12,9 +12,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..licensing import Purpose
-from ..yamlfile import describe_validation_error, load_yaml
-from .recipe_fields import FIELDS
+from facedata.assemble.recipe_fields import FIELDS
+from facedata.files.yamlfile import describe_validation_error, load_yaml
+from facedata.gate.licensing import Purpose
 
 
 def _field(name: str, **constraints: Any) -> Any:
@@ -76,8 +76,8 @@ class Recipe(BaseModel):
     @field_validator("detector")
     @classmethod
     def _known_detector(cls, value: str) -> str:
-        from ..faces.detect import DetectorError
-        from ..faces.registry import spec
+        from facedata.faces.detect import DetectorError
+        from facedata.faces.registry import spec
 
         try:
             return spec(value).name

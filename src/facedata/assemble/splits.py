@@ -11,7 +11,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..corpus import SPLITS
+from facedata.corpus import SPLITS
 
 
 def _unit(text: str, seed: int) -> float:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..corpus.counts import RowCounter
-from ..vocabulary import HEADS, STAGES
+from facedata.corpus.counts import RowCounter
+from facedata.vocabulary import HEADS, STAGES
 
 if TYPE_CHECKING:
-    from ..consent import ConsentRegister
-    from ..sample import Note
-    from ..withdrawals import Withdrawal
+    from facedata.consent.register import ConsentRegister
+    from facedata.consent.withdrawals import Withdrawal
+    from facedata.read.sample import Note
 
 EXAMPLES = 5  # places named per drop reason; every drop is counted
 
@@ -187,7 +187,7 @@ class ReaderNotes:
 
 
 def _today() -> dt.date:
-    from ..licensing import policy_now
+    from facedata.gate.licensing import policy_now
 
     return policy_now().date()
 

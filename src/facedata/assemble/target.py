@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..corpus import CorpusRecord
-from ..errors import BuildError
-from .recipe import Recipe
+from facedata import __version__
+from facedata.assemble.recipe import Recipe
+from facedata.corpus import CorpusRecord
+from facedata.errors import BuildError
 
 # Recipe fields that change how fast a build runs, not what it writes.
 NOT_CONTENT = ("out", "workers", "batch_size", "engine")

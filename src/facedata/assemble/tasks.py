@@ -27,10 +27,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..corpus import HEADS, LabelCodec, describe, shard_path, to_table
-from ..corpus.counts import COUNT_COLUMNS
-from .splits import assign_split
-from .worker import Failed, Item, WorkSettings, process_item
+from facedata.assemble.splits import assign_split
+from facedata.assemble.worker import Failed, Item, WorkSettings, process_item
+from facedata.corpus import HEADS, LabelCodec, describe, shard_path, to_table
+from facedata.corpus.counts import COUNT_COLUMNS
 
 ROW_GROUP = 512  # rows per Parquet row group in final shards: bounded memory per read
 # what the merge reads of a row (dedup, leak check, counts); the rest stays in the

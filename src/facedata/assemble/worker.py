@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..errors import FacedataError
-from ..manifest import FaceSpec
-from ..sample import PixelImage, Sample, pickled_as_call
+from facedata.errors import FacedataError
+from facedata.manifest.schema import FaceSpec
+from facedata.read.sample import PixelImage, Sample, pickled_as_call
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def die_with_parent(parent: int) -> None:
 
 def _detector(settings: WorkSettings) -> Any:
     """Created on first use, once per process: dataset-landmark builds never load it."""
-    from ..faces import get_detector
+    from facedata.faces import get_detector
 
     if settings.detector not in _detectors:
         _detectors[settings.detector] = get_detector(settings.detector, threads=settings.threads)
@@ -155,7 +155,7 @@ def encode(img: Image.Image, fmt: str, mode: str | None = None) -> bytes:
             buf = io.BytesIO()
             img.save(buf, format="PNG", compress_level=1)
             return buf.getvalue()
-    from ..faces.align import opencv
+    from facedata.faces.align import opencv
 
     cv2 = opencv()
     pixels = np.asarray(img)
@@ -198,7 +198,7 @@ def reader_flags(s: Sample) -> dict[str, Any]:
 
 
 def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
-    from ..faces import decode_scaled, process_face
+    from facedata.faces import decode_scaled, process_face
 
     s = item.sample
     where = s.image.describe()

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
-from ..manifest import Manifest
-from . import attribution, card, cff, croissant, licenses, references
-from .obligations import terms_and_obligations
-from .record import CorpusView, corpus_from_manifests, load_corpus, view
+from facedata.bundle import attribution, card, cff, croissant, licenses, references
+from facedata.bundle.obligations import terms_and_obligations
+from facedata.bundle.record import CorpusView, corpus_from_manifests, load_corpus, view
+from facedata.files.atomic import atomic_write_text
+from facedata.manifest.schema import Manifest
 
 __all__ = [
     "CorpusView",
@@ -70,7 +70,7 @@ def write_bundle(
 
     `manifests` (id -> Manifest) only fill what the record lacks: the record says
     what a build actually used, so it wins. A citation that fails the BibTeX policy
-    stops the write (facedata.sanitize.UnsafeTextError), unless `withhold_unsafe`:
+    stops the write (facedata.files.sanitize.UnsafeTextError), unless `withhold_unsafe`:
     then it is left out and ATTRIBUTION.md says why (for `forget`, which must not be
     blocked by a damaged record).
     """

@@ -9,8 +9,8 @@ that the material was modified: the notice lists what this build did.
 
 from __future__ import annotations
 
-from .markdown import code, fence, link, text
-from .record import CorpusView, DatasetInfo
+from facedata.bundle.markdown import code, fence, link, text
+from facedata.bundle.record import CorpusView, DatasetInfo
 
 
 def credit_lines(d: DatasetInfo) -> list[str]:

@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from .. import sanitize
-from ..corpus import CORPUS_JSON, DATA_DIR, SPLITS
-from ..licensing import clearance_line
-from .attribution import credit_lines, modification_lines
-from .bibtex import render_bib, unique_entries
-from .markdown import code, fence, table, text
-from .record import CorpusView
+import facedata.files.sanitize as sanitize
+from facedata.bundle.attribution import credit_lines, modification_lines
+from facedata.bundle.bibtex import render_bib, unique_entries
+from facedata.bundle.markdown import code, fence, table, text
+from facedata.bundle.record import CorpusView
+from facedata.corpus import CORPUS_JSON, DATA_DIR, SPLITS
+from facedata.gate.licensing import clearance_line
 
 LICENSE_LINK = "LICENSES/README.md"
 

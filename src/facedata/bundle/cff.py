@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from .. import sanitize
-from .bibtex import BibEntry, Name, names, plain, unique_entries
-from .record import CorpusView
+import facedata.files.sanitize as sanitize
+from facedata.bundle.bibtex import BibEntry, Name, names, plain, unique_entries
+from facedata.bundle.record import CorpusView
 
 CFF_VERSION = "1.2.0"
 

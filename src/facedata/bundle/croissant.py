@@ -12,12 +12,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import sanitize
-from ..corpus import DATA_DIR, SPLITS, columns, default_expressions
-from ..manifest import LICENSE_ID
-from ..vocabulary import HEADS
-from .bibtex import render_bib, unique_entries
-from .record import CorpusView
+import facedata.files.sanitize as sanitize
+from facedata.bundle.bibtex import render_bib, unique_entries
+from facedata.bundle.record import CorpusView
+from facedata.corpus import DATA_DIR, SPLITS, columns, default_expressions
+from facedata.manifest.schema import LICENSE_ID
+from facedata.vocabulary import HEADS
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 PARQUET = "application/x-parquet"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..vocabulary import PERMISSION_WORDING
-from .attribution import credit_lines, modification_lines
-from .markdown import block, code, fence, link, table, text
-from .record import CorpusView, DatasetInfo
+from facedata.bundle.attribution import credit_lines, modification_lines
+from facedata.bundle.markdown import block, code, fence, link, table, text
+from facedata.bundle.record import CorpusView, DatasetInfo
+from facedata.vocabulary import PERMISSION_WORDING
 
 LICENSES_DIR = "LICENSES"
 MARKER = "<!-- written by facedata: the terms of one input dataset -->"

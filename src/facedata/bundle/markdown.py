@@ -1,6 +1,6 @@
 """Small Markdown helpers shared by the card, ATTRIBUTION.md and LICENSES/.
 
-Every piece of manifest or corpus text goes through facedata.sanitize on its way
+Every piece of manifest or corpus text goes through facedata.files.sanitize on its way
 in: prose with `text`, identifiers with `code`, links with `link`, legal text
 quoted exactly with `fence`.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .. import sanitize
+import facedata.files.sanitize as sanitize
 
 text = sanitize.markdown
 block = sanitize.markdown_block

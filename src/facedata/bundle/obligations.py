@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..licensing import attribution_required, share_alike
-from .bibtex import names, parse, plain
+from facedata.bundle.bibtex import names, parse, plain
+from facedata.gate.licensing import attribution_required, share_alike
 
 _NOT_DETECTED = {"dataset_landmarks", "precropped", "whole_frame"}
 _MODES = {"L": "converted to greyscale", "RGB": "stored as RGB (greyscale sources converted)"}
@@ -165,7 +165,7 @@ def terms_and_obligations(corpus: dict[str, Any]) -> dict[str, Any]:
     """
     from pathlib import Path
 
-    from .record import view
+    from facedata.bundle.record import view
 
     v = view(corpus, Path(str(corpus.get("name") or "corpus")))
     inputs = []

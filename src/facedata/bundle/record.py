@@ -15,15 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..corpus import CORPUS_FORMAT, default_expressions, hf_features, read_corpus
-from ..corpus.record import CorpusError
-from ..licensing import CorpusTerms as Terms
-from ..licensing import corpus_terms, share_alike, share_alike_sentence
-from ..manifest import Manifest
-from ..sanitize import UnsafeTextError, bibtex
-from ..vocabulary import PERMISSIONS, TIERS
-from .obligations import Credit, credit, modifications
+from facedata import __version__
+from facedata.bundle.obligations import Credit, credit, modifications
+from facedata.corpus import CORPUS_FORMAT, default_expressions, hf_features, read_corpus
+from facedata.corpus.record import CorpusError
+from facedata.files.sanitize import UnsafeTextError, bibtex
+from facedata.gate.licensing import CorpusTerms as Terms
+from facedata.gate.licensing import corpus_terms, share_alike, share_alike_sentence
+from facedata.manifest.schema import Manifest
+from facedata.vocabulary import PERMISSIONS, TIERS
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")  # a file name under LICENSES/
 

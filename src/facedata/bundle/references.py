@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .bibtex import render_bib, unique_entries
-from .record import CorpusView
+from facedata.bundle.bibtex import render_bib, unique_entries
+from facedata.bundle.record import CorpusView
 
 
 def render(corpus: CorpusView) -> str:

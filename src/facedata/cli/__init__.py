@@ -12,24 +12,24 @@ import sys
 
 from rich.markup import escape
 
-from ..errors import FacedataError, UnknownDatasetError, disk_error
-from ..sanitize import terminal
+from facedata.errors import FacedataError, UnknownDatasetError, disk_error
+from facedata.files.sanitize import terminal
 
 # Command modules register themselves on import; the order is the order in --help,
 # which follows the data: demo first (the way in), then catalog, fetch, read, faces,
 # build, bundle, own data, train.
-from . import demo
-from . import catalog
-from . import fetch
-from . import inspect
-from . import doctor
-from . import build
-from . import cite
-from . import report
-from . import owndata
-from . import corpora
-from . import learn
-from .app import app, console_err, readable_help, refuse_empty_paths
+from facedata.cli import demo
+from facedata.cli import catalog
+from facedata.cli import fetch
+from facedata.cli import inspect
+from facedata.cli import doctor
+from facedata.cli import build
+from facedata.cli import cite
+from facedata.cli import report
+from facedata.cli import owndata
+from facedata.cli import corpora
+from facedata.cli import learn
+from facedata.cli.app import app, console_err, readable_help, refuse_empty_paths
 
 # what a project folder's facedata.toml may set (facedata/project.py)
 PROJECT_VARS = ("FACEDATA_HOME", "FACEDATA_MANIFESTS")
@@ -75,7 +75,7 @@ def _main() -> None:
     try:
         import typer
 
-        from ..project import apply_project
+        from facedata.project import apply_project
 
         apply_project()
         command = refuse_empty_paths(readable_help(typer.main.get_command(app)))
@@ -125,7 +125,7 @@ def _project_hint(exc: FacedataError) -> str | None:
     say how to use that folder's own cache. Only a hint; nothing is read from it."""
     from pathlib import Path
 
-    from ..project import dataset_hint, find_project, project_hint
+    from facedata.project import dataset_hint, find_project, project_hint
 
     try:
         if find_project() is not None:

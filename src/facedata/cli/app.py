@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from facedata.manifest.catalog import Catalog
 
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ app = typer.Typer(
 
 
 class TerminalConsole(Console):
-    """A rich Console whose text passes the terminal policy (facedata.sanitize.terminal).
+    """A rich Console whose text passes the terminal policy (facedata.files.sanitize.terminal).
 
     Every string rich renders (print arguments, table cells, panel bodies) goes
     through `render_str`, so an escape sequence in a manifest field, a file name or an
@@ -33,7 +33,7 @@ class TerminalConsole(Console):
     """
 
     def render_str(self, text: str, *args: Any, **kwargs: Any) -> Any:
-        from ..sanitize import terminal
+        from facedata.files.sanitize import terminal
 
         return super().render_str(terminal(text), *args, **kwargs)
 
@@ -57,7 +57,7 @@ console_err = TerminalConsole(stderr=True)
 
 def _version(value: bool) -> None:
     if value:
-        from .. import __version__
+        from facedata import __version__
 
         typer.echo(f"facedata {__version__}")
         raise typer.Exit()
@@ -168,6 +168,6 @@ def _metavar(param: Any) -> str | None:
 
 
 def load_catalog(manifests: list[Path] | None) -> Catalog:
-    from ..catalog import Catalog
+    from facedata.manifest.catalog import Catalog
 
     return Catalog.load(manifests or [])

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import storage
-from ..errors import disk_error
-from .app import app, console
-from .progress import build_progress
-from .recipe_options import recipe_from, with_recipe_flags
-from .summary import render_summary
+from facedata import storage
+from facedata.cli.app import app, console
+from facedata.cli.progress import build_progress
+from facedata.cli.recipe_options import recipe_from, with_recipe_flags
+from facedata.cli.summary import render_summary
+from facedata.errors import disk_error
 
 
 @app.command()
@@ -36,8 +36,8 @@ def build(
 
     Every option can also be set in a recipe file; options given here override it.
     """
-    from ..assemble.pipeline import build as run_build
-    from ..assemble.process import for_build_work
+    from facedata.assemble.pipeline import build as run_build
+    from facedata.assemble.process import for_build_work
 
     for_build_work()  # this process ends with the build
     recipe, given = recipe_from(recipe_file, flags)

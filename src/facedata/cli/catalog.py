@@ -11,14 +11,14 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..errors import FacedataError, ManifestError
-from ..sanitize import terminal
-from .app import ManifestsOpt, app, console, load_catalog
-from .options import JsonFlag, file_option
-from .tables import show_table
+from facedata.cli.app import ManifestsOpt, app, console, load_catalog
+from facedata.cli.options import JsonFlag, file_option
+from facedata.cli.tables import show_table
+from facedata.errors import FacedataError, ManifestError
+from facedata.files.sanitize import terminal
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
+    from facedata.manifest.catalog import Catalog
 
 
 def shown(value: object) -> str:
@@ -43,8 +43,8 @@ def list_(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Every known dataset: size, labels, license tier, access, commercial verdict, fetched."""
-    from ..licensing import load_clearances
-    from ..listing import dataset_rows
+    from facedata.gate.licensing import load_clearances
+    from facedata.manifest.listing import dataset_rows
 
     catalog = load_catalog(manifests)
     rows = dataset_rows(catalog, load_clearances(clearances))
@@ -90,7 +90,7 @@ def list_(
 
 def _fetched(catalog: Catalog) -> dict[str, str]:
     """Dataset id -> the source id its cache holds (no network, no hashing)."""
-    from ..fetch import fetched
+    from facedata.fetch import fetched
 
     out = {}
     for m in catalog:
@@ -106,7 +106,7 @@ def info(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Sources, license terms, attribution, citation, and how to get access."""
-    from ..licensing import decide
+    from facedata.gate.licensing import decide
 
     m = load_catalog(manifests).get(dataset)
     lic = m.license
@@ -173,7 +173,7 @@ def licenses(
     manifests: ManifestsOpt = None,
 ) -> None:
     """The license table of every dataset (the content of LICENSES.md)."""
-    from ..listing import licenses_markdown
+    from facedata.manifest.listing import licenses_markdown
 
     catalog = load_catalog(manifests)
     if markdown:
@@ -214,9 +214,9 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Manifest files or folders to check.")],
 ) -> None:
     """Check user manifests against the schema, the taxonomy and each other."""
-    from ..catalog import Catalog
-    from ..manifest import load_manifest
-    from ..taxonomy import load_taxonomy
+    from facedata.label.taxonomy import load_taxonomy
+    from facedata.manifest.catalog import Catalog
+    from facedata.manifest.schema import load_manifest
 
     taxonomy = load_taxonomy()
     files: list[Path] = []

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .. import storage
-from ..errors import FacedataError
-from ..sanitize import terminal
-from .app import ManifestsOpt, app, console, load_catalog
-from .options import folder_option
+from facedata import storage
+from facedata.cli.app import ManifestsOpt, app, console, load_catalog
+from facedata.cli.options import folder_option
+from facedata.errors import FacedataError
+from facedata.files.sanitize import terminal
 
 
 def _ids(datasets: str) -> list[str]:
@@ -40,8 +40,8 @@ def cite(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Write references.bib, CITATION.cff, ATTRIBUTION.md, LICENSES/, croissant.json, README.md."""
-    from ..bundle import corpus_from_manifests, load_corpus, write_bundle
-    from ..corpus import CORPUS_JSON
+    from facedata.bundle import corpus_from_manifests, load_corpus, write_bundle
+    from facedata.corpus import CORPUS_JSON
 
     if (path is None) == (datasets is None):
         raise FacedataError(

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..errors import FacedataError
-from .app import app, console
-from .options import JsonInsteadFlag
+from facedata.cli.app import app, console
+from facedata.cli.options import JsonInsteadFlag
+from facedata.errors import FacedataError
 
 corpora_app = typer.Typer(
     help="Corpora built here: list them, find moved ones by id.", no_args_is_help=True
@@ -26,8 +26,8 @@ def list_corpora(
     """Every registered corpus with its id, and whether it is still where it was built."""
     from rich.table import Table
 
-    from ..corpora import read_registry
-    from .tables import show_table
+    from facedata.cli.tables import show_table
+    from facedata.corpus.registry import read_registry
 
     entries = read_registry()
     if as_json:
@@ -60,7 +60,7 @@ def find(
 ) -> None:
     """Find corpora under FOLDER by id; a registered corpus found moved is re-registered
     there, so `forget` reaches it again."""
-    from ..corpora import find_corpora, relocate
+    from facedata.corpus.registry import find_corpora, relocate
 
     if not folder.is_dir():
         raise FacedataError(f"{folder} is not a folder", hint="pass the folder to search")
@@ -84,7 +84,7 @@ def drop(
     ],
 ) -> None:
     """Forget the registry entry of a corpus that was deleted (only while it is missing)."""
-    from ..corpora import drop as drop_entry
+    from facedata.corpus.registry import drop as drop_entry
 
     gone = drop_entry(corpus_id)
     if not gone:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from .app import app, console
-from .progress import build_progress
+from facedata.cli.app import app, console
+from facedata.cli.progress import build_progress
 
 if TYPE_CHECKING:
-    from ..demo import DemoResult
+    from facedata.demo import DemoResult
 
 DEFAULT_OUT = Path("facedata-demo")
 
@@ -38,7 +38,7 @@ def demo(
     The sample is 102 real face photos shipped inside the scikit-image and matplotlib
     wheels, with illustrative smile labels; its manifest says so, with its terms.
     """
-    from ..demo import run_demo
+    from facedata.demo import run_demo
 
     def say(message: str) -> None:
         console.print(f"[dim]·[/] {escape(message)}", highlight=False, soft_wrap=True)
@@ -50,7 +50,7 @@ def demo(
 
 def _summary(result: DemoResult) -> None:
     """What was written, then the next commands, each runnable from the demo folder."""
-    from ..demo import DATASET_ID, OWN_ID, PARTICIPANTS
+    from facedata.demo import DATASET_ID, OWN_ID, PARTICIPANTS
 
     c = result.record["counts"]
     splits = ", ".join(f"{k} {v:,}" for k, v in sorted(c["splits"].items()))
@@ -149,6 +149,6 @@ def _trainer_install() -> list[tuple[str, str]]:
 def _subjects(corpus: Path | None) -> list[str]:
     if corpus is None:
         return []
-    from ..corpus import iter_rows
+    from facedata.corpus import iter_rows
 
     return sorted({r["subject_id"] for r in iter_rows(corpus, ("subject_id",)) if r["subject_id"]})

@@ -13,10 +13,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import FacedataError
-from .app import app, console
-from .options import JsonFlag
-from .tables import show_table
+from facedata.cli.app import app, console
+from facedata.cli.options import JsonFlag
+from facedata.cli.tables import show_table
+from facedata.errors import FacedataError
 
 
 def _runtime() -> dict[str, object]:
@@ -38,8 +38,8 @@ def doctor(
     as_json: JsonFlag = False,
 ) -> None:
     """Which face detectors are ready (weights present, hash ok) and on what runtime."""
-    from ..faces import DEFAULT_DETECTOR, detector_names, detector_status, get_detector
-    from ..faces.registry import spec
+    from facedata.faces import DEFAULT_DETECTOR, detector_names, detector_status, get_detector
+    from facedata.faces.registry import spec
 
     for name in download or []:
         s = spec(name)  # unknown names fail here with the list of valid ones

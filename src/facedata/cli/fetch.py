@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import IntegrityError
-from .app import ManifestsOpt, app, console, load_catalog
-from .options import force_flag, json_flag, source_option
-from .tables import show_table
+from facedata.cli.app import ManifestsOpt, app, console, load_catalog
+from facedata.cli.options import force_flag, json_flag, source_option
+from facedata.cli.tables import show_table
+from facedata.errors import IntegrityError
 
 SOURCE_HELP = "Source id, kind (http, kaggle, huggingface) or number."
 
@@ -30,7 +30,7 @@ def fetch(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Download, resume, verify and unpack a dataset into the cache, and pin it."""
-    from ..fetch import fetch_dataset
+    from facedata.fetch import fetch_dataset
 
     manifest = load_catalog(manifests).get(dataset)
     result = fetch_dataset(manifest, source, from_path=from_path, force=force)
@@ -63,7 +63,7 @@ def verify_(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Re-hash what is cached and compare it with the lock file."""
-    from ..fetch import verify
+    from facedata.fetch import verify
 
     manifest = load_catalog(manifests).get(dataset) if dataset else None
     results = verify(manifest)

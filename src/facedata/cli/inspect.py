@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .app import ManifestsOpt, app, console, load_catalog
-from .options import json_flag, source_option
-from .tables import show_table
+from facedata.cli.app import ManifestsOpt, app, console, load_catalog
+from facedata.cli.options import json_flag, source_option
+from facedata.cli.tables import show_table
 
 if TYPE_CHECKING:
-    from ..inspection import InspectReport
+    from facedata.read.survey import InspectReport
 
 
 def _print(report: InspectReport) -> None:
@@ -64,7 +64,7 @@ def _print(report: InspectReport) -> None:
 
 def _split_name(split: str) -> str:
     """A source without splits reads as such, not as a "(none)" column."""
-    from ..inspection import NO_SPLIT
+    from facedata.read.survey import NO_SPLIT
 
     return "unsplit" if split == NO_SPLIT else split
 
@@ -84,7 +84,7 @@ def inspect(
     manifests: ManifestsOpt = None,
 ) -> None:
     """Count a fetched dataset's classes per head, its splits, and every drop with its reason."""
-    from ..inspection import inspect_source
+    from facedata.read.survey import inspect_source
 
     catalog = load_catalog(manifests)
     report = inspect_source(

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .. import storage
-from .app import app, console
-from .options import JsonInsteadFlag, json_flag
+from facedata import storage
+from facedata.cli.app import app, console
+from facedata.cli.options import JsonInsteadFlag, json_flag
 
 # What `live` runs and `export` ships: one declaration of each setting, so the two
 # commands take the same flags with the same checks (defaults: learn.stream.LiveSettings).
@@ -81,12 +81,12 @@ def train(
     ] = False,
 ) -> None:
     """Train a small dual-head (smile + expression) network on a corpus; export ONNX."""
-    from ..learn import require_torch
+    from facedata.learn import require_torch
 
     torch = require_torch()
-    from ..learn.terms import parse_heads
-    from ..learn.train import TrainConfig
-    from ..learn.train import train as run_train
+    from facedata.learn.terms import parse_heads
+    from facedata.learn.train import TrainConfig
+    from facedata.learn.train import train as run_train
 
     if threads:
         torch.set_num_threads(_cpu_threads(threads))
@@ -138,8 +138,8 @@ def _live_settings(
     """What `live` runs and `export` ships, in one place: the model's terms and every
     reason to doubt it said first, then the threshold (given, else the one train picked,
     so their verdicts are train's) and the detection and smoothing settings."""
-    from ..learn.predict import check_threshold, model_threshold
-    from ..learn.stream import LiveSettings
+    from facedata.learn.predict import check_threshold, model_threshold
+    from facedata.learn.stream import LiveSettings
 
     _notice(loaded.notice)
     if threshold is None:
@@ -160,7 +160,7 @@ def _cpu_threads(asked: int) -> int:
     hundred thousand threads and hang the machine before the first frame."""
     cpus = os.cpu_count() or 1
     if asked > cpus:
-        from .app import console_err
+        from facedata.cli.app import console_err
 
         console_err.print(
             f"[yellow]note:[/] --threads {asked} is more than the {cpus} CPUs here; using {cpus}",
@@ -170,8 +170,8 @@ def _cpu_threads(asked: int) -> int:
 
 
 def _arch(name: str) -> str:
-    from ..learn.model import ARCHS
-    from ..learn.train import TrainError
+    from facedata.learn.model import ARCHS
+    from facedata.learn.train import TrainError
 
     if name not in ARCHS:
         raise TrainError(f"unknown --arch {name!r}", hint=f"one of: {', '.join(ARCHS)}")
@@ -180,7 +180,7 @@ def _arch(name: str) -> str:
 
 def _summary(m: dict, out: Path, soft_labels: bool) -> None:
     """Lead with numbers that cannot flatter: balanced accuracy beside the baseline."""
-    from ..learn.trust import headline
+    from facedata.learn.trust import headline
 
     stop = m["early_stopping"]
     stopped = (
@@ -200,7 +200,7 @@ def _summary(m: dict, out: Path, soft_labels: bool) -> None:
             "--soft-labels: the corpus has no expression vote shares; trained on hard labels",
             highlight=False,
         )
-    from ..learn.notice import inert
+    from facedata.learn.notice import inert
 
     console.print(
         f"terms: {escape(inert(m['terms']['statement']))}", highlight=False, soft_wrap=True
@@ -269,7 +269,7 @@ def _predict_file(
     as_json: bool,
 ) -> None:
     """An image, or a video sampled at `fps`: the readout or JSON."""
-    from ..learn.predict import (
+    from facedata.learn.predict import (
         Model,
         PredictError,
         Predictor,
@@ -325,7 +325,7 @@ def _predict_file(
 def _notice(note) -> None:  # noqa: ANN001 - a facedata.learn.notice.Notice
     """The terms banner, then each warning, before any probability: on stderr, like
     every warning, so the readout on stdout keeps its shape for scripts reading it."""
-    from .app import console_err
+    from facedata.cli.app import console_err
 
     console_err.print(escape(note.banner), highlight=False, soft_wrap=True)
     for line in note.warnings:
@@ -337,8 +337,8 @@ def models(
     as_json: JsonInsteadFlag = False,
 ) -> None:
     """List the models trained under this FACEDATA_HOME, with their terms and marks."""
-    from ..learn.notice import inert
-    from ..learn.registry import exists, read_models
+    from facedata.learn.notice import inert
+    from facedata.learn.registry import exists, read_models
 
     entries = read_models()
     rows = [{**m, "exists": exists(m)} for m in entries]
@@ -409,9 +409,9 @@ def live(
     ] = False,
 ) -> None:
     """Live smile and expression readout on a camera, stream, file or raw stdin frames."""
-    from ..learn.readout import final_status, show_live, write_json
-    from ..learn.sources import open_source
-    from ..learn.stream import LivePredictor, load_model, run
+    from facedata.learn.readout import final_status, show_live, write_json
+    from facedata.learn.sources import open_source
+    from facedata.learn.stream import LivePredictor, load_model, run
 
     m = load_model(model)
     settings = _live_settings(
@@ -424,7 +424,7 @@ def live(
     last = write_json(results) if piped else show_live(results, settings.threshold, console)
     torn = _torn_tail(src)
     if last is None:
-        from ..learn.stream import LiveError
+        from facedata.learn.stream import LiveError
 
         raise LiveError(
             f"{source} gave no frames" + (f" ({torn})" if torn else ""),
@@ -433,7 +433,7 @@ def live(
     if piped:
         typer.echo(final_status(last), err=True)
     if torn:
-        from .app import console_err
+        from facedata.cli.app import console_err
 
         console_err.print(
             f"[yellow]warning:[/] {escape(torn)}: if the faces were not found, check --size "
@@ -446,7 +446,7 @@ def live(
 def _torn_tail(src: object) -> str | None:
     """Raw frames have no header, so a wrong --size reads sheared frames without an error;
     the only trace is a tail that is not a whole frame. Say it, in bytes."""
-    from ..learn.sources import RawSource
+    from facedata.learn.sources import RawSource
 
     if not isinstance(src, RawSource) or not src.partial:
         return None
@@ -468,9 +468,9 @@ def export(
     hysteresis: HysteresisOpt = 0.05,
 ) -> None:
     """Detector + classifier ONNX and one JSON an application runs without facedata."""
-    from ..learn.export import export as run_export
-    from ..learn.metrics import threshold_text
-    from ..learn.predict import Model
+    from facedata.learn.export import export as run_export
+    from facedata.learn.metrics import threshold_text
+    from facedata.learn.predict import Model
 
     settings = _live_settings(
         Model(model), threshold, detect_every, detect_side, smoothing, hysteresis

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .. import storage
-from .app import ManifestsOpt, app, console
-from .catalog import manifest_app
-from .options import folder_option, force_flag
+from facedata import storage
+from facedata.cli.app import ManifestsOpt, app, console
+from facedata.cli.catalog import manifest_app
+from facedata.cli.options import folder_option, force_flag
 
 
 @manifest_app.command("new")
@@ -36,7 +36,7 @@ def new(
 ) -> None:
     """Write a manifest: for your own recordings (--local), a Hugging Face Parquet
     dataset (--hf, offline with --from SNAPSHOT) or a class-folder tree (--folder)."""
-    from ..errors import FacedataError
+    from facedata.errors import FacedataError
 
     given = [x for x in (local, hf, folder) if x is not None]
     if len(given) != 1:
@@ -45,12 +45,12 @@ def new(
             hint="e.g. `facedata manifest new --hf owner/name --from SNAPSHOT_DIR`",
         )
     if local is not None:
-        from ..owndata import new_local_manifest
+        from facedata.consent.owndata import new_local_manifest
 
         path = new_local_manifest(local, dataset_id or "own-data", name, out, force)
         console.print(f"wrote {path}; edit it, then `facedata manifest validate {path}`")
         return
-    from .. import newmanifest
+    import facedata.manifest.new as newmanifest
 
     if hf is not None:
         if from_path is not None:
@@ -108,7 +108,7 @@ def forget(
     Later builds read the log and leave the subject out until the consent register
     re-grants with a later signature.
     """
-    from ..forget import forget as run_forget
+    from facedata.consent.forget import forget as run_forget
 
     with storage.local_corpora(corpora) as named:
         record = run_forget(subject, named, dataset=dataset, by=by, manifests=manifests or [])

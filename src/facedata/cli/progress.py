@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from rich.console import Console
 
-from ..plain import duration, interval
+from facedata.files.plain import duration, interval
 
 Update = Callable[[dict[str, int]], None]
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from ..assemble.recipe_fields import FIELDS, RecipeField, flags_given
-from ..errors import BuildError
+from facedata.assemble.recipe_fields import FIELDS, RecipeField, flags_given
+from facedata.errors import BuildError
 
 if TYPE_CHECKING:
-    from ..assemble.recipe import Recipe
+    from facedata.assemble.recipe import Recipe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +64,7 @@ def recipe_from(recipe_file: Path | None, flags: dict[str, Any]) -> tuple[Recipe
     """
     from pydantic import ValidationError
 
-    from ..assemble.recipe import Recipe, load_recipe
+    from facedata.assemble.recipe import Recipe, load_recipe
 
     given = flags_given(flags)
     if recipe_file is None and not flags.get("datasets"):

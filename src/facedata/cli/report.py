@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .. import storage
-from .app import app, console
-from .options import file_option
+from facedata import storage
+from facedata.cli.app import app, console
+from facedata.cli.options import file_option
 
 
 @app.command()
@@ -23,7 +23,7 @@ def report(
     ] = 8,
 ) -> None:
     """Write a self-contained HTML report: class balance, licenses, drops, sample faces."""
-    from ..report import write_report  # matplotlib loads only when a report is asked for
+    from facedata.report import write_report  # matplotlib loads only when a report is asked for
 
     with storage.local_corpus(path) as corpus:
         written = write_report(corpus, out, samples=samples)

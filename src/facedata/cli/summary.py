@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from ..vocabulary import STAGE_TERMS
+from facedata.vocabulary import STAGE_TERMS
 
 STEP_NAMES = {s.name: s.short for s in STAGE_TERMS.values()}
 

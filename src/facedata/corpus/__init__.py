@@ -6,9 +6,9 @@ report, `forget`, the PyTorch dataset) imports from here and nowhere else.
 
 from __future__ import annotations
 
-from .heads import class_weights, head_record, heads_record
-from .read import iter_rows, shard_files
-from .record import (
+from facedata.corpus.heads import class_weights, head_record, heads_record
+from facedata.corpus.read import iter_rows, shard_files
+from facedata.corpus.record import (
     CORPUS_FORMAT,
     REBUILD,
     CorpusError,
@@ -28,7 +28,7 @@ from .record import (
     shard_file,
     write_corpus,
 )
-from .row import (
+from facedata.corpus.row import (
     ALIGN_STATUSES,
     HEADS,
     IMAGE_MODES,
@@ -46,7 +46,7 @@ from .row import (
     table_of,
     to_table,
 )
-from .shards import (
+from facedata.corpus.shards import (
     CORPUS_JSON,
     DATA_DIR,
     SPLITS,

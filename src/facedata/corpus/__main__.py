@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .docs import write_documents
+from facedata.corpus.docs import write_documents
 
 USAGE = (
     "usage: python -m facedata.corpus [FOLDER]  (writes the corpus format documents; default docs/)"

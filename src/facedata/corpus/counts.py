@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from ..vocabulary import HEADS
-from .row import codec_of
+from facedata.corpus.row import codec_of
+from facedata.vocabulary import HEADS
 
 # the columns `RowCounter.add` reads
 COUNT_COLUMNS = (

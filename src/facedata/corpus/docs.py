@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .record import CORPUS_FORMAT, json_schema_text
-from .row import ALIGN_STATUSES, MISSING, SMILE_NAMES, columns, default_expressions
+from facedata.corpus.record import CORPUS_FORMAT, json_schema_text
+from facedata.corpus.row import ALIGN_STATUSES, MISSING, SMILE_NAMES, columns, default_expressions
 
 
 def _type(column) -> str:  # noqa: ANN001 - a row.Column

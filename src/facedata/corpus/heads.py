@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .row import MISSING, SMILE_NAMES
+from facedata.corpus.row import MISSING, SMILE_NAMES
 
 
 def class_weights(counts: Sequence[int]) -> list[float]:

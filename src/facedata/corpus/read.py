@@ -10,9 +10,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .record import shard_file
-from .row import HEADS, codec_of
-from .shards import DATA_DIR
+from facedata.corpus.record import shard_file
+from facedata.corpus.row import HEADS, codec_of
+from facedata.corpus.shards import DATA_DIR
 
 
 def text_problem(schema: pa.Schema, columns: Sequence[str]) -> str | None:

@@ -28,15 +28,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .. import confine, jsontext
-from ..atomic import atomic_write_bytes
-from ..errors import FacedataError, UnsafePathError
-from .heads import heads_record
-from .shards import CORPUS_JSON
+import facedata.files.confine as confine
+import facedata.files.jsontext as jsontext
+from facedata.corpus.heads import heads_record
+from facedata.corpus.shards import CORPUS_JSON
+from facedata.errors import FacedataError, UnsafePathError
+from facedata.files.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from ..licensing import Clearance
-    from ..manifest import Manifest, Source
+    from facedata.gate.licensing import Clearance
+    from facedata.manifest.schema import Manifest, Source
 
 CORPUS_FORMAT = "facedata-corpus/2"
 READABLE_FORMATS = ("facedata-corpus/1", CORPUS_FORMAT)
@@ -372,7 +373,7 @@ class CorpusRecord(_Open):
         head = self.heads.get("expression")
         if head is not None:
             return list(head.names)
-        from .row import default_expressions
+        from facedata.corpus.row import default_expressions
 
         return list(default_expressions())
 

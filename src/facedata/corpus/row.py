@@ -22,8 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .. import jsontext
-from ..vocabulary import HEADS, SMILE_NAMES  # SMILE_NAMES: index == the smile value
+import facedata.files.jsontext as jsontext
+from facedata.vocabulary import HEADS, SMILE_NAMES  # SMILE_NAMES: index == the smile value
 
 MISSING = -1  # Hugging Face's ClassLabel convention for "no label"
 IMAGE_MODES = ("RGB", "L")
@@ -187,7 +187,7 @@ def arrow_schema(expressions: Sequence[str], image_mode: str = "RGB") -> pa.Sche
 @lru_cache(maxsize=1)
 def default_expressions() -> tuple[str, ...]:
     """The taxonomy's expression names, in its order: the class indices of every corpus."""
-    from ..taxonomy import load_taxonomy
+    from facedata.label.taxonomy import load_taxonomy
 
     return tuple(load_taxonomy().expressions)
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..digest import file_sha256
+from facedata.files.digest import file_sha256
 
 CORPUS_JSON = "corpus.json"
 DATA_DIR = "data"

@@ -6,12 +6,12 @@ The public surface: `get_detector` for a detector, `decode_image` for safe decod
 
 from __future__ import annotations
 
-from .align import ARCFACE_112, align, choose_face, template, umeyama
-from .decode import MAX_PIXELS, ImageRefused, decode_image, decode_scaled
-from .detect import Detection, Detector, DetectorError, DetectorTerms
-from .landmarks import LandmarkError, to_five_points
-from .pipeline import AlignedFace, AlignStatus, detect_reduced, process_face
-from .registry import (
+from facedata.faces.align import ARCFACE_112, align, choose_face, template, umeyama
+from facedata.faces.decode import MAX_PIXELS, ImageRefused, decode_image, decode_scaled
+from facedata.faces.detect import Detection, Detector, DetectorError, DetectorTerms
+from facedata.faces.landmarks import LandmarkError, to_five_points
+from facedata.faces.pipeline import AlignedFace, AlignStatus, detect_reduced, process_face
+from facedata.faces.registry import (
     DEFAULT_DETECTOR,
     detector_names,
     detector_status,

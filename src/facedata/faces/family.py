@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .detect import Detector, DetectorError, DetectorTerms
+from facedata.faces.detect import Detector, DetectorError, DetectorTerms
 
 
 class DetectorKind(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .detect import DetectorError
+from facedata.faces.detect import DetectorError
 
 # iBUG 300-W 68-point layout, 0-based: 36-41 is the eye on the image left,
 # 42-47 the other; 30 the nose tip; 48 and 54 the mouth corners.

@@ -15,12 +15,12 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageStat
 
-from ..manifest import FaceSpec
-from .align import align, choose_face, opencv
-from .decode import decode_image
-from .detect import Detection, Detector, DetectorError
-from .landmarks import to_five_points
-from .registry import get_detector
+from facedata.faces.align import align, choose_face, opencv
+from facedata.faces.decode import decode_image
+from facedata.faces.detect import Detection, Detector, DetectorError
+from facedata.faces.landmarks import to_five_points
+from facedata.faces.registry import get_detector
+from facedata.manifest.schema import FaceSpec
 
 AlignStatus = Literal[
     "detected", "dataset_landmarks", "precropped", "whole_frame", "no_face", "multiple_faces"

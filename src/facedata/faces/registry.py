@@ -12,8 +12,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from .detect import Detector, DetectorTerms
-from .family import REGISTRY, DetectorKind, lookup
+from facedata.faces.detect import Detector, DetectorTerms
+from facedata.faces.family import REGISTRY, DetectorKind, lookup
 
 DEFAULT_DETECTOR = "retinaface-mnet025"
 

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .detect import Detection, Detector, DetectorError, DetectorTerms
-from .family import Family, register
-from .runtime import PicklesAsRecipe
-from .weights import VARIANTS, Variant, Weights, expected_sha256, resolve, sha256_file
+from facedata.faces.detect import Detection, Detector, DetectorError, DetectorTerms
+from facedata.faces.family import Family, register
+from facedata.faces.runtime import PicklesAsRecipe
+from facedata.faces.weights import VARIANTS, Variant, Weights, expected_sha256, resolve, sha256_file
 
 STEPS = (8, 16, 32)
 MIN_SIZES = ((16, 32), (64, 128), (256, 512))
@@ -297,7 +297,7 @@ class RetinaFaceSpec:
 
 
 def _user_path(v: Variant) -> str | None:
-    from .. import settings
+    from facedata import settings
 
     return settings.text(v.env) or None
 

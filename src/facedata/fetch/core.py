@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import AccessRequiredError, FetchError, NoNetworkError
-from ..manifest import Manifest, Source
-from ..sources import of_kind
-from . import progress, treelist
-from .integrity import expected_for
-from .job import Fetched, FetchJob
-from .obtain import Candidate, mirror_candidates, obtain
-from .store import (
+from facedata.errors import AccessRequiredError, FetchError, NoNetworkError
+from facedata.fetch import progress, treelist
+from facedata.fetch.integrity import expected_for
+from facedata.fetch.job import Fetched, FetchJob
+from facedata.fetch.obtain import Candidate, mirror_candidates, obtain
+from facedata.fetch.store import (
     LockEntry,
     SourceLock,
     blob_path,
@@ -35,8 +33,10 @@ from .store import (
     tree_digest,
     tree_dir,
 )
-from .tree import Placement, build_tree
-from .unpack import should_unpack
+from facedata.fetch.tree import Placement, build_tree
+from facedata.fetch.unpack import should_unpack
+from facedata.manifest.schema import Manifest, Source
+from facedata.manifest.sources import of_kind
 
 
 @dataclass
@@ -81,14 +81,7 @@ class Fetcher(Protocol):
 
     nested: bool
 
-    def fetch(
-        self,
-        manifest: Manifest,
-        src: Source,
-        pinned: SourceLock | None,
-        notes: list[str],
-        force: bool,
-    ) -> Fetched: ...
+    def fetch(self, job: FetchJob) -> Fetched: ...
 
 
 FetchFn = Callable[[FetchJob], Fetched]
@@ -102,25 +95,18 @@ class FunctionFetcher:
     load: Callable[[], FetchFn]
     nested: bool = False
 
-    def fetch(
-        self,
-        manifest: Manifest,
-        src: Source,
-        pinned: SourceLock | None,
-        notes: list[str],
-        force: bool,
-    ) -> Fetched:
-        return self.load()(FetchJob(manifest, src, pinned, notes, force))
+    def fetch(self, job: FetchJob) -> Fetched:
+        return self.load()(job)
 
 
 def _kaggle() -> FetchFn:
-    from .kaggle import fetch_kaggle
+    from facedata.fetch.kaggle import fetch_kaggle
 
     return fetch_kaggle
 
 
 def _hf() -> FetchFn:
-    from .hf import fetch_hf
+    from facedata.fetch.hf import fetch_hf
 
     return fetch_hf
 
@@ -247,7 +233,7 @@ def fetch_dataset(
 
 
 def manual_access_error(manifest: Manifest, src: Source, others: list[Source]) -> FetchError:
-    from .manual import access_error
+    from facedata.fetch.manual import access_error
 
     return access_error(manifest, src, [s for s in others if not s.by_hand])
 
@@ -256,8 +242,8 @@ def _fetch_one(manifest: Manifest, src: Source, from_path: Path | None, force: b
     try:
         return _fetch_one_guarded(manifest, src, from_path, force)
     except OSError as exc:  # a full disk, a read-only cache: staged files are discarded
-        from ..errors import disk_error
-        from ..paths import home
+        from facedata.errors import disk_error
+        from facedata.paths import home
 
         raise disk_error(exc, home(), "write to the cache at") from None
 
@@ -273,7 +259,7 @@ def _fetch_one_guarded(
         nested = False
         check = None
         if from_path is not None:
-            from .manual import register
+            from facedata.fetch.manual import register
 
             reg = register(manifest, src, from_path, pinned, notes)
             placements, record = reg.placements, reg.record
@@ -281,7 +267,7 @@ def _fetch_one_guarded(
             nested, check = True, reg.check
         else:
             fetcher = choose_fetcher(src.kind)
-            placements, record = fetcher.fetch(manifest, src, pinned, notes, force)
+            placements, record = fetcher.fetch(FetchJob(manifest, src, pinned, notes, force))
             nested = fetcher.nested
         root = build_tree(
             manifest.id,
@@ -293,7 +279,7 @@ def _fetch_one_guarded(
             check=check,
         )
         if loose_root is not None and loose:
-            from .manual import tree_entry
+            from facedata.fetch.manual import tree_entry
 
             record.files.append(tree_entry(src, loose_root, root, pinned, notes))
         put_source_lock(record)
@@ -339,7 +325,7 @@ def _fetch_http(job: FetchJob) -> Fetched:
 
 def verify(manifest: Manifest | None = None) -> list[Verified]:
     """Re-hash every pinned file of `manifest` (or of the whole cache) against the lock."""
-    from .manual import walk
+    from facedata.fetch.manual import walk
 
     out: list[Verified] = []
     for dataset, sources in sorted(read_lock().items()):

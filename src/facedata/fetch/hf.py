@@ -15,17 +15,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..confine import name_problem
-from ..errors import AccessRequiredError, FetchError
-from ..manifest import Source
-from .bounded import bounded_hub_client, limits, limits_for
-from .http import SizeExceeded, size_cap
-from .integrity import Expected, check, expected_for
-from .job import Fetched, FetchJob
-from .obtain import cached
-from .store import LockEntry, SourceLock, file_sha256, ingest, now, partial_dir
-from .tree import Placement
-from .unpack import is_archive_name
+from facedata.errors import AccessRequiredError, FetchError
+from facedata.fetch.bounded import bounded_hub_client, limits, limits_for
+from facedata.fetch.http import SizeExceeded, size_cap
+from facedata.fetch.integrity import Expected, check, expected_for
+from facedata.fetch.job import Fetched, FetchJob
+from facedata.fetch.obtain import cached
+from facedata.fetch.store import LockEntry, SourceLock, file_sha256, ingest, now, partial_dir
+from facedata.fetch.tree import Placement
+from facedata.fetch.unpack import is_archive_name
+from facedata.files.confine import name_problem
+from facedata.manifest.schema import Source
 
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # plain HTTP: resumable, testable
 

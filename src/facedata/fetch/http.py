@@ -25,9 +25,10 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .. import jsontext, settings
-from ..errors import FetchError, IntegrityError, NoNetworkError
-from . import progress
+import facedata.files.jsontext as jsontext
+from facedata import settings
+from facedata.errors import FetchError, IntegrityError, NoNetworkError
+from facedata.fetch import progress
 
 CHUNK = 1024 * 1024
 RETRIES = 5
@@ -140,7 +141,7 @@ def _load_meta(part: Path) -> dict:
 
 
 def _save_meta(part: Path, meta: dict) -> None:
-    from ..atomic import atomic_write_text
+    from facedata.files.atomic import atomic_write_text
 
     atomic_write_text(_meta_path(part), json.dumps(meta))
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import IntegrityError
-from ..manifest import FileSpec
-from .store import LockEntry, lock_path
+from facedata.errors import IntegrityError
+from facedata.fetch.store import LockEntry, lock_path
+from facedata.manifest.schema import FileSpec
 
 
 @dataclass(frozen=True)

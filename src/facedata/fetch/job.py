@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..manifest import Manifest, Source
-from .store import SourceLock
-from .tree import Placement
+from facedata.fetch.store import SourceLock
+from facedata.fetch.tree import Placement
+from facedata.manifest.schema import Manifest, Source
 
 
 class FetchJob(NamedTuple):

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import requests
 
-from .. import jsontext
-from ..errors import AccessRequiredError, FetchError
-from ..manifest import FileSpec, Manifest, Source
-from .http import OFFLINE_HINT
-from .integrity import expected_for
-from .job import Fetched, FetchJob
-from .obtain import Candidate, cached, obtain
-from .store import LockEntry, SourceLock, now, partial_dir
-from .tree import Placement
+import facedata.files.jsontext as jsontext
+from facedata.errors import AccessRequiredError, FetchError
+from facedata.fetch.http import OFFLINE_HINT
+from facedata.fetch.integrity import expected_for
+from facedata.fetch.job import Fetched, FetchJob
+from facedata.fetch.obtain import Candidate, cached, obtain
+from facedata.fetch.store import LockEntry, SourceLock, now, partial_dir
+from facedata.fetch.tree import Placement
+from facedata.manifest.schema import FileSpec, Manifest, Source
 
 SETTINGS_URL = "https://www.kaggle.com/settings/api"
 CREDENTIAL_PLACES = (
@@ -104,7 +104,7 @@ def _session(client) -> requests.Session | None:  # noqa: ANN001
 def _bound(client) -> None:  # noqa: ANN001
     """kagglesdk sends without a timeout and reads its JSON answers whole: its session
     gets facedata's bounds."""
-    from .bounded import bound_requests_session
+    from facedata.fetch.bounded import bound_requests_session
 
     session = _session(client)
     if session is not None:
@@ -170,7 +170,7 @@ def _location(client, call, request) -> str:  # noqa: ANN001
                 "register it with `facedata fetch ID --from PATH`",
             ) from None
         url = requests.compat.urljoin(exc.response.url, where)
-        from ..manifest import check_url
+        from facedata.manifest.schema import check_url
 
         try:
             return check_url(url)

@@ -17,18 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..delivery import completeness, describe_sets
-from ..errors import (
+from facedata.errors import (
     AccessRequiredError,
     FetchError,
     IntegrityError,
     ReaderError,
     UnsafeArchiveError,
 )
-from ..manifest import FileSpec, Manifest, Source
-from .integrity import check, expected_for
-from .probe import matching_sources, probe_delivery
-from .store import (
+from facedata.fetch.delivery import completeness, describe_sets
+from facedata.fetch.integrity import check, expected_for
+from facedata.fetch.probe import matching_sources, probe_delivery
+from facedata.fetch.store import (
     LockEntry,
     SourceLock,
     file_sha256,
@@ -37,8 +36,9 @@ from .store import (
     now,
     tree_digest,
 )
-from .tree import Placement, hub_blobs
-from .unpack import archive_kind, is_archive_name, should_unpack
+from facedata.fetch.tree import Placement, hub_blobs
+from facedata.fetch.unpack import archive_kind, is_archive_name, should_unpack
+from facedata.manifest.schema import FileSpec, Manifest, Source
 
 
 def access_error(manifest: Manifest, src: Source, others: list[Source]) -> AccessRequiredError:
@@ -97,7 +97,7 @@ def walk(folder: Path) -> list[str]:
 
 
 def _refuse_link_out(folder: Path, path: Path) -> None:
-    from ..confine import is_inside
+    from facedata.files.confine import is_inside
 
     if not path.is_symlink() or is_inside(folder, path):
         return
@@ -114,7 +114,7 @@ def _refuse_link_out(folder: Path, path: Path) -> None:
 
 
 def _refuse_odd(path: Path) -> None:
-    from ..confine import regular_problem
+    from facedata.files.confine import regular_problem
 
     problem = regular_problem(path)
     if problem is None:
@@ -362,8 +362,8 @@ def check_delivery(
     was; what would otherwise fail only at build time (a missing required file, no
     complete file set, the reader's root absent) fails here, with the fix.
     """
-    from ..formats import markers_for, resolve_root
-    from ..formats.registry import SIGNATURES, refuse_misnamed
+    from facedata.read import markers_for, resolve_root
+    from facedata.read.registry import SIGNATURES, refuse_misnamed
 
     state = completeness(tree, src, manifest.required_files(src), claimed)
     listed = ", ".join(f.name for f in src.files)
@@ -433,7 +433,7 @@ def _check_members(
     """
     import hashlib
 
-    from ..delivery import TreeIndex, locate
+    from facedata.fetch.delivery import TreeIndex, locate
 
     index: TreeIndex | None = None
     for spec in src.files:

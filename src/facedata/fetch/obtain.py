@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import settings
-from ..errors import FetchError, IntegrityError
-from .integrity import Expected, check, strict_sha
-from .store import blob_path, ingest
+from facedata import settings
+from facedata.errors import FetchError, IntegrityError
+from facedata.fetch.integrity import Expected, check, strict_sha
+from facedata.fetch.store import blob_path, ingest
 
 if TYPE_CHECKING:  # the HTTP stack loads when something is downloaded, not for builds
     import requests
 
-    from . import http
+    from facedata.fetch import http
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def obtain(
     origin: str | None = None,
 ) -> Obtained:
     """Bring `name` into the blob store from the first candidate that works."""
-    from . import http
+    from facedata.fetch import http
 
     if not force and (hit := cached(checks)):
         return hit
@@ -118,7 +118,7 @@ def _download_checked(
     session: requests.Session | None,
     want_md5: bool,
 ) -> http.Downloaded:
-    from . import http
+    from facedata.fetch import http
 
     strict = next((e.size for e in checks if e.strict and e.size is not None), None)
     soft = next((e.size for e in checks if not e.strict and e.size is not None), None)

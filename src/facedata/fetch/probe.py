@@ -16,20 +16,20 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ..errors import FetchError, ReaderError
-from ..labels import remap
-from ..manifest import Manifest, Source
-from ..sample import Drop, FileImage, Sample
-from ..vocabulary import HEADS
+from facedata.errors import FetchError, ReaderError
+from facedata.label.remap import remap
+from facedata.manifest.schema import Manifest, Source
+from facedata.read.sample import Drop, FileImage, Sample
+from facedata.vocabulary import HEADS
 
 PROBE_ITEMS = 200  # samples and drops read from the start of the tree
 
 
 def probe_delivery(manifest: Manifest, src: Source, tree: Path, given: Path) -> None:
     """Refuse a staged tree whose first samples the build could not use, saying why."""
-    from ..formats import read_source
-    from ..formats.registry import _listing
-    from ..taxonomy import load_taxonomy
+    from facedata.label.taxonomy import load_taxonomy
+    from facedata.read import read_source
+    from facedata.read.registry import _listing
 
     what = f"{manifest.id} [{src.id}]"
     samples = labelled = 0
@@ -116,7 +116,7 @@ def matching_sources(
     manifests tried, and every one that reads it is named (several mirrors read by name
     may read the same shape: the person picks the one the copy is).
     """
-    from ..catalog import Catalog
+    from facedata.manifest.catalog import Catalog
 
     own = _readers_of(tree, given, [(manifest, s) for s in manifest.sources if s.id != src.id])
     if own:
@@ -131,7 +131,7 @@ def matching_sources(
 def _readers_of(
     tree: Path, given: Path, candidates: list[tuple[Manifest, Source]]
 ) -> list[tuple[Manifest, Source]]:
-    from .manual import check_delivery
+    from facedata.fetch.manual import check_delivery
 
     found = []
     for m, s in candidates:
@@ -160,7 +160,7 @@ def _refuse_mixed_codes(
     unknown code beside known ones is another copy's numbering or class order, not
     noise: read anyway, its known codes would carry the wrong labels.
     """
-    from ..formats.registry import _listing
+    from facedata.read.registry import _listing
 
     labels = manifest.labels_for(src)
     known = sorted({c for head in HEADS if (m := getattr(labels, head)) for c in m.codes})

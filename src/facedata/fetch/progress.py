@@ -36,7 +36,7 @@ def say(message: str) -> None:
 def _plain_lines(label: str, total: int | None, done: int) -> Iterator[Advance]:
     """Without a terminal: a plain line every FACEDATA_PROGRESS_SECONDS, none at the end
     (the command reports the finished file itself)."""
-    from ..plain import duration, interval, size
+    from facedata.files.plain import duration, interval, size
 
     every = interval()
     started = last = time.monotonic()

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .. import jsontext
-from ..atomic import atomic_write_text
-from ..errors import FetchError
-from ..paths import home
+import facedata.files.jsontext as jsontext
+from facedata.errors import FetchError
+from facedata.files.atomic import atomic_write_text
+from facedata.paths import home
 
 LOCK_NAME = "facedata.lock"
 LOCK_FORMAT = 1

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import confine
-from ..atomic import atomic_dir
-from . import treelist
-from .store import link_or_copy, tree_dir
-from .unpack import Budget, archive_kind, is_archive_name, unpack
+import facedata.files.confine as confine
+from facedata.fetch import treelist
+from facedata.fetch.store import link_or_copy, tree_dir
+from facedata.fetch.unpack import Budget, archive_kind, is_archive_name, unpack
+from facedata.files.atomic import atomic_dir
 
 # an archive as obtained (a person's wrapper zip), the download inside it (the
 # competition zip) and the archive inside that (fer2013.tar.gz)

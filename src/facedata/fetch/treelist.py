@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import jsontext
-from ..atomic import atomic_write_text
-from ..errors import FetchError
-from .store import file_sha256, tree_dir
+import facedata.files.jsontext as jsontext
+from facedata.errors import FetchError
+from facedata.fetch.store import file_sha256, tree_dir
+from facedata.files.atomic import atomic_write_text
 
 FORMAT = "facedata-tree/1"
 

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .. import confine, settings
-from ..errors import UnsafeArchiveError, UnsafePathError
+import facedata.files.confine as confine
+from facedata import settings
+from facedata.errors import UnsafeArchiveError, UnsafePathError
 
 # Defaults; the environment is read when an unpack starts (see Budget), not at import.
 MAX_BYTES = int(settings.NUMBERS["FACEDATA_UNPACK_MAX_BYTES"].default)
@@ -99,7 +100,7 @@ def should_unpack(name: str, path: Path, flag: bool | None) -> bool:
 def _refuse_html(name: str, path: Path) -> None:
     """A label list or CSV that is really a web page (a login or quota page saved under
     the file's name) is refused, as an archive that is no archive is."""
-    from .http import sniffs_html
+    from facedata.fetch.http import sniffs_html
 
     with open(path, "rb") as fh:
         head = fh.read(4096)

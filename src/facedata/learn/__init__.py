@@ -16,7 +16,7 @@ def require_torch():  # noqa: ANN201 - returns the torch module
     try:
         import torch
     except ImportError:
-        from ..errors import FacedataError
+        from facedata.errors import FacedataError
 
         raise FacedataError("PyTorch is not installed", hint=EXTRA_HINT) from None
     return torch

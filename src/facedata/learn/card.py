@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from ..digest import file_sha256 as sha256_of
-from ..errors import FacedataError
-from ..vocabulary import HEADS
+from facedata.errors import FacedataError
+from facedata.files.digest import file_sha256 as sha256_of
+from facedata.vocabulary import HEADS
 
 CARD = "README.md"
 MODEL_FILES = ("model.onnx", "model.pt")
@@ -210,7 +210,7 @@ def read_card(folder: Path) -> dict[str, Any] | None:
 
 def write_card(folder: Path, terms: dict[str, Any], metrics: dict[str, Any]) -> None:
     """README.md in `folder`, recording the sha256 of the model files already there."""
-    from ..atomic import atomic_write_text
+    from facedata.files.atomic import atomic_write_text
 
     files = {
         name: sha256_of(Path(folder) / name)

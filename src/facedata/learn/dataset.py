@@ -36,9 +36,9 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from ..corpus import CorpusError, CorpusRecord, read_corpus
-from ..corpus.row import HEADS
-from ..vocabulary import SMILE_NAMES
+from facedata.corpus import CorpusError, CorpusRecord, read_corpus
+from facedata.corpus.row import HEADS
+from facedata.vocabulary import SMILE_NAMES
 
 Transform = Callable[[Image.Image], torch.Tensor]
 LABEL_COLUMNS = HEADS  # one column per head

@@ -20,15 +20,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_dir
-from ..errors import FacedataError
-from ..faces import retinaface
-from ..faces.align import template
-from ..vocabulary import HEADS, SMILE_NAMES
-from .notice import inert
-from .outdir import check_replaceable
-from .predict import Model, model_threshold
-from .stream import LiveSettings
+from facedata.errors import FacedataError
+from facedata.faces import retinaface
+from facedata.faces.align import template
+from facedata.files.atomic import atomic_dir
+from facedata.learn.notice import inert
+from facedata.learn.outdir import check_replaceable
+from facedata.learn.predict import Model, model_threshold
+from facedata.learn.stream import LiveSettings
+from facedata.vocabulary import HEADS, SMILE_NAMES
 
 FORMAT = "facedata.export/1"
 SPEC = "facedata-export.json"
@@ -50,7 +50,7 @@ def _check_out(out: Path) -> None:
 
 
 def _detector(model: Model) -> tuple[bytes, dict[str, Any]]:
-    from ..faces import get_detector
+    from facedata.faces import get_detector
 
     name = model.detector or "retinaface-mnet025"
     if not name.startswith("retinaface"):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..vocabulary import HEADS
+from facedata.vocabulary import HEADS
 
 
 def threshold_text(threshold: float) -> str:

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FacedataError
-from ..vocabulary import HEADS
-from ..withdrawals import read_ledger
-from .registry import entries_for, marks_in
-from .terms import expired, learnt_withdrawals
+from facedata.consent.withdrawals import read_ledger
+from facedata.errors import FacedataError
+from facedata.learn.registry import entries_for, marks_in
+from facedata.learn.terms import expired, learnt_withdrawals
+from facedata.vocabulary import HEADS
 
 UNKNOWN = (
     "terms not recorded in this model: treat it as research only, and check the terms of "
@@ -118,7 +118,7 @@ def _untrained_heads(folder: Path) -> list[str]:
     """A warning per head that `facedata train` found no better than chance: its
     probabilities and verdicts look like any other model's, so say it before them.
     Read from metrics.json beside the model; a model without one says nothing here."""
-    from ..jsontext import loads
+    from facedata.files.jsontext import loads
 
     path = folder / "metrics.json"
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import FacedataError
+from facedata.errors import FacedataError
 
 
 def check_replaceable(

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..errors import FacedataError
-from ..vocabulary import HEADS
-from .metrics import threshold_text
+from facedata.errors import FacedataError
+from facedata.learn.metrics import threshold_text
+from facedata.vocabulary import HEADS
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 BAR = 20  # blocks for 100%
@@ -76,14 +76,14 @@ class Model:
         self.size = image["size"]
         self.detector = self.meta.get("detector") or None
         self.heads = list(self.meta.get("heads") or HEADS)
-        from .notice import notice
+        from facedata.learn.notice import notice
 
         self.notice = notice(self.path, self.meta.get("terms"))
 
     def _load_onnx(self, path: Path) -> None:
         import onnxruntime as ort
 
-        from .untrusted import check_against_card, check_onnx_bytes, parse_onnx_meta
+        from facedata.learn.untrusted import check_against_card, check_onnx_bytes, parse_onnx_meta
 
         try:
             data = path.read_bytes()
@@ -104,11 +104,16 @@ class Model:
         self._torch = None
 
     def _load_torch(self, path: Path) -> None:
-        from . import require_torch
+        from facedata.learn import require_torch
 
         torch = require_torch()
-        from .model import DualHeadNet, Probabilities, SmileProbability
-        from .untrusted import UntrustedModel, check_against_card, net_config, validate_meta
+        from facedata.learn.model import DualHeadNet, Probabilities, SmileProbability
+        from facedata.learn.untrusted import (
+            UntrustedModel,
+            check_against_card,
+            net_config,
+            validate_meta,
+        )
 
         try:
             data = path.read_bytes()
@@ -164,8 +169,8 @@ class Predictor:
         self._detector = None
 
     def _align(self, img: Image.Image) -> tuple[Image.Image | None, str]:
-        from ..faces import get_detector, process_face
-        from ..manifest import FaceSpec
+        from facedata.faces import get_detector, process_face
+        from facedata.manifest.schema import FaceSpec
 
         m = self.model
         if self.whole_frame:
@@ -195,7 +200,7 @@ class Predictor:
         )
 
     def image(self, path: Path) -> Reading | None:
-        from ..faces import decode_image
+        from facedata.faces import decode_image
 
         try:
             img = decode_image(Path(path).read_bytes())
@@ -211,7 +216,7 @@ class Predictor:
         return self.read(img)
 
     def video(self, path: Path, fps: float = 1.0, cap: int = 600) -> VideoSummary:
-        from ..video import frames_at, sample_times
+        from facedata.read.video import frames_at, sample_times
 
         duration = video_duration(path)
         times = sample_times(0.0, duration, fps, cap)

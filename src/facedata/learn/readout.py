@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from .metrics import threshold_text
-from .stream import FrameResult
+from facedata.learn.metrics import threshold_text
+from facedata.learn.stream import FrameResult
 
 BAR = 20
 

@@ -19,12 +19,12 @@ from typing import Any
 
 from filelock import FileLock
 
-from .. import jsontext
-from ..atomic import atomic_write_text
-from ..errors import FacedataError
-from ..paths import home
-from ..project import from_project, home_project, in_project
-from .terms import learnt_from
+import facedata.files.jsontext as jsontext
+from facedata.errors import FacedataError
+from facedata.files.atomic import atomic_write_text
+from facedata.learn.terms import learnt_from
+from facedata.paths import home
+from facedata.project import from_project, home_project, in_project
 
 REGISTRY_NAME = "models.json"
 MARKS = "MARKS.json"

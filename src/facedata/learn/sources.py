@@ -29,7 +29,7 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
-from ..errors import FacedataError
+from facedata.errors import FacedataError
 
 RAW_FORMATS = {"rgb24": 3, "bgr24": 3, "gray": 1}
 

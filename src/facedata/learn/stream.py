@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FacedataError
-from .predict import Model
-from .sources import Frame, Source, reader
-from .track import Track, Tracker
+from facedata.errors import FacedataError
+from facedata.learn.predict import Model
+from facedata.learn.sources import Frame, Source, reader
+from facedata.learn.track import Track, Tracker
 
 SCHEMA = "facedata.live/1"
 
@@ -179,7 +179,7 @@ class Classifier:
 
 def reduce_for_detection(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     """A copy whose longest side is `side` (INTER_AREA), and the factor back to full size."""
-    from ..faces.align import opencv
+    from facedata.faces.align import opencv
 
     h, w = image.shape[:2]
     if not side or max(w, h) <= side:
@@ -200,7 +200,7 @@ class LivePredictor:
         detector: Any = None,
         classifier: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
-        from ..faces import get_detector
+        from facedata.faces import get_detector
 
         self.model, self.s = model, settings
         if detector is None:
@@ -231,7 +231,7 @@ class LivePredictor:
         return [d.moved(back, 0.0, 0.0) for d in found] if back != 1.0 else found
 
     def crops(self, image: np.ndarray, tracks: list[Track]) -> np.ndarray:
-        from ..faces.align import opencv, template, umeyama
+        from facedata.faces.align import opencv, template, umeyama
 
         cv2, m = opencv(), self.model
         out = np.empty((len(tracks), 1 if m.mode == "L" else 3, m.size, m.size), np.float32)

@@ -25,13 +25,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
-from ..corpus import CorpusError, file_sha256
-from ..corpus.read import text_problem
-from ..corpus.record import CorpusRecord, read_corpus
-from ..errors import FacedataError
-from ..vocabulary import EU_AI_ACT_NOTE, HEAD_TERMS, HEADS, canonical_heads
-from ..withdrawals import Withdrawal, WithdrawalIndex, read_ledger, subjects_of
+from facedata import __version__
+from facedata.consent.withdrawals import Withdrawal, WithdrawalIndex, read_ledger, subjects_of
+from facedata.corpus import CorpusError, file_sha256
+from facedata.corpus.read import text_problem
+from facedata.corpus.record import CorpusRecord, read_corpus
+from facedata.errors import FacedataError
+from facedata.vocabulary import EU_AI_ACT_NOTE, HEAD_TERMS, HEADS, canonical_heads
 
 TERMS_FORMAT = "facedata-model-terms/1"
 TERMS_KEY = "terms"  # model.onnx metadata key facedata.terms, model.pt key terms
@@ -123,7 +123,7 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
 def corpus_lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     """The lineage of the rows training reads, refusing a corpus that holds someone
     the erasure ledger says was forgotten."""
-    from .registry import read_models
+    from facedata.learn.registry import read_models
 
     read_models()  # a damaged model registry is refused before training, not after
     found = lineage(root, record)
@@ -216,8 +216,8 @@ def _source_withdrawals(
 
     Registers come from corpus.json, and for held datasets it does not describe (a
     corpus received with its records stripped) from the catalog's local sources."""
-    from ..consent import load_register
-    from ..withdrawals import Withdrawal, read_beside
+    from facedata.consent.register import load_register
+    from facedata.consent.withdrawals import Withdrawal, read_beside
 
     places: dict[str, tuple[Path, Path | None]] = {}
     for ds in record.datasets:
@@ -248,7 +248,7 @@ def _source_withdrawals(
 
 def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]]:
     """(register, recordings folder) of each of `datasets` the catalog knows as own data."""
-    from ..catalog import Catalog
+    from facedata.manifest.catalog import Catalog
 
     if not datasets:
         return {}
@@ -302,7 +302,7 @@ def learnt_withdrawals(terms: dict[str, Any], found: Iterable[Withdrawal]) -> li
 def _ledger_copies() -> dict[tuple[str, str], set[str]]:
     """Other ids of the same images a dataset-scoped withdrawal also covered (`copies`),
     by (subject, when); `read_ledger` has already refused a damaged ledger."""
-    from ..withdrawals import ledger_path
+    from facedata.consent.withdrawals import ledger_path
 
     found: dict[tuple[str, str], set[str]] = {}
     path = ledger_path()
@@ -321,7 +321,7 @@ def _ledger_copies() -> dict[tuple[str, str], set[str]]:
 
 def _detector(record: CorpusRecord, name: str | None) -> dict[str, Any]:
     """The detector predict runs in front of the model, with its weights' terms."""
-    from ..faces import get_detector_info
+    from facedata.faces import get_detector_info
 
     recorded = record.detector if isinstance(record.detector, dict) else {}
     try:
@@ -412,9 +412,9 @@ def model_terms(
     """
     from dataclasses import replace
 
-    from ..bundle.obligations import modifications
-    from ..bundle.record import derive_terms, view
-    from ..licensing import policy_today
+    from facedata.bundle.obligations import modifications
+    from facedata.bundle.record import derive_terms, view
+    from facedata.gate.licensing import policy_today
 
     corpus = record.to_dict()
     v = view(corpus, root)
@@ -524,7 +524,7 @@ def _inputs_with_row_tiers(datasets: list[Any], row_tiers: dict[str, set[str]]) 
     dataset the rows name but the record does not is an input of unknown terms."""
     from dataclasses import replace
 
-    from ..licensing import most_restrictive_tier
+    from facedata.gate.licensing import most_restrictive_tier
 
     out = [
         replace(d, tier=most_restrictive_tier([d.tier, *row_tiers.get(d.id, ())])) for d in datasets
@@ -553,7 +553,7 @@ def _stricter(recorded: Any, derived: Any) -> Any:
     """The corpus's terms with every restriction the inputs state added."""
     from dataclasses import replace
 
-    from ..licensing import most_restrictive_tier
+    from facedata.gate.licensing import most_restrictive_tier
 
     return replace(
         recorded,
@@ -578,7 +578,7 @@ def banner_text(noncommercial: bool, t: Any, det: dict[str, Any]) -> str:
 
 def expired(terms: dict[str, Any], today: dt.date | None = None) -> list[dict[str, Any]]:
     """Clearances the model relied on that have expired by `today`."""
-    from ..licensing import policy_today
+    from facedata.gate.licensing import policy_today
 
     today = today or policy_today()
     out = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..faces.detect import Detection
+from facedata.faces.detect import Detection
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:

@@ -30,18 +30,17 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-from ..atomic import atomic_dir
-from ..errors import FacedataError
-from ..vocabulary import HEADS, SMILE_NAMES
-from ..withdrawals import Withdrawal
-from .card import write_card
-from .dataset import CorpusDataset, CorpusStream
-from .metrics import expression_metrics, smile_metrics, summary
-from .model import DualHeadNet, Probabilities, SmileProbability
-from .outdir import check_replaceable
-from .registry import mark_models
-from .registry import register as register_model
-from .terms import (
+from facedata.consent.withdrawals import Withdrawal
+from facedata.errors import FacedataError
+from facedata.files.atomic import atomic_dir
+from facedata.learn.card import write_card
+from facedata.learn.dataset import CorpusDataset, CorpusStream
+from facedata.learn.metrics import expression_metrics, smile_metrics, summary
+from facedata.learn.model import DualHeadNet, Probabilities, SmileProbability
+from facedata.learn.outdir import check_replaceable
+from facedata.learn.registry import mark_models
+from facedata.learn.registry import register as register_model
+from facedata.learn.terms import (
     TERMS_KEY,
     LineageError,
     corpus_lineage,
@@ -49,7 +48,8 @@ from .terms import (
     learnt_withdrawals,
     model_terms,
 )
-from .trust import EarlyStop, soft_expression_loss, trust_report
+from facedata.learn.trust import EarlyStop, soft_expression_loss, trust_report
+from facedata.vocabulary import HEADS, SMILE_NAMES
 
 MODEL_PT = "model.pt"
 MODEL_ONNX = "model.onnx"

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .metrics import (
+from facedata.learn.metrics import (
     auc_chance_p,
     balanced_accuracy,
     learnt,

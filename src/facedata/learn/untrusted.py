@@ -20,9 +20,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..errors import FacedataError
-from ..vocabulary import HEADS
-from .card import read_card, sha256_of
+from facedata.errors import FacedataError
+from facedata.learn.card import read_card, sha256_of
+from facedata.vocabulary import HEADS
 
 MAX_SIZE = 1024  # pixels per side; facedata's corpora are 32-512
 MAX_LABELS = 256
@@ -243,7 +243,7 @@ def net_config(blob: Any, path: Path) -> dict[str, int | str]:
     """The network shape a model.pt asks for, bounded before any tensor is allocated:
     a width of 10^6 would ask for terabytes. `arch` is optional (models written before
     the light network load as `plain`) and must name a known architecture."""
-    from .model import ARCHS
+    from facedata.learn.model import ARCHS
 
     config = blob.get("config") if isinstance(blob, dict) else None
     shape = {"channels", "expressions", "width"}

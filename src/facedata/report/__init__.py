@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..atomic import atomic_write_text
-from . import funnel, samples, sections, summary
-from .gather import CorpusData, ReportError, gather
-from .html import esc, page
+from facedata.files.atomic import atomic_write_text
+from facedata.report import funnel, samples, sections, summary
+from facedata.report.gather import CorpusData, ReportError, gather
+from facedata.report.html import esc, page
 
 REPORT_NAME = "report.html"
 DEFAULT_SAMPLES = 8
@@ -94,7 +94,7 @@ def write_report(
             hint="pass --out a file path in a folder you can write to",
         ) from None
     if out is not None:
-        from ..corpora import add_report
+        from facedata.corpus.registry import add_report
 
         add_report(corpus_dir, target)  # its thumbnails are rows: forget must reach it
     return target

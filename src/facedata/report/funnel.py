@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..vocabulary import HEADS, READER_STAGE, STAGE_TERMS
-from . import plots
-from .gather import CorpusData
-from .html import esc, figure, note, num, pct, section, table
-from .keys import HEAD_TITLES, SMILE_NAMES, class_order, get_dict, get_list, keyed
+from facedata.report import plots
+from facedata.report.gather import CorpusData
+from facedata.report.html import esc, figure, note, num, pct, section, table
+from facedata.report.keys import HEAD_TITLES, SMILE_NAMES, class_order, get_dict, get_list, keyed
+from facedata.vocabulary import HEADS, READER_STAGE, STAGE_TERMS
 
 # (stage key in corpus.json, what the step removes), in data-flow order
 STEPS = tuple((s.name, s.removes) for s in STAGE_TERMS.values() if s.name != READER_STAGE)

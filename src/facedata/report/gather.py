@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..corpus import (
+from facedata.corpus import (
     CORPUS_JSON,
     DATA_DIR,
     LabelCodec,
@@ -28,10 +28,10 @@ from ..corpus import (
     shard_file,
     shard_files,
 )
-from ..errors import FacedataError
-from ..vocabulary import HEADS
-from .keys import align_label
-from .thumbs import Publication, Thumb, to_data_uri
+from facedata.errors import FacedataError
+from facedata.report.keys import align_label
+from facedata.report.thumbs import Publication, Thumb, to_data_uri
+from facedata.vocabulary import HEADS
 
 # The columns every count is broken down by; a combination counter over them is
 # small (splits x datasets x classes x licenses x statuses) whatever the row count.

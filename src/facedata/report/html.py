@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .. import sanitize
+import facedata.files.sanitize as sanitize
 
 CSS = """
 :root { --fg:#1f2328; --muted:#636c76; --line:#d8dee4; --bg:#fff; --card:#f6f8fa; }

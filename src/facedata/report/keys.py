@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..corpus import SPLITS
-from ..vocabulary import HEAD_TERMS, SMILE
+from facedata.corpus import SPLITS
+from facedata.vocabulary import HEAD_TERMS, SMILE
 
 # "1 · smile": the stored value, then its class name as a person reads it
 SMILE_NAMES = {str(i): f"{i} · {n.replace('_', ' ')}" for i, n in enumerate(SMILE.classes or ())}

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..vocabulary import TIER_COLORS as TIER_COLORS  # the tier legend, re-exported
+from facedata.vocabulary import TIER_COLORS as TIER_COLORS  # the tier legend, re-exported
 
 DPI = 110
 WIDTH = 9.0  # inches; the page shows figures at 100% up to ~1000 px

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from ..vocabulary import HEADS
-from .gather import CorpusData
-from .html import esc, note, num, section
-from .keys import FALLBACK_FRAME, HEAD_TITLES, MISSING, SMILE_NAMES, class_order, keyed
+from facedata.report.gather import CorpusData
+from facedata.report.html import esc, note, num, section
+from facedata.report.keys import (
+    FALLBACK_FRAME,
+    HEAD_TITLES,
+    MISSING,
+    SMILE_NAMES,
+    class_order,
+    keyed,
+)
+from facedata.vocabulary import HEADS
 
 
 def samples(data: CorpusData) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import plots
-from .gather import CorpusData, ShardStats
-from .html import esc, figure, note, num, pct, section, table
-from .keys import (
+from facedata.report import plots
+from facedata.report.gather import CorpusData, ShardStats
+from facedata.report.html import esc, figure, note, num, pct, section, table
+from facedata.report.keys import (
     DECLARED_CROP,
     FALLBACK_FRAME,
     HEAD_TITLES,

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from .gather import CorpusData
-from .html import esc, link, note, num, section, stat, table
-from .keys import get_dict, get_list, keyed, split_order
+from facedata.report.gather import CorpusData
+from facedata.report.html import esc, link, note, num, section, stat, table
+from facedata.report.keys import get_dict, get_list, keyed, split_order
 
 
 def license_banner(meta: Mapping[str, Any]) -> str:

@@ -59,9 +59,9 @@ class Publication:
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> Publication:
-        from ..consent import PUBLICATION, load_register
-        from ..errors import FacedataError
-        from ..withdrawals import WithdrawalIndex, admission, read_beside
+        from facedata.consent.register import PUBLICATION, load_register
+        from facedata.consent.withdrawals import WithdrawalIndex, admission, read_beside
+        from facedata.errors import FacedataError
 
         out = cls()
         forgotten = [m for m in meta.get("forgotten") or [] if isinstance(m, dict)]
@@ -118,15 +118,15 @@ class Publication:
 
 
 def _people(subject: str | None) -> list[str]:
-    from ..withdrawals import subjects_of
+    from facedata.consent.withdrawals import subjects_of
 
     return subjects_of(subject)
 
 
 def _local_sources() -> set[str]:
     """Ids the catalog knows as the team's own recordings (a local source)."""
-    from ..catalog import Catalog
-    from ..errors import FacedataError
+    from facedata.errors import FacedataError
+    from facedata.manifest.catalog import Catalog
 
     try:
         return {m.id for m in Catalog.load() if any(s.is_own_data for s in m.sources)}

@@ -17,14 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
-from ..corpus.record import existing_corpus, place_record, read_stored, record_bytes
-from ..errors import FacedataError
-from .layout import local_record
-from .location import Location, is_remote, parse, redact, shown
-from .publishing import publish
-from .remote import connect
-from .stage import cache_root, forget_stale
+from facedata.corpus.record import existing_corpus, place_record, read_stored, record_bytes
+from facedata.errors import FacedataError
+from facedata.files.atomic import atomic_write_text
+from facedata.storage.layout import local_record
+from facedata.storage.location import Location, is_remote, parse, redact, shown
+from facedata.storage.publishing import publish
+from facedata.storage.remote import connect
+from facedata.storage.stage import cache_root, forget_stale
 
 RECIPE = "recipe.yaml"
 
@@ -86,7 +86,7 @@ def build_target(recipe: Any) -> Iterator[Any]:
 def _register(out: Path, loc: Location, *, published: bool) -> None:
     """Point the registry entry the build made for its private folder at the URL (or,
     when publishing failed, remove it: the folder is deleted and the URL unchanged)."""
-    from .. import corpora
+    import facedata.corpus.registry as corpora
 
     with corpora._lock():
         path = corpora.registry_path()

@@ -17,9 +17,9 @@ import re
 import secrets
 from typing import Any
 
-from .. import confine
-from ..corpus.record import REBUILD, CorpusError
-from .location import Location
+import facedata.files.confine as confine
+from facedata.corpus.record import REBUILD, CorpusError
+from facedata.storage.location import Location
 
 VERSIONS = "v"
 _VERSION = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
@@ -47,7 +47,7 @@ def remote_record(
     local: dict[str, Any], version: str, files: list[dict[str, Any]], loc: Location
 ) -> dict[str, Any]:
     """The record as published: shard paths under the version, no local path, no secret."""
-    from .location import redact
+    from facedata.storage.location import redact
 
     root = root_of(version)
     data = dict(local)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
-from ..errors import FacedataError
+from facedata.errors import FacedataError
 
 # scheme as typed -> the store it names
 SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs"}

@@ -22,11 +22,11 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from ..corpus.record import CorpusError, read_corpus, read_stored, write_stored
-from ..corpus.shards import CORPUS_JSON, file_sha256
-from .layout import VERSIONS, is_version, made, new_version, remote_record, root_of
-from .location import Location, StorageError, parse
-from .remote import Store, connect
+from facedata.corpus.record import CorpusError, read_corpus, read_stored, write_stored
+from facedata.corpus.shards import CORPUS_JSON, file_sha256
+from facedata.storage.layout import VERSIONS, is_version, made, new_version, remote_record, root_of
+from facedata.storage.location import Location, StorageError, parse
+from facedata.storage.remote import Store, connect
 
 STALE = dt.timedelta(days=1)  # an unnamed version this old is a crashed or lost publish
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .location import Location, StorageError, redact
+from facedata.storage.location import Location, StorageError, redact
 
 ENDPOINT_ENV = ("FACEDATA_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 MAX_LISTING = 100_000  # objects one listing may return before it is refused

@@ -21,20 +21,20 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import confine
-from ..corpus.record import (
+import facedata.files.confine as confine
+from facedata.corpus.record import (
     CorpusError,
     existing_corpus,
     parse_record,
     place_record,
     read_stored,
 )
-from ..corpus.shards import CORPUS_JSON
-from ..paths import home
-from .layout import local_record, root_of
-from .location import Location, StorageError, is_remote, parse, shown
-from .publishing import publish
-from .remote import Store, connect
+from facedata.corpus.shards import CORPUS_JSON
+from facedata.paths import home
+from facedata.storage.layout import local_record, root_of
+from facedata.storage.location import Location, StorageError, is_remote, parse, shown
+from facedata.storage.publishing import publish
+from facedata.storage.remote import Store, connect
 
 MAX_FILE = 256 * 1024 * 1024  # a non-shard file (README, report page, licenses)
 ATTEMPTS = 2  # a record replaced while its files were read is read again, once
@@ -145,7 +145,7 @@ def stage(loc: Location) -> Path:
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, str]]:
-    from ..corpus.shards import file_sha256
+    from facedata.corpus.shards import file_sha256
 
     return {
         p.relative_to(root).as_posix(): (p.stat().st_size, file_sha256(p))

@@ -1,0 +1,1 @@
+"""Own participants: the consent register, withdrawals, set-up help and erasure."""

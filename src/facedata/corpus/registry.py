@@ -1,0 +1,228 @@
+"""The registry of built corpora: which corpora exist, so `forget` can reach all of them.
+
+A withdrawal must reach every copy of a person's rows, including corpora nobody
+named on the command line. Each build records its output (absolute path, purpose,
+datasets, creation time and policy date) in `$FACEDATA_HOME/corpora.json`, written
+atomically under a lock, with the corpus's stable id (corpus.json `id`, a uuid4 that
+copies and moves keep). A corpus no longer where it was registered (moved or deleted)
+stays listed, and `forget` reports it: `facedata corpora find DIR` looks for corpora
+under a folder by id and re-registers a moved one at its new place; `facedata corpora
+drop ID` removes an entry for a corpus that was deleted on purpose. A report page
+written outside its corpus (`facedata report DIR --out FILE`) carries thumbnails of
+the rows, so its path is recorded with the corpus for `forget` to rewrite.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from filelock import FileLock
+
+import facedata.files.jsontext as jsontext
+from facedata.corpus.record import existing_corpus
+from facedata.corpus.shards import CORPUS_JSON
+from facedata.errors import FacedataError
+from facedata.files.atomic import atomic_write_text
+from facedata.paths import home
+from facedata.project import from_project, home_project, in_project
+
+REGISTRY_NAME = "corpora.json"
+
+
+def registry_path() -> Path:
+    return home() / REGISTRY_NAME
+
+
+@dataclass(frozen=True)
+class Registered:
+    path: Path
+    purpose: str
+    datasets: tuple[str, ...]
+    created: str
+    policy_date: str | None = None
+    reports: tuple[str, ...] = ()  # report pages written outside the corpus folder
+    id: str | None = None  # corpus.json `id`; None for corpora built before ids
+
+    @property
+    def exists(self) -> bool:
+        """The corpus is where it was registered (the same one, when it has an id)."""
+        if not (self.path / CORPUS_JSON).is_file():
+            return False
+        return self.id is None or corpus_id(self.path) == self.id
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "purpose": self.purpose,
+            "datasets": list(self.datasets),
+            "created": self.created,
+            "policy_date": self.policy_date,
+            "reports": list(self.reports),
+        }
+
+
+def _lock() -> FileLock:
+    home().mkdir(parents=True, exist_ok=True)
+    return FileLock(str(home() / f".{REGISTRY_NAME}.guard"), timeout=60)
+
+
+def read_registry() -> list[Registered]:
+    """Every registered corpus, deleted ones included (check `.exists`)."""
+    path = registry_path()
+    if not path.is_file():
+        return []
+    try:
+        raw = jsontext.loads(path.read_text(encoding="utf-8"))
+        root = home_project(home())
+        return [
+            Registered(
+                Path(from_project(e["path"], e.get("in_project"), root)),
+                str(e.get("purpose") or "research"),
+                tuple(e.get("datasets") or ()),
+                str(e.get("created") or ""),
+                e.get("policy_date"),
+                tuple(str(r) for r in e.get("reports") or ()),
+                e.get("id"),
+            )
+            for e in raw["corpora"]
+        ]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise FacedataError(
+            f"the corpus registry {path} is unreadable: {exc}",
+            hint="it lists the corpora `forget` must reach; restore it from a backup, or delete "
+            "it and name each corpus on the command line (`facedata forget --subject ID DIR...`); "
+            "the next build re-registers its corpus",
+        ) from None
+
+
+def register(out: Path, corpus: dict) -> Registered:
+    """Record (or refresh) the corpus built at `out`."""
+    entry = Registered(
+        Path(out).resolve(),
+        str(corpus.get("purpose") or "research"),
+        tuple(d["id"] for d in corpus.get("datasets") or []),
+        str(corpus.get("created") or ""),
+        corpus.get("policy_date"),
+        id=corpus.get("id"),
+    )
+    with _lock():
+        old = read_registry()
+        pages = [page for r in old if r.path == entry.path for page in r.reports]
+        entry = replace(entry, reports=tuple(dict.fromkeys(pages)))  # a rebuild keeps them
+        # a missing corpus stays listed (forget reports it) unless this one is it, moved
+        kept = [
+            r
+            for r in old
+            if r.path != entry.path and (r.exists or not (entry.id and r.id == entry.id))
+        ]
+        _write([*kept, entry])
+    return entry
+
+
+def corpus_id(path: Path) -> str | None:
+    """The `id` in a corpus folder's corpus.json, or None (no record, none, unreadable)."""
+    found = existing_corpus(Path(path))
+    return found.id if found is not None else None
+
+
+def missing_corpora() -> list[Registered]:
+    """Registered corpora no longer where they were registered: moved or deleted."""
+    return [r for r in read_registry() if not r.exists]
+
+
+FIND_LIMIT = 10_000  # folders visited per search: a search of `/` ends
+
+
+def find_corpora(folder: Path, wanted: str | None = None) -> list[tuple[str | None, Path]]:
+    """(id, path) of every corpus under `folder` (optionally only id `wanted`).
+
+    Links are not followed, and the walk stops after FIND_LIMIT folders."""
+    import os
+
+    found: list[tuple[str | None, Path]] = []
+    for seen, (here, dirs, files) in enumerate(os.walk(folder, followlinks=False)):
+        if seen >= FIND_LIMIT:
+            break
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if CORPUS_JSON in files:
+            cid = corpus_id(Path(here))
+            if wanted is None or cid == wanted:
+                found.append((cid, Path(here).resolve()))
+            dirs[:] = []  # a corpus holds no corpora
+    return found
+
+
+def relocate(found: list[tuple[str | None, Path]]) -> list[tuple[Registered, Path]]:
+    """Point missing registry entries at the found corpus with the same id."""
+    moved = []
+    with _lock():
+        entries = read_registry()
+        by_id = {cid: path for cid, path in found if cid}
+        out = []
+        for r in entries:
+            if not r.exists and r.id and r.id in by_id:
+                moved.append((r, by_id[r.id]))
+                r = replace(r, path=by_id[r.id])
+            out.append(r)
+        if moved:
+            _write(out)
+    return moved
+
+
+def drop(corpus_id_: str) -> list[Registered]:
+    """Remove the missing entries with this id or registered path (a corpus deleted on
+    purpose; corpora built before ids are named by path)."""
+    with _lock():
+        entries = read_registry()
+        gone = [
+            r for r in entries if not r.exists and (r.id == corpus_id_ or str(r.path) == corpus_id_)
+        ]
+        if gone:
+            _write([r for r in entries if r not in gone])
+    return gone
+
+
+def _write(entries: list[Registered]) -> None:
+    root = home_project(home())
+    rows = [{**r.to_dict(), "in_project": in_project(r.path, root)} for r in entries]
+    body = {"corpora": rows}
+    atomic_write_text(registry_path(), json.dumps(body, indent=2) + "\n")
+
+
+def add_report(corpus_dir: Path, page: Path) -> None:
+    """Remember a report page written outside a registered corpus, for `forget`."""
+    corpus_dir, page = Path(corpus_dir).resolve(), Path(page).resolve()
+    if page.parent == corpus_dir:
+        return  # inside the corpus: forget rewrites it with the corpus
+    with _lock():
+        entries = read_registry()
+        if not any(r.path == corpus_dir for r in entries):
+            return  # built under another home: its own registry is out of reach
+        _write(
+            [
+                replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)])))
+                if r.path == corpus_dir
+                else r
+                for r in entries
+            ]
+        )
+
+
+def reports_of(corpus_dir: Path) -> list[Path]:
+    """Report pages written outside `corpus_dir` that still exist."""
+    corpus_dir = Path(corpus_dir).resolve()
+    return [
+        Path(page)
+        for r in read_registry()
+        if r.path == corpus_dir
+        for page in r.reports
+        if Path(page).is_file()
+    ]
+
+
+def live_corpora() -> list[Registered]:
+    """Registered corpora that still exist on disk."""
+    return [r for r in read_registry() if r.exists]

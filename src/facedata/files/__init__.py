@@ -1,0 +1,1 @@
+"""File safety every layer uses: atomic writes, confinement, bounded parsing, locks."""

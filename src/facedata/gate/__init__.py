@@ -1,0 +1,1 @@
+"""Whether a source may enter a build: the license policy, its clearances, the gate."""

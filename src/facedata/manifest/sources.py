@@ -1,0 +1,306 @@
+"""Source kinds: where a dataset's bytes come from, one class per kind.
+
+A manifest's `sources` entry is one of these, picked by its `kind` (a pydantic
+discriminated union), so each kind carries what only it knows: its own fields and
+their rules, what identifies the place its bytes come from (the license and erasure
+checks compare these across datasets), and how it is obtained (downloaded through
+`fetch.core.FETCHERS`, registered by a person with `--from`, or read in place).
+Callers ask a source (`is_own_data`, `by_hand`, `identities()`, `address`) instead
+of testing its kind.
+
+Adding a kind: write its class here, add it to `KINDS` and its name to `SourceKind`,
+and, when it can be downloaded, register its fetcher under the same name in
+`fetch.core.FETCHERS`.
+
+The parts every source shares (files, access, format, labels, faces) are defined in
+`facedata.manifest`; the kinds name them lazily and `manifest` completes the kinds
+once those parts exist (`complete_kinds`), so either module may be imported first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from facedata.manifest.schema import (
+        AccessInfo,
+        FaceSpec,
+        FileSet,
+        FileSpec,
+        FormatSpec,
+        LabelSpec,
+        Slug,
+    )
+
+SourceKind = Literal["http", "kaggle", "huggingface", "manual", "local"]
+
+
+def _open_access() -> AccessInfo:
+    from facedata.manifest.schema import AccessInfo
+
+    return AccessInfo(level="open")
+
+
+def norm_url(url: str) -> str:
+    """A URL as the twin check compares it: no scheme, no `www.`, no trailing slash, any case."""
+    u = url.strip().lower().rstrip("/")
+    for prefix in ("https://", "http://"):
+        u = u.removeprefix(prefix)
+    return u.removeprefix("www.")
+
+
+class Source(BaseModel):
+    """One place a dataset can come from; tried in manifest order, official first.
+
+    The base of every kind: the fields all kinds share and the questions callers ask.
+    Manifests never hold a bare `Source`; they hold one of the kinds below.
+    """
+
+    # built once `complete_kinds` has named the shared parts, not at class creation
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    # what a kind answers instead of callers testing its name
+    is_own_data: ClassVar[bool] = False  # the team's own recordings, read where they lie
+    by_hand: ClassVar[bool] = False  # a person obtains the files and registers them (--from)
+    hub_layout: ClassVar[bool] = False  # a copy is a Hub snapshot: parquet shards, commit folder
+
+    id: Slug
+    kind: SourceKind
+    official: bool
+    access: AccessInfo = Field(default_factory=_open_access)
+    files: list[FileSpec] = Field(default_factory=list)
+    file_sets: list[FileSet] = Field(
+        default_factory=list,
+        description="alternatives: at least one must be complete; their files need not be",
+    )
+    format: FormatSpec | None = None
+    labels: LabelSpec | None = None
+    faces: FaceSpec | None = None
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Source:
+        if type(self) is Source:
+            raise ValueError(f"a source is one of the kinds: {', '.join(get_args(SourceKind))}")
+        self.check_kind()
+        names = {f.name for f in self.files}
+        for fs in self.file_sets:
+            unknown = [n for n in fs.files if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"file set {fs.id!r} names files the source does not list: {', '.join(unknown)}"
+                )
+        return self
+
+    def check_kind(self) -> None:
+        """The rules of this kind's fields; raise ValueError with what to write."""
+
+    @property
+    def address(self) -> str:
+        """Where the source is, in one string (catalog listings, a lock's origin)."""
+        return ""
+
+    def page_urls(self) -> list[str]:
+        """Web pages the source names itself (beside its files' URLs)."""
+        return []
+
+    def names(self) -> dict[str, str]:
+        """Identities only this kind has (a Kaggle slug, a Hub repo): key -> words."""
+        return {}
+
+    def identities(self) -> dict[str, str]:
+        """What identifies the place this source's bytes come from: key -> words for a reason.
+
+        Two datasets sharing one of these are copies of each other, whatever their ids.
+        """
+        ids: dict[str, str] = {}
+        for u in [*self.page_urls(), *(f.url for f in self.files)]:
+            if u:
+                ids[f"url:{norm_url(u)}"] = f"same URL {u}"
+        ids.update(self.names())
+        return ids
+
+
+class HttpSource(Source):
+    """Files downloaded from web addresses, each listed with its URL."""
+
+    kind: Literal["http"]
+    url: str | None = None
+
+    def check_kind(self) -> None:
+        if not all(f.url for f in self.files):
+            raise ValueError("an http source needs files, each with a url")
+        if not self.files:
+            raise ValueError("an http source needs at least one file")
+
+    @property
+    def address(self) -> str:
+        return self.url or (self.files[0].url if self.files else "") or ""
+
+    def page_urls(self) -> list[str]:
+        return [self.url] if self.url else []
+
+
+class KaggleSource(Source):
+    """A Kaggle dataset (`owner/dataset`) or competition, fetched through Kaggle's API."""
+
+    kind: Literal["kaggle"]
+    kaggle: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/dataset")
+    kaggle_competition: str | None = None
+    kaggle_version: int | None = None
+
+    def check_kind(self) -> None:
+        if not (self.kaggle or self.kaggle_competition):
+            raise ValueError(
+                "a kaggle source needs `kaggle: owner/dataset` or `kaggle_competition`"
+            )
+
+    @property
+    def address(self) -> str:
+        return self.kaggle or self.kaggle_competition or ""
+
+    def names(self) -> dict[str, str]:
+        ids: dict[str, str] = {}
+        if self.kaggle:
+            ids[f"kaggle:{self.kaggle.lower()}"] = f"same Kaggle slug {self.kaggle}"
+        if self.kaggle_competition:
+            ids[f"kaggle-c:{self.kaggle_competition.lower()}"] = (
+                f"same Kaggle competition {self.kaggle_competition}"
+            )
+        return ids
+
+
+class HuggingFaceSource(Source):
+    """A Hugging Face Hub dataset repository; the first fetch pins the commit."""
+
+    hub_layout: ClassVar[bool] = True
+
+    kind: Literal["huggingface"]
+    repo_id: str | None = None
+    revision: str = "main"
+
+    def check_kind(self) -> None:
+        if not self.repo_id:
+            raise ValueError("a huggingface source needs `repo_id`")
+
+    @property
+    def address(self) -> str:
+        return self.repo_id or ""
+
+    def names(self) -> dict[str, str]:
+        if not self.repo_id:
+            return {}
+        return {f"hf:{self.repo_id.lower()}": f"same Hugging Face repo {self.repo_id}"}
+
+
+class ManualSource(Source):
+    """Gated data a person requests and downloads; `fetch --from` registers the copy."""
+
+    by_hand: ClassVar[bool] = True
+
+    kind: Literal["manual"]
+    url: str | None = None
+
+    def check_kind(self) -> None:
+        if not self.access.instructions:
+            raise ValueError(
+                "a manual source needs access.instructions telling a person what to do"
+            )
+
+    @property
+    def address(self) -> str:
+        return self.url or ""
+
+    def page_urls(self) -> list[str]:
+        return [self.url] if self.url else []
+
+
+class LocalSource(Source):
+    """The team's own recordings: read in place, each person admitted by the consent register."""
+
+    is_own_data: ClassVar[bool] = True
+
+    kind: Literal["local"]
+    path: str | None = Field(None, description="local: folder of videos/images")
+    consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
+
+    def check_kind(self) -> None:
+        if not (self.path and self.consent):
+            raise ValueError(
+                "a local source needs `path` (its folder) and `consent` (its consent register)"
+            )
+
+    @property
+    def address(self) -> str:
+        return self.path or ""
+
+
+KINDS: tuple[type[Source], ...] = (
+    HttpSource,
+    KaggleSource,
+    HuggingFaceSource,
+    ManualSource,
+    LocalSource,
+)
+
+# what a manifest's `sources` entry is: the kind its `kind` names
+AnySource = Annotated[Union[KINDS], Field(discriminator="kind")]  # noqa: UP007 (built from KINDS)
+
+
+def of_kind(sources: list[Source], kind: str) -> list[Source]:
+    """The sources of one kind (`fetch --source huggingface`), in manifest order."""
+    return [s for s in sources if s.kind == kind]
+
+
+def complete_kinds(namespace: dict[str, Any]) -> None:
+    """Resolve the shared parts' names (called by `manifest` once it defines them)."""
+    for cls in (Source, *KINDS):
+        cls.model_rebuild(_types_namespace=namespace)
+
+
+def _owners(field: str) -> str:
+    """The kinds that have `field` as their own ("http, manual"), or "" when none does."""
+    return ", ".join(
+        get_args(cls.model_fields["kind"].annotation)[0]
+        for cls in KINDS
+        if field in cls.model_fields and field not in Source.model_fields
+    )
+
+
+def plain_errors(exc: ValidationError) -> ValidationError:
+    """Pydantic's report as if a source were one model: file:line and messages as always.
+
+    A tagged union puts the tag into each location (`sources.0.http.files`) and words a
+    bad `kind` its own way; manifests point at YAML keys, so the tag goes and a bad or
+    missing `kind` reads like any other field's error.
+    """
+    tags = set(get_args(SourceKind))
+    expected = ", ".join(repr(k) for k in get_args(SourceKind)[:-1])
+    expected += f" or {get_args(SourceKind)[-1]!r}"
+    out: list[Any] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if len(loc) >= 3 and loc[0] == "sources" and loc[2] in tags:
+            tag, loc = loc[2], loc[:2] + loc[3:]
+            owners = _owners(loc[2]) if err["type"] == "extra_forbidden" and len(loc) == 3 else ""
+            if owners:
+                why = f"{loc[2]} is a field of {owners} sources, not of {tag} ones"
+                err = {"type": PydanticCustomError("kind_field", why), "input": err.get("input")}
+        kind = err.get("input", {}).get("kind") if isinstance(err.get("input"), dict) else None
+        if err["type"] == "union_tag_invalid":
+            err = {"type": "literal_error", "input": kind, "ctx": {"expected": expected}}
+            loc = (*loc, "kind")
+        elif err["type"] == "union_tag_not_found":
+            err = {"type": "missing", "input": err.get("input")}
+            loc = (*loc, "kind")
+        out.append({**err, "loc": loc})
+    try:
+        return ValidationError.from_exception_data(exc.title, out)
+    except (KeyError, TypeError, ValueError):  # an error type pydantic cannot rebuild
+        return exc
+
+
+from facedata import manifest as _manifest  # noqa: E402,F401  (completes the kinds when imported first)
