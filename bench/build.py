@@ -9,7 +9,9 @@ Measured in the same run:
     encodes JPEG and writes Parquet with Pillow and pyarrow
   * facedata build with 1 and with 2 workers on the local engine, and 2 on the Ray
     engine twice: with a local Ray instance the build starts and stops, and joining
-    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is)
+    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is);
+    each round runs all of them back to back, and Ray is compared with the local
+    engine of the same round
     (everything: readers, remap,
     safe decode, alignment, pixel hash, perceptual hash, chunk tasks, the merge's
     dedup, splits, final shards, provenance, bundle)
@@ -43,6 +45,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -104,9 +107,17 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.array([p[0], -p[1], p[2], p[1], p[0], p[3]])
 
 
-def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = False) -> int:
+def baseline(
+    data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = False, extra: str = ""
+) -> int:
     """The bare loop; `opencv` does its warp, resize and JPEG encode with OpenCV, as
-    facedata does (a reference for facedata's overhead over the same image work)."""
+    facedata does (a reference for facedata's overhead over the same image work).
+
+    `extra` adds, cumulatively, work a corpus row needs that the bare loop skips:
+    "rgb" writes FER's grey faces as RGB JPEGs (the corpus's declared mode), "sha"
+    adds the pixel sha256, "phash" the perceptual hash (`--breakdown`)."""
+    import hashlib
+
     import pyarrow as pa
     import pyarrow.parquet as pq
     from PIL import Image
@@ -126,9 +137,20 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = Fa
     rows: list[dict] = []
     count = 0
 
-    def emit(img: Image.Image | np.ndarray, name: str, label: str) -> None:
+    steps = ("rgb", "sha", "phash")
+    wanted = set(steps[: steps.index(extra) + 1]) if extra else set()
+    if "phash" in wanted:
+        from facedata.assemble.worker import phash64
+
+    def emit(img: Image.Image | np.ndarray, name: str, label: str, src: Any = None) -> None:
         nonlocal count, rows
+        if "sha" in wanted:
+            hashlib.sha256(np.ascontiguousarray(src).tobytes()).hexdigest()
+        if "phash" in wanted:
+            phash64(Image.fromarray(img if img.ndim == 2 else img[..., ::-1]))
         if isinstance(img, np.ndarray):  # OpenCV's layout: grey, or BGR
+            if img.ndim == 2 and "rgb" in wanted:
+                img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
             data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
         else:
             buf = io.BytesIO()
@@ -146,7 +168,8 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = Fa
             label, pixels, _ = line.rstrip("\n").split(",")
             arr = np.array(pixels.split(), dtype=np.uint8).reshape(48, 48)
             if opencv:
-                emit(cv2.resize(arr, (112, 112), interpolation=cv2.INTER_LINEAR), str(i), label)
+                face = cv2.resize(arr, (112, 112), interpolation=cv2.INTER_LINEAR)
+                emit(face, str(i), label, arr)
             else:
                 emit(Image.fromarray(arr, "L").resize((112, 112), Image.BILINEAR), str(i), label)
     lm_file = data / "celeba" / "Anno" / "list_landmarks_align_celeba.txt"
@@ -159,8 +182,9 @@ def baseline(data: Path, out: Path, n_fer: int, n_celeba: int, opencv: bool = Fa
         if opencv:  # the same output-to-input map
             back = np.asarray(coeffs, dtype=np.float64).reshape(2, 3)
             flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-            face = cv2.warpAffine(np.asarray(img), back, (112, 112), flags=flags)
-            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "")
+            pixels = np.asarray(img)
+            face = cv2.warpAffine(pixels, back, (112, 112), flags=flags)
+            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "", pixels)
         else:
             emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
     if rows:
@@ -277,6 +301,65 @@ def ray_running(env: dict[str, str], cpus: int) -> Iterator[dict[str, str]]:
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
 
 
+def breakdown(work: Path, n_fer: int, n_celeba: int, rounds: int) -> str:
+    """CPU µs per sample of the OpenCV loop, then with each step a corpus row needs
+    and the loop skips (RGB files for grey sources, pixel sha256, perceptual hash),
+    in this process, interleaved over `rounds`: what facedata's 1-worker build should
+    be compared with."""
+    import facedata.assemble.worker  # noqa: F401  (imports outside the timing)
+
+    steps = ("", "rgb", "sha", "phash")
+    cpu: dict[str, list[float]] = {s: [] for s in steps}
+    for _ in range(rounds):
+        for extra in steps:
+            t = time.process_time()
+            baseline(work / "data", work, n_fer, n_celeba, opencv=True, extra=extra)
+            cpu[extra].append((time.process_time() - t) / (n_fer + n_celeba) * 1e6)
+    names = {"": "bare", "rgb": "+RGB files", "sha": "+sha256", "phash": "+phash"}
+    return "OpenCV loop, CPU-µs/sample (median of rounds): " + ", ".join(
+        f"{names[s]} {statistics.median(v):,.0f}" for s, v in cpu.items()
+    )
+
+
+class RayCpu:
+    """CPU seconds of Ray's processes on this machine while it runs (`ray start`'s
+    daemons and the job's workers, which exit with the job: their CPU is read every
+    0.2 s while they live, so up to 0.2 s of each worker's last moments is missed)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}  # pid -> CPU seconds when last read
+        self.start: dict[int, float] = self._read()
+        self.seen.update(self.start)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _read() -> dict[int, float]:
+        import psutil
+
+        out: dict[int, float] = {}
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "/ray/" not in cmd and not cmd.startswith("ray::"):
+                continue
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+        return out
+
+    def _poll(self) -> None:
+        while not self._done.is_set():
+            self.seen.update(self._read())
+            time.sleep(0.2)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        self.seen.update(self._read())
+        return sum(v - self.start.get(pid, 0.0) for pid, v in self.seen.items())
+
+
 def merge_cost(n: int, near: int = 4) -> tuple[float, float]:
     """The merge's cost per row on synthetic chunk results: (CPU µs per row, MiB per 1M rows).
 
@@ -330,6 +413,11 @@ def main() -> None:
     ap.add_argument(
         "--merge-rows", type=int, default=200_000, help="rows of the synthetic merge runs (0: skip)"
     )
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="CPU per sample of the OpenCV loop plus each step a corpus row needs",
+    )
     ap.add_argument("--keep", type=Path, help="keep the generated data and corpora here")
     ap.add_argument(
         "--rounds", type=int, default=3, help="rounds of baseline + local builds (median)"
@@ -368,14 +456,23 @@ def main() -> None:
     def run_facedata(
         tag: str, workers: int, engine: str, label: str, base_rate: float, base_cpu: float
     ) -> tuple[float, int, list[int]]:
+        ray_cpu = None
         if tag == "ray2-running":  # as on a cluster: Ray is up before the build
             with ray_running(env, workers) as ray_env:
+                meter = RayCpu()
                 s, r, corpus, quarts = facedata_run(work, ray_env, tag, workers, engine)
+                ray_cpu = meter.stop()
             engine = "ray (already running)"
         else:
             s, r, corpus, quarts = facedata_run(work, env, tag, workers, engine)
         rate = corpus["counts"]["read"] / s
         cpu = run_measured.cpu / corpus["counts"]["read"]  # type: ignore[attr-defined]
+        if ray_cpu is not None:  # the driver's, plus Ray's processes and its workers'
+            cpu += ray_cpu / corpus["counts"]["read"]
+            engine_cpu = f"{cpu * 1e6:,.0f} CPU-µs/sample (driver + Ray's processes), "
+            cpus[tag].append(cpu)
+        elif engine == "local":
+            cpus.setdefault(tag, []).append(cpu)
         print(
             f"{label}facedata build, {engine} engine, {workers} worker(s): "
             f"{corpus['counts']['total']:,} rows of {corpus['counts']['read']:,} read in "
@@ -384,25 +481,38 @@ def main() -> None:
                 f"{cpu * 1e6:,.0f} CPU-µs/sample ({base_cpu / cpu:.2f}x the baseline's CPU "
                 "efficiency), "
                 if engine == "local"
-                else "CPU not counted (Ray's processes are not children of the build), "
+                else engine_cpu
+                if ray_cpu is not None
+                else "CPU not counted (a self-started Ray's processes are not waited for), "
             )
             + f"peak RSS {r / 2**20:,.0f} MiB",
             flush=True,
         )
         return rate, r, quarts
 
-    # Rounds, each measuring the baselines and the local builds back to back: on a
-    # shared machine one run can be 5% off, so ratios are per round (each against its
-    # own round's baseline) and reported as the median and the range over the rounds.
+    # Rounds, each measuring the baselines, the local builds and the Ray builds back to
+    # back: on a shared machine one run can be 5% off (and a loaded one far more), so
+    # ratios are per round (each against its own round's baseline or local build) and
+    # reported as the median and the range over the rounds.
+    ray_runs: list[tuple[str, int, str]] = []
+    if not opts.no_ray:
+        try:
+            import ray  # noqa: F401
+
+            ray_runs = [("ray2", 2, "ray"), ("ray2-running", 2, "ray")]
+        except ImportError:
+            print("ray: not installed, skipped (pip install 'facedata[ray]')")
     rates: dict[str, list[float]] = {"base": [], "ref": [], "w1": [], "w2": []}
+    rates.update({tag: [] for tag, _, _ in ray_runs})
+    cpus: dict[str, list[float]] = {"w2": [], "ray2-running": []}  # CPU-s per sample
     results: dict[str, tuple[float, int, list[int]]] = {}
     for k in range(opts.rounds):
         label = f"[round {k + 1}/{opts.rounds}] " if opts.rounds > 1 else ""
         base_rate, base_cpu = run_baseline(opencv=False, label=label)  # the targets' baseline
         rates["base"].append(base_rate)
         rates["ref"].append(run_baseline(opencv=True, label=label)[0])
-        for tag, workers in (("w1", 1), ("w2", 2)):
-            results[tag] = run_facedata(tag, workers, "local", label, base_rate, base_cpu)
+        for tag, workers, engine in (("w1", 1, "local"), ("w2", 2, "local"), *ray_runs):
+            results[tag] = run_facedata(tag, workers, engine, label, base_rate, base_cpu)
             rates[tag].append(results[tag][0])
 
     def ratio(tag: str, against: str = "base") -> str:
@@ -418,29 +528,26 @@ def main() -> None:
         f"baseline uses 1); against the OpenCV loop: 1 worker {ratio('w1', 'ref')}, "
         f"2 workers {ratio('w2', 'ref')}"
     )
-    local = statistics.median(rates["w2"])
-    ray_runs = []
-    if not opts.no_ray:
-        try:
-            import ray  # noqa: F401
-
-            ray_runs = [("ray2", 2, "ray"), ("ray2-running", 2, "ray")]
-        except ImportError:
-            print("ray: not installed, skipped (pip install 'facedata[ray]')")
-    base_rate, base_cpu = statistics.median(rates["base"]), 0.0
-    for tag, workers, engine in ray_runs:
-        results[tag] = run_facedata(tag, workers, engine, "", base_rate, base_cpu)
     if ray_runs:
         print(
-            f"ray engine vs local engine (median), 2 workers (target >= 0.8x): "
-            f"{results['ray2'][0] / local:.2f}x with the build starting and "
-            f"stopping its own Ray instance; {results['ray2-running'][0] / local:.2f}x "
-            "with Ray already running (RAY_ADDRESS, as on a cluster)"
+            "ray engine vs local engine, 2 workers, per round (target >= 0.9x): "
+            f"{ratio('ray2-running', 'w2')} with Ray already running (RAY_ADDRESS, as on "
+            f"a cluster); {ratio('ray2', 'w2')} with the build starting and stopping its "
+            "own Ray instance"
+        )
+        per_round = sorted(a / b for a, b in zip(cpus["w2"], cpus["ray2-running"], strict=True))
+        print(
+            "CPU efficiency, Ray already running vs local engine, 2 workers (CPU per "
+            f"sample, all processes; less sensitive to a loaded machine): "
+            f"{statistics.median(per_round):.2f}x (rounds {per_round[0]:.2f}-{per_round[-1]:.2f})"
         )
     print(
         "RSS over the 2-worker run (MiB at 25/50/75/100% of its time): "
         + " / ".join(f"{r / 2**20:,.0f}" for r in results["w2"][2])
     )
+    if opts.breakdown:
+        sys.path.insert(0, str(REPO / "src"))
+        print(breakdown(work, n_fer, n_celeba, opts.rounds), flush=True)
     if opts.merge_rows:
         sys.path.insert(0, str(REPO / "src"))
         for near in (0, 4):

@@ -7,6 +7,9 @@ order, with a bounded number in flight, so memory stays flat and the merge that
 follows sees the same order whatever ran the tasks. The corpus is therefore the same
 for any engine and any number of workers.
 
+An engine with an object store shared by its nodes (Ray) keeps the partial shards
+there (`map_split`): a cluster then needs no folder that every node mounts.
+
 Add an engine by implementing `Engine` and listing it in `ENGINES`.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -31,6 +34,8 @@ class Engine(Protocol):
 
     name: str
     workers: int
+    # True: partial shards stay in the engine's object store (`map_split`), not in files
+    parts_in_memory: bool
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]: ...
 
@@ -48,6 +53,7 @@ class LocalEngine:
     """
 
     name = "local"
+    parts_in_memory = False
 
     def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
         self.workers = max(1, int(workers))
@@ -90,13 +96,17 @@ class LocalEngine:
 class RayEngine:
     """Ray tasks: `ray.init()` starts a local instance, or joins `RAY_ADDRESS`.
 
-    Task arguments and results travel through Ray's object store; files (the cache's
-    images, the staging folder, the output) must be on storage every node mounts at
-    the same path (see docs/scale.md). Results are collected in submission order
-    with at most two tasks per worker CPU in flight.
+    Task arguments and results travel through Ray's object store, and so do partial
+    shards (`map_split`): only the cache's images are read from storage by the
+    workers (see docs/scale.md). Results are collected in submission order with at
+    most two tasks per worker CPU in flight.
     """
 
     name = "ray"
+    parts_in_memory = True
+    # set to "1": ship this process's facedata package to the cluster's workers
+    # (runtime_env py_modules) instead of needing it installed on every node
+    SHIP_CODE = "FACEDATA_RAY_SHIP_CODE"
 
     def __init__(self, workers: int = 1, initializer: Callable[[], None] | None = None) -> None:
         try:
@@ -121,6 +131,8 @@ class RayEngine:
                 options["address"] = address
             else:
                 options["num_cpus"] = max(1, int(workers))
+            if os.environ.get(self.SHIP_CODE) == "1":
+                options["runtime_env"] = {"py_modules": [_package_dir()]}
             # local workers import the same facedata as this process (a checkout or an
             # install): the Ray processes started here inherit PYTHONPATH, set for the
             # start only (a runtime_env would do it too, but starts every worker
@@ -146,19 +158,47 @@ class RayEngine:
         cpus = int(ray.cluster_resources().get("CPU", workers) or 1)
         self.workers = max(1, cpus)
         self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
+        self.nodes: Counter[str] = Counter()  # tasks run, by Ray node id
+
+    def _task(self) -> Any:
+        if self._remote is None:
+            # SPREAD: a cluster's nodes share the chunks from the start (the default
+            # policy fills the driver's node first, and short tasks never leave it)
+            self._remote = self._ray.remote(
+                num_cpus=1, max_retries=2, scheduling_strategy="SPREAD"
+            )(_in_ray_worker)
+        return self._remote
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        for value, _ in self._run(fn, tasks, split=False):
+            yield value
+
+    def map_split(
+        self, fn: Callable[[T], tuple[R, Any]], tasks: Iterable[T]
+    ) -> Iterator[tuple[R, Any]]:
+        """Like `map` for a function returning a pair: the first value comes back, the
+        second stays in the object store and comes back as its reference (owned by
+        this process, so it lives as long as the build needs it; Ray re-runs the task
+        if the node holding it is lost)."""
+        return self._run(fn, tasks, split=True)
+
+    def _run(self, fn: Callable, tasks: Iterable, *, split: bool) -> Iterator[tuple[Any, Any]]:
         ray = self._ray
-        if self._remote is None:
-            self._remote = ray.remote(num_cpus=1, max_retries=2)(_in_ray_worker)
-        remote = self._remote
+        remote = self._task().options(num_returns=3 if split else 2)
         pending: deque[Any] = deque()
+
+        def collect() -> tuple[Any, Any]:
+            refs = pending.popleft()
+            node, value = ray.get(refs[:2])  # one round trip; a split's second stays
+            self.nodes[node] += 1
+            return value, (refs[2] if split else None)
+
         for task in tasks:
-            pending.append(remote.remote(fn, task))
+            pending.append(remote.remote(fn, task, split))
             if len(pending) >= 2 * self.workers:
-                yield ray.get(pending.popleft())
+                yield collect()
         while pending:
-            yield ray.get(pending.popleft())
+            yield collect()
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():
@@ -166,14 +206,25 @@ class RayEngine:
             self._started = False
 
 
-def _in_ray_worker(fn: Callable[[T], R], task: T) -> R:
+def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, ...]:
     """A task in one of this job's Ray workers, which only ever run build tasks: they
     are set up like the local engine's workers (see `assemble.process`; once per
-    process, a no-op after)."""
+    process, a no-op after). Returns the node it ran on, then fn's value (`split`:
+    fn's two values, as two results)."""
+    import ray
+
     from facedata.assemble.process import for_build_work
 
     for_build_work()
-    return fn(task)
+    node = ray.get_runtime_context().get_node_id()
+    value = fn(task)
+    return (node, *value) if split else (node, value)
+
+
+def _package_dir() -> str:
+    import facedata
+
+    return str(Path(facedata.__file__).resolve().parent)
 
 
 def _import_path() -> str:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +31,15 @@ from facedata.assemble.dedup import Deduper
 from facedata.assemble.engines import Engine, get_engine
 from facedata.assemble.process import for_build_work
 from facedata.assemble.splits import LeakCheck
-from facedata.assemble.tasks import ChunkResult, ChunkTask, ShardTask, run_chunk, run_shard
+from facedata.assemble.tasks import (
+    ChunkResult,
+    ChunkTask,
+    ShardTask,
+    run_chunk,
+    run_chunk_in_memory,
+    run_shard,
+    write_returned,
+)
 from facedata.assemble.worker import Item, fresh_process
 from facedata.corpus import SPLITS, LabelCodec
 
@@ -50,7 +58,9 @@ class Merger:
         self.leaks = leaks
         self.tally = tally
         self.max_listed = max_listed
-        self.plan: dict[str, list[tuple[str, np.ndarray]]] = {s: [] for s in SPLITS}
+        # per split: (partial shard, indices of its kept rows); a partial shard is a
+        # file or a reference into the engine's object store
+        self.plan: dict[str, list[tuple[Any, np.ndarray]]] = {s: [] for s in SPLITS}
         self.patches: dict[str, dict] = {}  # "dataset/key" -> label columns to change
 
     def add(self, res: ChunkResult) -> None:
@@ -70,7 +80,7 @@ class Merger:
             kept[row["split"]].append(i)
         self.tally.weights.update(res.weights)
         for split, idx in kept.items():
-            if idx and res.path:
+            if idx and res.path is not None:
                 self.plan[split].append((res.path, np.asarray(idx, dtype=np.int64)))
 
     def _duplicate(self, row: dict) -> bool:
@@ -96,12 +106,13 @@ class Merger:
         return True
 
     def shard_tasks(
-        self, root: Path, shard_rows: int, schema: pa.Schema, codec: LabelCodec
+        self, root: Path | str, shard_rows: int, schema: pa.Schema, codec: LabelCodec
     ) -> list[ShardTask]:
-        """Cut each split's kept rows, in order, into shards of `shard_rows`."""
+        """Cut each split's kept rows, in order, into shards of `shard_rows`; with root
+        "" the tasks return their files' bytes (`run_shard`)."""
         tasks: list[ShardTask] = []
         for split in SPLITS:
-            shards: list[list[tuple[str, np.ndarray]]] = []
+            shards: list[list[tuple[Any, np.ndarray]]] = []
             room = 0
             for path, idx in self.plan[split]:
                 start = 0
@@ -115,7 +126,9 @@ class Merger:
                     start += len(take)
             total = len(shards)
             tasks += [
-                ShardTask(str(root), split, i, total, p, schema, codec, self.patches)
+                ShardTask(
+                    str(root) if root else "", split, i, total, p, schema, codec, self.patches
+                )
                 for i, p in enumerate(shards)
             ]
         return tasks
@@ -131,7 +144,8 @@ def worker_start(parent: int) -> None:
     for_build_work()
 
 
-def _chunks(items: Iterable[Item], ctx: BuildContext, staging: Path) -> Iterator[ChunkTask]:
+def _chunks(items: Iterable[Item], ctx: BuildContext, staging: Path | str) -> Iterator[ChunkTask]:
+    """The chunk tasks; `staging` "" keeps their partial shards in memory."""
     recipe = ctx.recipe
     ratios = tuple(recipe.split_ratios)
     it = iter(items)
@@ -147,20 +161,39 @@ def run_sharded(ctx: BuildContext, items: Iterable[Item], root: Path) -> list[di
     """Run the build's chunks on the recipe's engine and merge them into `root` (the
     unpublished corpus folder); return the shard records."""
     recipe = ctx.recipe
-    staging = Path(root) / STAGING
-    staging.mkdir(parents=True, exist_ok=True)
     merger = Merger(ctx.dedup, ctx.leaks, ctx.tally, ctx.max_listed)
     engine: Engine = get_engine(
         recipe.engine, recipe.workers, initializer=partial(worker_start, os.getpid())
     )
+    # an engine with an object store keeps partial shards there and hands final
+    # shards back as bytes: its workers need no folder of the driver's
+    in_memory = bool(getattr(engine, "parts_in_memory", False))
+    staging = Path(root) / STAGING
+    if not in_memory:
+        staging.mkdir(parents=True, exist_ok=True)
     try:
-        for res in engine.map(run_chunk, _chunks(items, ctx, staging)):
+        chunks = _chunks(items, ctx, "" if in_memory else staging)
+        for res in _chunk_results(engine, chunks, in_memory):
             merger.add(res)
             ctx.report()
         ctx.report()  # once more: the readers have finished, so `expected` is exact now
-        plan = merger.shard_tasks(Path(root), recipe.shard_rows, ctx.schema, ctx.codec)
-        shards = list(engine.map(run_shard, plan))
+        where = "" if in_memory else Path(root)
+        plan = merger.shard_tasks(where, recipe.shard_rows, ctx.schema, ctx.codec)
+        shards = [write_returned(Path(root), s) for s in engine.map(run_shard, plan)]
     finally:
         engine.close()
     shutil.rmtree(staging, ignore_errors=True)
     return shards
+
+
+def _chunk_results(
+    engine: Any, chunks: Iterable[ChunkTask], in_memory: bool
+) -> Iterator[ChunkResult]:
+    """Chunk results in stream order; with `in_memory`, each result's `path` is the
+    reference to its partial shard in the engine's object store."""
+    if not in_memory:
+        yield from engine.map(run_chunk, chunks)
+        return
+    for res, part in engine.map_split(run_chunk_in_memory, chunks):
+        res.path = part if res.rows else None
+        yield res
