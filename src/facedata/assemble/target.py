@@ -17,6 +17,7 @@ from facedata import __version__
 from facedata.assemble.recipe import Recipe
 from facedata.corpus import CorpusRecord
 from facedata.errors import BuildError
+from facedata.manifest.sources import own_data_kind
 
 # Recipe fields that change how fast a build runs, not what it writes.
 NOT_CONTENT = ("out", "workers", "batch_size", "engine")
@@ -64,7 +65,7 @@ def same_build(
     Not when rows were erased since (`forgotten`), nor for own data, whose inputs (media,
     annotations, consent register) are known only once read.
     """
-    if record.forgotten or any(d.get("source_kind") == "local" for d in datasets):
+    if record.forgotten or any(own_data_kind(d.get("source_kind")) for d in datasets):
         return False
     if record.tool.get("version") != __version__:
         return False

@@ -114,7 +114,7 @@ def _hf() -> FetchFn:
 # Source kind -> how its files are obtained. `manual` and `local` are absent on
 # purpose: a gated source is registered by a person (`--from`), own data is read in place.
 FETCHERS: dict[str, Fetcher] = {
-    "http": FunctionFetcher(lambda: _fetch_http),
+    "http": FunctionFetcher(lambda: fetch_file_urls),
     "kaggle": FunctionFetcher(_kaggle, nested=True),
     "huggingface": FunctionFetcher(_hf),
 }
@@ -288,7 +288,9 @@ def _fetch_one_guarded(
     return FetchResult(manifest.id, src, root, record.files, cached=False, notes=notes)
 
 
-def _fetch_http(job: FetchJob) -> Fetched:
+def fetch_file_urls(job: FetchJob) -> Fetched:
+    """Each of the source's files from its own URL (mirrors first), verified and pinned:
+    the http kind's fetcher, and any kind whose files each carry a URL."""
     manifest, src, pinned, notes, force = job
     placements: list[Placement] = []
     entries: list[LockEntry] = []

@@ -162,8 +162,8 @@ def gate(
         raise PolicyError(
             f"the {purpose} policy refuses every requested source; nothing is left to build:\n"
             + "\n".join(lines),
-            hint="a commercial corpus needs sources whose license allows it, your own consented "
-            "data, or a recorded clearance (--clearances FILE)",
+            hint=f"a {purpose} corpus needs sources whose license allows {purpose} use, your own "
+            "consented data, or a recorded clearance (--clearances FILE)",
         )
     if missing:
         raise BuildError(

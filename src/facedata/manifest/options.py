@@ -1,6 +1,6 @@
 """Each reader's `format.options`: one model per reader, its defaults, its checks.
 
-A reader is registered once, with its model (`formats.registry.register(Model)`), and
+A reader is registered once, with its model (`read.registry.register(Model)`), and
 receives the validated model, never a raw dict, so a default lives here and only
 here. The models sit below the readers, beside the manifest: a manifest's options are
 checked when it loads (a wrong type, `size: abc`, is a ManifestError naming the file
@@ -59,7 +59,7 @@ class ReaderOptions(BaseModel):
     """What every reader receives; a subclass per reader adds that reader's options.
 
     `admit` and `defer_pixels` are set by the build for one read (see
-    `formats.read_source`), not by manifests: `admit` lets a reader that decodes pixels
+    `read.read_source`), not by manifests: `admit` lets a reader that decodes pixels
     itself skip people the build may not use, `defer_pixels` lets a pixels-in-CSV
     reader hand the pixel text to the build's workers unparsed.
     """

@@ -250,6 +250,11 @@ KINDS: tuple[type[Source], ...] = (
 AnySource = Annotated[Union[KINDS], Field(discriminator="kind")]  # noqa: UP007 (built from KINDS)
 
 
+def own_data_kind(kind: object) -> bool:
+    """Is `kind` (a kind's name, as a corpus record keeps it) the team's own recordings?"""
+    return any(k.is_own_data and kind in get_args(k.model_fields["kind"].annotation) for k in KINDS)
+
+
 def of_kind(sources: list[Source], kind: str) -> list[Source]:
     """The sources of one kind (`fetch --source huggingface`), in manifest order."""
     return [s for s in sources if s.kind == kind]
