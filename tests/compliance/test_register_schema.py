@@ -217,3 +217,19 @@ def test_ids_that_differ_only_in_case_or_spaces_refuse_both(team, other):
     res = team.build("r")
     assert res.code == 0, res.err
     assert subjects(team.out("r")) == {"P003"}
+
+
+def test_a_misspelt_scope_leaves_its_person_out_and_the_build_says_where(team):
+    # fail closed, but never silently: the note names the file, the line and the fix
+    (team.rec / "consent.csv").write_text(
+        f"{HEADER}\nP001,reserch;commercial,{LONG_AGO},\nP003,research;commercial,{LONG_AGO},\n"
+    )
+    res = team.build("r")
+    assert res.code == 0, res.err
+    assert subjects(team.out("r")) == {"P003"}
+    shown = res.out + res.err
+    assert (
+        "consent.csv:2: unknown scope(s) ['reserch']" in shown and "left out until fixed" in shown
+    )
+    notes = json.loads((team.out("r") / "corpus.json").read_text())["datasets"]
+    assert any("consent.csv:2" in n for d in notes for n in d.get("notes") or [])

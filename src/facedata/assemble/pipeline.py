@@ -149,6 +149,9 @@ def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawal
     return beside, withdrawn.same_bytes(hashes) - {m.id}
 
 
+SHOWN_PROBLEMS = 5  # consent register rows named in a build's notes; the rest counted
+
+
 def _consent(m: Manifest, src: Source, ctx: BuildContext) -> ConsentRegister | None:
     """Own data: load the register and record, per reason, how many subjects it admits."""
     if not src.is_own_data:
@@ -156,6 +159,12 @@ def _consent(m: Manifest, src: Source, ctx: BuildContext) -> ConsentRegister | N
     path = m.resolve(src.consent or "")
     register = load_register(path)
     ctx.tally.subjects.register(m.id, path, register, ctx.recipe.purpose, file_sha256(path))
+    problems = sorted(set(register.malformed.values()))
+    for problem in problems[:SHOWN_PROBLEMS]:  # fail closed, and say where: file and line
+        ctx.tally.readers.notes[m.id].append(f"consent register {problem}: left out until fixed")
+    if len(problems) > SHOWN_PROBLEMS:
+        more = len(problems) - SHOWN_PROBLEMS
+        ctx.tally.readers.notes[m.id].append(f"consent register: {more} more rows left out")
     return register
 
 
