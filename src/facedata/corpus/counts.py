@@ -49,8 +49,8 @@ class RowCounter:
         self.splits[split] += 1
         self.datasets[row["dataset"]][split] += 1
         self.align_status[row["align_status"]] += 1
-        self.label(split, "smile", row.get("smile"), +1)
-        self.label(split, "expression", row.get("expression"), +1)
+        for head in HEADS:
+            self.label(split, head, row.get(head), +1)
         for flag in ("label_by_convention", "landmarks_error", "source_bbox", "label_conflict"):
             if row.get(flag):
                 self.flags[flag] += 1

@@ -19,6 +19,7 @@ from facedata.label.taxonomy import Taxonomy
 from facedata.manifest.schema import Manifest, Source
 from facedata.read import read_source
 from facedata.read.sample import Drop, Note
+from facedata.vocabulary import HEADS
 
 NO_SPLIT = "(none)"
 
@@ -147,7 +148,8 @@ def inspect_source(
             report.subjects.add(item.subject_id)
         if labelled.smile_derived:
             report.smile_derived += 1
-        for head, value in (("smile", labelled.smile), ("expression", labelled.expression)):
+        for head in HEADS:
+            value = getattr(labelled, head)
             if value is not None:
                 report.heads[head][str(value)] += 1
                 report.by_split[split][head][str(value)] += 1

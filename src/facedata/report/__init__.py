@@ -13,6 +13,7 @@ from facedata.files.atomic import atomic_write_text
 from facedata.report import funnel, samples, sections, summary
 from facedata.report.gather import CorpusData, ReportError, gather
 from facedata.report.html import esc, page
+from facedata.vocabulary import HEADS
 
 REPORT_NAME = "report.html"
 DEFAULT_SAMPLES = 8
@@ -46,8 +47,7 @@ def render(data: CorpusData, name: Path | None = None) -> str:
             funnel.funnel(data),
             sections.split_sizes(data),
             sections.sources(data),
-            sections.class_balance(data, "smile"),
-            sections.class_balance(data, "expression"),
+            *(sections.class_balance(data, head) for head in HEADS),
             sections.license_mix(data),
             sections.alignment(data),
             sections.detector_scores(data),
