@@ -103,9 +103,14 @@ def test_a_bare_source_is_no_kind_at_all():
         Source(id="s", kind="http", official=True, files=[{"name": "a", "url": "http://x/a"}])
 
 
-def test_a_field_of_another_kind_is_unknown():
+def test_a_field_of_another_kind_is_kept_and_still_identifies_the_source():
+    # manifests always could: a Kaggle source naming the Hub copy it mirrors stays a copy
+    src = parse(
+        id="s", kind="kaggle", official=True, kaggle="o/d", repo_id="x/y", url="https://e.x/p"
+    )
+    assert {"kaggle:o/d", "hf:x/y", "url:e.x/p"} <= set(src.identities())
     with pytest.raises(ValidationError, match="Extra inputs"):
-        parse(id="s", kind="kaggle", official=True, kaggle="o/d", repo_id="x/y")
+        parse(id="s", kind="kaggle", official=True, kaggle="o/d", repo="x/y")  # no such field
 
 
 def test_union_errors_read_like_a_single_models(tmp_path):
@@ -128,9 +133,6 @@ def test_union_errors_read_like_a_single_models(tmp_path):
         {"id": "s", "kind": "huggingface", "official": True, "repo_id": "a/b", "x": 1}
     )
     assert extra["loc"] == ("sources", 0, "x") and extra["type"] == "extra_forbidden"
-    (other,) = errors({"id": "s", "kind": "kaggle", "official": True, "kaggle": "o/d", "url": "u"})
-    assert other["loc"] == ("sources", 0, "url")
-    assert other["msg"] == "url is a field of http, manual sources, not of kaggle ones"
 
 
 def test_a_bad_kind_in_a_manifest_names_its_line(tmp_path):

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
     from facedata.manifest.schema import (
@@ -70,6 +69,18 @@ class Source(BaseModel):
     id: Slug
     kind: SourceKind
     official: bool
+    # Where the bytes come from. Each kind requires its own (`check_kind`), and every
+    # kind accepts them all, as manifests always could: a Kaggle source may name its page
+    # `url`, a manual one the `repo_id` of a Hub copy. Each one given is an identity
+    # (`identities`), so a copy under another kind or id is still found.
+    url: str | None = None
+    kaggle: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/dataset")
+    kaggle_competition: str | None = None
+    kaggle_version: int | None = None
+    repo_id: str | None = None
+    revision: str = "main"
+    path: str | None = Field(None, description="local: folder of videos/images")
+    consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
     access: AccessInfo = Field(default_factory=_open_access)
     files: list[FileSpec] = Field(default_factory=list)
     file_sets: list[FileSet] = Field(
@@ -105,11 +116,20 @@ class Source(BaseModel):
 
     def page_urls(self) -> list[str]:
         """Web pages the source names itself (beside its files' URLs)."""
-        return []
+        return [self.url] if self.url else []
 
     def names(self) -> dict[str, str]:
-        """Identities only this kind has (a Kaggle slug, a Hub repo): key -> words."""
-        return {}
+        """Identities that are no URL (a Kaggle slug, a Hub repo): key -> words."""
+        ids: dict[str, str] = {}
+        if self.kaggle:
+            ids[f"kaggle:{self.kaggle.lower()}"] = f"same Kaggle slug {self.kaggle}"
+        if self.kaggle_competition:
+            ids[f"kaggle-c:{self.kaggle_competition.lower()}"] = (
+                f"same Kaggle competition {self.kaggle_competition}"
+            )
+        if self.repo_id:
+            ids[f"hf:{self.repo_id.lower()}"] = f"same Hugging Face repo {self.repo_id}"
+        return ids
 
     def identities(self) -> dict[str, str]:
         """What identifies the place this source's bytes come from: key -> words for a reason.
@@ -128,7 +148,6 @@ class HttpSource(Source):
     """Files downloaded from web addresses, each listed with its URL."""
 
     kind: Literal["http"]
-    url: str | None = None
 
     def check_kind(self) -> None:
         if not all(f.url for f in self.files):
@@ -140,17 +159,11 @@ class HttpSource(Source):
     def address(self) -> str:
         return self.url or (self.files[0].url if self.files else "") or ""
 
-    def page_urls(self) -> list[str]:
-        return [self.url] if self.url else []
-
 
 class KaggleSource(Source):
     """A Kaggle dataset (`owner/dataset`) or competition, fetched through Kaggle's API."""
 
     kind: Literal["kaggle"]
-    kaggle: str | None = Field(None, pattern=r"^[\w.-]+/[\w.-]+$", description="owner/dataset")
-    kaggle_competition: str | None = None
-    kaggle_version: int | None = None
 
     def check_kind(self) -> None:
         if not (self.kaggle or self.kaggle_competition):
@@ -162,16 +175,6 @@ class KaggleSource(Source):
     def address(self) -> str:
         return self.kaggle or self.kaggle_competition or ""
 
-    def names(self) -> dict[str, str]:
-        ids: dict[str, str] = {}
-        if self.kaggle:
-            ids[f"kaggle:{self.kaggle.lower()}"] = f"same Kaggle slug {self.kaggle}"
-        if self.kaggle_competition:
-            ids[f"kaggle-c:{self.kaggle_competition.lower()}"] = (
-                f"same Kaggle competition {self.kaggle_competition}"
-            )
-        return ids
-
 
 class HuggingFaceSource(Source):
     """A Hugging Face Hub dataset repository; the first fetch pins the commit."""
@@ -179,8 +182,6 @@ class HuggingFaceSource(Source):
     hub_layout: ClassVar[bool] = True
 
     kind: Literal["huggingface"]
-    repo_id: str | None = None
-    revision: str = "main"
 
     def check_kind(self) -> None:
         if not self.repo_id:
@@ -190,11 +191,6 @@ class HuggingFaceSource(Source):
     def address(self) -> str:
         return self.repo_id or ""
 
-    def names(self) -> dict[str, str]:
-        if not self.repo_id:
-            return {}
-        return {f"hf:{self.repo_id.lower()}": f"same Hugging Face repo {self.repo_id}"}
-
 
 class ManualSource(Source):
     """Gated data a person requests and downloads; `fetch --from` registers the copy."""
@@ -202,7 +198,6 @@ class ManualSource(Source):
     by_hand: ClassVar[bool] = True
 
     kind: Literal["manual"]
-    url: str | None = None
 
     def check_kind(self) -> None:
         if not self.access.instructions:
@@ -214,9 +209,6 @@ class ManualSource(Source):
     def address(self) -> str:
         return self.url or ""
 
-    def page_urls(self) -> list[str]:
-        return [self.url] if self.url else []
-
 
 class LocalSource(Source):
     """The team's own recordings: read in place, each person admitted by the consent register."""
@@ -224,8 +216,6 @@ class LocalSource(Source):
     is_own_data: ClassVar[bool] = True
 
     kind: Literal["local"]
-    path: str | None = Field(None, description="local: folder of videos/images")
-    consent: str | None = Field(None, description="local: consent register (CSV or YAML)")
 
     def check_kind(self) -> None:
         if not (self.path and self.consent):
@@ -266,15 +256,6 @@ def complete_kinds(namespace: dict[str, Any]) -> None:
         cls.model_rebuild(_types_namespace=namespace)
 
 
-def _owners(field: str) -> str:
-    """The kinds that have `field` as their own ("http, manual"), or "" when none does."""
-    return ", ".join(
-        get_args(cls.model_fields["kind"].annotation)[0]
-        for cls in KINDS
-        if field in cls.model_fields and field not in Source.model_fields
-    )
-
-
 def plain_errors(exc: ValidationError) -> ValidationError:
     """Pydantic's report as if a source were one model: file:line and messages as always.
 
@@ -289,11 +270,7 @@ def plain_errors(exc: ValidationError) -> ValidationError:
     for err in exc.errors():
         loc = tuple(err["loc"])
         if len(loc) >= 3 and loc[0] == "sources" and loc[2] in tags:
-            tag, loc = loc[2], loc[:2] + loc[3:]
-            owners = _owners(loc[2]) if err["type"] == "extra_forbidden" and len(loc) == 3 else ""
-            if owners:
-                why = f"{loc[2]} is a field of {owners} sources, not of {tag} ones"
-                err = {"type": PydanticCustomError("kind_field", why), "input": err.get("input")}
+            loc = loc[:2] + loc[3:]
         kind = err.get("input", {}).get("kind") if isinstance(err.get("input"), dict) else None
         if err["type"] == "union_tag_invalid":
             err = {"type": "literal_error", "input": kind, "ctx": {"expected": expected}}
