@@ -84,3 +84,16 @@ def test_an_out_option_with_credentials_leaves_them_nowhere(
     assert secret not in res.out + res.err
     assert secret not in _bucket_text(s3)
     assert secret not in _texts_under(home)
+
+
+def test_a_build_reaches_the_endpoint_its_url_names(
+    world: World, home: Path, s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """docs/storage.md: the endpoint comes first from the URL's `?endpoint=`."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    url = f"s3://faces-bucket/ep/corpus?endpoint={s3.endpoint}"
+    res = run_cli(capsys, "build", str(world.recipe(tmp_path / "r.yaml", url)))
+    assert res.code == 0, res.err
+    assert "ep/corpus/corpus.json" in s3.objects("ep/")
+    res = run_cli(capsys, "report", url, "--out", str(tmp_path / "p.html"))
+    assert res.code == 0, res.err
