@@ -97,3 +97,111 @@ def test_a_build_reaches_the_endpoint_its_url_names(
     assert "ep/corpus/corpus.json" in s3.objects("ep/")
     res = run_cli(capsys, "report", url, "--out", str(tmp_path / "p.html"))
     assert res.code == 0, res.err
+
+
+@pytest.fixture
+def keyed(s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A corpus published at a URL that carries its keys and endpoint (none in env)."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FACEDATA_MANIFESTS", raising=False)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    make_corpus(tmp_path / "local", 40)
+    url = f"s3://{KEY_ID}:Keyed-Secret-1234@faces-bucket/keyed/corpus?endpoint={s3.endpoint}"
+    storage.publish(tmp_path / "local", url)
+    return url
+
+
+@needs("torch")
+def test_train_on_a_keyed_url_writes_no_secret(keyed: str, tmp_path: Path, capsys):
+    """A model's card, metrics and config name the corpus; never its keys."""
+    out = tmp_path / "model"
+    res = run_cli(
+        capsys, "train", keyed, "--out", str(out), "--epochs", "1", "--max-steps", "2",
+        "--width", "4", "--batch-size", "8",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert "Keyed-Secret-1234" not in res.out + res.err
+    assert "Keyed-Secret-1234" not in _texts_under(out)
+    assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
+
+
+def test_forget_and_cite_on_a_keyed_url_write_no_secret(
+    keyed: str, s3: S3, tmp_path: Path, capsys
+):
+    res = run_cli(capsys, "cite", keyed)
+    assert res.code == 0, res.err
+    res2 = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", keyed)
+    assert res2.code == 0, res2.err
+    res3 = run_cli(capsys, "report", keyed, "--out", str(tmp_path / "page.html"))
+    assert res3.code == 0, res3.err
+    for res in (res, res2, res3):
+        assert "Keyed-Secret-1234" not in res.out + res.err
+    assert "Keyed-Secret-1234" not in _bucket_text(s3)
+    assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
+    assert "Keyed-Secret-1234" not in (tmp_path / "page.html").read_text()
+
+
+def _read_all(url: str) -> int:
+    """Rows of the corpus at `url`, read through the staging reader."""
+    import pyarrow.parquet as pq
+
+    with storage.local_corpus(url) as staged:
+        record = json.loads((staged / CORPUS_JSON).read_text())
+        return sum(pq.read_table(staged / s["path"]).num_rows for s in record["shards"])
+
+
+def test_neighbouring_prefixes_survive_a_republish(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """Corpora at s3://b/c2, s3://b/c/sub and s3://b/c/v/NAME share a prefix with
+    s3://b/c; republishing c (cite) deletes only c's own old versions."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    base = "s3://faces-bucket/c"
+    others = [f"{base}2", f"{base}/sub", f"{base}/v/20200101T000000Z-0badc0de"]
+    storage.publish(tmp_path / "local", base)
+    for url in others:
+        storage.publish(tmp_path / "local", url)
+    res = run_cli(capsys, "cite", base)
+    assert res.code == 0, res.err
+    for url in [base, *others]:
+        assert _read_all(url) > 0, url
+
+
+def test_a_version_shaped_key_with_an_impossible_date_is_left_alone(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """Listings are hostile input: a key shaped like a version but naming month 13
+    must not crash the publish after its commit (no traceback, exit 0)."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    url = "s3://faces-bucket/odd/corpus"
+    storage.publish(tmp_path / "local", url)
+    s3.put("odd/corpus/v/20261399T999999Z-deadbeef/x.parquet", b"junk")
+    res = run_cli(capsys, "cite", url)
+    assert "Traceback" not in res.err
+    assert res.code == 0, res.err
+
+
+def test_an_endpoint_that_is_down_gives_clear_errors(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    from tests.storage.conftest import _free_port
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    url = "s3://faces-bucket/down/corpus"
+    storage.publish(tmp_path / "local", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    for command in (
+        ["report", url, "--out", str(tmp_path / "p.html")],
+        ["cite", url],
+        ["forget", "--subject", "smiles-s3", url],
+        ["train", url, "--out", str(tmp_path / "m"), "--max-steps", "1"],
+    ):
+        res = run_cli(capsys, *command)
+        assert res.code == 1, (command, res.code, res.err)
+        assert "Traceback" not in res.err, command
+        assert url in " ".join(res.err.split()), (command, res.err)
