@@ -205,3 +205,27 @@ def test_an_endpoint_that_is_down_gives_clear_errors(
         assert res.code == 1, (command, res.code, res.err)
         assert "Traceback" not in res.err, command
         assert url in " ".join(res.err.split()), (command, res.err)
+
+
+def test_a_record_naming_a_shard_again_as_a_file_is_refused_naming_the_url(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """A record is hostile input: one naming a shard again as a file is a damaged
+    corpus, refused naming the URL, never the private staging folder (docs/storage.md:
+    an error about the staged copy names the URL)."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    url = "s3://faces-bucket/twice/corpus"
+    storage.publish(tmp_path / "local", url)
+    record = json.loads(s3.get(f"twice/corpus/{CORPUS_JSON}"))
+    root = record["storage"]["root"]
+    shard = record["shards"][0]
+    rel = shard["path"][len(root) + 1 :]
+    entry = {"path": rel, "bytes": shard["bytes"], "sha256": shard["sha256"]}
+    record["storage"]["files"].append(entry)
+    s3.put(f"twice/corpus/{CORPUS_JSON}", json.dumps(record).encode())
+    res = run_cli(capsys, "report", url, "--out", str(tmp_path / "p.html"))
+    assert "Traceback" not in res.err
+    assert res.code == 1, res.err
+    assert url in " ".join(res.err.split())
+    assert "/remote/" not in res.err
