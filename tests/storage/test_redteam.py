@@ -229,3 +229,52 @@ def test_a_record_naming_a_shard_again_as_a_file_is_refused_naming_the_url(
     assert res.code == 1, res.err
     assert url in " ".join(res.err.split())
     assert "/remote/" not in res.err
+
+
+def test_a_slashed_secret_on_the_command_line_is_not_recorded(
+    world: World, home: Path, s3: S3, tmp_path: Path, capsys
+):
+    """corpus.json records the command; a URL's keys are never in it, even when the
+    secret holds '/' as AWS secrets do (%2F-escaped, as a URL must)."""
+    recipe = world.recipe(tmp_path / "r.yaml", tmp_path / "unused")
+    for n, secret in enumerate([SLASHED.replace("/", "%2F")]):
+        url = f"s3://{KEY_ID}:{secret}@faces-bucket/cmd{n}/corpus"
+        res = run_cli(capsys, "build", str(recipe), "--out", url)
+        assert "SECRETkey" not in res.out + res.err
+        assert "SECRETkey" not in _bucket_text(s3)
+        assert "SECRETkey" not in _texts_under(home)
+
+
+def test_doctor_prints_no_secret_from_the_environment(s3: S3, capsys):
+    res = run_cli(capsys, "doctor")
+    from tests.storage.conftest import SECRET
+
+    assert SECRET not in res.out + res.err
+
+
+def test_forget_without_paths_reaches_a_corpus_registered_with_its_endpoint(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """`report URL?endpoint=... --out PAGE` registers the corpus; `forget --subject ID`
+    without paths must then reach that same store (the endpoint is not a secret), not
+    AWS, and erase the person."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 40)
+    storage.publish(tmp_path / "local", "s3://faces-bucket/epreg/corpus")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    url = f"s3://faces-bucket/epreg/corpus?endpoint={s3.endpoint}"
+    res = run_cli(capsys, "report", url, "--out", str(tmp_path / "page.html"))
+    assert res.code == 0, res.err
+    res = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org")
+    assert res.code == 0, res.err
+    record = json.loads(s3.get(f"epreg/corpus/{CORPUS_JSON}"))
+    found = set()
+    for shard in record["shards"]:
+        body = s3.get(f"epreg/corpus/{shard['path']}")
+        found |= set(pq.read_table(io.BytesIO(body)).column("subject_id").to_pylist())
+    assert "smiles-s3" not in found
