@@ -278,3 +278,78 @@ def test_forget_without_paths_reaches_a_corpus_registered_with_its_endpoint(
         body = s3.get(f"epreg/corpus/{shard['path']}")
         found |= set(pq.read_table(io.BytesIO(body)).column("subject_id").to_pylist())
     assert "smiles-s3" not in found
+
+
+def test_kill_9_mid_publish_leaves_the_old_corpus_whole(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A real SIGKILL while a publish uploads: the old record and every object it
+    names are still there and read back; the next publish works."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "old", 20)
+    make_corpus(tmp_path / "new", 60)
+    url = "s3://faces-bucket/kill/corpus"
+    storage.publish(tmp_path / "old", url)
+    before = s3.get(f"kill/corpus/{CORPUS_JSON}")
+    rows = _read_all(url)
+    script = (
+        "import time, sys\n"
+        "from facedata import storage\n"
+        "from facedata.storage import remote\n"
+        "real = remote.S3Store.upload\n"
+        "def slow(self, src, rel):\n"
+        "    real(self, src, rel); time.sleep(30)\n"
+        "remote.S3Store.upload = slow\n"
+        f"storage.publish({str(tmp_path / 'new')!r}, {url!r})\n"
+    )
+    src = str(Path(storage.__file__).parents[2])
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(s3.objects("kill/corpus/v/")) <= len(
+            json.loads(before)["shards"]
+        ):
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert len(s3.objects("kill/corpus/v/")) > len(json.loads(before)["shards"])
+    assert s3.get(f"kill/corpus/{CORPUS_JSON}") == before
+    assert _read_all(url) == rows
+    storage.publish(tmp_path / "new", url)
+    assert _read_all(url) == 60
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_forget_naming_an_unreachable_url_leaves_the_erasure_pending(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, registered: bool
+):
+    """docs/storage.md: when a store cannot be reached the erasure is pending: exit 1,
+    and the withdrawal is in the ledger with `pending` naming the URL, so later builds
+    leave the subject out. Also when the URL was named on the command line."""
+    import facedata.corpus.registry as corpora
+    from tests.storage.conftest import _free_port
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    record = make_corpus(tmp_path / "local", 40)
+    url = "s3://faces-bucket/pend/corpus"
+    storage.publish(tmp_path / "local", url)
+    if registered:
+        corpora.register_remote(url, record)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    res = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", url)
+    assert res.code == 1, res.err
+    assert "Traceback" not in res.err
+    ledger = home / "erasure-log.jsonl"
+    assert ledger.is_file(), res.err
+    entries = [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
+    assert any(e.get("subject_id") == "smiles-s3" and e.get("pending") for e in entries)
