@@ -353,3 +353,47 @@ def test_forget_naming_an_unreachable_url_leaves_the_erasure_pending(
     assert ledger.is_file(), res.err
     entries = [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
     assert any(e.get("subject_id") == "smiles-s3" and e.get("pending") for e in entries)
+
+
+def test_a_store_lost_mid_forget_leaves_a_pending_erasure_and_the_old_corpus(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """The store answers the record and the downloads, then goes away during the
+    upload of the erased version: forget exits 1 (never success), the old corpus is
+    whole, the erasure is pending in the ledger, and the next forget completes it."""
+    import io
+
+    import pyarrow.parquet as pq
+    from botocore.exceptions import EndpointConnectionError
+
+    import facedata.corpus.registry as corpora
+    from facedata.storage import remote
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    record = make_corpus(tmp_path / "local", 40)
+    url = "s3://faces-bucket/mid/corpus"
+    storage.publish(tmp_path / "local", url)
+    corpora.register_remote(url, record)
+    before = s3.get(f"mid/corpus/{CORPUS_JSON}")
+
+    def down(self, src, rel):  # noqa: ANN001, ANN202
+        with remote.errors("write", f"{self.loc.url}/{rel}"):
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    with monkeypatch.context() as m:
+        m.setattr(remote.S3Store, "upload", down)
+        res = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org")
+    assert res.code == 1, res.out + res.err
+    assert "Traceback" not in res.err
+    assert s3.get(f"mid/corpus/{CORPUS_JSON}") == before
+    assert _read_all(url) == 40
+    entries = [json.loads(x) for x in (home / "erasure-log.jsonl").read_text().splitlines() if x]
+    assert any(e.get("subject_id") == "smiles-s3" and e.get("pending") for e in entries)
+    res = run_cli(capsys, "forget", "--subject", "faces7-s0", "--by", "dpo@example.org")
+    now = json.loads(s3.get(f"mid/corpus/{CORPUS_JSON}"))
+    found = set()
+    for shard in now["shards"]:
+        body = s3.get(f"mid/corpus/{shard['path']}")
+        found |= set(pq.read_table(io.BytesIO(body)).column("subject_id").to_pylist())
+    assert "smiles-s3" not in found, res.err
