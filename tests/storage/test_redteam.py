@@ -397,3 +397,36 @@ def test_a_store_lost_mid_forget_leaves_a_pending_erasure_and_the_old_corpus(
         body = s3.get(f"mid/corpus/{shard['path']}")
         found |= set(pq.read_table(io.BytesIO(body)).column("subject_id").to_pylist())
     assert "smiles-s3" not in found, res.err
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("bytes", -1),
+        ("bytes", "10"),
+        ("bytes", 10**30),
+        ("bytes", 1.5),
+        ("sha256", None),
+        ("sha256", 12),
+        ("path", None),
+        ("rows", "many"),
+    ],
+)
+def test_a_shard_entry_of_the_wrong_shape_is_refused_cleanly(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, field: str, value: object
+):
+    """A record anyone may have written: a shard entry with a bad size, hash, path or
+    row count is refused with exit 1 and a message naming the URL; no traceback, no
+    private folder, and nothing downloaded unchecked (a shard without a hash)."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    url = "s3://faces-bucket/shape/corpus"
+    storage.publish(tmp_path / "local", url)
+    record = json.loads(s3.get(f"shape/corpus/{CORPUS_JSON}"))
+    record["shards"][0][field] = value
+    s3.put(f"shape/corpus/{CORPUS_JSON}", json.dumps(record).encode())
+    res = run_cli(capsys, "report", url, "--out", str(tmp_path / "p.html"))
+    assert "Traceback" not in res.err
+    assert res.code == 1, (field, value, res.out[-300:])
+    assert url in " ".join(res.err.split())
+    assert "/remote/" not in res.err
