@@ -430,3 +430,35 @@ def test_a_shard_entry_of_the_wrong_shape_is_refused_cleanly(
     assert res.code == 1, (field, value, res.out[-300:])
     assert url in " ".join(res.err.split())
     assert "/remote/" not in res.err
+
+
+def test_two_cli_builds_at_once_leave_one_whole_corpus(
+    world: World, home: Path, s3: S3, tmp_path: Path
+):
+    """docs/storage.md: two builds at once both succeed and the last record written
+    wins; the corpus then reads back whole and holds one version's objects only
+    (after a later publish, nothing left over from the race but a swept version)."""
+    import os
+    import subprocess
+    import sys
+
+    url = "s3://faces-bucket/race/corpus"
+    src = str(Path(storage.__file__).parents[2])
+    env = {**os.environ, "PYTHONPATH": src}
+    procs = []
+    for n, size in enumerate((96, 112)):
+        recipe = world.recipe(tmp_path / f"r{n}.yaml", url, size=size)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "facedata", "build", str(recipe), "--overwrite"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        )
+    results = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in procs]
+    for code, out, err in results:
+        assert code == 0, err
+        assert "Traceback" not in err
+    record = json.loads(s3.get(f"race/corpus/{CORPUS_JSON}"))
+    assert _read_all(url) == sum(s["rows"] for s in record["shards"])
+    named = {s["path"] for s in record["shards"]}
+    assert named <= set(k[len("race/corpus/") :] for k in s3.objects("race/corpus/"))
