@@ -462,3 +462,41 @@ def test_two_cli_builds_at_once_leave_one_whole_corpus(
     assert _read_all(url) == sum(s["rows"] for s in record["shards"])
     named = {s["path"] for s in record["shards"]}
     assert named <= set(k[len("race/corpus/") :] for k in s3.objects("race/corpus/"))
+
+
+@pytest.mark.parametrize("command", ["cite", "forget"])
+def test_a_store_that_refuses_deletes_still_publishes(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, command: str
+):
+    """docs/storage.md: deleting old versions is best-effort; a failure there leaves
+    unreferenced objects, never a broken corpus. A bucket whose policy allows PUT but
+    not DELETE (common for write-once buckets): cite and forget commit their new
+    version and succeed."""
+    from botocore.exceptions import ClientError
+
+    from facedata.storage import remote
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    make_corpus(tmp_path / "local", 40)
+    url = "s3://faces-bucket/nodel/corpus"
+    storage.publish(tmp_path / "local", url)
+    before = json.loads(s3.get(f"nodel/corpus/{CORPUS_JSON}"))["storage"]["version"]
+
+    def refuse(self, rel):  # noqa: ANN001, ANN202
+        with remote.errors("delete", f"{self.loc.url}/{rel}"):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DeleteObject")
+
+    monkeypatch.setattr(remote.S3Store, "delete", refuse)
+    args = ["cite", url] if command == "cite" else [
+        "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", url
+    ]  # fmt: skip
+    res = run_cli(capsys, *args)
+    after = json.loads(s3.get(f"nodel/corpus/{CORPUS_JSON}"))["storage"]["version"]
+    assert after != before  # committed
+    assert res.code == 0, res.err
+    if command == "forget":
+        entries = [
+            json.loads(x) for x in (home / "erasure-log.jsonl").read_text().splitlines() if x
+        ]
+        assert any(e.get("subject_id") == "smiles-s3" for e in entries)
