@@ -500,3 +500,40 @@ def test_a_store_that_refuses_deletes_still_publishes(
             json.loads(x) for x in (home / "erasure-log.jsonl").read_text().splitlines() if x
         ]
         assert any(e.get("subject_id") == "smiles-s3" for e in entries)
+
+
+def test_forget_leaves_no_row_of_the_subject_in_a_half_written_version(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """A publish that died half way left a version nobody names; its shards hold the
+    subject. `forget` reports the subject erased from the corpus, yet the bucket
+    prefix still serves their rows (to a glob, to `datasets`, to anyone who lists it)
+    until a later publish a day on. An erasure must remove them from every object
+    under the corpus prefix."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 40)
+    url = "s3://faces-bucket/half/corpus"
+    storage.publish(tmp_path / "local", url)
+    done: list[str] = []
+
+    def dies_after_three(store, src: Path, rel: str) -> None:  # noqa: ANN001
+        if len(done) == 3:
+            raise OSError("the network went away")
+        store.upload(src, rel)
+        done.append(rel)
+
+    with pytest.raises(OSError):
+        storage.publish(tmp_path / "local", url, upload=dies_after_three)
+    res = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", url)
+    assert res.code == 0, res.err
+    holding = []
+    for key in s3.objects("half/corpus/"):
+        if key.endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(s3.get(key)))
+            if "smiles-s3" in table.column("subject_id").to_pylist():
+                holding.append(key)
+    assert holding == []
