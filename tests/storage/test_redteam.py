@@ -537,3 +537,36 @@ def test_forget_leaves_no_row_of_the_subject_in_a_half_written_version(
             if "smiles-s3" in table.column("subject_id").to_pylist():
                 holding.append(key)
     assert holding == []
+
+
+def _staged_holding(home: Path, subject: str) -> list[Path]:
+    import pyarrow.parquet as pq
+
+    return [
+        p
+        for p in sorted((home / "remote").rglob("*.parquet"))
+        if subject in pq.read_table(p).column("subject_id").to_pylist()
+    ]
+
+
+def test_forget_leaves_no_staged_copy_holding_the_subject(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """docs/storage.md: after cite/forget every staged copy of that corpus is deleted
+    (the older ones hold rows that were just erased). Staged by report under two
+    spellings of the same URL (s3:// and s3a://), then erased."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    make_corpus(tmp_path / "local", 40)
+    url = "s3://faces-bucket/stg/corpus"
+    storage.publish(tmp_path / "local", url)
+    for where in (url, "s3a://faces-bucket/stg/corpus/"):
+        res = run_cli(capsys, "report", where, "--out", str(tmp_path / "p.html"))
+        assert res.code == 0, res.err
+    assert _staged_holding(home, "smiles-s3")
+    res = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", url)
+    assert res.code == 0, res.err
+    res = run_cli(capsys, "report", url, "--out", str(tmp_path / "p2.html"))
+    assert res.code == 0, res.err
+    leftover = [p for p in _staged_holding(home, "smiles-s3")]
+    assert leftover == [], "a staged copy still holds the erased subject"
