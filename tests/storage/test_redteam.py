@@ -570,3 +570,36 @@ def test_forget_leaves_no_staged_copy_holding_the_subject(
     assert res.code == 0, res.err
     leftover = [p for p in _staged_holding(home, "smiles-s3")]
     assert leftover == [], "a staged copy still holds the erased subject"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b"null", b"\xff\xfe{}", b'{"storage": 5}', b'{"storage": {"version": 5}}',
+     b"[" * 100_000 + b"]" * 100_000, b'{"shards": 7, "storage": {"version": "x"}}'],
+    ids=["list", "null", "not-utf8", "storage-int", "version-int", "deep", "shards-int"],
+)  # fmt: skip
+def test_a_record_that_is_not_a_record_is_refused_cleanly(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, body: bytes
+):
+    """Records are hostile input: whatever corpus.json holds, every command refuses it
+    with exit 1 and a message naming the URL, never a traceback."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    url = "s3://faces-bucket/junk/corpus"
+    s3.put(f"junk/corpus/{CORPUS_JSON}", body)
+    for command in (["report", url, "--out", str(tmp_path / "p.html")], ["cite", url]):
+        res = run_cli(capsys, *command)
+        assert "Traceback" not in res.err
+        assert res.code == 1, (command, res.err)
+        assert url in " ".join(res.err.split()), (command, res.err)
+
+
+def test_corpora_drop_with_a_keyed_url_prints_no_secret(keyed: str, tmp_path: Path, capsys):
+    """`facedata corpora drop URL` removes a registered remote corpus; given the URL
+    it was used with (keys and endpoint in it), it drops the entry and prints neither."""
+    res = run_cli(capsys, "report", keyed, "--out", str(tmp_path / "p.html"))
+    assert res.code == 0, res.err
+    res = run_cli(capsys, "corpora", "drop", keyed)
+    assert "Keyed-Secret-1234" not in res.out + res.err
+    unknown = keyed.replace("keyed/corpus", "never/there")
+    res = run_cli(capsys, "corpora", "drop", unknown)
+    assert "Keyed-Secret-1234" not in res.out + res.err
