@@ -603,3 +603,21 @@ def test_corpora_drop_with_a_keyed_url_prints_no_secret(keyed: str, tmp_path: Pa
     unknown = keyed.replace("keyed/corpus", "never/there")
     res = run_cli(capsys, "corpora", "drop", unknown)
     assert "Keyed-Secret-1234" not in res.out + res.err
+
+
+@needs("torch")
+@pytest.mark.parametrize("command", ["train", "report"])
+def test_an_out_url_with_keys_for_a_model_or_page_leaves_no_secret(
+    keyed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, command: str
+):
+    """`train --out` and `report --out` given a keyed s3:// URL (as a user who keeps
+    everything on the store would): either written there or refused, but the secret
+    never lands in a local path, a registry or a message."""
+    monkeypatch.chdir(tmp_path)
+    out = keyed.replace("keyed/corpus", "keyed/out")
+    extra = ["--epochs", "1", "--max-steps", "1", "--width", "4"] if command == "train" else []
+    res = run_cli(capsys, command, keyed, "--out", out, *extra)
+    assert "Keyed-Secret-1234" not in res.out + res.err
+    assert "Traceback" not in res.err
+    assert not any("Keyed-Secret-1234" in str(p) for p in tmp_path.rglob("*"))
+    assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
