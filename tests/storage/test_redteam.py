@@ -621,3 +621,30 @@ def test_an_out_url_with_keys_for_a_model_or_page_leaves_no_secret(
     assert "Traceback" not in res.err
     assert not any("Keyed-Secret-1234" in str(p) for p in tmp_path.rglob("*"))
     assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
+
+
+def test_a_hostile_record_cannot_script_the_report(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """The record came from the bucket; the page `report` makes of it shows its text,
+    never runs it, and its links are not javascript: URLs."""
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    url = "s3://faces-bucket/xss/corpus"
+    storage.publish(tmp_path / "local", url)
+    record = json.loads(s3.get(f"xss/corpus/{CORPUS_JSON}"))
+    evil = "<script>alert(1)</script>"
+    record["datasets"][0]["name"] = evil
+    record["datasets"][0]["attribution"] = evil
+    record["datasets"][0]["terms_url"] = "javascript:alert(1)"
+    record["license"]["statement"] = evil
+    record["command"] = ["facedata", evil]
+    s3.put(f"xss/corpus/{CORPUS_JSON}", json.dumps(record).encode())
+    page = tmp_path / "p.html"
+    res = run_cli(capsys, "report", url, "--out", str(page))
+    if res.code == 0:
+        html = page.read_text()
+        assert evil not in html
+        assert 'href="javascript:' not in html.lower()
+    else:
+        assert "Traceback" not in res.err
