@@ -648,3 +648,59 @@ def test_a_hostile_record_cannot_script_the_report(
         assert 'href="javascript:' not in html.lower()
     else:
         assert "Traceback" not in res.err
+
+
+def test_kill_9_mid_forget_is_not_taken_for_an_erasure(
+    s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """`forget` killed while it uploads the erased version: the remote corpus still
+    holds the person. The home must not believe them erased: the next `forget`
+    without paths (another subject) completes the erasure, as after a pending one."""
+    import io
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pyarrow.parquet as pq
+
+    import facedata.corpus.registry as corpora
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    record = make_corpus(tmp_path / "local", 40)
+    url = "s3://faces-bucket/killf/corpus"
+    storage.publish(tmp_path / "local", url)
+    corpora.register_remote(url, record)
+    shards = len(record["shards"])
+    script = (
+        "import sys, time\n"
+        "from facedata.storage import remote\n"
+        "real = remote.S3Store.upload\n"
+        "def slow(self, src, rel):\n"
+        "    real(self, src, rel); time.sleep(30)\n"
+        "remote.S3Store.upload = slow\n"
+        "from facedata.cli import main\n"
+        f"sys.argv = ['facedata', 'forget', '--subject', 'smiles-s3', '--by', 'x@y.org', {url!r}]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(storage.__file__).parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(s3.objects("killf/corpus/v/")) <= shards:
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert len(s3.objects("killf/corpus/v/")) > shards  # killed mid upload
+    run_cli(capsys, "forget", "--subject", "faces7-s0", "--by", "x@y.org")
+    now = json.loads(s3.get(f"killf/corpus/{CORPUS_JSON}"))
+    found = set()
+    for shard in now["shards"]:
+        body = s3.get(f"killf/corpus/{shard['path']}")
+        found |= set(pq.read_table(io.BytesIO(body)).column("subject_id").to_pylist())
+    assert "faces7-s0" not in found
+    ledger = (home / "erasure-log.jsonl").read_text() if (home / "erasure-log.jsonl").is_file() else ""
+    assert "smiles-s3" not in found, f"the killed erasure was never completed; ledger: {ledger}"
