@@ -64,7 +64,7 @@ def test_a_recipe_out_with_credentials_leaves_them_nowhere(
     url = f"s3://{KEY_ID}:{secret}@faces-bucket/rc/corpus?endpoint={s3.endpoint}"
     res = run_cli(capsys, "build", str(world.recipe(tmp_path / "r.yaml", url)))
     assert res.code == 0, res.err
-    assert "faces-bucket/rc/corpus/corpus.json".split("/", 1)[1] in s3.objects("rc/")
+    assert "rc/corpus/corpus.json" in s3.objects("rc/")
     assert secret not in res.out + res.err
     assert secret not in _bucket_text(s3)
     assert secret not in _texts_under(home)
@@ -126,17 +126,15 @@ def test_train_on_a_keyed_url_writes_no_secret(keyed: str, tmp_path: Path, capsy
     assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
 
 
-def test_forget_and_cite_on_a_keyed_url_write_no_secret(
-    keyed: str, s3: S3, tmp_path: Path, capsys
-):
+def test_forget_and_cite_on_a_keyed_url_write_no_secret(keyed: str, s3: S3, tmp_path: Path, capsys):
     res = run_cli(capsys, "cite", keyed)
     assert res.code == 0, res.err
     res2 = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", keyed)
     assert res2.code == 0, res2.err
     res3 = run_cli(capsys, "report", keyed, "--out", str(tmp_path / "page.html"))
     assert res3.code == 0, res3.err
-    for res in (res, res2, res3):
-        assert "Keyed-Secret-1234" not in res.out + res.err
+    for each in (res, res2, res3):
+        assert "Keyed-Secret-1234" not in each.out + each.err
     assert "Keyed-Secret-1234" not in _bucket_text(s3)
     assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
     assert "Keyed-Secret-1234" not in (tmp_path / "page.html").read_text()
@@ -451,11 +449,14 @@ def test_two_cli_builds_at_once_leave_one_whole_corpus(
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "facedata", "build", str(recipe), "--overwrite"],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )  # fmt: skip
         )
     results = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in procs]
-    for code, out, err in results:
+    for code, _out, err in results:
         assert code == 0, err
         assert "Traceback" not in err
     record = json.loads(s3.get(f"race/corpus/{CORPUS_JSON}"))
@@ -702,5 +703,7 @@ def test_kill_9_mid_forget_is_not_taken_for_an_erasure(
         body = s3.get(f"killf/corpus/{shard['path']}")
         found |= set(pq.read_table(io.BytesIO(body)).column("subject_id").to_pylist())
     assert "faces7-s0" not in found
-    ledger = (home / "erasure-log.jsonl").read_text() if (home / "erasure-log.jsonl").is_file() else ""
+    ledger = (
+        (home / "erasure-log.jsonl").read_text() if (home / "erasure-log.jsonl").is_file() else ""
+    )
     assert "smiles-s3" not in found, f"the killed erasure was never completed; ledger: {ledger}"
