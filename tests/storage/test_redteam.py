@@ -53,18 +53,27 @@ def test_a_secret_with_a_slash_in_the_url_is_never_printed(
         assert KEY_ID not in res.out + res.err, (command, res.err)
 
 
+def _refused(res, secret: str) -> None:  # noqa: ANN001 - a tests.helpers.cli result
+    """docs/storage.md: a URL carrying keys is refused, naming it redacted and pointing
+    at the AWS environment variables or a profile."""
+    assert res.code == 1, res.err
+    assert "Traceback" not in res.err
+    assert "credentials" in res.err and "AWS_ACCESS_KEY_ID" in " ".join(res.err.split())
+    assert secret not in res.out + res.err
+
+
 def test_a_recipe_out_with_credentials_leaves_them_nowhere(
     world: World, home: Path, s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
-    """A recipe may say `out: s3://KEY:SECRET@bucket/prefix`; the corpus (recipe.yaml,
-    README.md, corpus.json), the registry and the output never hold the secret."""
+    """A recipe may say `out: s3://KEY:SECRET@bucket/prefix`: refused before anything is
+    built; the bucket, the home and the output never hold the secret."""
     secret = "Url-Only-Secret-77aa"
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     url = f"s3://{KEY_ID}:{secret}@faces-bucket/rc/corpus?endpoint={s3.endpoint}"
     res = run_cli(capsys, "build", str(world.recipe(tmp_path / "r.yaml", url)))
-    assert res.code == 0, res.err
-    assert "rc/corpus/corpus.json" in s3.objects("rc/")
+    _refused(res, secret)
+    assert s3.objects("rc/") == []
     assert secret not in res.out + res.err
     assert secret not in _bucket_text(s3)
     assert secret not in _texts_under(home)
@@ -79,8 +88,8 @@ def test_an_out_option_with_credentials_leaves_them_nowhere(
     url = f"s3://{KEY_ID}:{secret}@faces-bucket/opt/corpus?endpoint={s3.endpoint}"
     recipe = world.recipe(tmp_path / "r.yaml", tmp_path / "unused")
     res = run_cli(capsys, "build", str(recipe), "--out", url)
-    assert res.code == 0, res.err
-    assert "opt/corpus/corpus.json" in s3.objects("opt/")
+    _refused(res, secret)
+    assert s3.objects("opt/") == []
     assert secret not in res.out + res.err
     assert secret not in _bucket_text(s3)
     assert secret not in _texts_under(home)
@@ -101,43 +110,42 @@ def test_a_build_reaches_the_endpoint_its_url_names(
 
 @pytest.fixture
 def keyed(s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A corpus published at a URL that carries its keys and endpoint (none in env)."""
+    """A corpus published at s3://faces-bucket/keyed/corpus, and that URL with keys and
+    the endpoint in it (none in env), as a user might type it."""
     monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("FACEDATA_MANIFESTS", raising=False)
+    make_corpus(tmp_path / "local", 40)
+    storage.publish(tmp_path / "local", "s3://faces-bucket/keyed/corpus")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    make_corpus(tmp_path / "local", 40)
-    url = f"s3://{KEY_ID}:Keyed-Secret-1234@faces-bucket/keyed/corpus?endpoint={s3.endpoint}"
-    storage.publish(tmp_path / "local", url)
-    return url
+    return f"s3://{KEY_ID}:Keyed-Secret-1234@faces-bucket/keyed/corpus?endpoint={s3.endpoint}"
 
 
 @needs("torch")
 def test_train_on_a_keyed_url_writes_no_secret(keyed: str, tmp_path: Path, capsys):
-    """A model's card, metrics and config name the corpus; never its keys."""
+    """Refused: no model, card, metrics or config is written from a keyed URL."""
     out = tmp_path / "model"
     res = run_cli(
         capsys, "train", keyed, "--out", str(out), "--epochs", "1", "--max-steps", "2",
         "--width", "4", "--batch-size", "8",
     )  # fmt: skip
-    assert res.code == 0, res.err
-    assert "Keyed-Secret-1234" not in res.out + res.err
-    assert "Keyed-Secret-1234" not in _texts_under(out)
+    _refused(res, "Keyed-Secret-1234")
+    assert not out.exists() or "Keyed-Secret-1234" not in _texts_under(out)
     assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
 
 
 def test_forget_and_cite_on_a_keyed_url_write_no_secret(keyed: str, s3: S3, tmp_path: Path, capsys):
+    """Each refuses the keyed URL; nothing anywhere holds the secret."""
+    before = s3.objects("keyed/")
     res = run_cli(capsys, "cite", keyed)
-    assert res.code == 0, res.err
     res2 = run_cli(capsys, "forget", "--subject", "smiles-s3", "--by", "dpo@example.org", keyed)
-    assert res2.code == 0, res2.err
     res3 = run_cli(capsys, "report", keyed, "--out", str(tmp_path / "page.html"))
-    assert res3.code == 0, res3.err
     for each in (res, res2, res3):
-        assert "Keyed-Secret-1234" not in each.out + each.err
+        _refused(each, "Keyed-Secret-1234")
+    assert s3.objects("keyed/") == before
     assert "Keyed-Secret-1234" not in _bucket_text(s3)
     assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")
-    assert "Keyed-Secret-1234" not in (tmp_path / "page.html").read_text()
+    assert not (tmp_path / "page.html").exists()
 
 
 def _read_all(url: str) -> int:
@@ -595,11 +603,10 @@ def test_a_record_that_is_not_a_record_is_refused_cleanly(
 
 
 def test_corpora_drop_with_a_keyed_url_prints_no_secret(keyed: str, tmp_path: Path, capsys):
-    """`facedata corpora drop URL` removes a registered remote corpus; given the URL
-    it was used with (keys and endpoint in it), it drops the entry and prints neither."""
-    res = run_cli(capsys, "report", keyed, "--out", str(tmp_path / "p.html"))
-    assert res.code == 0, res.err
+    """`facedata corpora drop URL` given a URL with keys in it refuses it and prints
+    no secret (registered or not)."""
     res = run_cli(capsys, "corpora", "drop", keyed)
+    _refused(res, "Keyed-Secret-1234")
     assert "Keyed-Secret-1234" not in res.out + res.err
     unknown = keyed.replace("keyed/corpus", "never/there")
     res = run_cli(capsys, "corpora", "drop", unknown)
@@ -617,8 +624,9 @@ def test_an_out_url_with_keys_for_a_model_or_page_leaves_no_secret(
     monkeypatch.chdir(tmp_path)
     out = keyed.replace("keyed/corpus", "keyed/out")
     extra = ["--epochs", "1", "--max-steps", "1", "--width", "4"] if command == "train" else []
-    res = run_cli(capsys, command, keyed, "--out", out, *extra)
-    assert "Keyed-Secret-1234" not in res.out + res.err
+    plain = "s3://" + keyed.split("@", 1)[1]  # the corpus named without keys
+    res = run_cli(capsys, command, plain, "--out", out, *extra)
+    _refused(res, "Keyed-Secret-1234")
     assert "Traceback" not in res.err
     assert not any("Keyed-Secret-1234" in str(p) for p in tmp_path.rglob("*"))
     assert "Keyed-Secret-1234" not in _texts_under(tmp_path / "home")

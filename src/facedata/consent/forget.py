@@ -362,7 +362,7 @@ def _forget(
     if not named:
         for r in remote_corpora():
             try:
-                registered.append(_staged(r.where, urls))
+                registered.append(_staged(r.reach, urls))
             except FacedataError as exc:
                 unreached.append({"corpus": r.where, "problem": _problem(exc)})
     targets = named or registered
