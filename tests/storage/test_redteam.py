@@ -480,7 +480,8 @@ def test_a_store_that_refuses_deletes_still_publishes(
     """docs/storage.md: deleting old versions is best-effort; a failure there leaves
     unreferenced objects, never a broken corpus. A bucket whose policy allows PUT but
     not DELETE (common for write-once buckets): cite and forget commit their new
-    version and succeed."""
+    version; cite succeeds warning that the old version remains, forget leaves the
+    erasure pending (the old version still holds the subject) naming that version."""
     from botocore.exceptions import ClientError
 
     from facedata.storage import remote
@@ -503,12 +504,18 @@ def test_a_store_that_refuses_deletes_still_publishes(
     res = run_cli(capsys, *args)
     after = json.loads(s3.get(f"nodel/corpus/{CORPUS_JSON}"))["storage"]["version"]
     assert after != before  # committed
-    assert res.code == 0, res.err
-    if command == "forget":
+    if command == "cite":
+        assert res.code == 0, res.err
+        assert before in res.out  # warned: the old version remains
+    else:
+        # the old version still holds the subject: the erasure is pending, naming it
+        assert res.code == 1, res.err
+        assert "Traceback" not in res.err
+        assert before in " ".join(res.err.split())
         entries = [
             json.loads(x) for x in (home / "erasure-log.jsonl").read_text().splitlines() if x
         ]
-        assert any(e.get("subject_id") == "smiles-s3" for e in entries)
+        assert any(e.get("subject_id") == "smiles-s3" and e.get("pending") for e in entries)
 
 
 def test_forget_leaves_no_row_of_the_subject_in_a_half_written_version(

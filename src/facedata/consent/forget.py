@@ -512,8 +512,10 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
         if (p.get("subject_id"), p.get("dataset")) != (subject_id, entry.get("dataset"))
     ]
     for attempt in range(REMOTE_ATTEMPTS):
+        left: list[str] = []  # old versions (holding the subject) the store kept
         try:
-            with local_corpus(given, writeback=True) as copy:
+            # purge: a half-written version, whatever its age, may hold the subject's rows
+            with local_corpus(given, writeback=True, purge=True, left=left) as copy:
                 for old in waiting:
                     forget_in_corpus(copy, str(old.get("subject_id")), _scope_of(old), old)
                 removed = forget_in_corpus(copy, subject_id, scope, entry)
@@ -523,6 +525,15 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
             if attempt + 1 == REMOTE_ATTEMPTS:
                 raise
             continue
+        if left:
+            from facedata.storage import StorageError
+
+            raise StorageError(
+                f"{url} now holds the erased version, but the store refused to delete the "
+                f"old version(s) {', '.join(left)}, which still hold the subject's rows",
+                hint="allow DELETE on the prefix (or delete those versions by hand), then run "
+                "`facedata forget` again",
+            )
         set_pending(url, [])
         return removed
     raise AssertionError("unreachable")

@@ -35,8 +35,13 @@ def is_version(name: str) -> bool:
     return bool(_VERSION.fullmatch(name))
 
 
-def made(version: str) -> dt.datetime:
-    return dt.datetime.strptime(version[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+def made(version: str) -> dt.datetime | None:
+    """When the version was made; None for a name that only looks like one (month 13):
+    listings are written by anyone."""
+    try:
+        return dt.datetime.strptime(version[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 def root_of(version: str) -> str:
