@@ -359,6 +359,7 @@ def _forget(
 
     urls: dict[str, str] = {}  # staged folder -> the remote corpus's URL, as given
     unreached: list[dict] = []  # remote corpora whose store did not answer
+    given: dict[str, str] = {}  # URL -> as given (with the `?endpoint=` to reach it)
     named = []
     for value in corpora or []:
         if is_remote(value):
@@ -367,6 +368,7 @@ def _forget(
                 named.append(_staged(value, urls))
             except StorageError as exc:  # unreachable: the erasure waits for the store
                 unreached.append({"corpus": _name(value), "problem": _problem(exc)})
+                given[_name(value)] = str(value)
         else:
             named.append(Path(value))
     registered = [r.path for r in live_corpora()]
@@ -413,13 +415,14 @@ def _forget(
     pending: list[dict] = []  # remote corpora not erased yet: the store did not answer
     for item in unreached:
         pending.append(item)
-        _keep_pending(item["corpus"], entry)
+        _keep_pending(given.get(item["corpus"], item["corpus"]), entry)
     uploading = [_name(urls[str(p)]) for p in targets if str(p) in urls]
     if uploading or pending:
         # on record before any upload starts: a kill mid-upload leaves the erasure
         # pending (logged for builds, kept for the next forget), never lost
-        for url in uploading:
-            _keep_pending(url, entry)
+        for p in targets:
+            if str(p) in urls:
+                _keep_pending(urls[str(p)], entry)
         waiting = [{"corpus": u, "problem": "erasure started, not confirmed"} for u in uploading]
         _log({**entry, "corpora": {}, "pending": [*pending, *waiting]})
     for p in targets:
