@@ -96,7 +96,7 @@ def parse(value: str | Path | None) -> Location | None:
     options = tuple(parse_qsl(query, keep_blank_values=True))
     if "@" in rest or any(_KEYED.search(k) for k, _ in options):
         raise StorageError(
-            f"{redact(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
+            f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
         )
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]", netloc):
         raise StorageError(
@@ -126,8 +126,13 @@ def refuse_keyed(value: str | Path | None) -> None:
     path, _, query = rest.partition("?")
     if "@" in path or any(_KEYED.search(k) for k, _ in parse_qsl(query, keep_blank_values=True)):
         raise StorageError(
-            f"{redact(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
+            f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
         )
+
+
+def _refused(text: str) -> str:
+    """A keyed URL as a refusal names it: redacted, with the `//` a path option lost."""
+    return redact(re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*):/(?!/)", r"\1://", text))
 
 
 def is_remote(value: str | Path | None) -> bool:

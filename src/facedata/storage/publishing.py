@@ -6,7 +6,9 @@ prefix, then corpus.json, which names that version's shards, is written in one P
 A reader reads corpus.json first and only the objects it names, so it sees the old
 corpus or the new one, never a mix; a publish that dies half way leaves the old record
 (and so the old corpus) untouched, and its half-written version is swept by a later
-publish once it is a day old.
+publish once it is a day old (by the next erasure, whatever its age). A sweep deletes
+only a corpus's own versions: never a key that is not a well-formed version, nor a
+corpus nested under the prefix.
 
 Only after the new record is in is the version it replaced deleted: the one named by
 the record read just before the commit. Two publishes at once both finish and the
