@@ -183,10 +183,14 @@ def test_redact_removes_secrets(text: str):
 
 
 def test_locations_parse_and_print_without_secrets():
-    loc = storage.parse(f"s3://KEY:{SECRET}@my-bucket/a/b/?endpoint=http://h:9000")
+    # keys in a URL are refused (docs/storage.md), and the refusal does not echo them
+    with pytest.raises(storage.StorageError) as refused:
+        storage.parse(f"s3://KEY:{SECRET}@my-bucket/a/b/?endpoint=http://h:9000")
+    assert SECRET not in str(refused.value) and SECRET not in (refused.value.hint or "")
+    loc = storage.parse("s3://my-bucket/a/b/?endpoint=http://h:9000")
     assert loc is not None
     assert (loc.bucket, loc.key, loc.url) == ("my-bucket", "a/b", "s3://my-bucket/a/b")
-    assert SECRET not in repr(loc) and SECRET not in str(loc)
+    assert loc.address == "s3://my-bucket/a/b?endpoint=http://h:9000"
     assert storage.parse("s3:/my-bucket/c").url == "s3://my-bucket/c"
     assert storage.parse("gcs://my-bucket/c").url == "gs://my-bucket/c"
     assert storage.parse("/data/corpus") is None and storage.parse("C:/corpus") is None

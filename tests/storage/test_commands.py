@@ -110,22 +110,23 @@ def test_train_on_a_remote_corpus(published: dict, tmp_path: Path, capsys):
     _no_secret(res.out, res.err, (out / "metrics.json").read_text())
 
 
-def test_credentials_in_the_url_are_used_and_never_written(
+def test_credentials_in_the_url_are_refused_and_never_written(
     s3: S3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
+    """Keys in a URL are refused (they would be echoed and recorded): the error names
+    the URL redacted and points at the AWS environment variables or a profile."""
     monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    make_corpus(tmp_path / "local", 20)
+    storage.publish(tmp_path / "local", "s3://faces-bucket/creds/corpus")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    make_corpus(tmp_path / "local", 20)
     secret_url = f"s3://{KEY_ID}:{SECRET}@faces-bucket/creds/corpus?endpoint={s3.endpoint}"
-    storage.publish(tmp_path / "local", secret_url)
+    with pytest.raises(storage.StorageError):
+        storage.publish(tmp_path / "local", secret_url)
     res = run_cli(capsys, "report", secret_url, "--out", str(tmp_path / "r.html"))
-    assert res.code == 0, res.err
-    record = s3.get("creds/corpus/corpus.json").decode()
-    _no_secret(record, res.out, res.err)
-    assert "faces-bucket/creds/corpus" in record
-    # a failure names the place, not the secret
-    res = run_cli(capsys, "report", secret_url.replace("creds/", "nothing/"))
-    assert res.code == 1 and "no corpus.json" in res.err
-    _no_secret(res.out, res.err)
+    assert res.code == 1 and "credentials" in res.err
+    assert "AWS_ACCESS_KEY_ID" in " ".join(res.err.split())
+    assert "faces-bucket/creds/corpus" in res.err
+    _no_secret(s3.get("creds/corpus/corpus.json").decode(), res.out, res.err)
     assert "Traceback" not in res.err
+    assert not (tmp_path / "r.html").exists()

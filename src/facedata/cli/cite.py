@@ -53,8 +53,17 @@ def cite(
             raise FacedataError(
                 "--out applies to --datasets only", hint="the bundle is written into PATH"
             )
-        with storage.local_corpus(path, writeback=True) as staged:  # a URL: published back
+        left: list[str] = []  # old versions a write-once bucket would not delete
+        with storage.local_corpus(path, writeback=True, left=left) as staged:  # a URL: published
             written = write_bundle(staged, load_corpus(staged), None)
+        if left:
+            console.print(
+                f"[yellow]warning:[/] published, but the store refused to delete the old "
+                f"version(s) {escape(', '.join(left))} under {escape(storage.shown(path))}; "
+                "they remain until deleted by hand",
+                highlight=False,
+                soft_wrap=True,
+            )
         written = storage.as_named(written, staged, path)  # where they were published
         target = storage.shown(path)
     else:

@@ -97,7 +97,9 @@ def drop(
 ) -> None:
     """Forget the registry entry of a corpus that was deleted (only while it is missing)."""
     from facedata.corpus.registry import drop as drop_entry
+    from facedata.storage import refuse_keyed
 
+    refuse_keyed(corpus_id)  # never echoed: a URL with keys in it is refused
     gone = drop_entry(corpus_id)
     if not gone:
         raise FacedataError(

@@ -117,6 +117,7 @@ def train(
             highlight=False,
         )
 
+    storage.refuse_keyed(out)  # a URL with keys never becomes a folder name
     with storage.local_corpus(corpus) as staged:
         m = run_train(staged, out, cfg, progress=progress)
     _summary(m, out, soft_labels)

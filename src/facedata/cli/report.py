@@ -25,6 +25,7 @@ def report(
     """Write a self-contained HTML report: class balance, licenses, drops, sample faces."""
     from facedata.report import write_report  # matplotlib loads only when a report is asked for
 
+    storage.refuse_keyed(out)  # a URL with keys never becomes a file name
     remote = storage.is_remote(path)
     with storage.local_corpus(path) as corpus:
         name = Path(storage.shown(path)) if remote else None  # the URL, not the staged copy

@@ -355,17 +355,30 @@ def _forget(
         raise FacedataError(
             f"{subject_id!r} names several subjects", hint="forget one subject id at a time"
         )
+    from facedata.storage.location import StorageError, is_remote, parse
+
     urls: dict[str, str] = {}  # staged folder -> the remote corpus's URL, as given
-    named = [_staged(p, urls) for p in corpora or []]  # a named one must be reachable
+    unreached: list[dict] = []  # remote corpora whose store did not answer
+    given: dict[str, str] = {}  # URL -> as given (with the `?endpoint=` to reach it)
+    named = []
+    for value in corpora or []:
+        if is_remote(value):
+            parse(value)  # a URL carrying keys is refused, never kept as pending
+            try:
+                named.append(_staged(value, urls))
+            except StorageError as exc:  # unreachable: the erasure waits for the store
+                unreached.append({"corpus": _name(value), "problem": _problem(exc)})
+                given[_name(value)] = str(value)
+        else:
+            named.append(Path(value))
     registered = [r.path for r in live_corpora()]
-    unreached: list[dict] = []  # registered remote corpora whose store did not answer
-    if not named:
+    if not corpora:
         for r in remote_corpora():
             try:
-                registered.append(_staged(r.where, urls))
+                registered.append(_staged(r.reach, urls))
             except FacedataError as exc:
                 unreached.append({"corpus": r.where, "problem": _problem(exc)})
-    targets = named or registered
+    targets = named if corpora else registered
     for p in targets:  # refuse before touching anything if one corpus is wrong
         _check_shards(p, _load_corpus(p))
     named_keys = {_same(p) for p in targets}
@@ -402,7 +415,16 @@ def _forget(
     pending: list[dict] = []  # remote corpora not erased yet: the store did not answer
     for item in unreached:
         pending.append(item)
-        _keep_pending(item["corpus"], entry)
+        _keep_pending(given.get(item["corpus"], item["corpus"]), entry)
+    uploading = [_name(urls[str(p)]) for p in targets if str(p) in urls]
+    if uploading or pending:
+        # on record before any upload starts: a kill mid-upload leaves the erasure
+        # pending (logged for builds, kept for the next forget), never lost
+        for p in targets:
+            if str(p) in urls:
+                _keep_pending(urls[str(p)], entry)
+        waiting = [{"corpus": u, "problem": "erasure started, not confirmed"} for u in uploading]
+        _log({**entry, "corpora": {}, "pending": [*pending, *waiting]})
     for p in targets:
         url = urls.get(str(p))
         try:
@@ -440,7 +462,7 @@ def _forget(
         "unnamed": unnamed,
         "unchecked": unreadable,
         "withdrawal_files": [str(f) for f in files],
-        "missing": [] if named else _missing(),
+        "missing": [] if corpora else _missing(),
         "pending": pending,
     }
     _log(record)
@@ -491,7 +513,9 @@ def _keep_pending(url: str, entry: dict) -> None:
     """Remember an erasure the store at `url` did not take, for the next `forget`."""
     from facedata.corpus.registry import pending_of, set_pending
 
-    set_pending(url, [*pending_of(url), entry])
+    waiting = pending_of(url)
+    if entry not in waiting:
+        set_pending(url, [*waiting, entry])
 
 
 REMOTE_ATTEMPTS = 5  # a remote corpus republished meanwhile is staged and erased again
@@ -512,8 +536,10 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
         if (p.get("subject_id"), p.get("dataset")) != (subject_id, entry.get("dataset"))
     ]
     for attempt in range(REMOTE_ATTEMPTS):
+        left: list[str] = []  # old versions (holding the subject) the store kept
         try:
-            with local_corpus(given, writeback=True) as copy:
+            # purge: a half-written version, whatever its age, may hold the subject's rows
+            with local_corpus(given, writeback=True, purge=True, left=left) as copy:
                 for old in waiting:
                     forget_in_corpus(copy, str(old.get("subject_id")), _scope_of(old), old)
                 removed = forget_in_corpus(copy, subject_id, scope, entry)
@@ -523,6 +549,15 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
             if attempt + 1 == REMOTE_ATTEMPTS:
                 raise
             continue
+        if left:
+            from facedata.storage import StorageError
+
+            raise StorageError(
+                f"{url} now holds the erased version, but the store refused to delete the "
+                f"old version(s) {', '.join(left)}, which still hold the subject's rows",
+                hint="allow DELETE on the prefix (or delete those versions by hand), then run "
+                "`facedata forget` again",
+            )
         set_pending(url, [])
         return removed
     raise AssertionError("unreachable")

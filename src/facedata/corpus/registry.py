@@ -51,6 +51,12 @@ class Registered:
     id: str | None = None  # corpus.json `id`; None for corpora built before ids
     url: str | None = None  # a corpus on object storage: its URL (then `path` is unused)
     pending: tuple[dict, ...] = ()  # erasures that could not reach the store yet
+    address: str | None = None  # a remote corpus: its URL with the `?endpoint=` to reach it
+
+    @property
+    def reach(self) -> str:
+        """What to open to reach the corpus: its folder, or its URL with its endpoint."""
+        return self.address or self.where
 
     @property
     def where(self) -> str:
@@ -70,7 +76,7 @@ class Registered:
     def to_dict(self) -> dict:
         return {
             "id": self.id,
-            "path": self.where,
+            "path": self.reach,
             "purpose": self.purpose,
             "datasets": list(self.datasets),
             "created": self.created,
@@ -104,6 +110,7 @@ def read_registry() -> list[Registered]:
                 e.get("id"),
                 url,
                 tuple(p for p in e.get("pending") or () if isinstance(p, dict)),
+                _address(e["path"]) if url else None,
             )
             for e in raw["corpora"]
             for url in [_url(e["path"])]
@@ -122,6 +129,16 @@ def _url(path: object) -> str | None:
     from facedata.storage.location import is_remote, shown
 
     return shown(str(path)) if isinstance(path, str) and is_remote(path) else None
+
+
+def _address(value: object) -> str | None:
+    """The URL a remote corpus is reached at: with its `?endpoint=`, never a credential."""
+    from facedata.storage.location import is_remote, parse
+
+    if not isinstance(value, str) or not is_remote(value):
+        return None
+    loc = parse(value)
+    return loc.address if loc else None
 
 
 def register(out: Path, corpus: dict) -> Registered:
@@ -253,11 +270,15 @@ def add_report(corpus_dir: Path, page: Path) -> None:
 
 def register_remote(url: str, corpus: dict) -> None:
     """Register the remote corpus at `url` (its record: `corpus`) unless it is already:
-    a corpus reached from this home is one `forget` without paths must reach."""
+    a corpus reached from this home is one `forget` without paths must reach (at the
+    endpoint it was reached at)."""
+    address = _address(url)
     url = _url(url) or url
     with _lock():
         entries = read_registry()
         if any(r.url == url for r in entries):
+            if address and address != url:  # the store it is reached at now
+                _write([replace(r, address=address) if r.url == url else r for r in entries])
             return
         sets = corpus.get("datasets") or []
         entry = Registered(
@@ -268,6 +289,7 @@ def register_remote(url: str, corpus: dict) -> None:
             corpus.get("policy_date"),
             id=corpus.get("id") if isinstance(corpus.get("id"), str) else None,
             url=url,
+            address=address,
         )
         _write([*entries, entry])
 
@@ -276,9 +298,9 @@ def add_remote_report(url: str, page: Path, corpus: dict | None) -> None:
     """Remember a report page of the remote corpus at `url`, for `forget`; a corpus not
     registered here yet is registered with it (from `corpus`, its record), so `forget`
     without paths reaches the corpus and the page from this home too."""
-    url, page = _url(url) or url, Path(page).resolve()
+    given, url, page = url, _url(url) or url, Path(page).resolve()
     if corpus is not None:
-        register_remote(url, corpus)
+        register_remote(given, corpus)
     with _lock():
         entries = read_registry()
         if not any(r.url == url for r in entries):
@@ -296,13 +318,14 @@ def add_remote_report(url: str, page: Path, corpus: dict | None) -> None:
 def set_pending(url: str, pending: list[dict]) -> None:
     """Replace the erasures waiting for the remote corpus at `url` (registering it,
     from the first erasure's mark, when this home does not know it yet)."""
+    address = _address(url)
     url = _url(url) or url
     with _lock():
         entries = read_registry()
         if not any(r.url == url for r in entries):
             if not pending:
                 return
-            entries.append(Registered(Path(url), "research", (), "", url=url))
+            entries.append(Registered(Path(url), "research", (), "", url=url, address=address))
         _write([replace(r, pending=tuple(pending)) if r.url == url else r for r in entries])
 
 

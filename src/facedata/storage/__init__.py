@@ -7,7 +7,8 @@ to and from a URL. See docs/storage.md. The hooks the commands use:
 - `local_corpus(path_or_url, writeback=...)`: report, cite, train (and forget through
   `local_corpora`) work on a staged copy; a changed one is published back;
 - `publish(folder, url)`: publish a local corpus folder atomically;
-- `redact(text)`: any text with URL credentials and query strings removed.
+- `redact(text)`: any text with URL credentials and query strings removed;
+- `refuse_keyed(value)`: refuse an output option naming a URL that carries keys.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _WHERE = {
     "is_remote": "location",
     "parse": "location",
     "redact": "location",
+    "refuse_keyed": "location",
     "shown": "location",
     "build_target": "build",
     "named": "build",

@@ -40,10 +40,13 @@ def _seed(loc: Location, out: Path) -> bytes | None:
 
 def named(recipe: Any) -> Any:
     """`recipe` with a remote --out written as its URL (a path option made `s3://b/k`
-    into `s3:/b/k`), without credentials, for every message that names it."""
+    into `s3:/b/k`), keeping the `?endpoint=` it is reached at; a URL carrying
+    credentials is refused here, before anything is built or written."""
     if not is_remote(recipe.out):
         return recipe
-    return recipe.model_copy(update={"out": shown(recipe.out)})
+    loc = parse(recipe.out)
+    assert loc is not None
+    return recipe.model_copy(update={"out": loc.address})
 
 
 @contextmanager
@@ -99,16 +102,22 @@ def _register(out: Path, loc: Location, *, published: bool) -> None:
             rows = [r for r in rows if r.get("path") != private]
         # pages written with `report --out` stay listed; pending erasures are done: the
         # build left out every subject of this home's ledger
-        pages = [p for r in rows if r.get("path") == loc.url for p in r.get("reports") or []]
+        pages = [p for r in rows if _is(r, loc) for p in r.get("reports") or []]
         for row in rows:
             if row.get("path") == private:
-                row.update(path=loc.url, in_project=False, reports=list(dict.fromkeys(pages)))
+                row.update(path=loc.address, in_project=False, reports=list(dict.fromkeys(pages)))
                 row.pop("pending", None)
-        rows = [r for i, r in enumerate(rows) if r.get("path") != loc.url or _last(rows, i)]
+        rows = [r for i, r in enumerate(rows) if not _is(r, loc) or _last(rows, i, loc)]
         data["corpora"] = rows
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
-def _last(rows: list[dict], i: int) -> bool:
-    """Is rows[i] the last entry for its path (the one a rebuild just refreshed)?"""
-    return all(r.get("path") != rows[i].get("path") for r in rows[i + 1 :])
+def _is(row: dict, loc: Location) -> bool:
+    """Does the registry row name the corpus at `loc` (whatever settings it kept)?"""
+    path = row.get("path")
+    return isinstance(path, str) and is_remote(path) and shown(path) == loc.url
+
+
+def _last(rows: list[dict], i: int, loc: Location) -> bool:
+    """Is rows[i] the last entry for `loc` (the one a rebuild just refreshed)?"""
+    return all(not _is(r, loc) for r in rows[i + 1 :])

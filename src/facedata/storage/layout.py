@@ -19,6 +19,7 @@ from typing import Any
 
 import facedata.files.confine as confine
 from facedata.corpus.record import REBUILD, CorpusError
+from facedata.corpus.shards import CORPUS_JSON
 from facedata.storage.location import Location
 
 VERSIONS = "v"
@@ -35,8 +36,17 @@ def is_version(name: str) -> bool:
     return bool(_VERSION.fullmatch(name))
 
 
-def made(version: str) -> dt.datetime:
-    return dt.datetime.strptime(version[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+def made(version: str) -> dt.datetime | None:
+    """When the version was made; None for a name that only looks like one (month 13):
+    listings are written by anyone."""
+    try:
+        return dt.datetime.strptime(version[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def _is_hash(value: object) -> bool:
+    return isinstance(value, str) and bool(re.fullmatch(r"[0-9a-f]{64}", value))
 
 
 def root_of(version: str) -> str:
@@ -84,7 +94,14 @@ def local_record(remote: dict[str, Any], where: str) -> tuple[dict[str, Any], st
             )
         rel = path[len(root) :]
         confine.check_name(rel, f"shard path in {where}")
+        if not _is_hash(shard.get("sha256")):  # nothing is downloaded unchecked
+            raise CorpusError(
+                f"{where} is a damaged corpus: shard {rel[:200]!r} has no sha256", hint=REBUILD
+            )
         shards.append({**shard, "path": rel})
+    seen = {s["path"] for s in shards}
+    if len(seen) != len(shards):
+        raise CorpusError(f"{where} is a damaged corpus: a shard is named twice", hint=REBUILD)
     files = []
     for item in storage.get("files") or []:
         rel = item.get("path") if isinstance(item, dict) else None
@@ -92,5 +109,14 @@ def local_record(remote: dict[str, Any], where: str) -> tuple[dict[str, Any], st
         if not isinstance(rel, str) or not isinstance(size, int) or size < 0:
             raise CorpusError(f"{where} is a damaged corpus: a bad file entry", hint=REBUILD)
         confine.check_name(rel, f"file in {where}")
+        if rel in seen or rel == CORPUS_JSON:
+            raise CorpusError(
+                f"{where} is a damaged corpus: {rel[:200]!r} is named twice", hint=REBUILD
+            )
+        if not _is_hash(item.get("sha256")):
+            raise CorpusError(
+                f"{where} is a damaged corpus: file {rel[:200]!r} has no sha256", hint=REBUILD
+            )
+        seen.add(rel)
         files.append(item)
     return {**remote, "shards": shards}, version, files

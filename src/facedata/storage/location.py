@@ -1,10 +1,12 @@
 """Where a corpus lives: a local folder, or a prefix on object storage named by a URL.
 
 `s3://bucket/prefix` (also `s3a://`), `gs://bucket/prefix` (also `gcs://`). A URL may
-carry credentials (`s3://KEY:SECRET@bucket/prefix`) and settings in its query string
-(`?endpoint=http://host:9000&region=eu-west-1`); both are used to connect and never
-written anywhere: `Location.url` and `redact` drop them, and everything facedata
-records or prints about a remote corpus goes through one of the two.
+carry settings in its query string (`?endpoint=http://host:9000&region=eu-west-1`);
+they are not secret, and `Location.address` keeps them so that a corpus registered
+with them is reached again at the same store. A URL that carries credentials
+(`s3://KEY:SECRET@bucket/prefix`, `?secret=...`, any user-info) is refused: a URL is
+echoed by shells, logs, recipes and records, so keys come from the AWS environment
+variables or a profile only. `Location.url` and `redact` name a location printably.
 
 Command-line options typed as paths reach here already mangled (`Path("s3://b/k")`
 is `s3:/b/k`), so `parse` accepts that form too.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, urlencode
 
 from facedata.errors import FacedataError
 
@@ -23,11 +25,23 @@ from facedata.errors import FacedataError
 SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs"}
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/{1,2}(?P<rest>[^\s'\"]*)")
 # any URL's user-info and query string, wherever it appears in a text
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:/{1,2})[^/\s@'\"]*@")
+# (greedy up to the last '@' of the URL: a secret may hold '/', '+', '=', '%2F')
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:/{1,2})[^\s'\"]*@")
 _QUERY = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s?'\"]*)\?[^\s'\"]*")
 _SECRETISH = re.compile(
     r"(?i)(?P<key>(?:aws_)?(?:secret_access_key|access_key_id|session_token|secret|token)"
     r"\s*[=:]\s*)\S+"
+)
+
+
+# the query settings a location keeps (not secret); any other setting is dropped
+KEPT = ("endpoint", "endpoint_url", "region")
+# query settings that hold a credential: such a URL is refused
+_KEYED = re.compile(r"(?i)key|secret|token|password|passwd|credential|signature|session")
+KEYED_HINT = (
+    "never put keys in a URL (it is echoed and recorded); set AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, ~/.aws) and name the corpus as "
+    "s3://BUCKET/PREFIX"
 )
 
 
@@ -42,8 +56,6 @@ class Location:
     scheme: str  # "s3" or "gs"
     bucket: str
     key: str  # the prefix inside the bucket, no leading or trailing slash
-    access_key: str | None = field(default=None, repr=False)
-    secret_key: str | None = field(default=None, repr=False)
     options: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
@@ -52,6 +64,13 @@ class Location:
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def address(self) -> str:
+        """`url` with the settings needed to reach the store again (`?endpoint=`):
+        what the registry keeps; never a credential."""
+        kept = [(k, v) for k, v in self.options if k in KEPT]
+        return self.url + ("?" + urlencode(kept, safe=":/") if kept else "")
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name)
@@ -74,11 +93,11 @@ def parse(value: str | Path | None) -> Location | None:
     rest, _, query = m.group("rest").partition("?")
     rest, _, _fragment = rest.partition("#")
     netloc, _, key = rest.partition("/")
-    access = secret = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
-        user, _, password = userinfo.partition(":")
-        access, secret = unquote(user) or None, unquote(password) or None
+    options = tuple(parse_qsl(query, keep_blank_values=True))
+    if "@" in rest or any(_KEYED.search(k) for k, _ in options):
+        raise StorageError(
+            f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
+        )
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]", netloc):
         raise StorageError(
             f"{redact(text)} does not name a bucket",
@@ -90,8 +109,30 @@ def parse(value: str | Path | None) -> Location | None:
             f"{redact(text)}: a corpus prefix may not hold '.' or '..'",
             hint=f"write the prefix plainly, e.g. {scheme}://{netloc}/corpora/smile",
         )
-    options = tuple(parse_qsl(query, keep_blank_values=False))
-    return Location(scheme, netloc, "/".join(segments), access, secret, options)
+    options = tuple((k, v) for k, v in options if v)
+    return Location(scheme, netloc, "/".join(segments), options=options)
+
+
+def refuse_keyed(value: str | Path | None) -> None:
+    """Raise when `value` is a URL (any scheme) carrying credentials: an output
+    option given one must never turn it into a local folder name or a record."""
+    if value is None:
+        return
+    text = str(value)
+    m = _URL.match(text)
+    if not m:
+        return
+    rest = m.group("rest")
+    path, _, query = rest.partition("?")
+    if "@" in path or any(_KEYED.search(k) for k, _ in parse_qsl(query, keep_blank_values=True)):
+        raise StorageError(
+            f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
+        )
+
+
+def _refused(text: str) -> str:
+    """A keyed URL as a refusal names it: redacted, with the `//` a path option lost."""
+    return redact(re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*):/(?!/)", r"\1://", text))
 
 
 def is_remote(value: str | Path | None) -> bool:
@@ -106,8 +147,17 @@ def redact(text: str) -> str:
     """`text` with every URL's user-info and query string, and anything that reads
     like `secret=...`, replaced: what may be printed, logged or recorded."""
     text = _USERINFO.sub(lambda m: m.group("head") + "***@", text)
-    text = _QUERY.sub(lambda m: m.group("head") + "?***", text)
+    text = _QUERY.sub(lambda m: m.group("head") + _kept_query(m.group(0)), text)
     return _SECRETISH.sub(lambda m: m.group("key") + "***", text)
+
+
+def _kept_query(url: str) -> str:
+    """The query of `url` as it may be printed: the kept settings, else `?***`."""
+    query = url.partition("?")[2]
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if pairs and all(k in KEPT and not _KEYED.search(v) for k, v in pairs):
+        return "?" + urlencode(pairs, safe=":/")
+    return "?***"
 
 
 def shown(value: str | Path) -> str:

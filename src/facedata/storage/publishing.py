@@ -6,7 +6,9 @@ prefix, then corpus.json, which names that version's shards, is written in one P
 A reader reads corpus.json first and only the objects it names, so it sees the old
 corpus or the new one, never a mix; a publish that dies half way leaves the old record
 (and so the old corpus) untouched, and its half-written version is swept by a later
-publish once it is a day old.
+publish once it is a day old (by the next erasure, whatever its age). A sweep deletes
+only a corpus's own versions: never a key that is not a well-formed version, nor a
+corpus nested under the prefix.
 
 Only after the new record is in is the version it replaced deleted: the one named by
 the record read just before the commit. Two publishes at once both finish and the
@@ -51,13 +53,18 @@ def publish(
     *,
     upload: Callable[[Store, Path, str], None] | None = None,
     base: str | None = None,
+    purge: bool = False,
+    left: list[str] | None = None,
 ) -> str:
     """Publish the corpus folder `local` at `url`; return the version written.
 
     `upload(store, file, key)` copies one file (a test replaces it to fail midway).
     `base`: the digest of the record `local` was made from; the commit then happens
     only if the store still holds that record (else Conflict, and nothing replaced):
-    a change derived from one version never overwrites a newer one."""
+    a change derived from one version never overwrites a newer one.
+    `purge`: also delete every unnamed version whatever its age (an erasure: a
+    half-written version may hold the subject's rows). `left` collects the old
+    versions that could not be deleted (a write-once bucket)."""
     loc = url if isinstance(url, Location) else parse(url)
     if loc is None:
         raise StorageError(f"{url} is not an object-storage URL", hint="e.g. s3://bucket/corpus")
@@ -80,14 +87,37 @@ def publish(
             f"{local} lacks shards its record names: {', '.join(sorted(missing))}",
             hint="nothing was published; rebuild the corpus, then publish it again",
         )
-    previous = current_version(store)
+    previous, previous_keys = _named_now(store)
     try:
         write_stored(store, remote_record(record, version, files, loc), base)  # the commit point
     except Conflict:
         sweep(store, keep=previous or "", replaced=version)  # this version is never named
         raise
-    sweep(store, keep=version, replaced=previous)
+    sweep(
+        store,
+        keep=version,
+        replaced=previous,
+        named_keys=previous_keys,
+        stale=dt.timedelta(0) if purge else STALE,
+        left=left,
+    )
     return version
+
+
+def _named_now(store: Store) -> tuple[str | None, set[str] | None]:
+    """The version the record names now, and every key under it the record names."""
+    version = current_version(store)
+    if version is None:
+        return None, None
+    try:
+        stored = read_stored(store, store.loc.url)
+        data = stored[1] if stored else {}
+        keys = {s["path"] for s in data.get("shards") or [] if isinstance(s, dict)}
+        root = root_of(version)
+        keys |= {f"{root}/{f['path']}" for f in data["storage"].get("files") or []}
+    except (StorageError, CorpusError, TypeError, KeyError, AttributeError):
+        return version, set()  # unreadable: nothing is provably its own
+    return version, {k for k in keys if isinstance(k, str)}
 
 
 def current_version(store: Store) -> str | None:
@@ -100,17 +130,55 @@ def current_version(store: Store) -> str | None:
     return version if isinstance(version, str) and is_version(version) else None
 
 
-def sweep(store: Store, *, keep: str, replaced: str | None, now: dt.datetime | None = None) -> int:
-    """Delete the version `replaced` and unnamed versions older than STALE; never `keep`
-    nor the version the record names now. Returns the objects deleted."""
+def _own(rels: list[str]) -> bool:
+    """Could these keys (relative to a version folder) be a version facedata wrote? One
+    holding a record or versions of its own is another corpus nested under this
+    prefix (s3://b/c/v/NAME), never ours to delete."""
+    return all(
+        r.rsplit("/", 1)[-1] != CORPUS_JSON and not r.startswith(f"{VERSIONS}/") for r in rels
+    )
+
+
+def sweep(
+    store: Store,
+    *,
+    keep: str,
+    replaced: str | None,
+    named_keys: set[str] | None = None,
+    now: dt.datetime | None = None,
+    stale: dt.timedelta = STALE,
+    left: list[str] | None = None,
+) -> int:
+    """Delete the version `replaced` (only the keys its record named, `named_keys`,
+    when given) and unnamed versions older than `stale`; never `keep` nor the version
+    the record names now, nor anything that is not a well-formed version facedata
+    wrote. Deleting is best-effort: versions that could not be deleted are added to
+    `left`. Returns the objects deleted."""
     named = current_version(store)
-    cutoff = (now or dt.datetime.now(dt.UTC)) - STALE
-    deleted = 0
+    cutoff = (now or dt.datetime.now(dt.UTC)) - stale
+    versions: dict[str, list[str]] = {}
     for key, _size in store.listing(VERSIONS):
-        version = key.split("/")[1]
-        if version in (keep, named) or not is_version(version):
+        parts = key.split("/", 2)
+        if len(parts) == 3:
+            versions.setdefault(parts[1], []).append(parts[2])
+    deleted = 0
+    for version, rels in sorted(versions.items()):
+        when = made(version) if is_version(version) else None
+        if version in (keep, named) or when is None or not _own(rels):
             continue  # keys that are not ours are left alone
-        if version == replaced or made(version) < cutoff:
-            store.delete(key)
-            deleted += 1
+        if version == replaced:
+            doomed = [
+                r for r in rels if named_keys is None or f"{root_of(version)}/{r}" in named_keys
+            ]
+        elif when < cutoff:
+            doomed = rels
+        else:
+            continue
+        for rel in doomed:
+            try:
+                store.delete(f"{root_of(version)}/{rel}")
+                deleted += 1
+            except StorageError:
+                if left is not None and version not in left:
+                    left.append(version)
     return deleted

@@ -314,7 +314,4 @@ def connect(loc: Location) -> Store:
             kwargs["endpoint_url"] = f"{args['scheme']}://{args['endpoint_override']}"
         region = loc.option("region") or os.environ.get("AWS_REGION")
         kwargs["region_name"] = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        if loc.access_key and loc.secret_key:
-            kwargs["aws_access_key_id"] = loc.access_key
-            kwargs["aws_secret_access_key"] = loc.secret_key
         return S3Store(loc, boto3.session.Session().client("s3", **kwargs))

@@ -172,11 +172,18 @@ def forget_stale(corpus_id: str | None, loc: Location) -> None:
 
 
 @contextmanager
-def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterator[Any]:
+def local_corpus(
+    value: str | Path | None,
+    *,
+    writeback: bool = False,
+    purge: bool = False,
+    left: list[str] | None = None,
+) -> Iterator[Any]:
     """`value` itself when it is local (or None); else a staged copy of the remote corpus.
 
     With `writeback`, the copy is private and, if the body changed it, published back
-    as a new version when the body returns without an error."""
+    as a new version when the body returns without an error (`purge` and `left`: as
+    for `publish`)."""
     loc = parse(value) if is_remote(value) else None
     if loc is None:
         yield value
@@ -195,7 +202,7 @@ def local_corpus(value: str | Path | None, *, writeback: bool = False) -> Iterat
             yield copy
         if copy.is_dir() and _snapshot(copy) != before:
             # only over the version it was made from (else Conflict: a newer one is kept)
-            publish(copy, loc, base=shared.name.rsplit("-", 1)[-1])
+            publish(copy, loc, base=shared.name.rsplit("-", 1)[-1], purge=purge, left=left)
             existing = existing_corpus(copy)
             forget_stale(existing.id if existing else None, loc)
     finally:
