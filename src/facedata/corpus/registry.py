@@ -20,6 +20,7 @@ with its entry as `pending`, and applied by the next `forget` that reaches it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -254,18 +255,30 @@ def add_report(corpus_dir: Path, page: Path) -> None:
     corpus_dir, page = Path(corpus_dir).resolve(), Path(page).resolve()
     if page.parent == corpus_dir:
         return  # inside the corpus: forget rewrites it with the corpus
+    _add_page(lambda r: r.url is None and r.path == corpus_dir, page)
+
+
+def published_to(folder: Path, url: str, address: str, *, published: bool) -> None:
+    """The corpus just built in the private `folder` now lives at `url` (reached at
+    `address`): its entry names the URL, keeps the pages earlier entries of that URL
+    listed, and drops their pending erasures (the build left out every withdrawn
+    subject). Not `published`: the folder is about to go, and so is its entry."""
+    folder = Path(folder).resolve()
     with _lock():
+        if not registry_path().is_file():
+            return
         entries = read_registry()
-        if not any(r.path == corpus_dir for r in entries):
-            return  # built under another home: its own registry is out of reach
-        _write(
-            [
-                replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)])))
-                if r.path == corpus_dir
-                else r
-                for r in entries
-            ]
-        )
+        if not published:
+            entries = [r for r in entries if not (r.url is None and r.path == folder)]
+        pages = tuple(dict.fromkeys(p for r in entries if r.url == url for p in r.reports))
+        moved = [
+            replace(r, path=Path(url), url=url, address=address, reports=pages, pending=())
+            if r.url is None and r.path == folder
+            else r
+            for r in entries
+        ]
+        last = max((i for i, r in enumerate(moved) if r.url == url), default=-1)
+        _write([r for i, r in enumerate(moved) if r.url != url or i == last])
 
 
 def register_remote(url: str, corpus: dict) -> None:
@@ -301,15 +314,19 @@ def add_remote_report(url: str, page: Path, corpus: dict | None) -> None:
     given, url, page = url, _url(url) or url, Path(page).resolve()
     if corpus is not None:
         register_remote(given, corpus)
+    _add_page(lambda r: r.url == url, page)
+
+
+def _add_page(names: Callable[[Registered], bool], page: Path) -> None:
+    """List `page` with the entry `names` picks; an unknown corpus (one built under
+    another home, whose own registry is out of reach) gets nothing."""
     with _lock():
         entries = read_registry()
-        if not any(r.url == url for r in entries):
+        if not any(names(r) for r in entries):
             return
         _write(
             [
-                replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)])))
-                if r.url == url
-                else r
+                replace(r, reports=tuple(dict.fromkeys([*r.reports, str(page)]))) if names(r) else r
                 for r in entries
             ]
         )

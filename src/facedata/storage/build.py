@@ -9,7 +9,6 @@ published; the registry then lists the URL (without credentials), not the folder
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from facedata.corpus.record import existing_corpus, place_record, read_stored, record_bytes
+from facedata.corpus.registry import published_to
 from facedata.errors import FacedataError
 from facedata.files.atomic import atomic_write_text
 from facedata.storage.layout import local_record
-from facedata.storage.location import Location, is_remote, parse, redact, shown
+from facedata.storage.location import Location, is_remote, parse, redact
 from facedata.storage.publishing import publish
 from facedata.storage.remote import connect
 from facedata.storage.stage import cache_root, forget_stale
@@ -78,46 +78,10 @@ def build_target(recipe: Any) -> Iterator[Any]:
             try:
                 publish(out, loc)
             except BaseException:
-                _register(out, loc, published=False)  # the folder is about to go
+                # the folder is about to go, and its registry entry with it
+                published_to(out, loc.url, loc.address, published=False)
                 raise
-            _register(out, loc, published=True)
+            published_to(out, loc.url, loc.address, published=True)
             forget_stale(corpus_id, loc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _register(out: Path, loc: Location, *, published: bool) -> None:
-    """Point the registry entry the build made for its private folder at the URL (or,
-    when publishing failed, remove it: the folder is deleted and the URL unchanged)."""
-    import facedata.corpus.registry as corpora
-
-    with corpora._lock():
-        path = corpora.registry_path()
-        if not path.is_file():
-            return
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data.get("corpora") or []
-        private = str(out.resolve())
-        if not published:
-            rows = [r for r in rows if r.get("path") != private]
-        # pages written with `report --out` stay listed; pending erasures are done: the
-        # build left out every subject of this home's ledger
-        pages = [p for r in rows if _is(r, loc) for p in r.get("reports") or []]
-        for row in rows:
-            if row.get("path") == private:
-                row.update(path=loc.address, in_project=False, reports=list(dict.fromkeys(pages)))
-                row.pop("pending", None)
-        rows = [r for i, r in enumerate(rows) if not _is(r, loc) or _last(rows, i, loc)]
-        data["corpora"] = rows
-        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def _is(row: dict, loc: Location) -> bool:
-    """Does the registry row name the corpus at `loc` (whatever settings it kept)?"""
-    path = row.get("path")
-    return isinstance(path, str) and is_remote(path) and shown(path) == loc.url
-
-
-def _last(rows: list[dict], i: int, loc: Location) -> bool:
-    """Is rows[i] the last entry for `loc` (the one a rebuild just refreshed)?"""
-    return all(not _is(r, loc) for r in rows[i + 1 :])
