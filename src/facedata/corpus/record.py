@@ -444,13 +444,23 @@ def _load(path: Path) -> Any:
     record = path / CORPUS_JSON
     try:
         raw = confine.read_regular(confine.inside(path, record, CORPUS_JSON), MAX_RECORD)
-        if len(raw) > MAX_RECORD:
-            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
-        return jsontext.loads(raw.decode("utf-8"))
-    except (OSError, ValueError, UnsafePathError) as exc:  # JSONDecodeError, UnicodeDecodeError
+    except (OSError, UnsafePathError) as exc:
         why = exc.message if isinstance(exc, FacedataError) else exc
         raise CorpusError(
             f"{path} is a damaged corpus: cannot read {CORPUS_JSON}: {why}", hint=REBUILD
+        ) from None
+    return _parse(raw, str(path))
+
+
+def _parse(raw: bytes, where: str) -> Any:
+    """The JSON value in a record's bytes, bounded in size and nesting depth."""
+    try:
+        if len(raw) > MAX_RECORD:
+            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
+        return jsontext.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise CorpusError(
+            f"{where} is a damaged corpus: cannot read {CORPUS_JSON}: {exc}", hint=REBUILD
         ) from None
 
 
@@ -497,14 +507,7 @@ def encode_record(data: Mapping[str, Any]) -> bytes:
 def decode_record(raw: bytes, where: str) -> dict[str, Any]:
     """The JSON object in a record's bytes: bounded in size and nesting, since a record
     received from a bucket or a copy may be anything; otherwise a CorpusError."""
-    try:
-        if len(raw) > MAX_RECORD:
-            raise ValueError(f"it is over {MAX_RECORD:,} bytes")
-        data = jsontext.loads(raw.decode("utf-8"))
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise CorpusError(
-            f"{where} is a damaged corpus: cannot read {CORPUS_JSON}: {exc}", hint=REBUILD
-        ) from None
+    data = _parse(raw, where)
     if not isinstance(data, dict):
         raise CorpusError(f"{where} is a damaged corpus: its record is no object", hint=REBUILD)
     return data
