@@ -89,15 +89,12 @@ def parse(value: str | Path | None) -> Location | None:
     m = _URL.fullmatch(text)
     if not m or m.group("scheme").lower() not in SCHEMES:
         return None
+    refuse_keyed(text)
     scheme = SCHEMES[m.group("scheme").lower()]
     rest, _, query = m.group("rest").partition("?")
     rest, _, _fragment = rest.partition("#")
     netloc, _, key = rest.partition("/")
     options = tuple(parse_qsl(query, keep_blank_values=True))
-    if "@" in rest or any(_KEYED.search(k) for k, _ in options):
-        raise StorageError(
-            f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
-        )
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]", netloc):
         raise StorageError(
             f"{redact(text)} does not name a bucket",
