@@ -64,7 +64,7 @@ class ReaderOptions(BaseModel):
     reader hand the pixel text to the build's workers unparsed.
     """
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, defer_build=True)
 
     reader: ClassVar[str] = ""
     admit: Admit | None = Field(default=None, exclude=True, repr=False)
