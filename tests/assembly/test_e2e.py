@@ -269,6 +269,7 @@ def test_commercial_build_refuses_every_public_set(world, capsys):
         str(world["tmp"] / "out" / "commercial"),
     )
     assert res.code != 0 and "refuses every requested source" in res.err
+    assert "a commercial corpus needs sources whose license allows commercial use" in res.err
 
 
 def test_cleared_source_is_admitted_and_recorded(world):
