@@ -1,8 +1,10 @@
 """The sharded build: chunk tasks on an engine, then a merge on hashes alone.
 
 Samples stream from the readers (label remap and consent run here, before any pixel
-is decoded) and are cut into chunks; an engine runs the chunks anywhere, each
-writing a partial shard. The merge takes chunk results in stream order and does
+is decoded) and are cut into chunks; a large label file is cut into ranges instead,
+each one chunk that its worker reads, admits and labels itself, its counts replayed
+here in stream order. An engine runs the chunks anywhere, each writing a partial
+shard. The merge takes chunk results in stream order and does
 what needs the whole corpus: exact and near dedup (sha256 / perceptual hash: the
 first copy in stream order wins), the subject leak check, the counts, and the plan
 of final shards; then the engine writes the final shards from the partial ones by
@@ -20,7 +22,6 @@ import shutil
 import signal
 from collections.abc import Iterable, Iterator
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ import pyarrow as pa
 from facedata.assemble.dedup import Deduper
 from facedata.assemble.engines import Engine, get_engine
 from facedata.assemble.process import for_build_work
+from facedata.assemble.rows import PartWork
 from facedata.assemble.splits import LeakCheck
 from facedata.assemble.tasks import (
     ChunkResult,
@@ -144,20 +146,57 @@ def worker_start(parent: int) -> None:
     for_build_work()
 
 
-def _chunks(items: Iterable[Item], ctx: BuildContext, staging: Path | str) -> Iterator[ChunkTask]:
-    """The chunk tasks; `staging` "" keeps their partial shards in memory."""
+def _chunks(
+    items: Iterable[Item | PartWork],
+    ctx: BuildContext,
+    staging: Path | str,
+    ranges: dict[int, PartWork],
+) -> Iterator[ChunkTask]:
+    """The chunk tasks, in stream order; `staging` "" keeps their partial shards in memory.
+
+    Items read on the driver are cut into chunks of `batch_size`; a range of a label
+    file (`PartWork`) is one chunk of its own, read by the worker, and is noted in
+    `ranges` by chunk index so that its counts are replayed when its result comes back.
+    """
     recipe = ctx.recipe
     ratios = tuple(recipe.split_ratios)
-    it = iter(items)
     index = 0
-    while chunk := list(islice(it, recipe.batch_size)):
-        yield ChunkTask(
-            index, chunk, ctx.settings, str(staging), ratios, recipe.seed, ctx.schema, ctx.codec
+    batch: list[Item] = []
+
+    def task(chunk: list[Item], work: PartWork | None = None) -> ChunkTask:
+        return ChunkTask(
+            index,
+            chunk,
+            ctx.settings,
+            str(staging),
+            ratios,
+            recipe.seed,
+            ctx.schema,
+            ctx.codec,
+            part=work.part if work else None,
+            job=work.job if work else None,
         )
-        index += 1
+
+    for item in items:
+        if isinstance(item, PartWork):
+            if batch:
+                yield task(batch)
+                index += 1
+                batch = []
+            ranges[index] = item
+            yield task([], item)
+            index += 1
+            continue
+        batch.append(item)
+        if len(batch) >= recipe.batch_size:
+            yield task(batch)
+            index += 1
+            batch = []
+    if batch:
+        yield task(batch)
 
 
-def run_sharded(ctx: BuildContext, items: Iterable[Item], root: Path) -> list[dict]:
+def run_sharded(ctx: BuildContext, items: Iterable[Item | PartWork], root: Path) -> list[dict]:
     """Run the build's chunks on the recipe's engine and merge them into `root` (the
     unpublished corpus folder); return the shard records."""
     recipe = ctx.recipe
@@ -171,9 +210,13 @@ def run_sharded(ctx: BuildContext, items: Iterable[Item], root: Path) -> list[di
     staging = Path(root) / STAGING
     if not in_memory:
         staging.mkdir(parents=True, exist_ok=True)
+    ranges: dict[int, PartWork] = {}  # chunks that read a range: counts to replay
     try:
-        chunks = _chunks(items, ctx, "" if in_memory else staging)
+        chunks = _chunks(items, ctx, "" if in_memory else staging, ranges)
         for res in _chunk_results(engine, chunks, in_memory):
+            work = ranges.pop(res.index, None)
+            if work is not None and res.log is not None:
+                work.replay(res.log)  # the range's reader counts, before its rows merge
             merger.add(res)
             ctx.report()
         ctx.report()  # once more: the readers have finished, so `expected` is exact now

@@ -22,8 +22,9 @@ from facedata.assemble.context import BuildContext, Progress
 from facedata.assemble.dedup import Deduper
 from facedata.assemble.merge import run_sharded
 from facedata.assemble.recipe import Recipe
+from facedata.assemble.rows import PartWork, SourceJob, label_rows
 from facedata.assemble.splits import LeakCheck
-from facedata.assemble.tally import Tally
+from facedata.assemble.tally import SourceCounts, Tally
 from facedata.assemble.target import refuse_overwrite, same_build
 from facedata.assemble.worker import Item
 from facedata.consent.register import ConsentRegister, load_register
@@ -60,7 +61,8 @@ from facedata.gate.admit import (
 )
 from facedata.gate.licensing import corpus_terms, share_alike
 from facedata.manifest.schema import Manifest, Source
-from facedata.read.sample import Drop, Note
+
+READ_IN_PARTS = True  # large label files read in ranges by the workers (off: on the driver)
 
 
 def _items(
@@ -69,23 +71,19 @@ def _items(
     withdrawn: WithdrawalIndex,
     registers: dict[str, ConsentRegister | None],
     own: dict[str, OwnWithdrawals],
-) -> Iterator[Item]:
-    """Stream labelled samples from every admitted source; count every drop."""
-    from facedata.label.remap import remap
-    from facedata.read import read_source
+) -> Iterator[Item | PartWork]:
+    """Stream labelled samples from every admitted source; count every drop.
 
-    recipe, flow, subjects = ctx.recipe, ctx.tally.flow, ctx.tally.subjects
-    taxonomy = ctx.catalog.taxonomy
+    A source whose reader cuts its input into ranges is not read here: its ranges go
+    out as `PartWork`, read, admitted and labelled by the workers exactly as below
+    (`label_rows`), their counts replayed in stream order (merge.py).
+    """
+    from facedata.read import read_source
+    from facedata.read.registry import source_parts
+
+    recipe, subjects = ctx.recipe, ctx.tally.subjects
     for adm in admitted:
         m, src = adm.manifest, adm.source
-        spec = m.labels_for(src)
-        face = m.faces_for(src)
-        meta = {
-            "source_id": src.id,
-            "official": src.official,
-            "license_id": m.license.id,
-            "license_tier": adm.decision.tier,
-        }
         beside, same_bytes = own.get(m.id) or ([], set())
         admit = admission(
             m.id,
@@ -96,29 +94,37 @@ def _items(
             on_withdrawn=subjects.withdrew,
             copies=(*adm.copies, *sorted(same_bytes)),
         )
-        seen, estimate = 0, m.images or 0
-        for item in read_source(m, src, adm.fetched.root, admit, defer_pixels=True):
-            if isinstance(item, Note):
-                if item.kind == "count" and item.text.isdigit():  # the reader's real count
-                    estimate = flow.reader_count(estimate, int(item.text))
-                ctx.tally.readers.note(item)
-                continue
-            seen += 1
-            if seen > estimate:  # more than expected: grow the estimate
-                flow.expected += 1
-            if isinstance(item, Drop):
-                flow.drop(item.dataset, item.reason, item.where)
-                continue
-            flow.read += 1
-            ok, why = admit(item.subject_id)
-            if not ok:  # readers that decode nothing themselves leave the check to us
-                flow.drop(m.id, why, f"subject {item.subject_id or '?'}", "consent")
-                continue
-            labelled = remap(item, spec, taxonomy, derive_smile=recipe.derive_smile)
-            if isinstance(labelled, Drop):
-                flow.drop(labelled.dataset, labelled.reason, labelled.where, "labels")
-                continue
-            flow.labelled(m.id, labelled.counted())
+        job = SourceJob(
+            m.id,
+            m.labels_for(src),
+            ctx.catalog.taxonomy,
+            recipe.derive_smile,
+            admit,
+            m.faces_for(src),
+            {
+                "source_id": src.id,
+                "official": src.official,
+                "license_id": m.license.id,
+                "license_tier": adm.decision.tier,
+            },
+        )
+        counts = SourceCounts(ctx.tally, m.images or 0)
+        root = adm.fetched.root
+        cut = None
+        if READ_IN_PARTS:
+            cut = source_parts(m, src, root, recipe.batch_size, defer_pixels=True)
+        if cut is not None:
+            notes, parts = cut
+            for note in notes:
+                counts.note(note)
+            travels = replace(job, admit=admit.portable())  # nothing of the driver's travels
+            for i, part in enumerate(parts):
+                yield PartWork(part, travels, counts, last=i == len(parts) - 1)
+            if not parts:
+                counts.finish()
+            continue
+        stream = read_source(m, src, root, admit, defer_pixels=True)
+        for item, labelled in label_rows(job, stream, counts):
             if src.is_own_data:
                 extra = item.extra or {}
                 digest = extra.get("sha256")
@@ -128,8 +134,8 @@ def _items(
                     subjects_of(item.subject_id),
                     None if digest is None else str(digest),
                 )
-            yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
-        flow.expected -= max(estimate - seen, 0)  # the reader has its real count now
+            yield Item(sample=item, labels=labelled.as_row(), face=job.face, meta=job.meta)
+        counts.finish()  # the reader has its real count now
 
 
 OwnWithdrawals = tuple[list[Withdrawal], set[str]]

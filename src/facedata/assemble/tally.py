@@ -46,23 +46,28 @@ class Funnel:
     def written(self) -> int:
         return self.rows.total
 
-    def drop(self, dataset: str, reason: str, where: str, stage: str = "reader") -> None:
+    def drop(
+        self, dataset: str, reason: str, where: str | None, stage: str = "reader", n: int = 1
+    ) -> None:
+        """`n` drops for one reason; `where` names the first (None: counted only, as a
+        worker's counts replayed beyond the places they name)."""
         key = f"{dataset}: {reason}"
-        self.drops[key] += 1
-        self.stages[stage] += 1
+        self.drops[key] += n
+        self.stages[stage] += n
         self.drop_stage.setdefault(key, stage)
-        if len(self.drop_examples[key]) < EXAMPLES:
-            self.drop_examples[key].append(where)
+        examples = self.drop_examples[key]
+        if where is not None and len(examples) < EXAMPLES:
+            examples.append(where)
 
     def image_error(self, entry: dict, max_listed: int) -> None:
         """List an undecodable or faceless sample by name, up to `max_listed` of them."""
         if len(self.image_errors) < max_listed:
             self.image_errors.append(entry)
 
-    def labelled(self, dataset: str, counted: dict[str, Any]) -> None:
-        """A sample's labels as its source gave them (the balance before dedup)."""
+    def labelled(self, dataset: str, counted: dict[str, Any], n: int = 1) -> None:
+        """`n` samples' labels as their source gave them (the balance before dedup)."""
         for head, value in counted.items():
-            self.labels[f"{dataset}/{head}"][value] += 1
+            self.labels[f"{dataset}/{head}"][value] += n
 
     def reader_count(self, estimate: int, real: int) -> int:
         """A reader announced its real count: correct the ETA's total; the new estimate."""
@@ -184,6 +189,43 @@ class ReaderNotes:
             self.file_sets[note.dataset] = note.text
         elif note.text not in self.notes[note.dataset]:
             self.notes[note.dataset].append(note.text)
+
+
+class SourceCounts:
+    """The Tally as one source's rows are counted (`assemble/rows.py` Recorder): the
+    funnel, the reader's notes, withdrawals, and the progress estimate of rows to come
+    (the manifest's guess, replaced by the reader's real count, corrected at the end)."""
+
+    def __init__(self, tally: Tally, estimate: int) -> None:
+        self.tally = tally
+        self.estimate = estimate
+        self.rows = 0
+
+    def note(self, note: Note) -> None:
+        if note.kind == "count" and note.text.isdigit():  # the reader's real count
+            self.estimate = self.tally.flow.reader_count(self.estimate, int(note.text))
+        self.tally.readers.note(note)
+
+    def seen(self, n: int = 1) -> None:
+        grow = max(0, self.rows + n - max(self.rows, self.estimate))
+        self.tally.flow.expected += grow  # more than expected: grow the estimate
+        self.rows += n
+
+    def drop(self, dataset: str, reason: str, where: str | None, stage: str, n: int = 1) -> None:
+        self.tally.flow.drop(dataset, reason, where, stage, n)
+
+    def read(self, n: int = 1) -> None:
+        self.tally.flow.read += n
+
+    def labelled(self, dataset: str, counted: dict[str, str], n: int = 1) -> None:
+        self.tally.flow.labelled(dataset, counted, n)
+
+    def withdrew(self, withdrawal: Withdrawal) -> None:
+        self.tally.subjects.withdrew(withdrawal)
+
+    def finish(self) -> None:
+        """The source is read: the estimate of its rows becomes what it really had."""
+        self.tally.flow.expected -= max(self.estimate - self.rows, 0)
 
 
 def _today() -> dt.date:

@@ -1,6 +1,7 @@
 """The two kinds of task a sharded build runs on an engine, as plain picklable data.
 
-A chunk task takes a run of labelled samples, decodes, aligns, hashes and encodes
+A chunk task takes a run of labelled samples (or a range of a label file, which it
+reads and labels itself: assemble/rows.py), decodes, aligns, hashes and encodes
 them, assigns each row its split (a pure function of the row) and writes them as
 one partial shard; what it returns is light: per row only what the merge needs
 (hashes, split, subject, labels). A shard task assembles one final shard from rows
@@ -19,18 +20,23 @@ driver to write. Only the inputs (the cache) and the driver's output touch stora
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from facedata.assemble.rows import RowLog, SourceJob, part_items
 from facedata.assemble.splits import assign_split
 from facedata.assemble.worker import Failed, Item, WorkSettings, process_item
 from facedata.corpus import HEADS, LabelCodec, describe, shard_path, to_table
 from facedata.corpus.counts import COUNT_COLUMNS
+
+if TYPE_CHECKING:
+    from facedata.read.registry import Part
 
 ROW_GROUP = 512  # rows per Parquet row group in final shards: bounded memory per read
 # what the merge reads of a row (dedup, leak check, counts); the rest stays in the
@@ -57,6 +63,9 @@ class ChunkTask:
     seed: int
     schema: pa.Schema
     codec: LabelCodec
+    # a range of a label file to read here instead of `items` (assemble/rows.py)
+    part: Part | None = None
+    job: SourceJob | None = None
 
 
 @dataclass
@@ -68,6 +77,7 @@ class ChunkResult:
     rows: list[dict]  # per written row, in order: its MERGE_COLUMNS
     failed: list[Failed] = field(default_factory=list)
     weights: list[str] = field(default_factory=list)
+    log: RowLog | None = None  # a range's reader counts, replayed by the driver
 
 
 def _write_partial(path: Path, rows: list[dict], schema: pa.Schema, codec: LabelCodec) -> None:
@@ -104,7 +114,12 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     rows: list[dict] = []
     failed: list[Failed] = []
     weights: set[str] = set()
-    for item in task.items:
+    log: RowLog | None = None
+    items: Iterable[Item] = task.items
+    if task.part is not None and task.job is not None:
+        log = RowLog()
+        items = part_items(task.part, task.job, log)
+    for item in items:
         res = process_item(item, task.settings)
         if isinstance(res, Failed):
             failed.append(res)
@@ -129,7 +144,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     elif rows:
         path = _partial_buffer(rows, task.schema, task.codec)
     light = [{k: r[k] for k in MERGE_COLUMNS} for r in rows]
-    return ChunkResult(task.index, path, light, failed, sorted(weights))
+    return ChunkResult(task.index, path, light, failed, sorted(weights), log)
 
 
 def run_chunk_in_memory(task: ChunkTask) -> tuple[ChunkResult, pa.Buffer | None]:

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -237,7 +237,7 @@ def admission(
     today: dt.date,
     on_withdrawn: Callable[[Withdrawal], None] | None = None,
     copies: Iterable[str] = (),
-) -> Admit:
+) -> Admission:
     """May this subject's rows enter? The ledger first, then (own data) the register.
 
     A withdrawal recorded by `forget` holds until the register shows a signature dated
@@ -246,26 +246,45 @@ def admission(
     same bytes (`copies`: a manifest copied under a new id) holds here too. Readers call
     this before decoding anything.
     """
-    copies = tuple(copies)
+    return Admission(dataset, register, withdrawn, purpose, today, on_withdrawn, tuple(copies))
 
-    def one(sid: str | None) -> tuple[bool, str]:
-        w = withdrawn.latest(dataset, sid, copies) if sid else None
+
+@dataclass(frozen=True)
+class Admission:
+    """The admission rule as data, not a closure: a build's workers that read label rows
+    themselves receive this very object (pickled) and apply exactly the driver's rule.
+    `on_withdrawn` hears of each withdrawal that refuses a row; it stays behind when the
+    rule travels (`portable`), and the worker attaches its own."""
+
+    dataset: str
+    register: ConsentRegister | None
+    withdrawn: WithdrawalIndex
+    purpose: str
+    today: dt.date
+    on_withdrawn: Callable[[Withdrawal], None] | None = field(default=None, compare=False)
+    copies: tuple[str, ...] = ()
+
+    def portable(self, on_withdrawn: Callable[[Withdrawal], None] | None = None) -> Admission:
+        """The same rule with another listener (None: nothing of the driver's travels)."""
+        return replace(self, on_withdrawn=on_withdrawn)
+
+    def one(self, sid: str | None) -> tuple[bool, str]:
+        w = self.withdrawn.latest(self.dataset, sid, self.copies) if sid else None
         ok, why = True, ""
+        register = self.register
         if register is not None:
-            ok, why = register.decide(sid, purpose, today)
+            ok, why = register.decide(sid, self.purpose, self.today)
             rec = register.records.get(sid or "")
             if w is not None and ok and rec is not None and rec.signed > w.date:
                 return True, why  # re-granted after the withdrawal
         if w is not None:
-            if on_withdrawn is not None:
-                on_withdrawn(w)
+            if self.on_withdrawn is not None:
+                self.on_withdrawn(w)
             return False, LEDGER_REASON
         return ok, why
 
-    def admit(subject_id: str | None) -> tuple[bool, str]:
-        return admit_together(subjects_of(subject_id) or [subject_id], one)
-
-    return admit
+    def __call__(self, subject_id: str | None) -> tuple[bool, str]:
+        return admit_together(subjects_of(subject_id) or [subject_id], self.one)
 
 
 def admit_together(people: Sequence[str | None], one: Admit) -> tuple[bool, str]:

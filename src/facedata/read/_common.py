@@ -76,13 +76,14 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield n, line.rstrip("\r\n")
 
 
-class _Utf8Lines:
-    """A text file's lines for csv.reader; undecodable bytes become a ReaderError."""
+class Utf8Lines:
+    """A text file's lines for csv.reader; undecodable bytes become a ReaderError
+    naming `path` (a file, or a range of one: see read/blob.py)."""
 
-    def __init__(self, fh: TextIO, path: Path) -> None:
+    def __init__(self, fh: TextIO, path: Path | str) -> None:
         self.fh, self.path = fh, path
 
-    def __iter__(self) -> _Utf8Lines:
+    def __iter__(self) -> Utf8Lines:
         return self
 
     def __next__(self) -> str:
@@ -96,7 +97,7 @@ class _Utf8Lines:
 
 
 @contextmanager
-def open_csv(path: Path) -> Iterator[_Utf8Lines]:
+def open_csv(path: Path) -> Iterator[Utf8Lines]:
     """Open a CSV for csv.reader / DictReader: UTF-8 (BOM allowed), clean errors."""
     try:
         raw = confine.open_regular(None, path)  # a FIFO or device would hang or never end
@@ -104,7 +105,7 @@ def open_csv(path: Path) -> Iterator[_Utf8Lines]:
         raise ReaderError(exc.message, hint="check the path and its permissions") from None
     fh = io.TextIOWrapper(raw, newline="", encoding="utf-8-sig")
     with fh:
-        yield _Utf8Lines(fh, Path(path))
+        yield Utf8Lines(fh, Path(path))
 
 
 class _Feed:

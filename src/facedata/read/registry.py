@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,12 @@ Reader = Callable[[Manifest, Source, Path, Any], Iterator[Sample | Drop | Note]]
 # Paths (relative to the reader's root) that tell its tree apart from a wrapper around
 # it, derived from the format options: imagefolder's split folders, for instance.
 Markers = Callable[[Any], list[str]]
+# A reader that can be read in ranges: how to cut its input (cheap: no tokenizing), and
+# how to read one cut. `parts(manifest, source, root, options, rows)` returns the
+# reader's own picklable descriptions of its ranges, about `rows` rows each, or None
+# when this input cannot be cut safely (then it is read whole, on the driver).
+PartsOf = Callable[[Manifest, Source, Path, Any, int], "Sequence[Any] | None"]
+ReadPart = Callable[[Any, Any], Iterator["Sample | Drop | Note"]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class ReaderEntry:
     options: type[ReaderOptions]
     markers: Markers | None = None
     signature: tuple[str, ...] = ()
+    parts: PartsOf | None = None
+    read_part: ReadPart | None = None
 
     def options_of(self, options: Mapping[str, Any] | ReaderOptions, dataset: str = "") -> Any:
         """The validated model for raw options (a ReaderError names what is wrong)."""
@@ -83,6 +91,70 @@ def register(
         return fn
 
     return deco
+
+
+def register_parts(options: type[ReaderOptions], parts: PartsOf, read_part: ReadPart) -> None:
+    """Let a registered reader's input be read in ranges by a build's workers.
+
+    `read_part(data, options)` must yield exactly the samples, drops and notes (keys,
+    labels, splits, `where` strings) that the whole-input reader yields for that range,
+    so that a build is the same whichever way its rows were read.
+    """
+    name = options.reader
+    if name not in READERS:
+        raise ValueError(f"reader {name!r} is not registered")
+    READERS[name] = replace(READERS[name], parts=parts, read_part=read_part)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One range of a source's input, as small picklable data a worker reads.
+
+    `root` is the source's folder as the build knows it: reading stays confined to it
+    and errors name it, as when the driver reads. `data` is the reader's own range
+    description (a blob, byte range and first line for a CSV); `options` its
+    validated options.
+    """
+
+    reader: str
+    dataset: str
+    root: str
+    options: Any
+    data: Any
+
+
+def source_parts(
+    manifest: Manifest, source: Source, root: Path, rows: int, defer_pixels: bool = False
+) -> tuple[list[Note], list[Part]] | None:
+    """The ranges a build's workers read instead of the driver reading `source` whole,
+    and the notes the driver records first (the file set); None when its reader has
+    no ranges, the input cannot be cut safely, or the source is own data (read where
+    its author put it, with its register, on the driver)."""
+    fmt = manifest.format_for(source)
+    entry = get_reader(fmt.reader)
+    if entry.parts is None or entry.read_part is None or source.is_own_data:
+        return None
+    raw, file_set = source_options(manifest, source, Path(root))
+    options = entry.options_of(raw, manifest.id)
+    if defer_pixels:
+        options = options.model_copy(update={"defer_pixels": True})
+    markers = list(entry.markers(options)) if entry.markers else []
+    base = resolve_root(Path(root), fmt.root, manifest.id, markers)
+    with confine.reading_inside(Path(root)):
+        cuts = entry.parts(manifest, source, base, options, rows)
+    if cuts is None:
+        return None
+    notes = [Note(manifest.id, "file_set", file_set)] if file_set else []
+    parts = [Part(entry.name, manifest.id, str(root), options, c) for c in cuts]
+    return notes, parts
+
+
+def read_part(part: Part) -> Iterator[Sample | Drop | Note]:
+    """One range's samples, drops and notes, confined as `read_source` confines them."""
+    entry = get_reader(part.reader)
+    if entry.read_part is None:
+        raise ReaderError(f"reader {part.reader!r} cannot read ranges")
+    yield from confined(part.dataset, Path(part.root), entry.read_part(part.data, part.options))
 
 
 def markers_for(reader: str, options: Mapping[str, Any] | ReaderOptions) -> list[str]:

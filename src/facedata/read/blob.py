@@ -1,0 +1,107 @@
+"""Where a label file's bytes come from, for readers that read it in ranges.
+
+A part of a large label file (a range of its rows) is read by a build's worker, not
+by the driver. The worker needs the bytes of one range and nothing else, so a part
+names its file as a `Blob`: a size, `read_range(start, end)` and a description for
+messages. The local file system is one implementation; an object store is another
+that slots in through `blob_for` without a reader changing.
+
+A Blob is small picklable data (a path, never an open file), so it travels in a task.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import facedata.files.confine as confine
+from facedata.errors import ReaderError, UnsafePathError
+
+BUFFER = 1 << 20  # bytes asked of a blob at a time when its range is streamed
+
+
+@runtime_checkable
+class Blob(Protocol):
+    """A file's bytes, read by range."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read_range(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) (fewer only at the end of the file)."""
+        ...
+
+    def describe(self) -> str:
+        """The file as messages name it (a path, a URL without credentials)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalBlob:
+    """A regular file on a file system every worker mounts at the same path.
+
+    Each read opens the file through `confine.open_regular`, so a FIFO or a device
+    never blocks a worker, and a read inside a reader's confinement stays inside it.
+    """
+
+    path: str
+    size: int
+
+    def read_range(self, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        try:
+            with confine.open_regular(None, Path(self.path)) as fh:
+                fh.seek(start)
+                return fh.read(end - start)
+        except UnsafePathError as exc:
+            raise ReaderError(exc.message, hint="check the path and its permissions") from None
+
+    def describe(self) -> str:
+        return self.path
+
+
+def blob_for(path: Path | str) -> Blob:
+    """The blob for a label file a reader found: the one place that decides how its
+    bytes are read (a local file today; an object-store cache plugs in here)."""
+    p = os.fspath(path)
+    try:
+        size = os.stat(p).st_size
+    except OSError as exc:
+        raise ReaderError(
+            f"cannot read {p}: {exc.strerror}", hint="check the path and its permissions"
+        ) from None
+    return LocalBlob(p, size)
+
+
+class _RangeIO(io.RawIOBase):
+    """Bytes [start, end) of a blob as a raw stream, read BUFFER bytes at a time."""
+
+    def __init__(self, blob: Blob, start: int, end: int) -> None:
+        self.blob, self.pos, self.end = blob, start, min(end, blob.size)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self.end - self.pos)
+        if want <= 0:
+            return 0
+        data = self.blob.read_range(self.pos, self.pos + want)
+        buffer[: len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+
+def range_text(blob: Blob, start: int, end: int) -> io.TextIOWrapper:
+    """Bytes [start, end) of `blob` as text lines, streamed (a range is never held whole).
+
+    Decoded exactly as `open_csv` decodes the whole file: UTF-8, a BOM skipped only at
+    the file's start, line ends kept (newline="") so csv sees what it would have seen.
+    """
+    raw = io.BufferedReader(_RangeIO(blob, start, end), BUFFER)
+    encoding = "utf-8-sig" if start == 0 else "utf-8"
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")

@@ -1,0 +1,248 @@
+"""Label files read in ranges: a pixels CSV cut in its bytes gives, range by range,
+exactly the rows, drops, keys and `where` strings of reading it whole."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from facedata.errors import ReaderError
+from facedata.manifest.schema import Manifest
+from facedata.read import read_source
+from facedata.read.blob import LocalBlob, blob_for, range_text
+from facedata.read.cuts import row_ranges
+from facedata.read.registry import source_parts
+from facedata.read.registry import read_part as read_one_part
+from tests.helpers.fuzz import fuzz_settings
+
+PX = "1 2 3 4"  # a 2x2 grey image
+
+
+def _manifest(options: dict) -> Manifest:
+    return Manifest.model_validate(
+        {
+            "id": "fer-test",
+            "name": "fer-test",
+            "tasks": ["expression"],
+            "license": {"id": "LicenseRef-Test", "tier": "unknown"},
+            "citation": "@misc{test, title = {test}}",
+            "sources": [
+                {
+                    "id": "fixture",
+                    "kind": "manual",
+                    "official": True,
+                    "access": {"level": "agreement", "instructions": "test fixture"},
+                }
+            ],
+            "format": {"reader": "pixels_csv", "root": ".", "options": {"size": 2, **options}},
+            "labels": {"expression": {"codes": {str(i): e for i, e in enumerate(EXPR)}}},
+        }
+    )
+
+
+EXPR = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
+USAGE = ["Training", "PublicTest", "PrivateTest"]
+
+
+def _rows(n: int, quoted: bool = False) -> list[str]:
+    px = f'"{PX}"' if quoted else PX
+    return [f"{i % 7},{px},{USAGE[i % 3]}" for i in range(n)]
+
+
+def _fer(n: int = 23) -> str:
+    lines = ["emotion,pixels,Usage", *_rows(n)]
+    lines[5] = "3,1 2 3"  # malformed: two fields
+    lines[8] = ",1 2 3 4,Training"  # empty emotion
+    lines[11] = "2,1 2 3 4,Holdout"  # unknown split
+    lines[14] = "4,1 2 x 4,Training"  # bad pixels (parsed where the image is made)
+    lines[17] = ",,"  # a row of nothing
+    return "\n".join(lines) + "\n\n"
+
+
+# name -> (file name, bytes, extra options)
+CASES: dict[str, tuple[str, bytes, dict]] = {
+    "fer2013": ("fer2013.csv", _fer().encode(), {}),
+    "icml spacing": (
+        "icml_face_data.csv",
+        "\n".join(
+            ["emotion, Usage, pixels", *(f"{i % 7}, {USAGE[i % 3]}, {PX}" for i in range(19))]
+        ).encode(),
+        {},
+    ),
+    "train without Usage": (
+        "train.csv",
+        "\n".join(["emotion,pixels", *(f"{i % 7},{PX}" for i in range(17))]).encode(),
+        {},
+    ),
+    "test without emotion": (
+        "test.csv",
+        "\n".join(["pixels", *(PX for _ in range(13))]).encode() + b"\n",
+        {},
+    ),
+    "CRLF": ("fer2013.csv", _fer().replace("\n", "\r\n").encode(), {}),
+    "BOM": ("fer2013.csv", b"\xef\xbb\xbf" + _fer().encode(), {}),
+    "quoted pixels": (
+        "fer2013.csv",
+        "\n".join(["emotion,pixels,Usage", *_rows(21, quoted=True)]).encode(),
+        {},
+    ),
+    # every row holds a quoted newline: any newline-only cut would split a field
+    "quoted newlines": (
+        "fer2013.csv",
+        "\n".join(
+            ['emotion,pixels,"Us\nage"', *(f'{i % 7},"1 2\n3 4",Training' for i in range(15))]
+        ).encode(),
+        {},
+    ),
+    "lone CR": ("fer2013.csv", _fer().replace("\n", "\r", 4).encode(), {}),
+    "no final newline": ("fer2013.csv", _fer().rstrip("\n").encode(), {}),
+    "header only": ("fer2013.csv", b"emotion,pixels,Usage\n", {}),
+    "escaped quotes": (
+        "fer2013.csv",
+        "\n".join(["emotion,pixels,Usage", *(f'{i % 7},"{PX}","Train""ing"' for i in range(9))])
+        .encode(),
+        {},
+    ),
+}
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+def _whole(m: Manifest, root: Path, defer: bool) -> list:
+    return list(read_source(m, m.sources[0], root, defer_pixels=defer))
+
+
+def _in_parts(m: Manifest, root: Path, rows: int, defer: bool) -> tuple[list, int]:
+    cut = source_parts(m, m.sources[0], root, rows, defer_pixels=defer)
+    assert cut is not None
+    notes, parts = cut
+    return [*notes, *(x for p in parts for x in read_one_part(p))], len(parts)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("defer", [True, False])
+def test_ranges_give_exactly_the_rows_of_the_whole_file(tmp_path, case, defer) -> None:
+    name, data, options = CASES[case]
+    m = _manifest({"file": name, **options})
+    root = _write(tmp_path, name, data)
+    whole = _whole(m, root, defer)
+    assert whole or case == "header only"
+    for rows in (1, 2, 3, 7, 1000):
+        got, n = _in_parts(m, root, rows, defer)
+        assert got == whole, (case, rows)
+        if rows == 1 and len(whole) > 3 and case != "lone CR":
+            assert n > len(whole) // 2, "one row per range: many ranges"
+
+
+def test_a_cut_never_lands_inside_a_quoted_field(tmp_path) -> None:
+    """Ranges of one row: the quoted newline of every row sits where a cut by bytes
+    alone would land; the range boundaries are the rows' own."""
+    name, data, _ = CASES["quoted newlines"]
+    ranges = row_ranges(blob_for(_write(tmp_path, name, data) / name), 1)
+    assert ranges is not None and len(ranges) == 16
+    for r in ranges[1:]:
+        assert data[r.start - 1 : r.start] == b"\n"
+        assert data[r.start :].split(b",", 1)[0].isdigit()  # a row starts there
+    assert [r.lines for r in ranges] == [2 * i for i in range(16)]  # two lines a row
+
+
+def test_the_files_of_a_file_set_are_cut_in_order(tmp_path) -> None:
+    for name, rows in (("train.csv", 9), ("test.csv", 6)):
+        body = [f"{i % 7},{PX}" if name == "train.csv" else PX for i in range(rows)]
+        head = "emotion,pixels" if name == "train.csv" else "pixels"
+        (tmp_path / name).write_text("\n".join([head, *body]) + "\n")
+    m = _manifest({"files": ["train.csv", "test.csv"]})
+    whole = _whole(m, tmp_path, True)
+    got, n = _in_parts(m, tmp_path, 2, True)
+    assert got == whole and n >= 6
+
+
+def test_a_quote_csv_reads_literally_leaves_the_file_uncut(tmp_path) -> None:
+    """`ab"c` or `, "x"`: parity no longer says where fields end, so the source is read
+    whole on the driver, as before, rather than cut somewhere inside a field."""
+    for text in ('emotion,pixels,Usage\n0,1 2 "3 4,Training\n', 'emotion,pixels\n0, "1\n2"\n'):
+        (tmp_path / "fer2013.csv").write_text(text)
+        assert row_ranges(blob_for(tmp_path / "fer2013.csv"), 1) is None
+        m = _manifest({"file": "fer2013.csv"})
+        assert source_parts(m, m.sources[0], tmp_path, 1) is None
+
+
+def test_an_empty_file_fails_as_reading_it_whole_does(tmp_path) -> None:
+    m = _manifest({"file": "fer2013.csv"})
+    (tmp_path / "fer2013.csv").write_bytes(b"")
+    with pytest.raises(ReaderError) as whole:
+        _whole(m, tmp_path, True)
+    with pytest.raises(ReaderError) as parts:
+        source_parts(m, m.sources[0], tmp_path, 5)
+    assert whole.value.message == parts.value.message
+    assert "no `pixels` column" in parts.value.message
+
+
+def test_a_blob_reads_its_range_and_nothing_more(tmp_path) -> None:
+    (tmp_path / "f.csv").write_bytes(b"\xef\xbb\xbfab\r\ncd\nef")
+    blob = blob_for(tmp_path / "f.csv")
+    assert isinstance(blob, LocalBlob) and blob.size == 12
+    assert blob.read_range(3, 7) == b"ab\r\n" and blob.read_range(10, 99) == b"ef"
+    with range_text(blob, 0, 7) as fh:
+        assert list(fh) == ["ab\r\n"]  # the BOM skipped at the file's start only
+    with range_text(blob, 7, 12) as fh:
+        assert list(fh) == ["cd\n", "ef"]
+
+
+# CSV texts made of what matters to the parser and to the cut
+CHARS = st.sampled_from([",", '"', "\r", "\n", "\r\n", "a", "7", " ", "\u00e9"])
+texts = st.lists(CHARS, max_size=80).map("".join)
+
+
+def _whole_rows(text: bytes) -> list:
+    """(row, physical line) for every row csv.reader gives, or the error."""
+    from facedata.read._common import csv_rows
+
+    reader = csv_rows(io.TextIOWrapper(io.BytesIO(text), encoding="utf-8", newline=""))
+    try:
+        return [(row, reader.line_num) for row in reader]
+    except csv.Error as exc:
+        return [("error", str(exc))]
+
+
+@fuzz_settings(300)
+@given(texts, st.integers(1, 4))
+def test_cut_text_reads_as_the_whole_text(text, rows) -> None:
+    """Whatever the text, either it is left uncut, or its ranges give its rows and line
+    numbers exactly."""
+    from facedata.read._common import csv_rows
+
+    data = text.encode()
+
+    class Mem:
+        size = len(data)
+
+        def read_range(self, start: int, end: int) -> bytes:
+            return data[start:end]
+
+        def describe(self) -> str:
+            return "mem"
+
+    ranges = row_ranges(Mem(), rows)  # type: ignore[arg-type]
+    if ranges is None:
+        assert '"' in text
+        return
+    assert ranges[0].start == 0 and ranges[-1].end == len(data)
+    assert all(a.end == b.start for a, b in zip(ranges, ranges[1:], strict=False))
+    got: list = []
+    for r in ranges:
+        reader = csv_rows(range_text(Mem(), r.start, r.end))  # type: ignore[arg-type]
+        try:
+            got += [(row, r.lines + reader.line_num) for row in reader]
+        except csv.Error as exc:
+            got.append(("error", str(exc)))
+            break
+    assert got == _whole_rows(data)
