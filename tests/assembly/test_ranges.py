@@ -16,8 +16,8 @@ from facedata.manifest.schema import Manifest
 from facedata.read import read_source
 from facedata.read.blob import LocalBlob, blob_for, range_text
 from facedata.read.cuts import row_ranges
-from facedata.read.registry import source_parts
 from facedata.read.registry import read_part as read_one_part
+from facedata.read.registry import source_parts
 from tests.helpers.fuzz import fuzz_settings
 
 PX = "1 2 3 4"  # a 2x2 grey image
@@ -104,8 +104,9 @@ CASES: dict[str, tuple[str, bytes, dict]] = {
     "header only": ("fer2013.csv", b"emotion,pixels,Usage\n", {}),
     "escaped quotes": (
         "fer2013.csv",
-        "\n".join(["emotion,pixels,Usage", *(f'{i % 7},"{PX}","Train""ing"' for i in range(9))])
-        .encode(),
+        "\n".join(
+            ["emotion,pixels,Usage", *(f'{i % 7},"{PX}","Train""ing"' for i in range(9))]
+        ).encode(),
         {},
     ),
 }

@@ -154,7 +154,8 @@ def test_the_consent_rule_travels_with_the_ranges(world, monkeypatch, workers) -
     for parts in (False, True):
         monkeypatch.setattr(pipeline, "READ_IN_PARTS", parts)
         out = world["tmp"] / "out" / f"refused-{workers}-{parts}"
-        outs[parts] = (build(world["base"].model_copy(update={"out": out, "workers": workers})), out)
+        recipe = world["base"].model_copy(update={"out": out, "workers": workers})
+        outs[parts] = (build(recipe), out)
     (a, out_a), (b, out_b) = outs[False], outs[True]
     refused = b["drops"]["fer2013-local: refused by the test rule"]
     assert refused["stage"] == "consent" and refused["count"] > 16
