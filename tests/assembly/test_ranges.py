@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 
 from facedata.errors import ReaderError
 from facedata.manifest.schema import Manifest
-from facedata.read import read_source
+from facedata.read import read_part as read_one_part
+from facedata.read import read_source, source_parts
 from facedata.read.blob import LocalBlob, blob_for, range_text
 from facedata.read.cuts import row_ranges
-from facedata.read.registry import read_part as read_one_part
-from facedata.read.registry import source_parts
 from tests.helpers.fuzz import fuzz_settings
 
 PX = "1 2 3 4"  # a 2x2 grey image
@@ -215,10 +214,12 @@ def _whole_rows(text: bytes) -> list:
 
 
 @fuzz_settings(300)
-@given(texts, st.integers(1, 4))
-def test_cut_text_reads_as_the_whole_text(text, rows) -> None:
-    """Whatever the text, either it is left uncut, or its ranges give its rows and line
+@given(texts, st.integers(1, 4), st.sampled_from([1, 2, 3, 7, 1 << 20]))
+def test_cut_text_reads_as_the_whole_text(text, rows, block) -> None:
+    """Whatever the text and however the driver's blocks fall (a CRLF, a doubled quote
+    across two blocks), either it is left uncut, or its ranges give its rows and line
     numbers exactly."""
+    from facedata.read import cuts
     from facedata.read._common import csv_rows
 
     data = text.encode()
@@ -232,7 +233,11 @@ def test_cut_text_reads_as_the_whole_text(text, rows) -> None:
         def describe(self) -> str:
             return "mem"
 
-    ranges = row_ranges(Mem(), rows)  # type: ignore[arg-type]
+    saved, cuts.BLOCK = cuts.BLOCK, block
+    try:
+        ranges = row_ranges(Mem(), rows)  # type: ignore[arg-type]
+    finally:
+        cuts.BLOCK = saved
     if ranges is None:
         assert '"' in text
         return

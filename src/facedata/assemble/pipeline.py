@@ -78,8 +78,7 @@ def _items(
     out as `PartWork`, read, admitted and labelled by the workers exactly as below
     (`label_rows`), their counts replayed in stream order (merge.py).
     """
-    from facedata.read import read_source
-    from facedata.read.registry import source_parts
+    from facedata.read import read_source, source_parts
 
     recipe, subjects = ctx.recipe, ctx.tally.subjects
     for adm in admitted:

@@ -151,7 +151,7 @@ class RowLog:
 
 def part_items(part: Part, job: SourceJob, log: RowLog) -> Iterator[Item]:
     """A range's labelled items, read and labelled in the worker; counts go to `log`."""
-    from facedata.read.registry import read_part
+    from facedata.read import read_part  # every reader registered, wherever this runs
 
     here = SourceJob(
         job.dataset,

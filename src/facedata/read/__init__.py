@@ -14,10 +14,12 @@ __all__ = [
     "READERS",
     "get_reader",
     "markers_for",
+    "read_part",
     "read_source",
     "register",
     "resolve_root",
     "source_options",
+    "source_parts",
 ]
 
 
