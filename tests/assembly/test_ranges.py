@@ -17,6 +17,7 @@ from facedata.read import read_part as read_one_part
 from facedata.read import read_source, source_parts
 from facedata.read.blob import LocalBlob, blob_for, range_text
 from facedata.read.cuts import row_ranges
+from tests.formats.conftest import manifest_for
 from tests.helpers.fuzz import fuzz_settings
 
 PX = "1 2 3 4"  # a 2x2 grey image
@@ -252,3 +253,50 @@ def test_cut_text_reads_as_the_whole_text(text, rows, block) -> None:
             got.append(("error", str(exc)))
             break
     assert got == _whole_rows(data)
+
+
+def test_parquet_row_groups_give_exactly_the_rows_of_the_whole_files(tmp_path) -> None:
+    """A part per row group: keys `file#row` keep counting across groups, images by
+    bytes and by path, an unsafe path and an empty image dropped where they were."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.fixtures import hf
+    from tests.helpers import photos
+
+    exp = hf.make_fer2013_hf(tmp_path / "f")
+    for f in sorted(exp.root.rglob("*.parquet")):  # small row groups, metadata kept
+        pq.write_table(pq.read_table(f), f, row_group_size=2)
+    photos.lfw_face(3, (48, 48), "L").save(exp.root / "data" / "a.png")
+    struct = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    images = [
+        {"bytes": None, "path": "a.png"},
+        {"bytes": None, "path": "../../etc/passwd"},
+        {"bytes": None, "path": None},
+        {"bytes": None, "path": "a.png"},
+        {"bytes": None, "path": "a.png"},
+    ]
+    table = pa.table({"image": pa.array(images, struct), "label": pa.array([1, 2, 4, 0, 9])})
+    pq.write_table(table, exp.root / "data" / "validation.parquet", row_group_size=2)
+    m = manifest_for(exp, names={"label": hf.FER_NAMES})
+    whole = _whole(m, exp.root, True)
+    got, n = _in_parts(m, exp.root, 256, True)
+    assert got == whole
+    assert n >= 9 and [x.kind for x in got[:1]] == ["count"]
+    assert {x.reason for x in whole if hasattr(x, "reason")} == {"unsafe path", "no image"}
+    assert any(getattr(x, "key", "") == "data/validation.parquet#4" for x in got)
+
+
+def test_a_parquet_footer_that_lies_about_a_group_fails_closed(tmp_path) -> None:
+    from dataclasses import replace
+
+    from tests.fixtures import hf
+
+    exp = hf.make_fer2013_hf(tmp_path / "f")
+    m = manifest_for(exp)
+    cut = source_parts(m, m.sources[0], exp.root, 256)
+    assert cut is not None
+    part = cut[1][0]
+    lying = replace(part, data=replace(part.data, rows=part.data.rows + 1))
+    with pytest.raises(ReaderError, match="footer says"):
+        list(read_one_part(lying))

@@ -161,3 +161,26 @@ def test_the_consent_rule_travels_with_the_ranges(world, monkeypatch, workers) -
     assert refused["stage"] == "consent" and refused["count"] > 16
     assert [w["subject_id"] for w in b["withdrawals_applied"]] == ["nobody"]
     _same(a, b, out_a, out_b)
+
+
+def test_parquet_row_groups_build_the_corpus_read_on_the_driver(tmp_path, monkeypatch) -> None:
+    """A Hub snapshot of FER2013 in Parquet, two rows a row group: read a group per
+    task, the corpus is the one read on the driver (the reader's count note included)."""
+    import pyarrow.parquet as pq
+
+    from tests.deliveries import shapes
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    d = shapes.fer2013_hf_snapshot(tmp_path / "made")
+    for f in sorted(Path(d.path).rglob("*.parquet")):
+        pq.write_table(pq.read_table(f), f, row_group_size=2)
+    fetch_dataset(Catalog.load().get(d.dataset), source_id=d.source, from_path=d.path)
+    recipe = Recipe(datasets=[f"{d.dataset}:{d.source}"], out=tmp_path / "a", batch_size=3)
+    outs = {}
+    for parts in (False, True):
+        monkeypatch.setattr(pipeline, "READ_IN_PARTS", parts)
+        out = tmp_path / f"out-{parts}"
+        outs[parts] = (build(recipe.model_copy(update={"out": out, "workers": 2})), out)
+    (a, out_a), (b, out_b) = outs[False], outs[True]
+    assert b["counts"]["read"] == 12 and b["counts"]["total"] >= 6
+    _same(a, b, out_a, out_b)

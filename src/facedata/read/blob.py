@@ -77,14 +77,26 @@ def blob_for(path: Path | str) -> Blob:
     return LocalBlob(p, size)
 
 
-class _RangeIO(io.RawIOBase):
-    """Bytes [start, end) of a blob as a raw stream, read BUFFER bytes at a time."""
+class _BlobIO(io.RawIOBase):
+    """Bytes [start, end) of a blob as a seekable raw stream (positions are the file's)."""
 
     def __init__(self, blob: Blob, start: int, end: int) -> None:
-        self.blob, self.pos, self.end = blob, start, min(end, blob.size)
+        self.blob, self.start, self.pos = blob, start, start
+        self.end = min(end, blob.size)
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.end}[whence]
+        self.pos = max(base + offset, 0)
+        return self.pos
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         want = min(len(buffer), self.end - self.pos)
@@ -96,12 +108,17 @@ class _RangeIO(io.RawIOBase):
         return len(data)
 
 
+def open_blob(blob: Blob) -> io.BufferedReader:
+    """The whole blob as a seekable binary file (what pyarrow's ParquetFile takes)."""
+    return io.BufferedReader(_BlobIO(blob, 0, blob.size), BUFFER)
+
+
 def range_text(blob: Blob, start: int, end: int) -> io.TextIOWrapper:
     """Bytes [start, end) of `blob` as text lines, streamed (a range is never held whole).
 
     Decoded exactly as `open_csv` decodes the whole file: UTF-8, a BOM skipped only at
     the file's start, line ends kept (newline="") so csv sees what it would have seen.
     """
-    raw = io.BufferedReader(_RangeIO(blob, start, end), BUFFER)
+    raw = io.BufferedReader(_BlobIO(blob, start, end), BUFFER)
     encoding = "utf-8-sig" if start == 0 else "utf-8"
     return io.TextIOWrapper(raw, encoding=encoding, newline="")

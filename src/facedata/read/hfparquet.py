@@ -31,7 +31,8 @@ Options:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ from facedata.errors import ReaderError
 from facedata.manifest.options import HfparquetOptions
 from facedata.manifest.schema import Manifest, Source
 from facedata.read._common import label_path, normalise_split, rel
-from facedata.read.registry import register
+from facedata.read.blob import Blob, blob_for, open_blob
+from facedata.read.registry import register, register_parts
 from facedata.read.sample import BytesImage, Drop, FileImage, Note, Sample
 
 BATCH_ROWS = 256
@@ -204,14 +206,38 @@ def _batches(pf: Any, columns: list[str]) -> Iterator[Any]:
         )
 
 
-@register(HfparquetOptions)
-def read_hfparquet(
-    manifest: Manifest, source: Source, root: Path, options: HfparquetOptions
-) -> Iterator[Sample | Drop | Note]:
+@dataclass(frozen=True)
+class _Columns:
+    """Which columns a copy's rows are read from (from the options)."""
+
+    image: str
+    heads: dict[str, str]  # head -> column
+    subject: str | None
+
+    @property
+    def names(self) -> list[str]:
+        return [self.image, *self.heads.values()] + ([self.subject] if self.subject else [])
+
+
+@dataclass(frozen=True)
+class _File:
+    """One Parquet file as its rows need it: the name rows are keyed by, its split and
+    the class names of each label column (checked across schema, card and manifest)."""
+
+    path: Path
+    name: str
+    split: str | None
+    names: dict[str, list[str] | None]
+
+
+def _plan(
+    ds: str, root: Path, options: HfparquetOptions
+) -> tuple[_Columns, list[tuple[_File, Any]], int]:
+    """The columns, each file (opened: its footer read) and the total row count; every
+    refusal (no file, a missing column) is raised here, before any row is read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ds = manifest.id
     config = options.config
     files = parquet_files(root, config)
     if not files:
@@ -220,18 +246,13 @@ def read_hfparquet(
             hint="pass the snapshot of the Hugging Face repository (the folder holding "
             "data/*.parquet), or its parquet files",
         )
-    image_col = options.image
     heads = dict(options.labels or {})
     if not heads:
         raise ReaderError(
             f"{ds}: format.options.labels names no label column",
             hint="e.g. labels: {expression: label}",
         )
-    subject_col = options.subject
-    manifest_names: dict[str, list[Any]] = dict(options.names or {})
-    card = card_names(root, config)
-    words = {str(k): str(v) for k, v in (options.splits or {}).items()}
-    columns = [image_col, *heads.values()] + ([subject_col] if subject_col else [])
+    cols = _Columns(options.image, heads, options.subject)
     total = 0
     parsed: list[tuple[Path, Any]] = []
     for path in files:
@@ -242,7 +263,7 @@ def read_hfparquet(
                 f"{ds}: {rel(path, root)} is not a readable Parquet file ({exc})",
                 hint="the download is incomplete or damaged: fetch it again",
             ) from None
-        missing = [c for c in columns if c not in pf.schema_arrow.names]
+        missing = [c for c in cols.names if c not in pf.schema_arrow.names]
         if missing:
             raise ReaderError(
                 f"{ds}: {rel(path, root)} has no column {', '.join(map(repr, missing))}",
@@ -253,8 +274,11 @@ def read_hfparquet(
             )
         parsed.append((path, pf))
         total += pf.metadata.num_rows
-    yield Note(ds, "count", str(total))
-    for path, pf in parsed:
+    card = card_names(root, config)
+    manifest_names: dict[str, list[Any]] = dict(options.names or {})
+    words = {str(k): str(v) for k, v in (options.splits or {}).items()}
+
+    def described(path: Path, pf: Any) -> _File:
         name = rel(path, root)
         from_schema = schema_names(pf.schema_arrow)
         names = {
@@ -263,46 +287,147 @@ def read_hfparquet(
             )
             for col in heads.values()
         }
-        split = split_of(path, root, words)
-        row = 0
-        for batch in _batches(pf, columns):
-            data = batch.to_pydict()
-            for i in range(batch.num_rows):
-                where = f"{name}#{row}"
-                row += 1
-                codes = {
-                    head: code
-                    for head, col in heads.items()
-                    if (code := _code(data[col][i], names[col])) is not None
-                }
-                image = data[image_col][i]
-                ref: BytesImage | FileImage | None = None
-                if isinstance(image, dict) and image.get("bytes"):
-                    ref = BytesImage(image["bytes"], where)
-                elif (
-                    isinstance(image, dict)
-                    and image.get("path")
-                    or isinstance(image, str)
-                    and image
-                ):
-                    given = image if isinstance(image, str) else str(image["path"])
-                    found = _image_file(path.parent, root, given)
-                    if isinstance(found, str):
-                        yield Drop(ds, "unsafe path", where, found)
-                        continue
-                    ref = FileImage(found)
-                elif isinstance(image, bytes) and image:
-                    ref = BytesImage(image, where)
-                if ref is None:
-                    yield Drop(ds, "no image", where, f"column {image_col!r} is empty")
+        return _File(path, name, split_of(path, root, words), names)
+
+    # lazily: a file's class names are checked when it is reached, as the rows are
+    return cols, _Described(parsed, described), total
+
+
+class _Described:
+    """(file, ParquetFile) pairs, each described when reached (its class names checked
+    then, so a refusal of a later file comes after the rows of the earlier ones)."""
+
+    def __init__(self, parsed: list[tuple[Path, Any]], describe: Any) -> None:
+        self.parsed, self.describe = parsed, describe
+
+    def __iter__(self) -> Iterator[tuple[_File, Any]]:
+        for path, pf in self.parsed:
+            yield self.describe(path, pf), pf
+
+
+@register(HfparquetOptions)
+def read_hfparquet(
+    manifest: Manifest, source: Source, root: Path, options: HfparquetOptions
+) -> Iterator[Sample | Drop | Note]:
+    ds = manifest.id
+    cols, files, total = _plan(ds, root, options)
+    yield Note(ds, "count", str(total))
+    for file, pf in files:
+        yield from _rows(ds, root, file, cols, _batches(pf, cols.names), 0)
+
+
+def _rows(
+    ds: str, root: Path, file: _File, cols: _Columns, batches: Iterable[Any], row: int
+) -> Iterator[Sample | Drop]:
+    """The samples and drops of `batches` of `file`, the first being row `row` of it."""
+    name, names, split, path = file.name, file.names, file.split, file.path
+    heads, image_col, subject_col = cols.heads, cols.image, cols.subject
+    for batch in batches:
+        data = batch.to_pydict()
+        for i in range(batch.num_rows):
+            where = f"{name}#{row}"
+            row += 1
+            codes = {
+                head: code
+                for head, col in heads.items()
+                if (code := _code(data[col][i], names[col])) is not None
+            }
+            image = data[image_col][i]
+            ref: BytesImage | FileImage | None = None
+            if isinstance(image, dict) and image.get("bytes"):
+                ref = BytesImage(image["bytes"], where)
+            elif isinstance(image, dict) and image.get("path") or isinstance(image, str) and image:
+                given = image if isinstance(image, str) else str(image["path"])
+                found = _image_file(path.parent, root, given)
+                if isinstance(found, str):
+                    yield Drop(ds, "unsafe path", where, found)
                     continue
-                subject = data[subject_col][i] if subject_col else None
-                yield Sample(
-                    ds,
-                    where,
-                    ref,
-                    codes,
-                    split=split,
-                    subject_id=None if subject is None else str(subject),
-                    where=where,
-                )
+                ref = FileImage(found)
+            elif isinstance(image, bytes) and image:
+                ref = BytesImage(image, where)
+            if ref is None:
+                yield Drop(ds, "no image", where, f"column {image_col!r} is empty")
+                continue
+            subject = data[subject_col][i] if subject_col else None
+            yield Sample(
+                ds,
+                where,
+                ref,
+                codes,
+                split=split,
+                subject_id=None if subject is None else str(subject),
+                where=where,
+            )
+
+
+@dataclass(frozen=True)
+class ParquetPart:
+    """One row group of one Parquet file of a copy: what a worker needs to read it."""
+
+    dataset: str
+    blob: Blob
+    root: str  # the reader's folder (image paths in rows are found from it)
+    file: _File
+    columns: _Columns
+    group: int
+    first_row: int  # the group's first row number within its file (keys are `file#row`)
+    rows: int  # the group's rows, as the file's footer says
+
+
+def hfparquet_parts(
+    manifest: Manifest, source: Source, root: Path, options: HfparquetOptions, rows: int
+) -> list[ParquetPart | Note]:
+    """A part per row group (the unit Parquet is written and read in); the driver reads
+    the footers only. The total count is the driver's note, as the reader's first."""
+    ds = manifest.id
+    cols, files, total = _plan(ds, root, options)
+    out: list[ParquetPart | Note] = [Note(ds, "count", str(total))]
+    for file, pf in files:
+        blob = blob_for(file.path)
+        first = 0
+        for group in range(pf.num_row_groups):
+            n = pf.metadata.row_group(group).num_rows
+            out.append(ParquetPart(ds, blob, str(root), file, cols, group, first, n))
+            first += n
+    return out
+
+
+def read_parquet_part(part: ParquetPart, options: HfparquetOptions) -> Iterator[Sample | Drop]:
+    """The rows of one row group, exactly as `read_hfparquet` gives them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    file = part.file
+    with open_blob(part.blob) as fh:
+        try:
+            pf = pq.ParquetFile(fh)
+        except (OSError, pa.ArrowException) as exc:
+            raise ReaderError(
+                f"{part.dataset}: {file.name} is not a readable Parquet file ({exc})",
+                hint="the download is incomplete or damaged: fetch it again",
+            ) from None
+        seen = 0
+
+        def batches() -> Iterator[Any]:
+            nonlocal seen
+            for batch in pf.iter_batches(
+                batch_size=BATCH_ROWS,
+                row_groups=[part.group],
+                columns=part.columns.names,
+                use_threads=False,
+            ):
+                seen += batch.num_rows
+                yield batch
+
+        yield from _rows(
+            part.dataset, Path(part.root), file, part.columns, batches(), part.first_row
+        )
+        if seen != part.rows:  # row numbers after this group would not be the file's
+            raise ReaderError(
+                f"{part.dataset}: {file.name} row group {part.group} holds {seen} rows, "
+                f"its footer says {part.rows}",
+                hint="the file is damaged: fetch it again",
+            )
+
+
+register_parts(HfparquetOptions, hfparquet_parts, read_parquet_part)

@@ -29,8 +29,9 @@ Reader = Callable[[Manifest, Source, Path, Any], Iterator[Sample | Drop | Note]]
 Markers = Callable[[Any], list[str]]
 # A reader that can be read in ranges: how to cut its input (cheap: no tokenizing), and
 # how to read one cut. `parts(manifest, source, root, options, rows)` returns the
-# reader's own picklable descriptions of its ranges, about `rows` rows each, or None
-# when this input cannot be cut safely (then it is read whole, on the driver).
+# reader's own picklable descriptions of its ranges, about `rows` rows each (and any
+# Note the whole reader gives before its rows, recorded by the driver), or None when
+# this input cannot be cut safely (then it is read whole, on the driver).
 PartsOf = Callable[[Manifest, Source, Path, Any, int], "Sequence[Any] | None"]
 ReadPart = Callable[[Any, Any], Iterator["Sample | Drop | Note"]]
 
@@ -145,8 +146,9 @@ def source_parts(
     if cuts is None:
         return None
     notes = [Note(manifest.id, "file_set", file_set)] if file_set else []
+    notes += [c for c in cuts if isinstance(c, Note)]  # what the reader says before any row
     parts = [Part(entry.name, manifest.id, str(root), options, c) for c in cuts]
-    return notes, parts
+    return notes, [p for p in parts if not isinstance(p.data, Note)]
 
 
 def read_part(part: Part) -> Iterator[Sample | Drop | Note]:
