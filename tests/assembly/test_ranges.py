@@ -300,3 +300,26 @@ def test_a_parquet_footer_that_lies_about_a_group_fails_closed(tmp_path) -> None
     lying = replace(part, data=replace(part.data, rows=part.data.rows + 1))
     with pytest.raises(ReaderError, match="footer says"):
         list(read_one_part(lying))
+
+
+def test_affectnet_lists_in_ranges_give_exactly_the_rows_of_the_whole_lists(tmp_path) -> None:
+    """training.csv with its header, validation.csv without; a malformed row, a bad
+    number, a missing image and an unsafe path dropped where they were, in any range."""
+    from tests.fixtures import layouts
+
+    exp = layouts.make_affectnet(tmp_path / "a")
+    lists = exp.root / "Manually_Annotated_file_lists"
+    with open(lists / "training.csv", "a") as fh:
+        fh.write("x.jpg,1,2\n")  # malformed
+        fh.write("x.jpg,1,2,3,4,,1,zero,0.1\n")  # bad number
+        fh.write("681/missing.jpg,1,2,3,4,,1,0.1,0.1\n")  # missing image
+        fh.write("../../etc/passwd,1,2,3,4,,1,0.1,0.1\n")  # unsafe path
+    m = manifest_for(exp)
+    whole = _whole(m, exp.root, True)
+    reasons = {x.reason for x in whole if hasattr(x, "reason")}
+    assert {"malformed row", "bad number", "missing image", "unsafe path"} <= reasons
+    for rows in (1, 2, 5, 1000):
+        got, n = _in_parts(m, exp.root, rows, True)
+        assert got == whole, rows
+        if rows == 1:
+            assert n > len(whole) // 2

@@ -184,3 +184,26 @@ def test_parquet_row_groups_build_the_corpus_read_on_the_driver(tmp_path, monkey
     (a, out_a), (b, out_b) = outs[False], outs[True]
     assert b["counts"]["read"] == 12 and b["counts"]["total"] >= 6
     _same(a, b, out_a, out_b)
+
+
+def test_affectnet_lists_in_ranges_build_the_corpus_read_on_the_driver(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    layouts.make_affectnet(tmp_path / "src")
+    manifests = tmp_path / "manifests"
+    write_local_copy(manifests, "affectnet", "affectnet-local", "the test")
+    cat = Catalog.load([manifests])
+    fetch_dataset(cat.get("affectnet-local"), from_path=tmp_path / "src")
+    recipe = Recipe(
+        datasets=["affectnet-local"], out=tmp_path / "a", batch_size=3, manifests=[manifests]
+    )
+    outs = {}
+    for parts in (False, True):
+        monkeypatch.setattr(pipeline, "READ_IN_PARTS", parts)
+        out = tmp_path / f"out-{parts}"
+        outs[parts] = (build(recipe.model_copy(update={"out": out, "workers": 2})), out)
+    (a, out_a), (b, out_b) = outs[False], outs[True]
+    assert b["counts"]["read"] == 16 and b["counts"]["total"] >= 8
+    assert any("expression 9" in k for k in b["drops"]), b["drops"]
+    _same(a, b, out_a, out_b)

@@ -13,11 +13,15 @@ affectnet_npy (later distribution):
 Codes 8-10 (None, Uncertain, No-Face) are read like any code; the manifest's
 `drop` map turns them into counted drops in the remap. No subject ids exist.
 Valence/arousal of -2 mark "not annotated" and become None.
+
+A build reads the CSV lists in ranges (`affectnet_csv_parts`), one per worker task:
+the driver cuts the lists in their bytes (read/cuts.py) and never opens a row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +30,8 @@ from facedata.errors import ReaderError
 from facedata.manifest.options import AffectnetCsvOptions, AffectnetNpyOptions
 from facedata.manifest.schema import Manifest, Source
 from facedata.read._common import (
+    CsvRows,
+    Utf8Lines,
     csv_rows,
     is_image,
     labelled_image,
@@ -34,7 +40,9 @@ from facedata.read._common import (
     rel,
     split_option,
 )
-from facedata.read.registry import register
+from facedata.read.blob import Blob, blob_for, range_text
+from facedata.read.cuts import row_ranges
+from facedata.read.registry import register, register_parts
 from facedata.read.sample import Drop, FileImage, Sample
 
 COLUMNS = [
@@ -88,43 +96,107 @@ def _read_list(
     ds: str, root: Path, images: Path, path: Path, split: str
 ) -> Iterator[Sample | Drop]:
     with open_csv(path) as fh:
-        reader = csv_rows(fh)
-        for row in reader:
-            where = f"{path.name}:{reader.line_num}"
-            if not row:
-                continue
-            if reader.line_num == 1 and row[0].strip() == COLUMNS[0]:
-                continue  # training.csv has a header; validation.csv may not
-            if len(row) != len(COLUMNS):
-                yield Drop(
-                    ds, "malformed row", where, f"expected {len(COLUMNS)} fields, got {len(row)}"
-                )
-                continue
-            rel_path, fx, fy, fw, fh_, lmk, code, val, aro = (v.strip() for v in row)
-            try:
-                bbox = [float(fx), float(fy), float(fw), float(fh_)]
-                landmarks = _landmarks(lmk)
-                valence, arousal = float(val), float(aro)
-            except ValueError as exc:
-                yield Drop(ds, "bad number", where, str(exc))
-                continue
-            found = labelled_image(ds, images, rel_path, where, root)
-            if isinstance(found, Drop):
-                yield found
-                continue
-            image, key = found
-            yield Sample(
-                ds,
-                key,
-                FileImage(image),
-                {"expression": code},
-                split=split,
-                landmarks=landmarks,
-                bbox=bbox,
-                valence=_affect(valence),
-                arousal=_affect(arousal),
-                where=where,
+        yield from _list_rows(ds, root, images, path.name, split, csv_rows(fh), 0)
+
+
+def _list_rows(
+    ds: str, root: Path, images: Path, name: str, split: str, reader: CsvRows, lines: int
+) -> Iterator[Sample | Drop]:
+    """The samples and drops of the rows `reader` gives, `lines` physical lines of the
+    list coming before its first (a range of the list: see `read_list_part`)."""
+    for row in reader:
+        line = lines + reader.line_num
+        where = f"{name}:{line}"
+        if not row:
+            continue
+        if line == 1 and row[0].strip() == COLUMNS[0]:
+            continue  # training.csv has a header; validation.csv may not
+        if len(row) != len(COLUMNS):
+            yield Drop(
+                ds, "malformed row", where, f"expected {len(COLUMNS)} fields, got {len(row)}"
             )
+            continue
+        rel_path, fx, fy, fw, fh_, lmk, code, val, aro = (v.strip() for v in row)
+        try:
+            bbox = [float(fx), float(fy), float(fw), float(fh_)]
+            landmarks = _landmarks(lmk)
+            valence, arousal = float(val), float(aro)
+        except ValueError as exc:
+            yield Drop(ds, "bad number", where, str(exc))
+            continue
+        found = labelled_image(ds, images, rel_path, where, root)
+        if isinstance(found, Drop):
+            yield found
+            continue
+        image, key = found
+        yield Sample(
+            ds,
+            key,
+            FileImage(image),
+            {"expression": code},
+            split=split,
+            landmarks=landmarks,
+            bbox=bbox,
+            valence=_affect(valence),
+            arousal=_affect(arousal),
+            where=where,
+        )
+
+
+@dataclass(frozen=True)
+class ListPart:
+    """A range of whole rows of one annotation list: what a worker needs to read it."""
+
+    dataset: str
+    blob: Blob
+    name: str
+    root: str  # keys are relative to it
+    images: str  # Manually_Annotated_Images/
+    split: str
+    start: int
+    end: int
+    lines: int  # physical lines of the list before `start`
+
+
+def affectnet_csv_parts(
+    manifest: Manifest, source: Source, root: Path, options: AffectnetCsvOptions, rows: int
+) -> list[ListPart] | None:
+    """The lists' ranges of about `rows` rows; the driver only counts bytes (and no
+    longer checks a million image files: the workers do, row by row)."""
+    ds = manifest.id
+    images = option_path(root, options.images, "images", "Manually_Annotated_Images", dirs=True)
+    folder = option_path(
+        root, options.lists_dir, "lists_dir", "Manually_Annotated_file_lists", dirs=True
+    )
+    parts: list[ListPart] = []
+    for name, split in options.lists.items():
+        path = folder / name
+        if not path.is_file():
+            raise ReaderError(
+                f"{ds}: {path} not found",
+                hint=f"format.options.lists names the CSVs to read: {', '.join(options.lists)}",
+            )
+        split = split_option(split, f"{ds} lists.{name}")
+        blob = blob_for(path)
+        ranges = row_ranges(blob, rows)
+        if ranges is None:
+            return None
+        parts += [
+            ListPart(ds, blob, path.name, str(root), str(images), split, r.start, r.end, r.lines)
+            for r in ranges
+        ]
+    return parts
+
+
+def read_list_part(part: ListPart, options: AffectnetCsvOptions) -> Iterator[Sample | Drop]:
+    """The rows of one range, exactly as `read_affectnet_csv` gives them."""
+    with range_text(part.blob, part.start, part.end) as fh:
+        reader = csv_rows(Utf8Lines(fh, part.blob.describe()))
+        root, images = Path(part.root), Path(part.images)
+        yield from _list_rows(part.dataset, root, images, part.name, part.split, reader, part.lines)
+
+
+register_parts(AffectnetCsvOptions, affectnet_csv_parts, read_list_part)
 
 
 def _npy_scalar(path: Path) -> str:
