@@ -93,3 +93,16 @@ def test_replayed_logs_count_what_the_driver_counts(tmp_path) -> None:
     assert driver.flow.drop_stage[f"{DS}: consent: withdrawn (erasure ledger)"] == "consent"
     assert [w["subject_id"] for w in driver.subjects.applied()] == ["s2"]
     assert driver.flow.expected == 2 * (EXAMPLES + 3) - 5  # rows seen beyond the estimate
+
+
+def test_one_reason_at_two_stages_keeps_its_places_in_row_order() -> None:
+    events = [("d", "odd", f"w{i}", ("reader", "labels")[i % 2]) for i in range(3 * EXAMPLES)]
+    driver, workers = Tally.on(dt.date(2026, 1, 1)), Tally.on(dt.date(2026, 1, 1))
+    for e in events:
+        driver.flow.drop(*e)
+    log = RowLog()
+    for e in events:
+        log.drop(*e)
+    log.replay(SourceCounts(workers, 0))
+    assert _state(workers) == _state(driver)
+    assert driver.flow.drop_examples["d: odd"] == [f"w{i}" for i in range(EXAMPLES)]

@@ -93,16 +93,19 @@ def label_rows(
 class RowLog:
     """A worker's counts for one range, to replay on the driver (`replay`).
 
-    Bounded by what it counts, not by rows: per drop reason a count and its first
-    EXAMPLES places (all the Tally ever names), per label value a count, a few notes.
+    Bounded by what it counts, not by rows: per drop reason and stage a count, per
+    reason its first EXAMPLES places in row order (all the Tally ever names), per label
+    value a count, a few notes.
     Replayed in order, it leaves the Tally exactly as recording each row would have.
     """
 
     notes: list[Note] = field(default_factory=list)
     rows_seen: int = 0
     rows_read: int = 0
-    # (dataset, reason, stage) -> [count, first places], in first-seen order
-    drops: dict[tuple[str, str, str], list] = field(default_factory=dict)
+    drops: Counter = field(default_factory=Counter)  # (dataset, reason, stage) -> count
+    # the first EXAMPLES drops of each reason, in row order: (dataset, reason, where, stage)
+    named: list[tuple[str, str, str, str]] = field(default_factory=list)
+    _named_per_reason: Counter = field(default_factory=Counter)
     labels: Counter = field(default_factory=Counter)  # (dataset, head, value) -> count
     withdrawals: dict[tuple, Withdrawal] = field(default_factory=dict)
 
@@ -117,10 +120,10 @@ class RowLog:
         self.rows_seen += n
 
     def drop(self, dataset: str, reason: str, where: str | None, stage: str, n: int = 1) -> None:
-        entry = self.drops.setdefault((dataset, reason, stage), [0, []])
-        entry[0] += n
-        if where is not None and len(entry[1]) < EXAMPLES:
-            entry[1].append(where)
+        self.drops[(dataset, reason, stage)] += n
+        if where is not None and self._named_per_reason[(dataset, reason)] < EXAMPLES:
+            self.named.append((dataset, reason, where, stage))
+            self._named_per_reason[(dataset, reason)] += 1
 
     def read(self, n: int = 1) -> None:
         self.rows_read += n
@@ -137,11 +140,12 @@ class RowLog:
         for note in self.notes:
             rec.note(note)
         rec.seen(self.rows_seen)
-        for (dataset, reason, stage), (n, places) in self.drops.items():
-            for where in places:
-                rec.drop(dataset, reason, where, stage)
-            if n > len(places):
-                rec.drop(dataset, reason, None, stage, n - len(places))
+        named = Counter((d, r, s) for d, r, _, s in self.named)
+        for dataset, reason, where, stage in self.named:  # in row order: the places named
+            rec.drop(dataset, reason, where, stage)
+        for (dataset, reason, stage), n in self.drops.items():
+            if n > named[(dataset, reason, stage)]:  # the rest, counted
+                rec.drop(dataset, reason, None, stage, n - named[(dataset, reason, stage)])
         rec.read(self.rows_read)
         for (dataset, head, value), n in self.labels.items():
             rec.labelled(dataset, {head: value}, n)
