@@ -90,6 +90,13 @@ class Store:
             raise Conflict(f"{self.loc.url}/{rel} changed meanwhile", hint="run it again")
         self.write_bytes(rel, data)
 
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """Write `data` only where no object is yet; else raise Conflict (two steps
+        here, one conditional PUT on S3)."""
+        if self.size(rel) is not None:
+            raise Conflict(f"{self.loc.url}/{rel} was written meanwhile", hint="run it again")
+        self.write_bytes(rel, data)
+
     def delete(self, rel: str) -> None:
         raise NotImplementedError
 
@@ -225,6 +232,26 @@ class S3Store(Store):
         except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
             raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
 
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """One conditional PUT (If-None-Match: *): a record written in between by
+        another publish makes it fail instead of being overwritten."""
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
+            if code not in ("NotImplemented", "501"):
+                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+            super().create_bytes(rel, data)  # a store without conditional writes
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+
     def delete(self, rel: str) -> None:
         with errors("delete", f"{self.loc.url}/{rel}"):
             self.client.delete_object(Bucket=self.loc.bucket, Key=self._key(rel))
@@ -268,6 +295,26 @@ class ArrowStore(Store):
         where = f"{self.loc.url}/{rel}"
         with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
             out.write(data)
+
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """One conditional PUT (If-None-Match: *): a record written in between by
+        another publish makes it fail instead of being overwritten."""
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
+            if code not in ("NotImplemented", "501"):
+                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+            super().create_bytes(rel, data)  # a store without conditional writes
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
 
     def delete(self, rel: str) -> None:
         with errors("delete", f"{self.loc.url}/{rel}"):
