@@ -1,0 +1,124 @@
+"""Push a fetched tree from the local cache to the fetch cache on object storage.
+
+Every file is hashed while it is uploaded and compared with the tree's file list (a
+tree edited since it was fetched is refused, as a build would refuse it); an object
+already on the store with the listed size is not uploaded again, so a re-push or a
+second dataset with the same files costs only the hashing. The listing goes up last:
+until it is there, the store holds objects but no tree, and no build sees half a push.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from facedata.errors import FetchError
+from facedata.fetch import treelist
+from facedata.fetch.store import HASH_CHUNK, file_sha256, get_source_lock, tree_dir
+from facedata.storage.cachetree import Listing, object_key, tree_key
+from facedata.storage.location import Location
+from facedata.storage.remote import S3Store, Store, connect, errors
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What a push did: objects uploaded, objects the store already held, the listing."""
+
+    url: str  # the listing's URL (no secrets)
+    uploaded: int
+    uploaded_bytes: int
+    present: int
+    present_bytes: int
+
+
+class _Hashing:
+    """A file object that hashes what is read from it (the upload's own reads)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh, self.hash, self.size = fh, hashlib.sha256(), 0
+
+    def read(self, n: int = -1) -> bytes:
+        block = self.fh.read(n)
+        self.hash.update(block)
+        self.size += len(block)
+        return block
+
+
+def _upload(store: Store, path: Path, rel: str) -> tuple[str, int]:
+    """Upload the file at `path` to `rel`, returning the sha256 and size of the bytes sent."""
+    with open(path, "rb") as fh:
+        reader = _Hashing(fh)
+        where = f"{store.loc.url}/{rel}"
+        if isinstance(store, S3Store):
+            from boto3.s3.transfer import TransferConfig
+
+            # one thread: the parts are read in order, so the hash is of the bytes sent
+            config = TransferConfig(use_threads=False)
+            with errors("write", where):
+                store.client.upload_fileobj(
+                    reader, store.loc.bucket, store._key(rel), Config=config
+                )
+        else:
+            fs: Any = store.fs  # type: ignore[attr-defined]  # an ArrowStore
+            with errors("write", where), fs.open_output_stream(store.loc.path(rel)) as out:
+                while block := reader.read(HASH_CHUNK):
+                    out.write(block)
+    return reader.hash.hexdigest(), reader.size
+
+
+def _changed(dataset: str, source: str, rel: str) -> FetchError:
+    return FetchError(
+        f"the cached files of {dataset} [{source}] changed since they were fetched: "
+        f"{rel} is not the file that was listed",
+        hint=f"fetch it again (`facedata fetch {dataset} --force`, or --from the copy you "
+        "have), then push",
+    )
+
+
+def push_tree(loc: Location, dataset: str, source: str, store: Store | None = None) -> Pushed:
+    """Push the local tree of `dataset` [`source`] (fetched, with its file list) to `loc`."""
+    lock = get_source_lock(dataset, source)
+    root = tree_dir(dataset, source)
+    listed = treelist.read(dataset, source)
+    if lock is None or not root.is_dir():
+        raise FetchError(
+            f"{dataset} [{source}] is not in the local cache", hint=f"`facedata fetch {dataset}`"
+        )
+    if listed is None or listed[1]:
+        why = "has no file list" if listed is None else f"is damaged: {listed[1]}"
+        raise FetchError(
+            f"{dataset} [{source}] {why}; only a tree whose files are listed can be pushed",
+            hint=f"fetch it again with `facedata fetch {dataset} --force` (or --from PATH)",
+        )
+    files, _ = listed
+    problem = treelist.differences(root, files, full=False)
+    if problem:
+        raise FetchError(
+            f"the cached files of {dataset} [{source}] changed since they were fetched: {problem}",
+            hint=f"fetch them again with `facedata fetch {dataset} --force`, then push",
+        )
+    store = store or connect(loc)
+    uploaded = uploaded_bytes = present = present_bytes = 0
+    done: set[str] = set()  # objects this push already checked (a file listed twice)
+    for rel, state in sorted(files.items()):
+        key = object_key(state.sha256)
+        if state.sha256 in done or store.size(key) == state.size:
+            sha, size = file_sha256(root / rel)  # the tree still holds the listed bytes
+            if (sha, size) != (state.sha256, state.size):
+                raise _changed(dataset, source, rel)
+            present += 1
+            present_bytes += size
+        else:
+            sha, size = _upload(store, root / rel, key)
+            if (sha, size) != (state.sha256, state.size):
+                store.delete(key)  # never leave bytes under a hash they do not have
+                raise _changed(dataset, source, rel)
+            uploaded += 1
+            uploaded_bytes += size
+        done.add(state.sha256)
+    listing = Listing(lock, {rel: (s.size, s.sha256) for rel, s in files.items()})
+    rel = tree_key(dataset, source)
+    store.write_bytes(rel, listing.render())  # last: the tree exists only now
+    return Pushed(f"{loc.url}/{rel}", uploaded, uploaded_bytes, present, present_bytes)
