@@ -26,23 +26,30 @@ from tests.storage.conftest import S3, SECRET
 pytestmark = needs("moto", "boto3")
 
 URL = "s3://faces-bucket/cache"
-DATASETS = ["celeba-local", "fer2013-local"]
+DATASETS = ["celeba-local", "fer2013-local", "smilesmiled-local"]
 SAME = ("counts", "dedup", "drops", "leaks", "labels", "datasets", "image_errors")
 SOURCE = "local-copy"
 
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    """CelebA (JPEGs + label files) and FER2013 (CSV pixels), fetched into one home and
-    built there from the local cache: the reference every build from the store meets."""
+    """CelebA (JPEGs + label files), FER2013 (CSV pixels) and SMILEsmileD (JPEGs whose
+    reader compares their bytes on the driver), fetched into one home and built there
+    from the local cache: the reference every build from the store meets."""
     tmp = tmp_path_factory.mktemp("cache")
     src = tmp / "src"
     layouts.make_celeba(src / "celeba", n=12)
     layouts.make_fer2013(src / "fer2013")
+    layouts.make_smilesmiled(src / "smilesmiled")
+    # same size as a negative, other bytes: only the listing's hashes tell them apart
+    smiles = src / "smilesmiled" / "SMILEsmileD-master" / "SMILEs"
+    twin = bytearray((smiles / "negatives" / "negatives7" / "700.jpg").read_bytes())
+    twin[-10] ^= 1
+    (smiles / "positives" / "positives7" / "77.jpg").write_bytes(bytes(twin))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEDATA_HOME", str(tmp / "home"))
         mp.delenv("FACEDATA_CACHE_URL", raising=False)
-        for base in ("celeba", "fer2013"):
+        for base in ("celeba", "fer2013", "smilesmiled"):
             write_local_copy(tmp / "manifests", base, f"{base}-local", "the test")
         from facedata.fetch import fetch_dataset
         from facedata.manifest.catalog import Catalog
@@ -109,6 +116,7 @@ def test_fetch_pushes_and_a_build_in_an_empty_home_reads_the_store(
     res = run_cli(capsys, "fetch", "fer2013-local", "--manifests", manifests)
     assert res.code == 0, res.err
     assert "already fetched" in res.out and "pushed to" in res.out
+    push_tree(parse(URL), "smilesmiled-local", SOURCE)
     monkeypatch.delenv("FACEDATA_CACHE_URL")
     keys = s3.objects("cache/")
     assert "cache/trees/celeba-local/local-copy.json" in keys
@@ -126,9 +134,9 @@ def test_fetch_pushes_and_a_build_in_an_empty_home_reads_the_store(
     assert not (home / "datasets").exists() and not (home / "facedata.lock").exists()
     # the driver downloaded label files only: images are placeholders, never fetched
     views = list((home / "remote" / "cache").iterdir())
-    assert len(views) == 2
+    assert len(views) == 3
     jpgs = list((home / "remote" / "cache").rglob("*.jpg"))
-    assert len(jpgs) == 12 and all(set(p.read_bytes()) == {0} for p in jpgs)
+    assert len(jpgs) == 12 + 13 and all(set(p.read_bytes()) == {0} for p in jpgs)
     downloaded = list((home / "remote" / "objects").rglob("*"))
     assert not any(p.is_file() and p.stat().st_size and p.read_bytes()[:2] == b"\xff\xd8"
                    for p in downloaded)  # fmt: skip
@@ -338,3 +346,81 @@ def test_a_store_that_is_down_is_a_clear_error(local, tmp_path: Path, monkeypatc
     assert res.code == 1, res.out
     assert "cannot look up s3://faces-bucket/cache/trees/celeba-local/local-copy.json" in res.err
     assert "Traceback" not in res.err
+
+
+def test_a_zip_member_is_read_from_the_nodes_own_copy_of_its_archive(
+    s3: S3, tmp_path: Path, monkeypatch
+) -> None:
+    """A worker copies an archive once into its node's object folder (verified) and
+    reads members from there; a damaged archive is a named unreadable image."""
+    import hashlib
+    import io
+    import pickle
+    import zipfile
+
+    from facedata.fetch.core import FetchResult
+    from facedata.manifest.catalog import Catalog
+    from facedata.read.sample import ObjectZipMemberImage, Sample, ZipMemberImage
+    from facedata.storage import inputs
+    from facedata.storage.cacheview import CacheView
+    from facedata.storage.objects import ObjectImageError
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "node"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a/face.jpg", b"\xff\xd8 the face's bytes")
+    archive = buf.getvalue()
+    sha = hashlib.sha256(archive).hexdigest()
+    key = f"objects/sha256/{sha[:2]}/{sha}"
+    s3.put(f"cache/{key}", archive)
+
+    # what the driver hands the worker for a member of an archive in a view
+    view = tmp_path / "view"
+    src = Catalog.load([]).get("genki4k").sources[0]
+    fetched = CacheView(
+        "genki4k", src, view, [], store=f"{URL}?endpoint={s3.endpoint}",
+        objects={"faces.zip": (len(archive), sha)}, prefixes=(f"{view}/",),
+    )  # fmt: skip
+    sample = Sample("genki4k", "k", ZipMemberImage(view / "faces.zip", "a/face.jpg"))
+    ref = inputs.remote(sample, fetched).image
+    assert isinstance(ref, ObjectZipMemberImage)
+    assert ref.describe() == "s3://faces-bucket/cache:faces.zip!a/face.jpg"
+    plain = Sample("genki4k", "k", ZipMemberImage(view / "faces.zip", "a/face.jpg"))
+    assert inputs.remote(plain, FetchResult("genki4k", src, view, [])).image == plain.image
+
+    ref = pickle.loads(pickle.dumps(ref))  # as it reaches a worker
+    assert ref.read_bytes() == b"\xff\xd8 the face's bytes"
+    copy = tmp_path / "node" / "remote" / "objects" / sha[:2] / sha
+    assert copy.read_bytes() == archive
+    s3.client().delete_object(Bucket=s3.bucket, Key=f"cache/{key}")
+    assert ref.read_bytes() == b"\xff\xd8 the face's bytes"  # the node's copy, once fetched
+
+    damaged = archive[:-3] + b"xyz"
+    other = "0" * 64
+    s3.put(f"cache/objects/sha256/00/{other}", damaged)
+    bad = ObjectZipMemberImage(
+        ref.store, f"objects/sha256/00/{other}", len(damaged), other, "b.zip", "a/face.jpg"
+    )
+    with pytest.raises(ObjectImageError, match="b.zip!a/face.jpg on the cache is not the file"):
+        bad.read_bytes()
+    assert not list((tmp_path / "node" / "remote" / "objects" / "00").iterdir())
+
+
+def test_a_view_gives_its_images_hashes_without_reading_them(
+    local, s3: S3, tmp_path: Path, monkeypatch
+) -> None:
+    """A reader that compares image contents on the driver (smiles/smiled's duplicate
+    check) gets them from the listing: the view's placeholders are all zeros."""
+    from facedata.manifest.catalog import Catalog
+    from facedata.storage.cacheview import listed_sha256, remote_fetched
+
+    _push_all(local, monkeypatch)
+    _second_home(tmp_path, monkeypatch)
+    manifest = Catalog.load([local["tmp"] / "manifests"]).get("celeba-local")
+    view = remote_fetched(manifest, None, parse(URL))
+    assert view is not None
+    jpg = next(view.root.rglob("*.jpg"))
+    rel = jpg.relative_to(view.root).as_posix()
+    assert set(jpg.read_bytes()) == {0}
+    assert listed_sha256(jpg) == view.objects[rel][1] != listed_sha256(tmp_path / "x.jpg")
+    assert listed_sha256(tmp_path / "x.jpg") is None

@@ -10,6 +10,7 @@ until it is there, the store holds objects but no tree, and no build sees half a
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -21,10 +22,13 @@ from facedata.storage.cachetree import Listing, object_key, tree_key
 from facedata.storage.location import Location
 from facedata.storage.remote import S3Store, Store, connect, errors
 
+PARALLEL = 8  # objects looked up or uploaded at once (each a round trip to the store)
+
 
 @dataclass(frozen=True)
 class Pushed:
-    """What a push did: objects uploaded, objects the store already held, the listing."""
+    """What a push did: objects uploaded, objects the store already held (each distinct
+    content counted once), the listing's URL."""
 
     url: str  # the listing's URL (no secrets)
     uploaded: int
@@ -100,24 +104,34 @@ def push_tree(loc: Location, dataset: str, source: str, store: Store | None = No
             hint=f"fetch them again with `facedata fetch {dataset} --force`, then push",
         )
     store = store or connect(loc)
-    uploaded = uploaded_bytes = present = present_bytes = 0
-    done: set[str] = set()  # objects this push already checked (a file listed twice)
+    # one object per distinct content (a file listed twice is pushed once, checked twice)
+    by_sha: dict[str, list[str]] = {}
     for rel, state in sorted(files.items()):
-        key = object_key(state.sha256)
-        if state.sha256 in done or store.size(key) == state.size:
-            sha, size = file_sha256(root / rel)  # the tree still holds the listed bytes
-            if (sha, size) != (state.sha256, state.size):
-                raise _changed(dataset, source, rel)
-            present += 1
-            present_bytes += size
-        else:
-            sha, size = _upload(store, root / rel, key)
-            if (sha, size) != (state.sha256, state.size):
+        by_sha.setdefault(state.sha256, []).append(rel)
+
+    def one(sha: str) -> tuple[bool, int]:
+        """Push (or find) one object; True when it was uploaded."""
+        rels = by_sha[sha]
+        size = files[rels[0]].size
+        key = object_key(sha)
+        sent = store.size(key) != size
+        if sent:
+            got = _upload(store, root / rels[0], key)
+            if got != (sha, size):
                 store.delete(key)  # never leave bytes under a hash they do not have
+                raise _changed(dataset, source, rels[0])
+        for rel in rels[1:] if sent else rels:  # the tree still holds the listed bytes
+            if file_sha256(root / rel) != (sha, size):
                 raise _changed(dataset, source, rel)
-            uploaded += 1
-            uploaded_bytes += size
-        done.add(state.sha256)
+        return sent, size
+
+    uploaded = uploaded_bytes = present = present_bytes = 0
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        for sent, size in pool.map(one, sorted(by_sha)):
+            if sent:
+                uploaded, uploaded_bytes = uploaded + 1, uploaded_bytes + size
+            else:
+                present, present_bytes = present + 1, present_bytes + size
     listing = Listing(lock, {rel: (s.size, s.sha256) for rel, s in files.items()})
     rel = tree_key(dataset, source)
     store.write_bytes(rel, listing.render())  # last: the tree exists only now

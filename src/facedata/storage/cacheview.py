@@ -27,8 +27,10 @@ from facedata.manifest.schema import Manifest
 from facedata.paths import home
 from facedata.read._common import IMAGE_EXTENSIONS
 from facedata.storage.cachetree import (
+    HINT,
     MAX_LISTING_BYTES,
     Listing,
+    ListingError,
     object_key,
     parse_listing,
     tree_key,
@@ -110,6 +112,15 @@ def remote_fetched(manifest: Manifest, source_id: str | None, loc: Location) -> 
         if src.is_own_data:
             continue
         rel = tree_key(manifest.id, src.id)
+        size = store.size(rel)
+        if size is None:
+            continue
+        if size > MAX_LISTING_BYTES:
+            raise ListingError(
+                f"the cache listing {loc.url}/{rel} is refused: it is {size:,} bytes, over "
+                f"the {MAX_LISTING_BYTES:,} allowed",
+                hint=HINT,
+            )
         raw = store.read_bytes(rel, MAX_LISTING_BYTES)
         if raw is None:
             continue
@@ -118,7 +129,7 @@ def remote_fetched(manifest: Manifest, source_id: str | None, loc: Location) -> 
         prefixes = tuple(
             dict.fromkeys(f"{p.rstrip('/')}/" for p in (str(root), os.path.realpath(root)))
         )
-        return CacheView(
+        view = CacheView(
             manifest.id,
             src,
             root,
@@ -128,4 +139,23 @@ def remote_fetched(manifest: Manifest, source_id: str | None, loc: Location) -> 
             objects={rel: (size, sha) for rel, (size, sha) in listing.files.items()},
             prefixes=prefixes,
         )
+        for prefix in prefixes:
+            _VIEWS[prefix] = view
+        return view
+    return None
+
+
+# the views this process laid out, by root prefix: how a reader that must know an
+# image's content (a byte-identical copy under two labels) learns it without reading
+_VIEWS: dict[str, CacheView] = {}
+
+
+def listed_sha256(path: str | os.PathLike[str]) -> str | None:
+    """The sha256 the cache's listing gives for `path` when it lies in a view (whose
+    images are placeholders, never to be hashed), else None."""
+    text = os.fspath(path)
+    for prefix, view in _VIEWS.items():
+        if text.startswith(prefix):
+            rel = view.relative(text)
+            return view.objects[rel][1] if rel is not None else None
     return None
