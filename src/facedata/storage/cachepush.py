@@ -13,14 +13,14 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from facedata.errors import FetchError
 from facedata.fetch import treelist
-from facedata.fetch.store import HASH_CHUNK, file_sha256, get_source_lock, tree_dir
+from facedata.fetch.store import file_sha256, get_source_lock, tree_dir
 from facedata.storage.cachetree import Listing, object_key, tree_key
 from facedata.storage.location import Location
-from facedata.storage.remote import S3Store, Store, connect, errors
+from facedata.storage.remote import Store, connect
 
 PARALLEL = 8  # objects looked up or uploaded at once (each a round trip to the store)
 
@@ -54,21 +54,7 @@ def _upload(store: Store, path: Path, rel: str) -> tuple[str, int]:
     """Upload the file at `path` to `rel`, returning the sha256 and size of the bytes sent."""
     with open(path, "rb") as fh:
         reader = _Hashing(fh)
-        where = f"{store.loc.url}/{rel}"
-        if isinstance(store, S3Store):
-            from boto3.s3.transfer import TransferConfig
-
-            # one thread: the parts are read in order, so the hash is of the bytes sent
-            config = TransferConfig(use_threads=False)
-            with errors("write", where):
-                store.client.upload_fileobj(
-                    reader, store.loc.bucket, store._key(rel), Config=config
-                )
-        else:
-            fs: Any = store.fs  # type: ignore[attr-defined]  # an ArrowStore
-            with errors("write", where), fs.open_output_stream(store.loc.path(rel)) as out:
-                while block := reader.read(HASH_CHUNK):
-                    out.write(block)
+        store.upload_stream(reader, rel)  # type: ignore[arg-type]  # a file-like reader
     return reader.hash.hexdigest(), reader.size
 
 

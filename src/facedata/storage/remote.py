@@ -78,6 +78,11 @@ class Store:
     def upload(self, src: Path, rel: str) -> None:
         raise NotImplementedError
 
+    def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        """Upload what `fh.read` returns, read once and in order (a caller hashing the
+        reads hashes exactly the bytes sent)."""
+        raise NotImplementedError
+
     def write_bytes(self, rel: str, data: bytes) -> None:
         raise NotImplementedError
 
@@ -192,6 +197,13 @@ class S3Store(Store):
         with errors("write", f"{self.loc.url}/{rel}"):
             self.client.upload_file(str(src), self.loc.bucket, self._key(rel))
 
+    def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(use_threads=False)  # parts read in order, one at a time
+        with errors("write", f"{self.loc.url}/{rel}"):
+            self.client.upload_fileobj(fh, self.loc.bucket, self._key(rel), Config=config)
+
     def write_bytes(self, rel: str, data: bytes) -> None:
         with errors("write", f"{self.loc.url}/{rel}"):  # one PUT: all of it or nothing
             self.client.put_object(Bucket=self.loc.bucket, Key=self._key(rel), Body=data)
@@ -261,6 +273,12 @@ class ArrowStore(Store):
             open(src, "rb") as fh,
             self.fs.open_output_stream(self.loc.path(rel)) as out,
         ):
+            while block := fh.read(CHUNK):
+                out.write(block)
+
+    def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        where = f"{self.loc.url}/{rel}"
+        with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
             while block := fh.read(CHUNK):
                 out.write(block)
 
