@@ -424,3 +424,24 @@ def test_a_view_gives_its_images_hashes_without_reading_them(
     assert set(jpg.read_bytes()) == {0}
     assert listed_sha256(jpg) == view.objects[rel][1] != listed_sha256(tmp_path / "x.jpg")
     assert listed_sha256(tmp_path / "x.jpg") is None
+
+
+def test_a_view_is_reused_whole_and_laid_out_again_when_damaged(
+    local, s3: S3, tmp_path: Path, monkeypatch
+) -> None:
+    from facedata.manifest.catalog import Catalog
+    from facedata.storage.cacheview import remote_fetched
+
+    _push_all(local, monkeypatch)
+    _second_home(tmp_path, monkeypatch)
+    manifest = Catalog.load([local["tmp"] / "manifests"]).get("celeba-local")
+    first = remote_fetched(manifest, None, parse(URL))
+    labels = first.root / "Anno" / "list_attr_celeba.txt"
+    inode = labels.stat().st_ino
+    again = remote_fetched(manifest, None, parse(URL))
+    assert again.root == first.root and labels.stat().st_ino == inode  # nothing laid out
+    jpg = next(first.root.rglob("*.jpg"))
+    jpg.unlink()
+    third = remote_fetched(manifest, None, parse(URL))
+    assert third.root == first.root and jpg.is_file() and labels.is_file()
+    assert not [p for p in first.root.parent.iterdir() if p.name.startswith(".")]

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from facedata.fetch.core import FetchResult, select_sources
 from facedata.fetch.store import link_or_copy
-from facedata.files.atomic import atomic_dir
 from facedata.manifest.schema import Manifest
 from facedata.paths import home
 from facedata.read._common import IMAGE_EXTENSIONS
@@ -78,12 +79,17 @@ def view_root(loc: Location, dataset: str, source: str, listing_sha256: str) -> 
 
 
 def make_view(loc: Location, store: Store, listing: Listing, listing_sha256: str) -> Path:
-    """Lay out (or reuse) the view of `listing`; label files downloaded and verified."""
+    """Lay out (or reuse) the view of `listing`; label files downloaded and verified.
+
+    Laid out in a private folder and renamed into place: two builds that need the same
+    view at once both succeed (the second finds the first's, whole, and uses it)."""
     lock = listing.lock
     target = view_root(loc, lock.dataset, lock.source, listing_sha256)
     if target.is_dir() and _whole(target, listing):
         return target
-    with atomic_dir(target) as tmp:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
         for rel, (size, sha) in sorted(listing.files.items()):
             dst = tmp / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +99,17 @@ def make_view(loc: Location, store: Store, listing: Listing, listing_sha256: str
             else:
                 shown = f"{loc.url}:{lock.dataset}/{lock.source}/{rel}"
                 link_or_copy(local_object(store, object_key(sha), size, sha, shown), dst)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if target.is_dir() and _whole(target, listing):
+                return target  # another build laid it out meanwhile
+            stale = target.with_name(f".{target.name}.{os.getpid()}.old")
+            os.rename(target, stale)  # a damaged view: replaced, never used
+            os.rename(tmp, target)
+            shutil.rmtree(stale, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
