@@ -38,7 +38,7 @@ from facedata.storage.cachetree import (
 )
 from facedata.storage.location import Location
 from facedata.storage.objects import local_object
-from facedata.storage.remote import Store, connect, endpoint
+from facedata.storage.remote import Store, connect, endpoint, region
 
 
 @dataclass
@@ -60,12 +60,16 @@ class CacheView(FetchResult):
 
 
 def worker_address(loc: Location) -> str:
-    """`loc` as workers reach it: with the endpoint this process resolved (from the URL
-    or the environment), so nodes need only their credentials."""
+    """`loc` as workers reach it: with the endpoint and region this process resolved
+    (from the URL or the environment), so nodes need only their credentials."""
+    options = list(loc.options)
     url = endpoint(loc)
     if url and not (loc.option("endpoint") or loc.option("endpoint_url")):
-        loc = Location(loc.scheme, loc.bucket, loc.key, options=(*loc.options, ("endpoint", url)))
-    return loc.address
+        options.append(("endpoint", url))
+    where = region(loc)
+    if where and not loc.option("region"):
+        options.append(("region", where))
+    return Location(loc.scheme, loc.bucket, loc.key, options=tuple(options)).address
 
 
 def is_image_name(rel: str) -> bool:

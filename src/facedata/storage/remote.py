@@ -61,6 +61,12 @@ def endpoint(loc: Location) -> str | None:
     return given or None
 
 
+def region(loc: Location) -> str | None:
+    """The region to use: the URL's `?region=`, else AWS_REGION / AWS_DEFAULT_REGION."""
+    given = loc.option("region") or os.environ.get("AWS_REGION")
+    return given or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
 class Store:
     """What a corpus needs of a store, under the prefix `loc` names; `rel` is a key
     relative to that prefix."""
@@ -330,6 +336,5 @@ def connect(loc: Location) -> Store:
         if url:
             args = _endpoint_args(url)
             kwargs["endpoint_url"] = f"{args['scheme']}://{args['endpoint_override']}"
-        region = loc.option("region") or os.environ.get("AWS_REGION")
-        kwargs["region_name"] = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        kwargs["region_name"] = region(loc) or "us-east-1"
         return S3Store(loc, boto3.session.Session().client("s3", **kwargs))
