@@ -61,6 +61,7 @@ from facedata.gate.admit import (
 from facedata.gate.licensing import corpus_terms, share_alike
 from facedata.manifest.schema import Manifest, Source
 from facedata.read.sample import Drop, Note
+from facedata.storage import inputs
 
 
 def _items(
@@ -128,6 +129,7 @@ def _items(
                     subjects_of(item.subject_id),
                     None if digest is None else str(digest),
                 )
+            item = inputs.remote(item, adm.fetched)  # a cache view's images: from the store
             yield Item(sample=item, labels=labelled.as_row(), face=face, meta=meta)
         flow.expected -= max(estimate - seen, 0)  # the reader has its real count now
 
@@ -325,6 +327,7 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
         ctx.clearances,
         official_only=recipe.official_only,
         today=ctx.today,
+        cache=recipe.cache,
     )
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
