@@ -104,6 +104,8 @@ TEXTS = {
     "FACEDATA_HOME": "the cache root (unset: ~/.cache/facedata)",
     "FACEDATA_MANIFESTS": "extra manifest folders, separated by os.pathsep",
     "FACEDATA_MIRROR": "a mirror's base URL, asked before each file's own URL",
+    "FACEDATA_CACHE_URL": "the fetch cache on object storage (s3://BUCKET/PREFIX), for "
+    "`fetch` to push to and `build` to read from",
 }
 # FACEDATA_<DETECTOR>_<VARIANT>: the path of a person's own weights file for a detector.
 WEIGHT_FILES = ("FACEDATA_RETINAFACE_", "FACEDATA_BLAZEFACE_")

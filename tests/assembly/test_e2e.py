@@ -389,3 +389,37 @@ def test_train_and_predict_on_the_built_corpus(world, capsys):
     lines = res.out.splitlines()
     assert lines[0].startswith("smile:") and "threshold 0.80" in lines[0]
     assert lines[-1].startswith("verdict:")
+
+
+def test_a_refused_research_build_says_research(world, capsys):
+    """The refusal's hint names the purpose the build asked for, not always commercial."""
+    import yaml
+
+    manifests = world["tmp"] / "mirror-only"
+    manifests.mkdir(exist_ok=True)
+    data = yaml.safe_load(Catalog.load().get("genki4k").path.read_text(encoding="utf-8"))
+    data["id"] = "genki-mirror-only"
+    for source in data["sources"]:
+        source["official"] = False  # a re-upload: --official-only refuses it for research too
+    (manifests / "genki-mirror-only.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    src = world["tmp"] / "src" / "genki4k"
+    res = run_cli(
+        capsys, "fetch", "genki-mirror-only", "--manifests", str(manifests), "--from", str(src)
+    )
+    assert res.code == 0, res.err
+    out = world["tmp"] / "out" / "research-mirror"
+    res = run_cli(
+        capsys,
+        "build",
+        "--datasets",
+        "genki-mirror-only",
+        "--manifests",
+        str(manifests),
+        "--out",
+        str(out),
+        "--official-only",
+    )
+    assert res.code != 0 and "refuses every requested source" in res.err
+    assert "a research corpus needs sources whose license allows research use" in res.err
+    assert "commercial" not in res.err.split("hint:", 1)[-1]
+    assert not out.exists()

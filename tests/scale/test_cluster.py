@@ -65,12 +65,20 @@ def world(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(s3_server):
     """Head (1 CPU) + one more node (1 CPU), each with its own temporary folder; the
-    nodes' processes do not see this checkout (no PYTHONPATH)."""
+    nodes' processes do not see this checkout (no PYTHONPATH). Each node is started
+    with the object store's credentials in its environment, as a real node finds them
+    (and nothing else of the store: its endpoint comes with each task)."""
     from ray.cluster_utils import Cluster
 
+    from tests.storage.conftest import KEY_ID, SECRET
+
     saved = os.environ.pop("PYTHONPATH", None)
+    keys = pytest.MonkeyPatch()
+    keys.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+    keys.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    keys.delenv("AWS_ENDPOINT_URL", raising=False)
     folders = [tempfile.mkdtemp(prefix="fdray", dir="/tmp") for _ in range(2)]  # short: sockets
     c = Cluster(
         initialize_head=True,
@@ -79,8 +87,10 @@ def cluster():
     try:
         c.add_node(num_cpus=1, temp_dir=folders[1])
         c.wait_for_nodes()
+        keys.undo()
         yield c
     finally:
+        keys.undo()
         c.shutdown()
         if saved is not None:
             os.environ["PYTHONPATH"] = saved
@@ -173,6 +183,45 @@ def test_two_node_cluster_builds_onto_object_storage(
     assert res.code == 0, res.err
     _ran_on_both_nodes(cluster, engines, shipped)
     assert "cluster/corpus/corpus.json" in s3.objects("cluster/")
+    with storage.local_corpus(url) as staged:
+        assert _rows(staged) == _rows(world["recipe"].out)
+        record = json.loads((staged / "corpus.json").read_text())
+    a = world["corpus"]
+    for key in SAME:
+        assert record[key] == a[key], key
+    assert [s["sha256"] for s in record["shards"]] == [s["sha256"] for s in a["shards"]]
+
+
+def test_two_node_cluster_builds_from_the_object_storage_cache(
+    world, cluster, s3, monkeypatch, capsys, tmp_path
+) -> None:
+    """Inputs from the fetch cache on an S3-compatible server, the corpus onto it, through
+    the cluster, driven from an EMPTY home: the corpus reads back as the local build.
+    The driver's view holds zeros where the images are, so a worker that read a file
+    the driver has, instead of the object on the store, would change the corpus."""
+    from facedata import storage
+    from facedata.storage.cachepush import push_tree
+
+    cache = f"s3://{s3.bucket}/cluster/cache"
+    monkeypatch.setenv("FACEDATA_HOME", str(world["tmp"] / "home"))
+    for ds in DATASETS:
+        push_tree(storage.parse(cache), ds, "local-copy")
+    home = tmp_path / "empty-home"
+    engines, shipped = _through_cluster(cluster, monkeypatch, home)
+    url = f"s3://{s3.bucket}/cluster/corpus"
+    update = {"workers": 2, "engine": "ray", "cache": cache}
+    text = world["recipe"].model_copy(update=update).to_yaml()
+    lines = [f"out: {url}" if line.startswith("out:") else line for line in text.splitlines()]
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("\n".join(lines) + "\n")
+
+    res = run_cli(capsys, "build", str(recipe))
+
+    assert res.code == 0, res.err
+    _ran_on_both_nodes(cluster, engines, shipped)
+    assert not (home / "datasets").exists()  # nothing of the local cache: only views
+    jpgs = list((home / "remote" / "cache").rglob("*.jpg"))
+    assert len(jpgs) == 12 and all(set(p.read_bytes()) == {0} for p in jpgs)
     with storage.local_corpus(url) as staged:
         assert _rows(staged) == _rows(world["recipe"].out)
         record = json.loads((staged / "corpus.json").read_text())

@@ -114,7 +114,7 @@ def test_a_failed_publish_leaves_no_trace(
 ):
     from facedata.storage import StorageError, build
 
-    def fails(local: Path, url: object) -> str:
+    def fails(local: Path, url: object, **kw: object) -> str:
         raise StorageError("cannot write s3://faces-bucket/x: connection reset", hint="retry")
 
     monkeypatch.setattr(build, "publish", fails)

@@ -61,6 +61,7 @@ from facedata.gate.admit import (
 )
 from facedata.gate.licensing import corpus_terms, share_alike
 from facedata.manifest.schema import Manifest, Source
+from facedata.storage import inputs
 
 READ_IN_PARTS = True  # large label files read in ranges by the workers (off: on the driver)
 
@@ -110,7 +111,9 @@ def _items(
         counts = SourceCounts(ctx.tally, m.images or 0)
         root = adm.fetched.root
         cut = None
-        if READ_IN_PARTS:
+        # a tree from the fetch cache is a view only the driver has: read on the driver
+        # (an object-store Blob, read/blob.py `blob_for`, would let workers read it)
+        if READ_IN_PARTS and not _cache_view(adm.fetched):
             cut = source_parts(m, src, root, recipe.batch_size, defer_pixels=True)
         if cut is not None:
             notes, parts = cut
@@ -133,8 +136,17 @@ def _items(
                     subjects_of(item.subject_id),
                     None if digest is None else str(digest),
                 )
+            item = inputs.remote(item, adm.fetched)  # a cache view's images: from the store
             yield Item(sample=item, labels=labelled.as_row(), face=job.face, meta=job.meta)
         counts.finish()  # the reader has its real count now
+
+
+def _cache_view(fetched: object) -> bool:
+    """Whether a source's tree is a view of the fetch cache (label files on the driver
+    only, images on the store)."""
+    from facedata.storage.cacheview import CacheView
+
+    return isinstance(fetched, CacheView)
 
 
 OwnWithdrawals = tuple[list[Withdrawal], set[str]]
@@ -330,6 +342,7 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
         ctx.clearances,
         official_only=recipe.official_only,
         today=ctx.today,
+        cache=recipe.cache,
     )
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}

@@ -41,6 +41,7 @@ class Recipe(BaseModel):
     workers: int = _field("workers", ge=1, le=64)
     batch_size: int = _field("batch_size", ge=1, le=100_000)
     engine: Literal["local", "ray"] = _field("engine")
+    cache: str | None = _field("cache")
     derive_smile: bool = _field("derive_smile")
     official_only: bool = _field("official_only")
     clearances: Path | None = _field("clearances")
@@ -72,6 +73,17 @@ class Recipe(BaseModel):
         if any(v < 0 for v in value) or abs(sum(value) - 1.0) > 1e-6:
             raise ValueError("train, validation, test ratios must be >= 0 and sum to 1")
         return value
+
+    @field_validator("cache")
+    @classmethod
+    def _cache_url(cls, value: str | None) -> str | None:
+        """A URL without credentials, kept as its address (endpoint, never a key)."""
+        if not value:
+            return None
+        from facedata.storage.location import cache_location
+
+        loc = cache_location(value)
+        return loc.address if loc else None
 
     @field_validator("detector")
     @classmethod

@@ -137,6 +137,13 @@ FIELDS: dict[str, RecipeField] = {
         flag="--engine",
         metavar="local|ray",
     ),
+    "cache": RecipeField(
+        "Fetch cache on object storage (s3://BUCKET/PREFIX) the inputs are read from, by "
+        "the workers wherever they run; FACEDATA_CACHE_URL works too. The corpus is the same.",
+        default=None,
+        flag="--cache",
+        metavar="URL",
+    ),
     "derive_smile": RecipeField(
         "Fill smile from expression (rows flagged).",
         default=False,

@@ -3,7 +3,8 @@
 A corpus can take hours to build and may be what a training run is reading, so the
 command line never replaces one silently: the same build over it is a no-op ("up to
 date"), a different one needs --overwrite. "The same build" means the same recipe
-(minus settings that cannot change a row: workers, batch size), the same tool
+(minus settings that cannot change a row: workers, batch size, where the
+pinned inputs are read from), the same tool
 version, the same license decisions and the same input bytes, as recorded in its
 corpus.json.
 """
@@ -20,7 +21,7 @@ from facedata.errors import BuildError
 from facedata.manifest.sources import own_data_kind
 
 # Recipe fields that change how fast a build runs, not what it writes.
-NOT_CONTENT = ("out", "workers", "batch_size", "engine")
+NOT_CONTENT = ("out", "workers", "batch_size", "engine", "cache")
 
 
 def _recipe_key(recipe: dict[str, Any]) -> dict[str, Any]:

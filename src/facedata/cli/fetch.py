@@ -27,11 +27,22 @@ def fetch(
         typer.Option("--from", help="Register an archive or folder you obtained (gated datasets)."),
     ] = None,
     force: Annotated[bool, force_flag("Download and unpack again, even if cached.")] = False,
+    cache: Annotated[
+        str | None,
+        typer.Option(
+            "--cache",
+            metavar="URL",
+            help="Then push the tree to the fetch cache on object storage (s3://BUCKET/PREFIX), "
+            "for builds on any node; FACEDATA_CACHE_URL works too.",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Download, resume, verify and unpack a dataset into the cache, and pin it."""
     from facedata.fetch import fetch_dataset
+    from facedata.storage.location import cache_location
 
+    remote = cache_location(cache)  # a bad or keyed URL is refused before anything is fetched
     manifest = load_catalog(manifests).get(dataset)
     result = fetch_dataset(manifest, source, from_path=from_path, force=force)
     kind = "official" if result.source.official else "unofficial mirror"
@@ -50,6 +61,17 @@ def fetch(
             highlight=False,
         )
     console.print(f"  tree: {escape(str(result.root))}", highlight=False, soft_wrap=True)
+    if remote is not None:
+        from facedata.storage.cachepush import push_tree
+
+        pushed = push_tree(remote, result.dataset, result.source.id)
+        console.print(
+            f"  pushed to {escape(pushed.url)}: {pushed.uploaded:,} files uploaded "
+            f"({pushed.uploaded_bytes:,} B), {pushed.present:,} already there "
+            f"({pushed.present_bytes:,} B)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("verify")

@@ -509,6 +509,16 @@ def _scope_of(mark: dict) -> Scope:
     return frozenset({mark["dataset"], *(mark.get("copies") or [])})
 
 
+def erase_mark(path: Path, mark: dict) -> int:
+    """Apply an erasure recorded elsewhere (a `forgotten` mark, a pending erasure) to the
+    corpus at `path`, as the same mark; a mark naming no subject is not acted on."""
+    subject = mark.get("subject_id")
+    if not isinstance(subject, str) or not subject:
+        return 0
+    entry = {k: v for k, v in mark.items() if k != "rows_removed"}
+    return forget_in_corpus(path, subject, _scope_of(mark), entry)
+
+
 def _keep_pending(url: str, entry: dict) -> None:
     """Remember an erasure the store at `url` did not take, for the next `forget`."""
     from facedata.corpus.registry import pending_of, set_pending
@@ -541,7 +551,7 @@ def _forget_remote(given: str, subject_id: str, scope: Scope, entry: dict) -> in
             # purge: a half-written version, whatever its age, may hold the subject's rows
             with local_corpus(given, writeback=True, purge=True, left=left) as copy:
                 for old in waiting:
-                    forget_in_corpus(copy, str(old.get("subject_id")), _scope_of(old), old)
+                    erase_mark(copy, old)
                 removed = forget_in_corpus(copy, subject_id, scope, entry)
                 for page in reports_of(url):  # pages written elsewhere with `report --out`
                     _rewrite_report(copy, page, name=Path(url))

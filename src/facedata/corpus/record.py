@@ -542,6 +542,11 @@ class RecordStore(Protocol):
 
     def replace_bytes(self, rel: str, data: bytes, base: str, limit: int) -> None: ...
 
+    def create_bytes(self, rel: str, data: bytes) -> None: ...
+
+
+NEW = "new"  # the base of a publish that must find no record in place (never a digest)
+
 
 def read_stored(store: RecordStore, where: str) -> tuple[bytes, dict[str, Any]] | None:
     """A published record's bytes and object, or None where the store holds none."""
@@ -551,9 +556,12 @@ def read_stored(store: RecordStore, where: str) -> tuple[bytes, dict[str, Any]] 
 
 def write_stored(store: RecordStore, data: Mapping[str, Any], base: str | None = None) -> None:
     """Publish a record: one write, the commit point of a corpus on object storage;
-    with `base`, only over the version it names (the store raises its conflict)."""
+    with `base`, only over the version it names, or with NEW only where none is yet
+    (the store raises its conflict)."""
     if base is None:
         store.write_bytes(CORPUS_JSON, encode_record(data))
+    elif base == NEW:
+        store.create_bytes(CORPUS_JSON, encode_record(data))
     else:
         store.replace_bytes(CORPUS_JSON, encode_record(data), base, MAX_RECORD)
 

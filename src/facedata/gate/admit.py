@@ -40,7 +40,9 @@ class LocalTree:
     files: list = field(default_factory=list)
 
 
-def _fetched(manifest: Manifest, source_id: str | None) -> Any:
+def _fetched(manifest: Manifest, source_id: str | None, cache: Any = None) -> Any:
+    """What a build reads of a source: own data where it lies, a tree of the fetch
+    cache on object storage (`cache`, a Location) as a local view, else the local tree."""
     candidates = [manifest.source(source_id)] if source_id else manifest.sources
     if candidates[0].is_own_data:
         src = candidates[0]
@@ -51,6 +53,10 @@ def _fetched(manifest: Manifest, source_id: str | None) -> Any:
                 hint=f"fix `path` in {manifest.path}",
             )
         return LocalTree(src, root)
+    if cache is not None:
+        from facedata.storage.cacheview import remote_fetched
+
+        return remote_fetched(manifest, source_id, cache)
     from facedata.fetch import fetched
 
     return fetched(manifest, source_id)
@@ -112,12 +118,14 @@ def gate(
     *,
     official_only: bool = False,
     today: dt.date | None = None,
+    cache: str | None = None,
 ) -> tuple[list[Admitted], list[Decision]]:
     """Return the admitted sources and every decision (admitted or not), in order.
 
     The source judged is the one a build would read: the pinned one, else the one
     already fetched, else the first in manifest order. Refusals are collected, not
-    raised one by one, so the person sees every reason at once.
+    raised one by one, so the person sees every reason at once. `cache` (or
+    FACEDATA_CACHE_URL) names the fetch cache on object storage the trees are read from.
     """
     decisions: list[Decision] = []
     admitted: list[Admitted] = []
@@ -125,9 +133,12 @@ def gate(
     from facedata.fetch.store import fetched_hashes
 
     twins = TwinIndex(catalog, fetched_hashes())
+    from facedata.storage.location import cache_location
+
+    remote = cache_location(cache)
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)
-        result = _fetched(manifest, source_id)
+        result = _fetched(manifest, source_id, remote)
         source = (
             result.source
             if result is not None
@@ -164,6 +175,12 @@ def gate(
             + "\n".join(lines),
             hint=f"a {purpose} corpus needs sources whose license allows {purpose} use, your own "
             "consented data, or a recorded clearance (--clearances FILE)",
+        )
+    if missing and remote is not None:
+        raise BuildError(
+            f"not on the fetch cache {remote.url}: {', '.join(missing)}",
+            hint=f"push each there with `facedata fetch ID --cache {remote.url}` (or `--from "
+            "PATH` for gated sets), then build",
         )
     if missing:
         raise BuildError(

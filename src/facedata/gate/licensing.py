@@ -372,11 +372,6 @@ def corpus_terms(
     )
 
 
-def commercial_admits(manifest: Manifest, clearances: list[Clearance] = ()) -> bool:  # type: ignore[assignment]
-    """Would a commercial build admit any source of this dataset?"""
-    return any(decide(manifest, s, "commercial", clearances).admitted for s in manifest.sources)
-
-
 def source_identities(
     manifest: Manifest, source: Source, sha256s: Iterable[str] = ()
 ) -> dict[str, str]:

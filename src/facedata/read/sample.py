@@ -83,6 +83,57 @@ class ZipMemberImage:
         return f"{self.archive}!{self.member}"
 
 
+@pickled_as_call
+@dataclass(frozen=True, slots=True)
+class ObjectImage:
+    """An image file of a tree in the fetch cache on object storage, read by the worker.
+
+    `store` is the cache's address (its URL and endpoint, never a credential: each
+    node finds its own in the usual places), `key` the object's key under it. The bytes
+    are checked against `size` and `sha256`; anything else is an unreadable image
+    named by `relpath`, never a traceback. The driver holds only a placeholder.
+    """
+
+    store: str
+    key: str
+    size: int
+    sha256: str
+    relpath: str
+
+    def read_bytes(self) -> bytes:
+        from facedata.storage.objects import read_object
+
+        return read_object(self.store, self.key, self.size, self.sha256, self.describe())
+
+    def describe(self) -> str:
+        return f"{self.store.partition('?')[0]}:{self.relpath}"
+
+
+@pickled_as_call
+@dataclass(frozen=True, slots=True)
+class ObjectZipMemberImage:
+    """A member of a zip archive kept in the fetch cache on object storage: the worker
+    copies the archive once into its node's own object folder (verified), then reads
+    the member from there."""
+
+    store: str
+    key: str
+    size: int
+    sha256: str
+    relpath: str
+    member: str
+
+    def read_bytes(self) -> bytes:
+        from facedata.storage.objects import read_member
+
+        return read_member(
+            self.store, self.key, self.size, self.sha256, self.member, self.describe()
+        )
+
+    def describe(self) -> str:
+        return f"{self.store.partition('?')[0]}:{self.relpath}!{self.member}"
+
+
 class BadPixels(ImageError):
     """Pixel text that is not width x height values in 0..255; `reason` is countable."""
 
@@ -217,7 +268,7 @@ class BytesImage:
         return self.where
 
 
-ImageRef = FileImage | ZipMemberImage | PixelImage | BytesImage
+ImageRef = FileImage | ZipMemberImage | PixelImage | BytesImage | ObjectImage | ObjectZipMemberImage
 
 
 @pickled_as_call

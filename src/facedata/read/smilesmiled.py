@@ -24,7 +24,9 @@ from facedata.read.sample import Drop, FileImage, Sample
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from facedata.storage.cacheview import listed_sha256  # a view's images: from the listing
+
+    return listed_sha256(path) or hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @register(SmilesmiledOptions)

@@ -5,6 +5,12 @@ published record (in local form), so it keeps the corpus id and the erasure mark
 answers "up to date" for the same build and refuses a different one without
 --overwrite, just as over a local corpus. Only a build that wrote something is
 published; the registry then lists the URL (without credentials), not the folder.
+
+Publishing commits only over the record the build started from (or, for a new corpus,
+only where there is still none): an erasure made meanwhile from another machine
+(`forget` on the URL) is never overwritten by a build that read the corpus before it.
+On such a conflict the build takes every erasure the newer record carries, applies it
+to what it built, and publishes again over that record.
 """
 
 from __future__ import annotations
@@ -16,26 +22,72 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from facedata.corpus.record import existing_corpus, place_record, read_stored, record_bytes
+from facedata.corpus.record import (
+    NEW,
+    existing_corpus,
+    place_record,
+    read_stored,
+    record_bytes,
+)
 from facedata.corpus.registry import published_to
 from facedata.errors import FacedataError
 from facedata.files.atomic import atomic_write_text
 from facedata.storage.layout import local_record
 from facedata.storage.location import Location, is_remote, parse, redact
 from facedata.storage.publishing import publish
-from facedata.storage.remote import connect
+from facedata.storage.remote import Conflict, connect, digest
 from facedata.storage.stage import cache_root, forget_stale
 
 RECIPE = "recipe.yaml"
+ATTEMPTS = 5  # publishes raced by another writer before the build gives up
 
 
-def _seed(loc: Location, out: Path) -> bytes | None:
-    """Write the published record (local form) into `out`; return what was written."""
+def _seed(loc: Location, out: Path) -> tuple[bytes | None, str]:
+    """Write the published record (local form) into `out`; return what was written,
+    and the base a publish must commit over (`NEW` where the store holds none)."""
     stored = read_stored(connect(loc), loc.url)
     if stored is None:
-        return None
+        return None, NEW
     local, _version, _files = local_record(stored[1], loc.url)
-    return place_record(out, local)
+    return place_record(out, local), digest(stored[0])
+
+
+def _mark_key(mark: dict[str, Any]) -> str:
+    """An erasure mark as it is recognised again (its row count differs per corpus)."""
+    import json
+
+    return json.dumps({k: v for k, v in mark.items() if k != "rows_removed"}, sort_keys=True)
+
+
+def _catch_up(out: Path, loc: Location) -> str:
+    """Apply to the built corpus `out` every erasure the store's record now carries
+    that `out` lacks; return the base to publish over next."""
+    from facedata.consent.forget import erase_mark
+
+    stored = read_stored(connect(loc), loc.url)
+    if stored is None:
+        return NEW
+    mine = existing_corpus(out)
+    have = {_mark_key(m) for m in (mine.marks if mine else [])}
+    theirs = stored[1].get("forgotten")
+    for mark in theirs if isinstance(theirs, list) else []:
+        if isinstance(mark, dict) and _mark_key(mark) not in have:
+            erase_mark(out, mark)
+            have.add(_mark_key(mark))
+    return digest(stored[0])
+
+
+def publish_built(out: Path, loc: Location, base: str) -> None:
+    """Publish the built corpus `out` over the record `base` names; a record written
+    meanwhile (an erasure, another build) is caught up with, then published over."""
+    for attempt in range(ATTEMPTS):
+        try:
+            publish(out, loc, base=base)
+            return
+        except Conflict:
+            if attempt + 1 == ATTEMPTS:
+                raise
+            base = _catch_up(out, loc)
 
 
 def named(recipe: Any) -> Any:
@@ -61,7 +113,7 @@ def build_target(recipe: Any) -> Iterator[Any]:
     work = Path(tempfile.mkdtemp(prefix=".build.", dir=cache_root()))
     out = work / "corpus"
     try:
-        seeded = _seed(loc, out)
+        seeded, base = _seed(loc, out)
         try:
             yield recipe.model_copy(update={"out": out})
         except FacedataError as exc:  # name the URL, not the private folder
@@ -76,7 +128,7 @@ def build_target(recipe: Any) -> Iterator[Any]:
             existing = existing_corpus(out)
             corpus_id = existing.id if existing else None
             try:
-                publish(out, loc)
+                publish_built(out, loc, base)
             except BaseException:
                 # the folder is about to go, and its registry entry with it
                 published_to(out, loc.url, loc.address, published=False)

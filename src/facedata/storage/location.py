@@ -161,3 +161,22 @@ def shown(value: str | Path) -> str:
     """How a corpus location is printed and recorded: a remote one as its plain URL."""
     loc = parse(value) if is_remote(value) else None
     return loc.url if loc else str(value)
+
+
+def cache_location(value: str | None) -> Location | None:
+    """The fetch cache's location: `value` (a --cache option or a recipe's `cache`), else
+    FACEDATA_CACHE_URL; None when neither names one. A URL is required (not a folder)."""
+    from facedata import settings
+
+    given = value or settings.text("FACEDATA_CACHE_URL").strip()
+    if not given:
+        return None
+    refuse_keyed(given)
+    loc = parse(given)
+    if loc is None:
+        raise StorageError(
+            f"the fetch cache {redact(str(given))} is not an object-storage URL",
+            hint="name it as s3://BUCKET/PREFIX (or gs://BUCKET/PREFIX); a local cache is "
+            "FACEDATA_HOME",
+        )
+    return loc

@@ -11,11 +11,16 @@ only a corpus's own versions: never a key that is not a well-formed version, nor
 corpus nested under the prefix.
 
 Only after the new record is in is the version it replaced deleted: the one named by
-the record read just before the commit. Two publishes at once both finish and the
-last record written wins; the version it replaced is deleted, and one lost in the
-race (a record written between that read and the commit) is swept later like a
-crashed publish. A reader still downloading a version as it is deleted fails its
-size and hash checks and reads the new record again.
+the record read just before the commit. A publish given a `base` commits only over
+that record (or, with NEW, only where there is none), so a build or an erasure never
+overwrites a record written after it started (`storage.build` catches up and tries
+again); one without a base is the last write. A version lost in a race is swept later
+like a crashed publish. An erasure sweeps unnamed versions whatever their age, so it
+may delete a version another publish is still uploading: a publish therefore checks,
+once its record is in, that every object it named is there, and uploads again any
+that is not (a sweep never deletes the version a record names). A reader still
+downloading a version as it is deleted fails its size and hash checks and reads the
+new record again.
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ def publish(
     except Conflict:
         sweep(store, keep=previous or "", replaced=version)  # this version is never named
         raise
+    _restore(store, local, root, put)
     sweep(
         store,
         keep=version,
@@ -102,6 +108,17 @@ def publish(
         left=left,
     )
     return version
+
+
+def _restore(store: Store, local: Path, root: str, put: Callable[[Store, Path, str], None]) -> None:
+    """Upload again any object of the version just committed that a concurrent sweep
+    (an erasure's, which deletes unnamed versions whatever their age) removed before
+    the record named it."""
+    there = {key for key, _size in store.listing(root)}
+    for item in corpus_files(local):
+        key = f"{root}/{item.relative_to(local).as_posix()}"
+        if key not in there:
+            put(store, item, key)
 
 
 def _named_now(store: Store) -> tuple[str | None, set[str] | None]:
@@ -166,6 +183,8 @@ def sweep(
         when = made(version) if is_version(version) else None
         if version in (keep, named) or when is None or not _own(rels):
             continue  # keys that are not ours are left alone
+        if version != replaced and current_version(store) == version:
+            continue  # named since the listing: a publish that committed meanwhile
         if version == replaced:
             doomed = [
                 r for r in rels if named_keys is None or f"{root_of(version)}/{r}" in named_keys

@@ -61,6 +61,12 @@ def endpoint(loc: Location) -> str | None:
     return given or None
 
 
+def region(loc: Location) -> str | None:
+    """The region to use: the URL's `?region=`, else AWS_REGION / AWS_DEFAULT_REGION."""
+    given = loc.option("region") or os.environ.get("AWS_REGION")
+    return given or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
 class Store:
     """What a corpus needs of a store, under the prefix `loc` names; `rel` is a key
     relative to that prefix."""
@@ -78,6 +84,11 @@ class Store:
     def upload(self, src: Path, rel: str) -> None:
         raise NotImplementedError
 
+    def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        """Upload what `fh.read` returns, read once and in order (a caller hashing the
+        reads hashes exactly the bytes sent)."""
+        raise NotImplementedError
+
     def write_bytes(self, rel: str, data: bytes) -> None:
         raise NotImplementedError
 
@@ -88,6 +99,13 @@ class Store:
         now = self.read_bytes(rel, limit)
         if now is None or digest(now) != base:
             raise Conflict(f"{self.loc.url}/{rel} changed meanwhile", hint="run it again")
+        self.write_bytes(rel, data)
+
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """Write `data` only where no object is yet; else raise Conflict (two steps
+        here, one conditional PUT on S3)."""
+        if self.size(rel) is not None:
+            raise Conflict(f"{self.loc.url}/{rel} was written meanwhile", hint="run it again")
         self.write_bytes(rel, data)
 
     def delete(self, rel: str) -> None:
@@ -192,6 +210,13 @@ class S3Store(Store):
         with errors("write", f"{self.loc.url}/{rel}"):
             self.client.upload_file(str(src), self.loc.bucket, self._key(rel))
 
+    def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(use_threads=False)  # parts read in order, one at a time
+        with errors("write", f"{self.loc.url}/{rel}"):
+            self.client.upload_fileobj(fh, self.loc.bucket, self._key(rel), Config=config)
+
     def write_bytes(self, rel: str, data: bytes) -> None:
         with errors("write", f"{self.loc.url}/{rel}"):  # one PUT: all of it or nothing
             self.client.put_object(Bucket=self.loc.bucket, Key=self._key(rel), Body=data)
@@ -222,6 +247,26 @@ class S3Store(Store):
             if code not in ("NotImplemented", "501"):
                 raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
             self.write_bytes(rel, data)  # a store without conditional writes: checked above
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """One conditional PUT (If-None-Match: *): a record written in between by
+        another publish makes it fail instead of being overwritten."""
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
+            if code not in ("NotImplemented", "501"):
+                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+            super().create_bytes(rel, data)  # a store without conditional writes
         except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
             raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
 
@@ -264,10 +309,36 @@ class ArrowStore(Store):
             while block := fh.read(CHUNK):
                 out.write(block)
 
+    def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        where = f"{self.loc.url}/{rel}"
+        with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
+            while block := fh.read(CHUNK):
+                out.write(block)
+
     def write_bytes(self, rel: str, data: bytes) -> None:
         where = f"{self.loc.url}/{rel}"
         with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
             out.write(data)
+
+    def create_bytes(self, rel: str, data: bytes) -> None:
+        """One conditional PUT (If-None-Match: *): a record written in between by
+        another publish makes it fail instead of being overwritten."""
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        try:
+            self.client.put_object(
+                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
+            if code not in ("NotImplemented", "501"):
+                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+            super().create_bytes(rel, data)  # a store without conditional writes
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
 
     def delete(self, rel: str) -> None:
         with errors("delete", f"{self.loc.url}/{rel}"):
@@ -312,6 +383,5 @@ def connect(loc: Location) -> Store:
         if url:
             args = _endpoint_args(url)
             kwargs["endpoint_url"] = f"{args['scheme']}://{args['endpoint_override']}"
-        region = loc.option("region") or os.environ.get("AWS_REGION")
-        kwargs["region_name"] = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        kwargs["region_name"] = region(loc) or "us-east-1"
         return S3Store(loc, boto3.session.Session().client("s3", **kwargs))

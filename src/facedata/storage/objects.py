@@ -1,0 +1,129 @@
+"""Objects of the fetch cache, read where they are needed: by a build's workers (image
+files, zip archives) and by the driver (the label files of a tree's view).
+
+Every object is checked against the size and sha256 its listing gives before a byte
+of it is used: the store may have been written by anyone. A worker keeps one client
+per store and process (credentials from the usual places on its node); an object
+needed as a file (an archive, a label file) is copied once into this node's own
+content-addressed folder, `$FACEDATA_HOME/remote/objects/`, through a temp file that
+is renamed into place only once verified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from facedata.errors import ImageError
+from facedata.paths import home
+from facedata.read.sample import MAX_IMAGE_BYTES
+from facedata.storage.location import StorageError, parse, redact
+from facedata.storage.remote import CHUNK, Store, connect, errors
+
+_STORES: dict[str, Store] = {}  # address -> store, one client per process
+
+
+class ObjectImageError(ImageError):
+    """An image on the cache that cannot be used: a counted failure of its row."""
+
+    reason = "unreadable image"
+
+
+class ObjectMismatch(StorageError):
+    """An object whose bytes are not the ones its listing names."""
+
+
+def store_for(address: str) -> Store:
+    """The store at `address` (a cache URL with its endpoint), connected once per process."""
+    store = _STORES.get(address)
+    if store is None:
+        loc = parse(address)
+        if loc is None:
+            raise StorageError(f"{redact(address)} is not an object-storage URL")
+        store = _STORES[address] = connect(loc)
+    return store
+
+
+def _get(store: Store, key: str, size: int, sha256: str, shown: str) -> bytes:
+    """The object's bytes, at most `size` of them read, checked against `sha256`."""
+    with errors("read", shown), store._reader(key) as fh:
+        data = fh.read(size + 1)
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        raise ObjectMismatch(
+            f"{shown} on the cache is not the file its listing names "
+            f"({len(data):,} bytes read, {size:,} listed; sha256 differs)",
+            hint="the cache was changed or damaged; push the tree again",
+        )
+    return data
+
+
+def read_object(address: str, key: str, size: int, sha256: str, shown: str) -> bytes:
+    """An image's bytes from the cache, for a worker; every failure an ObjectImageError."""
+    if size > MAX_IMAGE_BYTES:
+        raise ObjectImageError(
+            f"{shown} is over {MAX_IMAGE_BYTES:,} bytes: not a face photo",
+            hint="the file is refused; check the dataset's contents",
+        )
+    try:
+        return _get(store_for(address), key, size, sha256, shown)
+    except StorageError as exc:
+        raise ObjectImageError(exc.message, hint=exc.hint) from None
+
+
+def local_path(sha256: str) -> Path:
+    return home() / "remote" / "objects" / sha256[:2] / sha256
+
+
+def local_object(store: Store, key: str, size: int, sha256: str, shown: str) -> Path:
+    """The object as a file of this node's object folder, downloaded and verified once."""
+    dest = local_path(sha256)
+    with contextlib.suppress(OSError):
+        if dest.stat().st_size == size:
+            return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{sha256[:16]}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        digest, done = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out, errors("read", shown), store._reader(key) as fh:
+            while block := fh.read(min(CHUNK, size - done + 1)):
+                done += len(block)
+                if done > size:
+                    break
+                digest.update(block)
+                out.write(block)
+        if done != size or digest.hexdigest() != sha256:
+            raise ObjectMismatch(
+                f"{shown} on the cache is not the file its listing names "
+                f"({'over ' if done > size else ''}{done:,} bytes read, {size:,} listed; "
+                "sha256 differs)",
+                hint="the cache was changed or damaged; push the tree again",
+            )
+        tmp.chmod(0o444)
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return dest
+
+
+def read_member(address: str, key: str, size: int, sha256: str, member: str, shown: str) -> bytes:
+    """One member of a zip archive on the cache, for a worker."""
+    try:
+        archive = local_object(store_for(address), key, size, sha256, shown)
+        with zipfile.ZipFile(archive) as zf:
+            info = zf.getinfo(member)
+            if info.file_size > MAX_IMAGE_BYTES:
+                raise ObjectImageError(
+                    f"{shown} is over {MAX_IMAGE_BYTES:,} bytes: not a face photo",
+                    hint="the member is refused; check the dataset's contents",
+                )
+            return zf.read(info)
+    except StorageError as exc:
+        raise ObjectImageError(exc.message, hint=exc.hint) from None
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ObjectImageError(f"{shown}: {exc}", hint="the archive is unreadable") from None
