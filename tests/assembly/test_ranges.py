@@ -323,3 +323,15 @@ def test_affectnet_lists_in_ranges_give_exactly_the_rows_of_the_whole_lists(tmp_
         assert got == whole, rows
         if rows == 1:
             assert n > len(whole) // 2
+
+
+def test_a_file_dense_in_quotes_is_left_uncut(tmp_path, monkeypatch) -> None:
+    """Each quote is checked in Python: past a bound per block the file is read whole,
+    so a crafted file costs the driver no more than reading it did."""
+    from facedata.read import cuts
+
+    rows = "\n".join(f'{i % 7},"{PX}","Training"' for i in range(40))
+    (tmp_path / "f.csv").write_text("emotion,pixels,Usage\n" + rows + "\n")
+    assert row_ranges(blob_for(tmp_path / "f.csv"), 2) is not None
+    monkeypatch.setattr(cuts, "MAX_QUOTES", 100)  # 160 quotes in the one block
+    assert row_ranges(blob_for(tmp_path / "f.csv"), 2) is None
