@@ -445,3 +445,26 @@ def test_a_view_is_reused_whole_and_laid_out_again_when_damaged(
     third = remote_fetched(manifest, None, parse(URL))
     assert third.root == first.root and jpg.is_file() and labels.is_file()
     assert not [p for p in first.root.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_a_pixels_csv_on_the_cache_is_read_in_ranges_from_the_store(
+    local, s3: S3, tmp_path: Path, monkeypatch
+) -> None:
+    """FER's CSV is a label file of the view: the build's workers read its ranges from
+    the store's object (verified whole), not from the driver's copy, and the corpus is
+    the local build's."""
+    from facedata.storage.objects import ObjectBlob
+
+    _push_all(local, monkeypatch)
+    _second_home(tmp_path, monkeypatch)
+    read: list[str] = []
+    real = ObjectBlob.read_range
+
+    def spy(self: ObjectBlob, start: int, end: int) -> bytes:
+        read.append(self.relpath)
+        return real(self, start, end)
+
+    monkeypatch.setattr(ObjectBlob, "read_range", spy)
+    recipe, corpus = _build_from_cache(local, tmp_path)
+    _same_corpus(local, corpus, recipe.out)
+    assert read and {r.rsplit("/", 1)[-1] for r in read} == {"fer2013.csv"}

@@ -111,10 +111,17 @@ def _items(
         counts = SourceCounts(ctx.tally, m.images or 0)
         root = adm.fetched.root
         cut = None
-        # a tree from the fetch cache is a view only the driver has: read on the driver
-        # (an object-store Blob, read/blob.py `blob_for`, would let workers read it)
-        if READ_IN_PARTS and not _cache_view(adm.fetched):
-            cut = source_parts(m, src, root, recipe.batch_size, defer_pixels=True)
+        if READ_IN_PARTS:
+            # a tree from the fetch cache is a view only the driver has: its label files
+            # reach workers from the store (read/blob.py), its image files do not
+            cut = source_parts(
+                m,
+                src,
+                root,
+                recipe.batch_size,
+                defer_pixels=True,
+                files_readable=not _cache_view(adm.fetched),
+            )
         if cut is not None:
             notes, parts = cut
             for note in notes:

@@ -196,7 +196,7 @@ def read_list_part(part: ListPart, options: AffectnetCsvOptions) -> Iterator[Sam
         yield from _list_rows(part.dataset, root, images, part.name, part.split, reader, part.lines)
 
 
-register_parts(AffectnetCsvOptions, affectnet_csv_parts, read_list_part)
+register_parts(AffectnetCsvOptions, affectnet_csv_parts, read_list_part, files=True)
 
 
 def _npy_scalar(path: Path) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -64,10 +65,26 @@ class LocalBlob:
         return self.path
 
 
+BlobResolver = Callable[[str], "Blob | None"]
+RESOLVERS: list[BlobResolver] = []  # asked in order before the local file system
+
+
+def register_blob_resolver(resolver: BlobResolver) -> None:
+    """Let another place hold some label files: `resolver(path)` returns the blob for a
+    path it knows (the fetch cache on object storage: a file of a driver's view is
+    read by every worker from the store), else None."""
+    if resolver not in RESOLVERS:
+        RESOLVERS.append(resolver)
+
+
 def blob_for(path: Path | str) -> Blob:
     """The blob for a label file a reader found: the one place that decides how its
-    bytes are read (a local file today; an object-store cache plugs in here)."""
+    bytes are read (a registered resolver's, else the local file)."""
     p = os.fspath(path)
+    for resolver in RESOLVERS:
+        found = resolver(p)
+        if found is not None:
+            return found
     try:
         size = os.stat(p).st_size
     except OSError as exc:

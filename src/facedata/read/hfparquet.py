@@ -430,4 +430,4 @@ def read_parquet_part(part: ParquetPart, options: HfparquetOptions) -> Iterator[
             )
 
 
-register_parts(HfparquetOptions, hfparquet_parts, read_parquet_part)
+register_parts(HfparquetOptions, hfparquet_parts, read_parquet_part, files=True)

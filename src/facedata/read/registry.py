@@ -48,6 +48,9 @@ class ReaderEntry:
     signature: tuple[str, ...] = ()
     parts: PartsOf | None = None
     read_part: ReadPart | None = None
+    # its parts' samples name files of the tree (images by path): a worker can read
+    # them only where the tree itself is readable, never from a driver's cache view
+    part_files: bool = False
 
     def options_of(self, options: Mapping[str, Any] | ReaderOptions, dataset: str = "") -> Any:
         """The validated model for raw options (a ReaderError names what is wrong)."""
@@ -94,17 +97,20 @@ def register(
     return deco
 
 
-def register_parts(options: type[ReaderOptions], parts: PartsOf, read_part: ReadPart) -> None:
+def register_parts(
+    options: type[ReaderOptions], parts: PartsOf, read_part: ReadPart, *, files: bool = False
+) -> None:
     """Let a registered reader's input be read in ranges by a build's workers.
 
     `read_part(data, options)` must yield exactly the samples, drops and notes (keys,
     labels, splits, `where` strings) that the whole-input reader yields for that range,
-    so that a build is the same whichever way its rows were read.
+    so that a build is the same whichever way its rows were read. `files`: its samples
+    may name files of the tree (images by path), not only bytes the range holds.
     """
     name = options.reader
     if name not in READERS:
         raise ValueError(f"reader {name!r} is not registered")
-    READERS[name] = replace(READERS[name], parts=parts, read_part=read_part)
+    READERS[name] = replace(READERS[name], parts=parts, read_part=read_part, part_files=files)
 
 
 @dataclass(frozen=True)
@@ -125,15 +131,26 @@ class Part:
 
 
 def source_parts(
-    manifest: Manifest, source: Source, root: Path, rows: int, defer_pixels: bool = False
+    manifest: Manifest,
+    source: Source,
+    root: Path,
+    rows: int,
+    defer_pixels: bool = False,
+    *,
+    files_readable: bool = True,
 ) -> tuple[list[Note], list[Part]] | None:
     """The ranges a build's workers read instead of the driver reading `source` whole,
     and the notes the driver records first (the file set); None when its reader has
     no ranges, the input cannot be cut safely, or the source is own data (read where
-    its author put it, with its register, on the driver)."""
+    its author put it, with its register, on the driver). `files_readable` False: the
+    tree's files exist only on the driver (a view of the fetch cache), so a reader
+    whose parts name files is read on the driver; its label files are still read by
+    the workers through `blob_for`."""
     fmt = manifest.format_for(source)
     entry = get_reader(fmt.reader)
     if entry.parts is None or entry.read_part is None or source.is_own_data:
+        return None
+    if entry.part_files and not files_readable:
         return None
     raw, file_set = source_options(manifest, source, Path(root))
     options = entry.options_of(raw, manifest.id)

@@ -27,6 +27,7 @@ from facedata.fetch.store import link_or_copy
 from facedata.manifest.schema import Manifest
 from facedata.paths import home
 from facedata.read._common import IMAGE_EXTENSIONS
+from facedata.read.blob import register_blob_resolver
 from facedata.storage.cachetree import (
     HINT,
     MAX_LISTING_BYTES,
@@ -37,7 +38,7 @@ from facedata.storage.cachetree import (
     tree_key,
 )
 from facedata.storage.location import Location
-from facedata.storage.objects import local_object
+from facedata.storage.objects import ObjectBlob, local_object
 from facedata.storage.remote import Store, connect, endpoint, region
 
 
@@ -180,3 +181,19 @@ def listed_sha256(path: str | os.PathLike[str]) -> str | None:
             rel = view.relative(text)
             return view.objects[rel][1] if rel is not None else None
     return None
+
+
+def view_blob(path: str) -> ObjectBlob | None:
+    """A label file of a view as the workers read it, from the store (read/blob.py):
+    the view is this driver's alone."""
+    for prefix, view in _VIEWS.items():
+        if path.startswith(prefix):
+            rel = view.relative(path)
+            if rel is None:
+                return None
+            size, sha = view.objects[rel]
+            return ObjectBlob(view.store, object_key(sha), size, sha, rel)
+    return None
+
+
+register_blob_resolver(view_blob)

@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from facedata.errors import ImageError
@@ -127,3 +128,29 @@ def read_member(address: str, key: str, size: int, sha256: str, member: str, sho
         raise ObjectImageError(exc.message, hint=exc.hint) from None
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
         raise ObjectImageError(f"{shown}: {exc}", hint="the archive is unreadable") from None
+
+
+@dataclass(frozen=True)
+class ObjectBlob:
+    """A label file of the fetch cache, read by range by whichever node runs the range
+    (read/blob.py): the object is copied once into that node's object folder, checked
+    against its listed size and sha256 as a whole (a range alone could not be), and
+    read there. A changed or missing object stops the build, naming it."""
+
+    store: str  # the cache's address for workers (URL, endpoint; no credential)
+    key: str
+    size: int
+    sha256: str
+    relpath: str
+
+    def read_range(self, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        store = store_for(self.store)
+        path = local_object(store, self.key, self.size, self.sha256, self.describe())
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            return fh.read(end - start)
+
+    def describe(self) -> str:
+        return f"{self.store.partition('?')[0]}:{self.relpath}"
