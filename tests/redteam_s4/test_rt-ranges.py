@@ -181,3 +181,18 @@ def test_one_stray_quote_does_not_send_the_whole_csv_to_the_driver(fer, monkeypa
     monkeypatch.setattr(pipeline, "READ_IN_PARTS", True)
     c = build(fer["recipe"].model_copy(update={"workers": 2}))
     assert c["counts"]["read"] == 14
+
+
+# Promise 2/4: a hostile file does not multiply the driver's work: a run of blank lines
+# at the top (the block the rows-per-byte estimate is taken from) must not turn every
+# later row into a range of its own (a task each, on the driver and the engine).
+def test_blank_lines_at_the_top_do_not_make_a_range_per_row(tmp_path) -> None:
+    from facedata.read.blob import blob_for
+    from facedata.read.cuts import row_ranges
+
+    row = "3," + " ".join(["128"] * 2304) + ",Training\n"
+    csv = tmp_path / "fer2013.csv"
+    csv.write_text("emotion,pixels,Usage\n" + "\n" * (1 << 20) + row * 2000)
+    ranges = row_ranges(blob_for(csv), 200)
+    assert ranges is not None
+    assert len(ranges) <= 2000 // 200 + 20, f"{len(ranges)} ranges for 2,000 rows"
