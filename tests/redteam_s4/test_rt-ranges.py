@@ -196,3 +196,19 @@ def test_blank_lines_at_the_top_do_not_make_a_range_per_row(tmp_path) -> None:
     ranges = row_ranges(blob_for(csv), 200)
     assert ranges is not None
     assert len(ranges) <= 2000 // 200 + 20, f"{len(ranges)} ranges for 2,000 rows"
+
+
+# Promise 2/4: hostile label values never make the driver's memory (or corpus.json)
+# grow a drop reason per row: 600 rows with 600 distinct unknown codes.
+def test_distinct_unknown_codes_do_not_make_a_drop_reason_per_row(fer) -> None:
+    csv = fer["csv"]
+    head, *rows = [r for r in csv.read_bytes().split(b"\n") if r]
+    out = [head]
+    for k in range(600):
+        _, px, use = rows[k % len(rows)].split(b",")
+        out.append(b"x%d," % k + px + b"," + use)
+    csv.write_bytes(b"\n".join(out) + b"\n")
+    treelist.write(FER, "local-copy", treelist.record(fer["root"]))  # fetched as it is
+    c = build(fer["recipe"].model_copy(update={"batch_size": 50}))
+    assert c["counts"]["read"] == 600
+    assert len(c["drops"]) <= 50, f"{len(c['drops'])} drop reasons for 600 rows"
