@@ -97,3 +97,33 @@ def test_the_sample_keeps_the_same_files_on_both_sides():
     assert filetwins.sampled(files) == {"0" + "a" * 63, "0" + "b" * 63}
     renamed = {f"copy/{k.upper()}": v for k, v in files.items()}
     assert filetwins.sampled(renamed) == filetwins.sampled(files)
+
+
+def test_a_withdrawal_named_for_the_original_reaches_the_copy(copies: dict, capsys):
+    """The same photos are the same people: `forget --dataset ORIGINAL` erases them from
+    a corpus built from the copy."""
+    import pyarrow.parquet as pq
+
+    _fetch(capsys, copies, "celeba-original", copies["src"])
+    _fetch(capsys, copies, "my-faces", copies["copy"])
+    out = copies["tmp"] / "research"
+    res = run_cli(
+        capsys, "build", "--datasets", "my-faces", "--manifests", copies["manifests"],
+        "--out", str(out),
+    )  # fmt: skip
+    assert res.code == 0, res.err
+
+    def subjects() -> list[str]:
+        return [
+            s
+            for f in sorted((out / "data").glob("*.parquet"))
+            for s in pq.read_table(f, columns=["subject_id"]).column("subject_id").to_pylist()
+        ]
+
+    who = next(s for s in subjects() if s)
+    res = run_cli(
+        capsys, "forget", "--subject", who, "--dataset", "celeba-original",
+        "--manifests", copies["manifests"],
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert who not in subjects() and subjects()
