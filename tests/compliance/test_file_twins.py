@@ -74,7 +74,10 @@ def test_a_relabelled_copy_of_a_fetched_research_set_is_refused(copies: dict, ca
 
 @needs("moto", "boto3")
 def test_a_relabelled_copy_on_the_fetch_cache_is_refused_in_an_empty_home(
-    copies: dict, capsys, s3, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    copies: dict,
+    capsys,
+    s3,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
 ):
     url = "s3://faces-bucket/twins-cache"
     _fetch(capsys, copies, "celeba-original", copies["src"], "--cache", url)
