@@ -7,6 +7,9 @@ messages. The local file system is one implementation; an object store is anothe
 that slots in through `blob_for` without a reader changing.
 
 A Blob is small picklable data (a path, never an open file), so it travels in a task.
+It also names the bytes the driver cut: a file replaced or rewritten after the cut
+(a `fetch --force` while the build runs) is refused by the worker that reads it, never
+read at offsets that belong to other bytes.
 """
 
 from __future__ import annotations
@@ -40,24 +43,52 @@ class Blob(Protocol):
         ...
 
 
+def changed(described: str) -> ReaderError:
+    """The one error for a label file whose bytes are not the ones the build cut."""
+    return ReaderError(
+        f"{described} changed while the build ran (it is not the file the build cut "
+        "into ranges: replaced, grown, truncated or rewritten)",
+        hint="run the build again once nothing rewrites the file (a fetch of a new "
+        "release replaces it)",
+    )
+
+
 @dataclass(frozen=True)
 class LocalBlob:
     """A regular file on a file system every worker mounts at the same path.
 
     Each read opens the file through `confine.open_regular`, so a FIFO or a device
     never blocks a worker, and a read inside a reader's confinement stays inside it.
+    The file's size, mtime_ns, inode and device as `blob_for` found them are checked
+    on the open file before and after each read: the bytes read are the bytes cut.
     """
 
     path: str
     size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    def _check(self, fh: io.BufferedReader) -> None:
+        st = os.fstat(fh.fileno())
+        if (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev) != (
+            self.size,
+            self.mtime_ns,
+            self.inode,
+            self.device,
+        ):
+            raise changed(self.path)
 
     def read_range(self, start: int, end: int) -> bytes:
         if end <= start:
             return b""
         try:
             with confine.open_regular(None, Path(self.path)) as fh:
+                self._check(fh)  # type: ignore[arg-type]
                 fh.seek(start)
-                return fh.read(end - start)
+                data = fh.read(end - start)
+                self._check(fh)  # type: ignore[arg-type]
+                return data
         except UnsafePathError as exc:
             raise ReaderError(exc.message, hint="check the path and its permissions") from None
 
@@ -86,12 +117,12 @@ def blob_for(path: Path | str) -> Blob:
         if found is not None:
             return found
     try:
-        size = os.stat(p).st_size
+        st = os.stat(p)
     except OSError as exc:
         raise ReaderError(
             f"cannot read {p}: {exc.strerror}", hint="check the path and its permissions"
         ) from None
-    return LocalBlob(p, size)
+    return LocalBlob(p, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
 class _BlobIO(io.RawIOBase):

@@ -41,7 +41,7 @@ from facedata.errors import ReaderError
 from facedata.manifest.options import HfparquetOptions
 from facedata.manifest.schema import Manifest, Source
 from facedata.read._common import label_path, normalise_split, rel
-from facedata.read.blob import Blob, blob_for, open_blob
+from facedata.read.blob import Blob, blob_for, changed, open_blob
 from facedata.read.registry import register, register_parts
 from facedata.read.sample import BytesImage, Drop, FileImage, Note, Sample
 
@@ -197,12 +197,28 @@ def _code(value: Any, names: list[str] | None) -> str | None:
     return str(value)
 
 
-def _batches(pf: Any, columns: list[str]) -> Iterator[Any]:
+def _batches(ds: str, name: str, pf: Any, columns: list[str]) -> Iterator[Any]:
     """Record batches one row group at a time: iter_batches over the whole file reads
-    row groups ahead, which holds most of a file of images in memory at once."""
+    row groups ahead, which holds most of a file of images in memory at once. Each
+    group must hold the rows its footer says, as when it is read alone (a part)."""
     for group in range(pf.num_row_groups):
-        yield from pf.iter_batches(
+        seen = 0
+        for batch in pf.iter_batches(
             batch_size=BATCH_ROWS, row_groups=[group], columns=columns, use_threads=False
+        ):
+            seen += batch.num_rows
+            yield batch
+        check_group(ds, name, group, seen, pf.metadata.row_group(group).num_rows)
+
+
+def check_group(ds: str, name: str, group: int, seen: int, says: int) -> None:
+    """A row group whose rows differ from its footer is refused, however the file is
+    read (whole on the driver, or a group per part): row numbers after it would not be
+    the file's, and a footer that lies is a damaged file."""
+    if seen != says:
+        raise ReaderError(
+            f"{ds}: {name} row group {group} holds {seen} rows, its footer says {says}",
+            hint="the file is damaged: fetch it again",
         )
 
 
@@ -313,7 +329,7 @@ def read_hfparquet(
     cols, files, total = _plan(ds, root, options)
     yield Note(ds, "count", str(total))
     for file, pf in files:
-        yield from _rows(ds, root, file, cols, _batches(pf, cols.names), 0)
+        yield from _rows(ds, root, file, cols, _batches(ds, file.name, pf, cols.names), 0)
 
 
 def _rows(
@@ -379,11 +395,22 @@ def hfparquet_parts(
 ) -> list[ParquetPart | Note]:
     """A part per row group (the unit Parquet is written and read in); the driver reads
     the footers only. The total count is the driver's note, as the reader's first."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     ds = manifest.id
     cols, files, total = _plan(ds, root, options)
     out: list[ParquetPart | Note] = [Note(ds, "count", str(total))]
     for file, pf in files:
         blob = blob_for(file.path)
+        # the footer the parts come from must be the blob's: a file replaced since is refused
+        try:
+            with open_blob(blob) as fh:
+                same = pq.ParquetFile(fh).metadata.equals(pf.metadata)
+        except (OSError, pa.ArrowException):
+            same = False
+        if not same:
+            raise changed(blob.describe())
         first = 0
         for group in range(pf.num_row_groups):
             n = pf.metadata.row_group(group).num_rows
@@ -422,12 +449,7 @@ def read_parquet_part(part: ParquetPart, options: HfparquetOptions) -> Iterator[
         yield from _rows(
             part.dataset, Path(part.root), file, part.columns, batches(), part.first_row
         )
-        if seen != part.rows:  # row numbers after this group would not be the file's
-            raise ReaderError(
-                f"{part.dataset}: {file.name} row group {part.group} holds {seen} rows, "
-                f"its footer says {part.rows}",
-                hint="the file is damaged: fetch it again",
-            )
+        check_group(part.dataset, file.name, part.group, seen, part.rows)
 
 
 register_parts(HfparquetOptions, hfparquet_parts, read_parquet_part, files=True)

@@ -208,10 +208,10 @@ def pixels_csv_parts(
     ds = manifest.id
     parts: list[CsvPart] = []
     for path in _files(ds, root, options):
+        blob = blob_for(path)  # first: a file replaced from here on is refused (blob.py)
         with open_csv(path) as fh:
             header = next(csv_rows(fh), [])
         _layout(ds, path.name, path.stem, header, options)
-        blob = blob_for(path)
         ranges = row_ranges(blob, rows)
         if ranges is None:
             return None

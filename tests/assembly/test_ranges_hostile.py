@@ -125,8 +125,15 @@ def test_a_parquet_footer_that_lies_gives_one_outcome_either_way(tmp_path, monke
     d = shapes.celeba_hf_snapshot(tmp_path / "made")
     for f in sorted(Path(d.path).rglob("*.parquet")):
         pq.write_table(pq.read_table(f), f, row_group_size=2)
-    _parquet_footer_lies(sorted(Path(d.path).rglob("train-*.parquet"))[0], group=0, says=3)
-    fetch_dataset(Catalog.load().get(d.dataset), source_id=d.source, from_path=d.path)
+    manifest = Catalog.load().get(d.dataset)
+    lying = sorted(Path(d.path).rglob("train-*.parquet"))[0]
+    _parquet_footer_lies(lying, group=0, says=3)
+    with pytest.raises(FacedataError, match="footer says 3"):  # fetch reads it as a build does
+        fetch_dataset(manifest, source_id=d.source, from_path=d.path)
+    pq.write_table(pq.read_table(lying), lying, row_group_size=2)  # a sound file fetched,
+    root = fetch_dataset(manifest, source_id=d.source, from_path=d.path).root
+    _parquet_footer_lies(sorted(Path(root).rglob("train-*.parquet"))[0], group=0, says=3)
+    treelist.write(d.dataset, d.source, treelist.record(Path(root)))  # then damaged in place
     recipe = Recipe(datasets=[f"{d.dataset}:{d.source}"], out=tmp_path / "a", batch_size=3)
     outcome = {}
     for parts in (False, True):
@@ -138,6 +145,7 @@ def test_a_parquet_footer_that_lies_gives_one_outcome_either_way(tmp_path, monke
         except FacedataError as exc:
             outcome[parts] = ("refused", type(exc).__name__)
     assert outcome[True] == outcome[False]
+    assert outcome[False] == ("refused", "ReaderError")  # fail closed: a damaged file
 
 
 # Promise 1 (a cache's label file read in ranges on another node): the node's copy of
