@@ -6,7 +6,8 @@ of it is used: the store may have been written by anyone. A worker keeps one cli
 per store and process (credentials from the usual places on its node); an object
 needed as a file (an archive, a label file) is copied once into this node's own
 content-addressed folder, `$FACEDATA_HOME/remote/objects/`, through a temp file that
-is renamed into place only once verified.
+is renamed into place only once verified. A copy already there is hashed before this
+process first uses it (a damaged one is downloaded again).
 """
 
 from __future__ import annotations
@@ -79,12 +80,37 @@ def local_path(sha256: str) -> Path:
     return home() / "remote" / "objects" / sha256[:2] / sha256
 
 
+# copies this process wrote or hashed itself: a copy found on disk may have been left
+# damaged (a disk, another program, a process killed at the wrong moment), so it is
+# trusted only once hashed here, once per process
+_VERIFIED: set[Path] = set()
+
+
+def _sound_copy(dest: Path, size: int, sha256: str) -> bool:
+    """Whether `dest` holds the object: its size always, its sha256 once per process."""
+    try:
+        if dest.stat().st_size != size:
+            return False
+        if dest in _VERIFIED:
+            return True
+        digest = hashlib.sha256()
+        with open(dest, "rb") as fh:
+            while block := fh.read(CHUNK):
+                digest.update(block)
+    except OSError:
+        return False
+    if digest.hexdigest() != sha256:
+        return False
+    _VERIFIED.add(dest)
+    return True
+
+
 def local_object(store: Store, key: str, size: int, sha256: str, shown: str) -> Path:
-    """The object as a file of this node's object folder, downloaded and verified once."""
+    """The object as a file of this node's object folder, downloaded and verified once
+    per process; a damaged copy is replaced from the store (refused if it cannot be)."""
     dest = local_path(sha256)
-    with contextlib.suppress(OSError):
-        if dest.stat().st_size == size:
-            return dest
+    if _sound_copy(dest, size, sha256):
+        return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{sha256[:16]}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
@@ -106,6 +132,7 @@ def local_object(store: Store, key: str, size: int, sha256: str, shown: str) -> 
             )
         tmp.chmod(0o444)
         os.replace(tmp, dest)
+        _VERIFIED.add(dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
