@@ -17,10 +17,20 @@ from facedata.read import read_part as read_one_part
 from facedata.read import read_source, source_parts
 from facedata.read.blob import LocalBlob, blob_for, range_text
 from facedata.read.cuts import row_ranges
+from facedata.read.sample import Note
 from tests.formats.conftest import manifest_for
 from tests.helpers.fuzz import fuzz_settings
 
 PX = "1 2 3 4"  # a 2x2 grey image
+
+
+@pytest.fixture(autouse=True)
+def _fine_cuts(monkeypatch) -> None:
+    """These files are a few hundred bytes: cut them as finely as `rows` asks (a build's
+    ranges hold at least cuts.MIN_RANGE bytes; test_ranges_hostile.py holds the floor)."""
+    from facedata.read import cuts
+
+    monkeypatch.setattr(cuts, "MIN_RANGE", 1)
 
 
 def _manifest(options: dict) -> Manifest:
@@ -86,6 +96,13 @@ CASES: dict[str, tuple[str, bytes, dict]] = {
     ),
     "CRLF": ("fer2013.csv", _fer().replace("\n", "\r\n").encode(), {}),
     "BOM": ("fer2013.csv", b"\xef\xbb\xbf" + _fer().encode(), {}),
+    # the quote after the BOM opens a field: its newline is not a row's end
+    "BOM then a quote": (
+        "fer2013.csv",
+        b"\xef\xbb\xbf"
+        + "\n".join(['"emo\ntion",pixels', *(f'"{i % 7}\n",{PX}' for i in range(9))]).encode(),
+        {},
+    ),
     "quoted pixels": (
         "fer2013.csv",
         "\n".join(["emotion,pixels,Usage", *_rows(21, quoted=True)]).encode(),
@@ -166,14 +183,22 @@ def test_the_files_of_a_file_set_are_cut_in_order(tmp_path) -> None:
     assert got == whole and n >= 6
 
 
-def test_a_quote_csv_reads_literally_leaves_the_file_uncut(tmp_path) -> None:
-    """`ab"c` or `, "x"`: parity no longer says where fields end, so the source is read
-    whole on the driver, as before, rather than cut somewhere inside a field."""
-    for text in ('emotion,pixels,Usage\n0,1 2 "3 4,Training\n', 'emotion,pixels\n0, "1\n2"\n'):
+def test_a_quote_csv_reads_literally_is_cut_as_csv_reads_it(tmp_path) -> None:
+    """`ab"c` or `, "x"`: a literal quote opens no field, so the file is cut where csv
+    ends its rows (the quoted newline after `, "` is a row's end), never inside a field,
+    and its ranges give exactly the rows of reading it whole."""
+    texts = [
+        'emotion,pixels,Usage\n0,1 2 "3 4,Training\n1,1 2 3 4,Training\n',
+        'emotion,pixels\n0, "1\n2"\n3,"1 2\n3 4"\n4,1 2 3 4\n',
+        'emotion,pixels\n0,"1 2"3 "4\n5,1 2 3 4\n',  # text after a closing quote
+    ]
+    m = _manifest({"file": "fer2013.csv"})
+    for text in texts:
         (tmp_path / "fer2013.csv").write_text(text)
-        assert row_ranges(blob_for(tmp_path / "fer2013.csv"), 1) is None
-        m = _manifest({"file": "fer2013.csv"})
-        assert source_parts(m, m.sources[0], tmp_path, 1) is None
+        cut = row_ranges(blob_for(tmp_path / "fer2013.csv"), 1)
+        assert cut is not None and len(cut) > 1, text
+        whole = _whole(m, tmp_path, True)
+        assert _in_parts(m, tmp_path, 1, True)[0] == whole
 
 
 def test_an_empty_file_fails_as_reading_it_whole_does(tmp_path) -> None:
@@ -335,3 +360,7 @@ def test_a_file_dense_in_quotes_is_left_uncut(tmp_path, monkeypatch) -> None:
     assert row_ranges(blob_for(tmp_path / "f.csv"), 2) is not None
     monkeypatch.setattr(cuts, "MAX_QUOTES", 100)  # 160 quotes in the one block
     assert row_ranges(blob_for(tmp_path / "f.csv"), 2) is None
+    m = _manifest({"file": "f.csv"})
+    said = source_parts(m, m.sources[0], tmp_path, 2)  # read whole, and the build says why
+    assert isinstance(said, Note) and said.kind == "read_whole"
+    assert said.text.startswith("f.csv read whole on the driver: over 100 quotes")

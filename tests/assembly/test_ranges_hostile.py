@@ -191,6 +191,22 @@ def test_one_stray_quote_does_not_send_the_whole_csv_to_the_driver(fer, monkeypa
     assert c["counts"]["read"] == 14
 
 
+# Promise 4: a CSV the driver will not cut (too dense in quotes to follow cheaply) is
+# read whole on the driver, correctly, and the build says so in its notes.
+def test_a_csv_read_whole_on_the_driver_is_named_in_the_builds_notes(fer, monkeypatch) -> None:
+    from facedata.read import cuts
+
+    monkeypatch.setattr(pipeline, "READ_IN_PARTS", True)
+    monkeypatch.setattr(cuts, "MAX_QUOTES", 0)  # any quote: too many
+    csv = fer["csv"]
+    csv.write_bytes(csv.read_bytes().replace(b"Training", b'"Training"'))
+    treelist.write(FER, "local-copy", treelist.record(fer["root"]))  # fetched as it is
+    c = build(fer["recipe"])
+    assert c["counts"]["read"] == 14
+    said = next(d["notes"] for d in c["datasets"] if d["id"] == FER)
+    assert any(n.startswith("fer2013.csv read whole on the driver: over 0 quotes") for n in said)
+
+
 # Promise 2/4: a hostile file does not multiply the driver's work: a run of blank lines
 # at the top (the block the rows-per-byte estimate is taken from) must not turn every
 # later row into a range of its own (a task each, on the driver and the engine).

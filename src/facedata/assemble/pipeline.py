@@ -61,6 +61,7 @@ from facedata.gate.admit import (
 )
 from facedata.gate.licensing import corpus_terms, share_alike
 from facedata.manifest.schema import Manifest, Source
+from facedata.read.sample import Note
 from facedata.storage import inputs
 
 READ_IN_PARTS = True  # large label files read in ranges by the workers (off: on the driver)
@@ -122,6 +123,9 @@ def _items(
                 defer_pixels=True,
                 files_readable=not _cache_view(adm.fetched),
             )
+        if isinstance(cut, Note):  # not cut after all: read whole below, and said so
+            counts.note(cut)
+            cut = None
         if cut is not None:
             notes, parts = cut
             for note in notes:

@@ -41,8 +41,8 @@ from facedata.read._common import (
     split_option,
 )
 from facedata.read.blob import Blob, blob_for, range_text
-from facedata.read.cuts import row_ranges
-from facedata.read.registry import register, register_parts
+from facedata.read.cuts import row_ranges, uncut_why
+from facedata.read.registry import Uncut, register, register_parts
 from facedata.read.sample import Drop, FileImage, Sample
 
 COLUMNS = [
@@ -160,7 +160,7 @@ class ListPart:
 
 def affectnet_csv_parts(
     manifest: Manifest, source: Source, root: Path, options: AffectnetCsvOptions, rows: int
-) -> list[ListPart] | None:
+) -> list[ListPart] | Uncut:
     """The lists' ranges of about `rows` rows; the driver only counts bytes (and no
     longer checks a million image files: the workers do, row by row)."""
     ds = manifest.id
@@ -180,7 +180,7 @@ def affectnet_csv_parts(
         blob = blob_for(path)
         ranges = row_ranges(blob, rows)
         if ranges is None:
-            return None
+            return Uncut(path.name, uncut_why())
         parts += [
             ListPart(ds, blob, path.name, str(root), str(images), split, r.start, r.end, r.lines)
             for r in ranges

@@ -42,8 +42,8 @@ from facedata.read._common import (
     split_option,
 )
 from facedata.read.blob import Blob, blob_for, range_text
-from facedata.read.cuts import row_ranges
-from facedata.read.registry import register, register_parts
+from facedata.read.cuts import row_ranges, uncut_why
+from facedata.read.registry import Uncut, register, register_parts
 from facedata.read.sample import Drop, PixelImage, Sample, parse_pixels
 
 csv.field_size_limit(1 << 24)
@@ -202,7 +202,7 @@ class CsvPart:
 
 def pixels_csv_parts(
     manifest: Manifest, source: Source, root: Path, options: PixelsCsvOptions, rows: int
-) -> list[CsvPart] | None:
+) -> list[CsvPart] | Uncut:
     """The files' ranges of about `rows` rows: the header is read here (a missing
     pixels column fails here, as it would reading the file), the rest only counted."""
     ds = manifest.id
@@ -214,7 +214,7 @@ def pixels_csv_parts(
         _layout(ds, path.name, path.stem, header, options)
         ranges = row_ranges(blob, rows)
         if ranges is None:
-            return None
+            return Uncut(path.name, uncut_why())
         for r in ranges:
             parts.append(
                 CsvPart(ds, blob, path.name, path.stem, tuple(header), r.start, r.end, r.lines)

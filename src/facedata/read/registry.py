@@ -30,10 +30,23 @@ Markers = Callable[[Any], list[str]]
 # A reader that can be read in ranges: how to cut its input (cheap: no tokenizing), and
 # how to read one cut. `parts(manifest, source, root, options, rows)` returns the
 # reader's own picklable descriptions of its ranges, about `rows` rows each (and any
-# Note the whole reader gives before its rows, recorded by the driver), or None when
-# this input cannot be cut safely (then it is read whole, on the driver).
-PartsOf = Callable[[Manifest, Source, Path, Any, int], "Sequence[Any] | None"]
+# Note the whole reader gives before its rows, recorded by the driver), or an `Uncut`
+# when this input cannot be cut safely (then it is read whole, on the driver, and the
+# build's notes say so).
+PartsOf = Callable[[Manifest, Source, Path, Any, int], "Sequence[Any] | Uncut"]
 ReadPart = Callable[[Any, Any], Iterator["Sample | Drop | Note"]]
+
+
+@dataclass(frozen=True)
+class Uncut:
+    """A reader's input that its `parts` would not cut: which file, and why."""
+
+    file: str
+    why: str
+
+    def note(self, dataset: str) -> Note:
+        """What the build records: the file was read whole on the driver, and why."""
+        return Note(dataset, "read_whole", f"{self.file} read whole on the driver: {self.why}")
 
 
 @dataclass(frozen=True)
@@ -138,11 +151,12 @@ def source_parts(
     defer_pixels: bool = False,
     *,
     files_readable: bool = True,
-) -> tuple[list[Note], list[Part]] | None:
+) -> tuple[list[Note], list[Part]] | Note | None:
     """The ranges a build's workers read instead of the driver reading `source` whole,
     and the notes the driver records first (the file set); None when its reader has
-    no ranges, the input cannot be cut safely, or the source is own data (read where
-    its author put it, with its register, on the driver). `files_readable` False: the
+    no ranges or the source is own data (read where its author put it, with its
+    register, on the driver); a Note (kind "read_whole") when the reader could not cut
+    this input: it is read whole on the driver, and the build's notes say why. `files_readable` False: the
     tree's files exist only on the driver (a view of the fetch cache), so a reader
     whose parts name files is read on the driver; its label files are still read by
     the workers through `blob_for`."""
@@ -160,8 +174,8 @@ def source_parts(
     base = resolve_root(Path(root), fmt.root, manifest.id, markers)
     with confine.reading_inside(Path(root)):
         cuts = entry.parts(manifest, source, base, options, rows)
-    if cuts is None:
-        return None
+    if isinstance(cuts, Uncut):
+        return cuts.note(manifest.id)
     notes = [Note(manifest.id, "file_set", file_set)] if file_set else []
     notes += [c for c in cuts if isinstance(c, Note)]  # what the reader says before any row
     parts = [Part(entry.name, manifest.id, str(root), options, c) for c in cuts]
