@@ -156,10 +156,10 @@ def source_parts(
     and the notes the driver records first (the file set); None when its reader has
     no ranges or the source is own data (read where its author put it, with its
     register, on the driver); a Note (kind "read_whole") when the reader could not cut
-    this input: it is read whole on the driver, and the build's notes say why. `files_readable` False: the
-    tree's files exist only on the driver (a view of the fetch cache), so a reader
-    whose parts name files is read on the driver; its label files are still read by
-    the workers through `blob_for`."""
+    this input: it is read whole on the driver, and the build's notes say why.
+    `files_readable` False: the tree's files exist only on the driver (a view of the
+    fetch cache), so a reader whose parts name files is read on the driver; its label
+    files are still read by the workers through `blob_for`."""
     fmt = manifest.format_for(source)
     entry = get_reader(fmt.reader)
     if entry.parts is None or entry.read_part is None or source.is_own_data:
