@@ -224,7 +224,9 @@ def test_blank_lines_at_the_top_do_not_make_a_range_per_row(tmp_path) -> None:
 
 # Promise 2/4: hostile label values never make the driver's memory (or corpus.json)
 # grow a drop reason per row: 600 rows with 600 distinct unknown codes.
-def test_distinct_unknown_codes_do_not_make_a_drop_reason_per_row(fer) -> None:
+def test_distinct_unknown_codes_do_not_make_a_drop_reason_per_row(fer, monkeypatch) -> None:
+    from facedata.assemble.tally import MAX_REASONS, folded
+
     csv = fer["csv"]
     head, *rows = [r for r in csv.read_bytes().split(b"\n") if r]
     out = [head]
@@ -233,6 +235,19 @@ def test_distinct_unknown_codes_do_not_make_a_drop_reason_per_row(fer) -> None:
         out.append(b"x%d," % k + px + b"," + use)
     csv.write_bytes(b"\n".join(out) + b"\n")
     treelist.write(FER, "local-copy", treelist.record(fer["root"]))  # fetched as it is
-    c = build(fer["recipe"].model_copy(update={"batch_size": 50}))
-    assert c["counts"]["read"] == 600
-    assert len(c["drops"]) <= 50, f"{len(c['drops'])} drop reasons for 600 rows"
+    drops = {}
+    for parts in (True, False):  # folded the same whoever read the rows
+        monkeypatch.setattr(pipeline, "READ_IN_PARTS", parts)
+        out = fer["tmp"] / f"out-{parts}"
+        c = build(fer["recipe"].model_copy(update={"batch_size": 50, "workers": 2, "out": out}))
+        assert c["counts"]["read"] == 600
+        assert len(c["drops"]) <= 50, f"{len(c['drops'])} drop reasons for 600 rows"
+        drops[parts] = c["drops"]
+    assert drops[True] == drops[False]
+    other = drops[True][folded(FER)]
+    assert sum(d["count"] for d in drops[True].values()) == 600
+    assert other["count"] == 600 - MAX_REASONS
+    assert (
+        other["examples"][0]
+        == f"fer2013.csv:{MAX_REASONS + 2} (unmapped expression code 'x{MAX_REASONS}')"
+    )

@@ -103,9 +103,12 @@ class RowLog:
     rows_seen: int = 0
     rows_read: int = 0
     drops: Counter = field(default_factory=Counter)  # (dataset, reason, stage) -> count
-    # the first EXAMPLES drops of each reason, in row order: (dataset, reason, where, stage)
-    named: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # the first EXAMPLES drops of each reason, in row order: (dataset, reason, where, stage),
+    # and a reason's first drop even without a place (where None), so that the replay
+    # meets every reason in the order the rows did (the Tally folds reasons by it)
+    named: list[tuple[str, str, str | None, str]] = field(default_factory=list)
     _named_per_reason: Counter = field(default_factory=Counter)
+    _reasons: set[tuple[str, str]] = field(default_factory=set)
     labels: Counter = field(default_factory=Counter)  # (dataset, head, value) -> count
     withdrawals: dict[tuple, Withdrawal] = field(default_factory=dict)
 
@@ -121,9 +124,13 @@ class RowLog:
 
     def drop(self, dataset: str, reason: str, where: str | None, stage: str, n: int = 1) -> None:
         self.drops[(dataset, reason, stage)] += n
-        if where is not None and self._named_per_reason[(dataset, reason)] < EXAMPLES:
+        key = (dataset, reason)
+        if where is not None and self._named_per_reason[key] < EXAMPLES:
             self.named.append((dataset, reason, where, stage))
-            self._named_per_reason[(dataset, reason)] += 1
+            self._named_per_reason[key] += 1
+        elif key not in self._reasons:  # its first drop, named nowhere: its place in order
+            self.named.append((dataset, reason, None, stage))
+        self._reasons.add(key)
 
     def read(self, n: int = 1) -> None:
         self.rows_read += n

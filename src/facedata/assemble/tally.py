@@ -25,6 +25,16 @@ if TYPE_CHECKING:
     from facedata.read.sample import Note
 
 EXAMPLES = 5  # places named per drop reason; every drop is counted
+# distinct drop reasons kept per dataset: a reason can hold a value of the file (an
+# unknown label code), so a hostile file could make one per row; past this bound the
+# dataset's further reasons are counted under one (`folded`), in corpus.json too
+MAX_REASONS = 32
+REASON_SHOWN = 80  # characters of a folded reason shown beside its place
+
+
+def folded(dataset: str) -> str:
+    """The drop key a dataset's reasons past MAX_REASONS are counted under."""
+    return f"{dataset}: other reasons (past {MAX_REASONS} distinct)"
 
 
 @dataclass
@@ -41,6 +51,7 @@ class Funnel:
     labels: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     duplicates: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     image_errors: list[dict] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)  # dataset -> distinct reasons kept
 
     @property
     def written(self) -> int:
@@ -50,8 +61,19 @@ class Funnel:
         self, dataset: str, reason: str, where: str | None, stage: str = "reader", n: int = 1
     ) -> None:
         """`n` drops for one reason; `where` names the first (None: counted only, as a
-        worker's counts replayed beyond the places they name)."""
+        worker's counts replayed beyond the places they name). A dataset's reasons past
+        MAX_REASONS distinct are folded into one, each place naming its own reason;
+        which reasons fold depends only on the order they first occur in, the same
+        whoever read the rows (a worker's log replays them in row order)."""
         key = f"{dataset}: {reason}"
+        if key not in self.drops:
+            if self.reasons[dataset] >= MAX_REASONS:
+                key = folded(dataset)
+                if where is not None:
+                    shown = reason if len(reason) <= REASON_SHOWN else reason[:REASON_SHOWN] + "…"
+                    where = f"{where} ({shown})"
+            else:
+                self.reasons[dataset] += 1
         self.drops[key] += n
         self.stages[stage] += n
         self.drop_stage.setdefault(key, stage)
