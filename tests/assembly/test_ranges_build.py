@@ -18,6 +18,7 @@ from facedata.assemble.recipe import Recipe
 from facedata.consent.withdrawals import Admission, Withdrawal
 from facedata.fetch import fetch_dataset
 from facedata.manifest.catalog import Catalog
+from facedata.read import cuts
 from tests.assembly.test_sharded import _shards
 from tests.fixtures import layouts
 from tests.helpers.extras import needs
@@ -57,6 +58,7 @@ def world(tmp_path_factory):
     layouts.make_celeba(src / "celeba", n=8)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FACEDATA_HOME", str(tmp / "home"))
+        mp.setattr(cuts, "MIN_RANGE", 1)  # ranges as small as batch_size asks, not 256 KiB
         manifests = tmp / "manifests"
         for base in ("fer2013", "celeba"):
             write_local_copy(manifests, base, f"{base}-local", "the test")
@@ -190,6 +192,7 @@ def test_affectnet_lists_in_ranges_build_the_corpus_read_on_the_driver(
     tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cuts, "MIN_RANGE", 1)  # ranges as small as batch_size asks
     layouts.make_affectnet(tmp_path / "src")
     manifests = tmp_path / "manifests"
     write_local_copy(manifests, "affectnet", "affectnet-local", "the test")
