@@ -251,3 +251,32 @@ def test_distinct_unknown_codes_do_not_make_a_drop_reason_per_row(fer, monkeypat
         other["examples"][0]
         == f"fer2013.csv:{MAX_REASONS + 2} (unmapped expression code 'x{MAX_REASONS}')"
     )
+
+
+# Promise 1/2: the blob a range names is the file as cut: rewritten in place (same
+# size, another mtime), grown, or replaced by another file, it is refused by name.
+def test_a_label_file_changed_in_any_way_after_the_cut_is_refused(tmp_path) -> None:
+    from facedata.errors import ReaderError
+    from facedata.read.blob import blob_for
+
+    f = tmp_path / "fer2013.csv"
+    for change in ("rewritten", "grown", "replaced"):
+        f.write_bytes(b"emotion,pixels\n0,1 2 3 4\n")
+        blob = blob_for(f)
+        assert blob.read_range(0, 7) == b"emotion"
+        st = f.stat()
+        if change == "rewritten":
+            with open(f, "r+b") as fh:
+                fh.write(b"E")
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        elif change == "grown":
+            with open(f, "ab") as fh:
+                fh.write(b"1,1 2 3 4\n")
+        else:
+            new = tmp_path / "new.csv"
+            new.write_bytes(f.read_bytes())
+            os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))  # all but the inode alike
+            os.replace(new, f)
+        with pytest.raises(ReaderError, match="changed while the build ran") as exc:
+            blob.read_range(0, 7)
+        assert str(f) in exc.value.message, change
