@@ -280,3 +280,27 @@ def test_a_label_file_changed_in_any_way_after_the_cut_is_refused(tmp_path) -> N
         with pytest.raises(ReaderError, match="changed while the build ran") as exc:
             blob.read_range(0, 7)
         assert str(f) in exc.value.message, change
+
+
+# Promise 1/2: a Parquet file replaced between the driver reading its footer and naming
+# its blob is refused: the parts' row groups come from one file, the bytes from another.
+def test_a_parquet_file_replaced_while_its_footer_is_read_is_refused(tmp_path, monkeypatch) -> None:
+    import pyarrow.parquet as pq
+
+    import facedata.read.hfparquet as hfparquet
+    from facedata.errors import ReaderError
+    from facedata.read import source_parts
+    from tests.fixtures import hf
+    from tests.formats.conftest import manifest_for
+
+    exp = hf.make_fer2013_hf(tmp_path / "f")
+    m = manifest_for(exp)
+    real = hfparquet.blob_for
+
+    def replaced_first(path):
+        pq.write_table(pq.read_table(path), path, row_group_size=1)  # same rows, new groups
+        return real(path)
+
+    monkeypatch.setattr(hfparquet, "blob_for", replaced_first)
+    with pytest.raises(ReaderError, match="changed while the build ran"):
+        source_parts(m, m.sources[0], exp.root, 256)

@@ -314,7 +314,9 @@ class Note:
     kind "degraded": what the reader cannot give because the delivery lacks a part
     (no landmarks: faces are detected; no identities: no subject-disjoint split);
     kind "count": how many entries the reader will yield (text: an integer), as soon
-    as it knows, so a build's ETA uses the real count instead of the manifest's guess.
+    as it knows, so a build's ETA uses the real count instead of the manifest's guess;
+    kind "read_whole": a build read a file on the driver that it reads in ranges by
+    the workers as a rule, and why (read/registry.py `Uncut`).
     """
 
     dataset: str
