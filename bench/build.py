@@ -9,7 +9,7 @@ Measured in the same run:
     encodes JPEG and writes Parquet with Pillow and pyarrow
   * facedata build with 1 and with 2 workers on the local engine, and 2 on the Ray
     engine twice: with a local Ray instance the build starts and stops, and joining
-    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is);
+    one already running (`ray start --head`, RAY_ADDRESS set to its address, as a cluster is);
     each round runs all of them back to back, and Ray is compared with the local
     engine of the same round
     (everything: readers, remap,
@@ -302,14 +302,23 @@ def facedata_run(
 
 
 @contextlib.contextmanager
-def ray_running(env: dict[str, str], cpus: int) -> Iterator[dict[str, str]]:
+def ray_running(env: dict[str, str], cpus: int) -> Iterator[tuple[dict[str, str], str]]:
     """A Ray head on this machine for the duration (`ray start --head`), as a cluster
-    would be: the build joins it through RAY_ADDRESS and leaves it running."""
+    would be: the build joins it through RAY_ADDRESS and leaves it running.
+
+    Yields the build's environment and the head's session name. The address is the
+    one this head wrote, not "auto": on a shared machine another Ray started during
+    the run would otherwise be joined instead (and its processes counted as ours)."""
     ray_cli = str(Path(sys.executable).with_name("ray"))
     start = [ray_cli, "start", "--head", f"--num-cpus={cpus}", "--include-dashboard=false"]
     subprocess.run([*start, "--disable-usage-stats"], env=env, check=True, capture_output=True)
     try:
-        yield {**env, "RAY_ADDRESS": "auto"}
+        ray_tmp = Path(tempfile.gettempdir()) / "ray"
+        address = (ray_tmp / "ray_current_cluster").read_text().strip()
+        session = (ray_tmp / "session_latest").resolve().name
+        # an explicit address does not turn on the token auth that `ray start` did
+        auth = {"RAY_AUTH_MODE": "token"} if (Path.home() / ".ray" / "auth_token").exists() else {}
+        yield {**env, "RAY_ADDRESS": address, **auth}, session
     finally:
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
 
@@ -335,11 +344,14 @@ def breakdown(work: Path, n_fer: int, n_celeba: int, rounds: int) -> str:
 
 
 class RayCpu:
-    """CPU seconds of Ray's processes on this machine while it runs (`ray start`'s
-    daemons and the job's workers, which exit with the job: their CPU is read every
-    0.2 s while they live, so up to 0.2 s of each worker's last moments is missed)."""
+    """CPU seconds of one Ray session's processes on this machine while it runs (`ray
+    start`'s daemons, found by the session name in their command line, and everything
+    they start: the job's workers, which exit with the job: their CPU is read every
+    0.2 s while they live, so up to 0.2 s of each worker's last moments is missed).
+    Other Ray sessions on a shared machine are not counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: str) -> None:
+        self.session = session
         self.seen: dict[int, float] = {}  # pid -> CPU seconds when last read
         self.start: dict[int, float] = self._read()
         self.seen.update(self.start)
@@ -347,15 +359,17 @@ class RayCpu:
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _read() -> dict[int, float]:
+    def _read(self) -> dict[int, float]:
         import psutil
 
-        out: dict[int, float] = {}
+        procs = []
         for p in psutil.process_iter(["cmdline"]):
-            cmd = " ".join(p.info["cmdline"] or [])
-            if "/ray/" not in cmd and not cmd.startswith("ray::"):
-                continue
+            if self.session in " ".join(p.info["cmdline"] or []):
+                procs.append(p)
+                with contextlib.suppress(psutil.Error):
+                    procs.extend(p.children(recursive=True))
+        out: dict[int, float] = {}
+        for p in procs:
             with contextlib.suppress(psutil.Error):
                 t = p.cpu_times()
                 out[p.pid] = t.user + t.system
@@ -471,8 +485,8 @@ def main() -> None:
     ) -> tuple[float, int, list[int]]:
         ray_cpu = None
         if tag == "ray2-running":  # as on a cluster: Ray is up before the build
-            with ray_running(env, workers) as ray_env:
-                meter = RayCpu()
+            with ray_running(env, workers) as (ray_env, session):
+                meter = RayCpu(session)
                 s, r, corpus, quarts = facedata_run(work, ray_env, tag, workers, engine)
                 ray_cpu = meter.stop()
             engine = "ray (already running)"
