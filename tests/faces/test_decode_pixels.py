@@ -17,6 +17,7 @@ from PIL import Image
 from facedata.assemble.worker import encode
 from facedata.faces import ImageRefused, process_face
 from facedata.faces import decode as decode_module
+from facedata.faces.align import warp
 from facedata.faces.decode import Decoded, decode_pixels
 from facedata.manifest.schema import FaceSpec
 from tests.helpers import photos
@@ -143,6 +144,10 @@ def test_alignment_from_the_array_is_the_images(mode: str, keep_gray: bool) -> N
     assert np.array_equal(from_array.pixels, np.asarray(from_image.image))
     assert from_array.landmarks == from_image.landmarks
     assert np.array_equal(from_array.transform, from_image.transform)
+    # as before arrays: Pillow's conversion to the crop's mode, then the warp
+    want = "L" if mode == "L" and keep_gray else "RGB"
+    before = warp(img.convert(want), from_image.transform, 112)
+    assert from_array.image.tobytes() == before.tobytes()
     # the crop's array encodes to the same file as the crop
     for fmt in ("jpeg", "png"):
         assert encode(from_array.image, fmt, "RGB", from_array.pixels) == encode(
