@@ -145,12 +145,16 @@ def baseline(
     if "phash" in wanted:
         from facedata.assemble.worker import phash64
 
-    def emit(img: Image.Image | np.ndarray, name: str, label: str, src: Any = None) -> None:
+    def emit(
+        img: Image.Image | np.ndarray, name: str, label: str, src: Any = None, crop: Any = None
+    ) -> None:
+        """`crop`: the aligned face as the warp made it (grey or RGB), which a build
+        hashes; `img` is what is encoded (OpenCV's BGR for colour)."""
         nonlocal count, rows
         if "sha" in wanted:
             hashlib.sha256(np.ascontiguousarray(src).tobytes()).hexdigest()
         if "phash" in wanted:
-            phash64(Image.fromarray(img if img.ndim == 2 else img[..., ::-1]))
+            phash64(Image.fromarray(img if crop is None else crop))
         if isinstance(img, np.ndarray):  # OpenCV's layout: grey, or BGR
             if img.ndim == 2 and "rgb" in wanted:
                 img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -187,7 +191,7 @@ def baseline(
             flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
             pixels = np.asarray(img)
             face = cv2.warpAffine(pixels, back, (112, 112), flags=flags)
-            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "", pixels)
+            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "", pixels, face)
         else:
             emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
     if rows:
