@@ -96,9 +96,11 @@ class LocalEngine:
 class RayEngine:
     """Ray tasks: `ray.init()` starts a local instance, or joins `RAY_ADDRESS`.
 
-    Task arguments and results travel through Ray's object store, and so do partial
-    shards (`map_split`): only the cache's images are read from storage by the
-    workers (see docs/scale.md). Results are collected in submission order with at
+    Task arguments and results travel through Ray's object store, and on a cluster so
+    do partial shards (`map_split`): only the cache's images are read from storage by
+    the workers (see docs/scale.md). A cluster of one node, the driver's own (a local
+    instance), shares this machine's files instead, as the local engine does, with
+    every task pinned to that node. Results are collected in submission order with at
     most two tasks per worker CPU in flight.
     """
 
@@ -130,6 +132,9 @@ class RayEngine:
             if address:
                 options["address"] = address
             else:
+                # "local": always a new instance of our own, never a cluster another
+                # `ray start` on this machine left in /tmp/ray (ray.init's default joins it)
+                options["address"] = "local"
                 options["num_cpus"] = max(1, int(workers))
             if os.environ.get(self.SHIP_CODE) == "1":
                 options["runtime_env"] = {"py_modules": [_package_dir()]}
@@ -157,9 +162,25 @@ class RayEngine:
             self._started = True
         cpus = int(ray.cluster_resources().get("CPU", workers) or 1)
         self.workers = max(1, cpus)
+        # one node, the driver's own: its tasks share this machine's files, so partial
+        # and final shards go through files as on the local engine (no copies through
+        # the object store and back through the driver); the tasks are pinned to this
+        # node, so a node joining meanwhile never gets a task it could not run
+        self._home_node = _driver_node(ray) if _single_node(ray) else None
+        self.parts_in_memory = self._home_node is None
         self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
         self.nodes: Counter[str] = Counter()  # tasks run, by Ray node id
         self._warming = self._warm()
+
+    def _placement(self) -> Any:
+        """SPREAD on a cluster: its nodes share the chunks from the start (the default
+        policy fills the driver's node first, and short tasks never leave it); on one
+        node, that node, strictly (its files are the build's)."""
+        if self._home_node is None:
+            return "SPREAD"
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return NodeAffinitySchedulingStrategy(node_id=self._home_node, soft=False)
 
     def _warm(self) -> list[Any]:
         """One no-op task per CPU, submitted now and never waited for: each of this
@@ -167,16 +188,14 @@ class RayEngine:
         second on a loaded core) while the driver is still reading the recipe, gating
         licenses and reading the first labels, instead of after the first chunk is
         submitted. The references are kept so the tasks are not cancelled."""
-        warm = self._ray.remote(num_cpus=1, max_retries=0, scheduling_strategy="SPREAD")
+        warm = self._ray.remote(num_cpus=1, max_retries=0, scheduling_strategy=self._placement())
         task = warm(_warm_worker)
         return [task.remote() for _ in range(self.workers)]
 
     def _task(self) -> Any:
         if self._remote is None:
-            # SPREAD: a cluster's nodes share the chunks from the start (the default
-            # policy fills the driver's node first, and short tasks never leave it)
             self._remote = self._ray.remote(
-                num_cpus=1, max_retries=2, scheduling_strategy="SPREAD"
+                num_cpus=1, max_retries=2, scheduling_strategy=self._placement()
             )(_in_ray_worker)
         return self._remote
 
@@ -215,6 +234,24 @@ class RayEngine:
         if self._started and self._ray.is_initialized():
             self._ray.shutdown()
             self._started = False
+
+
+def _driver_node(ray: Any) -> str | None:
+    """The Ray node this process runs on (None: a ray:// client, on no node)."""
+    try:
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # noqa: BLE001 - a client connection has no node of its own
+        return None
+
+
+def _single_node(ray: Any) -> bool:
+    """Whether the cluster is one node, the one this process runs on."""
+    try:
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+    except Exception:  # noqa: BLE001 - not knowing means a cluster
+        return False
+    here = _driver_node(ray)
+    return here is not None and len(alive) == 1 and alive[0].get("NodeID") == here
 
 
 def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, ...]:
