@@ -117,14 +117,31 @@ def test_same_corpus_for_any_workers_and_chunk_size(world, workers, batch) -> No
 
 
 @needs("ray")
-def test_ray_engine_builds_the_same_corpus(world) -> None:
-    out = world["tmp"] / "out" / "ray"
+@pytest.mark.parametrize("files", [True, False], ids=["one-node-files", "object-store"])
+def test_ray_engine_builds_the_same_corpus(world, files, monkeypatch) -> None:
+    """A local Ray instance is one node, the driver's: shards go through files, tasks
+    pinned there. Told it is a cluster, the same build keeps partial shards in the
+    object store and returns final shards as bytes: the corpus is the same."""
+    import facedata.assemble.engines as engines
+
+    out = world["tmp"] / "out" / f"ray-{files}"
     recipe = world["base"].model_copy(
         update={"out": out, "workers": 2, "batch_size": 4, "engine": "ray"}
     )
     world["mp"].delenv("RAY_ADDRESS", raising=False)
+    made: list = []
+    real = engines.RayEngine.__init__
+
+    def init(self, *a, **kw):  # noqa: ANN002, ANN003, ANN202
+        real(self, *a, **kw)
+        made.append(self.parts_in_memory)
+
+    monkeypatch.setattr(engines.RayEngine, "__init__", init)
+    if not files:
+        monkeypatch.setattr(engines, "_single_node", lambda ray: False)
     c = build(recipe)
     assert c["recipe"]["engine"] == "ray"
+    assert made == [not files]
     _same_corpus(world["corpus"], c, world["base"].out, out)
 
 

@@ -96,9 +96,11 @@ class LocalEngine:
 class RayEngine:
     """Ray tasks: `ray.init()` starts a local instance, or joins `RAY_ADDRESS`.
 
-    Task arguments and results travel through Ray's object store, and so do partial
-    shards (`map_split`): only the cache's images are read from storage by the
-    workers (see docs/scale.md). Results are collected in submission order with at
+    Task arguments and results travel through Ray's object store, and on a cluster so
+    do partial shards (`map_split`): only the cache's images are read from storage by
+    the workers (see docs/scale.md). A cluster of one node, the driver's own (a local
+    instance), shares this machine's files instead, as the local engine does, with
+    every task pinned to that node. Results are collected in submission order with at
     most two tasks per worker CPU in flight.
     """
 
@@ -130,6 +132,9 @@ class RayEngine:
             if address:
                 options["address"] = address
             else:
+                # "local": always a new instance of our own, never a cluster another
+                # `ray start` on this machine left in /tmp/ray (ray.init's default joins it)
+                options["address"] = "local"
                 options["num_cpus"] = max(1, int(workers))
             if os.environ.get(self.SHIP_CODE) == "1":
                 options["runtime_env"] = {"py_modules": [_package_dir()]}
@@ -157,15 +162,40 @@ class RayEngine:
             self._started = True
         cpus = int(ray.cluster_resources().get("CPU", workers) or 1)
         self.workers = max(1, cpus)
+        # one node, the driver's own: its tasks share this machine's files, so partial
+        # and final shards go through files as on the local engine (no copies through
+        # the object store and back through the driver); the tasks are pinned to this
+        # node, so a node joining meanwhile never gets a task it could not run
+        self._home_node = _driver_node(ray) if _single_node(ray) else None
+        self.parts_in_memory = self._home_node is None
         self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
         self.nodes: Counter[str] = Counter()  # tasks run, by Ray node id
+        self._warming = self._warm()
+
+    def _placement(self) -> Any:
+        """SPREAD on a cluster: its nodes share the chunks from the start (the default
+        policy fills the driver's node first, and short tasks never leave it); on one
+        node, that node, strictly (its files are the build's)."""
+        if self._home_node is None:
+            return "SPREAD"
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return NodeAffinitySchedulingStrategy(node_id=self._home_node, soft=False)
+
+    def _warm(self) -> list[Any]:
+        """One no-op task per CPU, submitted now and never waited for: each of this
+        job's workers starts its Python, Ray and the chunk path's imports (about a
+        second on a loaded core) while the driver is still reading the recipe, gating
+        licenses and reading the first labels, instead of after the first chunk is
+        submitted. The references are kept so the tasks are not cancelled."""
+        warm = self._ray.remote(num_cpus=1, max_retries=0, scheduling_strategy=self._placement())
+        task = warm(_warm_worker)
+        return [task.remote() for _ in range(self.workers)]
 
     def _task(self) -> Any:
         if self._remote is None:
-            # SPREAD: a cluster's nodes share the chunks from the start (the default
-            # policy fills the driver's node first, and short tasks never leave it)
             self._remote = self._ray.remote(
-                num_cpus=1, max_retries=2, scheduling_strategy="SPREAD"
+                num_cpus=1, max_retries=2, scheduling_strategy=self._placement()
             )(_in_ray_worker)
         return self._remote
 
@@ -206,6 +236,24 @@ class RayEngine:
             self._started = False
 
 
+def _driver_node(ray: Any) -> str | None:
+    """The Ray node this process runs on (None: a ray:// client, on no node)."""
+    try:
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # noqa: BLE001 - a client connection has no node of its own
+        return None
+
+
+def _single_node(ray: Any) -> bool:
+    """Whether the cluster is one node, the one this process runs on."""
+    try:
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+    except Exception:  # noqa: BLE001 - not knowing means a cluster
+        return False
+    here = _driver_node(ray)
+    return here is not None and len(alive) == 1 and alive[0].get("NodeID") == here
+
+
 def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, ...]:
     """A task in one of this job's Ray workers, which only ever run build tasks: they
     are set up like the local engine's workers (see `assemble.process`; once per
@@ -219,6 +267,17 @@ def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, .
     node = ray.get_runtime_context().get_node_id()
     value = fn(task)
     return (node, *value) if split else (node, value)
+
+
+def _warm_worker() -> None:
+    """What a Ray worker imports and sets up before its first chunk (see `_warm`)."""
+    import facedata.assemble.tasks  # noqa: F401  (the chunk and shard tasks)
+    import facedata.faces.pipeline  # noqa: F401  (imported by the first sample)
+    from facedata.assemble.process import for_build_work
+    from facedata.faces.decode import _jpeg_opencv
+
+    for_build_work()
+    _jpeg_opencv()  # OpenCV loaded, and its JPEG decoder checked against Pillow's
 
 
 def _package_dir() -> str:
@@ -241,9 +300,38 @@ ENGINES: dict[str, type[LocalEngine] | type[RayEngine]] = {
 }
 
 
+# engines started ahead of a build (`start_early`), by (name, workers), until taken
+_EARLY: dict[tuple[str, int], Engine] = {}
+
+
+def start_early(name: str, workers: int = 1) -> None:
+    """Start an engine whose start is slow before the build's own start-up, which then
+    overlaps it; the build's `get_engine` takes this instance.
+
+    Ray's is, joining a running cluster (RAY_ADDRESS): connecting takes up to a
+    second, and each of the job's workers a second more (its Python, Ray and facedata
+    imports, see `RayEngine._warm`), while the driver spends most of a second on its
+    own imports, the license gate and the first labels. A Ray instance the build
+    starts itself is not started early: it takes seconds to start and to stop, which a
+    build that ends early (refused by the license gate, or already up to date) would
+    pay for nothing. A local pool forks in milliseconds. For a process that ends with
+    its build (the CLI): an engine no build takes is closed at exit.
+    """
+    if name != "ray" or not os.environ.get("RAY_ADDRESS") or (name, workers) in _EARLY:
+        return
+    import atexit
+
+    engine = RayEngine(workers)
+    _EARLY[(name, workers)] = engine
+    atexit.register(engine.close)
+
+
 def get_engine(
     name: str, workers: int = 1, initializer: Callable[[], None] | None = None
 ) -> Engine:
     if name not in ENGINES:
         raise BuildError(f"unknown engine {name!r}", hint=f"one of: {', '.join(ENGINES)}")
+    early = _EARLY.pop((name, workers), None)
+    if early is not None:
+        return early
     return ENGINES[name](workers, initializer)

@@ -207,7 +207,8 @@ def run_sharded(ctx: BuildContext, items: Iterable[Item | PartWork], root: Path)
     # an engine with an object store keeps partial shards there and hands final
     # shards back as bytes: its workers need no folder of the driver's
     in_memory = bool(getattr(engine, "parts_in_memory", False))
-    staging = Path(root) / STAGING
+    root = Path(root).resolve()  # a worker's working folder may not be this process's
+    staging = root / STAGING
     if not in_memory:
         staging.mkdir(parents=True, exist_ok=True)
     ranges: dict[int, PartWork] = {}  # chunks that read a range: counts to replay
