@@ -1,0 +1,134 @@
+"""Red-team checks of the fetch cache on object storage, through the real CLI.
+
+Each test names the promise of docs/storage.md ("The fetch cache on object storage")
+it holds the code to. Home A fetches and pushes; home B is a second machine with an
+empty FACEDATA_HOME that builds from the store only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from facedata.storage.cachepush import push_tree
+from facedata.storage.cachetree import object_key
+from facedata.storage.location import parse
+from tests.fixtures import layouts
+from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.extras import needs
+from tests.storage.conftest import KEY_ID, S3, SECRET, s3, s3_server  # noqa: F401
+
+pytestmark = needs("moto", "boto3")
+
+URL = "s3://faces-bucket/cache"
+REPO = Path(__file__).resolve().parents[2]
+DETECTOR_CLEARANCE = """clearances:
+  - detector: retinaface-mnet025
+    cleared_by: Legal team
+    evidence: WIDER FACE weights review WF-2026-2
+    expires: 2099-12-31
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """GENKI-4K's layout in one tar, fetched in home A twice: as the built-in genki4k
+    and as `happy-faces`, a user manifest claiming a commercial licence for it."""
+    tmp = tmp_path_factory.mktemp("rtcache")
+    layouts.make_genki4k(tmp / "src")
+    archive = tmp / "g.tar"
+    with tarfile.open(archive, "w") as tf:
+        tf.add(tmp / "src" / "GENKI4K", arcname=".")
+    manifests = tmp / "manifests"
+    manifests.mkdir()
+    data = yaml.safe_load((REPO / "manifests" / "genki4k.yaml").read_text())
+    data.update(
+        id="happy-faces",
+        name="happy-faces (re-upload)",
+        license={"id": "LicenseRef-Happy-Faces", "tier": "commercial", "derivatives": "allowed"},
+    )
+    data["sources"] = [
+        {
+            "id": "local-copy",
+            "kind": "manual",
+            "official": True,
+            "access": {"level": "open", "instructions": "a download"},
+        }
+    ]
+    (manifests / "happy-faces.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    clearances = tmp / "clearances.yaml"
+    clearances.write_text(DETECTOR_CLEARANCE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FACEDATA_HOME", str(tmp / "A"))
+        mp.delenv("FACEDATA_CACHE_URL", raising=False)
+        from facedata.fetch import fetch_dataset
+        from facedata.manifest.catalog import Catalog
+
+        cat = Catalog.load([manifests])
+        fetch_dataset(cat.get("genki4k"), from_path=archive)
+        fetch_dataset(cat.get("happy-faces"), from_path=archive)
+    return {"tmp": tmp, "A": tmp / "A", "manifests": manifests, "clearances": clearances}
+
+
+def _cli(capsys, *args: str) -> CliResult:
+    """The CLI as a user runs it; an exception escaping main() is a traceback."""
+    try:
+        return run_cli(capsys, *args)
+    except Exception as exc:  # noqa: BLE001 - what a user would see as a traceback
+        pytest.fail(f"a traceback instead of an error: {type(exc).__name__}: {exc}")
+
+
+def _push(world, monkeypatch, *datasets: str) -> None:
+    monkeypatch.setenv("FACEDATA_HOME", str(world["A"]))
+    sources = {"genki4k": "official", "happy-faces": "local-copy"}
+    for ds in datasets:
+        push_tree(parse(URL), ds, sources[ds])
+
+
+def _home_b(tmp_path: Path, monkeypatch) -> Path:
+    home = tmp_path / "B"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    return home
+
+
+def _tree(s3: S3, dataset: str, source: str) -> dict:
+    return json.loads(s3.get(f"cache/trees/{dataset}/{source}.json"))
+
+
+# Promise 5: a copy of a dataset pushed under another id is still recognised as a copy.
+def test_a_copy_pushed_under_another_id_is_a_twin_on_an_empty_home(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    _push(world, monkeypatch, "genki4k", "happy-faces")
+    common = ("-d", "happy-faces", "--commercial", "--manifests", str(world["manifests"]),
+              "--clearances", str(world["clearances"]))  # fmt: skip
+    # home A, from its local cache: refused, genki4k's bytes under a new name
+    res = _cli(capsys, "build", *common, "--out", str(tmp_path / "a"))
+    assert res.code == 1 and "genki4k" in res.err and "same fetched bytes" in res.err
+    # home A, from the store: the same decision
+    res = _cli(capsys, "build", *common, "--cache", URL, "--out", str(tmp_path / "a2"))
+    assert res.code == 1 and "genki4k" in res.err, res.out + res.err
+    # home B, an empty home reading the same store: the same decision
+    _home_b(tmp_path, monkeypatch)
+    res = _cli(capsys, "build", *common, "--cache", URL, "--out", str(tmp_path / "b"))
+    assert res.code == 1, "a research copy under a commercial id was built:\n" + res.out
+    assert "genki4k" in res.err
+
+
+# Promise 3 (store hostile) + 5: a listing whose lock record lost its pinned files.
+def test_a_listing_stripped_of_its_pins_does_not_launder_a_copy(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    _push(world, monkeypatch, "genki4k", "happy-faces")
+    tree = _tree(s3, "happy-faces", "local-copy")
+    tree["lock"]["files"] = []
+    s3.put("cache/trees/happy-faces/local-copy.json", json.dumps(tree).encode())
+    res = _cli(capsys, "build", "-d", "happy-faces", "--commercial", "--cache", URL,
+               "--manifests", str(world["manifests"]), "--clearances", str(world["clearances"]),
+               "--out", str(tmp_path / "a"))  # fmt: skip
+    assert res.code == 1, "home A built genki4k's bytes as commercial:\n" + res.out
