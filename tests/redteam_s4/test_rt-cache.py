@@ -132,3 +132,103 @@ def test_a_listing_stripped_of_its_pins_does_not_launder_a_copy(
                "--manifests", str(world["manifests"]), "--clearances", str(world["clearances"]),
                "--out", str(tmp_path / "a"))  # fmt: skip
     assert res.code == 1, "home A built genki4k's bytes as commercial:\n" + res.out
+
+
+def _files_holding(root: Path, needle: str) -> list[str]:
+    found = []
+    for p in root.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            try:
+                if needle.encode() in p.read_bytes():
+                    found.append(str(p))
+            except OSError:
+                pass
+    return found
+
+
+# Promise 4: keyed URLs are refused; credentials never appear anywhere.
+def test_an_endpoint_carrying_credentials_in_the_cache_url_is_refused(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    _push(world, monkeypatch, "genki4k")
+    host = s3.endpoint.removeprefix("http://")
+    keyed = f"{URL}?endpoint=http://{KEY_ID}:{SECRET}@{host}"
+    home = _home_b(tmp_path, monkeypatch)
+    out = tmp_path / "b"
+    res = _cli(capsys, "build", "-d", "genki4k", "--cache", keyed, "--out", str(out))
+    assert SECRET not in res.out + res.err
+    leaks = _files_holding(home, SECRET) + (_files_holding(out, SECRET) if out.exists() else [])
+    assert not leaks, f"the secret was written to {leaks}"
+    assert res.code == 1 and "credentials" in res.err, res.out
+
+
+# Promise 4: an endpoint from the environment that carries credentials.
+def test_an_endpoint_with_credentials_from_the_environment_is_never_recorded(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    _push(world, monkeypatch, "genki4k")
+    host = s3.endpoint.removeprefix("http://")
+    home = _home_b(tmp_path, monkeypatch)
+    monkeypatch.setenv("FACEDATA_S3_ENDPOINT", f"http://{KEY_ID}:{SECRET}@{host}")
+    out = tmp_path / "b"
+    res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", str(out))
+    assert SECRET not in res.out + res.err
+    leaks = _files_holding(home, SECRET) + (_files_holding(out, SECRET) if out.exists() else [])
+    assert not leaks, f"the secret was written to {leaks}"
+
+
+# Promise 3: a listing that gives an image an absurd size: an error, never a traceback.
+@pytest.mark.parametrize("size", [2**62, 2**63 - 1])
+def test_a_listing_with_a_huge_image_size_is_refused_not_a_traceback(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys, size: int
+) -> None:
+    _push(world, monkeypatch, "genki4k")
+    tree = _tree(s3, "genki4k", "official")
+    rel = next(r for r in tree["files"] if r.endswith(".jpg"))
+    tree["files"][rel][0] = size
+    s3.put("cache/trees/genki4k/official.json", json.dumps(tree).encode())
+    _home_b(tmp_path, monkeypatch)
+    res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", str(tmp_path / "b"))
+    assert res.code != 0 or "unreadable" in res.out, res.out
+    assert "Traceback" not in res.err
+
+
+# Promise 1: content-addressed objects; a re-push repairs nothing it believes present.
+def test_a_push_over_a_wrong_object_of_the_right_size_repairs_it(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from facedata.fetch import treelist
+
+    monkeypatch.setenv("FACEDATA_HOME", str(world["A"]))
+    files, _ = treelist.read("genki4k", "official")
+    rel, state = next((r, s) for r, s in sorted(files.items()) if r.endswith(".jpg"))
+    s3.put("cache/" + object_key(state.sha256), b"\0" * state.size)  # there first, other bytes
+    res = _cli(capsys, "fetch", "genki4k", "--cache", URL)
+    assert res.code == 0, res.err
+    got = s3.get("cache/" + object_key(state.sha256))
+    assert hashlib.sha256(got).hexdigest() == state.sha256, (
+        f"{rel}: the store keeps bytes under a hash they do not have after a push:\n{res.out}"
+    )
+
+
+# Promise 4: the same keyed endpoint on `fetch --cache` and on `build --out`.
+@pytest.mark.parametrize("where", ["fetch", "out"])
+def test_a_keyed_endpoint_is_refused_by_fetch_and_by_out(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys, where: str
+) -> None:
+    host = s3.endpoint.removeprefix("http://")
+    keyed = f"?endpoint=http://{KEY_ID}:{SECRET}@{host}"
+    if where == "fetch":
+        monkeypatch.setenv("FACEDATA_HOME", str(world["A"]))
+        res = _cli(capsys, "fetch", "genki4k", "--cache", URL + keyed)
+    else:
+        _push(world, monkeypatch, "genki4k")
+        _home_b(tmp_path, monkeypatch)
+        out = "s3://faces-bucket/corpora/smile" + keyed
+        res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", out)
+        stored = [k for k in s3.objects("corpora/") if SECRET.encode() in s3.get(k)]
+        assert not stored, f"the secret was published in {stored}"
+        leaks = _files_holding(tmp_path / "B", SECRET)
+        assert not leaks, f"the secret was written to {leaks}"
+    assert SECRET not in res.out + res.err
+    assert res.code == 1 and "credentials" in res.err, res.out
