@@ -21,6 +21,7 @@ from facedata.storage.location import parse
 from tests.fixtures import layouts
 from tests.helpers.cli import CliResult, run_cli
 from tests.helpers.extras import needs
+from tests.helpers.manifests import write_local_copy
 from tests.storage.conftest import KEY_ID, S3, SECRET, s3, s3_server  # noqa: F401
 
 pytestmark = needs("moto", "boto3")
@@ -61,6 +62,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         }
     ]
     (manifests / "happy-faces.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    layouts.make_celeba(tmp / "celeba", n=12)
+    write_local_copy(manifests, "celeba", "celeba-local", "the test")
     clearances = tmp / "clearances.yaml"
     clearances.write_text(DETECTOR_CLEARANCE)
     with pytest.MonkeyPatch.context() as mp:
@@ -72,6 +75,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         cat = Catalog.load([manifests])
         fetch_dataset(cat.get("genki4k"), from_path=archive)
         fetch_dataset(cat.get("happy-faces"), from_path=archive)
+        fetch_dataset(cat.get("celeba-local"), from_path=tmp / "celeba")
     return {"tmp": tmp, "A": tmp / "A", "manifests": manifests, "clearances": clearances}
 
 
@@ -85,7 +89,7 @@ def _cli(capsys, *args: str) -> CliResult:
 
 def _push(world, monkeypatch, *datasets: str) -> None:
     monkeypatch.setenv("FACEDATA_HOME", str(world["A"]))
-    sources = {"genki4k": "official", "happy-faces": "local-copy"}
+    sources = {"genki4k": "official", "happy-faces": "local-copy", "celeba-local": "local-copy"}
     for ds in datasets:
         push_tree(parse(URL), ds, sources[ds])
 
@@ -232,3 +236,63 @@ def test_a_keyed_endpoint_is_refused_by_fetch_and_by_out(
         assert not leaks, f"the secret was written to {leaks}"
     assert SECRET not in res.out + res.err
     assert res.code == 1 and "credentials" in res.err, res.out
+
+
+def _subjects(s3: S3, prefix: str) -> set[str]:
+    import io
+
+    import pyarrow.parquet as pq
+
+    record = json.loads(s3.get(f"{prefix}/corpus.json"))
+    out: set[str] = set()
+    for shard in record["shards"]:
+        table = pq.read_table(io.BytesIO(s3.get(f"{prefix}/{shard['path']}")))
+        out |= {str(v) for v in table.column("subject_id").to_pylist() if v is not None}
+    return out
+
+
+# Promises 5 and 6: a subject erased from the corpus on s3:// from home A never comes
+# back when home B (an empty home) rebuilds that corpus from the cache.
+@pytest.mark.parametrize("change", [["--overwrite"], ["--size", "96", "--overwrite"]])
+def test_a_rebuild_from_the_cache_on_another_home_keeps_an_erasure(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys, change: list[str]
+) -> None:
+    _push(world, monkeypatch, "celeba-local")
+    m = ("--manifests", str(world["manifests"]))
+    out = "s3://faces-bucket/corpora/c"
+    res = _cli(capsys, "build", "-d", "celeba-local", "--cache", URL, "--out", out, *m)
+    assert res.code == 0, res.err
+    subjects = _subjects(s3, "corpora/c")
+    victim = sorted(subjects)[0]
+    res = _cli(capsys, "forget", "--subject", victim, out, *m)
+    assert res.code == 0, res.err
+    assert victim not in _subjects(s3, "corpora/c")
+    _home_b(tmp_path, monkeypatch)
+    res = _cli(capsys, "build", "-d", "celeba-local", "--cache", URL, "--out", out, *m, *change)
+    assert res.code == 0, res.err
+    assert victim not in _subjects(s3, "corpora/c"), f"{victim} is back:\n{res.out}"
+
+
+# Promise 3: the store down (or unreachable from the workers) once the build has begun:
+# a stopped build naming the store, never a corpus whose every image "failed".
+def test_a_store_lost_after_the_listing_stops_the_build(
+    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import socket
+
+    from facedata.storage import cacheview
+
+    _push(world, monkeypatch, "genki4k")
+    _home_b(tmp_path, monkeypatch)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # a refused connection fails at once
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens there
+    real = cacheview.worker_address
+    monkeypatch.setattr(
+        cacheview, "worker_address", lambda loc: real(loc).split("?")[0] + f"?endpoint={dead}"
+    )
+    out = tmp_path / "b"
+    res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", str(out))
+    assert res.code == 1, f"a corpus was written while the store was down:\n{res.out}"
+    assert not (out / "corpus.json").exists()
