@@ -22,9 +22,14 @@ from tests.fixtures import layouts
 from tests.helpers.cli import CliResult, run_cli
 from tests.helpers.extras import needs
 from tests.helpers.manifests import write_local_copy
-from tests.storage.conftest import KEY_ID, S3, SECRET, s3, s3_server  # noqa: F401
+from tests.storage import conftest as storage
+from tests.storage.conftest import KEY_ID, S3, SECRET
 
 pytestmark = needs("moto", "boto3")
+
+# the S3 server of tests/storage: `store` is an empty bucket on it
+s3_server = storage.s3_server
+store = storage.s3
 
 URL = "s3://faces-bucket/cache"
 REPO = Path(__file__).resolve().parents[2]
@@ -100,13 +105,13 @@ def _home_b(tmp_path: Path, monkeypatch) -> Path:
     return home
 
 
-def _tree(s3: S3, dataset: str, source: str) -> dict:
-    return json.loads(s3.get(f"cache/trees/{dataset}/{source}.json"))
+def _tree(store: S3, dataset: str, source: str) -> dict:
+    return json.loads(store.get(f"cache/trees/{dataset}/{source}.json"))
 
 
 # Promise 5: a copy of a dataset pushed under another id is still recognised as a copy.
 def test_a_copy_pushed_under_another_id_is_a_twin_on_an_empty_home(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     _push(world, monkeypatch, "genki4k", "happy-faces")
     common = ("-d", "happy-faces", "--commercial", "--manifests", str(world["manifests"]),
@@ -126,12 +131,12 @@ def test_a_copy_pushed_under_another_id_is_a_twin_on_an_empty_home(
 
 # Promise 3 (store hostile) + 5: a listing whose lock record lost its pinned files.
 def test_a_listing_stripped_of_its_pins_does_not_launder_a_copy(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     _push(world, monkeypatch, "genki4k", "happy-faces")
-    tree = _tree(s3, "happy-faces", "local-copy")
+    tree = _tree(store, "happy-faces", "local-copy")
     tree["lock"]["files"] = []
-    s3.put("cache/trees/happy-faces/local-copy.json", json.dumps(tree).encode())
+    store.put("cache/trees/happy-faces/local-copy.json", json.dumps(tree).encode())
     res = _cli(capsys, "build", "-d", "happy-faces", "--commercial", "--cache", URL,
                "--manifests", str(world["manifests"]), "--clearances", str(world["clearances"]),
                "--out", str(tmp_path / "a"))  # fmt: skip
@@ -152,10 +157,10 @@ def _files_holding(root: Path, needle: str) -> list[str]:
 
 # Promise 4: keyed URLs are refused; credentials never appear anywhere.
 def test_an_endpoint_carrying_credentials_in_the_cache_url_is_refused(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     _push(world, monkeypatch, "genki4k")
-    host = s3.endpoint.removeprefix("http://")
+    host = store.endpoint.removeprefix("http://")
     keyed = f"{URL}?endpoint=http://{KEY_ID}:{SECRET}@{host}"
     home = _home_b(tmp_path, monkeypatch)
     out = tmp_path / "b"
@@ -168,10 +173,10 @@ def test_an_endpoint_carrying_credentials_in_the_cache_url_is_refused(
 
 # Promise 4: an endpoint from the environment that carries credentials.
 def test_an_endpoint_with_credentials_from_the_environment_is_never_recorded(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     _push(world, monkeypatch, "genki4k")
-    host = s3.endpoint.removeprefix("http://")
+    host = store.endpoint.removeprefix("http://")
     home = _home_b(tmp_path, monkeypatch)
     monkeypatch.setenv("FACEDATA_S3_ENDPOINT", f"http://{KEY_ID}:{SECRET}@{host}")
     out = tmp_path / "b"
@@ -184,13 +189,13 @@ def test_an_endpoint_with_credentials_from_the_environment_is_never_recorded(
 # Promise 3: a listing that gives an image an absurd size: an error, never a traceback.
 @pytest.mark.parametrize("size", [2**62, 2**63 - 1])
 def test_a_listing_with_a_huge_image_size_is_refused_not_a_traceback(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys, size: int
+    world, store: S3, tmp_path: Path, monkeypatch, capsys, size: int
 ) -> None:
     _push(world, monkeypatch, "genki4k")
-    tree = _tree(s3, "genki4k", "official")
+    tree = _tree(store, "genki4k", "official")
     rel = next(r for r in tree["files"] if r.endswith(".jpg"))
     tree["files"][rel][0] = size
-    s3.put("cache/trees/genki4k/official.json", json.dumps(tree).encode())
+    store.put("cache/trees/genki4k/official.json", json.dumps(tree).encode())
     _home_b(tmp_path, monkeypatch)
     res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", str(tmp_path / "b"))
     assert res.code != 0 or "unreadable" in res.out, res.out
@@ -199,17 +204,17 @@ def test_a_listing_with_a_huge_image_size_is_refused_not_a_traceback(
 
 # Promise 1: content-addressed objects; a re-push repairs nothing it believes present.
 def test_a_push_over_a_wrong_object_of_the_right_size_repairs_it(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     from facedata.fetch import treelist
 
     monkeypatch.setenv("FACEDATA_HOME", str(world["A"]))
     files, _ = treelist.read("genki4k", "official")
     rel, state = next((r, s) for r, s in sorted(files.items()) if r.endswith(".jpg"))
-    s3.put("cache/" + object_key(state.sha256), b"\0" * state.size)  # there first, other bytes
+    store.put("cache/" + object_key(state.sha256), b"\0" * state.size)  # there first, other bytes
     res = _cli(capsys, "fetch", "genki4k", "--cache", URL)
     assert res.code == 0, res.err
-    got = s3.get("cache/" + object_key(state.sha256))
+    got = store.get("cache/" + object_key(state.sha256))
     assert hashlib.sha256(got).hexdigest() == state.sha256, (
         f"{rel}: the store keeps bytes under a hash they do not have after a push:\n{res.out}"
     )
@@ -218,9 +223,9 @@ def test_a_push_over_a_wrong_object_of_the_right_size_repairs_it(
 # Promise 4: the same keyed endpoint on `fetch --cache` and on `build --out`.
 @pytest.mark.parametrize("where", ["fetch", "out"])
 def test_a_keyed_endpoint_is_refused_by_fetch_and_by_out(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys, where: str
+    world, store: S3, tmp_path: Path, monkeypatch, capsys, where: str
 ) -> None:
-    host = s3.endpoint.removeprefix("http://")
+    host = store.endpoint.removeprefix("http://")
     keyed = f"?endpoint=http://{KEY_ID}:{SECRET}@{host}"
     if where == "fetch":
         monkeypatch.setenv("FACEDATA_HOME", str(world["A"]))
@@ -230,7 +235,7 @@ def test_a_keyed_endpoint_is_refused_by_fetch_and_by_out(
         _home_b(tmp_path, monkeypatch)
         out = "s3://faces-bucket/corpora/smile" + keyed
         res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", out)
-        stored = [k for k in s3.objects("corpora/") if SECRET.encode() in s3.get(k)]
+        stored = [k for k in store.objects("corpora/") if SECRET.encode() in store.get(k)]
         assert not stored, f"the secret was published in {stored}"
         leaks = _files_holding(tmp_path / "B", SECRET)
         assert not leaks, f"the secret was written to {leaks}"
@@ -238,15 +243,15 @@ def test_a_keyed_endpoint_is_refused_by_fetch_and_by_out(
     assert res.code == 1 and "credentials" in res.err, res.out
 
 
-def _subjects(s3: S3, prefix: str) -> set[str]:
+def _subjects(store: S3, prefix: str) -> set[str]:
     import io
 
     import pyarrow.parquet as pq
 
-    record = json.loads(s3.get(f"{prefix}/corpus.json"))
+    record = json.loads(store.get(f"{prefix}/corpus.json"))
     out: set[str] = set()
     for shard in record["shards"]:
-        table = pq.read_table(io.BytesIO(s3.get(f"{prefix}/{shard['path']}")))
+        table = pq.read_table(io.BytesIO(store.get(f"{prefix}/{shard['path']}")))
         out |= {str(v) for v in table.column("subject_id").to_pylist() if v is not None}
     return out
 
@@ -255,28 +260,28 @@ def _subjects(s3: S3, prefix: str) -> set[str]:
 # back when home B (an empty home) rebuilds that corpus from the cache.
 @pytest.mark.parametrize("change", [["--overwrite"], ["--size", "96", "--overwrite"]])
 def test_a_rebuild_from_the_cache_on_another_home_keeps_an_erasure(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys, change: list[str]
+    world, store: S3, tmp_path: Path, monkeypatch, capsys, change: list[str]
 ) -> None:
     _push(world, monkeypatch, "celeba-local")
     m = ("--manifests", str(world["manifests"]))
     out = "s3://faces-bucket/corpora/c"
     res = _cli(capsys, "build", "-d", "celeba-local", "--cache", URL, "--out", out, *m)
     assert res.code == 0, res.err
-    subjects = _subjects(s3, "corpora/c")
+    subjects = _subjects(store, "corpora/c")
     victim = sorted(subjects)[0]
     res = _cli(capsys, "forget", "--subject", victim, out, *m)
     assert res.code == 0, res.err
-    assert victim not in _subjects(s3, "corpora/c")
+    assert victim not in _subjects(store, "corpora/c")
     _home_b(tmp_path, monkeypatch)
     res = _cli(capsys, "build", "-d", "celeba-local", "--cache", URL, "--out", out, *m, *change)
     assert res.code == 0, res.err
-    assert victim not in _subjects(s3, "corpora/c"), f"{victim} is back:\n{res.out}"
+    assert victim not in _subjects(store, "corpora/c"), f"{victim} is back:\n{res.out}"
 
 
 # Promise 3: the store down (or unreachable from the workers) once the build has begun:
 # a stopped build naming the store, never a corpus whose every image "failed".
 def test_a_store_lost_after_the_listing_stops_the_build(
-    world, s3: S3, tmp_path: Path, monkeypatch, capsys
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     import socket
 
@@ -296,3 +301,30 @@ def test_a_store_lost_after_the_listing_stops_the_build(
     res = _cli(capsys, "build", "-d", "genki4k", "--cache", URL, "--out", str(out))
     assert res.code == 1, f"a corpus was written while the store was down:\n{res.out}"
     assert not (out / "corpus.json").exists()
+
+
+# Promise 3 (the store down or slow): `build --cache gs://...` with no route to Google
+# waits in pyarrow's GCS client, which retries for 15 minutes by default: seen through
+# the CLI as a build that prints nothing and does not end. The client must be given a
+# bounded retry time, so an unreachable store is the promised clear error.
+def test_a_gcs_cache_bounds_its_retries(world, tmp_path: Path, monkeypatch, capsys) -> None:
+    import pyarrow.fs as pafs
+
+    made: list[dict] = []
+
+    class Unreachable:
+        def __init__(self, *args, **kwargs) -> None:
+            made.append(kwargs)
+
+        def get_file_info(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            raise OSError("Could not resolve host: storage.googleapis.com")
+
+        def open_input_stream(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            raise OSError("Could not resolve host: storage.googleapis.com")
+
+    monkeypatch.setattr(pafs, "GcsFileSystem", Unreachable)
+    _home_b(tmp_path, monkeypatch)
+    res = _cli(capsys, "build", "-d", "genki4k", "--cache", "gs://faces-bucket/cache",
+               "--out", str(tmp_path / "b"))  # fmt: skip
+    assert res.code == 1 and "gs://faces-bucket/cache" in res.err, res.out + res.err
+    assert made and all(k.get("retry_time_limit") is not None for k in made), made
