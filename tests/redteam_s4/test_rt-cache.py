@@ -328,3 +328,45 @@ def test_a_gcs_cache_bounds_its_retries(world, tmp_path: Path, monkeypatch, caps
                "--out", str(tmp_path / "b"))  # fmt: skip
     assert res.code == 1 and "gs://faces-bucket/cache" in res.err, res.out + res.err
     assert made and all(k.get("retry_time_limit") is not None for k in made), made
+
+
+# Promise 6: home B rebuilds the corpus from the cache while home A erases a subject
+# from it; B's publish must not put the subject back, and every named object exists.
+def test_an_erasure_made_while_another_home_builds_from_the_cache_holds(
+    world, store: S3, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import os
+
+    from facedata.storage import build as remote_build
+
+    _push(world, monkeypatch, "celeba-local")
+    m = ("--manifests", str(world["manifests"]))
+    out = "s3://faces-bucket/corpora/c"
+    res = _cli(capsys, "build", "-d", "celeba-local", "--cache", URL, "--out", out, *m)
+    assert res.code == 0, res.err
+    victim = sorted(_subjects(store, "corpora/c"))[0]
+    real = remote_build.publish
+    calls: list[str] = []
+
+    def erased_first(built: Path, loc, **kw):  # noqa: ANN001, ANN202
+        if not calls:
+            saved = os.environ["FACEDATA_HOME"]
+            os.environ["FACEDATA_HOME"] = str(world["A"])
+            try:
+                assert _cli(capsys, "forget", "--subject", victim, out, *m).code == 0
+            finally:
+                os.environ["FACEDATA_HOME"] = saved
+        calls.append(kw.get("base") or "")
+        return real(built, loc, **kw)
+
+    _home_b(tmp_path, monkeypatch)
+    monkeypatch.setattr(remote_build, "publish", erased_first)
+    res = _cli(capsys, "build", "-d", "celeba-local", "--cache", URL, "--out", out, *m,
+               "--size", "96", "--overwrite")  # fmt: skip
+    assert res.code == 0, res.err
+    assert len(calls) == 2
+    assert victim not in _subjects(store, "corpora/c")
+    record = json.loads(store.get("corpora/c/corpus.json"))
+    keys = set(store.objects("corpora/c/"))
+    named = [s["path"] for s in record["shards"]]
+    assert all(f"corpora/c/{p}" in keys for p in named), named
