@@ -685,7 +685,7 @@ def record_beside(own: list[OwnSource], entry: dict) -> tuple[list[Path], list[s
 
 def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
     """`dataset` and every catalog dataset holding the same bytes under another id (the
-    same URL, Kaggle slug, Hub repo, LicenseRef id or fetched sha256): a withdrawal
+    same URL, Kaggle slug, Hub repo, LicenseRef id, fetched sha256 or image files): a withdrawal
     named for one covers the rows of the others in existing corpora, as builds do."""
     from facedata.fetch.store import fetched_hashes
     from facedata.gate.licensing import TwinIndex
@@ -697,7 +697,12 @@ def same_people(dataset: str, manifests: list[Path]) -> frozenset[str]:
         return frozenset({dataset})  # a broken manifest folder: the named id still goes
     if dataset not in catalog:
         return frozenset({dataset})
-    fetched = fetched_hashes()
+    from facedata.gate import filetwins
+
+    fetched = filetwins.merged(
+        {ds: set(h) for ds, h in fetched_hashes().items()},
+        filetwins.local_trees([m.id for m in catalog]),  # the same photos under another id
+    )
     twins = TwinIndex(catalog, fetched)
     manifest = catalog.get(dataset)
     hashes = fetched.get(dataset, set())

@@ -131,11 +131,19 @@ def gate(
     admitted: list[Admitted] = []
     missing: list[str] = []
     from facedata.fetch.store import fetched_hashes
-
-    twins = TwinIndex(catalog, fetched_hashes())
+    from facedata.gate import filetwins
     from facedata.storage.location import cache_location
 
     remote = cache_location(cache)
+    # every dataset's identities: fetched bytes, and a sample of its image files' hashes
+    # in this home and on the fetch cache (a copy shares its photos, not its archive)
+    known = [m.id for m in catalog]
+    identities = filetwins.merged(
+        {ds: set(h) for ds, h in fetched_hashes().items()},
+        filetwins.local_trees(known),
+        filetwins.cache_trees(remote, known) if remote is not None else {},
+    )
+    twins = TwinIndex(catalog, identities)
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)
         result = _fetched(manifest, source_id, remote)
@@ -147,6 +155,7 @@ def gate(
             else manifest.sources[0]
         )
         hashes = [e.sha256 for e in getattr(result, "files", []) if getattr(e, "sha256", None)]
+        seen = [*hashes, *sorted(filetwins.of_result(result))]  # what identifies its bytes
         d = decide(
             manifest,
             source,
@@ -154,7 +163,7 @@ def gate(
             clearances,
             today=today,
             official_only=official_only,
-            twins=twins.twins(manifest, source, hashes),
+            twins=twins.twins(manifest, source, seen),
         )
         if d.clearance is not None and result is not None:
             from facedata.gate.bindings import bind
@@ -166,7 +175,7 @@ def gate(
         if result is None:
             missing.append(dataset_id if not source_id else f"{dataset_id}:{source_id}")
             continue
-        copies = frozenset(twins.copies(manifest, source, hashes))
+        copies = frozenset(twins.copies(manifest, source, seen))
         admitted.append(Admitted(manifest, source, d, result, copies))
     if not admitted and not missing:
         lines = [f"  {d.dataset} [{d.source}]: {d.reason}" for d in decisions]
