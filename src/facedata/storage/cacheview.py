@@ -66,11 +66,22 @@ def worker_address(loc: Location) -> str:
     options = list(loc.options)
     url = endpoint(loc)
     if url and not (loc.option("endpoint") or loc.option("endpoint_url")):
-        options.append(("endpoint", url))
+        # an endpoint from the environment may carry user-info: never in an address
+        # (S3 signs with the node's own credentials; the user-info is not used)
+        options.append(("endpoint", _without_userinfo(url)))
     where = region(loc)
     if where and not loc.option("region"):
         options.append(("region", where))
     return Location(loc.scheme, loc.bucket, loc.key, options=tuple(options)).address
+
+
+def _without_userinfo(url: str) -> str:
+    """`url` without any `user:password@` before its host."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
 
 
 def is_image_name(rel: str) -> bool:
