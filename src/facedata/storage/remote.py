@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,7 @@ from facedata.storage.location import Location, StorageError, redact
 ENDPOINT_ENV = ("FACEDATA_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 MAX_LISTING = 100_000  # objects one listing may return before it is refused
 CHUNK = 8 << 20
+GCS_RETRY_SECONDS = 30  # how long a GCS call retries transient errors before it fails
 HINT = (
     "check the bucket name, your credentials (AWS_ACCESS_KEY_ID / ~/.aws, "
     "GOOGLE_APPLICATION_CREDENTIALS) and, for an S3-compatible store, FACEDATA_S3_ENDPOINT"
@@ -320,26 +322,6 @@ class ArrowStore(Store):
         with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
             out.write(data)
 
-    def create_bytes(self, rel: str, data: bytes) -> None:
-        """One conditional PUT (If-None-Match: *): a record written in between by
-        another publish makes it fail instead of being overwritten."""
-        from botocore.exceptions import ClientError
-
-        where = f"{self.loc.url}/{rel}"
-        try:
-            self.client.put_object(
-                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
-            )
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code"))
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
-            if code not in ("NotImplemented", "501"):
-                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
-            super().create_bytes(rel, data)  # a store without conditional writes
-        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
-            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
-
     def delete(self, rel: str) -> None:
         with errors("delete", f"{self.loc.url}/{rel}"):
             self.fs.delete_file(self.loc.path(rel))
@@ -370,7 +352,11 @@ def connect(loc: Location) -> Store:
             import pyarrow.fs as pafs
 
             given = loc.option("endpoint")
-            return ArrowStore(loc, pafs.GcsFileSystem(**(_endpoint_args(given) if given else {})))
+            args: dict[str, Any] = _endpoint_args(given) if given else {}
+            # bounded: pyarrow's GCS client otherwise retries an unreachable store for
+            # 15 minutes, a build that prints nothing and does not end
+            args["retry_time_limit"] = timedelta(seconds=GCS_RETRY_SECONDS)
+            return ArrowStore(loc, pafs.GcsFileSystem(**args))
         try:
             import boto3
         except ImportError:
