@@ -84,9 +84,14 @@ def _without_userinfo(url: str) -> str:
     return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
 
 
+# every image a tree may hold, also those no reader picks by default: such a file in a
+# view is a placeholder, never downloaded by the driver as if it were a label file
+VIEW_IMAGE_EXTENSIONS = IMAGE_EXTENSIONS | {".tiff", ".webp", ".jfif"}
+
+
 def is_image_name(rel: str) -> bool:
     """Workers read these from the store; the driver never opens them."""
-    return os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS
+    return os.path.splitext(rel)[1].lower() in VIEW_IMAGE_EXTENSIONS
 
 
 def view_root(loc: Location, dataset: str, source: str, listing_sha256: str) -> Path:
