@@ -100,7 +100,7 @@ def push_tree(loc: Location, dataset: str, source: str, store: Store | None = No
         rels = by_sha[sha]
         size = files[rels[0]].size
         key = object_key(sha)
-        sent = store.size(key) != size
+        sent = not store.holds(key, sha, size, root / rels[0])
         if sent:
             got = _upload(store, root / rels[0], key)
             if got != (sha, size):
