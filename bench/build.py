@@ -9,12 +9,15 @@ Measured in the same run:
     encodes JPEG and writes Parquet with Pillow and pyarrow
   * facedata build with 1 and with 2 workers on the local engine, and 2 on the Ray
     engine twice: with a local Ray instance the build starts and stops, and joining
-    one already running (`ray start --head`, RAY_ADDRESS=auto, as a cluster is);
+    one already running (`ray start --head`, RAY_ADDRESS set to its address, as a cluster is);
     each round runs all of them back to back, and Ray is compared with the local
     engine of the same round
     (everything: readers, remap,
     safe decode, alignment, pixel hash, perceptual hash, chunk tasks, the merge's
     dedup, splits, final shards, provenance, bundle)
+  * CPU per sample of each build's whole process tree: the processes it waited for
+    (rusage), plus, joining a running Ray, Ray's processes (sampled); a Ray the build
+    starts itself is compared with the local engine by CPU sampled from both trees
   * peak RSS of the process tree (Ray's own processes excluded from nothing: they are
     children of the build), and of a 2-worker build ten times larger (250k samples),
     to show that memory stays flat as the corpus grows
@@ -142,12 +145,16 @@ def baseline(
     if "phash" in wanted:
         from facedata.assemble.worker import phash64
 
-    def emit(img: Image.Image | np.ndarray, name: str, label: str, src: Any = None) -> None:
+    def emit(
+        img: Image.Image | np.ndarray, name: str, label: str, src: Any = None, crop: Any = None
+    ) -> None:
+        """`crop`: the aligned face as the warp made it (grey or RGB), which a build
+        hashes; `img` is what is encoded (OpenCV's BGR for colour)."""
         nonlocal count, rows
         if "sha" in wanted:
             hashlib.sha256(np.ascontiguousarray(src).tobytes()).hexdigest()
         if "phash" in wanted:
-            phash64(Image.fromarray(img if img.ndim == 2 else img[..., ::-1]))
+            phash64(Image.fromarray(img if crop is None else crop))
         if isinstance(img, np.ndarray):  # OpenCV's layout: grey, or BGR
             if img.ndim == 2 and "rgb" in wanted:
                 img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -184,7 +191,7 @@ def baseline(
             flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
             pixels = np.asarray(img)
             face = cv2.warpAffine(pixels, back, (112, 112), flags=flags)
-            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "", pixels)
+            emit(cv2.cvtColor(face, cv2.COLOR_RGB2BGR), name, "", pixels, face)
         else:
             emit(img.transform((112, 112), Image.AFFINE, tuple(coeffs), Image.BILINEAR), name, "")
     if rows:
@@ -217,6 +224,8 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]
     ps = psutil.Process(proc.pid)
     done = threading.Event()
 
+    cpu_seen: dict[int, float] = {}  # pid -> its own CPU seconds when last read
+
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
@@ -225,6 +234,10 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]
                 rss = sum(p.memory_info().rss for p in procs if p.is_running())
                 peak = max(peak, rss)
                 series.append((time.perf_counter() - start, rss))
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        t = p.cpu_times()
+                        cpu_seen[p.pid] = t.user + t.system
             except psutil.Error:
                 pass
             time.sleep(0.05)
@@ -239,6 +252,10 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]
     # CPU seconds of the run's whole process tree (reaped workers included): on a
     # shared machine wall time depends on other jobs, CPU per sample much less
     run_measured.cpu = usage.ru_utime + usage.ru_stime - cpu0  # type: ignore[attr-defined]
+    # the same, sampled every 50 ms from each process of the tree while it lives: it
+    # also counts processes nobody waits for (a self-started Ray's daemons and
+    # workers), and misses up to 50 ms of each process's end
+    run_measured.sampled_cpu = sum(cpu_seen.values())  # type: ignore[attr-defined]
     if proc.returncode != 0:
         raise SystemExit(f"{args} failed:\n{err[-3000:]}")
     return seconds, peak, out
@@ -289,14 +306,23 @@ def facedata_run(
 
 
 @contextlib.contextmanager
-def ray_running(env: dict[str, str], cpus: int) -> Iterator[dict[str, str]]:
+def ray_running(env: dict[str, str], cpus: int) -> Iterator[tuple[dict[str, str], str]]:
     """A Ray head on this machine for the duration (`ray start --head`), as a cluster
-    would be: the build joins it through RAY_ADDRESS and leaves it running."""
+    would be: the build joins it through RAY_ADDRESS and leaves it running.
+
+    Yields the build's environment and the head's session name. The address is the
+    one this head wrote, not "auto": on a shared machine another Ray started during
+    the run would otherwise be joined instead (and its processes counted as ours)."""
     ray_cli = str(Path(sys.executable).with_name("ray"))
     start = [ray_cli, "start", "--head", f"--num-cpus={cpus}", "--include-dashboard=false"]
     subprocess.run([*start, "--disable-usage-stats"], env=env, check=True, capture_output=True)
     try:
-        yield {**env, "RAY_ADDRESS": "auto"}
+        ray_tmp = Path(tempfile.gettempdir()) / "ray"
+        address = (ray_tmp / "ray_current_cluster").read_text().strip()
+        session = (ray_tmp / "session_latest").resolve().name
+        # an explicit address does not turn on the token auth that `ray start` did
+        auth = {"RAY_AUTH_MODE": "token"} if (Path.home() / ".ray" / "auth_token").exists() else {}
+        yield {**env, "RAY_ADDRESS": address, **auth}, session
     finally:
         subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True)
 
@@ -322,11 +348,14 @@ def breakdown(work: Path, n_fer: int, n_celeba: int, rounds: int) -> str:
 
 
 class RayCpu:
-    """CPU seconds of Ray's processes on this machine while it runs (`ray start`'s
-    daemons and the job's workers, which exit with the job: their CPU is read every
-    0.2 s while they live, so up to 0.2 s of each worker's last moments is missed)."""
+    """CPU seconds of one Ray session's processes on this machine while it runs (`ray
+    start`'s daemons, found by the session name in their command line, and everything
+    they start: the job's workers, which exit with the job: their CPU is read every
+    0.2 s while they live, so up to 0.2 s of each worker's last moments is missed).
+    Other Ray sessions on a shared machine are not counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: str) -> None:
+        self.session = session
         self.seen: dict[int, float] = {}  # pid -> CPU seconds when last read
         self.start: dict[int, float] = self._read()
         self.seen.update(self.start)
@@ -334,15 +363,17 @@ class RayCpu:
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _read() -> dict[int, float]:
+    def _read(self) -> dict[int, float]:
         import psutil
 
-        out: dict[int, float] = {}
+        procs = []
         for p in psutil.process_iter(["cmdline"]):
-            cmd = " ".join(p.info["cmdline"] or [])
-            if "/ray/" not in cmd and not cmd.startswith("ray::"):
-                continue
+            if self.session in " ".join(p.info["cmdline"] or []):
+                procs.append(p)
+                with contextlib.suppress(psutil.Error):
+                    procs.extend(p.children(recursive=True))
+        out: dict[int, float] = {}
+        for p in procs:
             with contextlib.suppress(psutil.Error):
                 t = p.cpu_times()
                 out[p.pid] = t.user + t.system
@@ -458,8 +489,8 @@ def main() -> None:
     ) -> tuple[float, int, list[int]]:
         ray_cpu = None
         if tag == "ray2-running":  # as on a cluster: Ray is up before the build
-            with ray_running(env, workers) as ray_env:
-                meter = RayCpu()
+            with ray_running(env, workers) as (ray_env, session):
+                meter = RayCpu(session)
                 s, r, corpus, quarts = facedata_run(work, ray_env, tag, workers, engine)
                 ray_cpu = meter.stop()
             engine = "ray (already running)"
@@ -467,6 +498,9 @@ def main() -> None:
             s, r, corpus, quarts = facedata_run(work, env, tag, workers, engine)
         rate = corpus["counts"]["read"] / s
         cpu = run_measured.cpu / corpus["counts"]["read"]  # type: ignore[attr-defined]
+        sampled = run_measured.sampled_cpu / corpus["counts"]["read"]  # type: ignore[attr-defined]
+        if tag in ("w2", "ray2"):  # the same sampler for both: comparable
+            sampled_cpus[tag].append(sampled)
         if ray_cpu is not None:  # the driver's, plus Ray's processes and its workers'
             cpu += ray_cpu / corpus["counts"]["read"]
             engine_cpu = f"{cpu * 1e6:,.0f} CPU-µs/sample (driver + Ray's processes), "
@@ -483,7 +517,8 @@ def main() -> None:
                 if engine == "local"
                 else engine_cpu
                 if ray_cpu is not None
-                else "CPU not counted (a self-started Ray's processes are not waited for), "
+                else f"{sampled * 1e6:,.0f} CPU-µs/sample (sampled: the build's process "
+                "tree, Ray's processes included), "
             )
             + f"peak RSS {r / 2**20:,.0f} MiB",
             flush=True,
@@ -505,6 +540,7 @@ def main() -> None:
     rates: dict[str, list[float]] = {"base": [], "ref": [], "w1": [], "w2": []}
     rates.update({tag: [] for tag, _, _ in ray_runs})
     cpus: dict[str, list[float]] = {"w2": [], "ray2-running": []}  # CPU-s per sample
+    sampled_cpus: dict[str, list[float]] = {"w2": [], "ray2": []}
     results: dict[str, tuple[float, int, list[int]]] = {}
     for k in range(opts.rounds):
         label = f"[round {k + 1}/{opts.rounds}] " if opts.rounds > 1 else ""
@@ -535,12 +571,17 @@ def main() -> None:
             f"a cluster); {ratio('ray2', 'w2')} with the build starting and stopping its "
             "own Ray instance"
         )
-        per_round = sorted(a / b for a, b in zip(cpus["w2"], cpus["ray2-running"], strict=True))
-        print(
-            "CPU efficiency, Ray already running vs local engine, 2 workers (CPU per "
-            f"sample, all processes; less sensitive to a loaded machine): "
-            f"{statistics.median(per_round):.2f}x (rounds {per_round[0]:.2f}-{per_round[-1]:.2f})"
-        )
+        for what, mine, local in (
+            ("Ray already running", cpus["ray2-running"], cpus["w2"]),
+            ("Ray started by the build (both sampled)", sampled_cpus["ray2"], sampled_cpus["w2"]),
+        ):
+            per_round = sorted(a / b for a, b in zip(local, mine, strict=True))
+            print(
+                f"CPU efficiency, {what} vs local engine, 2 workers (CPU per sample, all "
+                "processes; less sensitive to a loaded machine): "
+                f"{statistics.median(per_round):.2f}x "
+                f"(rounds {per_round[0]:.2f}-{per_round[-1]:.2f})"
+            )
     print(
         "RSS over the 2-worker run (MiB at 25/50/75/100% of its time): "
         + " / ".join(f"{r / 2**20:,.0f}" for r in results["w2"][2])

@@ -28,7 +28,6 @@ COMMERCIAL = {"id": "CC0-1.0", "tier": "commercial", "terms_url": "https://examp
 def copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("FACEDATA_CACHE_URL", raising=False)
-    monkeypatch.setattr(filetwins, "SAMPLE", "")  # every image: the fixture is small
     src = tmp_path / "src"
     layouts.make_celeba(src / "celeba", n=8)
     copy = tmp_path / "copy" / "my-faces"
@@ -73,11 +72,9 @@ def test_a_relabelled_copy_of_a_fetched_research_set_is_refused(copies: dict, ca
 
 
 @needs("moto", "boto3")
+@pytest.mark.usefixtures("s3")
 def test_a_relabelled_copy_on_the_fetch_cache_is_refused_in_an_empty_home(
-    copies: dict,
-    capsys,
-    s3,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    copies: dict, capsys, monkeypatch: pytest.MonkeyPatch
 ):
     url = "s3://faces-bucket/twins-cache"
     _fetch(capsys, copies, "celeba-original", copies["src"], "--cache", url)
@@ -89,7 +86,7 @@ def test_a_relabelled_copy_on_the_fetch_cache_is_refused_in_an_empty_home(
     assert not (copies["tmp"] / "out").exists()
 
 
-def test_the_sample_keeps_the_same_files_on_both_sides():
+def test_a_big_tree_is_known_by_a_sample_the_same_on_both_sides(monkeypatch):
     files = {
         "a/1.jpg": (10, "0" + "a" * 63),
         "a/2.JPG": (10, "0" + "b" * 63),
@@ -97,6 +94,9 @@ def test_the_sample_keeps_the_same_files_on_both_sides():
         "a/empty.png": (0, "0" + "d" * 63),
         "labels.csv": (10, "0" + "e" * 63),
     }
+    everything = {"0" + "a" * 63, "0" + "b" * 63, "1" + "c" * 63}
+    assert filetwins.sampled(files) == everything  # small: every image file
+    monkeypatch.setattr(filetwins, "FULL", 2)
     assert filetwins.sampled(files) == {"0" + "a" * 63, "0" + "b" * 63}
     renamed = {f"copy/{k.upper()}": v for k, v in files.items()}
     assert filetwins.sampled(renamed) == filetwins.sampled(files)

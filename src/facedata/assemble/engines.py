@@ -159,6 +159,17 @@ class RayEngine:
         self.workers = max(1, cpus)
         self._remote: Any = None  # _in_ray_worker as a Ray task, made on first use
         self.nodes: Counter[str] = Counter()  # tasks run, by Ray node id
+        self._warming = self._warm()
+
+    def _warm(self) -> list[Any]:
+        """One no-op task per CPU, submitted now and never waited for: each of this
+        job's workers starts its Python, Ray and the chunk path's imports (about a
+        second on a loaded core) while the driver is still reading the recipe, gating
+        licenses and reading the first labels, instead of after the first chunk is
+        submitted. The references are kept so the tasks are not cancelled."""
+        warm = self._ray.remote(num_cpus=1, max_retries=0, scheduling_strategy="SPREAD")
+        task = warm(_warm_worker)
+        return [task.remote() for _ in range(self.workers)]
 
     def _task(self) -> Any:
         if self._remote is None:
@@ -221,6 +232,17 @@ def _in_ray_worker(fn: Callable[[T], Any], task: T, split: bool) -> tuple[Any, .
     return (node, *value) if split else (node, value)
 
 
+def _warm_worker() -> None:
+    """What a Ray worker imports and sets up before its first chunk (see `_warm`)."""
+    import facedata.assemble.tasks  # noqa: F401  (the chunk and shard tasks)
+    import facedata.faces.pipeline  # noqa: F401  (imported by the first sample)
+    from facedata.assemble.process import for_build_work
+    from facedata.faces.decode import _jpeg_opencv
+
+    for_build_work()
+    _jpeg_opencv()  # OpenCV loaded, and its JPEG decoder checked against Pillow's
+
+
 def _package_dir() -> str:
     import facedata
 
@@ -241,9 +263,38 @@ ENGINES: dict[str, type[LocalEngine] | type[RayEngine]] = {
 }
 
 
+# engines started ahead of a build (`start_early`), by (name, workers), until taken
+_EARLY: dict[tuple[str, int], Engine] = {}
+
+
+def start_early(name: str, workers: int = 1) -> None:
+    """Start an engine whose start is slow before the build's own start-up, which then
+    overlaps it; the build's `get_engine` takes this instance.
+
+    Ray's is, joining a running cluster (RAY_ADDRESS): connecting takes up to a
+    second, and each of the job's workers a second more (its Python, Ray and facedata
+    imports, see `RayEngine._warm`), while the driver spends most of a second on its
+    own imports, the license gate and the first labels. A Ray instance the build
+    starts itself is not started early: it takes seconds to start and to stop, which a
+    build that ends early (refused by the license gate, or already up to date) would
+    pay for nothing. A local pool forks in milliseconds. For a process that ends with
+    its build (the CLI): an engine no build takes is closed at exit.
+    """
+    if name != "ray" or not os.environ.get("RAY_ADDRESS") or (name, workers) in _EARLY:
+        return
+    import atexit
+
+    engine = RayEngine(workers)
+    _EARLY[(name, workers)] = engine
+    atexit.register(engine.close)
+
+
 def get_engine(
     name: str, workers: int = 1, initializer: Callable[[], None] | None = None
 ) -> Engine:
     if name not in ENGINES:
         raise BuildError(f"unknown engine {name!r}", hint=f"one of: {', '.join(ENGINES)}")
+    early = _EARLY.pop((name, workers), None)
+    if early is not None:
+        return early
     return ENGINES[name](workers, initializer)

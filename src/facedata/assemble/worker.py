@@ -108,8 +108,12 @@ def _detector(settings: WorkSettings) -> Any:
 def pixel_sha256(img: Image.Image, pixels: np.ndarray | None = None) -> str:
     """Hash of the decoded pixels: the same picture re-encoded is still a duplicate.
     `pixels`: np.asarray(img) of an L or RGB image (the same bytes as img.tobytes())."""
-    h = hashlib.sha256(f"{img.mode}:{img.width}x{img.height}:".encode())
-    h.update(img.tobytes() if pixels is None else pixels)
+    return _sha256(img.mode, img.width, img.height, img.tobytes() if pixels is None else pixels)
+
+
+def _sha256(mode: str, width: int, height: int, pixels: bytes | np.ndarray) -> str:
+    h = hashlib.sha256(f"{mode}:{width}x{height}:".encode())
+    h.update(pixels)
     return h.hexdigest()
 
 
@@ -139,18 +143,21 @@ def phash64(img: Image.Image) -> int:
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
-def encode(img: Image.Image, fmt: str, mode: str | None = None) -> bytes:
+def encode(
+    img: Image.Image, fmt: str, mode: str | None = None, pixels: np.ndarray | None = None
+) -> bytes:
     """The row's image file, in the corpus's declared `mode` (default: the image's own).
 
     JPEG goes through OpenCV's encoder: byte for byte what Pillow writes at quality
     95 (both are libjpeg-turbo with the same settings; a test pins it), without the
     save machinery around it, and a grey face becomes its RGB file without first
     becoming an RGB image: a third less work per row for a grey source.
+    `pixels`: np.asarray(img), where the caller has it (the warp made it).
     """
     mode = mode or img.mode
     if fmt == "png" or img.mode not in ("L", "RGB") or (img.mode, mode) == ("RGB", "L"):
         if img.mode != mode:
-            img = img.convert(mode)  # Pillow's RGB to grey, as every other grey row
+            img, pixels = img.convert(mode), None  # Pillow's RGB to grey, as every grey row
         if fmt == "png":
             buf = io.BytesIO()
             img.save(buf, format="PNG", compress_level=1)
@@ -158,7 +165,8 @@ def encode(img: Image.Image, fmt: str, mode: str | None = None) -> bytes:
     from facedata.faces.align import opencv
 
     cv2 = opencv()
-    pixels = np.asarray(img)
+    if pixels is None:
+        pixels = np.asarray(img)
     if img.mode == "RGB":
         pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
     elif mode == "RGB":
@@ -198,7 +206,8 @@ def reader_flags(s: Sample) -> dict[str, Any]:
 
 
 def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
-    from facedata.faces import decode_scaled, process_face
+    from facedata.faces import process_face
+    from facedata.faces.decode import decode_pixels
 
     s = item.sample
     where = s.image.describe()
@@ -208,7 +217,7 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
     try:
         # CSV pixels go straight to an image: no encode/decode round trip
         raw = s.image.to_pil() if isinstance(s.image, PixelImage) else s.image.read_bytes()
-        img, factor = decode_scaled(raw, draft_side=draft)
+        decoded = decode_pixels(raw, draft_side=draft)
     except InputsLostError:
         raise  # the store is gone: not this row's failure, the build stops
     except FacedataError as exc:
@@ -216,16 +225,18 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         return Failed(where, reason, exc.message, s.dataset)
     except (OSError, ValueError) as exc:
         return Failed(where, "unreadable image", str(exc), s.dataset)
-    # one copy of the pixels out of Pillow, for the hash and the warp or resize
-    pixels = np.asarray(img) if img.mode in ("L", "RGB") else None
-    sha = pixel_sha256(img, pixels)
+    # the pixels as one array, for the hash and the warp or resize: the JPEG decoder's
+    # own, or one copy out of Pillow; a PIL image of the photo only where a step needs it
+    pixels = decoded.pixels()
+    mode, (width, height) = decoded.mode, decoded.size
+    sha = _sha256(mode, width, height, decoded.image().tobytes() if pixels is None else pixels)
     needs_detector = item.face.align == "detect" or (
         item.face.align == "landmarks" and not s.landmarks
     )
     detector = _detector(settings) if needs_detector else None
     try:
         face = process_face(
-            img,
+            decoded.image() if decoded.has_image or pixels is None else pixels,
             item.face,
             s.landmarks,
             detector,
@@ -233,7 +244,7 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
             keep_gray=True,  # a grey face is warped and hashed grey, then converted once
             detect_side=settings.detect_side,
             pixels=pixels,
-        ).scaled(factor)
+        ).scaled(decoded.factor)
     except FacedataError as exc:
         reason = getattr(exc, "reason", None) or "alignment failed"
         return Failed(where, reason, exc.message, s.dataset)
@@ -241,15 +252,17 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
     if face.image is None:
         if not settings.keep_unaligned:
             return Failed(where, f"face: {face.align_status}", "", s.dataset)
-        aligned, status = img.resize((settings.size, settings.size)), "whole_frame"
+        whole = decoded.image().resize((settings.size, settings.size))
+        aligned, status = whole, "whole_frame"
+        crop = None
     else:
-        aligned = face.image
+        aligned, crop = face.image, face.pixels
     phash = phash64(aligned)
     pose = s.pose or (None, None, None)
     flags = reader_flags(s)
     return {
         "image": {
-            "bytes": encode(aligned, settings.image_format, settings.image_mode),
+            "bytes": encode(aligned, settings.image_format, settings.image_mode, crop),
             "path": f"{s.key}",
         },
         "smile": item.labels.get("smile"),

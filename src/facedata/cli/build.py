@@ -36,11 +36,14 @@ def build(
 
     Every option can also be set in a recipe file; options given here override it.
     """
-    from facedata.assemble.pipeline import build as run_build
+    from facedata.assemble.engines import start_early
     from facedata.assemble.process import for_build_work
 
     for_build_work()  # this process ends with the build
     recipe, given = recipe_from(recipe_file, flags)
+    start_early(recipe.engine, recipe.workers)  # Ray's workers start while this one reads
+    from facedata.assemble.pipeline import build as run_build
+
     # `facedata build CORPUS/recipe.yaml` with no other option is the documented "rebuild
     # exactly": it may replace its own corpus when something it read has changed since
     replay = (

@@ -79,11 +79,35 @@ def align(
     Grey sources stay grey unless keep_gray is False (RGB in, RGB out, always).
     `pixels`: np.asarray(image), where the caller has it already (see `warp`).
     """
+    crop, m, _ = align_pixels(image, five, size, keep_gray=keep_gray, pixels=pixels)
+    return crop, m
+
+
+def align_pixels(
+    image: Image.Image,
+    five: np.ndarray,
+    size: int = 112,
+    *,
+    keep_gray: bool = True,
+    pixels: np.ndarray | None = None,
+) -> tuple[Image.Image, np.ndarray, np.ndarray]:
+    """`align`, plus the crop's pixels as the array the warp made (np.asarray(crop)):
+    a caller that encodes the crop with OpenCV needs no second copy out of Pillow."""
+    if image.mode not in ("L", "RGB"):
+        image, pixels = image.convert("RGB"), None
+    return align_array(np.asarray(image) if pixels is None else pixels, five, size, keep_gray)
+
+
+def align_array(
+    pixels: np.ndarray, five: np.ndarray, size: int = 112, keep_gray: bool = True
+) -> tuple[Image.Image, np.ndarray, np.ndarray]:
+    """`align_pixels` for an image given as its array only (H x W grey, H x W x 3 RGB):
+    no PIL image of the whole photo is needed to align it."""
     m = umeyama(five, template(size))
-    mode = "L" if image.mode == "L" and keep_gray else "RGB"
-    if image.mode == mode:
-        return warp(image, m, size, pixels=pixels), m
-    return warp(image.convert(mode), m, size), m
+    if pixels.ndim == 2 and not keep_gray:  # Pillow's L to RGB: the grey value three times
+        pixels = opencv().cvtColor(pixels, opencv().COLOR_GRAY2RGB)
+    out = warp_pixels(pixels, m, size)
+    return Image.fromarray(out, "L" if out.ndim == 2 else "RGB"), m, out
 
 
 def warp(
@@ -103,16 +127,21 @@ def warp(
     CelebA-sized photo out of Pillow takes 18 µs against the warp's 43, and the
     build's worker has made that copy once already, for the pixel hash.
     """
+    src = np.asarray(image) if pixels is None else pixels
+    return Image.fromarray(warp_pixels(src, m, size), image.mode)
+
+
+def warp_pixels(pixels: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """`warp` on an array (H x W grey, or H x W x 3), into an array."""
     cv2 = opencv()
-    out = cv2.warpAffine(
-        np.asarray(image) if pixels is None else pixels,
+    return cv2.warpAffine(
+        pixels,
         np.asarray(m, dtype=np.float64),
         (size, size),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
-    return Image.fromarray(out, image.mode)
 
 
 def choose_face(detections: Sequence[Detection], image_size: tuple[int, int]) -> int:

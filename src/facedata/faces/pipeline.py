@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageStat
 
-from facedata.faces.align import align, choose_face, opencv
+from facedata.faces.align import align_array, align_pixels, choose_face, opencv
 from facedata.faces.decode import decode_image
 from facedata.faces.detect import Detection, Detector, DetectorError
 from facedata.faces.landmarks import to_five_points
@@ -44,6 +44,9 @@ class AlignedFace:
     landmarks: list[float] | None = None
     faces_found: int = 0
     transform: np.ndarray | None = field(default=None, repr=False)  # image -> crop, 2x3
+    # np.asarray(image) where the warp or resize made it (None: not made): the build
+    # encodes the crop with OpenCV from it, without copying it out of Pillow again
+    pixels: np.ndarray | None = field(default=None, repr=False)
 
     def scaled(self, factor: float) -> AlignedFace:
         """The same face with box, points and transform in an image `factor` times larger.
@@ -71,7 +74,7 @@ def _named_detector(name: str) -> Detector:
 
 
 def process_face(
-    image: bytes | Image.Image,
+    image: bytes | Image.Image | np.ndarray,
     face_spec: FaceSpec | None,
     landmarks: Sequence[float] | np.ndarray | None,
     detector: Detector | str | None,
@@ -95,8 +98,16 @@ def process_face(
     `detect_reduced`); alignment always warps the full image.
     `pixels`: np.asarray(image) for an RGB or L image, where the caller has made it
     already; the warp or resize then reads it instead of copying the image again.
+    `image` may be that array alone (H x W grey or H x W x 3 RGB): alignment to
+    dataset landmarks then never makes a PIL image of the photo.
     """
     spec = face_spec or FaceSpec()
+    if isinstance(image, np.ndarray):
+        if spec.align == "landmarks" and landmarks is not None and len(landmarks):
+            five = to_five_points(landmarks)
+            crop, m, out = align_array(image, five, size, keep_gray)
+            return _from_landmarks(crop, five, m, out)
+        pixels, image = image, Image.fromarray(image, "L" if image.ndim == 2 else "RGB")
     img = image if isinstance(image, Image.Image) else decode_image(image)
     if img.mode not in ("RGB", "L"):
         img = decode_image(img)
@@ -105,13 +116,8 @@ def process_face(
 
     if spec.align == "landmarks" and landmarks is not None and len(landmarks):
         five = to_five_points(landmarks)
-        crop, m = align(img, five, size, keep_gray=keep_gray, pixels=pixels)
-        return AlignedFace(
-            crop,
-            "dataset_landmarks",
-            landmarks=[float(v) for v in five.ravel()],
-            transform=m,
-        )
+        crop, m, out = align_pixels(img, five, size, keep_gray=keep_gray, pixels=pixels)
+        return _from_landmarks(crop, five, m, out)
     if spec.align == "precropped":
         return _whole_frame(img, size, keep_gray, None, "precropped", pixels)
 
@@ -134,7 +140,7 @@ def process_face(
             faces_found=len(found),
         )
     five = to_five_points(pick.landmarks)
-    crop, m = align(img, five, size, keep_gray=keep_gray, pixels=pixels)
+    crop, m, out = align_pixels(img, five, size, keep_gray=keep_gray, pixels=pixels)
     return AlignedFace(
         crop,
         "multiple_faces" if several else "detected",
@@ -145,6 +151,19 @@ def process_face(
         landmarks=[float(v) for v in five.ravel()],
         faces_found=len(found),
         transform=m,
+        pixels=out,
+    )
+
+
+def _from_landmarks(
+    crop: Image.Image, five: np.ndarray, m: np.ndarray, out: np.ndarray
+) -> AlignedFace:
+    return AlignedFace(
+        crop,
+        "dataset_landmarks",
+        landmarks=[float(v) for v in five.ravel()],
+        transform=m,
+        pixels=out,
     )
 
 
@@ -228,32 +247,38 @@ def _whole_frame(
     pixels: np.ndarray | None = None,
 ) -> AlignedFace:
     mode = "L" if img.mode == "L" and keep_gray else "RGB"
+    out: np.ndarray | None = None
     if img.mode == "L":
         # grey to RGB copies one band three times: resizing first gives the same
         # pixels for a third of the work (a grey CSV source's every row comes here)
-        crop = _resize(img, size, pixels)
-        crop = crop if mode == "L" else crop.convert(mode)
+        crop, out = _resize(img, size, pixels)
+        if mode != "L":
+            crop, out = crop.convert(mode), None
     elif img.mode == mode:
-        crop = _resize(img, size, pixels)
+        crop, out = _resize(img, size, pixels)
     else:
-        crop = _resize(img.convert(mode), size)
+        crop, out = _resize(img.convert(mode), size)
     return AlignedFace(
         crop,
         status,
         det.name if det else None,
         det.weights_sha256 if det else None,
         box=[0.0, 0.0, float(img.width), float(img.height)],
+        pixels=out,
     )
 
 
-def _resize(img: Image.Image, size: int, pixels: np.ndarray | None = None) -> Image.Image:
-    """Bilinear to a `size` square. Enlarging (FER's 48 px rows, small crops) goes
-    through OpenCV, within one grey level of Pillow at a fifth of the cost; shrinking
-    stays with Pillow, whose filter widens with the scale (anti-aliased) where
-    OpenCV's bilinear does not."""
+def _resize(
+    img: Image.Image, size: int, pixels: np.ndarray | None = None
+) -> tuple[Image.Image, np.ndarray | None]:
+    """Bilinear to a `size` square, and the array OpenCV made it from (None: Pillow
+    made it). Enlarging (FER's 48 px rows, small crops) goes through OpenCV, within
+    one grey level of Pillow at a fifth of the cost; shrinking stays with Pillow,
+    whose filter widens with the scale (anti-aliased) where OpenCV's bilinear does
+    not."""
     if img.width > size or img.height > size:
-        return img.resize((size, size), Image.Resampling.BILINEAR)
+        return img.resize((size, size), Image.Resampling.BILINEAR), None
     cv2 = opencv()
     src = np.asarray(img) if pixels is None else pixels
     out = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
-    return Image.fromarray(out, img.mode)
+    return Image.fromarray(out, img.mode), out

@@ -9,11 +9,14 @@ cache's listing), so the gate adds the image files' hashes to each dataset's
 identities: a source whose images are another, stricter dataset's images is refused
 for that dataset's tier, and a withdrawal follows the people into the copy.
 
-Hashes are sampled by value: only image files whose sha256 begins with SAMPLE are
-kept, for the dataset being built and for every other one alike, so the same file is
-kept on both sides or on neither. That bounds the index (a million images give about
-62,000 hashes) and still catches any copy of more than a few dozen images: a copy of
-100 shares a sampled hash with probability 1 - (15/16)**100 > 0.998.
+A tree of up to FULL images is known by all of them. A bigger one is known by a
+sample taken by value: only the image files whose sha256 begins with SAMPLE, the same
+rule for every tree, so a file kept on one side is kept on the other. That bounds
+the index (a million images give about 62,000 hashes); a copy is still caught when
+either side is complete, and when both are sampled any copy of more than a few dozen
+images is (a copy of 100 shares a sampled hash with probability
+1 - (15/16)**100 > 0.998). A small copy of a huge dataset (a handful of its photos)
+can slip through: say so where it matters.
 """
 
 from __future__ import annotations
@@ -24,19 +27,22 @@ from typing import Any
 
 from facedata.read._common import IMAGE_EXTENSIONS
 
-SAMPLE = "0"  # the first hex digit of the sha256 of the image files kept
+SAMPLE = "0"  # the first hex digit of the sha256 of the image files a big tree keeps
+FULL = 250_000  # a tree with up to this many images is known by all of them
 MAX_TREES = 10_000  # tree listings read from a fetch cache (bounded: the store is hostile)
 
 
 def sampled(files: Mapping[str, tuple[int, str]]) -> set[str]:
-    """The sampled image hashes of one tree, from its {relpath: (size, sha256)}."""
-    return {
+    """The image hashes one tree is known by, from its {relpath: (size, sha256)}: all of
+    them up to FULL images, else those beginning with SAMPLE."""
+    images = {
         sha
         for rel, (size, sha) in files.items()
-        if size > 0
-        and sha.startswith(SAMPLE)
-        and os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS
+        if size > 0 and os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS
     }
+    if len(images) <= FULL:
+        return images
+    return {sha for sha in images if sha.startswith(SAMPLE)}
 
 
 def local_trees(datasets: Iterable[str]) -> dict[str, set[str]]:
