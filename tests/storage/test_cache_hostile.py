@@ -130,12 +130,6 @@ def test_a_copy_pushed_under_another_id_is_a_twin_on_an_empty_home(
 
 
 # Promise 3 (store hostile) + 5: a listing whose lock record lost its pinned files.
-@pytest.mark.xfail(
-    strict=True,
-    reason="copies are recognised by a sample of their image files' hashes (those that begin "
-    "with gate/filetwins.SAMPLE): none of this fixture's 12 GENKI images is in the sample, so "
-    "with the lock's pins gone nothing ties the copy to genki4k",
-)
 def test_a_listing_stripped_of_its_pins_does_not_launder_a_copy(
     world, store: S3, tmp_path: Path, monkeypatch, capsys
 ) -> None:
