@@ -79,6 +79,11 @@ class BuildError(FacedataError):
     """A corpus build cannot proceed."""
 
 
+class InputsLostError(BuildError):
+    """The build's inputs cannot be reached at all (a store gone, credentials refused):
+    it stops the build; never counted as one row's failure, as a missing file is."""
+
+
 class DiskError(FacedataError):
     """The disk or the environment refused an operation: full, read-only, a file where a
     folder must be, a path too long. Says which path and what to do."""

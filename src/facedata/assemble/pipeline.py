@@ -355,6 +355,9 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
         today=ctx.today,
         cache=recipe.cache,
     )
+    from facedata.storage.cachewithdrawals import for_build
+
+    withdrawn = withdrawn.plus(for_build(admitted))  # forgets of other homes, on the cache
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
     own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from facedata.errors import FacedataError
+from facedata.errors import FacedataError, InputsLostError
 from facedata.manifest.schema import FaceSpec
 from facedata.read.sample import PixelImage, Sample, pickled_as_call
 
@@ -218,6 +218,8 @@ def process_item(item: Item, settings: WorkSettings) -> dict | Failed:
         # CSV pixels go straight to an image: no encode/decode round trip
         raw = s.image.to_pil() if isinstance(s.image, PixelImage) else s.image.read_bytes()
         decoded = decode_pixels(raw, draft_side=draft)
+    except InputsLostError:
+        raise  # the store is gone: not this row's failure, the build stops
     except FacedataError as exc:
         reason = getattr(exc, "reason", None) or "undecodable image"
         return Failed(where, reason, exc.message, s.dataset)

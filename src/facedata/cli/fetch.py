@@ -68,7 +68,8 @@ def fetch(
         console.print(
             f"  pushed to {escape(pushed.url)}: {pushed.uploaded:,} files uploaded "
             f"({pushed.uploaded_bytes:,} B), {pushed.present:,} already there "
-            f"({pushed.present_bytes:,} B)",
+            f"({pushed.present_bytes:,} B)"
+            + (f"; {pushed.withdrawals:,} withdrawal(s) with it" if pushed.withdrawals else ""),
             highlight=False,
             soft_wrap=True,
         )

@@ -103,6 +103,15 @@ def forget(
     by: Annotated[
         str | None, typer.Option("--by", help="Who handles the request (logged).")
     ] = None,
+    cache: Annotated[
+        str | None,
+        typer.Option(
+            "--cache",
+            metavar="URL",
+            help="Also write the withdrawal to this fetch cache (s3://BUCKET/PREFIX), for "
+            "builds from it on other homes; FACEDATA_CACHE_URL works too.",
+        ),
+    ] = None,
     manifests: ManifestsOpt = None,
 ) -> None:
     """Remove a withdrawn participant's rows from corpora, atomically, and log it.
@@ -114,7 +123,12 @@ def forget(
     from facedata.errors import FacedataError
 
     record = run_forget(
-        subject, list(corpora or []), dataset=dataset, by=by, manifests=manifests or []
+        subject,
+        list(corpora or []),
+        dataset=dataset,
+        by=by,
+        manifests=manifests or [],
+        cache=cache,
     )
     if record.get("copies"):
         console.print(
@@ -165,6 +179,14 @@ def forget(
         f"deleted {len(record['frames_deleted'])} cached frame folder(s); withdrawal logged "
         "(later builds leave the subject out)"
     )
+    if "cache_withdrawals" in record:
+        n = len(record["cache_withdrawals"])
+        console.print(
+            f"withdrawal written to the fetch cache ({n} dataset folder(s))"
+            if n
+            else "[yellow]warning:[/] no dataset here holds the subject: the withdrawal was "
+            "not written to the fetch cache (name the dataset with --dataset)"
+        )
     pending = record.get("pending") or []
     if pending:
         where = "; ".join(f"{storage.shown(p['corpus'])}: {p['problem']}" for p in pending)

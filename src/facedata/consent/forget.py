@@ -27,6 +27,7 @@ import getpass
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -55,6 +56,9 @@ from facedata.corpus.read import text_problem
 from facedata.errors import FacedataError
 from facedata.files.atomic import atomic_dir
 from facedata.paths import home
+
+if TYPE_CHECKING:
+    from facedata.storage.location import Location
 
 
 def erasure_log_path() -> Path:
@@ -322,16 +326,28 @@ def forget(
     by: str | None = None,
     reason: str = "consent withdrawn",
     manifests: list[Path] | None = None,
+    cache: str | None = None,
 ) -> dict:
     """Erase a subject from corpora (named, else every registered one) and caches; log it.
 
     `manifests` are extra manifest folders whose consent registers also know subjects.
     Builds publish under the same lock, so none publishes the subject meanwhile.
     A corpus may be a URL on object storage; the record names it by its URL.
+    With a fetch cache (`cache`, else FACEDATA_CACHE_URL) the withdrawal is also written
+    there, for builds on other homes (storage/cachewithdrawals.py).
     """
+    from facedata.storage.location import cache_location
+
+    remote = cache_location(cache)  # a bad or keyed URL is refused before anything changes
     with publish_lock():
         return _forget(
-            subject_id, corpora, dataset=dataset, by=by, reason=reason, manifests=manifests
+            subject_id,
+            corpora,
+            dataset=dataset,
+            by=by,
+            reason=reason,
+            manifests=manifests,
+            cache=remote,
         )
 
 
@@ -343,6 +359,7 @@ def _forget(
     by: str | None,
     reason: str,
     manifests: list[Path] | None,
+    cache: Location | None = None,
 ) -> dict:
     from facedata.corpus.registry import live_corpora, remote_corpora
 
@@ -454,6 +471,10 @@ def _forget(
     frames = delete_cached_frames(subject_id, scope)
     from facedata.learn.registry import mark_models
 
+    concerned = set(scope or ()) or {
+        ds for ids in holdings.values() for ds in ids.get(subject_id, ())
+    } | {ds for ds, _, _ in own}
+    on_cache, cache_problem = _record_on_cache(cache, concerned, entry)
     record = {
         **entry,
         "models": mark_models(subject_id, entry),  # trained on the subject: retrain
@@ -464,8 +485,17 @@ def _forget(
         "withdrawal_files": [str(f) for f in files],
         "missing": [] if corpora else _missing(),
         "pending": pending,
+        **({"cache_withdrawals": on_cache} if cache is not None else {}),
+        **({"cache_problem": cache_problem} if cache_problem else {}),
     }
     _log(record)
+    if cache_problem:
+        raise FacedataError(
+            "the subject was erased and the withdrawal logged in this home, but it could not "
+            f"be written to the fetch cache: {cache_problem}",
+            hint="builds from the cache on other homes will not see it; run this forget again "
+            "once the store is reachable",
+        )
     if unwritten:
         raise FacedataError(
             "the subject was erased and the withdrawal logged in this home, but it could not "
@@ -474,6 +504,25 @@ def _forget(
             "that folder writable and run this forget again",
         )
     return record
+
+
+def _record_on_cache(
+    cache: Location | None, datasets: set[str], entry: dict
+) -> tuple[list[str], str]:
+    """Write the withdrawal to the fetch cache under each dataset it concerns: the keys
+    written, and what went wrong ("" when nothing did)."""
+    if cache is None:
+        return [], ""
+    if not datasets:
+        return [], ""  # no dataset holds the subject here: nothing to file it under
+    from facedata.consent.withdrawals import parse_withdrawal
+    from facedata.storage import cachewithdrawals
+
+    try:
+        keys = cachewithdrawals.record(cache, datasets, [parse_withdrawal(entry, "forget")])
+    except FacedataError as exc:
+        return [], exc.message
+    return [f"{cache.url}/{k}" for k in keys], ""
 
 
 def _staged(value: Path | str, urls: dict[str, str]) -> Path:

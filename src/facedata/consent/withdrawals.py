@@ -105,6 +105,12 @@ def _parse(entry: object, where: str) -> Withdrawal:
     )
 
 
+def parse_withdrawal(entry: object, where: str) -> Withdrawal:
+    """One withdrawal record read from elsewhere (the fetch cache); ValueError if it is
+    not one."""
+    return _parse(entry, where)
+
+
 def beside(register: Path) -> Path:
     """The withdrawals file that travels with a consent register (same folder)."""
     return Path(register).parent / BESIDE_NAME

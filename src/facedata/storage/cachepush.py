@@ -5,6 +5,7 @@ tree edited since it was fetched is refused, as a build would refuse it); an obj
 already on the store with the listed size is not uploaded again, so a re-push or a
 second dataset with the same files costs only the hashing. The listing goes up last:
 until it is there, the store holds objects but no tree, and no build sees half a push.
+Before it go this home's withdrawals for the dataset (see cachewithdrawals).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import IO
 from facedata.errors import FetchError
 from facedata.fetch import treelist
 from facedata.fetch.store import file_sha256, get_source_lock, tree_dir
+from facedata.storage import cachewithdrawals
 from facedata.storage.cachetree import Listing, object_key, tree_key
 from facedata.storage.location import Location
 from facedata.storage.remote import Store, connect
@@ -35,6 +37,7 @@ class Pushed:
     uploaded_bytes: int
     present: int
     present_bytes: int
+    withdrawals: int = 0  # this home's withdrawals for the dataset, on the cache now
 
 
 class _Hashing:
@@ -100,7 +103,7 @@ def push_tree(loc: Location, dataset: str, source: str, store: Store | None = No
         rels = by_sha[sha]
         size = files[rels[0]].size
         key = object_key(sha)
-        sent = store.size(key) != size
+        sent = not store.holds(key, sha, size, root / rels[0])
         if sent:
             got = _upload(store, root / rels[0], key)
             if got != (sha, size):
@@ -118,7 +121,11 @@ def push_tree(loc: Location, dataset: str, source: str, store: Store | None = No
                 uploaded, uploaded_bytes = uploaded + 1, uploaded_bytes + size
             else:
                 present, present_bytes = present + 1, present_bytes + size
+    # before the listing: no build on another home sees the tree without them
+    withdrawn = cachewithdrawals.write(store, dataset, cachewithdrawals.of_ledger(dataset))
     listing = Listing(lock, {rel: (s.size, s.sha256) for rel, s in files.items()})
     rel = tree_key(dataset, source)
     store.write_bytes(rel, listing.render())  # last: the tree exists only now
-    return Pushed(f"{loc.url}/{rel}", uploaded, uploaded_bytes, present, present_bytes)
+    return Pushed(
+        f"{loc.url}/{rel}", uploaded, uploaded_bytes, present, present_bytes, len(withdrawn)
+    )

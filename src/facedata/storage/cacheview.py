@@ -66,16 +66,32 @@ def worker_address(loc: Location) -> str:
     options = list(loc.options)
     url = endpoint(loc)
     if url and not (loc.option("endpoint") or loc.option("endpoint_url")):
-        options.append(("endpoint", url))
+        # an endpoint from the environment may carry user-info: never in an address
+        # (S3 signs with the node's own credentials; the user-info is not used)
+        options.append(("endpoint", _without_userinfo(url)))
     where = region(loc)
     if where and not loc.option("region"):
         options.append(("region", where))
     return Location(loc.scheme, loc.bucket, loc.key, options=tuple(options)).address
 
 
+def _without_userinfo(url: str) -> str:
+    """`url` without any `user:password@` before its host."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}"
+
+
+# every image a tree may hold, also those no reader picks by default: such a file in a
+# view is a placeholder, never downloaded by the driver as if it were a label file
+VIEW_IMAGE_EXTENSIONS = IMAGE_EXTENSIONS | {".tiff", ".webp", ".jfif"}
+
+
 def is_image_name(rel: str) -> bool:
     """Workers read these from the store; the driver never opens them."""
-    return os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS
+    return os.path.splitext(rel)[1].lower() in VIEW_IMAGE_EXTENSIONS
 
 
 def view_root(loc: Location, dataset: str, source: str, listing_sha256: str) -> Path:

@@ -4,7 +4,8 @@
 carry settings in its query string (`?endpoint=http://host:9000&region=eu-west-1`);
 they are not secret, and `Location.address` keeps them so that a corpus registered
 with them is reached again at the same store. A URL that carries credentials
-(`s3://KEY:SECRET@bucket/prefix`, `?secret=...`, any user-info) is refused: a URL is
+(`s3://KEY:SECRET@bucket/prefix`, `?secret=...`, any user-info, also inside a
+setting's value: `?endpoint=http://KEY:SECRET@host`) is refused: a URL is
 echoed by shells, logs, recipes and records, so keys come from the AWS environment
 variables or a profile only. `Location.url` and `redact` name a location printably.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from facedata.errors import FacedataError
 
@@ -119,12 +120,31 @@ def refuse_keyed(value: str | Path | None) -> None:
     m = _URL.match(text)
     if not m:
         return
-    rest = m.group("rest")
-    path, _, query = rest.partition("?")
-    if "@" in path or any(_KEYED.search(k) for k, _ in parse_qsl(query, keep_blank_values=True)):
+    if _keyed(m.group("rest"), depth=0):
         raise StorageError(
             f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
         )
+
+
+def _keyed(rest: str, depth: int) -> bool:
+    """Does a URL's part after `scheme://` carry credentials: user-info, a setting named
+    like a key, or a setting whose value is itself a keyed URL?"""
+    path, _, query = rest.partition("?")
+    if "@" in path:
+        return True
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return any(_KEYED.search(k) or keyed_value(v, depth) for k, v in pairs)
+
+
+def keyed_value(value: str, depth: int = 0) -> bool:
+    """Is a URL setting's value (percent-decoded, even twice) a URL carrying credentials
+    (`?endpoint=http://KEY:SECRET@host`)? Nesting is followed a few levels, no more."""
+    for _ in range(3):  # a value percent-encoded more than once
+        if "%" not in value:
+            break
+        value = unquote(value)
+    inner = _URL.match(value.strip())
+    return bool(inner) and (depth >= 3 or _keyed(inner.group("rest"), depth + 1))
 
 
 def _refused(text: str) -> str:
@@ -152,7 +172,7 @@ def _kept_query(url: str) -> str:
     """The query of `url` as it may be printed: the kept settings, else `?***`."""
     query = url.partition("?")[2]
     pairs = parse_qsl(query, keep_blank_values=True)
-    if pairs and all(k in KEPT and not _KEYED.search(v) for k, v in pairs):
+    if pairs and all(k in KEPT and not _KEYED.search(v) and not keyed_value(v) for k, v in pairs):
         return "?" + urlencode(pairs, safe=":/")
     return "?***"
 

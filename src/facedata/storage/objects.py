@@ -17,14 +17,15 @@ import hashlib
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from facedata.errors import ImageError
+from facedata.errors import ImageError, InputsLostError
 from facedata.paths import home
 from facedata.read.sample import MAX_IMAGE_BYTES
 from facedata.storage.location import StorageError, parse, redact
-from facedata.storage.remote import CHUNK, Store, connect, errors
+from facedata.storage.remote import CHUNK, HINT, Store, connect
 
 _STORES: dict[str, Store] = {}  # address -> store, one client per process
 
@@ -37,6 +38,44 @@ class ObjectImageError(ImageError):
 
 class ObjectMismatch(StorageError):
     """An object whose bytes are not the ones its listing names."""
+
+
+class ObjectMissing(StorageError):
+    """An object the listing names that the store does not hold: that file's failure."""
+
+
+class StoreUnreachable(StorageError, InputsLostError):
+    """The fetch cache cannot be reached or refuses access (connection, DNS, timeout,
+    credentials, 403, 5xx): the build stops, naming the store; no row is blamed."""
+
+
+_MISSING = ("404", "NoSuchKey", "NotFound")
+
+
+@contextlib.contextmanager
+def reading(shown: str, store: Store) -> Iterator[None]:
+    """Sort a store's read failure: a missing object is that file's (ObjectMissing);
+    anything else means the store itself is lost (StoreUnreachable). Both redacted."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except FileNotFoundError as exc:  # pyarrow's "no such object"
+        raise ObjectMissing(
+            f"{shown} is not on the cache: {redact(str(exc))}", hint=_PUSH
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - boto3's and pyarrow's errors, all redacted
+        code = str(((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code", ""))
+        if code in _MISSING:
+            raise ObjectMissing(f"{shown} is not on the cache", hint=_PUSH) from None
+        raise StoreUnreachable(
+            f"the fetch cache {store.loc.url} cannot be read ({shown}): {redact(str(exc))}",
+            hint=f"the build stopped; check that the store is up and reachable from every "
+            f"node, then build again ({HINT})",
+        ) from None
+
+
+_PUSH = "the cache was changed or damaged; push the tree again"
 
 
 def store_for(address: str) -> Store:
@@ -52,7 +91,7 @@ def store_for(address: str) -> Store:
 
 def _get(store: Store, key: str, size: int, sha256: str, shown: str) -> bytes:
     """The object's bytes, at most `size` of them read, checked against `sha256`."""
-    with errors("read", shown), store._reader(key) as fh:
+    with reading(shown, store), store._reader(key) as fh:
         data = fh.read(size + 1)
     if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
         raise ObjectMismatch(
@@ -72,6 +111,8 @@ def read_object(address: str, key: str, size: int, sha256: str, shown: str) -> b
         )
     try:
         return _get(store_for(address), key, size, sha256, shown)
+    except StoreUnreachable:
+        raise
     except StorageError as exc:
         raise ObjectImageError(exc.message, hint=exc.hint) from None
 
@@ -116,7 +157,7 @@ def local_object(store: Store, key: str, size: int, sha256: str, shown: str) -> 
     tmp = Path(tmp_name)
     try:
         digest, done = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out, errors("read", shown), store._reader(key) as fh:
+        with os.fdopen(fd, "wb") as out, reading(shown, store), store._reader(key) as fh:
             while block := fh.read(min(CHUNK, size - done + 1)):
                 done += len(block)
                 if done > size:
@@ -151,6 +192,8 @@ def read_member(address: str, key: str, size: int, sha256: str, member: str, sho
                     hint="the member is refused; check the dataset's contents",
                 )
             return zf.read(info)
+    except StoreUnreachable:
+        raise
     except StorageError as exc:
         raise ObjectImageError(exc.message, hint=exc.hint) from None
     except (OSError, KeyError, zipfile.BadZipFile) as exc:

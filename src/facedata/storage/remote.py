@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,9 @@ from facedata.storage.location import Location, StorageError, redact
 ENDPOINT_ENV = ("FACEDATA_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 MAX_LISTING = 100_000  # objects one listing may return before it is refused
 CHUNK = 8 << 20
+PART = 64 << 20  # uploads up to this are one PUT; larger ones go in parts of this size
+VERIFY_BY_DOWNLOAD = 64 << 20  # a store without checksums: objects read back to verify
+GCS_RETRY_SECONDS = 30  # how long a GCS call retries transient errors before it fails
 HINT = (
     "check the bucket name, your credentials (AWS_ACCESS_KEY_ID / ~/.aws, "
     "GOOGLE_APPLICATION_CREDENTIALS) and, for an S3-compatible store, FACEDATA_S3_ENDPOINT"
@@ -110,6 +114,22 @@ class Store:
 
     def delete(self, rel: str) -> None:
         raise NotImplementedError
+
+    def holds(self, rel: str, sha256: str, size: int, local: Path) -> bool:
+        """Does the object at `rel` hold the bytes of `local` (`size` bytes, `sha256`)?
+
+        A size alone proves nothing (anyone may write a bucket). Here, with no checksum
+        the store computes, an object up to VERIFY_BY_DOWNLOAD is read back and hashed;
+        a larger one is taken as absent (uploaded again)."""
+        if self.size(rel) != size or size > VERIFY_BY_DOWNLOAD:
+            return False
+        import hashlib
+
+        digest = hashlib.sha256()
+        with errors("read", f"{self.loc.url}/{rel}"), self._reader(rel) as fh:
+            while block := fh.read(CHUNK):
+                digest.update(block)
+        return digest.hexdigest() == sha256
 
     def _keys(self, base: str) -> Iterator[tuple[str, int]]:
         """(full key, size) of every object whose key starts with `base`."""
@@ -211,11 +231,46 @@ class S3Store(Store):
             self.client.upload_file(str(src), self.loc.bucket, self._key(rel))
 
     def upload_stream(self, fh: IO[bytes], rel: str) -> None:
+        """Uploaded with a SHA-256 checksum the store verifies and keeps (`holds`): of
+        the whole object up to PART bytes, else of its PART-sized parts."""
         from boto3.s3.transfer import TransferConfig
 
-        config = TransferConfig(use_threads=False)  # parts read in order, one at a time
+        config = TransferConfig(  # parts read in order, one at a time
+            use_threads=False, multipart_threshold=PART, multipart_chunksize=PART
+        )
+        extra = {"ChecksumAlgorithm": "SHA256"}
         with errors("write", f"{self.loc.url}/{rel}"):
-            self.client.upload_fileobj(fh, self.loc.bucket, self._key(rel), Config=config)
+            self.client.upload_fileobj(
+                fh, self.loc.bucket, self._key(rel), ExtraArgs=extra, Config=config
+            )
+
+    def holds(self, rel: str, sha256: str, size: int, local: Path) -> bool:
+        """The object's size and the SHA-256 checksum S3 computed when it was written
+        (never its metadata, which the writer chooses) equal `local`'s. An object
+        written without a checksum, or with another, is not held: uploaded again."""
+        import base64
+
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        try:
+            head = self.client.head_object(
+                Bucket=self.loc.bucket, Key=self._key(rel), ChecksumMode="ENABLED"
+            )
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageError(f"cannot look up {where}: {redact(str(exc))}", hint=HINT) from None
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot look up {where}: {redact(str(exc))}", hint=HINT) from None
+        if int(head.get("ContentLength") or -1) != size:
+            return False
+        given = str(head.get("ChecksumSHA256") or "").partition("-")[0]
+        if not given:
+            return False
+        if size <= PART:
+            return given == base64.b64encode(bytes.fromhex(sha256)).decode()
+        return given == _composite(local, PART)
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         with errors("write", f"{self.loc.url}/{rel}"):  # one PUT: all of it or nothing
@@ -320,26 +375,6 @@ class ArrowStore(Store):
         with errors("write", where), self.fs.open_output_stream(self.loc.path(rel)) as out:
             out.write(data)
 
-    def create_bytes(self, rel: str, data: bytes) -> None:
-        """One conditional PUT (If-None-Match: *): a record written in between by
-        another publish makes it fail instead of being overwritten."""
-        from botocore.exceptions import ClientError
-
-        where = f"{self.loc.url}/{rel}"
-        try:
-            self.client.put_object(
-                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
-            )
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code"))
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
-            if code not in ("NotImplemented", "501"):
-                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
-            super().create_bytes(rel, data)  # a store without conditional writes
-        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
-            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
-
     def delete(self, rel: str) -> None:
         with errors("delete", f"{self.loc.url}/{rel}"):
             self.fs.delete_file(self.loc.path(rel))
@@ -352,6 +387,19 @@ class ArrowStore(Store):
         for info in self.fs.get_file_info(selector):
             if info.type == pafs.FileType.File and info.path.startswith(f"{self.loc.bucket}/"):
                 yield info.path[len(self.loc.bucket) + 1 :], int(info.size or 0)
+
+
+def _composite(path: Path, part: int) -> str:
+    """S3's checksum of an object uploaded in `part`-sized parts: the SHA-256 of the
+    parts' SHA-256 digests, base64 (what a HEAD gives before its `-N`)."""
+    import base64
+    import hashlib
+
+    digests = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(part):
+            digests += hashlib.sha256(block).digest()
+    return base64.b64encode(hashlib.sha256(digests).digest()).decode()
 
 
 def _endpoint_args(url: str) -> dict[str, str]:
@@ -370,7 +418,11 @@ def connect(loc: Location) -> Store:
             import pyarrow.fs as pafs
 
             given = loc.option("endpoint")
-            return ArrowStore(loc, pafs.GcsFileSystem(**(_endpoint_args(given) if given else {})))
+            args: dict[str, Any] = _endpoint_args(given) if given else {}
+            # bounded: pyarrow's GCS client otherwise retries an unreachable store for
+            # 15 minutes, a build that prints nothing and does not end
+            args["retry_time_limit"] = timedelta(seconds=GCS_RETRY_SECONDS)
+            return ArrowStore(loc, pafs.GcsFileSystem(**args))
         try:
             import boto3
         except ImportError:

@@ -1,0 +1,122 @@
+"""Withdrawals that travel with the fetch cache: a person forgotten on one home stays
+out of a build on any other home that reads the same cache.
+
+A home's withdrawal ledger lives in its FACEDATA_HOME; a build on another home, from the
+fetch cache, into a NEW corpus would never see it. So when a fetch cache is configured,
+`forget` also writes each withdrawal to the cache, and `fetch --cache` pushes the home's
+ledger withdrawals of the pushed dataset:
+
+    PREFIX/withdrawals/<dataset>/<sha256 of the entry>.json
+
+one write-once object per withdrawal (no appends, so two homes never race), named by
+the sha256 of its own bytes (the same withdrawal pushed twice is one object). A build
+from the cache reads the withdrawals of every dataset it admits from the cache and
+applies them as it applies the ledger's.
+
+The store is hostile: the listing is bounded, each object is bounded, must hash to its
+name and parse as a withdrawal. An object that fails those checks stops the build, as a
+damaged ledger line does: skipping it could bring back a person who asked to leave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+
+from facedata.consent.withdrawals import Withdrawal, parse_withdrawal, read_ledger
+from facedata.storage.location import Location, StorageError
+from facedata.storage.remote import Conflict, Store, connect
+
+FOLDER = "withdrawals"
+MAX_BYTES = 64 << 10  # one withdrawal is a few hundred bytes
+_NAME = re.compile(r"[0-9a-f]{64}\.json")
+_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+HINT = (
+    "the fetch cache's withdrawals record who asked to be forgotten, so nothing is built "
+    "from it while one is damaged; remove or restore that object by hand, then build again"
+)
+
+
+def render(withdrawal: Withdrawal) -> bytes:
+    """A withdrawal's bytes on the store: canonical, so the same one has the same name."""
+    return json.dumps(withdrawal.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+
+
+def key_of(dataset: str, raw: bytes) -> str:
+    return f"{FOLDER}/{dataset}/{hashlib.sha256(raw).hexdigest()}.json"
+
+
+def _checked_dataset(dataset: str) -> str:
+    if not _DATASET.fullmatch(dataset) or dataset in (".", ".."):
+        raise StorageError(
+            f"{dataset!r} cannot name a folder of withdrawals on the fetch cache",
+            hint="dataset ids are letters, digits, '.', '_' and '-'",
+        )
+    return dataset
+
+
+def write(store: Store, dataset: str, withdrawals: Iterable[Withdrawal]) -> list[str]:
+    """Write each withdrawal under `dataset` once; the keys written or already there."""
+    _checked_dataset(dataset)
+    keys: list[str] = []
+    for w in withdrawals:
+        raw = render(w)
+        key = key_of(dataset, raw)
+        if store.size(key) != len(raw):
+            # written meanwhile: by its name, the same bytes (checked when read)
+            with contextlib.suppress(Conflict):
+                store.create_bytes(key, raw)
+        keys.append(key)
+    return keys
+
+
+def record(loc: Location, datasets: Iterable[str], withdrawals: Iterable[Withdrawal]) -> list[str]:
+    """`forget`: write the withdrawals under every dataset they concern."""
+    store = connect(loc)
+    items = list(withdrawals)
+    return [key for ds in sorted(set(datasets)) for key in write(store, ds, items)]
+
+
+def of_ledger(dataset: str) -> list[Withdrawal]:
+    """This home's ledger withdrawals that hold for `dataset` (its own, and every-dataset
+    ones): what `fetch --cache` pushes with the dataset's tree."""
+    return [w for w in read_ledger() if w.applies(dataset)]
+
+
+def read(store: Store, dataset: str) -> list[Withdrawal]:
+    """Every withdrawal the cache holds for `dataset`, each checked (see module doc)."""
+    _checked_dataset(dataset)
+    found: list[Withdrawal] = []
+    for rel, size in sorted(store.listing(f"{FOLDER}/{dataset}")):  # bounded (MAX_LISTING)
+        where = f"{store.loc.url}/{rel}"
+        name = rel.rsplit("/", 1)[-1]
+        if rel.count("/") != 2 or not _NAME.fullmatch(name):
+            continue  # not a withdrawal's name: never written by facedata, never read
+        if size > MAX_BYTES:
+            raise StorageError(f"the withdrawal {where} is {size:,} bytes: not one", hint=HINT)
+        raw = store.read_bytes(rel, MAX_BYTES)
+        if raw is None:
+            continue  # deleted since the listing
+        if hashlib.sha256(raw).hexdigest() != name[: -len(".json")]:
+            raise StorageError(f"the withdrawal {where} does not hash to its name", hint=HINT)
+        try:
+            found.append(parse_withdrawal(json.loads(raw.decode("utf-8")), where))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StorageError(f"the withdrawal {where} is unreadable: {exc}", hint=HINT) from None
+    return found
+
+
+def for_build(admitted: Iterable[object]) -> list[Withdrawal]:
+    """The withdrawals on the cache of every admitted source read from the cache."""
+    from facedata.storage.cacheview import CacheView
+    from facedata.storage.objects import store_for
+
+    found: list[Withdrawal] = []
+    for adm in admitted:
+        fetched = getattr(adm, "fetched", None)
+        if isinstance(fetched, CacheView):
+            found += read(store_for(fetched.store), fetched.dataset)
+    return found
