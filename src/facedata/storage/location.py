@@ -25,6 +25,8 @@ from facedata.errors import FacedataError
 # scheme as typed -> the store it names
 SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs"}
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/{1,2}(?P<rest>[^\s'\"]*)")
+# how any URL begins: a value that begins so is never a folder name, even unparsable
+_BEGINS = re.compile(r"\s*(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):/")
 # any URL's user-info and query string, wherever it appears in a text
 # (greedy up to the last '@' of the URL: a secret may hold '/', '+', '=', '%2F')
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:/{1,2})[^\s'\"]*@")
@@ -87,10 +89,17 @@ def parse(value: str | Path | None) -> Location | None:
     if value is None:
         return None
     text = str(value)
+    refuse_keyed(text)
     m = _URL.fullmatch(text)
     if not m or m.group("scheme").lower() not in SCHEMES:
+        if _storage_scheme(text):  # s3://… with a space or a quote: never a folder
+            raise StorageError(
+                f"{redact(text)} is not a storage URL facedata can use: it holds a space, "
+                "a quote or another character a URL may not",
+                hint="write it as s3://BUCKET/PREFIX, with settings as ?endpoint=URL "
+                "(percent-encode what needs it)",
+            )
         return None
-    refuse_keyed(text)
     scheme = SCHEMES[m.group("scheme").lower()]
     rest, _, query = m.group("rest").partition("?")
     rest, _, _fragment = rest.partition("#")
@@ -117,10 +126,12 @@ def refuse_keyed(value: str | Path | None) -> None:
     if value is None:
         return
     text = str(value)
-    m = _URL.match(text)
+    m = _BEGINS.match(text)
     if not m:
         return
-    if _keyed(m.group("rest"), depth=0):
+    # the whole text, whatever it holds (a quote or a space ends no URL here): a
+    # key anywhere in it, or any URL inside it with user-info, refuses it
+    if _keyed(text[m.end() :].lstrip("/"), depth=0) or _USERINFO.search(text):
         raise StorageError(
             f"{_refused(text)} carries credentials in the URL; it was refused", hint=KEYED_HINT
         )
@@ -152,12 +163,17 @@ def _refused(text: str) -> str:
     return redact(re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*):/(?!/)", r"\1://", text))
 
 
+def _storage_scheme(text: str) -> bool:
+    m = _BEGINS.match(text)
+    return bool(m and m.group("scheme").lower() in SCHEMES)
+
+
 def is_remote(value: str | Path | None) -> bool:
-    """Does `value` name object storage (rather than a local folder)?"""
+    """Does `value` name object storage (rather than a local folder)? A value that
+    begins like a storage URL does, even one `parse` refuses: it is never a folder."""
     if value is None:
         return False
-    m = _URL.fullmatch(str(value))
-    return bool(m and m.group("scheme").lower() in SCHEMES)
+    return _storage_scheme(str(value))
 
 
 def redact(text: str) -> str:
