@@ -1,0 +1,219 @@
+"""Red team: withdrawals and terms across machines, through the real CLI.
+
+Home A fetches, pushes to the fetch cache on an S3 server on 127.0.0.1 and forgets;
+home B (a second FACEDATA_HOME: a second machine) builds from the cache only. Each
+test names the promise it holds the code to.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from tests.fixtures import layouts
+from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.extras import needs
+from tests.helpers.manifests import write_local_copy
+from tests.storage import conftest as storage
+from tests.storage.conftest import S3
+
+pytestmark = needs("moto", "boto3")
+
+s3_server = storage.s3_server
+store = storage.s3
+
+URL = "s3://faces-bucket/cache"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Path]:
+    """CelebA's layout (with identities) and a byte-for-byte copy of it under
+    another id, `celeba-mirror`; manifests for both."""
+    layouts.make_celeba(tmp_path / "celeba", n=12)
+    manifests = tmp_path / "manifests"
+    write_local_copy(manifests, "celeba", "celeba-local", "the test")
+    write_local_copy(manifests, "celeba", "celeba-mirror", "the test")
+    return {"tmp": tmp_path, "src": tmp_path / "celeba", "manifests": manifests}
+
+
+def _cli(capsys, *args: str) -> CliResult:
+    try:
+        return run_cli(capsys, *args)
+    except Exception as exc:  # noqa: BLE001 - what a user would see as a traceback
+        pytest.fail(f"a traceback instead of an error: {type(exc).__name__}: {exc}")
+
+
+def _home(tmp: Path, name: str, monkeypatch) -> Path:
+    home = tmp / f"home-{name}"
+    monkeypatch.setenv("FACEDATA_HOME", str(home))
+    monkeypatch.delenv("FACEDATA_CACHE_URL", raising=False)
+    return home
+
+
+def _subjects(corpus: Path) -> set[str]:
+    record = json.loads((corpus / "corpus.json").read_text())
+    out: set[str] = set()
+    for shard in record["shards"]:
+        col = pq.read_table(corpus / shard["path"]).column("subject_id").to_pylist()
+        out |= {str(v) for v in col if v is not None}
+    return out
+
+
+def _fetch_push(capsys, world, dataset: str, src: Path | None = None) -> None:
+    res = _cli(capsys, "fetch", dataset, "--from", str(src or world["src"]), "--cache", URL,
+               "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+
+
+def _build(capsys, world, dataset: str, out: Path, *more: str) -> CliResult:
+    return _cli(capsys, "build", "-d", dataset, "--cache", URL, "--out", str(out),
+                "--manifests", str(world["manifests"]), *more)  # fmt: skip
+
+
+def _victim_forgotten_on_a(capsys, world, monkeypatch, *forget_args: str) -> tuple[str, set]:
+    """Home A fetches celeba-local, pushes it, builds, and forgets one person with
+    the cache configured; returns the person and every subject of the build."""
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    out = world["tmp"] / "a"
+    res = _build(capsys, world, "celeba-local", out)
+    assert res.code == 0, res.err
+    ids = _subjects(out)
+    victim = sorted(ids)[0]
+    res = _cli(capsys, "forget", "--subject", victim, *forget_args, "--cache", URL,
+               str(out), "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    return victim, ids
+
+
+# Promise 1: a copy of the same photos pushed under another dataset id AFTER the
+# withdrawal (from a third home) is recognised by its image hashes; the person stays
+# out of home B's build of the copy.
+def test_a_copy_pushed_after_the_forget_under_another_id_leaves_the_person_out(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    victim, ids = _victim_forgotten_on_a(capsys, world, monkeypatch, "--dataset", "celeba-local")
+    _home(world["tmp"], "C", monkeypatch)
+    _fetch_push(capsys, world, "celeba-mirror")
+    _home(world["tmp"], "B", monkeypatch)
+    out = world["tmp"] / "b"
+    res = _build(capsys, world, "celeba-mirror", out)
+    assert res.code == 0, res.err
+    got = _subjects(out)
+    assert got, "the copy built no rows at all"
+    assert victim not in got, f"{victim} forgotten on home A is back in a copy built on home B"
+
+
+# Promise 1: home A fetched and pushed the dataset (the cache holds it) but built no
+# corpus; the person's withdrawal for that dataset must still reach the cache, and
+# home B's build leave them out. Today forget refuses the id as unknown: nothing is
+# logged anywhere and home B keeps building the person.
+def test_forget_on_the_home_that_pushed_the_dataset_reaches_the_cache(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    first = world["tmp"] / "b1"
+    assert _build(capsys, world, "celeba-local", first).code == 0
+    victim = sorted(_subjects(first))[0]
+    _home(world["tmp"], "A", monkeypatch)
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local",
+               "--cache", URL, "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert store.objects("cache/withdrawals/celeba-local/")
+    _home(world["tmp"], "B", monkeypatch)
+    out = world["tmp"] / "b2"
+    assert _build(capsys, world, "celeba-local", out).code == 0
+    assert victim not in _subjects(out)
+
+
+# Promise 1: `train` on home B on a corpus it built before the forget (an old copy),
+# with the cache configured, refuses it.
+def test_train_on_an_old_copy_on_another_home_refuses_a_withdrawn_person(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    old = world["tmp"] / "b-old"
+    assert _build(capsys, world, "celeba-local", old).code == 0
+    victim = sorted(_subjects(old))[0]
+    _home(world["tmp"], "A", monkeypatch)
+    a = world["tmp"] / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local",
+               "--cache", URL, str(a), "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    _home(world["tmp"], "B", monkeypatch)
+    monkeypatch.setenv("FACEDATA_CACHE_URL", URL)
+    res = _cli(capsys, "train", str(old), "--out", str(world["tmp"] / "model"),
+               "--epochs", "1")  # fmt: skip
+    assert res.code != 0, f"train on a corpus holding withdrawn {victim} succeeded:\n{res.out}"
+    assert victim in res.out + res.err
+
+
+DETECTOR_CLEARANCE = """clearances:
+  - detector: retinaface-mnet025
+    cleared_by: Legal team
+    evidence: WIDER FACE weights review WF-2026-2
+    expires: 2099-12-31
+"""
+
+
+@pytest.fixture
+def fer(tmp_path: Path) -> dict[str, Path]:
+    """FER2013's layout (terms unknown: never commercial) fetched as `fer2013-local`,
+    and `fer-free`: a manifest claiming commercial terms for the same photos."""
+    layouts.make_fer2013(tmp_path / "fer")
+    manifests = tmp_path / "manifests"
+    write_local_copy(manifests, "fer2013", "fer2013-local", "the test")
+    write_local_copy(manifests, "fer2013", "fer-free", "the test",
+                     license={"id": "LicenseRef-Fer-Free", "tier": "commercial",
+                              "derivatives": "allowed", "redistribution": "allowed"})  # fmt: skip
+    clearances = tmp_path / "clearances.yaml"
+    clearances.write_text(DETECTOR_CLEARANCE)
+    return {"tmp": tmp_path, "src": tmp_path / "fer", "manifests": manifests,
+            "clearances": clearances}  # fmt: skip
+
+
+def _repacked(src: Path, dst: Path, how: str) -> Path:
+    """The same photos, packed otherwise: the CSV with CRLF line ends, or in a zip."""
+    shutil.copytree(src, dst)
+    csv = dst / "fer2013" / "fer2013.csv"
+    if how == "crlf":
+        csv.write_bytes(csv.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        return dst
+    archive = dst.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(dst.rglob("*"), reverse=True):  # another member order
+            if p.is_file():
+                zf.write(p, p.relative_to(dst).as_posix())
+    return archive
+
+
+# Promise 2: photos carried as pixels in a label CSV (FER2013, terms unknown) re-packed
+# (CRLF, or zipped) and pushed under an id claiming commercial terms are still a copy:
+# `--commercial` from the cache on an empty home refuses them.
+@pytest.mark.parametrize("how", ["same", "crlf", "zip"])
+def test_a_repacked_fer_csv_under_commercial_terms_is_refused(
+    fer, store: S3, monkeypatch, capsys, how: str
+) -> None:
+    _home(fer["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, fer, "fer2013-local")
+    _home(fer["tmp"], "C", monkeypatch)
+    src = fer["src"] if how == "same" else _repacked(fer["src"], fer["tmp"] / "copy", how)
+    _fetch_push(capsys, fer, "fer-free", src)
+    _home(fer["tmp"], "B", monkeypatch)
+    res = _cli(capsys, "build", "-d", "fer-free", "--commercial", "--cache", URL,
+               "--out", str(fer["tmp"] / "b"), "--manifests", str(fer["manifests"]),
+               "--clearances", str(fer["clearances"]))  # fmt: skip
+    assert res.code != 0, "FER2013's photos were built as commercial:\n" + res.out
+    assert not (fer["tmp"] / "b" / "corpus.json").exists()
