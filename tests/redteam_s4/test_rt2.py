@@ -217,3 +217,35 @@ def test_a_repacked_fer_csv_under_commercial_terms_is_refused(
                "--clearances", str(fer["clearances"]))  # fmt: skip
     assert res.code != 0, "FER2013's photos were built as commercial:\n" + res.out
     assert not (fer["tmp"] / "b" / "corpus.json").exists()
+
+
+# Promise 1: a withdrawal made on home A BEFORE home B built, that reaches the cache only
+# AFTER (A forgot without a cache configured, and later pushed the dataset again:
+# `fetch --cache` carries the ledger's withdrawals). Home B's rebuild of its corpus must
+# leave the person out; today it is "up to date" (the withdrawal is older than the
+# corpus) and the person stays in it.
+def test_a_withdrawal_that_reaches_the_cache_late_is_not_up_to_date(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    import time
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    a = world["tmp"] / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    victim = sorted(_subjects(a))[0]
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local", str(a),
+               "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    time.sleep(1.1)  # the corpus on B is made in a later second than the withdrawal
+    _home(world["tmp"], "B", monkeypatch)
+    b = world["tmp"] / "b"
+    assert _build(capsys, world, "celeba-local", b).code == 0
+    assert victim in _subjects(b)  # B could not know yet
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    assert store.objects("cache/withdrawals/celeba-local/"), "the push carried no withdrawal"
+    _home(world["tmp"], "B", monkeypatch)
+    res = _build(capsys, world, "celeba-local", b)
+    assert res.code == 0, res.out + res.err
+    assert victim not in _subjects(b), f"rebuild said: {res.out}"
