@@ -249,3 +249,41 @@ def test_a_withdrawal_that_reaches_the_cache_late_is_not_up_to_date(
     res = _build(capsys, world, "celeba-local", b)
     assert res.code == 0, res.out + res.err
     assert victim not in _subjects(b), f"rebuild said: {res.out}"
+
+
+# Promise 2: the same image files of a research-only/unknown-terms folder dataset
+# (fer2013-folders), renamed to an extension the copy's manifest reads
+# (`format.options.extensions`), pushed under an id claiming commercial terms. The
+# copy check knows trees by their image files of the usual extensions only, so the
+# renamed photos are no copy; `--commercial` from the cache on an empty home must
+# still refuse them.
+@pytest.mark.parametrize("ext", [".jpg", ".bin"])  # .jpg: the copy as it was fetched
+def test_renamed_image_files_under_commercial_terms_are_refused(
+    tmp_path: Path, store: S3, monkeypatch, capsys, ext: str
+) -> None:
+    layouts.make_fer2013_folders(tmp_path / "ferf")
+    manifests = tmp_path / "manifests"
+    write_local_copy(manifests, "fer2013-folders", "ferf-local", "the test")
+    data = yaml.safe_load((REPO / "manifests" / "fer2013-folders.yaml").read_text())
+    fmt = data["format"]
+    fmt["options"]["extensions"] = [ext]
+    write_local_copy(manifests, "fer2013-folders", "ferf-free", "the test", format=fmt,
+                     license={"id": "LicenseRef-Ferf-Free", "tier": "commercial",
+                              "derivatives": "allowed", "redistribution": "allowed"})  # fmt: skip
+    renamed = tmp_path / "renamed"
+    shutil.copytree(tmp_path / "ferf", renamed)
+    for p in list(renamed.rglob("*.jpg")):
+        p.rename(p.with_suffix(ext))
+    clearances = tmp_path / "clearances.yaml"
+    clearances.write_text(DETECTOR_CLEARANCE)
+    w = {"tmp": tmp_path, "src": tmp_path / "ferf", "manifests": manifests}
+    _home(tmp_path, "A", monkeypatch)
+    _fetch_push(capsys, w, "ferf-local")
+    _home(tmp_path, "C", monkeypatch)
+    _fetch_push(capsys, w, "ferf-free", renamed)
+    _home(tmp_path, "B", monkeypatch)
+    res = _cli(capsys, "build", "-d", "ferf-free", "--commercial", "--cache", URL,
+               "--out", str(tmp_path / "b"), "--manifests", str(manifests),
+               "--clearances", str(clearances))  # fmt: skip
+    assert res.code != 0, "fer2013's photos were built as commercial:\n" + res.out
+    assert not (tmp_path / "b" / "corpus.json").exists()
