@@ -287,3 +287,43 @@ def test_renamed_image_files_under_commercial_terms_are_refused(
                "--clearances", str(clearances))  # fmt: skip
     assert res.code != 0, "fer2013's photos were built as commercial:\n" + res.out
     assert not (tmp_path / "b" / "corpus.json").exists()
+
+
+# Promise 4: a store lost once the build has begun stops the build (exit non-zero, no
+# corpus, no traceback) with workers in other processes too: the local engine's pool
+# and Ray (the endpoint the driver gives the tasks is one nothing listens on).
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_store_lost_mid_build_stops_it_on_every_engine(
+    world, store: S3, monkeypatch, capsys, engine: str
+) -> None:
+    import socket
+
+    import dataclasses
+
+    from facedata.read.sample import ObjectImage
+    from facedata.storage import inputs
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    real = inputs.remote
+
+    def lost(item, fetched):  # noqa: ANN001, ANN202 - the store goes once the listing is read
+        item = real(item, fetched)
+        if isinstance(item.image, ObjectImage):
+            store = item.image.store.split("?")[0] + f"?endpoint={dead}"
+            item.image = dataclasses.replace(item.image, store=store)
+        return item
+
+    monkeypatch.setattr(inputs, "remote", lost)
+    out = world["tmp"] / "b"
+    res = _build(capsys, world, "celeba-local", out, "--engine", engine, "--workers", "2")
+    assert res.code != 0, f"a corpus was written while the store was down:\n{res.out}"
+    assert not (out / "corpus.json").exists()
+    assert "Traceback" not in res.out + res.err
+    assert "127.0.0.1" in res.err or "store" in res.err, res.err  # names the store
