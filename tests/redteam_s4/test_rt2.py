@@ -327,3 +327,50 @@ def test_a_store_lost_mid_build_stops_it_on_every_engine(
     assert not (out / "corpus.json").exists()
     assert "Traceback" not in res.out + res.err
     assert "127.0.0.1" in res.err or "store" in res.err, res.err  # names the store
+
+
+# Promise 1: own recordings copied to a second machine (home B) before a withdrawal;
+# home A forgets the person with the cache configured (the cache now holds
+# withdrawals/own-data/...), and home B, building its copy with that cache, must leave
+# them out. Own data is read where it lies, so the build never reads the cache's
+# withdrawals for it.
+def test_own_recordings_on_another_home_follow_a_withdrawal_on_the_cache(
+    tmp_path: Path, store: S3, monkeypatch, capsys
+) -> None:
+    from facedata.consent.owndata import new_local_manifest
+    from tests.helpers.photos import face_variant
+
+    rec = tmp_path / "recordings"
+    lines = ["file,subject_id,smile"]
+    for i, sid in enumerate(("P001", "P002", "P003")):
+        img = rec / "images" / f"{sid}_0001.jpg"
+        img.parent.mkdir(parents=True, exist_ok=True)
+        face_variant(300 + 10 * i, (200, 240)).save(img)
+        lines.append(f"images/{sid}_0001.jpg,{sid},{i % 2}")
+    (rec / "annotations.csv").write_text("\n".join(lines) + "\n")
+    (rec / "consent.csv").write_text(
+        "subject_id,scopes,signed,withdrawn\n"
+        + "".join(f"{s},research;commercial,2026-01-10,\n" for s in ("P001", "P002", "P003"))
+    )
+    rec_b = tmp_path / "machine-b" / "recordings"
+    shutil.copytree(rec, rec_b)  # machine B's copy, made before any withdrawal
+    for folder, where in ((tmp_path / "manifests-a", rec), (tmp_path / "manifests-b", rec_b)):
+        folder.mkdir()
+        new_local_manifest(where, "own-data", out=folder / "own-data.yaml")
+    _home(tmp_path, "A", monkeypatch)
+    a = tmp_path / "a"
+    res = _cli(capsys, "build", "-d", "own-data", "--cache", URL, "--out", str(a),
+               "--manifests", str(tmp_path / "manifests-a"))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert "P001" in _subjects(a)
+    res = _cli(capsys, "forget", "--subject", "P001", "--cache", URL, str(a),
+               "--manifests", str(tmp_path / "manifests-a"))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert store.objects("cache/withdrawals/"), "forget wrote nothing to the cache"
+    _home(tmp_path, "B", monkeypatch)
+    b = tmp_path / "b"
+    res = _cli(capsys, "build", "-d", "own-data", "--cache", URL, "--out", str(b),
+               "--manifests", str(tmp_path / "manifests-b"))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert _subjects(b), "home B built no rows"
+    assert "P001" not in _subjects(b), "P001, forgotten on home A, is back on home B"
