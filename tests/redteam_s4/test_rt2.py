@@ -224,8 +224,9 @@ def test_a_repacked_fer_csv_under_commercial_terms_is_refused(
 # `fetch --cache` carries the ledger's withdrawals). Home B's rebuild of its corpus must
 # leave the person out; today it is "up to date" (the withdrawal is older than the
 # corpus) and the person stays in it.
+@pytest.mark.parametrize("where", ["folder", "s3"])
 def test_a_withdrawal_that_reaches_the_cache_late_is_not_up_to_date(
-    world, store: S3, monkeypatch, capsys
+    world, store: S3, monkeypatch, capsys, where: str
 ) -> None:
     import time
 
@@ -240,15 +241,31 @@ def test_a_withdrawal_that_reaches_the_cache_late_is_not_up_to_date(
     time.sleep(1.1)  # the corpus on B is made in a later second than the withdrawal
     _home(world["tmp"], "B", monkeypatch)
     b = world["tmp"] / "b"
-    assert _build(capsys, world, "celeba-local", b).code == 0
+    out = str(b) if where == "folder" else "s3://faces-bucket/corpora/b"
+    assert _build(capsys, world, "celeba-local", out).code == 0
+    if where == "s3":
+        _download(store, "corpora/b", b)
     assert victim in _subjects(b)  # B could not know yet
     _home(world["tmp"], "A", monkeypatch)
     _fetch_push(capsys, world, "celeba-local")
     assert store.objects("cache/withdrawals/celeba-local/"), "the push carried no withdrawal"
     _home(world["tmp"], "B", monkeypatch)
-    res = _build(capsys, world, "celeba-local", b)
+    res = _build(capsys, world, "celeba-local", out)
     assert res.code == 0, res.out + res.err
+    if where == "s3":
+        shutil.rmtree(b)
+        _download(store, "corpora/b", b)
     assert victim not in _subjects(b), f"rebuild said: {res.out}"
+
+
+def _download(store: S3, prefix: str, to: Path) -> None:
+    """The corpus the record at `prefix` names, as a local folder."""
+    record = json.loads(store.get(f"{prefix}/corpus.json"))
+    to.mkdir(parents=True)
+    (to / "corpus.json").write_text(json.dumps(record))
+    for shard in record["shards"]:
+        (to / shard["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (to / shard["path"]).write_bytes(store.get(f"{prefix}/{shard['path']}"))
 
 
 # Promise 2: the same image files of a research-only/unknown-terms folder dataset
@@ -296,9 +313,8 @@ def test_renamed_image_files_under_commercial_terms_are_refused(
 def test_a_store_lost_mid_build_stops_it_on_every_engine(
     world, store: S3, monkeypatch, capsys, engine: str
 ) -> None:
-    import socket
-
     import dataclasses
+    import socket
 
     from facedata.read.sample import ObjectImage
     from facedata.storage import inputs
