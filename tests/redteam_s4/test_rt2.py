@@ -390,3 +390,33 @@ def test_own_recordings_on_another_home_follow_a_withdrawal_on_the_cache(
     assert res.code == 0, res.out + res.err
     assert _subjects(b), "home B built no rows"
     assert "P001" not in _subjects(b), "P001, forgotten on home A, is back on home B"
+
+
+def _paths_or_files_holding(root: Path, needle: str) -> list[str]:
+    found = []
+    for p in root.rglob("*"):
+        if needle in str(p):
+            found.append(str(p))
+        elif p.is_file() and not p.is_symlink() and needle.encode() in p.read_bytes():
+            found.append(str(p))
+    return found
+
+
+# Promise 3: a keyed URL whose query holds a quote or a space before the keyed setting
+# is not seen as a URL at all (`parse` gives None): `--out` then takes it for a local
+# folder, and the secret lands in a folder name on disk and in the records.
+@pytest.mark.parametrize("sep", ["'", " ", '"'])
+def test_a_keyed_out_url_with_a_quote_or_space_is_refused(
+    world, store: S3, monkeypatch, capsys, sep: str
+) -> None:
+    secret = "Zq9RedTeamSecret"
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    monkeypatch.chdir(world["tmp"])
+    url = f"s3://faces-bucket/c?region=us-east-1{sep}&endpoint=http://KEY:{secret}@127.0.0.1:9"
+    res = _cli(capsys, "build", "-d", "celeba-local", "--out", url,
+               "--manifests", str(world["manifests"]))  # fmt: skip
+    assert secret not in res.out + res.err
+    assert res.code != 0, "a keyed URL was accepted as --out:\n" + res.out
+    leaks = _paths_or_files_holding(world["tmp"], secret)
+    assert not leaks, f"the secret was written to {leaks}"
