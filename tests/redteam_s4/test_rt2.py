@@ -395,9 +395,8 @@ def test_own_recordings_on_another_home_follow_a_withdrawal_on_the_cache(
 def _paths_or_files_holding(root: Path, needle: str) -> list[str]:
     found = []
     for p in root.rglob("*"):
-        if needle in str(p):
-            found.append(str(p))
-        elif p.is_file() and not p.is_symlink() and needle.encode() in p.read_bytes():
+        named = needle in str(p)
+        if named or (p.is_file() and not p.is_symlink() and needle.encode() in p.read_bytes()):
             found.append(str(p))
     return found
 
