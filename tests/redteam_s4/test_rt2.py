@@ -419,3 +419,54 @@ def test_a_keyed_out_url_with_a_quote_or_space_is_refused(
     assert res.code != 0, "a keyed URL was accepted as --out:\n" + res.out
     leaks = _paths_or_files_holding(world["tmp"], secret)
     assert not leaks, f"the secret was written to {leaks}"
+
+
+# Promise 2 (fail closed on anything unknown): the cache holds a research-only tree,
+# `celeba-local`, pushed by home A under a manifest that home B's catalog does not have.
+# Home C pushes the same photos as `celeba-free` (commercial terms claimed); home B,
+# whose catalog knows only celeba-free, builds it `--commercial` from the cache. The
+# copy check reads only trees of datasets B's catalog knows, so the overlap with a tree
+# of unknown terms is never seen.
+def test_a_copy_of_a_tree_of_unknown_terms_on_the_cache_is_refused(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    only_free = tmp / "manifests-free"
+    write_local_copy(only_free, "celeba", "celeba-free", "the test",
+                     license={"id": "LicenseRef-Celeba-Free", "tier": "commercial",
+                              "derivatives": "allowed", "redistribution": "allowed"})  # fmt: skip
+    clearances = tmp / "clearances.yaml"
+    clearances.write_text(DETECTOR_CLEARANCE)
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")  # world's manifests: celeba-local, research
+    _home(tmp, "C", monkeypatch)
+    _fetch_push(capsys, {**world, "manifests": only_free}, "celeba-free")
+    _home(tmp, "B", monkeypatch)
+    res = _cli(capsys, "build", "-d", "celeba-free", "--commercial", "--cache", URL,
+               "--out", str(tmp / "b"), "--manifests", str(only_free),
+               "--clearances", str(clearances))  # fmt: skip
+    assert res.code != 0, "photos of a research-only tree were built as commercial:\n" + res.out
+    assert not (tmp / "b" / "corpus.json").exists()
+
+
+# Promise 1: as above for a withdrawal: home A forgets a person of `celeba-local` with
+# the cache; home C pushes the same photos as `celeba-mirror`; home B, whose catalog
+# knows only celeba-mirror, builds it from the cache. The withdrawal is filed under
+# withdrawals/celeba-local/, a dataset B does not know, and the person comes back.
+def test_a_withdrawal_follows_a_copy_into_a_home_that_does_not_know_the_original(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    victim, _ = _victim_forgotten_on_a(capsys, world, monkeypatch, "--dataset", "celeba-local")
+    only_mirror = world["tmp"] / "manifests-mirror"
+    only_mirror.mkdir()
+    shutil.copy(world["manifests"] / "celeba-mirror.yaml", only_mirror)
+    mirror = {**world, "manifests": only_mirror}
+    _home(world["tmp"], "C", monkeypatch)
+    _fetch_push(capsys, mirror, "celeba-mirror")
+    _home(world["tmp"], "B", monkeypatch)
+    out = world["tmp"] / "b"
+    res = _build(capsys, mirror, "celeba-mirror", out)
+    assert res.code == 0, res.out + res.err
+    got = _subjects(out)
+    assert got, "the copy built no rows at all"
+    assert victim not in got, f"{victim} forgotten on home A is back in a copy built on home B"
