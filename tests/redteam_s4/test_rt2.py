@@ -470,3 +470,33 @@ def test_a_withdrawal_follows_a_copy_into_a_home_that_does_not_know_the_original
     got = _subjects(out)
     assert got, "the copy built no rows at all"
     assert victim not in got, f"{victim} forgotten on home A is back in a copy built on home B"
+
+
+# Promise 4: FER's label CSV missing on the store, or replaced there by other bytes (of
+# the same size, or a CRLF copy), is refused by a build on an empty home, naming it.
+@pytest.mark.parametrize("damage", ["missing", "same-size", "crlf"])
+def test_a_label_csv_missing_or_changed_on_the_store_is_refused(
+    fer, store: S3, monkeypatch, capsys, damage: str
+) -> None:
+    _home(fer["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, fer, "fer2013-local")
+    tree = json.loads(store.get("cache/trees/fer2013-local/local-copy.json"))
+    files = tree["files"]
+    rel = "fer2013/fer2013.csv"
+    entry = files[rel] if isinstance(files, dict) else next(f for f in files if rel in str(f))
+    sha = entry[1] if isinstance(entry, list) else entry.get("sha256")
+    key = next(k for k in store.objects("cache/objects/") if k.endswith(sha))
+    body = store.get(key)
+    if damage == "missing":
+        store.client().delete_object(Bucket=store.bucket, Key=key)
+    elif damage == "same-size":
+        store.put(key, body[:-5] + b"1 2 3"[: len(body[-5:])])
+    else:
+        store.put(key, body.replace(b"\n", b"\r\n"))
+    _home(fer["tmp"], "B", monkeypatch)
+    out = fer["tmp"] / "b"
+    res = _cli(capsys, "build", "-d", "fer2013-local", "--cache", URL, "--out", str(out),
+               "--workers", "2", "--manifests", str(fer["manifests"]))  # fmt: skip
+    assert res.code != 0, f"a build read a {damage} label file:\n{res.out}"
+    assert "fer2013.csv" in res.err, res.err
+    assert not (out / "corpus.json").exists()
