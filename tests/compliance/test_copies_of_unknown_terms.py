@@ -65,6 +65,7 @@ def test_a_copy_of_a_tree_of_unknown_terms_takes_the_tier_unknown(free) -> None:
     assert twins.copies(m, source, [shared]) == {"celeba-local"}
     d = decide(m, source, "commercial", twins=found)
     assert not d.admitted and TREE in d.reason
+    assert "inherited from dataset celeba-local" in d.reason  # not one of the catalog's
     assert decide(m, source, "research", twins=found).admitted  # unknown: research only
 
 

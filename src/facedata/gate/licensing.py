@@ -140,6 +140,7 @@ class Twin:
     tier: str
     license_id: str
     why: str  # "same Kaggle slug owner/name", "same fetched bytes (sha256 ...)", ...
+    in_catalog: bool = True  # False: a tree on the fetch cache this catalog has no manifest for
 
 
 @dataclass(frozen=True)
@@ -447,5 +448,5 @@ class TwinIndex:
                 if dataset == manifest.id or dataset in out or rank(UNKNOWN_TIER) <= own:
                     continue
                 why = f"{words} with the tree {where}, whose terms are unknown to this catalog"
-                out[dataset] = Twin(dataset, UNKNOWN_TIER, "unknown", why)
+                out[dataset] = Twin(dataset, UNKNOWN_TIER, "unknown", why, in_catalog=False)
         return sorted(out.values(), key=lambda t: -rank(t.tier))
