@@ -356,8 +356,10 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
         cache=recipe.cache,
     )
     from facedata.storage.cachewithdrawals import for_build
+    from facedata.storage.location import cache_location
 
-    withdrawn = withdrawn.plus(for_build(admitted))  # forgets of other homes, on the cache
+    # forgets of other homes, on the cache: for every admitted dataset and its copies
+    withdrawn = withdrawn.plus(for_build(admitted, cache_location(recipe.cache)))
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
     own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}

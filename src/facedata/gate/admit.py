@@ -137,13 +137,15 @@ def gate(
     remote = cache_location(cache)
     # every dataset's identities: fetched bytes, and a sample of its image files' hashes
     # in this home and on the fetch cache (a copy shares its photos, not its archive)
+    # (every tree on the cache: one of a dataset this catalog lacks is a copy of unknown terms)
     known = [m.id for m in catalog]
+    on_cache, strangers = filetwins.cache_trees(remote, known) if remote is not None else ({}, {})
     identities = filetwins.merged(
         {ds: set(h) for ds, h in fetched_hashes().items()},
         filetwins.local_trees(known),
-        filetwins.cache_trees(remote, known) if remote is not None else {},
+        on_cache,
     )
-    twins = TwinIndex(catalog, identities)
+    twins = TwinIndex(catalog, identities, strangers)
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)
         result = _fetched(manifest, source_id, remote)

@@ -5,9 +5,19 @@ by the sha256 of what was fetched for it: the archive, or a digest over a folder
 with `--from`. A copy re-packed, renamed, pushed to the fetch cache under another id,
 or given as a folder of the same photos shares none of those, but it shares its image
 files. Each fetched tree lists every file's sha256 (the local tree's file list, the
-cache's listing), so the gate adds the image files' hashes to each dataset's
-identities: a source whose images are another, stricter dataset's images is refused
-for that dataset's tier, and a withdrawal follows the people into the copy.
+cache's listing), so the gate adds the files' hashes to each dataset's identities: a
+source whose files are another, stricter dataset's files is refused for that
+dataset's tier, and a withdrawal follows the people into the copy.
+
+A file counts by its bytes, not its name: every image file, and every other file of at
+least MIN_BYTES (a label CSV carrying photos as pixels, images renamed `.bin`), except
+names that unrelated datasets share word for word (LICENSE, README, *.md, ...; see
+`counts`). A zip of the same files is unpacked into the same tree, so it is caught;
+a text file re-encoded (CRLF line ends) has other bytes and is not.
+
+Every tree on a fetch cache is read, not only the catalog's datasets: a tree this
+catalog has no manifest for, whose files a source shares, is a copy of unknown terms
+(the gate fails closed on it) and its id is one more name for withdrawals to follow.
 
 A tree of up to FULL images is known by all of them. A bigger one is known by a
 sample taken by value: only the image files whose sha256 begins with SAMPLE, the same
@@ -30,23 +40,37 @@ from facedata.read._common import IMAGE_EXTENSIONS
 SAMPLE = "0"  # the first hex digit of the sha256 of the image files a big tree keeps
 FULL = 250_000  # a tree with up to this many images is known by all of them
 MAX_TREES = 10_000  # tree listings read from a fetch cache (bounded: the store is hostile)
+MIN_BYTES = 1024  # a file that is not an image counts from this size (tiny files are alike)
+_BOILERPLATE = ("license", "licence", "copying", "readme", "citation", "notice")
+_BOILERPLATE_PARTS = {"__macosx", ".ds_store"}
+
+
+def counts(rel: str, size: int) -> bool:
+    """Whether the file at `rel` (of `size` bytes) identifies the tree it is in: an image,
+    or any other file of MIN_BYTES or more whose name is not boilerplate that unrelated
+    datasets share (a license text, a README, a git or macOS leftover)."""
+    if size <= 0:
+        return False
+    parts = [p.lower() for p in rel.replace("\\", "/").split("/")]
+    name = parts[-1]
+    if _BOILERPLATE_PARTS & set(parts) or any(p.startswith(".git") for p in parts):
+        return False
+    if name.startswith(_BOILERPLATE) or name.endswith(".md"):
+        return False
+    return size >= MIN_BYTES or os.path.splitext(name)[1] in IMAGE_EXTENSIONS
 
 
 def sampled(files: Mapping[str, tuple[int, str]]) -> set[str]:
-    """The image hashes one tree is known by, from its {relpath: (size, sha256)}: all of
-    them up to FULL images, else those beginning with SAMPLE."""
-    images = {
-        sha
-        for rel, (size, sha) in files.items()
-        if size > 0 and os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS
-    }
+    """The file hashes one tree is known by, from its {relpath: (size, sha256)}: of the
+    files that count (see `counts`), all up to FULL, else those beginning with SAMPLE."""
+    images = {sha for rel, (size, sha) in files.items() if counts(rel, size)}
     if len(images) <= FULL:
         return images
     return {sha for sha in images if sha.startswith(SAMPLE)}
 
 
 def local_trees(datasets: Iterable[str]) -> dict[str, set[str]]:
-    """Sampled image hashes of every tree this home fetched, by dataset."""
+    """Sampled file hashes of every tree this home fetched, by dataset."""
     from facedata.fetch import treelist
     from facedata.fetch.store import read_lock
 
@@ -64,17 +88,21 @@ def local_trees(datasets: Iterable[str]) -> dict[str, set[str]]:
     return out
 
 
-def cache_trees(loc: Any, datasets: Iterable[str]) -> dict[str, set[str]]:
-    """Sampled image hashes and lock hashes of every tree on the fetch cache at `loc`
-    whose dataset the catalog knows, by dataset. A listing that fails its checks is
-    refused, as when it is built from."""
+def cache_trees(
+    loc: Any, datasets: Iterable[str]
+) -> tuple[dict[str, set[str]], dict[str, dict[str, set[str]]]]:
+    """Sampled file hashes and lock hashes of every tree on the fetch cache at `loc`:
+    those of datasets the catalog knows, by dataset; and those of every other dataset,
+    by dataset and tree URL (a copy of unknown terms). A listing that fails its checks
+    is refused, as when it is built from."""
     from facedata.storage.cachetree import MAX_LISTING_BYTES, parse_listing
     from facedata.storage.location import StorageError
     from facedata.storage.remote import connect
 
     wanted = set(datasets)
     store = connect(loc)
-    out: dict[str, set[str]] = {}
+    known: dict[str, set[str]] = {}
+    unknown: dict[str, dict[str, set[str]]] = {}
     keys = [k for k, _size in store.listing("trees")]
     if len(keys) > MAX_TREES:
         raise StorageError(
@@ -83,21 +111,25 @@ def cache_trees(loc: Any, datasets: Iterable[str]) -> dict[str, set[str]]:
         )
     for key in sorted(keys):
         parts = key.split("/")
-        if len(parts) != 3 or not parts[2].endswith(".json") or parts[1] not in wanted:
+        if len(parts) != 3 or not parts[2].endswith(".json"):
             continue
         dataset, source = parts[1], parts[2][: -len(".json")]
         raw = store.read_bytes(key, MAX_LISTING_BYTES)
         if raw is None:
             continue
-        listing = parse_listing(raw, f"{loc.url}/{key}", dataset, source)
-        found = out.setdefault(dataset, set())
+        where = f"{loc.url}/{key}"
+        listing = parse_listing(raw, where, dataset, source)
+        if dataset in wanted:
+            found = known.setdefault(dataset, set())
+        else:
+            found = unknown.setdefault(dataset, {}).setdefault(where, set())
         found.update(sampled(listing.files))
         found.update(e.sha256 for e in listing.lock.files)
-    return out
+    return known, unknown
 
 
 def of_result(result: Any) -> set[str]:
-    """Sampled image hashes of the tree a build would read (a local tree or a cache
+    """Sampled file hashes of the tree a build would read (a local tree or a cache
     view); empty for own data and for a tree without a file list."""
     objects = getattr(result, "objects", None)
     if isinstance(objects, dict):  # a view of the fetch cache

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from facedata.files.fielddict import field_dict
 from facedata.files.yamlfile import describe_validation_error, load_yaml
 from facedata.gate.rules import Case, judge
 from facedata.manifest.schema import Manifest, Source
-from facedata.vocabulary import Purpose, allows, most_restrictive, rank
+from facedata.vocabulary import UNKNOWN_TIER, Purpose, allows, most_restrictive, rank
 
 
 def policy_now() -> dt.datetime:
@@ -140,6 +140,7 @@ class Twin:
     tier: str
     license_id: str
     why: str  # "same Kaggle slug owner/name", "same fetched bytes (sha256 ...)", ...
+    in_catalog: bool = True  # False: a tree on the fetch cache this catalog has no manifest for
 
 
 @dataclass(frozen=True)
@@ -395,10 +396,19 @@ class TwinIndex:
     """Every catalog dataset's identities, so a copy under a new id is recognised.
 
     `fetched` maps dataset id -> sha256s of what was fetched for it (the lock file),
-    so identical bytes are recognised even where a manifest pins no hash.
+    so identical bytes are recognised even where a manifest pins no hash. `strangers`
+    maps the id of a dataset this catalog has no manifest for -> {where its tree is:
+    its sha256s} (a fetch cache holds trees other homes pushed): a source sharing one
+    is a copy of terms nobody here can read, so it takes the tier `unknown` (fail
+    closed) and that id is one more name for withdrawals to follow.
     """
 
-    def __init__(self, manifests: Iterable[Manifest], fetched: dict[str, set[str]]) -> None:
+    def __init__(
+        self,
+        manifests: Iterable[Manifest],
+        fetched: dict[str, set[str]],
+        strangers: Mapping[str, Mapping[str, set[str]]] | None = None,
+    ) -> None:
         self._by_key: dict[str, list[Manifest]] = {}
         for m in manifests:
             keys: set[str] = set()
@@ -407,6 +417,11 @@ class TwinIndex:
             keys |= {f"sha256:{h}" for h in fetched.get(m.id, set())}
             for k in keys:
                 self._by_key.setdefault(k, []).append(m)
+        self._strangers: dict[str, list[tuple[str, str]]] = {}
+        for dataset, trees in (strangers or {}).items():
+            for where, hashes in sorted(trees.items()):
+                for h in hashes:
+                    self._strangers.setdefault(f"sha256:{h}", []).append((dataset, where))
 
     def copies(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> set[str]:
         """Every other dataset sharing an identity with `source`, whatever its tier.
@@ -414,12 +429,10 @@ class TwinIndex:
         The same bytes under another id show the same people: a withdrawal recorded for
         one of them must hold for the others too.
         """
-        return {
-            other.id
-            for key in source_identities(manifest, source, sha256s)
-            for other in self._by_key.get(key, [])
-            if other.id != manifest.id
-        }
+        keys = source_identities(manifest, source, sha256s)
+        known = {other.id for key in keys for other in self._by_key.get(key, [])}
+        strange = {ds for key in keys for ds, _ in self._strangers.get(key, [])}
+        return (known | strange) - {manifest.id}
 
     def twins(self, manifest: Manifest, source: Source, sha256s: Iterable[str] = ()) -> list[Twin]:
         """Other datasets sharing an identity with `source` whose tier is stricter."""
@@ -431,4 +444,9 @@ class TwinIndex:
                     continue
                 if rank(other.license.tier) > own:
                     out[other.id] = Twin(other.id, other.license.tier, other.license.id, words)
+            for dataset, where in self._strangers.get(key, []):
+                if dataset == manifest.id or dataset in out or rank(UNKNOWN_TIER) <= own:
+                    continue
+                why = f"{words} with the tree {where}, whose terms are unknown to this catalog"
+                out[dataset] = Twin(dataset, UNKNOWN_TIER, "unknown", why, in_catalog=False)
         return sorted(out.values(), key=lambda t: -rank(t.tier))

@@ -67,7 +67,8 @@ class Case:
         if self.twin is None:
             return ""
         return (
-            f"; tier '{self.tier}' inherited from catalog dataset {self.twin.dataset} "
+            f"; tier '{self.tier}' inherited from "
+            f"{'catalog dataset' if self.twin.in_catalog else 'dataset'} {self.twin.dataset} "
             f"({self.twin.why}), stricter than this manifest's own '{self.manifest.license.tier}'"
         )
 

@@ -10,8 +10,9 @@ ledger withdrawals of the pushed dataset:
 
 one write-once object per withdrawal (no appends, so two homes never race), named by
 the sha256 of its own bytes (the same withdrawal pushed twice is one object). A build
-from the cache reads the withdrawals of every dataset it admits from the cache and
-applies them as it applies the ledger's.
+with a fetch cache configured reads the withdrawals of every dataset it admits (own
+data included, wherever each is read from) and of every dataset sharing its bytes,
+and applies them as it applies the ledger's.
 
 The store is hostile: the listing is bounded, each object is bounded, must hash to its
 name and parse as a withdrawal. An object that fails those checks stops the build, as a
@@ -109,14 +110,20 @@ def read(store: Store, dataset: str) -> list[Withdrawal]:
     return found
 
 
-def for_build(admitted: Iterable[object]) -> list[Withdrawal]:
-    """The withdrawals on the cache of every admitted source read from the cache."""
-    from facedata.storage.cacheview import CacheView
-    from facedata.storage.objects import store_for
-
-    found: list[Withdrawal] = []
+def for_build(admitted: Iterable[object], loc: Location | None) -> list[Withdrawal]:
+    """The withdrawals on the fetch cache at `loc` (None: no cache, none) of every admitted
+    dataset, however it is read (own data where it lies too: a person forgotten on the
+    home that recorded them stays out of a copy of the recordings elsewhere), and of
+    each dataset that shares its bytes (`copies`, ids this catalog may not know)."""
+    if loc is None:
+        return []
+    names: set[str] = set()
     for adm in admitted:
-        fetched = getattr(adm, "fetched", None)
-        if isinstance(fetched, CacheView):
-            found += read(store_for(fetched.store), fetched.dataset)
-    return found
+        manifest = getattr(adm, "manifest", None)
+        names.add(_checked_dataset(str(getattr(manifest, "id", ""))))
+        # a copy's id comes from the store: one no dataset can have holds no withdrawal
+        names.update(c for c in getattr(adm, "copies", ()) if _DATASET.fullmatch(c))
+    if not names:
+        return []
+    store = connect(loc)
+    return [w for dataset in sorted(names) for w in read(store, dataset)]
