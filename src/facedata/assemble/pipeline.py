@@ -370,13 +370,17 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
         # its rows: never "up to date" then
         every = [*withdrawn.all(), *(w for b, _ in own.values() for w in b)]
         withdrawn_since = any(w.when >= previous.created for w in every)
-        if (
-            not withdrawn_since
-            and previous.record is not None
-            and same_build(previous.record, recipe, datasets, [d.to_dict() for d in decisions])
-        ):
+        same = previous.record is not None and same_build(
+            previous.record, recipe, datasets, [d.to_dict() for d in decisions]
+        )
+        # whatever its time (clocks of two homes differ; a withdrawal reaches the cache
+        # late), a withdrawal that refuses someone the corpus still holds: rebuilt
+        stale = withdrawn_since or (
+            same and _holds_withdrawn(ctx, out, admitted, withdrawn, registers, own)
+        )
+        if same and not stale:
             return previous.record.as_up_to_date()
-        if not replay:
+        if not replay and not same:
             raise refuse_overwrite(out)
     started = time.monotonic()
     # a guess for the progress ETA only: manifests give approximate image counts
@@ -416,6 +420,64 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
                 "$FACEDATA_HOME's permissions and rebuild (or name it in every forget)",
             ) from None
     return record
+
+
+def _holds_withdrawn(
+    ctx: BuildContext,
+    out: Path,
+    admitted: list[Admitted],
+    withdrawn: WithdrawalIndex,
+    registers: dict[str, ConsentRegister | None],
+    own: dict[str, OwnWithdrawals],
+) -> bool:
+    """Whether the corpus at `out` holds anyone this build's admission rule now refuses
+    for a withdrawal (ledger, fetch cache, beside a register, copies of the same bytes)."""
+    from facedata.consent.forget import subjects_in
+
+    previous = existing_corpus(out)
+    record = previous.record if previous is not None else None
+    if record is None:
+        return True
+    if not all(shard.file(out).is_file() for shard in record.shards):
+        # a corpus on object storage: only its record is here. Any withdrawal of its
+        # datasets it has not applied may concern its rows (re-checked by the rebuild)
+        applied = {_key(m) for m in [*previous.marks, *record.withdrawals_applied]}
+        return any(
+            _key(w.to_dict()) not in applied
+            for adm in admitted
+            for w in [*withdrawn.all(), *(own.get(adm.manifest.id) or ([], set()))[0]]
+            if w.dataset is None or w.dataset in _names(adm, own)
+        )
+    present = subjects_in(out, record)
+    for adm in admitted:
+        m = adm.manifest
+        beside, same_bytes = own.get(m.id) or ([], set())
+        hits: list[Withdrawal] = []
+        admit = admission(
+            m.id,
+            registers.get(m.id),
+            withdrawn.plus(beside),
+            ctx.recipe.purpose,
+            ctx.today,
+            on_withdrawn=hits.append,
+            copies=(*adm.copies, *sorted(same_bytes)),
+        )
+        for sid, datasets in present.items():
+            if m.id in datasets:
+                admit.one(sid)
+                if hits:
+                    return True
+    return False
+
+
+def _key(entry: dict) -> tuple:
+    """A withdrawal as a corpus records it (`forgotten`, `withdrawals_applied`)."""
+    return (entry.get("subject_id"), entry.get("dataset") or None, entry.get("when"))
+
+
+def _names(adm: Admitted, own: dict[str, OwnWithdrawals]) -> set[str]:
+    """The dataset ids whose withdrawals hold for `adm`: its own, copies of its bytes."""
+    return {adm.manifest.id, *adm.copies, *(own.get(adm.manifest.id) or ([], set()))[1]}
 
 
 def _admit_detector(ctx: BuildContext, admitted: list[Admitted]) -> DetectorDecision | None:

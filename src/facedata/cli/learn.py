@@ -79,6 +79,15 @@ def train(
         bool,
         typer.Option("--soft-labels", help="Expression loss on the corpus's vote shares (FER+)."),
     ] = False,
+    cache: Annotated[
+        str | None,
+        typer.Option(
+            "--cache",
+            metavar="URL",
+            help="A fetch cache (s3://BUCKET/PREFIX) whose withdrawals also refuse the "
+            "corpus; FACEDATA_CACHE_URL works too.",
+        ),
+    ] = None,
 ) -> None:
     """Train a small dual-head (smile + expression) network on a corpus; export ONNX."""
     from facedata.learn import require_torch
@@ -119,7 +128,7 @@ def train(
 
     storage.refuse_keyed(out)  # a URL with keys never becomes a folder name
     with storage.local_corpus(corpus) as staged:
-        m = run_train(staged, out, cfg, progress=progress)
+        m = run_train(staged, out, cfg, progress=progress, cache=cache)
     _summary(m, out, soft_labels)
     console.print(
         "wrote model.onnx, model.pt, metrics.json, training.png, README.md (model card)",

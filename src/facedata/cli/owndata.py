@@ -137,7 +137,14 @@ def forget(
         )
     for path, n in record["corpora"].items():
         console.print(f"{escape(path)}: removed {n} row(s) of subject {escape(subject)}")
-    if not record["corpora"] and not record.get("pending"):
+    if record.get("unknown_here"):
+        console.print(
+            f"subject {escape(subject)} is in no corpus or register of this home: the "
+            "withdrawal is recorded (ledger and fetch cache); future builds of "
+            f"{escape(str(dataset))}, here or from the cache on any home, leave "
+            f"{escape(subject)} out"
+        )
+    elif not record["corpora"] and not record.get("pending"):
         console.print("no corpus is registered or named; nothing to erase from corpora")
     for path in record["unnamed"]:
         console.print(

@@ -401,7 +401,15 @@ def _forget(
     named_keys = {_same(p) for p in targets}
     others = [p for p in registered if _same(p) not in named_keys]
     known, holdings, unreadable = _known_subjects(targets, others, manifests or [])
-    if subject_id not in known and not _learnt_by_a_model(subject_id) and not unreached:
+    # a home that pushed the dataset to the fetch cache but built nothing still records
+    # the withdrawal there: builds from the cache on other homes may hold the subject
+    only_recorded = subject_id not in known and cache is not None and dataset is not None
+    if (
+        subject_id not in known
+        and not only_recorded
+        and not _learnt_by_a_model(subject_id)
+        and not unreached
+    ):
         # (a corpus that could not be reached may hold the subject: the erasure waits)
         raise _unknown_subject(subject_id, known)
     scope: Scope = None
@@ -487,6 +495,7 @@ def _forget(
         "pending": pending,
         **({"cache_withdrawals": on_cache} if cache is not None else {}),
         **({"cache_problem": cache_problem} if cache_problem else {}),
+        **({"unknown_here": True} if only_recorded else {}),
     }
     _log(record)
     if cache_problem:

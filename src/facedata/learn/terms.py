@@ -120,14 +120,15 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     }
 
 
-def corpus_lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
+def corpus_lineage(root: Path, record: CorpusRecord, cache: str | None = None) -> dict[str, Any]:
     """The lineage of the rows training reads, refusing a corpus that holds someone
-    the erasure ledger says was forgotten."""
+    the erasure ledger (or the fetch cache, `cache` else FACEDATA_CACHE_URL) says was
+    forgotten."""
     from facedata.learn.registry import read_models
 
     read_models()  # a damaged model registry is refused before training, not after
     found = lineage(root, record)
-    check_withdrawals(root, record, found["held"])
+    check_withdrawals(root, record, found["held"], cache=cache)
     return found
 
 
@@ -146,13 +147,16 @@ def learnt_from(terms: dict[str, Any], subject_id: str) -> bool:
     return subject_digest(salt, subject_id) in digests
 
 
-def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[str]]) -> None:
+def check_withdrawals(
+    root: Path, record: CorpusRecord, subjects: dict[str, set[str]], cache: str | None = None
+) -> None:
     """Refuse a corpus still holding someone who asked to be forgotten.
 
     A copy made before `forget` ran keeps the person's rows: training on it would
     bring them back. Withdrawals come from this home's ledger and from the
     withdrawals file beside each own source's register (it travels with the
-    recordings, so a copy trained under another home is refused too). The rows are
+    recordings, so a copy trained under another home is refused too), and, with a fetch
+    cache configured, from the cache (forgets made on other homes). The rows are
     accepted again only when the register shows a signature dated after the
     withdrawal that grants the corpus's purpose, and the corpus was made after it:
     `created` alone is a claim anyone can write into a corpus.json.
@@ -160,7 +164,9 @@ def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[
     created = str(record.created or "")
     ledger = read_ledger()  # a damaged ledger is refused here, with its own message
     copies = _ledger_copies()
-    beside, registers = _source_withdrawals(record, {d for ds in subjects.values() for d in ds})
+    held = {d for ds in subjects.values() for d in ds}
+    beside, registers = _source_withdrawals(record, held)
+    beside += _cache_withdrawals(held, cache)
     today = dt.datetime.now(dt.UTC).date()
     purpose = record.purpose if record.purpose in ("research", "commercial") else "commercial"
     for w in [*ledger, *beside]:
@@ -194,6 +200,28 @@ def check_withdrawals(root: Path, record: CorpusRecord, subjects: dict[str, set[
                     hint=f"run `facedata forget --subject {sid} {root}` (or rebuild it with "
                     "`facedata build`), then train again",
                 )
+
+
+def _cache_withdrawals(datasets: set[str], cache: str | None) -> list[Withdrawal]:
+    """The fetch cache's withdrawals of each dataset the corpus holds (none without a
+    cache). One is written under every id it concerns (copies included), so it holds
+    for the dataset it is filed under. A store that does not answer stops training:
+    the withdrawals on it cannot be known."""
+    from dataclasses import replace
+
+    from facedata.storage import cachewithdrawals
+    from facedata.storage.location import cache_location
+    from facedata.storage.remote import connect
+
+    loc = cache_location(cache)
+    if loc is None:
+        return []
+    store = connect(loc)
+    return [
+        w if w.dataset is None else replace(w, dataset=ds)
+        for ds in sorted(datasets)
+        for w in cachewithdrawals.read(store, ds)
+    ]
 
 
 def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:

@@ -238,8 +238,12 @@ def train(
     out: Path,
     cfg: TrainConfig | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    cache: str | None = None,
 ) -> dict[str, Any]:
-    """Train on the corpus at `corpus`; write the model folder `out`; return the metrics."""
+    """Train on the corpus at `corpus`; write the model folder `out`; return the metrics.
+
+    `cache` (else FACEDATA_CACHE_URL) is a fetch cache whose withdrawals are checked too:
+    forgets made on other homes reach a copy of the corpus here."""
     cfg = cfg or TrainConfig()
     corpus, out = Path(corpus), Path(out)
     _check_out(out)
@@ -248,7 +252,7 @@ def train(
     train_ds, val_ds, split_info = _datasets(corpus, cfg)
     base = train_ds.dataset if isinstance(train_ds, Subset) else train_ds
     record, names = base.record, base.names["expression"]
-    lineage = corpus_lineage(corpus, record)  # refuses a copy holding a withdrawn person
+    lineage = corpus_lineage(corpus, record, cache)  # refuses a copy holding a withdrawn person
     known = known_withdrawals(corpus)  # a withdrawal logged while training is checked at the end
     channels = 1 if base.mode == "L" else 3
     size = record.image.size if record.image and record.image.size else None
