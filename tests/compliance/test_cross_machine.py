@@ -1,4 +1,4 @@
-"""Red team: withdrawals and terms across machines, through the real CLI.
+"""Withdrawals and terms across machines, through the real CLI.
 
 Home A fetches, pushes to the fetch cache on an S3 server on 127.0.0.1 and forgets;
 home B (a second FACEDATA_HOME: a second machine) builds from the cache only. Each
