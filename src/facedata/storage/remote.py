@@ -279,7 +279,6 @@ class S3Store(Store):
     def replace_bytes(self, rel: str, data: bytes, base: str, limit: int) -> None:
         """One conditional PUT (If-Match on the ETag of the bytes checked): a publish
         that came in between makes it fail instead of being overwritten."""
-        from botocore.exceptions import ClientError
 
         where = f"{self.loc.url}/{rel}"
         with errors("read", where):
@@ -291,37 +290,35 @@ class S3Store(Store):
                 body.close()
         if len(now) > limit or digest(now) != base or not etag:
             raise Conflict(f"{where} changed meanwhile", hint="run it again")
-        try:
-            self.client.put_object(
-                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfMatch=etag
-            )
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code"))
-            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-                raise Conflict(f"{where} changed meanwhile", hint="run it again") from None
-            if code not in ("NotImplemented", "501"):
-                raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
-            self.write_bytes(rel, data)  # a store without conditional writes: checked above
-        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
-            raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
+        # a store without conditional writes: the check above is all there is
+        self._put_if(rel, data, "changed", lambda: self.write_bytes(rel, data), IfMatch=etag)
 
     def create_bytes(self, rel: str, data: bytes) -> None:
         """One conditional PUT (If-None-Match: *): a record written in between by
         another publish makes it fail instead of being overwritten."""
+        fallback = lambda: Store.create_bytes(self, rel, data)  # noqa: E731 - two steps
+        self._put_if(rel, data, "was written", fallback, IfNoneMatch="*")
+
+    def _put_if(
+        self, rel: str, data: bytes, happened: str, fallback: Any, **condition: str
+    ) -> None:
+        """A PUT on `condition` (If-Match / If-None-Match): a failed condition is a
+        Conflict ("`happened` meanwhile"); a store that does not implement it gets
+        `fallback()`; every other failure a StorageError without secrets."""
         from botocore.exceptions import ClientError
 
         where = f"{self.loc.url}/{rel}"
         try:
             self.client.put_object(
-                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, IfNoneMatch="*"
+                Bucket=self.loc.bucket, Key=self._key(rel), Body=data, **condition
             )
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code"))
             if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-                raise Conflict(f"{where} was written meanwhile", hint="run it again") from None
+                raise Conflict(f"{where} {happened} meanwhile", hint="run it again") from None
             if code not in ("NotImplemented", "501"):
                 raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
-            super().create_bytes(rel, data)  # a store without conditional writes
+            fallback()
         except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
             raise StorageError(f"cannot write {where}: {redact(str(exc))}", hint=HINT) from None
 
