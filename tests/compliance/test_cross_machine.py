@@ -408,7 +408,7 @@ def _paths_or_files_holding(root: Path, needle: str) -> list[str]:
 def test_a_keyed_out_url_with_a_quote_or_space_is_refused(
     world, store: S3, monkeypatch, capsys, sep: str
 ) -> None:
-    secret = "Zq9RedTeamSecret"
+    secret = "Zq9TestSecret00"
     _home(world["tmp"], "A", monkeypatch)
     _fetch_push(capsys, world, "celeba-local")
     monkeypatch.chdir(world["tmp"])
