@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from facedata.assemble.target import refuse_overwrite, same_build
 from facedata.assemble.worker import Item
 from facedata.consent.register import ConsentRegister, load_register
 from facedata.consent.withdrawals import (
+    Admission,
     Withdrawal,
     WithdrawalIndex,
     admission,
@@ -85,16 +86,7 @@ def _items(
     recipe, subjects = ctx.recipe, ctx.tally.subjects
     for adm in admitted:
         m, src = adm.manifest, adm.source
-        beside, same_bytes = own.get(m.id) or ([], set())
-        admit = admission(
-            m.id,
-            registers.get(m.id),
-            withdrawn.plus(beside),
-            recipe.purpose,
-            ctx.today,
-            on_withdrawn=subjects.withdrew,
-            copies=(*adm.copies, *sorted(same_bytes)),
-        )
+        admit = _admission(ctx, adm, withdrawn, registers, own, subjects.withdrew)
         job = SourceJob(
             m.id,
             m.labels_for(src),
@@ -121,7 +113,7 @@ def _items(
                 root,
                 recipe.batch_size,
                 defer_pixels=True,
-                files_readable=not _cache_view(adm.fetched),
+                files_readable=not inputs.is_view(adm.fetched),
             )
         if isinstance(cut, Note):  # not cut after all: read whole below, and said so
             counts.note(cut)
@@ -152,12 +144,27 @@ def _items(
         counts.finish()  # the reader has its real count now
 
 
-def _cache_view(fetched: object) -> bool:
-    """Whether a source's tree is a view of the fetch cache (label files on the driver
-    only, images on the store)."""
-    from facedata.storage.cacheview import CacheView
-
-    return isinstance(fetched, CacheView)
+def _admission(
+    ctx: BuildContext,
+    adm: Admitted,
+    withdrawn: WithdrawalIndex,
+    registers: dict[str, ConsentRegister | None],
+    own: dict[str, OwnWithdrawals],
+    on_withdrawn: Callable[[Withdrawal], None],
+) -> Admission:
+    """The consent rule for one admitted source: its register, every withdrawal that
+    holds for it (the ledger's, the cache's, the files beside its register) and for the
+    copies of its bytes. The build reads rows with it; the up-to-date check asks it."""
+    beside, same_bytes = own.get(adm.manifest.id) or ([], set())
+    return admission(
+        adm.manifest.id,
+        registers.get(adm.manifest.id),
+        withdrawn.plus(beside),
+        ctx.recipe.purpose,
+        ctx.today,
+        on_withdrawn=on_withdrawn,
+        copies=(*adm.copies, *sorted(same_bytes)),
+    )
 
 
 OwnWithdrawals = tuple[list[Withdrawal], set[str]]
@@ -451,17 +458,8 @@ def _holds_withdrawn(
     present = subjects_in(out, record)
     for adm in admitted:
         m = adm.manifest
-        beside, same_bytes = own.get(m.id) or ([], set())
         hits: list[Withdrawal] = []
-        admit = admission(
-            m.id,
-            registers.get(m.id),
-            withdrawn.plus(beside),
-            ctx.recipe.purpose,
-            ctx.today,
-            on_withdrawn=hits.append,
-            copies=(*adm.copies, *sorted(same_bytes)),
-        )
+        admit = _admission(ctx, adm, withdrawn, registers, own, hits.append)
         for sid, datasets in present.items():
             if m.id in datasets:
                 admit.one(sid)

@@ -20,11 +20,17 @@ from facedata.read.sample import (
 from facedata.storage.cachetree import object_key
 
 
-def remote(item: Sample, fetched: Any) -> Sample:
-    """`item` with its image read from the store when `fetched` is a cache view."""
+def is_view(fetched: Any) -> bool:
+    """Whether a source's tree is a view of the fetch cache: its label files are on the
+    driver only, its images on the store."""
     from facedata.storage.cacheview import CacheView
 
-    if not isinstance(fetched, CacheView):
+    return isinstance(fetched, CacheView)
+
+
+def remote(item: Sample, fetched: Any) -> Sample:
+    """`item` with its image read from the store when `fetched` is a cache view."""
+    if not is_view(fetched):
         return item
     image = item.image
     if isinstance(image, FileImage):
