@@ -223,6 +223,34 @@ def test_a_blob_reads_its_range_and_nothing_more(tmp_path) -> None:
         assert list(fh) == ["cd\n", "ef"]
 
 
+def test_a_range_is_read_from_its_blob_in_large_pieces(tmp_path) -> None:
+    """A text wrapper pulls 8 KiB at a time; each `read_range` of a blob is an open and
+    a path check (or a request to a store), so the stream asks for BUFFER bytes at a
+    time: a 3 MiB range of 9 KB lines is four reads, not one per line."""
+    from facedata.read import blob as blob_mod
+
+    line = ("1 " * 4500).rstrip() + "\n"
+    (tmp_path / "f.csv").write_text(line * 350)
+    local = blob_for(tmp_path / "f.csv")
+    calls: list[tuple[int, int]] = []
+
+    class Counting:
+        size = local.size
+
+        def read_range(self, start: int, end: int) -> bytes:
+            calls.append((start, end))
+            return local.read_range(start, end)
+
+        def describe(self) -> str:
+            return "counted"
+
+    with range_text(Counting(), 9000, local.size) as fh:
+        text = fh.read()
+    assert text == (line * 350)[9000:]
+    assert len(calls) == -(-(local.size - 9000) // blob_mod.BUFFER)
+    assert all(end - start <= blob_mod.BUFFER for start, end in calls)
+
+
 # CSV texts made of what matters to the parser and to the cut
 CHARS = st.sampled_from([",", '"', "\r", "\n", "\r\n", "a", "7", " ", "\u00e9"])
 texts = st.lists(CHARS, max_size=80).map("".join)
