@@ -208,7 +208,8 @@ def test_phash64_is_imagehash_phash():
     from facedata.assemble.worker import phash64
     from tests.helpers.photos import cat, face_variant
 
-    for img in [face_variant(i, (112, 112)) for i in range(6)] + [cat()]:
+    faces = [face_variant(i, (112, 112)) for i in range(6)]
+    for img in [*faces, *(f.convert("L") for f in faces), cat(), cat().convert("L")]:
         small = img.convert("L").resize((32, 32), Image.Resampling.BOX)
         assert phash64(img) == int(str(imagehash.phash(small)), 16)
 
