@@ -500,3 +500,60 @@ def test_a_label_csv_missing_or_changed_on_the_store_is_refused(
     assert res.code != 0, f"a build read a {damage} label file:\n{res.out}"
     assert "fer2013.csv" in res.err, res.err
     assert not (out / "corpus.json").exists()
+
+
+# Promise 1: home A forgets a person with the cache configured while home B is building
+# from the cache (after B read the cache's withdrawals, before it publishes). B reads
+# the cache's withdrawals again last, before publishing: the person is not in the corpus
+# B publishes, into a folder or to S3, and the corpus records the erasure.
+@pytest.mark.parametrize("where", ["folder", "s3"])
+def test_a_withdrawal_on_the_cache_during_a_build_is_applied_before_publishing(
+    world, store: S3, monkeypatch, capsys, where: str
+) -> None:
+    import datetime as dt
+
+    from facedata.assemble import pipeline
+    from facedata.consent.withdrawals import parse_withdrawal
+    from facedata.storage import cachewithdrawals
+    from facedata.storage.location import cache_location
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    a = world["tmp"] / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    victim = sorted(_subjects(a))[0]
+
+    real = pipeline.run_sharded
+    forgotten: list[str] = []
+
+    def forget_on_a_meanwhile(*args, **kwargs):
+        shards = real(*args, **kwargs)  # B's rows are made, the victim's among them
+        entry = {
+            "subject_id": victim,
+            "dataset": "celeba-local",
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "by": "home A",
+        }
+        # what `forget --cache` on home A writes (consent/forget.py `_record_on_cache`)
+        forgotten.extend(
+            cachewithdrawals.record(
+                cache_location(URL), {"celeba-local"}, [parse_withdrawal(entry, "forget")]
+            )
+        )
+        return shards
+
+    monkeypatch.setattr(pipeline, "run_sharded", forget_on_a_meanwhile)
+    _home(world["tmp"], "B", monkeypatch)
+    b = world["tmp"] / "b"
+    out = str(b) if where == "folder" else "s3://faces-bucket/corpora/b"
+    res = _build(capsys, world, "celeba-local", out)
+    assert res.code == 0, res.out + res.err
+    assert forgotten, "the withdrawal was not written during the build"
+    if where == "s3":
+        _download(store, "corpora/b", b)
+    got = _subjects(b)
+    assert got, "the build kept no rows at all"
+    assert victim not in got, f"{victim}, forgotten during the build, was published"
+    record = json.loads((b / "corpus.json").read_text())
+    marks = [m for m in record.get("forgotten") or [] if m.get("subject_id") == victim]
+    assert marks and marks[0].get("source") == "withdrawn during the build", record.get("forgotten")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facedata import __version__
 from facedata.assemble.context import BuildContext, Progress
@@ -64,6 +65,9 @@ from facedata.gate.licensing import corpus_terms, share_alike
 from facedata.manifest.schema import Manifest, Source
 from facedata.read.sample import Note
 from facedata.storage import inputs
+
+if TYPE_CHECKING:
+    from facedata.storage.location import Location
 
 READ_IN_PARTS = True  # large label files read in ranges by the workers (off: on the driver)
 
@@ -366,7 +370,8 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
     from facedata.storage.location import cache_location
 
     # forgets of other homes, on the cache: for every admitted dataset and its copies
-    withdrawn = withdrawn.plus(for_build(admitted, cache_location(recipe.cache)))
+    cache = cache_location(recipe.cache)
+    withdrawn = withdrawn.plus(for_build(admitted, cache))
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
     own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}
@@ -415,7 +420,7 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
             # from here to registration, no `forget` runs: one that ran during the build is
             # read now, and one that starts later finds this corpus registered
             publishing.enter_context(publish_lock())
-            if _erase_late(tmp, admitted, marks, withdrawn, own):
+            if _erase_late(tmp, admitted, marks, withdrawn, own, cache):
                 record = read_corpus(tmp)
         try:
             register(out, record.to_json())
@@ -501,14 +506,19 @@ def _erase_late(
     marks: list[dict],
     withdrawn: WithdrawalIndex,
     own: dict[str, OwnWithdrawals],
+    cache: Location | None = None,
 ) -> bool:
-    """Erase from the unpublished corpus anyone withdrawn since the build read the ledger
-    and the withdrawals files; each is recorded in `forgotten`. True if any was."""
+    """Erase from the unpublished corpus anyone withdrawn since the build read the ledger,
+    the withdrawals files and the fetch cache's withdrawals (`cache`: a `forget --cache`
+    on another home while this build ran); each is recorded in `forgotten`. True if any
+    was. The cache is read again here, last before publishing: what another home writes
+    after this read reaches the corpus through its next build or `forget`."""
     from facedata.consent.forget import forget_in_corpus, subjects_in
     from facedata.files.locking import lock_path
+    from facedata.storage.cachewithdrawals import for_build
 
     seen = {w.key for w in withdrawn.all()} | {w.key for b, _ in own.values() for w in b}
-    now = WithdrawalIndex.load(marks)
+    now = WithdrawalIndex.load(marks).plus(for_build(admitted, cache))
     late: list[tuple[Withdrawal, str]] = []
     for adm in admitted:
         beside, same_bytes = _own_withdrawals(adm, now)
