@@ -7,7 +7,7 @@ corpus of reading the file whole, wherever the pieces' boundaries fall; a range 
 its bytes and nothing beyond; a file changed between two pieces is refused; Parquet
 read through `open_blob` (seeks, footer first) gives the rows of the file; hostile
 bytes at a piece's boundary end in the outcome of reading the file whole.
-BUFFER is made small so that a boundary lands where each test wants it.
+Pieces are made small (`_pieces`) so that a boundary lands where each test wants it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import facedata.assemble.pipeline as pipeline
+import facedata.read.affectnet as affectnet
 import facedata.read.blob as blob_mod
+import facedata.read.pixels_csv as pixels_csv
 from facedata.assemble.pipeline import build
 from facedata.assemble.recipe import Recipe
 from facedata.errors import ReaderError
@@ -59,6 +61,30 @@ class Mem:
 
     def describe(self) -> str:
         return "mem"
+
+
+def _text(blob, start: int, end: int, piece: int) -> io.TextIOWrapper:
+    """`range_text` whose text wrapper asks for half a piece per read."""
+    fh = range_text(blob, start, end)
+    fh._CHUNK_SIZE = max(1, (piece + 1) // 2)  # type: ignore[attr-defined]
+    return fh
+
+
+def _pieces(monkeypatch, piece: int) -> None:
+    """Ranges read from their blobs `piece` bytes at a time, by the readers themselves.
+
+    BUFFER alone does not do it: a text wrapper asks its stream for 8 KiB per read and
+    the stream asks its blob for max(that, BUFFER), so under 8 KiB every piece would be
+    8 KiB (a file of a few hundred bytes one piece). The readers' wrappers here ask for
+    half a piece, so pieces are BUFFER bytes and reads are also served from a piece held.
+    """
+    monkeypatch.setattr(blob_mod, "BUFFER", piece)
+
+    def in_pieces(blob, start: int, end: int) -> io.TextIOWrapper:
+        return _text(blob, start, end, piece)
+
+    monkeypatch.setattr(pixels_csv, "range_text", in_pieces)
+    monkeypatch.setattr(affectnet, "range_text", in_pieces)
 
 
 # Promise 2 and 4 at the byte level: whatever mix of reads, read1s, readlines and seeks
@@ -127,9 +153,10 @@ def test_a_range_asks_its_blob_for_its_own_bytes_only(monkeypatch, buffer) -> No
     lines: list[str] = []
     for r in ranges:
         mem = Mem(data)
-        with range_text(mem, r.start, r.end) as fh:  # type: ignore[arg-type]
+        with _text(mem, r.start, r.end, buffer) as fh:
             lines += list(fh)
         assert mem.asked and all(r.start <= s < e <= r.end for s, e in mem.asked), (r, mem.asked)
+        assert [e - s for s, e in mem.asked] == [min(buffer, r.end - s) for s, _ in mem.asked]
         covered = sorted(mem.asked)
         assert covered[0][0] == r.start and covered[-1][1] == r.end
         assert all(x[1] == y[0] for x, y in zip(covered, covered[1:], strict=False))
@@ -164,7 +191,7 @@ def test_hostile_bytes_on_every_piece_boundary_read_as_the_whole_file(
     whole = _whole(m, tmp_path, defer)
     assert len(whole) == 9
     for buffer in range(1, len(data) + 2):
-        monkeypatch.setattr(blob_mod, "BUFFER", buffer)
+        _pieces(monkeypatch, buffer)
         for rows in (1, 3):
             got, n = _in_parts(m, tmp_path, rows, defer)
             assert got == whole, (buffer, rows)
@@ -213,7 +240,7 @@ def test_cut_text_read_in_pieces_reads_as_the_whole_text(text, bom, rows, buffer
     try:
         got: list = []
         for r in ranges:
-            part = rows_of(range_text(Mem(data), r.start, r.end))  # type: ignore[arg-type]
+            part = rows_of(_text(Mem(data), r.start, r.end, buffer))
             got += [(row, r.lines + n) if row != "error" else (row, n) for row, n in part]
             if part and part[-1][0] == "error":
                 break
@@ -236,7 +263,7 @@ def test_affectnet_lists_read_in_small_pieces_give_the_rows_of_the_whole_lists(
     m = manifest_for(exp)
     whole = _whole(m, exp.root, True)
     for buffer in (1, 7, 64):
-        monkeypatch.setattr(blob_mod, "BUFFER", buffer)
+        _pieces(monkeypatch, buffer)
         for rows in (1, 5):
             got, n = _in_parts(m, exp.root, rows, True)
             assert got == whole, (buffer, rows)
@@ -292,7 +319,7 @@ def test_bytes_not_utf8_on_a_piece_boundary_fail_as_reading_whole(
     assert "not UTF-8 text" in whole.value.message
     at = data.index(bad)
     for buffer in range(1, len(data) + 1):
-        monkeypatch.setattr(blob_mod, "BUFFER", buffer)
+        _pieces(monkeypatch, buffer)
         for rows in (1, 1000):
             with pytest.raises(ReaderError) as parts:
                 _in_parts(m, tmp_path, rows, True)
@@ -327,7 +354,7 @@ def _change(path: Path, how: str) -> None:
 def test_a_file_changed_between_two_pieces_of_a_range_is_refused(
     tmp_path, monkeypatch, how, first
 ) -> None:
-    monkeypatch.setattr(blob_mod, "BUFFER", 4096)
+    _pieces(monkeypatch, 4096)
     path = tmp_path / "fer2013.csv"
     rows = [f"{i % 7},{PX},Training" for i in range(3000)]
     path.write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
@@ -425,7 +452,7 @@ def test_parquet_parts_read_in_small_pieces_give_the_rows_of_the_whole_files(
         assert got == whole and n >= 6, buffer
 
 
-# Promise 1, through a build: BUFFER small (the forked workers inherit it), 1 and 2
+# Promise 1, through a build: small pieces (the forked workers inherit them), 1 and 2
 # workers, a FER CSV with rows longer than a piece and hostile bytes: the corpus is the
 # one read on the driver.
 FER = "fer2013-local"
@@ -457,7 +484,7 @@ def fer(tmp_path, monkeypatch):
     return {"tmp": tmp_path, "recipe": recipe}
 
 
-@pytest.mark.parametrize("buffer", [7, 4096])
+@pytest.mark.parametrize("buffer", [997, 4096])
 def test_a_build_reading_small_pieces_is_the_build_read_on_the_driver(
     fer, monkeypatch, buffer
 ) -> None:
@@ -465,7 +492,7 @@ def test_a_build_reading_small_pieces_is_the_build_read_on_the_driver(
     base = fer["recipe"]
     on_driver = build(base)
     assert on_driver["counts"]["read"] >= 14
-    monkeypatch.setattr(blob_mod, "BUFFER", buffer)
+    _pieces(monkeypatch, buffer)
     monkeypatch.setattr(pipeline, "READ_IN_PARTS", True)
     for workers in (1, 2):
         out = fer["tmp"] / "out" / f"pieces-{workers}"
@@ -478,7 +505,7 @@ def test_a_build_reading_small_pieces_is_the_build_read_on_the_driver(
 def test_the_cli_names_bad_bytes_on_a_piece_boundary(fer, monkeypatch, capsys) -> None:
     from tests.helpers.cli import run_cli
 
-    monkeypatch.setattr(blob_mod, "BUFFER", 4096)
+    _pieces(monkeypatch, 4096)
     home = fer["tmp"] / "home"
     csv = next((home / "datasets" / FER).rglob("fer2013.csv"))
     data = bytearray(csv.read_bytes())
@@ -504,3 +531,45 @@ def test_the_cli_names_bad_bytes_on_a_piece_boundary(fer, monkeypatch, capsys) -
     )
     assert res.code != 0
     assert "Traceback" not in res.err and "not UTF-8 text" in res.err, res.err
+
+
+# Promise 3 through a build: a worker has read one piece of its range when the label
+# file is rewritten in place (same size, same inode: only the offsets' bytes differ);
+# the build is refused, naming the file, and leaves no corpus.
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_build_whose_file_is_rewritten_between_two_pieces_is_refused(
+    fer, monkeypatch, workers
+) -> None:
+    from facedata.errors import FacedataError
+    from facedata.read.blob import LocalBlob
+
+    _pieces(monkeypatch, 4096)
+    monkeypatch.setattr(pipeline, "READ_IN_PARTS", True)
+    home = fer["tmp"] / "home"
+    csv = next((home / "datasets" / FER).rglob("fer2013.csv"))
+    once = fer["tmp"] / "rewritten"
+    real = LocalBlob.read_range
+
+    def rewritten_after_a_piece(self, start: int, end: int) -> bytes:
+        data = real(self, start, end)
+        if start > 8192 and end - start == 4096:  # a worker's piece, not the driver's block
+            try:
+                fd = os.open(once, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return data
+            os.close(fd)
+            st_ = csv.stat()
+            os.chmod(csv, 0o644)
+            with open(csv, "r+b") as fh:
+                fh.seek(st_.st_size // 2)
+                fh.write(b"0,1 2 3 4,PublicTest\n")
+            os.utime(csv, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000_000))
+        return data
+
+    monkeypatch.setattr(LocalBlob, "read_range", rewritten_after_a_piece)
+    out = fer["tmp"] / "out" / f"rewritten-{workers}"
+    with pytest.raises(FacedataError) as exc:
+        build(fer["recipe"].model_copy(update={"out": out, "workers": workers}))
+    assert once.exists()
+    assert "fer2013.csv" in str(exc.value) and "changed" in str(exc.value), str(exc.value)
+    assert not (out / "corpus.json").exists()
