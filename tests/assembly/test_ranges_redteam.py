@@ -573,3 +573,56 @@ def test_a_build_whose_file_is_rewritten_between_two_pieces_is_refused(
     assert once.exists()
     assert "fer2013.csv" in str(exc.value) and "changed" in str(exc.value), str(exc.value)
     assert not (out / "corpus.json").exists()
+
+
+def _damage_a_page(path: Path) -> None:
+    """Flip ten bytes of the first data page of the file's second row group (its footer
+    stays sound: the damage is found only when the group is read)."""
+    import pyarrow.parquet as pq
+
+    col = pq.ParquetFile(path).metadata.row_group(1).column(0)
+    data = bytearray(path.read_bytes())
+    for i in range(col.data_page_offset + 2, col.data_page_offset + 12):
+        data[i] ^= 0xFF
+    os.chmod(path, 0o644)
+    path.unlink()  # a tree file is a link to the store's read-only copy: leave that alone
+    path.write_bytes(bytes(data))
+
+
+# Promise 4 and 5: a Parquet mirror whose footer is sound but a data page is damaged
+# gives one outcome whether it is read whole or a group per part, and that outcome is a
+# ReaderError naming the file (as a footer that lies is), not pyarrow's bare OSError,
+# which `facedata build` shows as "error: cannot write the corpus at OUT: Couldn't
+# deserialize thrift ... Deserializing page header failed." with the hint "check the
+# path and its permissions": the corpus folder blamed, the damaged file never named.
+@pytest.mark.xfail(
+    strict=True,
+    reason="read/hfparquet.py reads row groups without turning pyarrow's errors into a "
+    "ReaderError (whole and in parts alike); out of this change's file",
+)
+def test_a_damaged_parquet_page_fails_naming_the_file_either_way(tmp_path, monkeypatch) -> None:
+    import pyarrow.parquet as pq
+
+    from facedata.errors import FacedataError
+    from tests.deliveries import shapes
+
+    monkeypatch.setenv("FACEDATA_HOME", str(tmp_path / "home"))
+    d = shapes.fer2013_hf_snapshot(tmp_path / "made")
+    for f in sorted(Path(d.path).rglob("*.parquet")):
+        pq.write_table(pq.read_table(f), f, row_group_size=2)
+    root = fetch_dataset(Catalog.load().get(d.dataset), source_id=d.source, from_path=d.path).root
+    damaged = max(Path(root).rglob("*.parquet"), key=lambda p: pq.ParquetFile(p).num_row_groups)
+    _damage_a_page(damaged)
+    treelist.write(d.dataset, d.source, treelist.record(Path(root)))
+    recipe = Recipe(datasets=[f"{d.dataset}:{d.source}"], out=tmp_path / "a", batch_size=3)
+    outcome = {}
+    for parts in (False, True):
+        monkeypatch.setattr(pipeline, "READ_IN_PARTS", parts)
+        out = tmp_path / f"out-{parts}"
+        with pytest.raises(Exception) as exc:  # noqa: PT011 - which one is the question
+            build(recipe.model_copy(update={"out": out, "workers": 2}))
+        outcome[parts] = exc.value
+    assert type(outcome[True]) is type(outcome[False])
+    for exc in outcome.values():
+        assert isinstance(exc, FacedataError), repr(exc)
+        assert damaged.name in exc.message, exc.message
