@@ -37,6 +37,7 @@ from facedata.read.cuts import row_ranges
 from tests.assembly.test_ranges import PX, _in_parts, _manifest, _whole
 from tests.assembly.test_ranges_build import _same
 from tests.fixtures import layouts
+from tests.helpers.extras import needs
 from tests.helpers.fuzz import fuzz_settings
 from tests.helpers.manifests import write_local_copy
 
@@ -626,3 +627,33 @@ def test_a_damaged_parquet_page_fails_naming_the_file_either_way(tmp_path, monke
     for exc in outcome.values():
         assert isinstance(exc, FacedataError), repr(exc)
         assert damaged.name in exc.message, exc.message
+
+
+# Promise 1 with the pieces a build really uses (1 MiB): a quoted pixels field of ~3 MiB
+# of three-byte characters and CRLFs is cut across every megabyte boundary of whichever
+# range holds it; 2 local workers and 2 Ray workers (fresh processes: their BUFFER is
+# the module's own) build the corpus read on the driver.
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=needs("ray"))])
+def test_megabyte_pieces_in_a_build_give_the_corpus_read_on_the_driver(
+    fer, monkeypatch, engine
+) -> None:
+    monkeypatch.setattr(blob_mod, "BUFFER", 1 << 20)  # as shipped
+    home = fer["tmp"] / "home"
+    csv = next((home / "datasets" / FER).rglob("fer2013.csv"))
+    big = '3,"' + ("\u20ac" * 1000 + "\r\n") * 1100 + '",Training\r\n'
+    data = csv.read_bytes() + big.encode() + f"4,{PX},Training\n".encode()
+    assert len(big.encode()) > 3 << 20
+    os.chmod(csv, 0o644)
+    csv.unlink()  # a tree file is a link to the store's read-only copy: leave that alone
+    csv.write_bytes(data)
+    treelist.write(FER, "local-copy", treelist.record(csv.parents[1]))
+    monkeypatch.setattr(pipeline, "READ_IN_PARTS", False)
+    base = fer["recipe"]
+    on_driver = build(base)
+    assert any("bad pixels" in k for k in on_driver["drops"]), on_driver["drops"]
+    monkeypatch.setattr(pipeline, "READ_IN_PARTS", True)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out = fer["tmp"] / "out" / f"mib-{engine}"
+    c = build(base.model_copy(update={"out": out, "workers": 2, "engine": engine}))
+    assert c["recipe"]["engine"] == engine
+    _same(on_driver, c, base.out, out)
