@@ -392,6 +392,38 @@ def test_a_file_changed_between_two_pieces_of_a_range_is_refused(
     assert given == whole[first_row : first_row + len(given)]
 
 
+# Promise 3, the case a stat cannot tell: rewritten in place (same inode, same size) by a
+# tool that keeps the old mtime (`cp -p` or `rsync --inplace -t` over the tree file,
+# which root can write though it is read-only) between two pieces. Size, mtime, inode
+# and device all match, so the second piece is the new file's bytes at the old cut's
+# offsets. Only the ctime moved; checking it would also refuse a build when a fetch
+# hard-links the same store blob into another tree (a link changes the ctime), so the
+# fix is a choice for the lead, not made here.
+@pytest.mark.xfail(
+    strict=True,
+    reason="LocalBlob identifies the file by size, mtime, inode and device only; an "
+    "in-place rewrite that restores the mtime is read as the file cut",
+)
+def test_a_rewrite_in_place_that_keeps_the_mtime_is_refused(tmp_path, monkeypatch) -> None:
+    _pieces(monkeypatch, 4096)
+    path = tmp_path / "fer2013.csv"
+    path.write_text("emotion,pixels,Usage\n" + f"0,{PX},Training\n" * 2000)
+    blob = blob_for(path)
+
+    def rewritten_keeping_times() -> None:
+        st_ = path.stat()
+        with open(path, "r+b") as fh:
+            fh.seek(6000)
+            fh.write(b"\n6,1 2 3 4,PublicTest\n")
+        os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns))
+
+    with _text(blob, 0, blob.size, 4096) as fh:
+        next(fh)  # the first piece read
+        rewritten_keeping_times()
+        with pytest.raises(ReaderError, match="changed while the build ran"):
+            fh.read()  # today: the rest, with the new row read at the old offsets
+
+
 # Promise 3 for Parquet: a file replaced after its footer was read (one piece) is refused
 # when a row group is read (another piece), as a clear ReaderError through pyarrow.
 def test_a_parquet_file_replaced_between_footer_and_group_is_refused(tmp_path, monkeypatch) -> None:
