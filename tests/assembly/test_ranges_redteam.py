@@ -144,8 +144,8 @@ def test_the_stream_serves_the_files_bytes_under_any_reads_and_seeks(
 @pytest.mark.parametrize("buffer", [1, 7, 64, 4096, 1 << 20])
 def test_a_range_asks_its_blob_for_its_own_bytes_only(monkeypatch, buffer) -> None:
     monkeypatch.setattr(blob_mod, "BUFFER", buffer)
-    text = "emotion,pixels,Usage\r\n" + "".join(
-        f'{i % 7},"{PX}\n{PX}",Training\r\n' if i % 3 else f"{i % 7},{PX},é Test\n"
+    text = "\ufeffemotion,pixels,Usage\r\n" + "".join(
+        f'{i % 7},"{PX}\n{PX}",Training\r\n' if i % 3 else f"\ufeff{i % 7},{PX},é Test\n"
         for i in range(40)
     )
     data = text.encode()
@@ -161,7 +161,7 @@ def test_a_range_asks_its_blob_for_its_own_bytes_only(monkeypatch, buffer) -> No
         covered = sorted(mem.asked)
         assert covered[0][0] == r.start and covered[-1][1] == r.end
         assert all(x[1] == y[0] for x, y in zip(covered, covered[1:], strict=False))
-    assert "".join(lines) == text.removeprefix("\ufeff")
+    assert "".join(lines) == text[1:]  # the BOM skipped at the file's start only
 
 
 # Promise 5 (and 1): what the text layer and csv must carry across a piece's boundary,
