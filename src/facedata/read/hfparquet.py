@@ -203,12 +203,33 @@ def _batches(ds: str, name: str, pf: Any, columns: list[str]) -> Iterator[Any]:
     group must hold the rows its footer says, as when it is read alone (a part)."""
     for group in range(pf.num_row_groups):
         seen = 0
-        for batch in pf.iter_batches(
-            batch_size=BATCH_ROWS, row_groups=[group], columns=columns, use_threads=False
-        ):
+        for batch in group_batches(ds, name, pf, group, columns):
             seen += batch.num_rows
             yield batch
         check_group(ds, name, group, seen, pf.metadata.row_group(group).num_rows)
+
+
+def group_batches(ds: str, name: str, pf: Any, group: int, columns: list[str]) -> Iterator[Any]:
+    """One row group's record batches. A damaged page (a sound footer, bytes that do not
+    decode) is pyarrow's bare OSError or ArrowException, which names neither the file
+    nor the group: it becomes a ReaderError that names both, the same whether the file
+    is read whole on the driver or a group per part."""
+    import pyarrow as pa
+
+    batches = pf.iter_batches(
+        batch_size=BATCH_ROWS, row_groups=[group], columns=columns, use_threads=False
+    )
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as exc:
+            raise ReaderError(
+                f"{ds}: {name} row group {group} cannot be read ({str(exc)[:200]})",
+                hint="the file is damaged or incomplete: fetch it again",
+            ) from None
+        yield batch
 
 
 def check_group(ds: str, name: str, group: int, seen: int, says: int) -> None:
@@ -437,12 +458,7 @@ def read_parquet_part(part: ParquetPart, options: HfparquetOptions) -> Iterator[
 
         def batches() -> Iterator[Any]:
             nonlocal seen
-            for batch in pf.iter_batches(
-                batch_size=BATCH_ROWS,
-                row_groups=[part.group],
-                columns=part.columns.names,
-                use_threads=False,
-            ):
+            for batch in group_batches(part.dataset, file.name, pf, part.group, part.columns.names):
                 seen += batch.num_rows
                 yield batch
 

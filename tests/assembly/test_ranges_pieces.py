@@ -397,8 +397,8 @@ def test_a_file_changed_between_two_pieces_of_a_range_is_refused(
 # which root can write though it is read-only) between two pieces. Size, mtime, inode
 # and device all match, so the second piece is the new file's bytes at the old cut's
 # offsets. Only the ctime moved; checking it would also refuse a build when a fetch
-# hard-links the same store blob into another tree (a link changes the ctime), so the
-# fix is a choice for the lead, not made here.
+# hard-links the same store blob into another tree (a link changes the ctime); the
+# remedy is hashing each range against the tree list, a cost not taken (docs/scale.md).
 @pytest.mark.xfail(
     strict=True,
     reason="LocalBlob identifies the file by size, mtime, inode and device only; an "
@@ -628,11 +628,6 @@ def _damage_a_page(path: Path) -> None:
 # which `facedata build` shows as "error: cannot write the corpus at OUT: Couldn't
 # deserialize thrift ... Deserializing page header failed." with the hint "check the
 # path and its permissions": the corpus folder blamed, the damaged file never named.
-@pytest.mark.xfail(
-    strict=True,
-    reason="read/hfparquet.py reads row groups without turning pyarrow's errors into a "
-    "ReaderError (whole and in parts alike); out of this change's file",
-)
 def test_a_damaged_parquet_page_fails_naming_the_file_either_way(tmp_path, monkeypatch) -> None:
     import pyarrow.parquet as pq
 
