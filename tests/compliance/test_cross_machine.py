@@ -557,3 +557,47 @@ def test_a_withdrawal_on_the_cache_during_a_build_is_applied_before_publishing(
     record = json.loads((b / "corpus.json").read_text())
     marks = [m for m in record.get("forgotten") or [] if m.get("subject_id") == victim]
     assert marks and marks[0].get("source") == "withdrawn during the build", record.get("forgotten")
+
+
+# Promise 1: home A forgets a person with the cache configured while home B trains on a
+# corpus holding them (the training loop has run: the weights hold the person). B
+# checks the cache's withdrawals again before writing the model: nothing is written.
+@needs("torch", "onnxruntime")
+def test_a_withdrawal_on_the_cache_during_training_stops_the_model_being_written(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    import datetime as dt
+
+    from facedata.consent.withdrawals import parse_withdrawal
+    from facedata.learn import train as train_module
+    from facedata.storage import cachewithdrawals
+    from facedata.storage.location import cache_location
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    corpus = world["tmp"] / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    victim = sorted(_subjects(corpus))[0]
+    real = train_module.model_terms
+
+    def forget_on_a_while_training(*args, **kwargs):
+        entry = {
+            "subject_id": victim,
+            "dataset": "celeba-local",
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "by": "home A",
+        }
+        cachewithdrawals.record(
+            cache_location(URL), {"celeba-local"}, [parse_withdrawal(entry, "forget")]
+        )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "model_terms", forget_on_a_while_training)
+    model = world["tmp"] / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), "--cache", URL,
+               "--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")  # fmt: skip
+    assert res.code != 0, f"a model holding withdrawn {victim} was written:\n{res.out}"
+    assert victim in res.err and "withdrew while this model trained" in res.err, res.err
+    assert "Traceback" not in res.err
+    assert not model.exists()

@@ -295,14 +295,22 @@ def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]
     return out
 
 
-def known_withdrawals(root: Path) -> dict[tuple[str, str | None, str], Withdrawal]:
-    """Every withdrawal known now: this home's erasure ledger and the `forgotten` marks
-    in the corpus at `root` (which `forget` writes before it marks any model)."""
+def known_withdrawals(
+    root: Path, cache: str | None = None
+) -> dict[tuple[str, str | None, str], Withdrawal]:
+    """Every withdrawal known now: this home's erasure ledger, the `forgotten` marks in
+    the corpus at `root` (which `forget` writes before it marks any model) and, with a
+    fetch cache configured (`cache`, else FACEDATA_CACHE_URL), the cache's withdrawals
+    of the corpus's datasets: a `forget --cache` on another home while a model trains."""
     try:
-        marks = list(read_corpus(root).forgotten)
+        record = read_corpus(root)
     except (FacedataError, OSError, ValueError):
-        marks = []
-    found = WithdrawalIndex.load(marks).all()
+        record = None
+    marks = list(record.forgotten) if record is not None else []
+    found = list(WithdrawalIndex.load(marks).all())
+    if record is not None:
+        held = {str(d.get("id")) for d in record.datasets if isinstance(d, dict) and d.get("id")}
+        found += _cache_withdrawals(held, cache)
     return {(w.subject_id, w.dataset, w.when[:19]): w for w in found}
 
 

@@ -253,7 +253,8 @@ def train(
     base = train_ds.dataset if isinstance(train_ds, Subset) else train_ds
     record, names = base.record, base.names["expression"]
     lineage = corpus_lineage(corpus, record, cache)  # refuses a copy holding a withdrawn person
-    known = known_withdrawals(corpus)  # a withdrawal logged while training is checked at the end
+    # a withdrawal logged while training (here, or on the cache) is checked at the end
+    known = known_withdrawals(corpus, cache)
     channels = 1 if base.mode == "L" else 3
     size = record.image.size if record.image and record.image.size else None
     expressions = len(names) if "expression" in cfg.heads else 0
@@ -371,7 +372,7 @@ def train(
         TERMS_KEY: terms,
     }
     meta["threshold"] = metrics["trust"]["smile"]["picked_threshold"]
-    _refuse_late_withdrawals(corpus, terms, known)
+    _refuse_late_withdrawals(corpus, terms, known, cache)
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(
@@ -383,37 +384,43 @@ def train(
         plot(metrics, tmp / PLOT)
         write_card(tmp, terms, metrics)
     register_model(out, terms)
-    _mark_late_withdrawals(corpus, out, terms, known)
+    _mark_late_withdrawals(corpus, out, terms, known, cache)
     return metrics
 
 
-def _late(corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal]) -> list[Withdrawal]:
+def _late(
+    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal], cache: str | None
+) -> list[Withdrawal]:
     return learnt_withdrawals(
-        terms, [w for k, w in known_withdrawals(corpus).items() if k not in known]
+        terms, [w for k, w in known_withdrawals(corpus, cache).items() if k not in known]
     )
 
 
 def _refuse_late_withdrawals(
-    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal]
+    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal], cache: str | None
 ) -> None:
-    """A `forget` that ran while this model trained: the weights hold the person, so
-    nothing is written."""
+    """A `forget` that ran while this model trained (on this home, or with the fetch
+    cache on another): the weights hold the person, so nothing is written."""
     _raise_late(
-        _late(corpus, terms, known),
+        _late(corpus, terms, known, cache),
         f"while this model trained on {corpus}: it learnt from their rows, so it was not written",
-        hint=f"train again: {corpus} no longer holds them (`facedata forget` erased them)",
+        hint=f"train again once {corpus} no longer holds them (`facedata forget` erases them)",
     )
 
 
 def _mark_late_withdrawals(
-    corpus: Path, out: Path, terms: dict[str, Any], known: dict[Any, Withdrawal]
+    corpus: Path,
+    out: Path,
+    terms: dict[str, Any],
+    known: dict[Any, Withdrawal],
+    cache: str | None,
 ) -> None:
     """A `forget` that ran between the last check and the registration may have marked
     the registered models before this one was among them: mark it here, and say so.
 
     `forget` rewrites the corpus before it marks models, so a withdrawal missed here
     finds this model already registered."""
-    late = _late(corpus, terms, known)
+    late = _late(corpus, terms, known, cache)
     for w in late:
         mark_models(w.subject_id, w.to_dict())
     _raise_late(
