@@ -601,3 +601,38 @@ def test_a_withdrawal_on_the_cache_during_training_stops_the_model_being_written
     assert victim in res.err and "withdrew while this model trained" in res.err, res.err
     assert "Traceback" not in res.err
     assert not model.exists()
+
+
+# Promise 1: a model trained on home B before a person was forgotten on home A (with
+# the cache) is flagged by `predict` on home B once B has the cache configured: its
+# weights hold someone who asked to leave, though no `forget` ran on B.
+@needs("torch", "onnxruntime")
+def test_predict_on_another_home_flags_a_model_holding_a_person_forgotten_on_the_cache(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    corpus = world["tmp"] / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    model = world["tmp"] / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), "--epochs", "1",
+               "--batch-size", "8", "--width", "4", "--threads", "1")  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    photo = next((world["src"]).rglob("*.jpg"))
+    res = _cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0 and "who withdrew" not in res.err, res.err
+    victim = sorted(_subjects(corpus))[0]
+    _home(world["tmp"], "A", monkeypatch)
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local",
+               "--cache", URL, "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    _home(world["tmp"], "B", monkeypatch)
+    monkeypatch.setenv("FACEDATA_CACHE_URL", URL)
+    res = _cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0, res.err
+    assert f"subject {victim}, who withdrew" in res.err, res.err
+    # a store that cannot be read is said, never taken as "no withdrawals"
+    monkeypatch.setenv("FACEDATA_CACHE_URL", "s3://no-such-bucket/cache")
+    res = _cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0 and "withdrawals could not be read" in res.err, res.err

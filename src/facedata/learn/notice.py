@@ -17,7 +17,7 @@ from typing import Any
 from facedata.consent.withdrawals import read_ledger
 from facedata.errors import FacedataError
 from facedata.learn.registry import entries_for, marks_in
-from facedata.learn.terms import expired, learnt_withdrawals
+from facedata.learn.terms import cache_withdrawals, expired, learnt_withdrawals
 from facedata.vocabulary import HEADS
 
 UNKNOWN = (
@@ -80,6 +80,10 @@ def notice(model_file: Path, terms: Any) -> Notice:
     found = list(marks_in(folder))
     found += [m for e in entries for m in e.get("marks") or []]
     found += _ledger_marks(terms)
+    on_cache, unread = _cache_marks(terms)
+    found += on_cache
+    if unread:
+        warnings.append(unread)
     seen: set[Any] = set()
     for m in found:
         if isinstance(m, dict) and m.get("subject_id") not in seen:
@@ -147,22 +151,46 @@ def _untrained_heads(folder: Path) -> list[str]:
 def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
     """Withdrawals in this home's erasure ledger of a subject the model learnt from: a
     model copied in from elsewhere, or trained under another home (whose ledger never
-    heard of the withdrawal), is flagged even though no `forget` here ever marked it.
-
-    Only a corpus built after the withdrawal can hold the person lawfully again (the
-    build admits them on a later consent), so a withdrawal older than the corpus the
-    model records is passed over; one logged after training never is."""
+    heard of the withdrawal), is flagged even though no `forget` here ever marked it."""
     if not terms.get("subjects"):
         return []
-    trained = str(terms.get("trained") or "")
-    corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
-    created = str(corpus.get("created") or "")
     try:
         ledger = read_ledger()
     except FacedataError:
         return []
+    return _marks_of(terms, ledger, "the erasure ledger")
+
+
+def _cache_marks(terms: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """With a fetch cache configured (FACEDATA_CACHE_URL), its withdrawals of a subject
+    the model learnt from: a person forgotten on another home with `forget --cache`
+    flags this home's models too. A store that cannot be read is said, not skipped
+    silently: the model may hold someone who asked to leave."""
+    if not terms.get("subjects"):
+        return [], None
+    datasets = {str(d) for d in terms.get("datasets") or [] if isinstance(d, str)}
+    try:
+        found = cache_withdrawals(datasets, None)
+    except FacedataError as exc:
+        return [], inert(
+            f"the fetch cache's withdrawals could not be read ({exc.message}): a person "
+            "forgotten on another home may be in this model; check again when the store "
+            "answers"
+        )
+    return _marks_of(terms, found, "the fetch cache"), None
+
+
+def _marks_of(terms: dict[str, Any], withdrawals: Any, by: str) -> list[dict[str, Any]]:
+    """Marks for the withdrawals of a subject the model learnt from.
+
+    Only a corpus built after the withdrawal can hold the person lawfully again (the
+    build admits them on a later consent), so a withdrawal older than the corpus the
+    model records is passed over; one logged after training never is."""
+    trained = str(terms.get("trained") or "")
+    corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
+    created = str(corpus.get("created") or "")
     return [
-        {**w.to_dict(), "action": "retrain", "by": w.by or "the erasure ledger"}
-        for w in learnt_withdrawals(terms, ledger)
+        {**w.to_dict(), "action": "retrain", "by": w.by or by}
+        for w in learnt_withdrawals(terms, withdrawals)
         if w.when[:19] >= trained[:19] or not created or created[:19] <= w.when[:19]
     ]

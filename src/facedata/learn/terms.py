@@ -166,7 +166,7 @@ def check_withdrawals(
     copies = _ledger_copies()
     held = {d for ds in subjects.values() for d in ds}
     beside, registers = _source_withdrawals(record, held)
-    beside += _cache_withdrawals(held, cache)
+    beside += cache_withdrawals(held, cache)
     today = dt.datetime.now(dt.UTC).date()
     purpose = record.purpose if record.purpose in ("research", "commercial") else "commercial"
     for w in [*ledger, *beside]:
@@ -202,7 +202,7 @@ def check_withdrawals(
                 )
 
 
-def _cache_withdrawals(datasets: set[str], cache: str | None) -> list[Withdrawal]:
+def cache_withdrawals(datasets: set[str], cache: str | None) -> list[Withdrawal]:
     """The fetch cache's withdrawals of each dataset the corpus holds (none without a
     cache). One is written under every id it concerns (copies included), so it holds
     for the dataset it is filed under. A store that does not answer stops training:
@@ -310,7 +310,7 @@ def known_withdrawals(
     found = list(WithdrawalIndex.load(marks).all())
     if record is not None:
         held = {str(d.get("id")) for d in record.datasets if isinstance(d, dict) and d.get("id")}
-        found += _cache_withdrawals(held, cache)
+        found += cache_withdrawals(held, cache)
     return {(w.subject_id, w.dataset, w.when[:19]): w for w in found}
 
 
