@@ -1,0 +1,218 @@
+"""More withdrawals across machines, through the real CLI (red team).
+
+Each "machine" is a separate FACEDATA_HOME in one test; the fetch cache is an S3
+server on 127.0.0.1 (moto), as in tests/compliance/test_cross_machine.py, whose
+fixtures and helpers these tests reuse. Each test names the promise it holds the code to.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.compliance.test_cross_machine import (  # noqa: F401 - fixtures
+    URL,
+    _build,
+    _cli,
+    _fetch_push,
+    _home,
+    _subjects,
+    s3_server,
+    store,
+    world,
+)
+from tests.helpers.extras import needs
+from tests.storage.conftest import S3
+
+pytestmark = needs("moto", "boto3")
+
+TRAIN = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
+
+
+def _only(world, tmp: Path, dataset: str) -> dict:
+    """A manifest folder knowing `dataset` alone: a home whose catalog has no other id."""
+    folder = tmp / f"manifests-{dataset}"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(world["manifests"] / f"{dataset}.yaml", folder)
+    return {**world, "manifests": folder}
+
+
+def _mirror_forgotten_on_a(capsys, world, monkeypatch, store_objects) -> tuple[Path, str]:
+    """Home C pushes celeba-local; home B builds it (the "old" corpus, before any
+    withdrawal); home A, whose catalog knows only celeba-mirror (the same photos under
+    another id), fetches and pushes the mirror, builds it and forgets one person
+    `--dataset celeba-mirror --cache`. The withdrawal is filed on the cache under
+    withdrawals/celeba-mirror/ only. Returns B's old corpus and the person."""
+    tmp = world["tmp"]
+    _home(tmp, "C", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(tmp, "B", monkeypatch)
+    old = tmp / "b-old"
+    assert _build(capsys, world, "celeba-local", old).code == 0
+    victim = sorted(_subjects(old))[0]
+    mirror = _only(world, tmp, "celeba-mirror")
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, mirror, "celeba-mirror")
+    a = tmp / "a"
+    assert _build(capsys, mirror, "celeba-mirror", a).code == 0
+    assert victim in _subjects(a)
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-mirror",
+               "--cache", URL, str(a), "--manifests", str(mirror["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert store_objects("cache/withdrawals/celeba-mirror/")
+    assert not store_objects("cache/withdrawals/celeba-local/"), "filed under B's id too"
+    return old, victim
+
+
+# Promise 2 (`train --cache` refuses a corpus holding a person the cache names): the
+# withdrawal is filed under a copy's id (withdrawals/celeba-mirror/, the same photos as
+# the corpus's celeba-local). A build from that cache on home B leaves the person out
+# (it reads the withdrawals of every copy); `train --cache` on B's older corpus of
+# celeba-local reads withdrawals/celeba-local/ only and trains on the person.
+@needs("torch", "onnxruntime")
+@pytest.mark.parametrize("how", ["--cache", "env"])
+def test_train_refuses_a_person_withdrawn_under_a_copys_id_on_the_cache(
+    world, store: S3, monkeypatch, capsys, how: str
+) -> None:
+    old, victim = _mirror_forgotten_on_a(capsys, world, monkeypatch, store.objects)
+    _home(world["tmp"], "B", monkeypatch)
+    fresh = world["tmp"] / "b-new"
+    assert _build(capsys, world, "celeba-local", fresh).code == 0
+    assert victim not in _subjects(fresh)  # the build sees it: the copy's withdrawal holds
+    model = world["tmp"] / "model"
+    args = ["train", str(old), "--out", str(model), *TRAIN]
+    if how == "--cache":
+        args += ["--cache", URL]
+    else:
+        monkeypatch.setenv("FACEDATA_CACHE_URL", URL)
+    res = _cli(capsys, *args)
+    assert res.code != 0, f"a model was trained on withdrawn {victim}:\n{res.out}"
+    assert victim in res.out + res.err
+    assert not (model / "model.onnx").exists()
+
+
+# Promise 3 (`predict` with FACEDATA_CACHE_URL flags a model that learnt from a person
+# the cache names), with the withdrawal filed under a copy's id: the model was trained
+# on home B (before the forget) from celeba-local; home A forgot the person as
+# celeba-mirror, the same photos. Builds from the cache honour it; predict does not flag.
+@needs("torch", "onnxruntime")
+def test_predict_flags_a_model_holding_a_person_withdrawn_under_a_copys_id(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    _home(tmp, "C", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(tmp, "B", monkeypatch)
+    corpus = tmp / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    model = tmp / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), *TRAIN)
+    assert res.code == 0, res.out + res.err
+    victim = sorted(_subjects(corpus))[0]
+    mirror = _only(world, tmp, "celeba-mirror")
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, mirror, "celeba-mirror")
+    a = tmp / "a"
+    assert _build(capsys, mirror, "celeba-mirror", a).code == 0
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-mirror",
+               "--cache", URL, str(a), "--manifests", str(mirror["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert not store.objects("cache/withdrawals/celeba-local/"), "filed under B's id too"
+    _home(tmp, "B", monkeypatch)
+    monkeypatch.setenv("FACEDATA_CACHE_URL", URL)
+    photo = next(world["src"].rglob("*.jpg"))
+    res = _cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0, res.err
+    assert f"subject {victim}, who withdrew" in res.err, res.err
+    res = _cli(capsys, "export", str(model), "--out", str(tmp / "export"))
+    assert res.code != 0, f"a model holding withdrawn {victim} was exported:\n{res.out}"
+
+
+# Promise 3 (predict flags a model that learnt from a person the cache names) with a
+# withdrawal that reaches the cache late: home A forgot the person without a cache and
+# pushed the dataset again later (`fetch --cache` carries the ledger's withdrawal). Home B
+# built and trained in between, so B's corpus is younger than the withdrawal. predict
+# passes over a withdrawal older than the model's corpus ("only a corpus built after it
+# can hold the person lawfully"), but B's build never saw it: the model is not flagged,
+# and export ships it. `train --cache` on the same corpus refuses it (consistent with
+# the build's "never up to date whatever the withdrawal's date").
+@needs("torch", "onnxruntime")
+def test_predict_flags_a_model_whose_corpus_is_younger_than_a_late_withdrawal(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    a = tmp / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    victim = sorted(_subjects(a))[0]
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local", str(a),
+               "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    time.sleep(1.1)  # B's corpus is made in a later second than the withdrawal
+    _home(tmp, "B", monkeypatch)
+    corpus = tmp / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    assert victim in _subjects(corpus)  # B could not know yet
+    model = tmp / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), *TRAIN)
+    assert res.code == 0, res.out + res.err
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    assert store.objects("cache/withdrawals/celeba-local/"), "the push carried no withdrawal"
+    _home(tmp, "B", monkeypatch)
+    monkeypatch.setenv("FACEDATA_CACHE_URL", URL)
+    again = _cli(capsys, "train", str(corpus), "--out", str(tmp / "model2"), *TRAIN)
+    assert again.code != 0 and victim in again.err, "train saw no withdrawal: " + again.out
+    photo = next(world["src"].rglob("*.jpg"))
+    res = _cli(capsys, "predict", str(model), str(photo))
+    assert res.code == 0, res.err
+    assert f"subject {victim}, who withdrew" in res.err, res.err
+    res = _cli(capsys, "export", str(model), "--out", str(tmp / "export"))
+    assert res.code != 0, f"a model holding withdrawn {victim} was exported:\n{res.out}"
+
+
+def _rendered_faces(html: str) -> int:
+    return len(re.findall(r"data:image/", html))
+
+
+# Promise (README: no rendered face of a person whose consent does not allow it;
+# report/thumbs.py: "a subject who asked to be forgotten is never shown"): the report
+# hides the faces of a person its home's ledger names, but not of one the configured
+# fetch cache (FACEDATA_CACHE_URL) names. Home B's old corpus, reported on B with the
+# cache configured, shows as many faces as before A's forget; the same corpus reported
+# on home A (whose ledger has the withdrawal) hides some.
+def test_report_hides_faces_of_a_person_the_cache_names(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(tmp, "B", monkeypatch)
+    old = tmp / "b-old"
+    assert _build(capsys, world, "celeba-local", old).code == 0
+    victim = sorted(_subjects(old))[0]
+    res = _cli(capsys, "report", str(old), "--out", str(tmp / "before.html"))
+    assert res.code == 0, res.out + res.err
+    before = _rendered_faces((tmp / "before.html").read_text())
+    assert before, "the report renders no faces at all"
+    _home(tmp, "A", monkeypatch)
+    a = tmp / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local",
+               "--cache", URL, str(a), "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    res = _cli(capsys, "report", str(old), "--out", str(tmp / "on-a.html"))
+    assert res.code == 0, res.out + res.err
+    on_a = _rendered_faces((tmp / "on-a.html").read_text())
+    assert on_a < before, "the report hides no face even where the ledger names the person"
+    _home(tmp, "B", monkeypatch)
+    monkeypatch.setenv("FACEDATA_CACHE_URL", URL)
+    res = _cli(capsys, "report", str(old), "--out", str(tmp / "on-b.html"))
+    assert res.code == 0, res.out + res.err
+    on_b = _rendered_faces((tmp / "on-b.html").read_text())
+    assert on_b <= on_a, f"{victim}'s faces are rendered on home B ({on_b} vs {on_a} on A)"
