@@ -14,21 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.compliance.test_cross_machine import (  # noqa: F401 - fixtures
-    URL,
-    _build,
-    _cli,
-    _fetch_push,
-    _home,
-    _subjects,
-    s3_server,
-    store,
-    world,
-)
+from tests.compliance import test_cross_machine as cross
+from tests.compliance.test_cross_machine import URL, _build, _cli, _fetch_push, _home, _subjects
 from tests.helpers.extras import needs
 from tests.storage.conftest import S3
 
 pytestmark = needs("moto", "boto3")
+
+s3_server = cross.s3_server
+store = cross.store
+world = cross.world
 
 TRAIN = ("--epochs", "1", "--batch-size", "8", "--width", "4", "--threads", "1")
 
