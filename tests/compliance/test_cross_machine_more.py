@@ -261,3 +261,101 @@ def test_a_rebuild_is_not_up_to_date_with_a_withdrawal_under_a_copys_id(
                    "--manifests", str(world["manifests"]))  # fmt: skip
     assert res.code == 0, res.out + res.err
     assert victim not in _subjects(old), f"rebuild said: {res.out}"
+
+
+# Promise 2 with a withdrawal for every dataset (`forget` without `--dataset`): home A
+# holds the person in its corpus of celeba-local, so the withdrawal is filed under
+# withdrawals/celeba-local/ only. Home B's corpus of celeba-mirror (the same photos)
+# was built before; `train --cache` on it reads withdrawals/celeba-mirror/ only, and
+# trains on the person (a build of celeba-mirror from that cache leaves them out).
+@needs("torch", "onnxruntime")
+def test_train_refuses_a_person_withdrawn_from_every_dataset_under_another_id(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _fetch_push(capsys, world, "celeba-mirror")
+    _home(tmp, "B", monkeypatch)
+    old = tmp / "b-old"
+    assert _build(capsys, world, "celeba-mirror", old).code == 0
+    victim = sorted(_subjects(old))[0]
+    _home(tmp, "A", monkeypatch)
+    a = tmp / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    res = _cli(capsys, "forget", "--subject", victim, "--cache", URL, str(a),
+               "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    _home(tmp, "B", monkeypatch)
+    fresh = tmp / "b-new"
+    assert _build(capsys, world, "celeba-mirror", fresh).code == 0
+    assert victim not in _subjects(fresh)  # the build sees the withdrawal
+    model = tmp / "model"
+    res = _cli(capsys, "train", str(old), "--out", str(model), "--cache", URL, *TRAIN)
+    assert res.code != 0, f"a model was trained on withdrawn {victim}:\n{res.out}"
+    assert not (model / "model.onnx").exists()
+
+
+def _damaged_withdrawal(store: S3) -> None:
+    """An object under withdrawals/ that does not hash to its name: the store cannot say
+    who withdrew."""
+    store.put("cache/withdrawals/celeba-local/" + "0" * 64 + ".json", b'{"subject_id": "x"}')
+
+
+# Promise 1/3 (a cache that cannot be read is never taken as "no withdrawals"): the
+# cache's withdrawals become unreadable (a damaged object) after the build's first
+# read; the build's last read before publishing must stop it, not publish. Pins the
+# last read failing closed.
+@pytest.mark.parametrize("where", ["folder", "s3"])
+def test_withdrawals_damaged_during_a_build_stop_it_before_publishing(
+    world, store: S3, monkeypatch, capsys, where: str
+) -> None:
+    from facedata.assemble import pipeline
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    real = pipeline.run_sharded
+
+    def damaged_meanwhile(*args, **kwargs):
+        shards = real(*args, **kwargs)
+        _damaged_withdrawal(store)
+        return shards
+
+    monkeypatch.setattr(pipeline, "run_sharded", damaged_meanwhile)
+    _home(world["tmp"], "B", monkeypatch)
+    b = world["tmp"] / "b"
+    out = str(b) if where == "folder" else "s3://faces-bucket/corpora/b"
+    res = _build(capsys, world, "celeba-local", out)
+    assert res.code != 0, f"published with unreadable withdrawals:\n{res.out}"
+    assert "withdrawal" in res.err, res.err
+    assert "Traceback" not in res.out + res.err
+    assert not (b / "corpus.json").exists()
+    assert not store.objects("corpora/b/corpus.json")
+
+
+# Promise 2 (withdrawals read again before the model is written), with the cache's
+# withdrawals unreadable by then: the model must not be written.
+@needs("torch", "onnxruntime")
+def test_withdrawals_damaged_during_training_stop_the_model_being_written(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    from facedata.learn import train as train_module
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    corpus = world["tmp"] / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    real = train_module.model_terms
+
+    def damaged_while_training(*args, **kwargs):
+        _damaged_withdrawal(store)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "model_terms", damaged_while_training)
+    model = world["tmp"] / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), "--cache", URL, *TRAIN)
+    assert res.code != 0, f"a model was written with unreadable withdrawals:\n{res.out}"
+    assert "withdrawal" in res.err, res.err
+    assert "Traceback" not in res.out + res.err
+    assert not (model / "model.onnx").exists()
