@@ -359,3 +359,33 @@ def test_withdrawals_damaged_during_training_stop_the_model_being_written(
     assert "withdrawal" in res.err, res.err
     assert "Traceback" not in res.out + res.err
     assert not (model / "model.onnx").exists()
+
+
+# Promise 4 for a corpus on object storage: home B's corpus of celeba-local on s3://,
+# built before the person was forgotten on home A as celeba-mirror (a copy's id only).
+# B's rebuild to the same URL must not be "up to date"; the person leaves the corpus.
+def test_a_rebuild_on_s3_is_not_up_to_date_with_a_withdrawal_under_a_copys_id(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    _home(tmp, "C", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(tmp, "B", monkeypatch)
+    url = "s3://faces-bucket/corpora/b"
+    assert _build(capsys, world, "celeba-local", url).code == 0
+    cross._download(store, "corpora/b", tmp / "b0")
+    victim = sorted(_subjects(tmp / "b0"))[0]
+    mirror = _only(world, tmp, "celeba-mirror")
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, mirror, "celeba-mirror")
+    a = tmp / "a"
+    assert _build(capsys, mirror, "celeba-mirror", a).code == 0
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-mirror",
+               "--cache", URL, str(a), "--manifests", str(mirror["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert not store.objects("cache/withdrawals/celeba-local/")
+    _home(tmp, "B", monkeypatch)
+    res = _build(capsys, world, "celeba-local", url)
+    assert res.code == 0, res.out + res.err
+    cross._download(store, "corpora/b", tmp / "b1")
+    assert victim not in _subjects(tmp / "b1"), f"rebuild said: {res.out}"
