@@ -389,3 +389,41 @@ def test_a_rebuild_on_s3_is_not_up_to_date_with_a_withdrawal_under_a_copys_id(
     assert res.code == 0, res.out + res.err
     cross._download(store, "corpora/b", tmp / "b1")
     assert victim not in _subjects(tmp / "b1"), f"rebuild said: {res.out}"
+
+
+# docs/predict.md ("a withdrawn subject is ... one this home's erasure ledger names"):
+# a model trained on home B from a corpus B built after home A's forget (A forgot with
+# no cache: B could not know) is copied to home A, whose ledger names the person.
+# predict on A passes over the withdrawal because it is older than the model's corpus,
+# and export ships the model. Same cause as the late-withdrawal predict test above
+# (learn/notice.py `_marks_of`), reached through the ledger instead of the cache.
+@needs("torch", "onnxruntime")
+def test_a_model_copied_to_the_home_that_forgot_the_person_is_flagged(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    tmp = world["tmp"]
+    _home(tmp, "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    a = tmp / "a"
+    assert _build(capsys, world, "celeba-local", a).code == 0
+    victim = sorted(_subjects(a))[0]
+    res = _cli(capsys, "forget", "--subject", victim, "--dataset", "celeba-local", str(a),
+               "--manifests", str(world["manifests"]))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    time.sleep(1.1)  # B's corpus is made in a later second than the withdrawal
+    _home(tmp, "B", monkeypatch)
+    corpus = tmp / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    assert victim in _subjects(corpus)  # B could not know
+    model = tmp / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), *TRAIN)
+    assert res.code == 0, res.out + res.err
+    copied = tmp / "model-on-a"
+    shutil.copytree(model, copied)
+    _home(tmp, "A", monkeypatch)
+    photo = next(world["src"].rglob("*.jpg"))
+    res = _cli(capsys, "predict", str(copied), str(photo))
+    assert res.code == 0, res.err
+    assert f"subject {victim}, who withdrew" in res.err, res.err
+    res = _cli(capsys, "export", str(copied), "--out", str(tmp / "export"))
+    assert res.code != 0, f"a model holding withdrawn {victim} was exported:\n{res.out}"
