@@ -427,3 +427,49 @@ def test_a_model_copied_to_the_home_that_forgot_the_person_is_flagged(
     assert f"subject {victim}, who withdrew" in res.err, res.err
     res = _cli(capsys, "export", str(copied), "--out", str(tmp / "export"))
     assert res.code != 0, f"a model holding withdrawn {victim} was exported:\n{res.out}"
+
+
+# Promise 2 (a withdrawal written to the cache while the model trains stops the model
+# being written), at the start of training: train checks the corpus against the
+# withdrawals (learn/train.py `corpus_lineage`), then reads them again for the
+# snapshot it compares with at the end (`known_withdrawals`). A withdrawal written on
+# home A between those two reads is in the snapshot, so it is never "new", and it was
+# not in the check: the model is written holding the person.
+@needs("torch", "onnxruntime")
+def test_a_withdrawal_between_the_lineage_check_and_the_snapshot_stops_the_model(
+    world, store: S3, monkeypatch, capsys
+) -> None:
+    import datetime as dt
+
+    from facedata.consent.withdrawals import parse_withdrawal
+    from facedata.learn import train as train_module
+    from facedata.storage import cachewithdrawals
+    from facedata.storage.location import cache_location
+
+    _home(world["tmp"], "A", monkeypatch)
+    _fetch_push(capsys, world, "celeba-local")
+    _home(world["tmp"], "B", monkeypatch)
+    corpus = world["tmp"] / "b"
+    assert _build(capsys, world, "celeba-local", corpus).code == 0
+    victim = sorted(_subjects(corpus))[0]
+    real = train_module.corpus_lineage
+
+    def forget_on_a_right_after_the_check(*args, **kwargs):
+        found = real(*args, **kwargs)
+        entry = {
+            "subject_id": victim,
+            "dataset": "celeba-local",
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "by": "home A",
+        }
+        cachewithdrawals.record(
+            cache_location(URL), {"celeba-local"}, [parse_withdrawal(entry, "forget")]
+        )
+        return found
+
+    monkeypatch.setattr(train_module, "corpus_lineage", forget_on_a_right_after_the_check)
+    model = world["tmp"] / "model"
+    res = _cli(capsys, "train", str(corpus), "--out", str(model), "--cache", URL, *TRAIN)
+    assert res.code != 0, f"a model holding withdrawn {victim} was written:\n{res.out}"
+    assert victim in res.err
+    assert not (model / "model.onnx").exists()
