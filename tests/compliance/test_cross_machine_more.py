@@ -473,3 +473,51 @@ def test_a_withdrawal_between_the_lineage_check_and_the_snapshot_stops_the_model
     assert res.code != 0, f"a model holding withdrawn {victim} was written:\n{res.out}"
     assert victim in res.err
     assert not (model / "model.onnx").exists()
+
+
+# Promise 1 for own data under another id (docs/storage.md: a build reads the cache's
+# withdrawals "of every dataset it admits (own recordings too ...) and of their
+# copies"): machine B copied the recordings before the withdrawal and registered them
+# as `team-b-data`. Home A forgets P001 with the cache (withdrawals/own-data/..., the
+# entry naming the sha256 of P001's recordings). B's build of team-b-data with that
+# cache reads withdrawals/team-b-data/ only and publishes P001.
+def test_own_recordings_registered_under_another_id_follow_a_cache_withdrawal(
+    tmp_path: Path, store: S3, monkeypatch, capsys
+) -> None:
+    from facedata.consent.owndata import new_local_manifest
+    from tests.helpers.photos import face_variant
+
+    rec = tmp_path / "recordings"
+    lines = ["file,subject_id,smile"]
+    for i, sid in enumerate(("P001", "P002", "P003")):
+        img = rec / "images" / f"{sid}_0001.jpg"
+        img.parent.mkdir(parents=True, exist_ok=True)
+        face_variant(300 + 10 * i, (200, 240)).save(img)
+        lines.append(f"images/{sid}_0001.jpg,{sid},{i % 2}")
+    (rec / "annotations.csv").write_text("\n".join(lines) + "\n")
+    (rec / "consent.csv").write_text(
+        "subject_id,scopes,signed,withdrawn\n"
+        + "".join(f"{s},research;commercial,2026-01-10,\n" for s in ("P001", "P002", "P003"))
+    )
+    rec_b = tmp_path / "machine-b" / "recordings"
+    shutil.copytree(rec, rec_b)  # machine B's copy, made before any withdrawal
+    (tmp_path / "manifests-a").mkdir()
+    new_local_manifest(rec, "own-data", out=tmp_path / "manifests-a" / "own-data.yaml")
+    (tmp_path / "manifests-b").mkdir()
+    new_local_manifest(rec_b, "team-b-data", out=tmp_path / "manifests-b" / "team-b-data.yaml")
+    _home(tmp_path, "A", monkeypatch)
+    a = tmp_path / "a"
+    res = _cli(capsys, "build", "-d", "own-data", "--cache", URL, "--out", str(a),
+               "--manifests", str(tmp_path / "manifests-a"))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    res = _cli(capsys, "forget", "--subject", "P001", "--cache", URL, str(a),
+               "--manifests", str(tmp_path / "manifests-a"))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert store.objects("cache/withdrawals/"), "forget wrote nothing to the cache"
+    _home(tmp_path, "B", monkeypatch)
+    b = tmp_path / "b"
+    res = _cli(capsys, "build", "-d", "team-b-data", "--cache", URL, "--out", str(b),
+               "--manifests", str(tmp_path / "manifests-b"))  # fmt: skip
+    assert res.code == 0, res.out + res.err
+    assert _subjects(b), "home B built no rows"
+    assert "P001" not in _subjects(b), "P001, forgotten on home A, is back on home B"
