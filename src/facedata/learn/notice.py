@@ -183,14 +183,37 @@ def _cache_marks(terms: dict[str, Any]) -> tuple[list[dict[str, Any]], str | Non
 def _marks_of(terms: dict[str, Any], withdrawals: Any, by: str) -> list[dict[str, Any]]:
     """Marks for the withdrawals of a subject the model learnt from.
 
-    Only a corpus built after the withdrawal can hold the person lawfully again (the
-    build admits them on a later consent), so a withdrawal older than the corpus the
-    model records is passed over; one logged after training never is."""
+    A withdrawal older than the corpus the model records is passed over only where the
+    person can lawfully be in that corpus again: the team's own participants (a
+    dataset this home's catalog knows as own recordings), whom a build admits again on
+    a signature dated after the withdrawal. Anyone else the model learnt from after
+    withdrawing is there because the build never saw the withdrawal (it reached the
+    fetch cache, or this home's ledger, late): flagged. One logged after training
+    always is."""
     trained = str(terms.get("trained") or "")
     corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
     created = str(corpus.get("created") or "")
+    own = _own_recordings()
+    used = {str(d) for d in terms.get("datasets") or []}
+
+    def regrantable(w: Any) -> bool:
+        return (w.dataset in own) if w.dataset else bool(used & own)
+
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or by}
         for w in learnt_withdrawals(terms, withdrawals)
-        if w.when[:19] >= trained[:19] or not created or created[:19] <= w.when[:19]
+        if w.when[:19] >= trained[:19]
+        or not created
+        or created[:19] <= w.when[:19]
+        or not regrantable(w)
     ]
+
+
+def _own_recordings() -> set[str]:
+    """Ids this home's catalog knows as the team's own recordings (a local source)."""
+    from facedata.manifest.catalog import Catalog
+
+    try:
+        return Catalog.load().own_data
+    except (FacedataError, OSError, ValueError):
+        return set()

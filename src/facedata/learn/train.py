@@ -49,6 +49,7 @@ from facedata.learn.terms import (
     model_terms,
 )
 from facedata.learn.trust import EarlyStop, soft_expression_loss, trust_report
+from facedata.storage.location import corpus_cache
 from facedata.vocabulary import HEADS, SMILE_NAMES
 
 MODEL_PT = "model.pt"
@@ -247,14 +248,16 @@ def train(
     cfg = cfg or TrainConfig()
     corpus, out = Path(corpus), Path(out)
     _check_out(out)
+    cache = corpus_cache(corpus, cache)
     torch.manual_seed(cfg.seed)
     device = _device(cfg.device)
     train_ds, val_ds, split_info = _datasets(corpus, cfg)
     base = train_ds.dataset if isinstance(train_ds, Subset) else train_ds
     record, names = base.record, base.names["expression"]
-    lineage = corpus_lineage(corpus, record, cache)  # refuses a copy holding a withdrawn person
-    # a withdrawal logged while training (here, or on the cache) is checked at the end
+    # a withdrawal logged while training (here, or on the cache) is checked at the end;
+    # read before the check below, so one logged between the two is never taken as known
     known = known_withdrawals(corpus, cache)
+    lineage = corpus_lineage(corpus, record, cache)  # refuses a copy holding a withdrawn person
     channels = 1 if base.mode == "L" else 3
     size = record.image.size if record.image and record.image.size else None
     expressions = len(names) if "expression" in cfg.heads else 0

@@ -81,6 +81,11 @@ class Catalog:
     def ids(self) -> list[str]:
         return sorted(self._by_id)
 
+    @property
+    def own_data(self) -> set[str]:
+        """Ids of the team's own recordings (a local source with a consent register)."""
+        return {m.id for m in self._by_id.values() if any(s.is_own_data for s in m.sources)}
+
     def get(self, dataset_id: str) -> Manifest:
         try:
             return self._by_id[dataset_id]

@@ -56,16 +56,31 @@ class Publication:
     on: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
     admits: dict[str, Any] = field(default_factory=dict)  # dataset -> admission callable
     withdrawn: Any = None  # WithdrawalIndex: every withdrawal on record
+    # the fetch cache's withdrawals could not be read: whom they name is unknown
+    unknown: bool = False
 
     @classmethod
-    def of(cls, meta: dict[str, Any]) -> Publication:
+    def of(cls, meta: dict[str, Any], cache: str | None = None) -> Publication:
+        """`cache`: a fetch cache (else FACEDATA_CACHE_URL) whose withdrawals hold too: a
+        person forgotten on another home with `forget --cache`. A cache that cannot be
+        read shows no face at all."""
         from facedata.consent.register import PUBLICATION, load_register
         from facedata.consent.withdrawals import WithdrawalIndex, admission, read_beside
         from facedata.errors import FacedataError
+        from facedata.learn.terms import cache_withdrawals
 
         out = cls()
         forgotten = [m for m in meta.get("forgotten") or [] if isinstance(m, dict)]
         out.withdrawn = WithdrawalIndex.load(forgotten)
+        ids = {
+            r["id"]
+            for r in meta.get("datasets") or []
+            if isinstance(r, dict) and isinstance(r.get("id"), str)
+        }
+        try:
+            out.withdrawn = out.withdrawn.plus(cache_withdrawals(ids, cache))
+        except FacedataError:
+            out.unknown = True
         consent = meta.get("consent") if isinstance(meta.get("consent"), dict) else {}
         own = set(consent) | _local_sources()
         for record in meta.get("datasets") or []:
@@ -100,6 +115,8 @@ class Publication:
         return out
 
     def may_render(self, dataset: str, subject: str | None) -> bool:
+        if self.unknown:
+            return False
         if dataset not in self.registers:
             # not the team's participants: the dataset's license decides, but a subject
             # who asked to be forgotten is never shown
@@ -129,7 +146,7 @@ def _local_sources() -> set[str]:
     from facedata.manifest.catalog import Catalog
 
     try:
-        return {m.id for m in Catalog.load() if any(s.is_own_data for s in m.sources)}
+        return Catalog.load().own_data
     except (FacedataError, OSError, ValueError):
         return set()
 

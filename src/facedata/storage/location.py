@@ -216,3 +216,26 @@ def cache_location(value: str | None) -> Location | None:
             "FACEDATA_HOME",
         )
     return loc
+
+
+def corpus_cache(corpus: Path, given: str | None = None) -> str | None:
+    """The fetch cache whose withdrawals a command on the corpus at `corpus` reads: the
+    one given (`--cache`), else FACEDATA_CACHE_URL, else the one the corpus was built
+    from (`cache:` in its recipe.yaml). A corpus built from a cache may hold a person
+    forgotten on another home with that cache; without a cache named, `train` and
+    `report` would never see that. None: no cache (`cache_location` then reads none).
+    The store is asked by the caller, which fails closed when it does not answer."""
+    from facedata import settings
+    from facedata.files.yamlfile import load_yaml
+
+    if given or settings.text("FACEDATA_CACHE_URL").strip():
+        return given
+    recipe = Path(corpus) / "recipe.yaml"
+    if not recipe.is_file():
+        return None
+    try:
+        data = load_yaml(recipe).data
+    except FacedataError:
+        return None  # a recipe that cannot be read names no cache
+    value = data.get("cache") if isinstance(data, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
