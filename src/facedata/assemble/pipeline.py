@@ -174,6 +174,22 @@ def _admission(
 OwnWithdrawals = tuple[list[Withdrawal], set[str]]
 
 
+def _own_recordings(admitted: list[Admitted], cache: Location | None) -> set[str]:
+    """sha256 of the admitted own data's recordings, with a fetch cache configured (none
+    without): a withdrawal on the cache filed under another id that names them (the
+    same recordings registered elsewhere under a new id) holds for them here too."""
+    from facedata.read.local import recordings_of
+
+    if cache is None:
+        return set()
+    found: set[str] = set()
+    for adm in admitted:
+        m, src = adm.manifest, adm.source
+        if src.is_own_data and src.consent:
+            found |= recordings_of(Path(adm.fetched.root), m.format_for(src).options)
+    return found
+
+
 def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawals:
     """Own data: the withdrawals file beside its register (held for this source whatever
     its id), and ids whose ledger withdrawals named these very recordings."""
@@ -371,7 +387,7 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
 
     # forgets of other homes, on the cache: for every admitted dataset and its copies
     cache = cache_location(recipe.cache)
-    withdrawn = withdrawn.plus(for_build(admitted, cache))
+    withdrawn = withdrawn.plus(for_build(admitted, cache, _own_recordings(admitted, cache)))
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
     own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}
@@ -518,7 +534,9 @@ def _erase_late(
     from facedata.storage.cachewithdrawals import for_build
 
     seen = {w.key for w in withdrawn.all()} | {w.key for b, _ in own.values() for w in b}
-    now = WithdrawalIndex.load(marks).plus(for_build(admitted, cache))
+    now = WithdrawalIndex.load(marks).plus(
+        for_build(admitted, cache, _own_recordings(admitted, cache))
+    )
     late: list[tuple[Withdrawal, str]] = []
     for adm in admitted:
         beside, same_bytes = _own_withdrawals(adm, now)

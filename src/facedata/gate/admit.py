@@ -17,7 +17,7 @@ from typing import Any
 
 from facedata.errors import BuildError, ManifestError, PolicyError
 from facedata.files.fielddict import field_dict
-from facedata.gate.licensing import Clearance, Decision, TwinIndex, decide
+from facedata.gate.licensing import Clearance, Decision, decide
 from facedata.manifest.catalog import Catalog
 from facedata.manifest.schema import Manifest, Source
 
@@ -130,7 +130,6 @@ def gate(
     decisions: list[Decision] = []
     admitted: list[Admitted] = []
     missing: list[str] = []
-    from facedata.fetch.store import fetched_hashes
     from facedata.gate import filetwins
     from facedata.storage.location import cache_location
 
@@ -138,14 +137,7 @@ def gate(
     # every dataset's identities: fetched bytes, and a sample of its image files' hashes
     # in this home and on the fetch cache (a copy shares its photos, not its archive)
     # (every tree on the cache: one of a dataset this catalog lacks is a copy of unknown terms)
-    known = [m.id for m in catalog]
-    on_cache, strangers = filetwins.cache_trees(remote, known) if remote is not None else ({}, {})
-    identities = filetwins.merged(
-        {ds: set(h) for ds, h in fetched_hashes().items()},
-        filetwins.local_trees(known),
-        on_cache,
-    )
-    twins = TwinIndex(catalog, identities, strangers)
+    twins = filetwins.twin_index(catalog, remote)[0]
     for dataset_id, source_id in pinned:
         manifest = catalog.get(dataset_id)
         result = _fetched(manifest, source_id, remote)

@@ -152,3 +152,71 @@ def merged(*parts: Mapping[str, set[str]]) -> dict[str, set[str]]:
         for dataset, hashes in part.items():
             out.setdefault(dataset, set()).update(hashes)
     return out
+
+
+def identities(
+    known: Iterable[str], remote: Any
+) -> tuple[dict[str, set[str]], dict[str, dict[str, set[str]]]]:
+    """What the gate knows each dataset's bytes by: for the ids in `known` (the catalog's),
+    the sha256 of what was fetched and a sample of its image files' hashes, here and on
+    the fetch cache at `remote` (None: no cache); and every other tree on the cache, by
+    dataset and tree URL (a copy of unknown terms)."""
+    from facedata.fetch.store import fetched_hashes
+
+    wanted = list(known)
+    on_cache, strangers = cache_trees(remote, wanted) if remote is not None else ({}, {})
+    found = merged(
+        {ds: set(h) for ds, h in fetched_hashes().items()},
+        local_trees(wanted),
+        on_cache,
+    )
+    return found, strangers
+
+
+def twin_index(
+    catalog: Iterable[Any], remote: Any
+) -> tuple[Any, dict[str, set[str]], dict[str, dict[str, set[str]]]]:
+    """The gate's copy index (`TwinIndex`) over `catalog`, this home's trees and every
+    tree on the fetch cache at `remote`, with the identities it was made of (see
+    `identities`): one definition of "the same bytes under another id" for the build
+    (which admits) and for train, predict and export (which check a corpus or model
+    built earlier)."""
+    from facedata.gate.licensing import TwinIndex
+
+    manifests = list(catalog)
+    found, strangers = identities([m.id for m in manifests], remote)
+    return TwinIndex(manifests, found, strangers), found, strangers
+
+
+def copies_of(datasets: Iterable[str], remote: Any) -> dict[str, set[str]]:
+    """For each id in `datasets` (a corpus's or a model's), the other ids of the same
+    bytes, found as the gate finds a source's copies (`TwinIndex.copies`): a withdrawal
+    filed under one of them holds for the rows that came from the dataset, even when the
+    corpus was built before that copy reached the cache.
+
+    An id this home's catalog does not know (a corpus or model from another home) is
+    matched by its trees' file hashes alone, here and on the cache."""
+    from facedata.errors import FacedataError
+    from facedata.fetch.store import read_lock
+    from facedata.manifest.catalog import Catalog
+
+    wanted = sorted(set(datasets))
+    try:
+        catalog: Any = list(Catalog.load())
+    except FacedataError:
+        catalog = []  # a broken manifest folder: the trees' hashes still count
+    twins, found, strangers = twin_index(catalog, remote)
+    by_id = {m.id: m for m in catalog}
+    # trees fetched here under ids the catalog lacks count too (a copy made elsewhere)
+    found = merged(found, local_trees(set(read_lock()) - set(by_id)))
+    trees = merged(found, {ds: set().union(*by.values()) for ds, by in strangers.items()})
+    out: dict[str, set[str]] = {}
+    for ds in wanted:
+        mine = trees.get(ds, set())
+        same = {other for other, hashes in trees.items() if other != ds and hashes & mine}
+        manifest = by_id.get(ds)
+        if manifest is not None:  # and by its manifest's addresses, as the gate does
+            for source in manifest.sources:
+                same |= twins.copies(manifest, source, sorted(found.get(ds, set())))
+        out[ds] = same - {ds}
+    return out

@@ -203,25 +203,19 @@ def check_withdrawals(
 
 
 def cache_withdrawals(datasets: set[str], cache: str | None) -> list[Withdrawal]:
-    """The fetch cache's withdrawals of each dataset the corpus holds (none without a
-    cache). One is written under every id it concerns (copies included), so it holds
-    for the dataset it is filed under. A store that does not answer stops training:
-    the withdrawals on it cannot be known."""
-    from dataclasses import replace
-
+    """The fetch cache's withdrawals that hold for each dataset the corpus holds (none
+    without a cache), each scoped to that dataset: those filed under its id, and under
+    every id of the same bytes (found as a build finds copies: a person forgotten under a
+    copy's id, pushed to the cache after this corpus was built, is refused here as the
+    next build leaves them out). A store that does not answer stops training: the
+    withdrawals on it cannot be known."""
     from facedata.storage import cachewithdrawals
     from facedata.storage.location import cache_location
-    from facedata.storage.remote import connect
 
     loc = cache_location(cache)
     if loc is None:
         return []
-    store = connect(loc)
-    return [
-        w if w.dataset is None else replace(w, dataset=ds)
-        for ds in sorted(datasets)
-        for w in cachewithdrawals.read(store, ds)
-    ]
+    return cachewithdrawals.for_datasets(datasets, loc)
 
 
 def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:

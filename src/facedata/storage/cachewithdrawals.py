@@ -90,12 +90,35 @@ def of_ledger(dataset: str) -> list[Withdrawal]:
 def read(store: Store, dataset: str) -> list[Withdrawal]:
     """Every withdrawal the cache holds for `dataset`, each checked (see module doc)."""
     _checked_dataset(dataset)
-    found: list[Withdrawal] = []
-    for rel, size in sorted(store.listing(f"{FOLDER}/{dataset}")):  # bounded (MAX_LISTING)
+    # bounded (MAX_LISTING)
+    return [w for _ds, w in _parsed(store, store.listing(f"{FOLDER}/{dataset}"))]
+
+
+def read_every(store: Store, skip: Iterable[str] = ()) -> list[tuple[str, Withdrawal]]:
+    """Every withdrawal on the cache, with the dataset folder it is filed under, but
+    those under the folders in `skip` (already read). One bounded listing of the whole
+    `withdrawals/` folder (MAX_LISTING objects at most, else refused): what own
+    recordings registered under another id need, since the id they were forgotten under
+    is not known here."""
+    passed = set(skip)
+    listed = [
+        (rel, size)
+        for rel, size in store.listing(FOLDER)
+        if rel.count("/") == 2 and rel.split("/")[1] not in passed
+    ]
+    return _parsed(store, listed)
+
+
+def _parsed(store: Store, listed: Iterable[tuple[str, int]]) -> list[tuple[str, Withdrawal]]:
+    """(folder, withdrawal) of each listed object that has a withdrawal's name, each
+    bounded, hashing to its name and parsing: one that does not stops the caller."""
+    found: list[tuple[str, Withdrawal]] = []
+    for rel, size in sorted(listed):
         where = f"{store.loc.url}/{rel}"
-        name = rel.rsplit("/", 1)[-1]
-        if rel.count("/") != 2 or not _NAME.fullmatch(name):
+        parts = rel.split("/")
+        if len(parts) != 3 or not _DATASET.fullmatch(parts[1]) or not _NAME.fullmatch(parts[2]):
             continue  # not a withdrawal's name: never written by facedata, never read
+        name = parts[2]
         if size > MAX_BYTES:
             raise StorageError(f"the withdrawal {where} is {size:,} bytes: not one", hint=HINT)
         raw = store.read_bytes(rel, MAX_BYTES)
@@ -104,26 +127,70 @@ def read(store: Store, dataset: str) -> list[Withdrawal]:
         if hashlib.sha256(raw).hexdigest() != name[: -len(".json")]:
             raise StorageError(f"the withdrawal {where} does not hash to its name", hint=HINT)
         try:
-            found.append(parse_withdrawal(json.loads(raw.decode("utf-8")), where))
+            found.append((parts[1], parse_withdrawal(json.loads(raw.decode("utf-8")), where)))
         except (ValueError, UnicodeDecodeError) as exc:
             raise StorageError(f"the withdrawal {where} is unreadable: {exc}", hint=HINT) from None
     return found
 
 
-def for_build(admitted: Iterable[object], loc: Location | None) -> list[Withdrawal]:
+def names_for(dataset: str, copies: Iterable[str]) -> set[str]:
+    """The dataset ids whose withdrawals on the cache hold for `dataset`: its own, and
+    those of each id of the same bytes (`copies`, as the gate finds them). A copy's id
+    comes from the store: one no dataset can have holds no withdrawal, and is passed
+    over; the dataset's own id must be a folder name (see `_checked_dataset`)."""
+    return {_checked_dataset(dataset), *(c for c in copies if _DATASET.fullmatch(c))}
+
+
+def for_datasets(datasets: Iterable[str], loc: Location) -> list[Withdrawal]:
+    """The cache's withdrawals that hold for each of `datasets` (a corpus's or a
+    model's), each scoped to the dataset it holds for: those filed under its own id,
+    and under every id sharing its bytes (found now, on the cache and here: the copy
+    may have reached the cache after the corpus was built). What train, predict and
+    export read; a build reads the same through `for_build`."""
+    from dataclasses import replace
+
+    from facedata.gate.filetwins import copies_of
+
+    wanted = sorted(set(datasets))
+    if not wanted:
+        return []
+    for ds in wanted:
+        _checked_dataset(ds)  # refused before anything is read
+    copies = copies_of(wanted, loc)
+    store = connect(loc)
+    filed: dict[str, list[Withdrawal]] = {}
+    found: list[Withdrawal] = []
+    for ds in wanted:
+        for name in sorted(names_for(ds, copies.get(ds, set()))):
+            if name not in filed:
+                filed[name] = read(store, name)
+            found += [w if w.dataset is None else replace(w, dataset=ds) for w in filed[name]]
+    return found
+
+
+def for_build(
+    admitted: Iterable[object], loc: Location | None, recordings: Iterable[str] = ()
+) -> list[Withdrawal]:
     """The withdrawals on the fetch cache at `loc` (None: no cache, none) of every admitted
     dataset, however it is read (own data where it lies too: a person forgotten on the
     home that recorded them stays out of a copy of the recordings elsewhere), and of
-    each dataset that shares its bytes (`copies`, ids this catalog may not know)."""
+    each dataset that shares its bytes (`copies`, ids this catalog may not know).
+
+    `recordings` (sha256 of the admitted own data's media files): a withdrawal filed
+    under any other id that names one of them is read too. Own recordings copied and
+    registered under a new id share no tree with the original, only their bytes, and
+    the withdrawal names those bytes (`recordings`)."""
     if loc is None:
         return []
     names: set[str] = set()
     for adm in admitted:
         manifest = getattr(adm, "manifest", None)
-        names.add(_checked_dataset(str(getattr(manifest, "id", ""))))
-        # a copy's id comes from the store: one no dataset can have holds no withdrawal
-        names.update(c for c in getattr(adm, "copies", ()) if _DATASET.fullmatch(c))
+        names |= names_for(str(getattr(manifest, "id", "")), getattr(adm, "copies", ()))
     if not names:
         return []
     store = connect(loc)
-    return [w for dataset in sorted(names) for w in read(store, dataset)]
+    found = [w for dataset in sorted(names) for w in read(store, dataset)]
+    mine = set(recordings)
+    if mine:
+        found += [w for _ds, w in read_every(store, names) if mine & set(w.recordings)]
+    return found
