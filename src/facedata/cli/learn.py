@@ -347,11 +347,22 @@ def models(
     as_json: JsonInsteadFlag = False,
 ) -> None:
     """List the models trained under this FACEDATA_HOME, with their terms and marks."""
-    from facedata.learn.notice import inert
+    from facedata.learn.notice import inert, withdrawal_marks
     from facedata.learn.registry import exists, read_models
 
     entries = read_models()
-    rows = [{**m, "exists": exists(m)} for m in entries]
+    rows = []
+    for m in entries:
+        # what `predict` would say of it: a withdrawal in the ledger or on a fetch cache
+        # that no `forget` here marked it for (a forget on another home)
+        found, unread = withdrawal_marks(m)
+        marked = {k.get("subject_id") for k in m.get("marks") or []}
+        more = [k for k in found if k.get("subject_id") not in marked]
+        more = list({k.get("subject_id"): k for k in more}.values())
+        row = {**m, "marks": [*(m.get("marks") or []), *more], "exists": exists(m)}
+        if unread:
+            row["warning"] = unread
+        rows.append(row)
     if as_json:
         print(json.dumps({"models": rows}, indent=2))
         return
@@ -374,6 +385,8 @@ def models(
             highlight=False,
             soft_wrap=True,
         )
+        if m.get("warning"):
+            console.print(f"  [yellow]warning:[/] {escape(inert(m['warning']))}", highlight=False)
         for k in marks:
             console.print(
                 f"  [yellow]marked:[/] subject {escape(inert(k.get('subject_id')))} withdrew; "

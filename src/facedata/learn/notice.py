@@ -79,9 +79,8 @@ def notice(model_file: Path, terms: Any) -> Notice:
     marks: list[dict[str, Any]] = []
     found = list(marks_in(folder))
     found += [m for e in entries for m in e.get("marks") or []]
-    found += _ledger_marks(terms)
-    on_cache, unread = _cache_marks(terms)
-    found += on_cache
+    withdrawn, unread = withdrawal_marks(terms)
+    found += withdrawn
     if unread:
         warnings.append(unread)
     seen: set[Any] = set()
@@ -161,16 +160,43 @@ def _ledger_marks(terms: dict[str, Any]) -> list[dict[str, Any]]:
     return _marks_of(terms, ledger, "the erasure ledger")
 
 
+def withdrawal_marks(terms: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """Marks for every withdrawal on record of a subject the model with `terms` learnt
+    from, whether or not a `forget` here marked it (this home's ledger, the fetch
+    caches), and a warning when a cache could not be read. What `predict`, `live`,
+    `export` and `models` say of a model."""
+    marks = _ledger_marks(terms)
+    on_cache, unread = _cache_marks(terms)
+    return [*marks, *on_cache], unread
+
+
+def _model_caches(terms: dict[str, Any]) -> list[str]:
+    """The fetch caches whose withdrawals hold for a model: the one configured
+    (FACEDATA_CACHE_URL) and the one its corpus was built from, as the model records it
+    (`corpus.cache`) or, for a model that does not, as the corpus's recipe names it
+    where that corpus is at hand."""
+    from facedata.storage.location import corpus_caches
+
+    corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
+    path = corpus.get("path")
+    at_hand = Path(path) if isinstance(path, str) and path and Path(path).is_dir() else None
+    caches = corpus_caches(at_hand)
+    recorded = corpus.get("cache")
+    if isinstance(recorded, str) and recorded.strip() and recorded.strip() not in caches:
+        caches.append(recorded.strip())
+    return caches
+
+
 def _cache_marks(terms: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """With a fetch cache configured (FACEDATA_CACHE_URL), its withdrawals of a subject
-    the model learnt from: a person forgotten on another home with `forget --cache`
-    flags this home's models too. A store that cannot be read is said, not skipped
-    silently: the model may hold someone who asked to leave."""
+    """The fetch caches' withdrawals of a subject the model learnt from (`_model_caches`):
+    a person forgotten on another home with `forget --cache` flags this home's models
+    too. A store that cannot be read is said, not skipped silently: the model may hold
+    someone who asked to leave."""
     if not terms.get("subjects"):
         return [], None
     datasets = {str(d) for d in terms.get("datasets") or [] if isinstance(d, str)}
     try:
-        found = cache_withdrawals(datasets, None)
+        found = cache_withdrawals(datasets, _model_caches(terms))
     except FacedataError as exc:
         return [], inert(
             f"the fetch cache's withdrawals could not be read ({exc.message}): a person "
@@ -197,7 +223,9 @@ def _marks_of(terms: dict[str, Any], withdrawals: Any, by: str) -> list[dict[str
     used = {str(d) for d in terms.get("datasets") or []}
 
     def regrantable(w: Any) -> bool:
-        return (w.dataset in own) if w.dataset else bool(used & own)
+        # a withdrawal from every dataset: the model's subjects are not kept by dataset,
+        # so only a model of own recordings alone can hold the person again lawfully
+        return (w.dataset in own) if w.dataset else bool(used) and used <= own
 
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or by}

@@ -120,7 +120,7 @@ def lineage(root: Path, record: CorpusRecord) -> dict[str, Any]:
     }
 
 
-def corpus_lineage(root: Path, record: CorpusRecord, cache: str | None = None) -> dict[str, Any]:
+def corpus_lineage(root: Path, record: CorpusRecord, cache: Caches = None) -> dict[str, Any]:
     """The lineage of the rows training reads, refusing a corpus that holds someone
     the erasure ledger (or the fetch cache, `cache` else FACEDATA_CACHE_URL) says was
     forgotten."""
@@ -148,7 +148,7 @@ def learnt_from(terms: dict[str, Any], subject_id: str) -> bool:
 
 
 def check_withdrawals(
-    root: Path, record: CorpusRecord, subjects: dict[str, set[str]], cache: str | None = None
+    root: Path, record: CorpusRecord, subjects: dict[str, set[str]], cache: Caches = None
 ) -> None:
     """Refuse a corpus still holding someone who asked to be forgotten.
 
@@ -202,13 +202,20 @@ def check_withdrawals(
                 )
 
 
-def cache_withdrawals(datasets: set[str], cache: str | None) -> list[Withdrawal]:
+# a fetch cache's URL (None: FACEDATA_CACHE_URL, if set), or the URLs of several
+# (`storage.location.corpus_caches`: the one named and the one a corpus was built from)
+Caches = str | list[str] | None
+
+
+def cache_withdrawals(datasets: set[str], cache: Caches) -> list[Withdrawal]:
     """The fetch cache's withdrawals that hold for each dataset the corpus holds (none
     without a cache), each scoped to that dataset: those filed under its id, and under
     every id of the same bytes (found as a build finds copies: a person forgotten under a
     copy's id, pushed to the cache after this corpus was built, is refused here as the
     next build leaves them out). A store that does not answer stops training: the
     withdrawals on it cannot be known."""
+    if isinstance(cache, list):
+        return [w for url in cache for w in cache_withdrawals(datasets, url)]
     from facedata.storage import cachewithdrawals
     from facedata.storage.location import cache_location
 
@@ -290,7 +297,7 @@ def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]
 
 
 def known_withdrawals(
-    root: Path, cache: str | None = None
+    root: Path, cache: Caches = None
 ) -> dict[tuple[str, str | None, str], Withdrawal]:
     """Every withdrawal known now: this home's erasure ledger, the `forgotten` marks in
     the corpus at `root` (which `forget` writes before it marks any model) and, with a

@@ -42,6 +42,7 @@ from facedata.learn.registry import mark_models
 from facedata.learn.registry import register as register_model
 from facedata.learn.terms import (
     TERMS_KEY,
+    Caches,
     LineageError,
     corpus_lineage,
     known_withdrawals,
@@ -49,7 +50,7 @@ from facedata.learn.terms import (
     model_terms,
 )
 from facedata.learn.trust import EarlyStop, soft_expression_loss, trust_report
-from facedata.storage.location import corpus_cache
+from facedata.storage.location import corpus_caches, recorded_cache
 from facedata.vocabulary import HEADS, SMILE_NAMES
 
 MODEL_PT = "model.pt"
@@ -243,12 +244,14 @@ def train(
 ) -> dict[str, Any]:
     """Train on the corpus at `corpus`; write the model folder `out`; return the metrics.
 
-    `cache` (else FACEDATA_CACHE_URL) is a fetch cache whose withdrawals are checked too:
-    forgets made on other homes reach a copy of the corpus here."""
+    `cache` (else FACEDATA_CACHE_URL) is a fetch cache whose withdrawals are checked too,
+    with those of the cache the corpus was built from (`corpus_caches`): forgets made on
+    other homes reach a copy of the corpus here. The model records the corpus's cache,
+    so `predict` and `export` read it too."""
     cfg = cfg or TrainConfig()
     corpus, out = Path(corpus), Path(out)
     _check_out(out)
-    cache = corpus_cache(corpus, cache)
+    caches = corpus_caches(corpus, cache)
     torch.manual_seed(cfg.seed)
     device = _device(cfg.device)
     train_ds, val_ds, split_info = _datasets(corpus, cfg)
@@ -256,8 +259,8 @@ def train(
     record, names = base.record, base.names["expression"]
     # a withdrawal logged while training (here, or on the cache) is checked at the end;
     # read before the check below, so one logged between the two is never taken as known
-    known = known_withdrawals(corpus, cache)
-    lineage = corpus_lineage(corpus, record, cache)  # refuses a copy holding a withdrawn person
+    known = known_withdrawals(corpus, caches)
+    lineage = corpus_lineage(corpus, record, caches)  # refuses a copy holding a withdrawn person
     channels = 1 if base.mode == "L" else 3
     size = record.image.size if record.image and record.image.size else None
     expressions = len(names) if "expression" in cfg.heads else 0
@@ -366,6 +369,9 @@ def train(
         lineage["tiers"],
         lineage["detectors"],
     )
+    built_from = recorded_cache(corpus)
+    if built_from:  # predict and export read its withdrawals too, wherever the model goes
+        terms["corpus"]["cache"] = built_from
     metrics["terms"] = {"statement": terms["statement"], "banner": terms["banner"]}
     meta = {
         "labels": labels,
@@ -375,7 +381,7 @@ def train(
         TERMS_KEY: terms,
     }
     meta["threshold"] = metrics["trust"]["smile"]["picked_threshold"]
-    _refuse_late_withdrawals(corpus, terms, known, cache)
+    _refuse_late_withdrawals(corpus, terms, known, caches)
     with atomic_dir(out) as tmp:
         model.eval().cpu()
         torch.save(
@@ -387,12 +393,12 @@ def train(
         plot(metrics, tmp / PLOT)
         write_card(tmp, terms, metrics)
     register_model(out, terms)
-    _mark_late_withdrawals(corpus, out, terms, known, cache)
+    _mark_late_withdrawals(corpus, out, terms, known, caches)
     return metrics
 
 
 def _late(
-    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal], cache: str | None
+    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal], cache: Caches
 ) -> list[Withdrawal]:
     return learnt_withdrawals(
         terms, [w for k, w in known_withdrawals(corpus, cache).items() if k not in known]
@@ -400,7 +406,7 @@ def _late(
 
 
 def _refuse_late_withdrawals(
-    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal], cache: str | None
+    corpus: Path, terms: dict[str, Any], known: dict[Any, Withdrawal], cache: Caches
 ) -> None:
     """A `forget` that ran while this model trained (on this home, or with the fetch
     cache on another): the weights hold the person, so nothing is written."""
@@ -416,7 +422,7 @@ def _mark_late_withdrawals(
     out: Path,
     terms: dict[str, Any],
     known: dict[Any, Withdrawal],
-    cache: str | None,
+    cache: Caches,
 ) -> None:
     """A `forget` that ran between the last check and the registration may have marked
     the registered models before this one was among them: mark it here, and say so.

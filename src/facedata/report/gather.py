@@ -300,12 +300,12 @@ def check_listed_shards(root: Path, meta: dict[str, Any]) -> None:
 
 
 def gather(root: Path, sample_cap: int = 8) -> CorpusData:
-    from facedata.storage.location import corpus_cache
+    from facedata.storage.location import corpus_caches
 
     root = Path(root)
     meta = load_corpus_json(root)
     check_listed_shards(root, meta)
     stats = scan_shards(root, sample_cap)
-    publication = Publication.of(meta, corpus_cache(root))
+    publication = Publication.of(meta, corpus_caches(root))
     picked = {k: publication.apply(v) for k, v in load_samples(stats).items()}
     return CorpusData(root, meta, stats, picked, sample_cap)

@@ -60,10 +60,10 @@ class Publication:
     unknown: bool = False
 
     @classmethod
-    def of(cls, meta: dict[str, Any], cache: str | None = None) -> Publication:
-        """`cache`: a fetch cache (else FACEDATA_CACHE_URL) whose withdrawals hold too: a
-        person forgotten on another home with `forget --cache`. A cache that cannot be
-        read shows no face at all."""
+    def of(cls, meta: dict[str, Any], cache: str | list[str] | None = None) -> Publication:
+        """`cache`: the fetch caches (a URL, a list of them, or None: FACEDATA_CACHE_URL)
+        whose withdrawals hold too: a person forgotten on another home with `forget
+        --cache`. A cache that cannot be read shows no face at all."""
         from facedata.consent.register import PUBLICATION, load_register
         from facedata.consent.withdrawals import WithdrawalIndex, admission, read_beside
         from facedata.errors import FacedataError

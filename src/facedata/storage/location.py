@@ -218,24 +218,34 @@ def cache_location(value: str | None) -> Location | None:
     return loc
 
 
-def corpus_cache(corpus: Path, given: str | None = None) -> str | None:
-    """The fetch cache whose withdrawals a command on the corpus at `corpus` reads: the
-    one given (`--cache`), else FACEDATA_CACHE_URL, else the one the corpus was built
-    from (`cache:` in its recipe.yaml). A corpus built from a cache may hold a person
-    forgotten on another home with that cache; without a cache named, `train` and
-    `report` would never see that. None: no cache (`cache_location` then reads none).
-    The store is asked by the caller, which fails closed when it does not answer."""
+def corpus_caches(corpus: Path | None, given: str | None = None) -> list[str]:
+    """The fetch caches whose withdrawals a command on the corpus at `corpus` reads: the
+    one named (`given`, else FACEDATA_CACHE_URL) AND the one the corpus was built from
+    (`cache:` in its recipe.yaml). A corpus built from a cache may hold a person
+    forgotten on another home with that cache: naming another cache must not hide it.
+    Empty: no cache. The stores are asked by the caller, which fails closed when one
+    does not answer."""
     from facedata import settings
+
+    named = (given or settings.text("FACEDATA_CACHE_URL")).strip()
+    out = [named] if named else []
+    recorded = recorded_cache(corpus) if corpus is not None else None
+    if recorded and recorded not in out:
+        out.append(recorded)
+    return out
+
+
+def recorded_cache(corpus: Path) -> str | None:
+    """The `cache:` a corpus's recipe.yaml names (None: none, or a recipe that cannot be
+    read)."""
     from facedata.files.yamlfile import load_yaml
 
-    if given or settings.text("FACEDATA_CACHE_URL").strip():
-        return given
     recipe = Path(corpus) / "recipe.yaml"
     if not recipe.is_file():
         return None
     try:
         data = load_yaml(recipe).data
     except FacedataError:
-        return None  # a recipe that cannot be read names no cache
+        return None
     value = data.get("cache") if isinstance(data, dict) else None
     return value.strip() if isinstance(value, str) and value.strip() else None
