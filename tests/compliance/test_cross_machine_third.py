@@ -1,4 +1,5 @@
-"""Withdrawals across machines, third round (red team), through the real CLI.
+"""Withdrawals across machines: the cache a corpus or model was built from, own
+recordings under another id, every-dataset withdrawals, `models`; through the real CLI.
 
 Each "machine" is a separate FACEDATA_HOME in one test; the fetch cache is an S3
 server on 127.0.0.1 (moto), as in tests/compliance/test_cross_machine.py, whose
@@ -116,7 +117,7 @@ def test_predict_and_export_read_the_cache_the_models_corpus_was_built_from(
 def test_report_with_another_cache_in_the_env_still_hides_the_corpus_caches_withdrawals(
     world, store: S3, monkeypatch, capsys
 ) -> None:
-    from tests.compliance.test_cross_machine_more import _rendered_faces
+    from tests.compliance.test_withdrawals_under_copies import _rendered_faces
 
     tmp = world["tmp"]
     corpus, victim = _built_on_b_forgotten_on_a(capsys, world, monkeypatch, tmp)
@@ -164,7 +165,7 @@ def _own_recordings(tmp: Path, manifests: Path) -> None:
 # own-recordings dataset among the model's inputs. Home A forgot a CelebA person
 # (no --dataset, no cache: B could not know); home B later built own-data + celeba-local
 # and trained; the model is copied to home A. Without own-data in the model, the same
-# sequence is flagged (test_cross_machine_more.py); with it, the CelebA person, who can
+# sequence is flagged (test_withdrawals_under_copies.py); with it, the CelebA person, who can
 # never re-sign the team's consent form, is silently passed over and export ships it.
 @needs("torch", "onnxruntime")
 def test_own_data_in_a_model_does_not_excuse_an_every_dataset_withdrawal_of_another_person(
@@ -217,7 +218,7 @@ def test_own_data_in_a_model_does_not_excuse_an_every_dataset_withdrawal_of_anot
 def test_predict_finds_a_copy_on_the_cache_of_a_dataset_fetched_here_only(
     world, store: S3, monkeypatch, capsys
 ) -> None:
-    from tests.compliance.test_cross_machine_more import _only
+    from tests.compliance.test_withdrawals_under_copies import _only
 
     tmp = world["tmp"]
     _home(tmp, "B", monkeypatch)
@@ -400,7 +401,7 @@ def test_a_received_corpus_naming_an_unusable_cache(
 ) -> None:
     import yaml
 
-    from tests.compliance.test_cross_machine_more import _rendered_faces
+    from tests.compliance.test_withdrawals_under_copies import _rendered_faces
 
     tmp = world["tmp"]
     corpus, _victim = _built_on_b_forgotten_on_a(capsys, world, monkeypatch, tmp)

@@ -1,4 +1,5 @@
-"""More withdrawals across machines, through the real CLI (red team).
+"""Withdrawals across machines under a copy's id, arriving late or mid-command, through
+the real CLI.
 
 Each "machine" is a separate FACEDATA_HOME in one test; the fetch cache is an S3
 server on 127.0.0.1 (moto), as in tests/compliance/test_cross_machine.py, whose
