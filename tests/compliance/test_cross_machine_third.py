@@ -252,8 +252,9 @@ def test_predict_finds_a_copy_on_the_cache_of_a_dataset_fetched_here_only(
 
 
 def _many_trees(store: S3, n: int) -> None:
-    """`n` more trees on the cache (the celeba-local listing under other ids, one file
-    changed so none is a copy): a team cache that fetched many sources."""
+    """`n` more trees on the cache (the celeba-local listing under other ids, every
+    file's and pinned file's hash changed so none is a copy): a team cache that fetched
+    many sources."""
     import json
 
     key = next(k for k in store.objects("cache/trees/celeba-local/"))
@@ -266,6 +267,8 @@ def _many_trees(store: S3, n: int) -> None:
         copy["files"] = {
             rel: [size, f"{i:04d}" + sha[4:]] for rel, (size, sha) in data["files"].items()
         }
+        for entry in copy["lock"].get("files") or []:  # what was fetched differs too
+            entry["sha256"] = f"{i:04d}" + entry["sha256"][4:]
         store.put(f"cache/trees/{ds}/{source}.json", json.dumps(copy).encode())
 
 
