@@ -94,7 +94,11 @@ def cache_trees(
     """Sampled file hashes and lock hashes of every tree on the fetch cache at `loc`:
     those of datasets the catalog knows, by dataset; and those of every other dataset,
     by dataset and tree URL (a copy of unknown terms). A listing that fails its checks
-    is refused, as when it is built from."""
+    is refused, as when it is built from.
+
+    One LIST of `trees/`; a listing whose version tag matches what this home remembers
+    of it (gate/treememo.py) is not read again, so repeated commands cost one request."""
+    from facedata.gate import treememo
     from facedata.storage.cachetree import MAX_LISTING_BYTES, parse_listing
     from facedata.storage.location import StorageError
     from facedata.storage.remote import connect
@@ -103,28 +107,33 @@ def cache_trees(
     store = connect(loc)
     known: dict[str, set[str]] = {}
     unknown: dict[str, dict[str, set[str]]] = {}
-    keys = [k for k, _size in store.listing("trees")]
-    if len(keys) > MAX_TREES:
+    listed = {k: tag for k, _size, tag in store.tagged_listing("trees")}
+    if len(listed) > MAX_TREES:
         raise StorageError(
-            f"the fetch cache {loc.url} lists {len(keys):,} trees, over the {MAX_TREES:,} read",
+            f"the fetch cache {loc.url} lists {len(listed):,} trees, over the {MAX_TREES:,} read",
             hint="a fetch cache holds one tree per fetched source; clean it by hand",
         )
-    for key in sorted(keys):
+    for key in sorted(listed):
         parts = key.split("/")
         if len(parts) != 3 or not parts[2].endswith(".json"):
             continue
         dataset, source = parts[1], parts[2][: -len(".json")]
-        raw = store.read_bytes(key, MAX_LISTING_BYTES)
-        if raw is None:
-            continue
         where = f"{loc.url}/{key}"
-        listing = parse_listing(raw, where, dataset, source)
+        hashes = treememo.recall(loc.url, key, listed[key])
+        if hashes is None:
+            got = store.read_tagged(key, MAX_LISTING_BYTES)
+            if got is None:
+                continue  # deleted since the listing
+            raw, tag = got
+            listing = parse_listing(raw, where, dataset, source)
+            hashes = sampled(listing.files) | {e.sha256 for e in listing.lock.files}
+            treememo.remember(loc.url, key, tag, hashes)
         if dataset in wanted:
             found = known.setdefault(dataset, set())
         else:
             found = unknown.setdefault(dataset, {}).setdefault(where, set())
-        found.update(sampled(listing.files))
-        found.update(e.sha256 for e in listing.lock.files)
+        found.update(hashes)
+    treememo.forget_others(loc.url, listed)
     return known, unknown
 
 

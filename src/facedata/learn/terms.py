@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,7 @@ def check_withdrawals(
     copies = _ledger_copies()
     held = {d for ds in subjects.values() for d in ds}
     beside, registers = _source_withdrawals(record, held)
-    beside += cache_withdrawals(held, cache)
+    beside += cache_withdrawals(held, cache, corpus_recordings(record, held))
     today = dt.datetime.now(dt.UTC).date()
     purpose = record.purpose if record.purpose in ("research", "commercial") else "commercial"
     for w in [*ledger, *beside]:
@@ -207,22 +207,85 @@ def check_withdrawals(
 Caches = str | list[str] | None
 
 
-def cache_withdrawals(datasets: set[str], cache: Caches) -> list[Withdrawal]:
+def cache_withdrawals(
+    datasets: set[str],
+    cache: Caches,
+    recordings: Mapping[str, set[str]] | None = None,
+) -> list[Withdrawal]:
     """The fetch cache's withdrawals that hold for each dataset the corpus holds (none
     without a cache), each scoped to that dataset: those filed under its id, and under
     every id of the same bytes (found as a build finds copies: a person forgotten under a
     copy's id, pushed to the cache after this corpus was built, is refused here as the
-    next build leaves them out). A store that does not answer stops training: the
-    withdrawals on it cannot be known."""
+    next build leaves them out), and, for own data, any that names its recordings
+    (`recordings`, by id; else what this home's catalog has of them): the same
+    recordings registered under another id. A store that does not answer stops
+    training: the withdrawals on it cannot be known."""
     if isinstance(cache, list):
-        return [w for url in cache for w in cache_withdrawals(datasets, url)]
+        return [w for url in cache for w in cache_withdrawals(datasets, url, recordings)]
     from facedata.storage import cachewithdrawals
     from facedata.storage.location import cache_location
 
     loc = cache_location(cache)
     if loc is None:
         return []
-    return cachewithdrawals.for_datasets(datasets, loc)
+    known = dict(recordings or {})
+    known.update(catalog_recordings(set(datasets) - set(known)))
+    return cachewithdrawals.for_datasets(datasets, loc, known)
+
+
+def corpus_recordings(record: CorpusRecord, held: Iterable[str]) -> dict[str, set[str]]:
+    """sha256 of each own-data dataset's files, by id, as corpus.json records them (its
+    `inputs`, the bytes the rows came from, as the report reads them): what a withdrawal
+    on the cache names when the person was forgotten under another id of the same
+    recordings. A dataset counts as own data by its consent register or per-file
+    subjects; bounded by what the record holds, each hash checked for shape."""
+    wanted = set(held)
+    out: dict[str, set[str]] = {}
+    for ds in record.datasets:
+        if not isinstance(ds, dict) or not isinstance(ds.get("id"), str) or ds["id"] not in wanted:
+            continue
+        inputs = [i for i in ds.get("inputs") or [] if isinstance(i, dict)]
+        if not any(i.get("role") == "consent register" or "subjects" in i for i in inputs):
+            continue
+        hashes = {i["sha256"] for i in inputs if _is_sha256(i.get("sha256"))}
+        if hashes:
+            out.setdefault(str(ds["id"]), set()).update(hashes)
+    return out
+
+
+def catalog_recordings(datasets: set[str]) -> dict[str, set[str]]:
+    """sha256 of the recordings of each of `datasets` this home's catalog knows as own
+    data (its folder, hashed now): what predict and export match a cache withdrawal
+    against, the model recording only its datasets' ids. A folder not at hand gives
+    none; the ids and the copies found by tree still hold."""
+    from facedata.manifest.catalog import Catalog
+    from facedata.read.local import recordings_of
+
+    if not datasets:
+        return {}
+    try:
+        catalog = Catalog.load()
+    except FacedataError:
+        return {}
+    out: dict[str, set[str]] = {}
+    for dataset in sorted(datasets):
+        if dataset not in catalog:
+            continue
+        m = catalog.get(dataset)
+        for src in m.sources:
+            if src.is_own_data and src.consent:
+                try:
+                    found = recordings_of(m.resolve(src.path or "."), m.format_for(src).options)
+                except (FacedataError, OSError, ValueError):
+                    continue  # unreadable here: matched by id and tree only
+                out.setdefault(dataset, set()).update(found)
+    return out
+
+
+def _is_sha256(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:
@@ -311,7 +374,7 @@ def known_withdrawals(
     found = list(WithdrawalIndex.load(marks).all())
     if record is not None:
         held = {str(d.get("id")) for d in record.datasets if isinstance(d, dict) and d.get("id")}
-        found += cache_withdrawals(held, cache)
+        found += cache_withdrawals(held, cache, corpus_recordings(record, held))
     return {(w.subject_id, w.dataset, w.when[:19]): w for w in found}
 
 

@@ -25,7 +25,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from facedata.consent.withdrawals import Withdrawal, parse_withdrawal, read_ledger
 from facedata.storage.location import Location, StorageError
@@ -133,6 +133,18 @@ def _parsed(store: Store, listed: Iterable[tuple[str, int]]) -> list[tuple[str, 
     return found
 
 
+def naming(found: Iterable[tuple[str, Withdrawal]], recordings: Iterable[str]) -> list[Withdrawal]:
+    """The withdrawals in `found` (from `read_every`) that name any of `recordings`
+    (sha256 of own data's media files): the same recordings registered under another
+    id share no tree with the original, only their bytes, and a withdrawal names those.
+    One definition for the build (`for_build`) and for train, predict and export
+    (`for_datasets`)."""
+    mine = {h for h in recordings if isinstance(h, str)}
+    if not mine:
+        return []
+    return [w for _ds, w in found if mine & set(w.recordings)]
+
+
 def names_for(dataset: str, copies: Iterable[str]) -> set[str]:
     """The dataset ids whose withdrawals on the cache hold for `dataset`: its own, and
     those of each id of the same bytes (`copies`, as the gate finds them). A copy's id
@@ -141,12 +153,20 @@ def names_for(dataset: str, copies: Iterable[str]) -> set[str]:
     return {_checked_dataset(dataset), *(c for c in copies if _DATASET.fullmatch(c))}
 
 
-def for_datasets(datasets: Iterable[str], loc: Location) -> list[Withdrawal]:
+def for_datasets(
+    datasets: Iterable[str],
+    loc: Location,
+    recordings: Mapping[str, Iterable[str]] | None = None,
+) -> list[Withdrawal]:
     """The cache's withdrawals that hold for each of `datasets` (a corpus's or a
     model's), each scoped to the dataset it holds for: those filed under its own id,
     and under every id sharing its bytes (found now, on the cache and here: the copy
     may have reached the cache after the corpus was built). What train, predict and
-    export read; a build reads the same through `for_build`."""
+    export read; a build reads the same through `for_build`.
+
+    `recordings` (sha256 of each own-data dataset's media files, by id): a withdrawal
+    filed under any other id that names one of them holds for that dataset too, as a
+    build finds it (`naming`): own recordings registered under another id."""
     from dataclasses import replace
 
     from facedata.gate.filetwins import copies_of
@@ -165,6 +185,13 @@ def for_datasets(datasets: Iterable[str], loc: Location) -> list[Withdrawal]:
             if name not in filed:
                 filed[name] = read(store, name)
             found += [w if w.dataset is None else replace(w, dataset=ds) for w in filed[name]]
+    mine = {ds: set(hashes) for ds, hashes in (recordings or {}).items() if ds in wanted}
+    if any(mine.values()):
+        every = read_every(store, filed)  # one bounded listing, the folders read above skipped
+        for ds in sorted(mine):
+            found += [
+                w if w.dataset is None else replace(w, dataset=ds) for w in naming(every, mine[ds])
+            ]
     return found
 
 
@@ -192,5 +219,5 @@ def for_build(
     found = [w for dataset in sorted(names) for w in read(store, dataset)]
     mine = set(recordings)
     if mine:
-        found += [w for _ds, w in read_every(store, names) if mine & set(w.recordings)]
+        found += naming(read_every(store, names), mine)
     return found

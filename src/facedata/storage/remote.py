@@ -165,17 +165,35 @@ class Store:
                 dest.write(block)
         return done
 
+    def _tagged_keys(self, base: str) -> Iterator[tuple[str, int, str | None]]:
+        """(full key, size, version tag or None) of every object under `base`: a tag
+        (S3's ETag) changes whenever the object's bytes do; a store that reports none
+        gives None, and what was read of it is never reused."""
+        for key, size in self._keys(base):
+            yield key, size, None
+
+    def read_tagged(self, rel: str, limit: int) -> tuple[bytes, str | None] | None:
+        """The object at `rel` and the version tag of exactly those bytes (None where the
+        store reports none), or None when there is none; refused over `limit`."""
+        raw = self.read_bytes(rel, limit)
+        return None if raw is None else (raw, None)
+
     def listing(self, rel: str) -> list[tuple[str, int]]:
         """(key relative to the corpus prefix, size) of every object under `rel`.
 
         The keys come from the store: whatever they hold, only ones that are plain
         relative names under `rel` come back, and a listing over MAX_LISTING objects
         is refused rather than read into memory."""
+        return [(key, size) for key, size, _tag in self.tagged_listing(rel)]
+
+    def tagged_listing(self, rel: str) -> list[tuple[str, int, str | None]]:
+        """`listing`, with each object's version tag (see `_tagged_keys`): what lets a
+        reader tell an object it has read before from one changed since, in one LIST."""
         prefix = f"{self.loc.key}/" if self.loc.key else ""
         base = f"{prefix}{rel.strip('/')}/"
-        found: list[tuple[str, int]] = []
+        found: list[tuple[str, int, str | None]] = []
         with errors("list", f"{self.loc.url}/{rel}"):
-            for seen, (key, size) in enumerate(self._keys(base)):
+            for seen, (key, size, tag) in enumerate(self._tagged_keys(base)):
                 if seen >= MAX_LISTING:
                     raise StorageError(
                         f"{self.loc.url}/{rel} holds over {MAX_LISTING:,} objects",
@@ -187,7 +205,7 @@ class Store:
                 parts = inner.split("/")
                 if any(p in ("", ".", "..") for p in parts) or "\\" in inner:
                     continue  # never acted on: a key a hostile writer shaped to climb out
-                found.append((inner, size))
+                found.append((inner, size, _tag(tag)))
         return found
 
 
@@ -327,12 +345,44 @@ class S3Store(Store):
             self.client.delete_object(Bucket=self.loc.bucket, Key=self._key(rel))
 
     def _keys(self, base: str) -> Iterator[tuple[str, int]]:
+        for key, size, _tag in self._tagged_keys(base):
+            yield key, size
+
+    def _tagged_keys(self, base: str) -> Iterator[tuple[str, int, str | None]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.loc.bucket, Prefix=base
         )
         for page in pages:
             for item in page.get("Contents") or []:
-                yield str(item.get("Key")), int(item.get("Size") or 0)
+                yield str(item.get("Key")), int(item.get("Size") or 0), item.get("ETag")
+
+    def read_tagged(self, rel: str, limit: int) -> tuple[bytes, str | None] | None:
+        """One GET: the bytes and the ETag the store sent with exactly those bytes."""
+        from botocore.exceptions import ClientError
+
+        where = f"{self.loc.url}/{rel}"
+        try:
+            got = self.client.get_object(Bucket=self.loc.bucket, Key=self._key(rel))
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageError(f"cannot read {where}: {redact(str(exc))}", hint=HINT) from None
+        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
+            raise StorageError(f"cannot read {where}: {redact(str(exc))}", hint=HINT) from None
+        body = got["Body"]
+        try:
+            size = int(got.get("ContentLength") or 0)
+            if size > limit:
+                raise StorageError(
+                    f"{where} is {size:,} bytes, over the {limit:,} allowed", hint=HINT
+                )
+            with errors("read", where):
+                data = body.read(limit + 1)
+        finally:
+            body.close()
+        if len(data) > limit:
+            raise StorageError(f"{where} is over {limit:,} bytes", hint=HINT)
+        return data, _tag(got.get("ETag"))
 
 
 class ArrowStore(Store):
@@ -384,6 +434,17 @@ class ArrowStore(Store):
         for info in self.fs.get_file_info(selector):
             if info.type == pafs.FileType.File and info.path.startswith(f"{self.loc.bucket}/"):
                 yield info.path[len(self.loc.bucket) + 1 :], int(info.size or 0)
+
+
+MAX_TAG = 200  # an ETag is a quoted hex digest, with a part count for a multipart upload
+
+
+def _tag(value: object) -> str | None:
+    """A version tag the store reported, if it is one (bounded, printable ASCII): only
+    ever compared for equality, never trusted for more."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_TAG:
+        return None
+    return value if value.isascii() and value.isprintable() else None
 
 
 def _composite(path: Path, part: int) -> str:
