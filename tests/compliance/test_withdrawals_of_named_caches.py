@@ -303,7 +303,7 @@ def _withdraw_on_cache(dataset: str, subject: str) -> None:
     cachewithdrawals.record(cache_location(URL), {dataset}, [parse_withdrawal(entry, "forget")])
 
 
-# Performance promise of the brief (predict on a model must not take seconds more with
+# Predict on a model must not read the whole cache again on every call with
 # a cache configured): predict with FACEDATA_CACHE_URL finds copies of the model's
 # datasets among every tree listing on the cache (gate/filetwins.py `cache_trees`, up
 # to MAX_TREES = 10,000 listings). Counted in requests, not seconds: the first predict
