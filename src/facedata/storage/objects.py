@@ -25,7 +25,7 @@ from facedata.errors import ImageError, InputsLostError
 from facedata.paths import home
 from facedata.read.sample import MAX_IMAGE_BYTES
 from facedata.storage.location import StorageError, parse, redact
-from facedata.storage.remote import CHUNK, HINT, Store, connect
+from facedata.storage.remote import CHUNK, HINT, MISSING, Store, connect
 
 _STORES: dict[str, Store] = {}  # address -> store, one client per process
 
@@ -49,9 +49,6 @@ class StoreUnreachable(StorageError, InputsLostError):
     credentials, 403, 5xx): the build stops, naming the store; no row is blamed."""
 
 
-_MISSING = ("404", "NoSuchKey", "NotFound")
-
-
 @contextlib.contextmanager
 def reading(shown: str, store: Store) -> Iterator[None]:
     """Sort a store's read failure: a missing object is that file's (ObjectMissing);
@@ -66,7 +63,7 @@ def reading(shown: str, store: Store) -> Iterator[None]:
         ) from None
     except Exception as exc:  # noqa: BLE001 - boto3's and pyarrow's errors, all redacted
         code = str(((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code", ""))
-        if code in _MISSING:
+        if code in MISSING:
             raise ObjectMissing(f"{shown} is not on the cache", hint=_PUSH) from None
         raise StoreUnreachable(
             f"the fetch cache {store.loc.url} cannot be read ({shown}): {redact(str(exc))}",

@@ -45,6 +45,10 @@ def digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+# the error codes S3-compatible stores give for an object that is not there
+MISSING = ("404", "NoSuchKey", "NotFound")
+
+
 @contextmanager
 def errors(doing: str, where: Location | str) -> Iterator[None]:
     """Turn a store's exception into a StorageError whose text holds no secret."""
@@ -219,22 +223,26 @@ class S3Store(Store):
     def _key(self, rel: str) -> str:
         return "/".join(p for p in (self.loc.key, rel.strip("/")) if p)
 
-    def size(self, rel: str) -> int | None:
+    def _ask(self, doing: str, rel: str, call: Any, **options: Any) -> Any | None:
+        """One request about the object `rel` (`call`: the client's head_object or
+        get_object); None when the store says it is not there. Any other failure (no
+        endpoint, no credentials, a refusal) is a StorageError whose text holds no
+        secret."""
         from botocore.exceptions import ClientError
 
+        where = f"{self.loc.url}/{rel}"
         try:
-            head = self.client.head_object(Bucket=self.loc.bucket, Key=self._key(rel))
+            return call(Bucket=self.loc.bucket, Key=self._key(rel), **options)
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+            if str(exc.response.get("Error", {}).get("Code")) in MISSING:
                 return None
-            raise StorageError(
-                f"cannot look up {self.loc.url}/{rel}: {redact(str(exc))}", hint=HINT
-            ) from None
+            raise StorageError(f"cannot {doing} {where}: {redact(str(exc))}", hint=HINT) from None
         except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
-            raise StorageError(
-                f"cannot look up {self.loc.url}/{rel}: {redact(str(exc))}", hint=HINT
-            ) from None
-        return int(head["ContentLength"])
+            raise StorageError(f"cannot {doing} {where}: {redact(str(exc))}", hint=HINT) from None
+
+    def size(self, rel: str) -> int | None:
+        head = self._ask("look up", rel, self.client.head_object)
+        return None if head is None else int(head["ContentLength"])
 
     @contextmanager
     def _reader(self, rel: str) -> Iterator[Any]:
@@ -268,19 +276,9 @@ class S3Store(Store):
         written without a checksum, or with another, is not held: uploaded again."""
         import base64
 
-        from botocore.exceptions import ClientError
-
-        where = f"{self.loc.url}/{rel}"
-        try:
-            head = self.client.head_object(
-                Bucket=self.loc.bucket, Key=self._key(rel), ChecksumMode="ENABLED"
-            )
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise StorageError(f"cannot look up {where}: {redact(str(exc))}", hint=HINT) from None
-        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
-            raise StorageError(f"cannot look up {where}: {redact(str(exc))}", hint=HINT) from None
+        head = self._ask("look up", rel, self.client.head_object, ChecksumMode="ENABLED")
+        if head is None:
+            return False
         if int(head.get("ContentLength") or -1) != size:
             return False
         given = str(head.get("ChecksumSHA256") or "").partition("-")[0]
@@ -358,17 +356,10 @@ class S3Store(Store):
 
     def read_tagged(self, rel: str, limit: int) -> tuple[bytes, str | None] | None:
         """One GET: the bytes and the ETag the store sent with exactly those bytes."""
-        from botocore.exceptions import ClientError
-
         where = f"{self.loc.url}/{rel}"
-        try:
-            got = self.client.get_object(Bucket=self.loc.bucket, Key=self._key(rel))
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise StorageError(f"cannot read {where}: {redact(str(exc))}", hint=HINT) from None
-        except Exception as exc:  # noqa: BLE001 - no endpoint, no credentials, ...
-            raise StorageError(f"cannot read {where}: {redact(str(exc))}", hint=HINT) from None
+        got = self._ask("read", rel, self.client.get_object)
+        if got is None:
+            return None
         body = got["Body"]
         try:
             size = int(got.get("ContentLength") or 0)
