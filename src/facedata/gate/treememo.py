@@ -23,16 +23,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
+
+from facedata.files.digest import is_sha256
 
 FORMAT = "facedata-tree-hashes/1"
 FOLDER = ("remote", "tree-hashes")
 MAX_HASHES = 2_500_000  # a listing's sampled files (FULL) and its lock's entries, with room
 MAX_BYTES = 70 * MAX_HASHES  # a hash is 64 characters, quoted, with a separator
 MAX_ENTRIES = 40_000  # files looked at when clearing memos of trees gone from the cache
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def folder(url: str) -> Path:
@@ -71,7 +71,7 @@ def recall(url: str, key: str, tag: str | None) -> set[str] | None:
     hashes = data.get("hashes")
     if not isinstance(hashes, list) or len(hashes) > MAX_HASHES:
         return None
-    if not all(isinstance(h, str) and _SHA256.fullmatch(h) for h in hashes):
+    if not all(is_sha256(h) for h in hashes):
         return None
     return set(hashes)
 
@@ -84,7 +84,7 @@ def remember(url: str, key: str, tag: str | None, hashes: Iterable[str]) -> None
 
     if not tag:
         return
-    kept = sorted(h for h in hashes if isinstance(h, str) and _SHA256.fullmatch(h))
+    kept = sorted(h for h in hashes if is_sha256(h))
     if len(kept) > MAX_HASHES:
         return
     data = {"format": FORMAT, "url": url, "key": key, "tag": tag, "hashes": kept}

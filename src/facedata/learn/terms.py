@@ -31,6 +31,7 @@ from facedata.corpus import CorpusError, file_sha256
 from facedata.corpus.read import text_problem
 from facedata.corpus.record import CorpusRecord, read_corpus
 from facedata.errors import FacedataError
+from facedata.files.digest import is_sha256
 from facedata.vocabulary import EU_AI_ACT_NOTE, HEAD_TERMS, HEADS, canonical_heads
 
 TERMS_FORMAT = "facedata-model-terms/1"
@@ -247,7 +248,7 @@ def corpus_recordings(record: CorpusRecord, held: Iterable[str]) -> dict[str, se
         inputs = [i for i in ds.get("inputs") or [] if isinstance(i, dict)]
         if not any(i.get("role") == "consent register" or "subjects" in i for i in inputs):
             continue
-        hashes = {i["sha256"] for i in inputs if _is_sha256(i.get("sha256"))}
+        hashes = {i["sha256"] for i in inputs if is_sha256(i.get("sha256"))}
         if hashes:
             out.setdefault(str(ds["id"]), set()).update(hashes)
     return out
@@ -258,34 +259,37 @@ def catalog_recordings(datasets: set[str]) -> dict[str, set[str]]:
     data (its folder, hashed now): what predict and export match a cache withdrawal
     against, the model recording only its datasets' ids. A folder not at hand gives
     none; the ids and the copies found by tree still hold."""
-    from facedata.manifest.catalog import Catalog
     from facedata.read.local import recordings_of
 
-    if not datasets:
-        return {}
-    try:
-        catalog = Catalog.load()
-    except FacedataError:
-        return {}
     out: dict[str, set[str]] = {}
-    for dataset in sorted(datasets):
-        if dataset not in catalog:
-            continue
-        m = catalog.get(dataset)
-        for src in m.sources:
-            if src.is_own_data and src.consent:
-                try:
-                    found = recordings_of(m.resolve(src.path or "."), m.format_for(src).options)
-                except (FacedataError, OSError, ValueError):
-                    continue  # unreadable here: matched by id and tree only
-                out.setdefault(dataset, set()).update(found)
+    for dataset, m, src in _catalog_own_sources(datasets):
+        try:
+            found = recordings_of(m.resolve(src.path or "."), m.format_for(src).options)
+        except (FacedataError, OSError, ValueError):
+            continue  # unreadable here: matched by id and tree only
+        out.setdefault(dataset, set()).update(found)
     return out
 
 
-def _is_sha256(value: object) -> bool:
-    return (
-        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    )
+def _catalog_own_sources(datasets: set[str]) -> list[tuple[str, Any, Any]]:
+    """(dataset, manifest, source) for each own-data source with a consent register
+    this home's catalog knows among `datasets`; none when the catalog cannot load."""
+    from facedata.manifest.catalog import Catalog
+
+    if not datasets:
+        return []
+    try:
+        catalog = Catalog.load()
+    except FacedataError:
+        return []
+    return [
+        (dataset, m, src)
+        for dataset in sorted(datasets)
+        if dataset in catalog
+        for m in [catalog.get(dataset)]
+        for src in m.sources
+        if src.is_own_data and src.consent
+    ]
 
 
 def _regranted(register: Any, w: Any, purpose: str, today: dt.date) -> bool:
@@ -340,23 +344,10 @@ def _source_withdrawals(
 
 def _catalog_registers(datasets: set[str]) -> dict[str, tuple[Path, Path | None]]:
     """(register, recordings folder) of each of `datasets` the catalog knows as own data."""
-    from facedata.manifest.catalog import Catalog
-
-    if not datasets:
-        return {}
-    try:
-        catalog = Catalog.load()
-    except FacedataError:
-        return {}
-    out: dict[str, tuple[Path, Path | None]] = {}
-    for dataset in sorted(datasets):
-        if dataset not in catalog:
-            continue
-        m = catalog.get(dataset)
-        for src in m.sources:
-            if src.is_own_data and src.consent:
-                out[dataset] = (m.resolve(src.consent), m.resolve(src.path or "."))
-    return out
+    return {
+        dataset: (m.resolve(src.consent), m.resolve(src.path or "."))
+        for dataset, m, src in _catalog_own_sources(datasets)
+    }
 
 
 def known_withdrawals(

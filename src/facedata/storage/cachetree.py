@@ -23,13 +23,13 @@ from typing import Any
 import facedata.files.jsontext as jsontext
 from facedata.fetch.store import SourceLock
 from facedata.files.confine import name_problem
+from facedata.files.digest import is_sha256
 from facedata.storage.location import Location, StorageError
 
 FORMAT = "facedata-cache-tree/1"
 MAX_LISTING_BYTES = 256 * 1024 * 1024  # ~2M entries of a long relative path
 MAX_FILES = 2_000_000  # the unpack bound is 5M members; one tree this big is already odd
 MAX_DEPTH = 8  # the listing's own nesting is 4
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 HINT = "push the tree again with `facedata fetch ID --cache URL` from a cache that verifies"
 
@@ -106,7 +106,7 @@ def parse_listing(raw: bytes, where: Location | str, dataset: str, source: str) 
         size, sha = value
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise refuse(f"the size of {rel!r} is not a whole number of bytes")
-        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+        if not is_sha256(sha):
             raise refuse(f"the sha256 of {rel!r} is not 64 lower-case hex digits")
         twin = folded.setdefault(rel.casefold(), rel)
         if twin != rel:  # one would overwrite the other on a case-insensitive disk
@@ -166,7 +166,7 @@ def _lock(data: dict, refuse: Any) -> SourceLock:
             isinstance(e.name, str)
             and isinstance(e.size, int)
             and isinstance(e.sha256, str)
-            and _SHA256.fullmatch(e.sha256)
+            and is_sha256(e.sha256)
         ):
             raise refuse("a pinned file of its lock record is malformed")
     return lock

@@ -20,6 +20,7 @@ from typing import Any
 import facedata.files.confine as confine
 from facedata.corpus.record import REBUILD, CorpusError
 from facedata.corpus.shards import CORPUS_JSON
+from facedata.files.digest import is_sha256
 from facedata.storage.location import Location
 
 VERSIONS = "v"
@@ -43,10 +44,6 @@ def made(version: str) -> dt.datetime | None:
         return dt.datetime.strptime(version[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
         return None
-
-
-def _is_hash(value: object) -> bool:
-    return isinstance(value, str) and bool(re.fullmatch(r"[0-9a-f]{64}", value))
 
 
 def root_of(version: str) -> str:
@@ -94,7 +91,7 @@ def local_record(remote: dict[str, Any], where: str) -> tuple[dict[str, Any], st
             )
         rel = path[len(root) :]
         confine.check_name(rel, f"shard path in {where}")
-        if not _is_hash(shard.get("sha256")):  # nothing is downloaded unchecked
+        if not is_sha256(shard.get("sha256")):  # nothing is downloaded unchecked
             raise CorpusError(
                 f"{where} is a damaged corpus: shard {rel[:200]!r} has no sha256", hint=REBUILD
             )
@@ -113,7 +110,7 @@ def local_record(remote: dict[str, Any], where: str) -> tuple[dict[str, Any], st
             raise CorpusError(
                 f"{where} is a damaged corpus: {rel[:200]!r} is named twice", hint=REBUILD
             )
-        if not _is_hash(item.get("sha256")):
+        if not is_sha256(item.get("sha256")):
             raise CorpusError(
                 f"{where} is a damaged corpus: file {rel[:200]!r} has no sha256", hint=REBUILD
             )
