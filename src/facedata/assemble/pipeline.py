@@ -174,34 +174,40 @@ def _admission(
 OwnWithdrawals = tuple[list[Withdrawal], set[str]]
 
 
-def _own_recordings(admitted: list[Admitted], cache: Location | None) -> set[str]:
-    """sha256 of the admitted own data's recordings, with a fetch cache configured (none
-    without): a withdrawal on the cache filed under another id that names them (the
-    same recordings registered elsewhere under a new id) holds for them here too."""
+def _recordings(admitted: list[Admitted]) -> dict[str, set[str]]:
+    """sha256 of each admitted own-data source's recordings, by dataset id (hashed once
+    per reading of the withdrawals: the cache's and the ledger's matching use both)."""
     from facedata.read.local import recordings_of
 
-    if cache is None:
+    return {
+        adm.manifest.id: recordings_of(
+            Path(adm.fetched.root), adm.manifest.format_for(adm.source).options
+        )
+        for adm in admitted
+        if adm.source.is_own_data and adm.source.consent
+    }
+
+
+def _own_recordings(recordings: dict[str, set[str]] | None, cache: Location | None) -> set[str]:
+    """The admitted own data's recordings, with a fetch cache configured (none without):
+    a withdrawal on the cache filed under another id that names them (the same
+    recordings registered elsewhere under a new id) holds for them here too."""
+    if cache is None or not recordings:
         return set()
-    found: set[str] = set()
-    for adm in admitted:
-        m, src = adm.manifest, adm.source
-        if src.is_own_data and src.consent:
-            found |= recordings_of(Path(adm.fetched.root), m.format_for(src).options)
-    return found
+    return set().union(*recordings.values())
 
 
-def _own_withdrawals(adm: Admitted, withdrawn: WithdrawalIndex) -> OwnWithdrawals:
+def _own_withdrawals(
+    adm: Admitted, withdrawn: WithdrawalIndex, recordings: dict[str, set[str]]
+) -> OwnWithdrawals:
     """Own data: the withdrawals file beside its register (held for this source whatever
     its id), and ids whose ledger withdrawals named these very recordings."""
-    from facedata.read.local import recordings_of
-
     m, src = adm.manifest, adm.source
     if not src.is_own_data or not src.consent:
         return [], set()
     root = Path(adm.fetched.root)
     beside = [replace(w, dataset=m.id) for w in read_beside(m.resolve(src.consent), root)]
-    hashes = recordings_of(root, m.format_for(src).options)
-    return beside, withdrawn.same_bytes(hashes) - {m.id}
+    return beside, withdrawn.same_bytes(recordings.get(m.id, set())) - {m.id}
 
 
 SHOWN_PROBLEMS = 5  # consent register rows named in a build's notes; the rest counted
@@ -387,10 +393,14 @@ def _build(ctx: BuildContext, *, overwrite: bool, replay: bool) -> CorpusRecord:
 
     # forgets of other homes, on the cache: for every admitted dataset and its copies
     cache = cache_location(recipe.cache)
-    withdrawn = withdrawn.plus(for_build(admitted, cache, _own_recordings(admitted, cache)))
+    # own recordings, hashed once: with a cache, before its withdrawals are read
+    recordings = _recordings(admitted) if cache is not None else None
+    withdrawn = withdrawn.plus(for_build(admitted, cache, _own_recordings(recordings, cache)))
     # registers are read before anything else is decided: a bad one is the first error
     registers = {a.manifest.id: _consent(a.manifest, a.source, ctx) for a in admitted}
-    own = {a.manifest.id: _own_withdrawals(a, withdrawn) for a in admitted}
+    if recordings is None:
+        recordings = _recordings(admitted)
+    own = {a.manifest.id: _own_withdrawals(a, withdrawn, recordings) for a in admitted}
     detector = _admit_detector(ctx, admitted)
     if not overwrite and previous is not None:
         datasets = [_dataset_record(a).to_json() for a in admitted]
@@ -534,12 +544,13 @@ def _erase_late(
     from facedata.storage.cachewithdrawals import for_build
 
     seen = {w.key for w in withdrawn.all()} | {w.key for b, _ in own.values() for w in b}
+    recordings = _recordings(admitted)  # hashed again, as the files beside registers are read
     now = WithdrawalIndex.load(marks).plus(
-        for_build(admitted, cache, _own_recordings(admitted, cache))
+        for_build(admitted, cache, _own_recordings(recordings, cache))
     )
     late: list[tuple[Withdrawal, str]] = []
     for adm in admitted:
-        beside, same_bytes = _own_withdrawals(adm, now)
+        beside, same_bytes = _own_withdrawals(adm, now, recordings)
         names = {adm.manifest.id, *adm.copies, *same_bytes}
         for w in [*now.all(), *beside]:
             if w.key not in seen and (w.dataset is None or w.dataset in names):
