@@ -216,10 +216,15 @@ def _marks_of(terms: dict[str, Any], withdrawals: Any, by: str) -> list[dict[str
     withdrawing is there because the build never saw the withdrawal (it reached the
     fetch cache, or this home's ledger, late): flagged. One logged after training
     always is."""
+    from facedata.manifest.catalog import own_data_ids
+
+    learnt = learnt_withdrawals(terms, withdrawals)
+    if not learnt:
+        return []  # the common case: no catalog to load
     trained = str(terms.get("trained") or "")
     corpus = terms.get("corpus") if isinstance(terms.get("corpus"), dict) else {}
     created = str(corpus.get("created") or "")
-    own = _own_recordings()
+    own = own_data_ids()
     used = {str(d) for d in terms.get("datasets") or []}
 
     def regrantable(w: Any) -> bool:
@@ -229,19 +234,9 @@ def _marks_of(terms: dict[str, Any], withdrawals: Any, by: str) -> list[dict[str
 
     return [
         {**w.to_dict(), "action": "retrain", "by": w.by or by}
-        for w in learnt_withdrawals(terms, withdrawals)
+        for w in learnt
         if w.when[:19] >= trained[:19]
         or not created
         or created[:19] <= w.when[:19]
         or not regrantable(w)
     ]
-
-
-def _own_recordings() -> set[str]:
-    """Ids this home's catalog knows as the team's own recordings (a local source)."""
-    from facedata.manifest.catalog import Catalog
-
-    try:
-        return Catalog.load().own_data
-    except (FacedataError, OSError, ValueError):
-        return set()

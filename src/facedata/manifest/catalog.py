@@ -97,3 +97,14 @@ class Catalog:
                 else "run `facedata list` to see every dataset id"
             )
             raise UnknownDatasetError(f"unknown dataset {dataset_id!r}", hint=hint) from None
+
+
+def own_data_ids() -> set[str]:
+    """Ids this home's catalog knows as the team's own recordings; none when the
+    catalog cannot load (a caller then treats every dataset as not re-grantable)."""
+    from facedata.errors import FacedataError
+
+    try:
+        return Catalog.load().own_data
+    except (FacedataError, OSError, ValueError):
+        return set()

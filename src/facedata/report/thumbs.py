@@ -68,6 +68,7 @@ class Publication:
         from facedata.consent.withdrawals import WithdrawalIndex, admission, read_beside
         from facedata.errors import FacedataError
         from facedata.learn.terms import cache_withdrawals
+        from facedata.manifest.catalog import own_data_ids
 
         out = cls()
         forgotten = [m for m in meta.get("forgotten") or [] if isinstance(m, dict)]
@@ -82,7 +83,7 @@ class Publication:
         except FacedataError:
             out.unknown = True
         consent = meta.get("consent") if isinstance(meta.get("consent"), dict) else {}
-        own = set(consent) | _local_sources()
+        own = set(consent) | own_data_ids()
         for record in meta.get("datasets") or []:
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 continue
@@ -138,17 +139,6 @@ def _people(subject: str | None) -> list[str]:
     from facedata.consent.withdrawals import subjects_of
 
     return subjects_of(subject)
-
-
-def _local_sources() -> set[str]:
-    """Ids the catalog knows as the team's own recordings (a local source)."""
-    from facedata.errors import FacedataError
-    from facedata.manifest.catalog import Catalog
-
-    try:
-        return Catalog.load().own_data
-    except (FacedataError, OSError, ValueError):
-        return set()
 
 
 def _uri(mime: str, data: bytes) -> str:
